@@ -1,0 +1,33 @@
+"""Start-up: config -> engine parts -> a background runner, ready for the dashboard to read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.assembly import build_engine
+from engine.config import AppConfig, load_config
+from engine.coordinator import CoordinatorRunner
+from engine.events.store import SqlEventStore
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Runtime:
+    config: AppConfig
+    runner: CoordinatorRunner
+    store: SqlEventStore
+
+
+def build_runtime(
+    config_path: Path | None = None,
+    database_url: str | None = None,
+    speed_days_per_second: float | None = None,
+    config: AppConfig | None = None,
+) -> Runtime:
+    """Build the engine and its (not yet started) runner; call ``runtime.runner.start()``."""
+    config = config or load_config(config_path)
+    parts = build_engine(config, database_url)
+    speed = speed_days_per_second or config.speed_days_per_second
+    parts.coordinator.record_start({"mode": "live", "speed_days_per_second": speed})
+    runner = CoordinatorRunner(parts.coordinator, parts.feed, speed)
+    return Runtime(config, runner, parts.store)

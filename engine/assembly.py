@@ -1,0 +1,121 @@
+"""Builds a ready-to-run engine (feed, stages, ledger, event store) from a validated config."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from engine.allocation.sizing import SignalProportionalAllocator
+from engine.config import AppConfig, ConfigError
+from engine.coordinator import Coordinator, PortfolioMandate
+from engine.events.bus import EmbeddedEventBus
+from engine.events.store import SqlEventStore
+from engine.market.data import load_bundled, load_price_file
+from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
+from engine.model import Instrument
+from engine.signals.coordination import ConfidenceWeightedBlend
+from engine.signals.sources import MeanReversionSource, MomentumSource, SignalSource
+from engine.trading.orders import OrderGenerator
+from engine.trading.venue import SimulatedVenue
+
+DATABASE_URL_ENV = "PCOORD_DATABASE_URL"
+
+
+def default_database_url(var_dir: Path = Path("var")) -> str:
+    """``PCOORD_DATABASE_URL`` if set, else the SQLite file ``var/pcoord.db`` (working dir)."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{(var_dir / 'pcoord.db').resolve()}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EngineParts:
+    config: AppConfig
+    feed: MarketFeed
+    coordinator: Coordinator
+    store: SqlEventStore
+    bus: EmbeddedEventBus
+
+
+def build_feed(config: AppConfig, start: date | None = None, end: date | None = None) -> MarketFeed:
+    market = config.market
+    if market.source == "simulated":
+        return SimulatedFeed(
+            market.simulated_instruments, market.simulated_days, config.history_days, market.seed
+        )
+    history = (
+        load_price_file(market.path, market.adv_usd)  # type: ignore[arg-type]
+        if market.source == "file"
+        else load_bundled(market.adv_usd)
+    )
+    return HistoricalFeed(history, config.history_days, start or market.start, end or market.end)
+
+
+def build_sources(config: AppConfig) -> dict[str, SignalSource]:
+    momentum = config.sources.momentum
+    reversion = config.sources.mean_reversion
+    return {
+        "momentum": MomentumSource(momentum.horizons_days, momentum.skip_days),
+        "mean_reversion": MeanReversionSource(reversion.lookback_days, reversion.volatility_days),
+    }
+
+
+def build_mandates(
+    config: AppConfig, instruments: tuple[Instrument, ...]
+) -> tuple[PortfolioMandate, ...]:
+    symbols = [instrument.symbol for instrument in instruments]
+    cost_allowance_bps = config.venue.half_spread_bps + config.venue.commission_bps
+    mandates = []
+    for k, portfolio in enumerate(config.portfolios):
+        if portfolio.universe == "all":
+            universe = np.ones(len(symbols), dtype=bool)
+        else:
+            unknown = sorted(set(portfolio.universe) - set(symbols))
+            if unknown:
+                raise ConfigError(
+                    f"portfolios[{k}].universe: unknown symbols {unknown}; the market data has "
+                    f"{', '.join(symbols[:25])}{' ...' if len(symbols) > 25 else ''}"
+                )
+            universe = np.isin(symbols, portfolio.universe)
+        mandates.append(
+            PortfolioMandate(
+                portfolio.id,
+                portfolio.name,
+                universe,
+                ConfidenceWeightedBlend(portfolio.sources, portfolio.source_weights),
+                SignalProportionalAllocator(
+                    portfolio.id, portfolio.max_weight, portfolio.cash_buffer
+                ),
+                OrderGenerator(portfolio.min_trade_weight, cost_allowance_bps),
+                portfolio.rebalance_every_days,
+                portfolio.initial_cash_usd,
+            )
+        )
+    return tuple(mandates)
+
+
+def build_engine(
+    config: AppConfig,
+    database_url: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> EngineParts:
+    feed = build_feed(config, start, end)
+    mandates = build_mandates(config, feed.instruments)
+    store = SqlEventStore.from_url(database_url or default_database_url())
+    bus = EmbeddedEventBus(store)
+    venue = config.venue
+    coordinator = Coordinator(
+        feed.instruments,
+        mandates,
+        build_sources(config),
+        SimulatedVenue(venue.half_spread_bps, venue.commission_bps, venue.min_commission_usd),
+        bus,
+        feed.warmup(),
+        config.history_days,
+        run_id=uuid.uuid4().hex[:12],
+    )
+    return EngineParts(config, feed, coordinator, store, bus)

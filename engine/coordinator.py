@@ -1,0 +1,612 @@
+"""The coordination cycle and the background thread that runs it.
+
+One cycle, per market tick (a trading day)::
+
+    market      roll the price window, mark positions to the new closes
+    execution   fill the orders decided last cycle at this tick's prices (no look-ahead) -> ledger
+    signals     every source used by some portfolio scores the universe
+    coordination  each portfolio's sources are blended into one view per instrument
+    allocation  target weights for each portfolio due to rebalance
+    orders      target minus holdings, whole shares, sells first, cash-feasible; sent next cycle
+    events      the cycle's events appended to the store in one transaction
+    snapshot    (live mode) a new immutable StateSnapshot is published
+
+Each stage is timed here, around the stage object's one method, not inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from engine.allocation.sizing import SignalProportionalAllocator
+from engine.commands import Command, Pause, Resume, SetSpeed
+from engine.events.bus import EventBus
+from engine.events.store import utc_now
+from engine.market.feeds import RollingPrices
+from engine.model import (
+    CoordinatedSignals,
+    CycleReport,
+    Event,
+    Fill,
+    Instrument,
+    MarketTick,
+    Order,
+    SignalBatch,
+    TargetWeights,
+)
+from engine.signals.coordination import ConfidenceWeightedBlend
+from engine.signals.sources import SignalSource
+from engine.snapshot import (
+    EngineStatus,
+    NavPoint,
+    PortfolioView,
+    PositionView,
+    SignalRow,
+    StateSnapshot,
+)
+from engine.state.ledger import Ledger
+from engine.trading.orders import OrderGenerator
+from engine.trading.venue import SimulatedVenue
+
+log = logging.getLogger(__name__)
+
+STAGES = (
+    "market",
+    "execution",
+    "signals",
+    "coordination",
+    "allocation",
+    "orders",
+    "events",
+    "snapshot",
+)
+ENGINE_ACTOR = "engine"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PortfolioMandate:
+    """What one portfolio trades and how, resolved against the instrument universe."""
+
+    portfolio_id: str
+    name: str
+    universe: np.ndarray  # bool mask over the instruments
+    coordinator: ConfidenceWeightedBlend
+    allocator: SignalProportionalAllocator
+    order_generator: OrderGenerator
+    rebalance_every_days: int
+    initial_cash_usd: Decimal
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return self.coordinator.sources
+
+
+class Coordinator:
+    """Owns all mutable engine state; only the thread that runs cycles may call its methods."""
+
+    def __init__(
+        self,
+        instruments: tuple[Instrument, ...],
+        mandates: tuple[PortfolioMandate, ...],
+        sources: Mapping[str, SignalSource],
+        venue: SimulatedVenue,
+        bus: EventBus,
+        warmup_prices: np.ndarray,
+        history_days: int,
+        run_id: str,
+        nav_history_points: int = 2520,
+        recent_items: int = 200,
+    ) -> None:
+        self.instruments = instruments
+        self.symbols = tuple(instrument.symbol for instrument in instruments)
+        self.symbol_index = {symbol: i for i, symbol in enumerate(self.symbols)}
+        self.mandates = mandates
+        used = {name for mandate in mandates for name in mandate.sources}
+        self.sources = {name: sources[name] for name in sorted(used)}
+        self.venue = venue
+        self.bus = bus
+        self.run_id = run_id
+        self.ledger = Ledger({m.portfolio_id: m.initial_cash_usd for m in mandates})
+        self.prices = RollingPrices(history_days, len(instruments))
+        self.prices.extend(warmup_prices)
+        if len(warmup_prices):
+            self.ledger.mark(self.symbols, warmup_prices[-1])
+        self.required_days = max(source.required_days for source in self.sources.values())
+
+        self.cycles_completed = 0
+        self.cycle_errors = 0
+        self.last_error: str | None = None
+        self.market_date: date | None = None
+        self.orders_total = dict.fromkeys(self.ledger.portfolio_ids, 0)
+        self.fills_total = dict.fromkeys(self.ledger.portfolio_ids, 0)
+        self._pending_orders: list[Order] = []
+        self.last_cycle_fills: list[Fill] = []
+        self._unpublished: list[Event] = []
+        self._event_counter = 0
+        self._latest_batches: dict[str, SignalBatch] = {}
+        self._latest_coordinated: dict[str, CoordinatedSignals] = {}
+        self._targets: dict[str, TargetWeights] = {}
+        self._nav_history = {pid: deque(maxlen=nav_history_points) for pid in self.orders_total}
+        self.recent_orders: deque[Order] = deque(maxlen=recent_items)
+        self.recent_fills: deque[Fill] = deque(maxlen=recent_items)
+        self.recent_cycles: deque[CycleReport] = deque(maxlen=300)
+
+    # -- events -------------------------------------------------------------------------------
+    def _emit(
+        self,
+        event_type: str,
+        payload: dict[str, object],
+        portfolio_id: str | None = None,
+        actor: str = ENGINE_ACTOR,
+    ) -> None:
+        self._event_counter += 1
+        self._unpublished.append(
+            Event(
+                event_id=f"{self.run_id}-{self._event_counter:09d}",
+                type=event_type,
+                timestamp=utc_now(),
+                actor=actor,
+                payload=payload,
+                portfolio_id=portfolio_id,
+                correlation_id=f"{self.run_id}:{self.cycles_completed + 1}",
+            )
+        )
+
+    def _flush_events(self) -> None:
+        """Publish what is waiting; on failure keep it for the next try, so nothing is lost."""
+        if not self._unpublished:
+            return
+        batch = self._unpublished
+        self.bus.publish(batch)
+        del self._unpublished[: len(batch)]
+
+    def record_start(self, details: Mapping[str, object]) -> None:
+        self._emit("EngineStarted", {"run_id": self.run_id, **details})
+        self._flush_events()
+
+    def record_finish(self) -> None:
+        self._emit(
+            "EngineFinished",
+            {
+                "run_id": self.run_id,
+                "cycles": self.cycles_completed,
+                "nav_usd": {pid: self.ledger.nav_usd(pid) for pid in self.ledger.portfolio_ids},
+            },
+        )
+        self._flush_events()
+
+    def record_command(self, command: Command) -> None:
+        """An applied command is an audited event: who, what, why."""
+        self._emit(
+            "CommandApplied",
+            {"command": command.name, "reason": command.reason, **command.details()},
+            actor=command.actor,
+        )
+        self._flush_events()
+
+    # -- the cycle ----------------------------------------------------------------------------
+    def run_cycle(self, tick: MarketTick) -> CycleReport:
+        """Run every stage for ``tick``. An exception is recorded as a ``CycleFailed`` event and in
+        the report; the state changes made before it (fills) keep their events, so the log and
+        the ledger never disagree."""
+        stage_ms: dict[str, float] = {}
+        cycle = self.cycles_completed + 1
+        fills_before = sum(self.fills_total.values())
+        orders_before = sum(self.orders_total.values())
+        started = time.perf_counter()
+        error = None
+        try:
+            for stage, work in (
+                ("market", self._stage_market),
+                ("execution", self._stage_execution),
+                ("signals", self._stage_signals),
+                ("coordination", self._stage_coordination),
+                ("allocation", self._stage_allocation),
+                ("orders", self._stage_orders),
+            ):
+                t0 = time.perf_counter()
+                work(tick)
+                stage_ms[stage] = (time.perf_counter() - t0) * 1000.0
+            self._record_valuation(tick.timestamp)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            self.cycle_errors += 1
+            self.last_error = f"cycle {cycle} ({tick.timestamp}): {error}"
+            log.error("cycle %s failed: %s", cycle, error)
+            self._emit(
+                "CycleFailed",
+                {
+                    "cycle": cycle,
+                    "market_date": tick.timestamp,
+                    "error": error,
+                    "traceback": traceback.format_exc(limit=8),
+                },
+            )
+        self.cycles_completed = cycle
+        self.market_date = tick.timestamp
+        report = CycleReport(
+            cycle,
+            tick.timestamp,
+            stage_ms,
+            orders=sum(self.orders_total.values()) - orders_before,
+            fills=sum(self.fills_total.values()) - fills_before,
+            error=error,
+        )
+        self._emit(
+            "CycleCompleted",
+            {
+                "cycle": cycle,
+                "market_date": tick.timestamp,
+                "orders": report.orders,
+                "fills": report.fills,
+                "failed": error is not None,
+            },
+        )
+        t0 = time.perf_counter()
+        try:
+            self._flush_events()
+        except Exception as exc:
+            self.cycle_errors += 1
+            self.last_error = f"cycle {cycle}: events not stored yet, will retry: {exc}"
+            log.exception("event store append failed; %d events kept", len(self._unpublished))
+        stage_ms["events"] = (time.perf_counter() - t0) * 1000.0
+        report = CycleReport(
+            cycle,
+            tick.timestamp,
+            stage_ms,
+            total_ms=(time.perf_counter() - started) * 1000.0,
+            orders=report.orders,
+            fills=report.fills,
+            error=error,
+        )
+        self.recent_cycles.append(report)
+        return report
+
+    def _stage_market(self, tick: MarketTick) -> None:
+        self.prices.append(tick.close)
+        self.ledger.mark(self.symbols, tick.close)
+
+    def _stage_execution(self, tick: MarketTick) -> None:
+        orders, self._pending_orders = self._pending_orders, []
+        self.last_cycle_fills = []
+        if not orders:
+            return
+        cash = {pid: self.ledger.cash_usd(pid) for pid in self.ledger.portfolio_ids}
+        report = self.venue.execute(orders, tick, self.symbol_index, cash, self.ledger.holdings())
+        for fill in report.fills:
+            self.ledger.apply(fill)
+            self.last_cycle_fills.append(fill)
+            self.fills_total[fill.portfolio_id] += 1
+            self.recent_fills.append(fill)
+            self._emit(
+                "OrderFilled",
+                {
+                    "order_id": fill.order_id,
+                    "fill_id": fill.fill_id,
+                    "symbol": fill.symbol,
+                    "side": fill.side.value,
+                    "quantity_shares": fill.quantity_shares,
+                    "price_usd": fill.price_usd,
+                    "commission_usd": fill.commission_usd,
+                    "cash_change_usd": fill.cash_change_usd,
+                    "market_date": fill.timestamp,
+                },
+                fill.portfolio_id,
+            )
+        for rejection in report.rejections:
+            self._emit(
+                "OrderRejected",
+                {
+                    "order_id": rejection.order.order_id,
+                    "symbol": rejection.order.symbol,
+                    "side": rejection.order.side.value,
+                    "quantity_shares": rejection.order.quantity_shares,
+                    "reason": rejection.reason,
+                },
+                rejection.order.portfolio_id,
+            )
+
+    def _trading_ready(self) -> bool:
+        return len(self.prices) >= self.required_days
+
+    def _stage_signals(self, tick: MarketTick) -> None:
+        if not self._trading_ready():
+            self._latest_batches = {}
+            return
+        window = self.prices.window()
+        self._latest_batches = {
+            name: source.generate(window, tick.timestamp) for name, source in self.sources.items()
+        }
+
+    def _due(self, mandate: PortfolioMandate) -> bool:
+        return (self.cycles_completed % mandate.rebalance_every_days) == 0
+
+    def _stage_coordination(self, tick: MarketTick) -> None:
+        if not self._latest_batches:
+            return
+        by_policy: dict[tuple[tuple[str, ...], tuple[float, ...]], CoordinatedSignals] = {}
+        for mandate in self.mandates:
+            policy = mandate.coordinator
+            key = (policy.sources, tuple(policy.weights[name] for name in policy.sources))
+            if key not in by_policy:
+                by_policy[key] = policy.coordinate(self._latest_batches)
+            self._latest_coordinated[mandate.portfolio_id] = by_policy[key]
+
+    def _stage_allocation(self, tick: MarketTick) -> None:
+        if not self._latest_batches:
+            return
+        tradable = np.isfinite(tick.close) & (tick.close > 0)
+        for mandate in self.mandates:
+            if not self._due(mandate):
+                continue
+            target = mandate.allocator.allocate(
+                self._latest_coordinated[mandate.portfolio_id],
+                mandate.universe & tradable,
+                tick.timestamp,
+            )
+            self._targets[mandate.portfolio_id] = target
+            held = {
+                self.symbols[i]: round(float(target.weights[i]), 6)
+                for i in np.flatnonzero(target.weights)
+            }
+            self._emit(
+                "TargetWeightsSet",
+                {
+                    "market_date": tick.timestamp,
+                    "weights": held,
+                    "cash_weight": round(target.cash_weight, 6),
+                    "model": "signal_proportional",
+                },
+                mandate.portfolio_id,
+            )
+
+    def _stage_orders(self, tick: MarketTick) -> None:
+        if not self._latest_batches:
+            return
+        for mandate in self.mandates:
+            pid = mandate.portfolio_id
+            if not self._due(mandate) or pid not in self._targets:
+                continue
+            orders = mandate.order_generator.generate(
+                self._targets[pid],
+                self.symbols,
+                self.ledger.shares_vector(pid, self.symbols),
+                self.ledger.cash_usd(pid),
+                tick.close,
+                tick.timestamp,
+                f"{self.run_id}-{pid}-{self.cycles_completed + 1:06d}",
+            )
+            self._pending_orders.extend(orders)
+            self.orders_total[pid] += len(orders)
+            self.recent_orders.extend(orders)
+            for order in orders:
+                self._emit(
+                    "OrderCreated",
+                    {
+                        "order_id": order.order_id,
+                        "symbol": order.symbol,
+                        "side": order.side.value,
+                        "quantity_shares": order.quantity_shares,
+                        "decision_price_usd": order.decision_price_usd,
+                        "market_date": order.created,
+                    },
+                    pid,
+                )
+
+    def _record_valuation(self, day: date) -> None:
+        for pid in self.ledger.portfolio_ids:
+            self._nav_history[pid].append(
+                NavPoint(day, float(self.ledger.nav_usd(pid)), float(self.ledger.cash_usd(pid)))
+            )
+
+    def record_snapshot_time(self, snapshot_ms: float) -> None:
+        """Add the time the runner spent publishing the snapshot to the latest cycle's report."""
+        if self.recent_cycles:
+            last = self.recent_cycles[-1]
+            self.recent_cycles[-1] = replace(
+                last,
+                stage_ms={**last.stage_ms, "snapshot": snapshot_ms},
+                total_ms=last.total_ms + snapshot_ms,
+            )
+
+    # -- read side ----------------------------------------------------------------------------
+    def nav_history(self, portfolio_id: str) -> tuple[NavPoint, ...]:
+        return tuple(self._nav_history[portfolio_id])
+
+    def build_snapshot(self, status: EngineStatus, speed_days_per_second: float) -> StateSnapshot:
+        sector = {instrument.symbol: instrument.sector for instrument in self.instruments}
+        portfolios = []
+        for mandate in self.mandates:
+            pid = mandate.portfolio_id
+            nav = self.ledger.nav_usd(pid)
+            target = self._targets.get(pid)
+            target_by_symbol = (
+                {self.symbols[i]: float(target.weights[i]) for i in np.flatnonzero(target.weights)}
+                if target
+                else {}
+            )
+            positions = {p.symbol: p for p in self.ledger.positions(pid)}
+            views = []
+            for symbol in sorted(set(positions) | set(target_by_symbol)):
+                position = positions.get(symbol)
+                value = position.market_value_usd if position else Decimal("0.00")
+                views.append(
+                    PositionView(
+                        symbol,
+                        sector[symbol],
+                        position.quantity_shares if position else 0,
+                        position.price_usd if position else Decimal(0),
+                        value,
+                        float(value / nav) if nav else 0.0,
+                        target_by_symbol.get(symbol, 0.0),
+                    )
+                )
+            portfolios.append(
+                PortfolioView(
+                    pid,
+                    mandate.name,
+                    mandate.sources,
+                    nav,
+                    self.ledger.cash_usd(pid),
+                    mandate.initial_cash_usd,
+                    tuple(views),
+                    target.cash_weight if target else 1.0,
+                    self.nav_history(pid),
+                    self.orders_total[pid],
+                    self.fills_total[pid],
+                )
+            )
+        return StateSnapshot(
+            status=status,
+            speed_days_per_second=speed_days_per_second,
+            cycles_completed=self.cycles_completed,
+            market_date=self.market_date,
+            published_at=utc_now(),
+            instruments=self.instruments,
+            portfolios=tuple(portfolios),
+            raw_signals=tuple(self._signal_rows(self._latest_batches)),
+            coordinated_signals=tuple(self._signal_rows(self._latest_coordinated)),
+            recent_orders=tuple(self.recent_orders),
+            recent_fills=tuple(self.recent_fills),
+            recent_cycles=tuple(self.recent_cycles),
+            cycle_errors=self.cycle_errors,
+            last_error=self.last_error,
+            stage_names=STAGES,
+        )
+
+    def _signal_rows(
+        self, signals: Mapping[str, SignalBatch | CoordinatedSignals]
+    ) -> Iterator[SignalRow]:
+        for origin, batch in signals.items():
+            for i in np.flatnonzero(batch.confidence > 0):
+                yield SignalRow(
+                    origin, self.symbols[i], float(batch.score[i]), float(batch.confidence[i])
+                )
+
+
+class CoordinatorRunner:
+    """Runs the coordinator's cycles in one background thread, paced at a replay speed.
+
+    Readers call ``snapshot()`` (the latest immutable picture, no lock) and ``submit()`` commands;
+    the engine thread applies commands between cycles. A failing cycle is recorded by the
+    coordinator and the runner goes on; nothing here can block the web server.
+    """
+
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        ticks: Iterable[MarketTick],
+        speed_days_per_second: float,
+        start_paused: bool = False,
+    ) -> None:
+        self.coordinator = coordinator
+        self._ticks = iter(ticks)
+        self._speed = speed_days_per_second
+        self._status = EngineStatus.PAUSED if start_paused else EngineStatus.STARTING
+        self._commands: queue.Queue[Command] = queue.Queue()
+        self._stop = threading.Event()
+        self._published = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="coordinator", daemon=True)
+        self._snapshot = coordinator.build_snapshot(self._status, self._speed)
+
+    @property
+    def status(self) -> EngineStatus:
+        return self._status
+
+    def snapshot(self) -> StateSnapshot:
+        return self._snapshot
+
+    def submit(self, command: Command) -> None:
+        self._commands.put(command)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        self._commands.put(Pause(ENGINE_ACTOR, "stopping"))  # wakes the thread if it waits
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait_for_cycles(self, n: int, timeout_s: float) -> bool:
+        """Block until at least ``n`` cycles have completed; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._published:
+            while self._snapshot.cycles_completed < n:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._published.wait(remaining)
+        return True
+
+    def _apply(self, command: Command) -> None:
+        if self._stop.is_set():
+            return
+        if isinstance(command, Pause) and self._status is not EngineStatus.FINISHED:
+            self._status = EngineStatus.PAUSED
+        elif isinstance(command, Resume) and self._status is EngineStatus.PAUSED:
+            self._status = EngineStatus.RUNNING
+        elif isinstance(command, SetSpeed):
+            self._speed = command.days_per_second
+        try:
+            self.coordinator.record_command(command)
+        except Exception:
+            log.exception("could not record command %s", command.name)
+        self._publish()
+
+    def _wait(self, timeout_s: float) -> None:
+        """Sleep up to ``timeout_s``, waking at once to apply a command."""
+        try:
+            self._apply(self._commands.get(timeout=max(timeout_s, 0.0)))
+        except queue.Empty:
+            return
+
+    def _publish(self) -> None:
+        snapshot = self.coordinator.build_snapshot(self._status, self._speed)
+        with self._published:
+            self._snapshot = snapshot
+            self._published.notify_all()
+
+    def _run(self) -> None:
+        if self._status is EngineStatus.STARTING:
+            self._status = EngineStatus.RUNNING
+        self._publish()
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            while not self._commands.empty():
+                self._apply(self._commands.get_nowait())
+            if self._status is not EngineStatus.RUNNING:
+                self._wait(0.5)
+                continue
+            now = time.monotonic()
+            if now < next_due:
+                self._wait(next_due - now)
+                continue
+            tick = next(self._ticks, None)
+            if tick is None:
+                self._status = EngineStatus.FINISHED
+                self.coordinator.record_finish()
+                self._publish()
+                continue
+            self.coordinator.run_cycle(tick)
+            t0 = time.perf_counter()
+            self._publish()
+            self.coordinator.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
+            next_due = max(next_due + 1.0 / self._speed, time.monotonic() - 1.0)
+        if self._status is not EngineStatus.FINISHED:
+            self._status = EngineStatus.STOPPED
+        self._publish()

@@ -1,0 +1,220 @@
+"""The SQL event store: the append-only system of record, through SQLAlchemy.
+
+SQLite (in WAL mode) by default, PostgreSQL when the URL names one. ``seq`` is the global order,
+assigned by the database; ``portfolio_seq`` numbers each portfolio's events without gaps; the
+``event_id`` is unique, so appending the same event twice stores it once. One ``append`` call is one
+transaction: a cycle's events are all stored or none are.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import make_url
+
+from engine.model import Event
+
+metadata = MetaData()
+
+events_table = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("type", String(64), nullable=False, index=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("portfolio_id", String(64), index=True),
+    Column("portfolio_seq", BigInteger),
+    Column("correlation_id", String(128)),
+    Column("version", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact: money never passes through float on its way to the log
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"payload value {value!r} of type {type(value).__name__} is not JSON")
+
+
+def to_json_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(payload, default=_json_default))
+
+
+def _enable_sqlite_wal(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def create_db_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _enable_sqlite_wal(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class SqlEventStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+        self._lock = threading.Lock()
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(events_table.c.portfolio_id, func.max(events_table.c.portfolio_seq))
+                .where(events_table.c.portfolio_id.is_not(None))
+                .group_by(events_table.c.portfolio_id)
+            )
+            self._portfolio_seq: dict[str, int] = {pid: int(seq) for pid, seq in rows}
+
+    @classmethod
+    def from_url(cls, database_url: str) -> SqlEventStore:
+        return cls(create_db_engine(database_url))
+
+    def append(self, events: Sequence[Event]) -> list[Event]:
+        """Store ``events`` in one transaction; returns them with ``seq`` and ``portfolio_seq``.
+
+        Events whose ``event_id`` is already stored are skipped (idempotent re-delivery) and are
+        not in the result.
+        """
+        if not events:
+            return []
+        with self._lock, self.engine.begin() as connection:
+            ids = [item.event_id for item in events]
+            existing = set(
+                connection.execute(
+                    select(events_table.c.event_id).where(events_table.c.event_id.in_(ids))
+                ).scalars()
+            )
+            counters = dict(self._portfolio_seq)
+            fresh: list[Event] = []
+            batch_ids: set[str] = set()
+            for item in events:
+                if item.event_id in existing or item.event_id in batch_ids:
+                    continue
+                batch_ids.add(item.event_id)
+                portfolio_seq = None
+                if item.portfolio_id is not None:
+                    portfolio_seq = counters.get(item.portfolio_id, 0) + 1
+                    counters[item.portfolio_id] = portfolio_seq
+                fresh.append(replace(item, portfolio_seq=portfolio_seq))
+            if not fresh:
+                return []
+            # One multi-row INSERT .. RETURNING, in parameter order, gives every row its seq.
+            seqs = connection.execute(
+                events_table.insert().returning(events_table.c.seq, sort_by_parameter_order=True),
+                [
+                    {
+                        "event_id": item.event_id,
+                        "type": item.type,
+                        "ts": item.timestamp,
+                        "actor": item.actor,
+                        "portfolio_id": item.portfolio_id,
+                        "portfolio_seq": item.portfolio_seq,
+                        "correlation_id": item.correlation_id,
+                        "version": item.version,
+                        "payload": to_json_payload(item.payload),
+                    }
+                    for item in fresh
+                ],
+            ).scalars()
+            stored = [replace(item, seq=int(seq)) for item, seq in zip(fresh, seqs, strict=True)]
+            self._portfolio_seq = counters
+        return stored
+
+    def query(
+        self,
+        portfolio_id: str | None = None,
+        event_type: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """Events newest first, filtered by portfolio and type, older than ``before_seq``."""
+        statement = select(events_table).order_by(events_table.c.seq.desc()).limit(limit)
+        if portfolio_id is not None:
+            statement = statement.where(events_table.c.portfolio_id == portfolio_id)
+        if event_type is not None:
+            statement = statement.where(events_table.c.type == event_type)
+        if before_seq is not None:
+            statement = statement.where(events_table.c.seq < before_seq)
+        with self.engine.connect() as connection:
+            return [self._row_to_event(row) for row in connection.execute(statement)]
+
+    def read_from(self, from_seq: int = 1, limit: int | None = None) -> list[Event]:
+        """Events in global order starting at ``from_seq``."""
+        statement = (
+            select(events_table)
+            .where(events_table.c.seq >= from_seq)
+            .order_by(events_table.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [self._row_to_event(row) for row in connection.execute(statement)]
+
+    def event_types(self) -> list[str]:
+        with self.engine.connect() as connection:
+            return sorted(
+                connection.execute(select(events_table.c.type).distinct()).scalars().all()
+            )
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(events_table)).scalar())
+
+    @staticmethod
+    def _row_to_event(row: Any) -> Event:
+        timestamp = row.ts if row.ts.tzinfo else row.ts.replace(tzinfo=UTC)
+        return Event(
+            event_id=row.event_id,
+            type=row.type,
+            timestamp=timestamp,
+            actor=row.actor,
+            payload=row.payload,
+            portfolio_id=row.portfolio_id,
+            correlation_id=row.correlation_id,
+            version=row.version,
+            seq=row.seq,
+            portfolio_seq=row.portfolio_seq,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,182 @@
+"""Plain, immutable data passed between the stages of a coordination cycle.
+
+Units: share quantities are ``int`` shares; cash, prices and commissions are ``Decimal`` US dollars
+(cash to the cent, prices to 1/10,000 of a dollar). Scores, confidences and weights are floats:
+they are analytics, not holdings.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import numpy as np
+
+CENT = Decimal("0.01")
+PRICE_TICK = Decimal("0.0001")
+
+
+def to_cash(value: Decimal | int | str) -> Decimal:
+    """Round a dollar amount to the cent with banker's rounding (the ledger's precision)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def to_price(value: float | Decimal | str) -> Decimal:
+    """Convert a market price (float from the data feed) to an exact ledger price in USD."""
+    return Decimal(repr(float(value)) if isinstance(value, float) else value).quantize(
+        PRICE_TICK, rounding=ROUND_HALF_EVEN
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    symbol: str
+    sector: str
+    name: str = ""
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MarketTick:
+    """One bar of the market: closing prices (USD/share) and volumes (shares) for every instrument.
+
+    ``close[i]`` is NaN where instrument ``i`` has no price that day (not tradable).
+    """
+
+    timestamp: date
+    close: np.ndarray
+    volume_shares: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SignalBatch:
+    """All signals one source emits in one cycle, vectorised over the instrument universe.
+
+    ``score`` is direction and strength in [-1, 1]; ``confidence`` is in [0, 1]. Instruments the
+    source has no view on carry confidence 0.
+    """
+
+    source: str
+    horizon: str
+    timestamp: date
+    score: np.ndarray
+    confidence: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CoordinatedSignals:
+    """The blended view of a set of sources, per instrument, with each source's contribution."""
+
+    sources: tuple[str, ...]
+    timestamp: date
+    score: np.ndarray
+    confidence: np.ndarray
+    contribution: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TargetWeights:
+    """Target fraction of NAV per instrument for one portfolio; ``cash_weight`` takes the rest."""
+
+    portfolio_id: str
+    timestamp: date
+    weights: np.ndarray
+    cash_weight: float
+
+
+class Side(enum.StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    order_id: str
+    portfolio_id: str
+    symbol: str
+    side: Side
+    quantity_shares: int
+    decision_price_usd: Decimal
+    created: date
+
+    def __post_init__(self) -> None:
+        if self.quantity_shares <= 0:
+            raise ValueError(
+                f"Order.quantity_shares: {self.quantity_shares} must be a positive whole number"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    fill_id: str
+    order_id: str
+    portfolio_id: str
+    symbol: str
+    side: Side
+    quantity_shares: int
+    price_usd: Decimal
+    commission_usd: Decimal
+    timestamp: date
+
+    @property
+    def notional_usd(self) -> Decimal:
+        return self.price_usd * self.quantity_shares
+
+    @property
+    def cash_change_usd(self) -> Decimal:
+        """Signed change in cash: a buy pays notional plus commission, a sell receives less it."""
+        gross = to_cash(self.notional_usd)
+        if self.side is Side.BUY:
+            return -(gross + self.commission_usd)
+        return gross - self.commission_usd
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    quantity_shares: int
+    price_usd: Decimal
+
+    @property
+    def market_value_usd(self) -> Decimal:
+        return to_cash(self.price_usd * self.quantity_shares)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of the append-only event log.
+
+    ``seq`` is the global order (assigned by the store); ``portfolio_seq`` orders the events of one
+    portfolio; ``event_id`` makes appends idempotent; ``correlation_id`` names the cycle.
+    """
+
+    event_id: str
+    type: str
+    timestamp: datetime
+    actor: str
+    payload: dict[str, Any]
+    portfolio_id: str | None = None
+    correlation_id: str | None = None
+    version: int = 1
+    seq: int | None = None
+    portfolio_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageTiming:
+    stage: str
+    ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    cycle: int
+    timestamp: date
+    stage_ms: dict[str, float] = field(default_factory=dict)
+    total_ms: float = 0.0
+    orders: int = 0
+    fills: int = 0
+    error: str | None = None

@@ -1,0 +1,104 @@
+"""The immutable picture of the engine that readers (dashboard, API, CLI) see after each cycle.
+
+The engine thread builds a new ``StateSnapshot`` at the end of every cycle and swaps one reference;
+readers never see a half-updated state and never hold a lock. Everything in here is a frozen
+dataclass or a tuple so a reader cannot change what the engine owns.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from engine.model import CycleReport, Fill, Instrument, Order
+
+
+class EngineStatus(enum.StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    symbol: str
+    sector: str
+    quantity_shares: int
+    price_usd: Decimal
+    market_value_usd: Decimal
+    weight: float
+    target_weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class NavPoint:
+    timestamp: date
+    nav_usd: float
+    cash_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioView:
+    portfolio_id: str
+    name: str
+    sources: tuple[str, ...]
+    nav_usd: Decimal
+    cash_usd: Decimal
+    initial_nav_usd: Decimal
+    positions: tuple[PositionView, ...]
+    target_cash_weight: float
+    nav_history: tuple[NavPoint, ...]
+    orders_total: int
+    fills_total: int
+
+    @property
+    def total_return_pct(self) -> float:
+        return float((self.nav_usd / self.initial_nav_usd - 1) * 100)
+
+    @property
+    def cash_weight(self) -> float:
+        return float(self.cash_usd / self.nav_usd) if self.nav_usd else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    """One instrument's signal: from a source (``origin`` = source name) or coordinated for a
+    portfolio (``origin`` = portfolio id)."""
+
+    origin: str
+    symbol: str
+    score: float
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class StateSnapshot:
+    status: EngineStatus
+    speed_days_per_second: float
+    cycles_completed: int
+    market_date: date | None
+    published_at: datetime
+    instruments: tuple[Instrument, ...]
+    portfolios: tuple[PortfolioView, ...]
+    raw_signals: tuple[SignalRow, ...] = ()
+    coordinated_signals: tuple[SignalRow, ...] = ()
+    recent_orders: tuple[Order, ...] = ()
+    recent_fills: tuple[Fill, ...] = ()
+    recent_cycles: tuple[CycleReport, ...] = ()
+    cycle_errors: int = 0
+    last_error: str | None = None
+    stage_names: tuple[str, ...] = field(default=())
+
+    @property
+    def last_cycle_ms(self) -> float | None:
+        return self.recent_cycles[-1].total_ms if self.recent_cycles else None
+
+    def portfolio(self, portfolio_id: str) -> PortfolioView:
+        for view in self.portfolios:
+            if view.portfolio_id == portfolio_id:
+                return view
+        raise KeyError(f"portfolio_id: no portfolio named {portfolio_id!r}")
