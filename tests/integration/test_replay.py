@@ -1,0 +1,153 @@
+"""Replays over the bundled real history, checking the ledger invariants after every cycle.
+
+The invariants are recomputed here from the fills and prices, independently of the ledger:
+NAV = cash + sum of position values; positions = sum of signed fills; cash = initial cash plus
+every fill's cash flow; cash never negative; every fill has an order and a stored event.
+"""
+
+import csv
+import json
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from engine.assembly import build_engine
+from engine.config import load_config
+from engine.model import Side, to_cash, to_price
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Run 300 trading days of 2008-2009 (a crash and a rebound) cycle by cycle."""
+    database = tmp_path_factory.mktemp("replay") / "events.db"
+    parts = build_engine(load_config(), f"sqlite:///{database}", date(2008, 6, 2), date(2009, 8, 7))
+    coordinator = parts.coordinator
+    initial = {m.portfolio_id: m.initial_cash_usd for m in coordinator.mandates}
+    shares: dict[tuple[str, str], int] = defaultdict(int)
+    cash = {pid: Decimal(value) for pid, value in initial.items()}
+    orders_seen: set[str] = set()
+    fills = []
+    cycles = 0
+    violations: list[str] = []
+    for tick in parts.feed:
+        report = coordinator.run_cycle(tick)
+        cycles += 1
+        assert report.error is None, report.error
+        for fill in coordinator.last_cycle_fills:
+            fills.append(fill)
+            signed = fill.quantity_shares if fill.side is Side.BUY else -fill.quantity_shares
+            shares[(fill.portfolio_id, fill.symbol)] += signed
+            notional = to_cash(fill.price_usd * fill.quantity_shares)
+            flow = (
+                -(notional + fill.commission_usd)
+                if fill.side is Side.BUY
+                else notional - fill.commission_usd
+            )
+            cash[fill.portfolio_id] += flow
+            if fill.order_id not in orders_seen:
+                violations.append(f"fill {fill.fill_id} has no earlier order")
+        orders_seen.update(order.order_id for order in coordinator.recent_orders)
+        marks = {s: to_price(float(p)) for s, p in zip(coordinator.symbols, tick.close)}
+        for pid in initial:
+            ledger_cash = coordinator.ledger.cash_usd(pid)
+            if ledger_cash != cash[pid]:
+                violations.append(f"{tick.timestamp} {pid}: cash {ledger_cash} != {cash[pid]}")
+            if ledger_cash < 0:
+                violations.append(f"{tick.timestamp} {pid}: negative cash {ledger_cash}")
+            held = {s: q for (p, s), q in shares.items() if p == pid and q}
+            ledger_held = {s: coordinator.ledger.shares(pid, s) for s in coordinator.symbols}
+            if held != {s: q for s, q in ledger_held.items() if q}:
+                violations.append(f"{tick.timestamp} {pid}: positions differ from fills")
+            if any(q < 0 for q in held.values()):
+                violations.append(f"{tick.timestamp} {pid}: short position")
+            nav = cash[pid] + sum((to_cash(marks[s] * q) for s, q in held.items()), Decimal(0))
+            if coordinator.ledger.nav_usd(pid) != nav:
+                violations.append(
+                    f"{tick.timestamp} {pid}: NAV {coordinator.ledger.nav_usd(pid)} != {nav}"
+                )
+    return {"parts": parts, "cycles": cycles, "fills": fills, "violations": violations}
+
+
+def test_replays_at_least_250_trading_days_and_trades(replayed: dict) -> None:
+    assert replayed["cycles"] >= 250
+    traded = Counter(fill.portfolio_id for fill in replayed["fills"])
+    assert set(traded) == {"growth", "balanced", "defensive"}
+
+
+def test_ledger_invariants_hold_after_every_cycle(replayed: dict) -> None:
+    assert replayed["violations"] == []
+
+
+def test_every_fill_has_its_order_and_filled_events_in_the_store(replayed: dict) -> None:
+    store = replayed["parts"].store
+    events = store.read_from(1)
+    created = {e.payload["order_id"] for e in events if e.type == "OrderCreated"}
+    filled = {e.payload["fill_id"]: e for e in events if e.type == "OrderFilled"}
+    for fill in replayed["fills"]:
+        assert fill.order_id in created
+        event = filled[fill.fill_id]
+        assert event.portfolio_id == fill.portfolio_id
+        assert Decimal(event.payload["price_usd"]) == fill.price_usd
+        assert event.payload["quantity_shares"] == fill.quantity_shares
+    assert len(filled) == len(replayed["fills"])
+
+
+def test_events_are_ordered_globally_and_per_portfolio_without_gaps(replayed: dict) -> None:
+    events = replayed["parts"].store.read_from(1)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    per_portfolio: dict[str, list[int]] = defaultdict(list)
+    for event in events:
+        if event.portfolio_id:
+            per_portfolio[event.portfolio_id].append(event.portfolio_seq)
+    for sequence in per_portfolio.values():
+        assert sequence == list(range(1, len(sequence) + 1))
+
+
+def test_fills_happen_at_the_next_days_price_never_the_decision_price(replayed: dict) -> None:
+    parts = replayed["parts"]
+    created = {
+        e.payload["order_id"]: e.payload["market_date"]
+        for e in parts.store.read_from(1)
+        if e.type == "OrderCreated"
+    }
+    assert all(date.fromisoformat(created[f.order_id]) < f.timestamp for f in replayed["fills"])
+
+
+def test_cli_replay_writes_a_consistent_report(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    code = main(
+        [
+            "replay",
+            "--start",
+            "2019-01-02",
+            "--end",
+            "2019-12-31",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cycles"] == 252 and summary["failed_cycles"] == 0
+    with (out / "fills.csv").open() as handle:
+        fills = list(csv.DictReader(handle))
+    with (out / "nav.csv").open() as handle:
+        nav = list(csv.DictReader(handle))
+    for pid, result in summary["portfolios"].items():
+        assert result["fills"] == sum(1 for row in fills if row["portfolio"] == pid)
+        rows = [row for row in nav if row["portfolio"] == pid]
+        assert len(rows) == 252
+        assert rows[-1]["nav_usd"] == f"{Decimal(result['end_nav_usd']):.2f}"
+        end = float(result["end_nav_usd"])
+        start = float(result["start_nav_usd"])
+        assert result["total_return_pct"] == pytest.approx((end / start - 1) * 100, abs=1e-4)
+    stages = summary["latency"]["stages"]
+    assert {"signals", "allocation", "orders", "execution", "events"} <= set(stages)
+    assert summary["latency"]["cycle"]["p50_ms"] <= summary["latency"]["cycle"]["p95_ms"]
+    assert np.isfinite(summary["cycles_per_second"])

@@ -1,0 +1,56 @@
+"""Shared test helpers: a small simulated config and a condition poller (no fixed sleeps)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from engine.config import AppConfig, parse_config
+
+SIMULATED_CONFIG = """
+speed_days_per_second = {speed}
+history_days = 30
+
+[market]
+source = "simulated"
+simulated_instruments = 12
+simulated_days = {days}
+seed = 11
+
+[sources.momentum]
+horizons_days = [5, 10, 20]
+skip_days = 1
+
+[sources.mean_reversion]
+lookback_days = 3
+volatility_days = 20
+
+[[portfolios]]
+id = "alpha"
+name = "Alpha"
+sources = ["momentum"]
+max_weight = 0.3
+initial_cash_usd = "100000"
+
+[[portfolios]]
+id = "beta"
+name = "Beta"
+sources = ["momentum", "mean_reversion"]
+max_weight = 0.2
+cash_buffer = 0.1
+initial_cash_usd = "250000"
+"""
+
+
+def simulated_config(days: int = 400, speed: float = 200.0) -> AppConfig:
+    return parse_config(SIMULATED_CONFIG.format(days=days, speed=speed), "test config")
+
+
+def eventually(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout_s`` passes; True if it held."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()

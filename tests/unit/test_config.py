@@ -1,0 +1,81 @@
+"""The config is strict: every broken file names the key, the value and the rule."""
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from engine.assembly import build_mandates
+from engine.config import ConfigError, default_config_text, load_config, parse_config
+from engine.market.data import load_bundled
+
+
+def _default_with(old: str, new: str) -> str:
+    text = default_config_text()
+    assert old in text, f"the default config no longer contains {old!r}"
+    return text.replace(old, new, 1)
+
+
+def test_default_config_has_three_portfolios_with_different_mandates() -> None:
+    config = load_config()
+    assert len(config.portfolios) >= 3
+    mandates = {(p.universe, p.max_weight, p.cash_buffer, p.sources) for p in config.portfolios}
+    assert len(mandates) == len(config.portfolios)
+    assert len({p.sources for p in config.portfolios}) >= 2
+
+
+def test_out_of_range_value_names_the_key_and_the_value() -> None:
+    text = _default_with("max_weight = 0.10", "max_weight = 1.5")
+    with pytest.raises(ConfigError) as error:
+        parse_config(text, "my.toml")
+    message = str(error.value)
+    assert "my.toml" in message
+    assert "portfolios[1].max_weight" in message
+    assert "1.5" in message
+    assert "less than or equal to 1" in message
+
+
+def test_misspelt_key_is_reported_as_unknown() -> None:
+    text = _default_with("cash_buffer = 0.02", "cash_bufer = 0.02")
+    with pytest.raises(ConfigError, match=r"portfolios\[0\]\.cash_bufer: unknown key"):
+        parse_config(text)
+
+
+def test_unknown_signal_source_is_rejected() -> None:
+    text = _default_with('sources = ["momentum"]', 'sources = ["astrology"]')
+    with pytest.raises(ConfigError, match=r"portfolios\[0\]\.sources\[0\].*'astrology'"):
+        parse_config(text)
+
+
+def test_duplicate_portfolio_ids_are_rejected() -> None:
+    text = _default_with('id = "balanced"', 'id = "growth"')
+    with pytest.raises(ConfigError, match="portfolio id 'growth' is used twice"):
+        parse_config(text)
+
+
+def test_invalid_toml_says_so() -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_config("[market\nsource = 1")
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read configuration file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_unknown_symbol_in_universe_names_the_portfolio() -> None:
+    config = parse_config(_default_with('"AAPL", "AMD"', '"AAPL", "ZZZZ"'))
+    with pytest.raises(ConfigError, match=r"portfolios\[0\]\.universe: unknown symbols \['ZZZZ'\]"):
+        build_mandates(config, load_bundled().instruments)
+
+
+def test_cli_exits_2_with_the_error_on_a_broken_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text(_default_with("half_spread_bps = 5.0", "half_spread_bps = -1"))
+    code = main(["replay", "--config", str(broken), "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "venue.half_spread_bps" in err
+    assert "greater than or equal to 0" in err

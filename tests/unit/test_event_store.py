@@ -1,0 +1,86 @@
+"""The SQL event store: global and per-portfolio order, idempotent appends, exact payloads."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from engine.events.bus import EmbeddedEventBus
+from engine.events.store import SqlEventStore
+from engine.model import Event
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqlEventStore:
+    return SqlEventStore.from_url(f"sqlite:///{tmp_path / 'events.db'}")
+
+
+def _event(n: int, portfolio: str | None = "p1", kind: str = "OrderCreated") -> Event:
+    return Event(
+        event_id=f"e{n}",
+        type=kind,
+        timestamp=datetime(2024, 1, 2, 12, 0, n, tzinfo=UTC),
+        actor="engine",
+        payload={"n": n, "price_usd": Decimal("10.0001")},
+        portfolio_id=portfolio,
+        correlation_id="c1",
+    )
+
+
+def test_append_assigns_global_and_gapless_portfolio_sequences(store: SqlEventStore) -> None:
+    stored = store.append([_event(1), _event(2, "p2"), _event(3), _event(4, None)])
+    assert [e.seq for e in stored] == [1, 2, 3, 4]
+    assert [(e.portfolio_id, e.portfolio_seq) for e in stored] == [
+        ("p1", 1),
+        ("p2", 1),
+        ("p1", 2),
+        (None, None),
+    ]
+
+
+def test_appending_the_same_event_id_again_is_a_no_op(store: SqlEventStore) -> None:
+    store.append([_event(1), _event(2)])
+    again = store.append([_event(2), _event(3), _event(3)])
+    assert [e.event_id for e in again] == ["e3"]
+    assert again[0].portfolio_seq == 3
+    assert store.count() == 3
+
+
+def test_portfolio_sequence_continues_after_reopening(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    SqlEventStore.from_url(url).append([_event(1), _event(2)])
+    reopened = SqlEventStore.from_url(url)
+    assert reopened.append([_event(3)])[0].portfolio_seq == 3
+
+
+def test_money_in_payloads_stays_exact_and_timestamps_keep_utc(store: SqlEventStore) -> None:
+    store.append([_event(1)])
+    (event,) = store.read_from(1)
+    assert event.payload["price_usd"] == "10.0001"
+    assert event.timestamp == datetime(2024, 1, 2, 12, 0, 1, tzinfo=UTC)
+
+
+def test_query_filters_newest_first_and_pages_by_seq(store: SqlEventStore) -> None:
+    store.append([_event(n, "p1" if n % 2 else "p2", "A" if n < 5 else "B") for n in range(1, 9)])
+    assert [e.seq for e in store.query(portfolio_id="p1")] == [7, 5, 3, 1]
+    assert [e.seq for e in store.query(event_type="B", limit=2)] == [8, 7]
+    assert [e.seq for e in store.query(before_seq=4)] == [3, 2, 1]
+    assert store.event_types() == ["A", "B"]
+
+
+def test_bus_delivers_stored_events_to_matching_subscribers_and_survives_a_bad_one(
+    store: SqlEventStore,
+) -> None:
+    bus = EmbeddedEventBus(store)
+    seen: list[tuple[str, int | None]] = []
+    bus.subscribe(lambda e: seen.append((e.event_id, e.seq)), portfolio_id="p1")
+
+    def broken(_: Event) -> None:
+        raise RuntimeError("subscriber bug")
+
+    bus.subscribe(broken, event_types=frozenset({"OrderCreated"}))
+    bus.publish([_event(1), _event(2, "p2"), _event(3)])
+    assert seen == [("e1", 1), ("e3", 3)]
+    assert bus.handler_failures == 3
+    assert store.count() == 3
