@@ -52,7 +52,9 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict:
             if fill.order_id not in orders_seen:
                 violations.append(f"fill {fill.fill_id} has no earlier order")
         orders_seen.update(order.order_id for order in coordinator.recent_orders)
-        marks = {s: to_price(float(p)) for s, p in zip(coordinator.symbols, tick.close)}
+        marks = {
+            s: to_price(float(p)) for s, p in zip(coordinator.symbols, tick.close, strict=True)
+        }
         for pid in initial:
             ledger_cash = coordinator.ledger.cash_usd(pid)
             if ledger_cash != cash[pid]:

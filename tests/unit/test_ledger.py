@@ -37,7 +37,7 @@ def test_nav_is_cash_plus_marked_positions() -> None:
 
 def test_fill_that_would_overdraw_cash_is_refused_and_nothing_changes() -> None:
     ledger = Ledger({"p1": Decimal("100")})
-    with pytest.raises(LedgerError, match="cash would become USD -1.00"):
+    with pytest.raises(LedgerError, match=r"cash would become USD -1\.00"):
         ledger.apply(_fill(Side.BUY, 1, "100"))
     assert ledger.cash_usd("p1") == Decimal("100.00")
     assert ledger.shares("p1", "AAA") == 0
