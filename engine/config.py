@@ -81,7 +81,7 @@ class PortfolioConfig(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     name: Annotated[str, Field(min_length=1)]
     universe: Literal["all"] | Annotated[tuple[str, ...], Field(min_length=1)] = "all"
-    sources: Annotated[tuple[Literal["momentum", "mean_reversion"], ...], Field(min_length=1)]
+    sources: tuple[Literal["momentum", "mean_reversion"], ...]
     source_weights: dict[str, Annotated[float, Field(gt=0)]] = {}
     max_weight: Annotated[float, Field(gt=0, le=1)] = 0.10
     cash_buffer: Annotated[float, Field(ge=0, lt=1)] = 0.02
@@ -91,6 +91,8 @@ class PortfolioConfig(_Strict):
 
     @model_validator(mode="after")
     def _weights_name_used_sources(self) -> PortfolioConfig:
+        if not self.sources:
+            raise ValueError("sources must name at least one signal source")
         unknown = sorted(set(self.source_weights) - set(self.sources))
         if unknown:
             raise ValueError(f"source_weights names {unknown}, which are not in sources")
@@ -142,7 +144,9 @@ def _describe(error: ValidationError, origin: str) -> str:
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see the default config)"
         line = f"{key}: {message}"
-        if "input" in item and item["type"] not in {"missing", "extra_forbidden"}:
+        if item["type"] not in {"missing", "extra_forbidden"} and not isinstance(
+            item.get("input"), dict
+        ):
             line += f" (got {item['input']!r})"
         if line not in seen:
             seen.add(line)

@@ -79,3 +79,10 @@ def test_cli_exits_2_with_the_error_on_a_broken_config(
     err = capsys.readouterr().err
     assert "venue.half_spread_bps" in err
     assert "greater than or equal to 0" in err
+
+
+def test_empty_source_list_and_missing_id_are_named() -> None:
+    with pytest.raises(ConfigError, match=r"portfolios\[0\]: sources must name at least one"):
+        parse_config(_default_with('sources = ["momentum"]', "sources = []"))
+    with pytest.raises(ConfigError, match=r"portfolios\[0\]\.id: Field required"):
+        parse_config(_default_with('id = "growth"', ""))
