@@ -28,6 +28,6 @@ def build_runtime(
     config = config or load_config(config_path)
     parts = build_engine(config, database_url)
     speed = speed_days_per_second or config.speed_days_per_second
-    parts.coordinator.record_start({"mode": "live", "speed_days_per_second": speed})
-    runner = CoordinatorRunner(parts.coordinator, parts.feed, speed)
+    parts.coordinator.start({"mode": "live", "speed_days_per_second": speed})
+    runner = CoordinatorRunner(parts.coordinator, parts.coordinator.resume(parts.feed), speed)
     return Runtime(config, runner, parts.store)

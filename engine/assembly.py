@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +19,7 @@ from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
 from engine.signals.coordination import ConfidenceWeightedBlend
 from engine.signals.sources import MeanReversionSource, MomentumSource, SignalSource
+from engine.state.repository import StateRepository
 from engine.trading.orders import OrderGenerator
 from engine.trading.venue import SimulatedVenue
 
@@ -114,8 +114,9 @@ def build_engine(
         build_sources(config),
         SimulatedVenue(venue.half_spread_bps, venue.commission_bps, venue.min_commission_usd),
         bus,
+        StateRepository(store),
         feed.warmup(),
         config.history_days,
-        run_id=uuid.uuid4().hex[:12],
+        snapshot_every_events=config.state.snapshot_every_events,
     )
     return EngineParts(config, feed, coordinator, store, bus)

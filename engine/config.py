@@ -99,8 +99,13 @@ class PortfolioConfig(_Strict):
         return self
 
 
+class StateConfig(_Strict):
+    snapshot_every_events: Annotated[int, Field(ge=100)] = 20_000
+
+
 class AppConfig(_Strict):
     market: MarketConfig = MarketConfig()
+    state: StateConfig = StateConfig()
     venue: VenueConfig = VenueConfig()
     sources: SourcesConfig = SourcesConfig()
     speed_days_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0

@@ -21,6 +21,7 @@ import queue
 import threading
 import time
 import traceback
+import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +29,7 @@ from datetime import date
 from decimal import Decimal
 
 import numpy as np
+from sqlalchemy import Connection
 
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.commands import Command, Pause, Resume, SetSpeed
@@ -44,6 +46,7 @@ from engine.model import (
     Order,
     SignalBatch,
     TargetWeights,
+    to_cash,
 )
 from engine.signals.coordination import ConfidenceWeightedBlend
 from engine.signals.sources import SignalSource
@@ -55,7 +58,9 @@ from engine.snapshot import (
     SignalRow,
     StateSnapshot,
 )
+from engine.state.engine_state import EngineState
 from engine.state.ledger import Ledger
+from engine.state.repository import StateRepository
 from engine.trading.orders import OrderGenerator
 from engine.trading.venue import SimulatedVenue
 
@@ -92,8 +97,17 @@ class PortfolioMandate:
         return self.coordinator.sources
 
 
+class RecoveryError(RuntimeError):
+    """The stored state cannot be continued with this configuration; says what differs."""
+
+
 class Coordinator:
-    """Owns all mutable engine state; only the thread that runs cycles may call its methods."""
+    """Owns all mutable engine state; only the thread that runs cycles may call its methods.
+
+    State changes only by events: ``_emit`` applies an event to the ``EngineState`` fold and queues
+    it; the ``events`` stage appends the queue, the current-state projection and (every
+    ``snapshot_every_events``) a snapshot in one transaction.
+    """
 
     def __init__(
         self,
@@ -102,10 +116,10 @@ class Coordinator:
         sources: Mapping[str, SignalSource],
         venue: SimulatedVenue,
         bus: EventBus,
+        repository: StateRepository,
         warmup_prices: np.ndarray,
         history_days: int,
-        run_id: str,
-        nav_history_points: int = 2520,
+        snapshot_every_events: int = 20_000,
         recent_items: int = 200,
     ) -> None:
         self.instruments = instruments
@@ -116,31 +130,77 @@ class Coordinator:
         self.sources = {name: sources[name] for name in sorted(used)}
         self.venue = venue
         self.bus = bus
-        self.run_id = run_id
-        self.ledger = Ledger({m.portfolio_id: m.initial_cash_usd for m in mandates})
+        self.repository = repository
+        self.snapshot_every_events = snapshot_every_events
+        self.session_id = uuid.uuid4().hex[:12]
+
+        self.state, self.recovery = repository.recover()
+        self._check_recovered_state()
+        # The shadow is fed only with committed events: comparing it with the live state after
+        # each cycle proves that nothing changed the ledger without a stored event.
+        self._shadow = EngineState.from_dict(self.state.to_dict())
+        self._events_since_snapshot = self.state.events_applied - self._snapshot_events_applied()
+
         self.prices = RollingPrices(history_days, len(instruments))
         self.prices.extend(warmup_prices)
         if len(warmup_prices):
             self.ledger.mark(self.symbols, warmup_prices[-1])
         self.required_days = max(source.required_days for source in self.sources.values())
 
-        self.cycles_completed = 0
         self.cycle_errors = 0
         self.last_error: str | None = None
-        self.market_date: date | None = None
-        self.orders_total = dict.fromkeys(self.ledger.portfolio_ids, 0)
-        self.fills_total = dict.fromkeys(self.ledger.portfolio_ids, 0)
-        self._pending_orders: list[Order] = []
         self.last_cycle_fills: list[Fill] = []
         self._unpublished: list[Event] = []
-        self._event_counter = 0
+        self._cycle_event_counter = 0
         self._latest_batches: dict[str, SignalBatch] = {}
         self._latest_coordinated: dict[str, CoordinatedSignals] = {}
-        self._targets: dict[str, TargetWeights] = {}
-        self._nav_history = {pid: deque(maxlen=nav_history_points) for pid in self.orders_total}
+        self._cycle_targets: dict[str, TargetWeights] = {}
         self.recent_orders: deque[Order] = deque(maxlen=recent_items)
         self.recent_fills: deque[Fill] = deque(maxlen=recent_items)
         self.recent_cycles: deque[CycleReport] = deque(maxlen=300)
+        self._open_new_portfolios()
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.state.ledger
+
+    @property
+    def cycles_completed(self) -> int:
+        return self.state.cycles_completed
+
+    @property
+    def market_date(self) -> date | None:
+        return self.state.market_date
+
+    @property
+    def orders_total(self) -> dict[str, int]:
+        return self.state.orders_total
+
+    @property
+    def fills_total(self) -> dict[str, int]:
+        return self.state.fills_total
+
+    def _snapshot_events_applied(self) -> int:
+        loaded = self.recovery.snapshot_id
+        return self.state.events_applied - self.recovery.events_replayed if loaded else 0
+
+    def _check_recovered_state(self) -> None:
+        configured = {mandate.portfolio_id for mandate in self.mandates}
+        stored = set(self.state.ledger.portfolio_ids)
+        orphans = sorted(stored - configured)
+        if orphans:
+            raise RecoveryError(
+                f"the event store holds portfolios {orphans} that the config does not define; "
+                "add them back to the config or use another database (--database-url)"
+            )
+        unknown = sorted(
+            {s for pid in stored for s in self.state.ledger.holdings_of(pid)} - set(self.symbols)
+        )
+        if unknown:
+            raise RecoveryError(
+                f"the event store holds positions in {unknown}, which the market data does not "
+                "have; use the market data the portfolios were built on"
+            )
 
     # -- events -------------------------------------------------------------------------------
     def _emit(
@@ -149,40 +209,95 @@ class Coordinator:
         payload: dict[str, object],
         portfolio_id: str | None = None,
         actor: str = ENGINE_ACTOR,
+        in_cycle: bool = True,
     ) -> None:
-        self._event_counter += 1
-        self._unpublished.append(
-            Event(
-                event_id=f"{self.run_id}-{self._event_counter:09d}",
-                type=event_type,
-                timestamp=utc_now(),
-                actor=actor,
-                payload=payload,
-                portfolio_id=portfolio_id,
-                correlation_id=f"{self.run_id}:{self.cycles_completed + 1}",
-            )
+        """Apply the event to the state, then queue it for the store.
+
+        Events of a cycle get ids from the cycle number and their position in it, so a cycle that
+        is run again after a crash produces the same ids and the store drops nothing twice.
+        """
+        cycle = self.state.cycles_completed + 1
+        if in_cycle:
+            self._cycle_event_counter += 1
+            event_id = f"c{cycle:09d}-{self._cycle_event_counter:05d}"
+        else:
+            event_id = f"s{self.session_id}-{uuid.uuid4().hex[:16]}"
+        event = Event(
+            event_id=event_id,
+            type=event_type,
+            timestamp=utc_now(),
+            actor=actor,
+            payload=payload,
+            portfolio_id=portfolio_id,
+            correlation_id=f"cycle-{cycle}",
         )
+        self.state.apply(event)
+        self._unpublished.append(event)
+
+    def _persist_state(self, connection: Connection, stored: list[Event]) -> None:
+        """Runs inside the append transaction: the projection and, when due, a snapshot."""
+        touched: set[tuple[str, str | None]] = set()
+        for event in stored:
+            if event.type == "OrderFilled":
+                touched.add((event.portfolio_id or "", event.payload["symbol"]))
+            elif event.type == "PortfolioOpened":
+                touched.add((event.payload["portfolio_id"], None))
+        last_seq = int(stored[-1].seq or 0)
+        self.repository.write_projection(connection, self.state, touched, last_seq)
+        if self._events_since_snapshot + len(stored) >= self.snapshot_every_events:
+            self.repository.write_snapshot(connection, self.state, last_seq)
 
     def _flush_events(self) -> None:
         """Publish what is waiting; on failure keep it for the next try, so nothing is lost."""
         if not self._unpublished:
             return
-        batch = self._unpublished
-        self.bus.publish(batch)
+        batch = list(self._unpublished)
+        stored = self.bus.publish(batch, also=self._persist_state)
         del self._unpublished[: len(batch)]
+        self._events_since_snapshot += len(stored)
+        if self._events_since_snapshot >= self.snapshot_every_events:
+            self._events_since_snapshot = 0
+        for event in stored:
+            self._shadow.apply(event)
 
-    def record_start(self, details: Mapping[str, object]) -> None:
-        self._emit("EngineStarted", {"run_id": self.run_id, **details})
+    def _open_new_portfolios(self) -> None:
+        """Configured portfolios the store does not know yet are opened with their cash."""
+        for mandate in self.mandates:
+            if mandate.portfolio_id not in self.state.ledger.portfolio_ids:
+                self._emit(
+                    "PortfolioOpened",
+                    {
+                        "portfolio_id": mandate.portfolio_id,
+                        "name": mandate.name,
+                        "initial_cash_usd": to_cash(mandate.initial_cash_usd),
+                    },
+                    mandate.portfolio_id,
+                    in_cycle=False,
+                )
+
+    def start(self, details: Mapping[str, object]) -> None:
+        """Record the start (and the recovery it began with) in the event log."""
+        self._emit(
+            "EngineStarted",
+            {
+                "session_id": self.session_id,
+                "resumed_after_cycle": self.state.cycles_completed,
+                "recovery": self.recovery.describe(),
+                **details,
+            },
+            in_cycle=False,
+        )
         self._flush_events()
 
     def record_finish(self) -> None:
         self._emit(
             "EngineFinished",
             {
-                "run_id": self.run_id,
+                "session_id": self.session_id,
                 "cycles": self.cycles_completed,
                 "nav_usd": {pid: self.ledger.nav_usd(pid) for pid in self.ledger.portfolio_ids},
             },
+            in_cycle=False,
         )
         self._flush_events()
 
@@ -192,8 +307,19 @@ class Coordinator:
             "CommandApplied",
             {"command": command.name, "reason": command.reason, **command.details()},
             actor=command.actor,
+            in_cycle=False,
         )
         self._flush_events()
+
+    def resume(self, ticks: Iterable[MarketTick]) -> Iterator[MarketTick]:
+        """The ticks still to run: those up to the last completed cycle's market date only roll
+        the price window (as they did before the restart) and are not traded again."""
+        done = self.state.market_date
+        for tick in ticks:
+            if done is not None and tick.timestamp <= done:
+                self._stage_market(tick)
+                continue
+            yield tick
 
     # -- the cycle ----------------------------------------------------------------------------
     def run_cycle(self, tick: MarketTick) -> CycleReport:
@@ -202,6 +328,8 @@ class Coordinator:
         the ledger never disagree."""
         stage_ms: dict[str, float] = {}
         cycle = self.cycles_completed + 1
+        self._cycle_event_counter = 0
+        self._cycle_targets = {}
         fills_before = sum(self.fills_total.values())
         orders_before = sum(self.orders_total.values())
         started = time.perf_counter()
@@ -218,7 +346,6 @@ class Coordinator:
                 t0 = time.perf_counter()
                 work(tick)
                 stage_ms[stage] = (time.perf_counter() - t0) * 1000.0
-            self._record_valuation(tick.timestamp)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.cycle_errors += 1
@@ -233,24 +360,20 @@ class Coordinator:
                     "traceback": traceback.format_exc(limit=8),
                 },
             )
-        self.cycles_completed = cycle
-        self.market_date = tick.timestamp
-        report = CycleReport(
-            cycle,
-            tick.timestamp,
-            stage_ms,
-            orders=sum(self.orders_total.values()) - orders_before,
-            fills=sum(self.fills_total.values()) - fills_before,
-            error=error,
-        )
+        orders = sum(self.orders_total.values()) - orders_before
+        fills = sum(self.fills_total.values()) - fills_before
         self._emit(
             "CycleCompleted",
             {
                 "cycle": cycle,
                 "market_date": tick.timestamp,
-                "orders": report.orders,
-                "fills": report.fills,
+                "orders": orders,
+                "fills": fills,
                 "failed": error is not None,
+                "valuation_usd": {
+                    pid: [self.ledger.nav_usd(pid), self.ledger.cash_usd(pid)]
+                    for pid in self.ledger.portfolio_ids
+                },
             },
         )
         t0 = time.perf_counter()
@@ -261,34 +384,63 @@ class Coordinator:
             self.last_error = f"cycle {cycle}: events not stored yet, will retry: {exc}"
             log.exception("event store append failed; %d events kept", len(self._unpublished))
         stage_ms["events"] = (time.perf_counter() - t0) * 1000.0
+        if not self._unpublished:
+            self._check_consistency()
         report = CycleReport(
             cycle,
             tick.timestamp,
             stage_ms,
             total_ms=(time.perf_counter() - started) * 1000.0,
-            orders=report.orders,
-            fills=report.fills,
+            orders=orders,
+            fills=fills,
             error=error,
         )
         self.recent_cycles.append(report)
         return report
+
+    def _check_consistency(self) -> None:
+        """Cheap per-cycle check: every portfolio's cash and positions in the live state equal
+        the fold of the committed events. A difference halts that portfolio and raises an alert."""
+        live, shadow = self.state.ledger, self._shadow.ledger
+        for pid in live.portfolio_ids:
+            if pid in self.state.halted:
+                continue
+            differences = []
+            if live.cash_usd(pid) != shadow.cash_usd(pid):
+                differences.append(
+                    f"cash_usd live {live.cash_usd(pid)} != events {shadow.cash_usd(pid)}"
+                )
+            if live.holdings_of(pid) != shadow.holdings_of(pid):
+                symbols = sorted(
+                    s
+                    for s in set(live.holdings_of(pid)) | set(shadow.holdings_of(pid))
+                    if live.shares(pid, s) != shadow.shares(pid, s)
+                )
+                differences.append(f"shares differ in {symbols}")
+            if differences:
+                reason = "; ".join(differences)
+                log.error("portfolio %s is inconsistent with its events: %s", pid, reason)
+                self._emit("ConsistencyAlert", {"differences": differences}, pid, in_cycle=False)
+                self._emit(
+                    "TradingStateChanged",
+                    {"state": "HALTED", "reason": f"consistency check failed: {reason}"},
+                    pid,
+                    in_cycle=False,
+                )
+                self._flush_events()
 
     def _stage_market(self, tick: MarketTick) -> None:
         self.prices.append(tick.close)
         self.ledger.mark(self.symbols, tick.close)
 
     def _stage_execution(self, tick: MarketTick) -> None:
-        orders, self._pending_orders = self._pending_orders, []
         self.last_cycle_fills = []
+        orders = list(self.state.pending_orders.values())
         if not orders:
             return
         cash = {pid: self.ledger.cash_usd(pid) for pid in self.ledger.portfolio_ids}
         report = self.venue.execute(orders, tick, self.symbol_index, cash, self.ledger.holdings())
         for fill in report.fills:
-            self.ledger.apply(fill)
-            self.last_cycle_fills.append(fill)
-            self.fills_total[fill.portfolio_id] += 1
-            self.recent_fills.append(fill)
             self._emit(
                 "OrderFilled",
                 {
@@ -304,6 +456,8 @@ class Coordinator:
                 },
                 fill.portfolio_id,
             )
+            self.last_cycle_fills.append(fill)
+            self.recent_fills.append(fill)
         for rejection in report.rejections:
             self._emit(
                 "OrderRejected",
@@ -355,7 +509,7 @@ class Coordinator:
                 mandate.universe & tradable,
                 tick.timestamp,
             )
-            self._targets[mandate.portfolio_id] = target
+            self._cycle_targets[mandate.portfolio_id] = target
             held = {
                 self.symbols[i]: round(float(target.weights[i]), 6)
                 for i in np.flatnonzero(target.weights)
@@ -376,19 +530,19 @@ class Coordinator:
             return
         for mandate in self.mandates:
             pid = mandate.portfolio_id
-            if not self._due(mandate) or pid not in self._targets:
+            if not self._due(mandate) or pid not in self._cycle_targets:
+                continue
+            if pid in self.state.halted:
                 continue
             orders = mandate.order_generator.generate(
-                self._targets[pid],
+                self._cycle_targets[pid],
                 self.symbols,
                 self.ledger.shares_vector(pid, self.symbols),
                 self.ledger.cash_usd(pid),
                 tick.close,
                 tick.timestamp,
-                f"{self.run_id}-{pid}-{self.cycles_completed + 1:06d}",
+                f"{pid}-{self.cycles_completed + 1:08d}",
             )
-            self._pending_orders.extend(orders)
-            self.orders_total[pid] += len(orders)
             self.recent_orders.extend(orders)
             for order in orders:
                 self._emit(
@@ -404,12 +558,6 @@ class Coordinator:
                     pid,
                 )
 
-    def _record_valuation(self, day: date) -> None:
-        for pid in self.ledger.portfolio_ids:
-            self._nav_history[pid].append(
-                NavPoint(day, float(self.ledger.nav_usd(pid)), float(self.ledger.cash_usd(pid)))
-            )
-
     def record_snapshot_time(self, snapshot_ms: float) -> None:
         """Add the time the runner spent publishing the snapshot to the latest cycle's report."""
         if self.recent_cycles:
@@ -422,7 +570,7 @@ class Coordinator:
 
     # -- read side ----------------------------------------------------------------------------
     def nav_history(self, portfolio_id: str) -> tuple[NavPoint, ...]:
-        return tuple(self._nav_history[portfolio_id])
+        return tuple(self.state.nav_history[portfolio_id])
 
     def build_snapshot(self, status: EngineStatus, speed_days_per_second: float) -> StateSnapshot:
         sector = {instrument.symbol: instrument.sector for instrument in self.instruments}
@@ -430,12 +578,7 @@ class Coordinator:
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             nav = self.ledger.nav_usd(pid)
-            target = self._targets.get(pid)
-            target_by_symbol = (
-                {self.symbols[i]: float(target.weights[i]) for i in np.flatnonzero(target.weights)}
-                if target
-                else {}
-            )
+            target_by_symbol = self.state.targets.get(pid, {})
             positions = {p.symbol: p for p in self.ledger.positions(pid)}
             views = []
             for symbol in sorted(set(positions) | set(target_by_symbol)):
@@ -459,12 +602,14 @@ class Coordinator:
                     mandate.sources,
                     nav,
                     self.ledger.cash_usd(pid),
-                    mandate.initial_cash_usd,
+                    self.state.initial_cash_usd[pid],
                     tuple(views),
-                    target.cash_weight if target else 1.0,
+                    self.state.target_cash_weight.get(pid, 1.0),
                     self.nav_history(pid),
                     self.orders_total[pid],
                     self.fills_total[pid],
+                    "HALTED" if pid in self.state.halted else "ACTIVE",
+                    self.state.halted.get(pid),
                 )
             )
         return StateSnapshot(
@@ -518,6 +663,7 @@ class CoordinatorRunner:
         self._stop = threading.Event()
         self._published = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="coordinator", daemon=True)
+        self._next_due = 0.0
         self._snapshot = coordinator.build_snapshot(self._status, self._speed)
 
     @property
@@ -585,28 +731,38 @@ class CoordinatorRunner:
         if self._status is EngineStatus.STARTING:
             self._status = EngineStatus.RUNNING
         self._publish()
-        next_due = time.monotonic()
+        self._next_due = time.monotonic()
         while not self._stop.is_set():
-            while not self._commands.empty():
-                self._apply(self._commands.get_nowait())
-            if self._status is not EngineStatus.RUNNING:
+            try:
+                self._step()
+            except Exception as exc:
+                # run_cycle records its own failures; this guards the loop itself (a snapshot
+                # or a store outage) so that the engine thread never dies.
+                self.coordinator.last_error = f"engine loop: {type(exc).__name__}: {exc}"
+                log.exception("engine loop step failed; going on")
                 self._wait(0.5)
-                continue
-            now = time.monotonic()
-            if now < next_due:
-                self._wait(next_due - now)
-                continue
-            tick = next(self._ticks, None)
-            if tick is None:
-                self._status = EngineStatus.FINISHED
-                self.coordinator.record_finish()
-                self._publish()
-                continue
-            self.coordinator.run_cycle(tick)
-            t0 = time.perf_counter()
-            self._publish()
-            self.coordinator.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
-            next_due = max(next_due + 1.0 / self._speed, time.monotonic() - 1.0)
         if self._status is not EngineStatus.FINISHED:
             self._status = EngineStatus.STOPPED
         self._publish()
+
+    def _step(self) -> None:
+        while not self._commands.empty():
+            self._apply(self._commands.get_nowait())
+        if self._status is not EngineStatus.RUNNING:
+            self._wait(0.5)
+            return
+        now = time.monotonic()
+        if now < self._next_due:
+            self._wait(self._next_due - now)
+            return
+        tick = next(self._ticks, None)
+        if tick is None:
+            self._status = EngineStatus.FINISHED
+            self.coordinator.record_finish()
+            self._publish()
+            return
+        self.coordinator.run_cycle(tick)
+        t0 = time.perf_counter()
+        self._publish()
+        self.coordinator.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
+        self._next_due = max(self._next_due + 1.0 / self._speed, time.monotonic() - 1.0)

@@ -1,11 +1,18 @@
-"""Replay: the live cycle code run over history as fast as it goes, with a written report."""
+"""Replay: the live cycle code run over history as fast as it goes, with a written report.
+
+A replay whose event store already holds cycles (an earlier run that was stopped or crashed)
+resumes after the last committed cycle. The report's NAV and fills are read back from the event
+log, so they cover the whole replay, however many runs it took.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,92 +21,107 @@ from engine.coordinator import STAGES
 from engine.model import CycleReport
 from engine.performance.metrics import latency_percentiles, return_statistics
 
+FILL_COLUMNS = (
+    "date",
+    "portfolio",
+    "order_id",
+    "symbol",
+    "side",
+    "quantity_shares",
+    "price_usd",
+    "commission_usd",
+)
+
 
 def run_replay(
     parts: EngineParts,
     out_dir: Path,
     on_cycle: Callable[[CycleReport], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every tick of ``parts.feed`` through the coordinator; write ``summary.json``,
+    """Run every remaining tick of ``parts.feed`` through the coordinator; write ``summary.json``,
     ``nav.csv`` (date, portfolio, nav_usd, cash_usd) and ``fills.csv`` to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     coordinator = parts.coordinator
-    coordinator.record_start({"mode": "replay", "out_dir": str(out_dir)})
+    resumed_after = coordinator.cycles_completed
+    coordinator.start({"mode": "replay", "out_dir": str(out_dir)})
     reports: list[CycleReport] = []
-    fills_path = out_dir / "fills.csv"
     started = time.perf_counter()
-    with fills_path.open("w", newline="", encoding="utf-8") as fills_file:
-        fills = csv.writer(fills_file)
-        fills.writerow(
-            [
-                "date",
-                "portfolio",
-                "order_id",
-                "symbol",
-                "side",
-                "quantity_shares",
-                "price_usd",
-                "commission_usd",
-            ]
-        )
-        for tick in parts.feed:
-            report = coordinator.run_cycle(tick)
-            reports.append(report)
-            for fill in coordinator.last_cycle_fills:
-                fills.writerow(
-                    [
-                        fill.timestamp.isoformat(),
-                        fill.portfolio_id,
-                        fill.order_id,
-                        fill.symbol,
-                        fill.side.value,
-                        fill.quantity_shares,
-                        fill.price_usd,
-                        fill.commission_usd,
-                    ]
-                )
-            if on_cycle:
-                on_cycle(report)
+    for tick in coordinator.resume(parts.feed):
+        report = coordinator.run_cycle(tick)
+        reports.append(report)
+        if on_cycle:
+            on_cycle(report)
     wall_s = time.perf_counter() - started
     coordinator.record_finish()
 
-    with (out_dir / "nav.csv").open("w", newline="", encoding="utf-8") as nav_file:
+    nav_series: dict[str, list[float]] = defaultdict(list)
+    first_date = last_date = None
+    failed = 0
+    with (
+        (out_dir / "nav.csv").open("w", newline="", encoding="utf-8") as nav_file,
+        (out_dir / "fills.csv").open("w", newline="", encoding="utf-8") as fills_file,
+    ):
         nav = csv.writer(nav_file)
         nav.writerow(["date", "portfolio", "nav_usd", "cash_usd"])
-        for mandate in coordinator.mandates:
-            for point in coordinator.nav_history(mandate.portfolio_id):
-                nav.writerow(
+        fills = csv.writer(fills_file)
+        fills.writerow(FILL_COLUMNS)
+        for event in parts.store.iter_from(
+            1, event_types=frozenset({"CycleCompleted", "OrderFilled"})
+        ):
+            p = event.payload
+            if event.type == "OrderFilled":
+                fills.writerow(
                     [
-                        point.timestamp.isoformat(),
-                        mandate.portfolio_id,
-                        f"{point.nav_usd:.2f}",
-                        f"{point.cash_usd:.2f}",
+                        p["market_date"],
+                        event.portfolio_id,
+                        p["order_id"],
+                        p["symbol"],
+                        p["side"],
+                        p["quantity_shares"],
+                        p["price_usd"],
+                        p["commission_usd"],
                     ]
                 )
+                continue
+            first_date = first_date or p["market_date"]
+            last_date = p["market_date"]
+            failed += bool(p["failed"])
+            for pid, (nav_usd, cash_usd) in p["valuation_usd"].items():
+                nav.writerow([p["market_date"], pid, nav_usd, cash_usd])
+                nav_series[pid].append(float(nav_usd))
 
+    state = coordinator.state
     portfolios = {}
     for mandate in coordinator.mandates:
         pid = mandate.portfolio_id
-        navs = [point.nav_usd for point in coordinator.nav_history(pid)]
+        start_nav = state.initial_cash_usd[pid]
         end_nav = coordinator.ledger.nav_usd(pid)
         portfolios[pid] = {
             "name": mandate.name,
-            "start_nav_usd": str(mandate.initial_cash_usd),
+            "start_nav_usd": str(start_nav),
             "end_nav_usd": str(end_nav),
-            "total_return_pct": round(float(end_nav / mandate.initial_cash_usd - 1) * 100, 4),
-            "statistics": {k: round(v, 6) for k, v in return_statistics(navs).items()},
-            "orders": coordinator.orders_total[pid],
-            "fills": coordinator.fills_total[pid],
-            "cycles": len(reports),
+            "total_return_pct": round(float(end_nav / start_nav - 1) * 100, 4),
+            "realised_pnl_usd": str(coordinator.ledger.realised_pnl_usd(pid)),
+            "statistics": {
+                k: round(v, 6)
+                for k, v in return_statistics([float(start_nav), *nav_series[pid]]).items()
+            },
+            "orders": state.orders_total[pid],
+            "fills": state.fills_total[pid],
+            "cycles": state.cycles_completed,
+            "trading_state": "HALTED" if pid in state.halted else "ACTIVE",
         }
     summary = {
-        "first_date": reports[0].timestamp.isoformat() if reports else None,
-        "last_date": reports[-1].timestamp.isoformat() if reports else None,
-        "cycles": len(reports),
-        "failed_cycles": sum(1 for report in reports if report.error),
+        "first_date": first_date,
+        "last_date": last_date,
+        "cycles": state.cycles_completed,
+        "resumed_after_cycle": resumed_after,
+        "cycles_this_run": len(reports),
+        "failed_cycles": failed,
         "wall_time_s": round(wall_s, 3),
         "cycles_per_second": round(len(reports) / wall_s, 2) if wall_s > 0 else None,
         "events_stored": parts.store.count(),
+        "recovery": coordinator.recovery.describe(),
         "portfolios": portfolios,
         "latency": {
             "cycle": latency_percentiles([report.total_ms for report in reports]),
@@ -112,5 +134,13 @@ def run_replay(
             },
         },
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, default=_exact) + "\n", encoding="utf-8"
+    )
     return summary
+
+
+def _exact(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{value!r} is not JSON")

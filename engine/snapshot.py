@@ -54,6 +54,8 @@ class PortfolioView:
     nav_history: tuple[NavPoint, ...]
     orders_total: int
     fills_total: int
+    trading_state: str = "ACTIVE"
+    halt_reason: str | None = None
 
     @property
     def total_return_pct(self) -> float:

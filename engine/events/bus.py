@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import Connection
+
 from engine.events.store import SqlEventStore
 from engine.model import Event
 
@@ -21,8 +23,13 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Event], None]
 
 
+InTransaction = Callable[[Connection, list[Event]], None]
+
+
 class EventBus(Protocol):
-    def publish(self, events: Sequence[Event]) -> list[Event]: ...
+    def publish(self, events: Sequence[Event], also: InTransaction | None = None) -> list[Event]:
+        """Store ``events`` (with ``also`` in the same transaction), then deliver them."""
+        ...
 
     def subscribe(
         self,
@@ -58,8 +65,8 @@ class EmbeddedEventBus:
     ) -> None:
         self._subscriptions.append(_Subscription(handler, event_types, portfolio_id))
 
-    def publish(self, events: Sequence[Event]) -> list[Event]:
-        stored = self.store.append(events)
+    def publish(self, events: Sequence[Event], also: InTransaction | None = None) -> list[Event]:
+        stored = self.store.append(events, also)
         for item in stored:
             for subscription in self._subscriptions:
                 if not subscription.matches(item):

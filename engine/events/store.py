@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +21,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -37,6 +38,8 @@ from sqlalchemy.engine import make_url
 from engine.model import Event
 
 metadata = MetaData()
+# SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere sequences are 64-bit.
+SEQUENCE_TYPE = BigInteger().with_variant(Integer, "sqlite")
 
 events_table = Table(
     "events",
@@ -106,11 +109,16 @@ class SqlEventStore:
     def from_url(cls, database_url: str) -> SqlEventStore:
         return cls(create_db_engine(database_url))
 
-    def append(self, events: Sequence[Event]) -> list[Event]:
+    def append(
+        self,
+        events: Sequence[Event],
+        also: Callable[[Connection, list[Event]], None] | None = None,
+    ) -> list[Event]:
         """Store ``events`` in one transaction; returns them with ``seq`` and ``portfolio_seq``.
 
         Events whose ``event_id`` is already stored are skipped (idempotent re-delivery) and are
-        not in the result.
+        not in the result. ``also(connection, stored)`` runs inside the same transaction, so the
+        state that the events change (projections, snapshots) commits with them or not at all.
         """
         if not events:
             return []
@@ -154,7 +162,9 @@ class SqlEventStore:
                 ],
             ).scalars()
             stored = [replace(item, seq=int(seq)) for item, seq in zip(fresh, seqs, strict=True)]
-            self._portfolio_seq = counters
+            if also is not None:
+                also(connection, stored)
+        self._portfolio_seq = counters
         return stored
 
     def query(
@@ -175,16 +185,54 @@ class SqlEventStore:
         with self.engine.connect() as connection:
             return [self._row_to_event(row) for row in connection.execute(statement)]
 
-    def read_from(self, from_seq: int = 1, limit: int | None = None) -> list[Event]:
-        """Events in global order starting at ``from_seq``."""
+    def read_from(
+        self,
+        from_seq: int = 1,
+        limit: int | None = None,
+        portfolio_id: str | None = None,
+        event_types: frozenset[str] | None = None,
+    ) -> list[Event]:
+        """Events in global order starting at ``from_seq``, optionally filtered."""
         statement = (
             select(events_table)
             .where(events_table.c.seq >= from_seq)
             .order_by(events_table.c.seq)
             .limit(limit)
         )
+        if portfolio_id is not None:
+            statement = statement.where(events_table.c.portfolio_id == portfolio_id)
+        if event_types is not None:
+            statement = statement.where(events_table.c.type.in_(sorted(event_types)))
         with self.engine.connect() as connection:
             return [self._row_to_event(row) for row in connection.execute(statement)]
+
+    def iter_from(
+        self,
+        from_seq: int = 1,
+        page_size: int = 10_000,
+        portfolio_id: str | None = None,
+        event_types: frozenset[str] | None = None,
+    ) -> Iterator[Event]:
+        """Every event from ``from_seq`` on, in order, read in pages (bounded memory)."""
+        next_seq = from_seq
+        while True:
+            page = self.read_from(next_seq, page_size, portfolio_id, event_types)
+            yield from page
+            if len(page) < page_size:
+                return
+            next_seq = int(page[-1].seq or 0) + 1
+
+    def first_seq_at(self, moment: datetime) -> int:
+        """The seq of the first event stored at or after ``moment`` (for replay from a time)."""
+        with self.engine.connect() as connection:
+            seq = connection.execute(
+                select(func.min(events_table.c.seq)).where(events_table.c.ts >= moment)
+            ).scalar()
+        return int(seq) if seq is not None else self.last_seq() + 1
+
+    def last_seq(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.max(events_table.c.seq))).scalar() or 0)
 
     def event_types(self) -> list[str]:
         with self.engine.connect() as connection:

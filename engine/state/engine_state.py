@@ -1,0 +1,199 @@
+"""The engine's state as a fold over its events.
+
+Everything the engine must know to carry on after a restart (cash, positions, tax lots, orders
+waiting for the next tick, how many cycles ran, which portfolios are halted, recent NAVs) changes
+only by ``EngineState.apply(event)``. The coordinator applies each event the moment it emits it;
+start-up applies the stored events after the latest snapshot. Same code, same result: the live
+state is by construction the fold of its events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.model import Event, Fill, Order, Side
+from engine.snapshot import NavPoint
+from engine.state.ledger import Ledger
+
+STATE_FORMAT_VERSION = 1
+NAV_HISTORY_POINTS = 2520
+
+
+class EngineState:
+    def __init__(self, nav_history_points: int = NAV_HISTORY_POINTS) -> None:
+        self.ledger = Ledger()
+        self.pending_orders: dict[str, Order] = {}
+        self.cycles_completed = 0
+        self.market_date: date | None = None
+        self.halted: dict[str, str] = {}
+        self.initial_cash_usd: dict[str, Decimal] = {}
+        self.orders_total: dict[str, int] = {}
+        self.fills_total: dict[str, int] = {}
+        self.targets: dict[str, dict[str, float]] = {}
+        self.target_cash_weight: dict[str, float] = {}
+        self._nav_history_points = nav_history_points
+        self.nav_history: dict[str, deque[NavPoint]] = {}
+        self.events_applied = 0
+
+    # -- the fold -----------------------------------------------------------------------------
+    def apply(self, event: Event) -> None:
+        handler = _HANDLERS.get(event.type)
+        if handler is not None:
+            handler(self, event)
+        self.events_applied += 1
+
+    def _opened(self, event: Event) -> None:
+        pid = event.payload["portfolio_id"]
+        self.ledger.open_portfolio(pid, Decimal(event.payload["initial_cash_usd"]))
+        self.initial_cash_usd[pid] = self.ledger.cash_usd(pid)
+        self.orders_total[pid] = 0
+        self.fills_total[pid] = 0
+        self.nav_history[pid] = deque(maxlen=self._nav_history_points)
+
+    def _order_created(self, event: Event) -> None:
+        p = event.payload
+        order = Order(
+            p["order_id"],
+            event.portfolio_id or "",
+            p["symbol"],
+            Side(p["side"]),
+            int(p["quantity_shares"]),
+            Decimal(p["decision_price_usd"]),
+            _as_date(p["market_date"]),
+        )
+        self.pending_orders[order.order_id] = order
+        self.orders_total[order.portfolio_id] += 1
+
+    def _order_filled(self, event: Event) -> None:
+        p = event.payload
+        fill = fill_from_event(event)
+        self.ledger.apply(fill)
+        self.pending_orders.pop(p["order_id"], None)
+        self.fills_total[fill.portfolio_id] += 1
+
+    def _order_rejected(self, event: Event) -> None:
+        self.pending_orders.pop(event.payload["order_id"], None)
+
+    def _cycle_completed(self, event: Event) -> None:
+        p = event.payload
+        self.cycles_completed = int(p["cycle"])
+        self.market_date = _as_date(p["market_date"])
+        for pid, (nav, cash) in p.get("valuation_usd", {}).items():
+            self.nav_history[pid].append(NavPoint(self.market_date, float(nav), float(cash)))
+
+    def _targets_set(self, event: Event) -> None:
+        pid = event.portfolio_id or ""
+        self.targets[pid] = {k: float(v) for k, v in event.payload["weights"].items()}
+        self.target_cash_weight[pid] = float(event.payload["cash_weight"])
+
+    def _trading_state(self, event: Event) -> None:
+        pid = event.portfolio_id or ""
+        if event.payload["state"] == "HALTED":
+            self.halted[pid] = event.payload["reason"]
+        else:
+            self.halted.pop(pid, None)
+
+    # -- persistence --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The exact state as JSON-ready data (money as decimal strings)."""
+        return {
+            "format": STATE_FORMAT_VERSION,
+            "ledger": self.ledger.to_dict(),
+            "pending_orders": [
+                [
+                    o.order_id,
+                    o.portfolio_id,
+                    o.symbol,
+                    o.side.value,
+                    o.quantity_shares,
+                    str(o.decision_price_usd),
+                    o.created.isoformat(),
+                ]
+                for o in self.pending_orders.values()
+            ],
+            "cycles_completed": self.cycles_completed,
+            "market_date": self.market_date.isoformat() if self.market_date else None,
+            "halted": dict(sorted(self.halted.items())),
+            "initial_cash_usd": {k: str(v) for k, v in sorted(self.initial_cash_usd.items())},
+            "orders_total": dict(sorted(self.orders_total.items())),
+            "fills_total": dict(sorted(self.fills_total.items())),
+            "targets": {pid: self.targets[pid] for pid in sorted(self.targets)},
+            "target_cash_weight": dict(sorted(self.target_cash_weight.items())),
+            "nav_history": {
+                pid: [[p.timestamp.isoformat(), p.nav_usd, p.cash_usd] for p in points]
+                for pid, points in sorted(self.nav_history.items())
+            },
+            "events_applied": self.events_applied,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], nav_history_points: int = NAV_HISTORY_POINTS
+    ) -> EngineState:
+        if data.get("format") != STATE_FORMAT_VERSION:
+            raise ValueError(
+                f"state format {data.get('format')!r} is not {STATE_FORMAT_VERSION}: cannot load"
+            )
+        state = cls(nav_history_points)
+        state.ledger = Ledger.from_dict(data["ledger"])
+        for order_id, pid, symbol, side, quantity, price, created in data["pending_orders"]:
+            state.pending_orders[order_id] = Order(
+                order_id, pid, symbol, Side(side), int(quantity), Decimal(price), _as_date(created)
+            )
+        state.cycles_completed = int(data["cycles_completed"])
+        state.market_date = _as_date(data["market_date"]) if data["market_date"] else None
+        state.halted = dict(data["halted"])
+        state.initial_cash_usd = {k: Decimal(v) for k, v in data["initial_cash_usd"].items()}
+        state.orders_total = {k: int(v) for k, v in data["orders_total"].items()}
+        state.fills_total = {k: int(v) for k, v in data["fills_total"].items()}
+        state.targets = {pid: dict(w) for pid, w in data["targets"].items()}
+        state.target_cash_weight = dict(data["target_cash_weight"])
+        state.nav_history = {
+            pid: deque(
+                (NavPoint(_as_date(d), float(nav), float(cash)) for d, nav, cash in points),
+                maxlen=nav_history_points,
+            )
+            for pid, points in data["nav_history"].items()
+        }
+        state.events_applied = int(data["events_applied"])
+        return state
+
+    def ledger_digest(self) -> str:
+        """SHA-256 of what the portfolios own and owe (ledger and open orders), for comparisons."""
+        canonical = {"ledger": self.ledger.to_dict(), "pending": self.to_dict()["pending_orders"]}
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def fill_from_event(event: Event) -> Fill:
+    p = event.payload
+    return Fill(
+        p["fill_id"],
+        p["order_id"],
+        event.portfolio_id or "",
+        p["symbol"],
+        Side(p["side"]),
+        int(p["quantity_shares"]),
+        Decimal(p["price_usd"]),
+        Decimal(p["commission_usd"]),
+        _as_date(p["market_date"]),
+    )
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+_HANDLERS = {
+    "PortfolioOpened": EngineState._opened,
+    "OrderCreated": EngineState._order_created,
+    "OrderFilled": EngineState._order_filled,
+    "OrderRejected": EngineState._order_rejected,
+    "CycleCompleted": EngineState._cycle_completed,
+    "TargetWeightsSet": EngineState._targets_set,
+    "TradingStateChanged": EngineState._trading_state,
+}

@@ -1,0 +1,233 @@
+"""Persisted state beside the event log: the current-state projection and the snapshots.
+
+Both are written inside the transaction that appends the events they reflect, so they can never be
+ahead of or behind the log. The projection (cash and positions per portfolio) is what another
+process reads for the live state; snapshots bound recovery time. Each snapshot carries the SHA-256
+of its JSON, and a snapshot that fails the check or cannot be read is passed over for an older one
+or for a full replay from the first event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.events.store import SqlEventStore, metadata, utc_now
+from engine.state.engine_state import EngineState
+
+log = logging.getLogger(__name__)
+
+portfolio_cash_table = Table(
+    "portfolio_cash",
+    metadata,
+    Column("portfolio_id", String(64), primary_key=True),
+    Column("cash_usd", String(40), nullable=False),
+    Column("realised_pnl_usd", String(40), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+positions_table = Table(
+    "positions",
+    metadata,
+    Column("portfolio_id", String(64), primary_key=True),
+    Column("symbol", String(32), primary_key=True),
+    Column("quantity_shares", BigInteger, nullable=False),
+)
+
+snapshots_table = Table(
+    "state_snapshots",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("last_seq", BigInteger, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSnapshot:
+    snapshot_id: int
+    last_seq: int
+    state: EngineState
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    snapshot_id: int | None = None
+    snapshot_seq: int = 0
+    events_replayed: int = 0
+    rejected_snapshots: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        start = (
+            f"snapshot {self.snapshot_id} (seq {self.snapshot_seq})"
+            if self.snapshot_id
+            else "the first event"
+        )
+        text = f"recovered from {start} + {self.events_replayed} events in {self.seconds:.3f} s"
+        if self.rejected_snapshots:
+            text += f"; passed over: {'; '.join(self.rejected_snapshots)}"
+        return text
+
+
+def _upsert(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        statement = postgresql.insert(table)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table)
+    else:
+        raise NotImplementedError(
+            f"database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)"
+        )
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+
+
+class StateRepository:
+    def __init__(self, store: SqlEventStore) -> None:
+        self.store = store
+        metadata.create_all(store.engine)
+
+    # -- written inside the cycle's transaction ------------------------------------------------
+    def write_projection(
+        self,
+        connection: Connection,
+        state: EngineState,
+        touched: Iterable[tuple[str, str | None]],
+        last_seq: int,
+    ) -> None:
+        """Upsert cash of every touched portfolio and each touched (portfolio, symbol) position."""
+        ledger = state.ledger
+        touched = set(touched)
+        portfolios = sorted({pid for pid, _ in touched})
+        _upsert(
+            connection,
+            portfolio_cash_table,
+            [
+                {
+                    "portfolio_id": pid,
+                    "cash_usd": str(ledger.cash_usd(pid)),
+                    "realised_pnl_usd": str(ledger.realised_pnl_usd(pid)),
+                    "last_seq": last_seq,
+                }
+                for pid in portfolios
+            ],
+            ["portfolio_id"],
+        )
+        pairs = sorted((pid, symbol) for pid, symbol in touched if symbol is not None)
+        held = [
+            {"portfolio_id": pid, "symbol": symbol, "quantity_shares": ledger.shares(pid, symbol)}
+            for pid, symbol in pairs
+        ]
+        _upsert(
+            connection,
+            positions_table,
+            [row for row in held if row["quantity_shares"]],
+            ["portfolio_id", "symbol"],
+        )
+        for row in held:
+            if not row["quantity_shares"]:
+                connection.execute(
+                    delete(positions_table).where(
+                        (positions_table.c.portfolio_id == row["portfolio_id"])
+                        & (positions_table.c.symbol == row["symbol"])
+                    )
+                )
+
+    def write_snapshot(self, connection: Connection, state: EngineState, last_seq: int) -> None:
+        text = json.dumps(state.to_dict(), sort_keys=True, separators=(",", ":"))
+        connection.execute(
+            snapshots_table.insert().values(
+                last_seq=last_seq,
+                created_at=utc_now(),
+                state=text,
+                sha256=hashlib.sha256(text.encode()).hexdigest(),
+            )
+        )
+
+    # -- read side ----------------------------------------------------------------------------
+    def read_projection(self) -> dict[str, dict[str, Any]]:
+        """portfolio -> {cash_usd, realised_pnl_usd, shares: {symbol: quantity}, last_seq}."""
+        with self.store.engine.connect() as connection:
+            result: dict[str, dict[str, Any]] = {
+                row.portfolio_id: {
+                    "cash_usd": Decimal(row.cash_usd),
+                    "realised_pnl_usd": Decimal(row.realised_pnl_usd),
+                    "shares": {},
+                    "last_seq": row.last_seq,
+                }
+                for row in connection.execute(select(portfolio_cash_table))
+            }
+            for row in connection.execute(select(positions_table)):
+                result.setdefault(
+                    row.portfolio_id,
+                    {"cash_usd": None, "realised_pnl_usd": None, "shares": {}, "last_seq": None},
+                )["shares"][row.symbol] = int(row.quantity_shares)
+        return result
+
+    def snapshot_rows(self) -> list[Any]:
+        with self.store.engine.connect() as connection:
+            return list(
+                connection.execute(select(snapshots_table).order_by(snapshots_table.c.id.desc()))
+            )
+
+    def latest_snapshot(self, rejected: list[str] | None = None) -> LoadedSnapshot | None:
+        """The newest snapshot that passes its checksum and loads; older ones if it does not."""
+        for row in self.snapshot_rows():
+            reason = None
+            if hashlib.sha256(row.state.encode()).hexdigest() != row.sha256:
+                reason = f"snapshot {row.id} (seq {row.last_seq}): checksum mismatch"
+            else:
+                try:
+                    state = EngineState.from_dict(json.loads(row.state))
+                except (ValueError, KeyError, TypeError) as exc:
+                    reason = f"snapshot {row.id} (seq {row.last_seq}): unreadable: {exc}"
+            if reason is None:
+                return LoadedSnapshot(row.id, row.last_seq, state)
+            log.warning("%s; trying an older one", reason)
+            if rejected is not None:
+                rejected.append(reason)
+        return None
+
+    def recover(self, use_snapshots: bool = True) -> tuple[EngineState, RecoveryReport]:
+        """Latest valid snapshot plus every event after it; no snapshot: every event."""
+        started = time.perf_counter()
+        report = RecoveryReport()
+        loaded = self.latest_snapshot(report.rejected_snapshots) if use_snapshots else None
+        state = loaded.state if loaded else EngineState()
+        if loaded:
+            report.snapshot_id, report.snapshot_seq = loaded.snapshot_id, loaded.last_seq
+        for event in self.store.iter_from(report.snapshot_seq + 1):
+            state.apply(event)
+            report.events_replayed += 1
+        report.seconds = time.perf_counter() - started
+        return state, report
