@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -11,7 +12,9 @@ from datetime import date
 from pathlib import Path
 
 from engine.config import ConfigError, load_config
+from engine.coordinator import RecoveryError
 from engine.market.data import MarketDataError
+from engine.model import Event
 
 log = logging.getLogger("pcoord")
 
@@ -62,6 +65,29 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="SQLAlchemy URL of the event store (default: OUT/events.db)"
     )
     replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: delete OUT/events.db instead of resuming an interrupted replay",
+    )
+
+    database_help = (
+        "SQLAlchemy URL of the event store (default: $PCOORD_DATABASE_URL or var/pcoord.db)"
+    )
+    check = commands.add_parser(
+        "check", help="rebuild the state from the event log and compare it with what is stored"
+    )
+    check.add_argument("--database-url", help=database_help)
+
+    events = commands.add_parser("events", help="print the event log")
+    events.add_argument("--portfolio", help="only this portfolio's events")
+    events.add_argument("--type", dest="event_type", help="only events of this type")
+    events.add_argument(
+        "--from-seq", type=int, help="oldest first from this sequence number (default: the latest)"
+    )
+    events.add_argument("--limit", type=int, default=50, help="at most this many events (50)")
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.add_argument("--database-url", help=database_help)
     return parser
 
 
@@ -106,10 +132,24 @@ def _replay(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.fresh and args.database_url is None:
+        for leftover in out_dir.glob("events.db*"):
+            leftover.unlink()
     database_url = args.database_url or f"sqlite:///{(out_dir / 'events.db').resolve()}"
     parts = build_engine(config, database_url, args.start, args.end)
+    if parts.coordinator.cycles_completed:
+        print(
+            f"resuming after cycle {parts.coordinator.cycles_completed} "
+            f"({parts.coordinator.market_date}): {parts.coordinator.recovery.describe()}",
+            file=sys.stderr,
+        )
     with tqdm(
-        total=len(parts.feed), unit="day", disable=args.no_progress, desc="replay", file=sys.stderr
+        total=len(parts.feed),
+        initial=parts.coordinator.cycles_completed,
+        unit="day",
+        disable=args.no_progress,
+        desc="replay",
+        file=sys.stderr,
     ) as bar:
 
         def _progress(report: object) -> None:
@@ -133,16 +173,81 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from engine.assembly import default_database_url
+    from engine.events.store import SqlEventStore
+    from engine.state.consistency import check_consistency
+    from engine.state.repository import StateRepository
+
+    store = SqlEventStore.from_url(args.database_url or default_database_url())
+    report = check_consistency(StateRepository(store))
+    store.close()
+    print(report.describe())
+    return 0 if report.consistent else 1
+
+
+def _event_json(event: Event) -> dict[str, object]:
+    return {
+        "seq": event.seq,
+        "portfolio_seq": event.portfolio_seq,
+        "event_id": event.event_id,
+        "type": event.type,
+        "timestamp": event.timestamp.isoformat(),
+        "actor": event.actor,
+        "portfolio_id": event.portfolio_id,
+        "correlation_id": event.correlation_id,
+        "version": event.version,
+        "payload": event.payload,
+    }
+
+
+def _events(args: argparse.Namespace) -> int:
+    from engine.assembly import default_database_url
+    from engine.events.store import SqlEventStore
+
+    if args.limit < 1:
+        raise ConfigError(f"--limit: {args.limit} must be at least 1")
+    store = SqlEventStore.from_url(args.database_url or default_database_url())
+    if args.from_seq is not None:
+        selected = store.read_from(
+            args.from_seq,
+            args.limit,
+            args.portfolio,
+            frozenset({args.event_type}) if args.event_type else None,
+        )
+    else:
+        selected = store.query(args.portfolio, args.event_type, limit=args.limit)[::-1]
+    store.close()
+    for event in selected:
+        if args.json:
+            print(json.dumps(_event_json(event), separators=(",", ":")))
+        else:
+            where = f"{event.portfolio_id}#{event.portfolio_seq}" if event.portfolio_id else "-"
+            payload = json.dumps(event.payload, separators=(",", ":"))
+            print(
+                f"{event.seq:>8} {event.timestamp:%Y-%m-%d %H:%M:%S} {where:<16} "
+                f"{event.type:<20} {event.actor:<14} {payload}"
+            )
+    if not selected and not args.json:
+        print("no events match", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    handlers = {"serve": _serve, "replay": _replay}
+    handlers = {
+        "serve": _serve,
+        "replay": _replay,
+        "check": _check,
+        "events": _events,
+    }
     try:
         return handlers[args.command](args)
-    except (ConfigError, MarketDataError) as exc:
+    except (ConfigError, MarketDataError, RecoveryError) as exc:
         print(f"pcoord: {exc}", file=sys.stderr)
         return 2
 

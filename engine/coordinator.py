@@ -295,7 +295,9 @@ class Coordinator:
             {
                 "session_id": self.session_id,
                 "cycles": self.cycles_completed,
-                "nav_usd": {pid: self.ledger.nav_usd(pid) for pid in self.ledger.portfolio_ids},
+                "nav_usd": {
+                    m.portfolio_id: self.ledger.nav_usd(m.portfolio_id) for m in self.mandates
+                },
             },
             in_cycle=False,
         )
@@ -371,8 +373,11 @@ class Coordinator:
                 "fills": fills,
                 "failed": error is not None,
                 "valuation_usd": {
-                    pid: [self.ledger.nav_usd(pid), self.ledger.cash_usd(pid)]
-                    for pid in self.ledger.portfolio_ids
+                    m.portfolio_id: [
+                        self.ledger.nav_usd(m.portfolio_id),
+                        self.ledger.cash_usd(m.portfolio_id),
+                    ]
+                    for m in self.mandates
                 },
             },
         )
