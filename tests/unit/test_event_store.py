@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.events.bus import EmbeddedEventBus
 from engine.events.store import SqlEventStore
 from engine.model import Event
 
@@ -67,20 +66,3 @@ def test_query_filters_newest_first_and_pages_by_seq(store: SqlEventStore) -> No
     assert [e.seq for e in store.query(event_type="B", limit=2)] == [8, 7]
     assert [e.seq for e in store.query(before_seq=4)] == [3, 2, 1]
     assert store.event_types() == ["A", "B"]
-
-
-def test_bus_delivers_stored_events_to_matching_subscribers_and_survives_a_bad_one(
-    store: SqlEventStore,
-) -> None:
-    bus = EmbeddedEventBus(store)
-    seen: list[tuple[str, int | None]] = []
-    bus.subscribe(lambda e: seen.append((e.event_id, e.seq)), portfolio_id="p1")
-
-    def broken(_: Event) -> None:
-        raise RuntimeError("subscriber bug")
-
-    bus.subscribe(broken, event_types=frozenset({"OrderCreated"}))
-    bus.publish([_event(1), _event(2, "p2"), _event(3)])
-    assert seen == [("e1", 1), ("e3", 3)]
-    assert bus.handler_failures == 3
-    assert store.count() == 3
