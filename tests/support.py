@@ -11,6 +11,9 @@ SIMULATED_CONFIG = """
 speed_days_per_second = {speed}
 history_days = 30
 
+[state]
+snapshot_every_events = {snapshot_every}
+
 [market]
 source = "simulated"
 simulated_instruments = 12
@@ -42,8 +45,13 @@ initial_cash_usd = "250000"
 """
 
 
-def simulated_config(days: int = 400, speed: float = 200.0) -> AppConfig:
-    return parse_config(SIMULATED_CONFIG.format(days=days, speed=speed), "test config")
+def simulated_config(
+    days: int = 400, speed: float = 200.0, snapshot_every: int = 20_000
+) -> AppConfig:
+    return parse_config(
+        SIMULATED_CONFIG.format(days=days, speed=speed, snapshot_every=snapshot_every),
+        "test config",
+    )
 
 
 def eventually(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
