@@ -88,6 +88,20 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=50, help="at most this many events (50)")
     events.add_argument("--json", action="store_true", help="one JSON object per line")
     events.add_argument("--database-url", help=database_help)
+
+    bench_store = commands.add_parser(
+        "bench-store",
+        help="event store benchmark: durable appends/s and recovery time with/without snapshots",
+    )
+    bench_store.add_argument("--events", type=int, default=100_000, help="events to write")
+    bench_store.add_argument("--portfolios", type=int, default=10, help="portfolios (10)")
+    bench_store.add_argument(
+        "--snapshot-every", type=int, default=20_000, help="events between snapshots (20000)"
+    )
+    bench_store.add_argument(
+        "--database-url", help="an EMPTY database (default: a temporary SQLite file)"
+    )
+    bench_store.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -233,6 +247,30 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_store(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from engine.bench.store_bench import run_store_bench
+
+    if args.events < 1 or args.portfolios < 1:
+        raise ConfigError("--events and --portfolios must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
+        url = args.database_url or f"sqlite:///{scratch}/bench.db"
+        with tqdm(total=args.events, unit="event", desc="append", file=sys.stderr) as bar:
+            result = run_store_bench(
+                url, args.events, args.portfolios, args.snapshot_every, bar.update
+            )
+    figures = result.as_dict()
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<32} {value}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -244,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "check": _check,
         "events": _events,
+        "bench-store": _bench_store,
     }
     try:
         return handlers[args.command](args)
