@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from engine.config import ConfigError, load_config
@@ -24,6 +24,16 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from exc
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time (use ISO 8601, e.g. 2026-11-25T09:30:00)"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _positive_speed(text: str) -> float:
@@ -84,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--type", dest="event_type", help="only events of this type")
     events.add_argument(
         "--from-seq", type=int, help="oldest first from this sequence number (default: the latest)"
+    )
+    events.add_argument(
+        "--since",
+        type=_timestamp,
+        help="oldest first from this time (ISO 8601, UTC unless it has an offset)",
     )
     events.add_argument("--limit", type=int, default=50, help="at most this many events (50)")
     events.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -222,9 +237,12 @@ def _events(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
     store = SqlEventStore.from_url(args.database_url or default_database_url())
-    if args.from_seq is not None:
+    from_seq = args.from_seq
+    if args.since is not None:
+        from_seq = max(from_seq or 1, store.first_seq_at(args.since))
+    if from_seq is not None:
         selected = store.read_from(
-            args.from_seq,
+            from_seq,
             args.limit,
             args.portfolio,
             frozenset({args.event_type}) if args.event_type else None,
