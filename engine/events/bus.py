@@ -183,6 +183,14 @@ class Subscription:
     def _catch_up(self) -> None:
         """Read from the store after the last delivered seq until nothing is left."""
         self.catch_ups += 1
+        if self._overflowed:
+            log.warning(
+                "subscriber %s fell behind: %d events dropped from its queue so far; "
+                "catching up from the store after seq %d",
+                self.name,
+                self.dropped,
+                self.last_seq,
+            )
         # Cleared before the read: whatever commits from now on is queued again, and what
         # committed before is in the read; the seq check drops anything seen twice.
         self._needs_catch_up.clear()
