@@ -150,7 +150,7 @@ class SqlEventStore:
                     {
                         "event_id": item.event_id,
                         "type": item.type,
-                        "ts": item.timestamp,
+                        "ts": _as_utc(item.timestamp, item.event_id),
                         "actor": item.actor,
                         "portfolio_id": item.portfolio_id,
                         "portfolio_seq": item.portfolio_seq,
@@ -226,7 +226,9 @@ class SqlEventStore:
         """The seq of the first event stored at or after ``moment`` (for replay from a time)."""
         with self.engine.connect() as connection:
             seq = connection.execute(
-                select(func.min(events_table.c.seq)).where(events_table.c.ts >= moment)
+                select(func.min(events_table.c.seq)).where(
+                    events_table.c.ts >= _as_utc(moment, "first_seq_at")
+                )
             ).scalar()
         return int(seq) if seq is not None else self.last_seq() + 1
 
@@ -246,7 +248,8 @@ class SqlEventStore:
 
     @staticmethod
     def _row_to_event(row: Any) -> Event:
-        timestamp = row.ts if row.ts.tzinfo else row.ts.replace(tzinfo=UTC)
+        # SQLite keeps no offset (we write UTC); PostgreSQL answers in the session's time zone.
+        timestamp = row.ts.astimezone(UTC) if row.ts.tzinfo else row.ts.replace(tzinfo=UTC)
         return Event(
             event_id=row.event_id,
             type=row.type,
@@ -262,6 +265,12 @@ class SqlEventStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _as_utc(moment: datetime, event_id: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"event {event_id}: timestamp {moment} has no time zone (use UTC)")
+    return moment.astimezone(UTC)
 
 
 def utc_now() -> datetime:

@@ -1,0 +1,70 @@
+"""The Dash app factory: a multi-page dashboard over a running engine, plus its JSON API.
+
+``create_app`` takes the engine's runner and event store instead of reaching for globals, so a
+test (or a process serving two engines) can build as many apps as it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dash
+from dash import dcc, html
+
+from app.api import register_api
+from callbacks import register_all
+from components import ids
+from components.layout import navbar
+
+if TYPE_CHECKING:
+    from engine.coordinator import CoordinatorRunner
+    from engine.events.store import SqlEventStore
+
+# The top-level assets/ folder, next to app/ (Dash would otherwise look inside app/).
+ASSETS_FOLDER = Path(__file__).resolve().parent.parent / "assets"
+
+PAGE_MODULES = (
+    "pages.overview",
+    "pages.signals",
+    "pages.allocation",
+    "pages.trades",
+    "pages.events",
+)
+
+REFRESH_MS = 1000
+
+
+def create_app(
+    runner: CoordinatorRunner, store: SqlEventStore, *, title: str = "Portfolio Coordinator"
+) -> dash.Dash:
+    """A Dash app showing ``runner``'s snapshots and ``store``'s events; the runner is not started.
+
+    Bootstrap's stylesheet is served from ``assets/`` rather than a CDN, so the dashboard looks
+    the same on a desk with no internet access.
+    """
+    app = dash.Dash(
+        __name__,
+        title=title,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS_FOLDER),
+        # Otherwise the tab title flashes "Updating..." on every one-second refresh.
+        update_title=None,
+    )
+    # register_page needs an existing app; a module imported once registers for every later app,
+    # since the page registry is process-wide and the layouts read no engine state.
+    for module in PAGE_MODULES:
+        importlib.import_module(module)
+
+    app.layout = html.Div(
+        [
+            navbar(title, dash.page_registry.values()),
+            html.Main(dash.page_container, className="container-fluid pc-main"),
+            dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
+        ]
+    )
+    register_all(app, runner, store)
+    register_api(app.server, runner)
+    return app

@@ -1,0 +1,24 @@
+"""Callbacks, grouped by page. Each module's ``register(app, runner, store)`` binds its callbacks to
+one app with ``app.callback`` (never the global ``dash.callback``), so several apps, each with its
+own engine, can live in one process (tests do).
+
+Callbacks only read ``runner.snapshot()`` or ``store.query(...)``, or submit a command; they run
+every second, so each stays a few list comprehensions over one immutable snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from callbacks import allocation, events, overview, shell, signals, trades
+
+if TYPE_CHECKING:
+    import dash
+
+    from engine.coordinator import CoordinatorRunner
+    from engine.events.store import SqlEventStore
+
+
+def register_all(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+    for page in (shell, overview, signals, allocation, trades, events):
+        page.register(app, runner, store)

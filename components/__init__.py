@@ -1,0 +1,1 @@
+"""Reusable layout pieces and figure builders: pure functions, data in, component or figure out."""

@@ -1,0 +1,257 @@
+"""Plotly figure builders: snapshot data in, figure out. No engine access, no Dash callbacks.
+
+Figures are plain plotly-JSON dicts rather than ``go.Figure`` objects: they are rebuilt every
+second, and plotly's per-property validation cost 10-20 ms a figure, many times the work itself.
+The unit tests load each one into ``go.Figure``, which validates every property name and value.
+
+Every figure carries units on its axes and a constant ``uirevision``, so a person's zoom, pan and
+legend choices survive the refresh.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from components.colours import PORTFOLIO_PALETTE, SCORE_COLOURSCALE, stage_colours, translucent
+from engine.model import CycleReport
+from engine.snapshot import PortfolioView, SignalRow
+
+Figure = dict[str, Any]
+
+# A line chart gains nothing from more points than it has pixels; the browser and the wire do pay.
+MAX_POINTS_PER_TRACE = 600
+# Bars narrower than a few pixels cannot be read or hovered.
+MAX_CYCLES_SHOWN = 100
+
+_GRID = "#E9ECEF"
+_AXIS_LINE = "#ADB5BD"
+
+# The dashboard's own small template, in place of a named plotly one.
+THEME: dict[str, Any] = {
+    "layout": {
+        "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "colorway": list(PORTFOLIO_PALETTE),
+        "hoverlabel": {"font": {"size": 12}},
+        "xaxis": {
+            "gridcolor": _GRID,
+            "linecolor": _AXIS_LINE,
+            "zeroline": False,
+            "automargin": True,
+        },
+        "yaxis": {
+            "gridcolor": _GRID,
+            "linecolor": _AXIS_LINE,
+            "zerolinecolor": _AXIS_LINE,
+            "automargin": True,
+        },
+    }
+}
+
+T = TypeVar("T")
+
+
+def _figure(
+    traces: list[dict[str, Any]], *, x_title: str, y_title: str, revision: str, **layout: Any
+) -> Figure:
+    return {
+        "data": traces,
+        "layout": {
+            "template": THEME,
+            "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+            "legend": {
+                "orientation": "h",
+                "x": 0,
+                "y": 1.02,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "traceorder": "normal",
+            },
+            "xaxis": {"title": {"text": x_title}},
+            "yaxis": {"title": {"text": y_title}},
+            "uirevision": revision,
+            **layout,
+        },
+    }
+
+
+def _waiting(figure: Figure, message: str) -> Figure:
+    figure["layout"]["annotations"] = [
+        {
+            "text": message,
+            "showarrow": False,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0.5,
+            "y": 0.5,
+            "font": {"size": 14, "color": "#6c757d"},
+        }
+    ]
+    return figure
+
+
+def thin(points: Sequence[T], max_points: int) -> list[T]:
+    """Every k-th point so that at most ``max_points`` remain, always keeping the latest one."""
+    if len(points) <= max_points:
+        return list(points)
+    step = math.ceil(len(points) / max_points)
+    kept = list(points[::step])
+    if kept[-1] is not points[-1]:
+        kept[-1] = points[-1]
+    return kept
+
+
+def nav_figure(
+    portfolios: Sequence[PortfolioView],
+    colours: Mapping[str, str],
+    *,
+    max_points: int = MAX_POINTS_PER_TRACE,
+) -> Figure:
+    """NAV over market time, one line per portfolio in the portfolio's colour."""
+    traces = []
+    for view in portfolios:
+        points = thin(view.nav_history, max_points)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": view.name,
+                "x": [point.timestamp.isoformat() for point in points],
+                "y": [point.nav_usd for point in points],
+                "line": {"color": colours[view.portfolio_id], "width": 2},
+                "hovertemplate": "%{x}<br>NAV $%{y:,.2f}<extra>%{fullData.name}</extra>",
+            }
+        )
+    figure = _figure(traces, x_title="market date", y_title="NAV (USD)", revision="nav")
+    figure["layout"]["yaxis"].update(tickprefix="$", tickformat=",.0f")
+    if not any(view.nav_history for view in portfolios):
+        _waiting(figure, "Waiting for the first cycle…")
+    return figure
+
+
+def latency_figure(
+    cycles: Sequence[CycleReport],
+    stage_names: Sequence[str],
+    *,
+    max_cycles: int = MAX_CYCLES_SHOWN,
+) -> Figure:
+    """Per-stage latency of the last ``max_cycles`` cycles as stacked bars, one colour a stage."""
+    cycles = cycles[-max_cycles:]
+    # Stages the snapshot does not name (a stage added later) still show, after the named ones.
+    stages = list(stage_names)
+    stages += sorted({stage for cycle in cycles for stage in cycle.stage_ms} - set(stages))
+    colours = stage_colours(stages)
+    cycle_numbers = [cycle.cycle for cycle in cycles]
+    traces = [
+        {
+            "type": "bar",
+            "name": stage,
+            "x": cycle_numbers,
+            "y": [cycle.stage_ms.get(stage, 0.0) for cycle in cycles],
+            "marker": {"color": colours[stage]},
+            "hovertemplate": "cycle %{x}<br>%{y:.2f} ms<extra>%{fullData.name}</extra>",
+        }
+        for stage in stages
+    ]
+    figure = _figure(
+        traces,
+        x_title="cycle",
+        y_title="latency (ms)",
+        revision="latency",
+        barmode="stack",
+        bargap=0.1,
+    )
+    if not cycles:
+        _waiting(figure, "No cycle has run yet")
+    return figure
+
+
+def signal_heatmap(
+    rows: Sequence[SignalRow],
+    symbols: Sequence[str],
+    *,
+    origin_labels: Mapping[str, str],
+    y_title: str,
+) -> Figure:
+    """Score per origin (source or portfolio) and instrument, red (sell) to green (buy).
+
+    A cell whose confidence is 0 is left blank: the origin has no view there, which is not the
+    same as a neutral view of 0.
+    """
+    origins = list(dict.fromkeys(row.origin for row in rows))
+    line = {origin: index for index, origin in enumerate(origins)}
+    column = {symbol: index for index, symbol in enumerate(symbols)}
+    score: list[list[float | None]] = [[None] * len(symbols) for _ in origins]
+    confidence: list[list[float | None]] = [[None] * len(symbols) for _ in origins]
+    for row in rows:
+        if row.symbol in column and row.confidence > 0:
+            score[line[row.origin]][column[row.symbol]] = row.score
+            confidence[line[row.origin]][column[row.symbol]] = row.confidence
+    heatmap = {
+        "type": "heatmap",
+        "z": score,
+        "x": list(symbols),
+        "y": [origin_labels.get(origin, origin) for origin in origins],
+        "customdata": confidence,
+        "zmin": -1,
+        "zmax": 1,
+        "colorscale": [list(stop) for stop in SCORE_COLOURSCALE],
+        "colorbar": {"title": {"text": "score"}, "tickvals": [-1, 0, 1], "thickness": 12},
+        "texttemplate": "%{z:.2f}",
+        "hovertemplate": (
+            "%{y} · %{x}<br>score %{z:.2f}<br>confidence %{customdata:.0%}<extra></extra>"
+        ),
+        "xgap": 1,
+        "ygap": 1,
+    }
+    figure = _figure(
+        [heatmap], x_title="instrument", y_title=y_title, revision=f"signals-{y_title}"
+    )
+    figure["layout"]["yaxis"]["autorange"] = "reversed"
+    if not origins:
+        _waiting(figure, "No signals yet")
+    return figure
+
+
+def weights_figure(portfolio: PortfolioView, colour: str) -> Figure:
+    """Target next to current weight of each holding and of cash, in percent of NAV."""
+    positions = sorted(
+        (p for p in portfolio.positions if p.quantity_shares or p.target_weight),
+        key=lambda p: max(p.weight, p.target_weight),
+        reverse=True,
+    )
+    labels = [p.symbol for p in positions] + ["cash"]
+    target_pct = [p.target_weight * 100 for p in positions] + [portfolio.target_cash_weight * 100]
+    current_pct = [p.weight * 100 for p in positions] + [portfolio.cash_weight * 100]
+    traces = [
+        {
+            "type": "bar",
+            "name": "target",
+            "x": labels,
+            "y": target_pct,
+            "marker": {"color": translucent(colour, 0.3), "line": {"color": colour, "width": 1.5}},
+            "hovertemplate": "%{x}<br>target %{y:.2f}% of NAV<extra></extra>",
+        },
+        {
+            "type": "bar",
+            "name": "current",
+            "x": labels,
+            "y": current_pct,
+            "marker": {"color": colour},
+            "hovertemplate": "%{x}<br>current %{y:.2f}% of NAV<extra></extra>",
+        },
+    ]
+    figure = _figure(
+        traces,
+        x_title="instrument",
+        y_title="weight (% of NAV)",
+        revision="weights",
+        barmode="group",
+        bargap=0.25,
+        bargroupgap=0.05,
+    )
+    figure["layout"]["yaxis"]["ticksuffix"] = "%"
+    return figure

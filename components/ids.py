@@ -1,0 +1,62 @@
+"""Every component id of the dashboard, in one place, so pages, callbacks and tests never drift.
+
+Ids are prefixed by the page that owns them; the shell (navbar, refresh timer) has no prefix.
+"""
+
+# App shell: present on every page.
+REFRESH_INTERVAL = "refresh-interval"
+NAVBAR = "navbar"
+NAVBAR_STATUS = "navbar-status"
+NAVBAR_MARKET_DATE = "navbar-market-date"
+
+# Overview.
+OVERVIEW_STATUS_BADGE = "overview-status-badge"
+OVERVIEW_PAUSE_BUTTON = "overview-pause-button"
+OVERVIEW_RESUME_BUTTON = "overview-resume-button"
+OVERVIEW_SPEED_INPUT = "overview-speed-input"
+OVERVIEW_SPEED_BUTTON = "overview-speed-button"
+OVERVIEW_COMMAND_FEEDBACK = "overview-command-feedback"
+OVERVIEW_CYCLES = "overview-cycles"
+OVERVIEW_MARKET_DATE = "overview-market-date"
+OVERVIEW_SPEED = "overview-speed"
+OVERVIEW_LAST_CYCLE_MS = "overview-last-cycle-ms"
+OVERVIEW_REFRESHED_AT = "overview-refreshed-at"
+OVERVIEW_ERROR = "overview-error"
+OVERVIEW_PORTFOLIO_CARDS = "overview-portfolio-cards"
+OVERVIEW_NAV_GRAPH = "overview-nav-graph"
+OVERVIEW_LATENCY_GRAPH = "overview-latency-graph"
+OVERVIEW_RENDERED_CYCLE = "overview-rendered-cycle"
+
+# Signals.
+SIGNALS_RAW_HEATMAP = "signals-raw-heatmap"
+SIGNALS_COORDINATED_HEATMAP = "signals-coordinated-heatmap"
+SIGNALS_COORDINATED_TABLE = "signals-coordinated-table"
+SIGNALS_RENDERED_CYCLE = "signals-rendered-cycle"
+
+# Allocation.
+ALLOCATION_PORTFOLIO_PICKER = "allocation-portfolio-picker"
+ALLOCATION_WEIGHTS_GRAPH = "allocation-weights-graph"
+ALLOCATION_HOLDINGS_TABLE = "allocation-holdings-table"
+ALLOCATION_SUMMARY = "allocation-summary"
+ALLOCATION_RENDERED = "allocation-rendered"
+
+# Trades.
+TRADES_SUMMARY = "trades-summary"
+TRADES_ORDERS_TABLE = "trades-orders-table"
+TRADES_FILLS_TABLE = "trades-fills-table"
+TRADES_RENDERED = "trades-rendered"
+
+# Events.
+EVENTS_PORTFOLIO_FILTER = "events-portfolio-filter"
+EVENTS_TYPE_FILTER = "events-type-filter"
+EVENTS_OLDER_BUTTON = "events-older-button"
+EVENTS_NEWER_BUTTON = "events-newer-button"
+EVENTS_NEWEST_BUTTON = "events-newest-button"
+EVENTS_PAGE_LABEL = "events-page-label"
+EVENTS_TABLE = "events-table"
+EVENTS_PAGE = "events-page"
+EVENTS_SHOWN = "events-shown"
+EVENTS_OPTIONS_INTERVAL = "events-options-interval"
+
+# The filter value meaning "no filter" (an empty string would read as "nothing chosen").
+ALL = "*"

@@ -1,0 +1,68 @@
+"""Static layout pieces shared by the pages: the navbar, titled cards, KPI tiles, graph frames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components import ids
+
+GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover", "responsive": True}
+
+
+def navbar(title: str, pages: Iterable[Mapping[str, Any]]) -> dbc.Navbar:
+    """Brand, one link per registered page (in page order), and the engine's live status."""
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+        for page in pages
+    ]
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand(title, href="/", className="fw-semibold"),
+                dbc.Nav(links, navbar=True, className="me-auto"),
+                html.Div(
+                    [
+                        html.Span(id=ids.NAVBAR_MARKET_DATE, className="pc-navbar-date"),
+                        html.Span(id=ids.NAVBAR_STATUS),
+                    ],
+                    className="d-flex align-items-center gap-3",
+                ),
+            ],
+            fluid=True,
+        ),
+        id=ids.NAVBAR,
+        color="dark",
+        dark=True,
+        expand="md",
+        className="mb-3",
+    )
+
+
+def page_title(title: str, subtitle: str) -> html.Div:
+    return html.Div(
+        [html.H4(title, className="mb-0"), html.Small(subtitle, className="text-muted")],
+        className="pc-page-title",
+    )
+
+
+def titled_card(title: str, body: Any, *, class_name: str = "") -> dbc.Card:
+    return dbc.Card(
+        [dbc.CardHeader(title, className="pc-card-title"), dbc.CardBody(body)],
+        className=f"pc-card {class_name}".strip(),
+    )
+
+
+def graph(component_id: str, *, height_px: int) -> dcc.Graph:
+    return dcc.Graph(id=component_id, config=GRAPH_CONFIG, style={"height": f"{height_px}px"})
+
+
+def kpi(label: str, value_id: str) -> html.Div:
+    """A labelled number that a callback fills in."""
+    return html.Div(
+        [html.Div(label, className="pc-kpi-label"), html.Div("…", id=value_id, className="pc-kpi")],
+        className="pc-kpi-tile",
+    )

@@ -1,0 +1,238 @@
+"""The dashboard in headless Chromium, over a real engine replaying the bundled market history.
+
+Run with ``pytest tests/browser --webdriver Chrome --headless``. Every wait is on a condition the
+page shows (a text, an element); none is a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from dash.testing.composite import DashComposite
+from dash.testing.wait import until
+from selenium.webdriver.support.ui import Select
+
+from app.dashboard import create_app
+from app.runtime import Runtime, build_runtime
+from components import ids
+from engine.commands import Pause
+from engine.snapshot import EngineStatus
+
+pytestmark = pytest.mark.browser
+
+WAIT_S = 20
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = build_runtime(database_url=f"sqlite:///{tmp_path}/t.db", speed_days_per_second=20)
+    runtime.runner.start()
+    try:
+        yield runtime
+    finally:
+        runtime.runner.stop()
+
+
+@pytest.fixture
+def dashboard(dash_duo: DashComposite, runtime: Runtime) -> DashComposite:
+    dash_duo.start_server(create_app(runtime.runner, runtime.store))
+    dash_duo.wait_for_element(f"#{ids.OVERVIEW_STATUS_BADGE} .badge", timeout=WAIT_S)
+    return dash_duo
+
+
+def _text(dash_duo: DashComposite, component_id: str) -> str:
+    return dash_duo.find_element(f"#{component_id}").text
+
+
+def _count(dash_duo: DashComposite, component_id: str) -> int:
+    return int(_text(dash_duo, component_id).replace(",", ""))
+
+
+def _wait(condition: Callable[[], object], message: str) -> None:
+    until(condition, timeout=WAIT_S, msg=message)
+
+
+def _open(dash_duo: DashComposite, path: str) -> None:
+    """Follow the navbar link, as a person would."""
+    dash_duo.find_element(f"#{ids.NAVBAR} a.nav-link[href='{path}']").click()
+
+
+def _event_column(dash_duo: DashComposite, column: int) -> list[str]:
+    """One column of the event table, read in one step: the live table is redrawn every second."""
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), cell => cell.textContent);",
+        f"#{ids.EVENTS_TABLE} tbody td:nth-child({column})",
+    )
+
+
+def _refreshes(dash_duo: DashComposite, times: int) -> None:
+    """Wait until the overview has redrawn ``times`` more times (its "refreshed" clock moves)."""
+    seen = {_text(dash_duo, ids.OVERVIEW_REFRESHED_AT)}
+
+    def moved() -> bool:
+        seen.add(_text(dash_duo, ids.OVERVIEW_REFRESHED_AT))
+        return len(seen) > times
+
+    _wait(moved, f"the overview did not refresh {times} times")
+
+
+def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Runtime) -> None:
+    portfolios = runtime.runner.snapshot().portfolios
+    names = [view.name for view in portfolios]
+
+    # Overview: counters, one card and one NAV line per portfolio, latency bars per stage.
+    _wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > 0, "no cycle was counted")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", _text(dashboard, ids.OVERVIEW_MARKET_DATE))
+    assert _text(dashboard, ids.OVERVIEW_SPEED) == "20 days/s"
+    for name in names:
+        dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_PORTFOLIO_CARDS}", name, timeout=WAIT_S)
+    _wait(
+        lambda: (
+            len(dashboard.find_elements(f"#{ids.OVERVIEW_NAV_GRAPH} .scatterlayer .trace"))
+            == len(names)
+        ),
+        "the NAV chart does not draw one line per portfolio",
+    )
+    dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_NAV_GRAPH}", "NAV (USD)")
+    dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_LATENCY_GRAPH}", "latency (ms)")
+    stages = runtime.runner.snapshot().stage_names
+    _wait(
+        lambda: (
+            len(dashboard.find_elements(f"#{ids.OVERVIEW_LATENCY_GRAPH} .barlayer .trace"))
+            == len(stages)
+        ),
+        "the latency chart does not stack one bar per stage",
+    )
+
+    # Signals: a heatmap per source and per portfolio, and the ranked table.
+    _open(dashboard, "/signals")
+    dashboard.wait_for_element(f"#{ids.SIGNALS_RAW_HEATMAP} .hm", timeout=WAIT_S)
+    dashboard.wait_for_element(f"#{ids.SIGNALS_COORDINATED_HEATMAP} .hm", timeout=WAIT_S)
+    for source in {row.origin for row in runtime.runner.snapshot().raw_signals}:
+        dashboard.wait_for_contains_text(f"#{ids.SIGNALS_RAW_HEATMAP}", source, timeout=WAIT_S)
+    dashboard.wait_for_contains_text(f"#{ids.SIGNALS_COORDINATED_TABLE}", names[0], timeout=WAIT_S)
+
+    # Allocation: the first portfolio is chosen; choosing another redraws for it.
+    _open(dashboard, "/allocation")
+    dashboard.wait_for_contains_text(f"#{ids.ALLOCATION_SUMMARY}", names[0], timeout=WAIT_S)
+    dashboard.wait_for_contains_text(f"#{ids.ALLOCATION_HOLDINGS_TABLE}", "NAV", timeout=WAIT_S)
+    dashboard.wait_for_contains_text(f"#{ids.ALLOCATION_WEIGHTS_GRAPH}", "weight (% of NAV)")
+    Select(dashboard.find_element(f"#{ids.ALLOCATION_PORTFOLIO_PICKER}")).select_by_visible_text(
+        names[-1]
+    )
+    dashboard.wait_for_contains_text(f"#{ids.ALLOCATION_SUMMARY}", names[-1], timeout=WAIT_S)
+    assert len(dashboard.find_elements(f"#{ids.ALLOCATION_WEIGHTS_GRAPH} .barlayer .trace")) == 2
+
+    # Trades: orders and fills, each row with its side.
+    _open(dashboard, "/trades")
+    dashboard.wait_for_element(f"#{ids.TRADES_ORDERS_TABLE} tbody .pc-side", timeout=WAIT_S)
+    dashboard.wait_for_element(f"#{ids.TRADES_FILLS_TABLE} tbody .pc-side", timeout=WAIT_S)
+    dashboard.wait_for_contains_text(f"#{ids.TRADES_SUMMARY}", "orders", timeout=WAIT_S)
+
+    # Events: newest first, filtered by type, paged back and forth.
+    _open(dashboard, "/events")
+    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
+    Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("OrderCreated")
+    _wait(
+        lambda: set(_event_column(dashboard, 3)) == {"OrderCreated"},
+        "the type filter lets other event types through",
+    )
+    dashboard.find_element(f"#{ids.EVENTS_OLDER_BUTTON}").click()
+    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 2", timeout=WAIT_S)
+    older_page = [int(seq) for seq in _event_column(dashboard, 1)]
+    assert older_page == sorted(older_page, reverse=True), "events are not newest first"
+    assert set(_event_column(dashboard, 3)) == {"OrderCreated"}
+    dashboard.find_element(f"#{ids.EVENTS_NEWER_BUTTON}").click()
+    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
+    newest_page = [int(seq) for seq in _event_column(dashboard, 1)]
+    assert newest_page == sorted(newest_page, reverse=True), "events are not newest first"
+    # The newest page only moves up as events arrive, so it stays above the older page.
+    assert min(newest_page) > max(older_page)
+
+    assert dashboard.get_logs() == [], "the browser console reported errors"
+
+
+def test_pause_stops_the_live_cycle_count_and_resume_restarts_it(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    started_at = _count(dashboard, ids.OVERVIEW_CYCLES)
+    _wait(
+        lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > started_at, "the cycle count is not live"
+    )
+
+    dashboard.find_element(f"#{ids.OVERVIEW_PAUSE_BUTTON}").click()
+    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_STATUS_BADGE}", "paused", timeout=WAIT_S)
+    dashboard.wait_for_text_to_equal(f"#{ids.NAVBAR_STATUS}", "paused", timeout=WAIT_S)
+    paused_at = runtime.runner.snapshot().cycles_completed
+    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_CYCLES}", f"{paused_at:,}", timeout=WAIT_S)
+    _refreshes(dashboard, 3)
+    assert _count(dashboard, ids.OVERVIEW_CYCLES) == paused_at
+    assert runtime.runner.snapshot().cycles_completed == paused_at
+    assert dashboard.find_element(f"#{ids.OVERVIEW_PAUSE_BUTTON}").get_attribute("disabled")
+    assert not dashboard.find_element(f"#{ids.OVERVIEW_RESUME_BUTTON}").get_attribute("disabled")
+
+    dashboard.find_element(f"#{ids.OVERVIEW_RESUME_BUTTON}").click()
+    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_STATUS_BADGE}", "running", timeout=WAIT_S)
+    _wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > paused_at, "resume did not restart")
+
+    # Both commands are in the audit trail, with who pressed them and why.
+    _open(dashboard, "/events")
+    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
+    Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("CommandApplied")
+    dashboard.wait_for_contains_text(
+        f"#{ids.EVENTS_TABLE}", "resumed from dashboard", timeout=WAIT_S
+    )
+    assert "paused from dashboard" in _text(dashboard, ids.EVENTS_TABLE)
+    assert "dashboard-user" in _text(dashboard, ids.EVENTS_TABLE)
+
+
+def test_replay_speed_is_set_from_the_dashboard_and_a_bad_one_is_explained(
+    dashboard: DashComposite,
+) -> None:
+    speed_input = dashboard.find_element(f"#{ids.OVERVIEW_SPEED_INPUT}")
+    speed_input.send_keys("5")
+    dashboard.find_element(f"#{ids.OVERVIEW_SPEED_BUTTON}").click()
+    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_SPEED}", "5 days/s", timeout=WAIT_S)
+
+    dashboard.clear_input(speed_input)
+    speed_input.send_keys("5000")
+    dashboard.find_element(f"#{ids.OVERVIEW_SPEED_BUTTON}").click()
+    dashboard.wait_for_contains_text(
+        f"#{ids.OVERVIEW_COMMAND_FEEDBACK}", "trading days per second", timeout=WAIT_S
+    )
+    assert "5000" in _text(dashboard, ids.OVERVIEW_COMMAND_FEEDBACK)
+    _refreshes(dashboard, 2)
+    assert _text(dashboard, ids.OVERVIEW_SPEED) == "5 days/s"
+
+
+def test_health_api_reports_status_progress_and_exact_money(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    # Paused, the engine's numbers hold still, so the API can be compared with them exactly.
+    runtime.runner.submit(Pause("test", "compare the API with a still snapshot"))
+    _wait(
+        lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "the engine did not pause"
+    )
+    snapshot = runtime.runner.snapshot()
+
+    with urllib.request.urlopen(f"{dashboard.server_url}/api/health", timeout=WAIT_S) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/json"
+        health = json.load(response)
+
+    assert health["status"] == "paused"
+    assert health["cycles_completed"] == snapshot.cycles_completed
+    assert health["market_date"] == snapshot.market_date.isoformat()
+    assert health["last_cycle_ms"] == snapshot.last_cycle_ms
+    assert [p["id"] for p in health["portfolios"]] == [v.portfolio_id for v in snapshot.portfolios]
+    for sent, view in zip(health["portfolios"], snapshot.portfolios, strict=True):
+        assert sent["name"] == view.name
+        assert isinstance(sent["nav_usd"], str)
+        assert Decimal(sent["nav_usd"]) == view.nav_usd
+        assert Decimal(sent["cash_usd"]) == view.cash_usd

@@ -1,0 +1,40 @@
+"""Shared pytest configuration."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+
+from selenium.webdriver.chrome.options import Options as ChromeOptions
+
+# Browser options (dash[testing] hook) ----------------------------------------------------------
+
+CHROMIUM_BINARY = "/usr/bin/chromium"
+
+
+def pytest_setup_options() -> ChromeOptions:
+    """Chromium options for ``dash_duo``: headless, no network chatter, a fresh profile per browser.
+
+    The machine has no internet access; without these switches Chromium waits on background
+    network services (updates, sync, first-run) and the page never loads in time. The window is
+    wide enough that the navbar shows its links instead of a collapsed menu.
+    """
+    profile_dir = tempfile.mkdtemp(prefix="pcoord-chromium-")
+    atexit.register(shutil.rmtree, profile_dir, ignore_errors=True)
+    options = ChromeOptions()
+    options.binary_location = CHROMIUM_BINARY
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        f"--user-data-dir={profile_dir}",
+        "--window-size=1400,900",
+    ):
+        options.add_argument(argument)
+    return options

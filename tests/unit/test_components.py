@@ -1,0 +1,464 @@
+"""The dashboard's pure builders, fed hand-built snapshots: what a person would read on screen."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import plotly.graph_objects as go
+import pytest
+from dash.development.base_component import Component
+
+from components import formatting as fmt
+from components.cards import portfolio_cards, status_badge
+from components.colours import PORTFOLIO_PALETTE, portfolio_colours
+from components.figures import latency_figure, nav_figure, signal_heatmap, thin, weights_figure
+from components.tables import (
+    PAYLOAD_DISPLAY_CHARS,
+    PortfolioLabels,
+    coordinated_signals_table,
+    events_table,
+    fills_table,
+    holdings_table,
+    orders_table,
+)
+from engine.model import CycleReport, Event, Fill, Instrument, Order, Side
+from engine.snapshot import (
+    EngineStatus,
+    NavPoint,
+    PortfolioView,
+    PositionView,
+    SignalRow,
+    StateSnapshot,
+)
+
+START = date(2020, 1, 2)
+
+
+def _nav_history(start_nav: float, daily_change: float, days: int) -> tuple[NavPoint, ...]:
+    return tuple(
+        NavPoint(START + timedelta(days=i), start_nav + i * daily_change, 10_000.0)
+        for i in range(days)
+    )
+
+
+def _growth() -> PortfolioView:
+    # 100 AAPL at 150.25 and 40 MSFT at 300.10, 2,000.50 cash.
+    return PortfolioView(
+        portfolio_id="growth",
+        name="Growth",
+        sources=("momentum",),
+        nav_usd=Decimal("29029.50"),
+        cash_usd=Decimal("2000.50"),
+        initial_nav_usd=Decimal("25000.00"),
+        positions=(
+            PositionView(
+                "AAPL",
+                "Information Technology",
+                100,
+                Decimal("150.25"),
+                Decimal("15025.00"),
+                15025 / 29029.5,
+                0.55,
+            ),
+            PositionView(
+                "MSFT",
+                "Information Technology",
+                40,
+                Decimal("300.10"),
+                Decimal("12004.00"),
+                12004 / 29029.5,
+                0.40,
+            ),
+            PositionView("XOM", "Energy", 0, Decimal("80.00"), Decimal("0.00"), 0.0, 0.0),
+        ),
+        target_cash_weight=0.05,
+        nav_history=_nav_history(25_000.0, 100.0, 5),
+        orders_total=7,
+        fills_total=6,
+    )
+
+
+def _income() -> PortfolioView:
+    return PortfolioView(
+        portfolio_id="income",
+        name="Income",
+        sources=("value",),
+        nav_usd=Decimal("50000.00"),
+        cash_usd=Decimal("50000.00"),
+        initial_nav_usd=Decimal("50000.00"),
+        positions=(),
+        target_cash_weight=1.0,
+        nav_history=_nav_history(50_000.0, -10.0, 5),
+        orders_total=0,
+        fills_total=0,
+    )
+
+
+def _snapshot() -> StateSnapshot:
+    return StateSnapshot(
+        status=EngineStatus.RUNNING,
+        speed_days_per_second=20.0,
+        cycles_completed=3,
+        market_date=START + timedelta(days=4),
+        published_at=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        instruments=(
+            Instrument("AAPL", "Information Technology"),
+            Instrument("MSFT", "Information Technology"),
+            Instrument("XOM", "Energy"),
+        ),
+        portfolios=(_growth(), _income()),
+        raw_signals=(
+            SignalRow("momentum", "AAPL", 0.8, 0.9),
+            SignalRow("momentum", "MSFT", -0.3, 0.5),
+            SignalRow("momentum", "XOM", 0.0, 0.0),
+            SignalRow("value", "XOM", 0.6, 0.7),
+        ),
+        coordinated_signals=(
+            SignalRow("growth", "AAPL", 0.8, 0.9),
+            SignalRow("growth", "MSFT", -0.3, 0.5),
+            SignalRow("income", "XOM", 0.6, 0.7),
+        ),
+        recent_cycles=(
+            CycleReport(1, START, {"market": 1.0, "signals": 4.0}, total_ms=5.0),
+            CycleReport(2, START, {"market": 2.0, "signals": 3.5}, total_ms=5.5),
+            CycleReport(3, START, {"market": 1.5, "signals": 2.0, "audit": 0.5}, total_ms=4.0),
+        ),
+        stage_names=("market", "signals"),
+    )
+
+
+def _plotly(figure: dict[str, Any]) -> go.Figure:
+    """The figure as plotly loads it, which rejects any unknown property or out-of-range value."""
+    return go.Figure(figure)
+
+
+def _text(component: Any) -> str:
+    """All the text a component shows, depth first."""
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return "".join(_text(child) for child in component)
+    if isinstance(component, Component):
+        return _text(getattr(component, "children", None))
+    raise TypeError(f"unexpected child {component!r}")
+
+
+def _find(component: Any, kind: str) -> list[Component]:
+    """Every component of type ``kind`` (``"Tr"``, ``"Card"``) under ``component``."""
+    found: list[Component] = []
+    children = component if isinstance(component, list | tuple) else [component]
+    for child in children:
+        if isinstance(child, Component):
+            if type(child).__name__ == kind:
+                found.append(child)
+            found.extend(_find(getattr(child, "children", None), kind))
+    return found
+
+
+def _shown(table: Component) -> list[str]:
+    """Each body row as a person reads it: the cells' text, in order, separated by bars."""
+    body = _find(table, "Tbody")[0]
+    return ["|".join(_text(cell) for cell in _find(row, "Td")) for row in _find(body, "Tr")]
+
+
+def _portfolio_bars(table: Component) -> dict[str, str]:
+    """Name shown in each portfolio cell and the colour of the bar beside it."""
+    return {
+        cell.children: cell.style["borderLeft"].split()[-1]
+        for cell in _find(table, "Td")
+        if "pc-portfolio-cell" in (getattr(cell, "className", None) or "")
+    }
+
+
+def _swatch_colours(component: Component) -> set[str]:
+    return {
+        span.style["backgroundColor"]
+        for span in _find(component, "Span")
+        if getattr(span, "className", None) == "pc-swatch"
+    }
+
+
+# Colours -----------------------------------------------------------------------------------------
+
+
+def test_each_portfolio_keeps_one_colour_on_every_page() -> None:
+    snapshot = _snapshot()
+    colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
+    assert colours == {"growth": PORTFOLIO_PALETTE[0], "income": PORTFOLIO_PALETTE[1]}
+
+    nav_lines = {
+        trace.name: trace.line.color
+        for trace in _plotly(nav_figure(snapshot.portfolios, colours)).data
+    }
+    card_borders = [
+        card.style["borderLeftColor"]
+        for card in _find(portfolio_cards(snapshot.portfolios, colours), "Card")
+    ]
+    weight_bars = {
+        trace.name: trace.marker.color
+        for trace in _plotly(weights_figure(_growth(), colours["growth"])).data
+    }
+    labels = PortfolioLabels(snapshot.portfolios, colours)
+    signal_bars = _portfolio_bars(coordinated_signals_table(snapshot.coordinated_signals, labels))
+
+    assert nav_lines == {"Growth": colours["growth"], "Income": colours["income"]}
+    assert card_borders == [colours["growth"], colours["income"]]
+    assert weight_bars["current"] == colours["growth"]
+    assert signal_bars == {"Growth": colours["growth"], "Income": colours["income"]}
+    assert _swatch_colours(portfolio_cards(snapshot.portfolios, colours)) == set(colours.values())
+
+
+def test_more_portfolios_than_colours_reuse_the_palette_in_order() -> None:
+    ids = [f"p{i}" for i in range(len(PORTFOLIO_PALETTE) + 1)]
+    assert portfolio_colours(ids)[ids[-1]] == PORTFOLIO_PALETTE[0]
+
+
+# Figures -----------------------------------------------------------------------------------------
+
+
+def test_nav_figure_draws_one_line_per_portfolio_in_usd_over_market_dates() -> None:
+    snapshot = _snapshot()
+    figure = _plotly(nav_figure(snapshot.portfolios, portfolio_colours(["growth", "income"])))
+
+    assert [trace.name for trace in figure.data] == ["Growth", "Income"]
+    growth = figure.data[0]
+    assert list(growth.y) == [25_000.0, 25_100.0, 25_200.0, 25_300.0, 25_400.0]
+    assert list(growth.x) == ["2020-01-02", "2020-01-03", "2020-01-04", "2020-01-05", "2020-01-06"]
+    assert figure.layout.yaxis.title.text == "NAV (USD)"
+    assert figure.layout.xaxis.title.text == "market date"
+    assert not figure.layout.annotations
+
+
+def test_nav_figure_says_it_waits_before_the_first_cycle() -> None:
+    empty = PortfolioView(
+        "growth", "Growth", (), Decimal(1), Decimal(1), Decimal(1), (), 1.0, (), 0, 0
+    )
+    figure = _plotly(nav_figure([empty], {"growth": "#000000"}))
+    assert "Waiting for the first cycle" in figure.layout.annotations[0].text
+
+
+def test_a_long_history_is_thinned_to_the_limit_and_keeps_the_latest_point() -> None:
+    history = list(range(2521))
+    kept = thin(history, 1000)
+    assert len(kept) <= 1000
+    assert kept[0] == 0
+    assert kept[-1] == 2520
+    assert kept == sorted(kept)
+    assert thin(history[:10], 1000) == history[:10]
+
+
+def test_latency_figure_stacks_each_stage_per_cycle_in_milliseconds() -> None:
+    snapshot = _snapshot()
+    figure = _plotly(latency_figure(snapshot.recent_cycles, snapshot.stage_names))
+
+    assert figure.layout.barmode == "stack"
+    assert figure.layout.yaxis.title.text == "latency (ms)"
+    assert figure.layout.xaxis.title.text == "cycle"
+    # Named stages in cycle order, then a stage the snapshot did not name.
+    assert [trace.name for trace in figure.data] == ["market", "signals", "audit"]
+    by_stage = {trace.name: list(trace.y) for trace in figure.data}
+    assert by_stage == {
+        "market": [1.0, 2.0, 1.5],
+        "signals": [4.0, 3.5, 2.0],
+        "audit": [0.0, 0.0, 0.5],
+    }
+    assert list(figure.data[0].x) == [1, 2, 3]
+    stacked_heights = [sum(values) for values in zip(*by_stage.values(), strict=True)]
+    assert stacked_heights == [5.0, 5.5, 4.0]
+
+
+def test_signal_heatmap_puts_each_score_in_its_cell_and_leaves_no_view_blank() -> None:
+    snapshot = _snapshot()
+    figure = _plotly(
+        signal_heatmap(
+            snapshot.raw_signals, ["AAPL", "MSFT", "XOM"], origin_labels={}, y_title="source"
+        )
+    )
+    heatmap = figure.data[0]
+
+    assert list(heatmap.y) == ["momentum", "value"]
+    assert list(heatmap.x) == ["AAPL", "MSFT", "XOM"]
+    # momentum has confidence 0 on XOM: no view, so blank rather than a neutral 0.
+    assert [list(row) for row in heatmap.z] == [[0.8, -0.3, None], [None, None, 0.6]]
+    assert [list(row) for row in heatmap.customdata] == [[0.9, 0.5, None], [None, None, 0.7]]
+    assert (heatmap.zmin, heatmap.zmax) == (-1, 1)
+    assert heatmap.colorbar.title.text == "score"
+    assert figure.layout.yaxis.title.text == "source"
+    assert figure.layout.xaxis.title.text == "instrument"
+
+
+def test_coordinated_heatmap_names_portfolios_not_their_ids() -> None:
+    snapshot = _snapshot()
+    figure = _plotly(
+        signal_heatmap(
+            snapshot.coordinated_signals,
+            ["AAPL", "MSFT", "XOM"],
+            origin_labels={"growth": "Growth", "income": "Income"},
+            y_title="portfolio",
+        )
+    )
+    assert list(figure.data[0].y) == ["Growth", "Income"]
+
+
+def test_weights_figure_sets_target_beside_current_in_percent_of_nav_with_cash() -> None:
+    growth = _growth()
+    figure = _plotly(weights_figure(growth, "#0072B2"))
+    target, current = figure.data
+
+    assert figure.layout.barmode == "group"
+    assert figure.layout.yaxis.title.text == "weight (% of NAV)"
+    # XOM is neither held nor targeted, so it is left out; cash comes last.
+    assert list(target.x) == ["AAPL", "MSFT", "cash"]
+    assert list(target.y) == pytest.approx([55.0, 40.0, 5.0])
+    nav = 15025.00 + 12004.00 + 2000.50
+    assert list(current.y) == pytest.approx(
+        [15025.00 / nav * 100, 12004.00 / nav * 100, 2000.50 / nav * 100]
+    )
+    assert sum(current.y) == pytest.approx(100.0)
+
+
+# Tables and cards ---------------------------------------------------------------------------------
+
+
+def test_holdings_table_lists_held_positions_then_cash_and_nav_to_the_cent() -> None:
+    rows = _shown(holdings_table(_growth()))
+
+    assert rows == [
+        "AAPL|Information Technology|100|$150.2500|$15,025.00|51.76%|55.00%",
+        "MSFT|Information Technology|40|$300.1000|$12,004.00|41.35%|40.00%",
+        "cash||||$2,000.50|6.89%|5.00%",
+        "NAV||||$29,029.50||",
+    ]
+
+
+def _order(order_id: str, day: int, side: Side = Side.BUY) -> Order:
+    return Order(
+        order_id, "growth", "AAPL", side, 10, Decimal("150.2500"), START + timedelta(days=day)
+    )
+
+
+def _fill(fill_id: str, day: int) -> Fill:
+    return Fill(
+        fill_id,
+        f"o-{fill_id}",
+        "income",
+        "XOM",
+        Side.SELL,
+        3,
+        Decimal("80.1234"),
+        Decimal("1.00"),
+        START + timedelta(days=day),
+    )
+
+
+def test_orders_table_puts_the_newest_order_first_even_within_one_day() -> None:
+    # As the snapshot holds them: in the order they were made.
+    orders = (_order("o-1", 0), _order("o-2", 1), _order("o-3", 1, Side.SELL))
+    labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
+
+    rows = _shown(orders_table(orders, labels))
+
+    assert [row.split("|")[1] for row in rows] == ["o-3", "o-2", "o-1"]
+    assert rows[0] == "2020-01-03|o-3|Growth|AAPL|SELL|10|$150.2500|$1,502.50"
+
+
+def test_fills_table_shows_exact_price_notional_and_commission_newest_first() -> None:
+    labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
+
+    rows = _shown(fills_table((_fill("f-1", 0), _fill("f-2", 2)), labels))
+
+    # 3 x 80.1234 = 240.3702 USD, shown to the cent.
+    assert rows[0] == "2020-01-04|f-2|o-f-2|Income|XOM|SELL|3|$80.1234|$240.37|$1.00"
+    assert rows[1].startswith("2020-01-02|f-1")
+
+
+def test_empty_tables_say_what_is_missing() -> None:
+    labels = PortfolioLabels((), {})
+    assert _shown(orders_table((), labels)) == ["No orders yet"]
+    assert _shown(fills_table((), labels)) == ["No fills yet"]
+
+
+def test_coordinated_signals_table_ranks_each_portfolio_by_strength_and_skips_no_view() -> None:
+    rows = (
+        SignalRow("growth", "MSFT", -0.3, 0.5),
+        SignalRow("growth", "AAPL", 0.8, 0.9),
+        SignalRow("growth", "XOM", 0.9, 0.0),
+        SignalRow("income", "XOM", 0.6, 0.7),
+    )
+    labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
+
+    assert _shown(coordinated_signals_table(rows, labels)) == [
+        "Growth|AAPL|+0.80|90%",
+        "Growth|MSFT|-0.30|50%",
+        "Income|XOM|+0.60|70%",
+    ]
+
+
+def _event(seq: int, payload: dict[str, Any]) -> Event:
+    return Event(
+        event_id=f"e-{seq}",
+        type="OrderCreated",
+        timestamp=datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC),
+        actor="engine",
+        payload=payload,
+        portfolio_id="growth",
+        seq=seq,
+    )
+
+
+def test_events_table_shows_each_payload_as_one_line_of_json() -> None:
+    labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
+    payload = {"symbol": "AAPL", "quantity_shares": 10, "price_usd": Decimal("150.25")}
+
+    rows = _shown(events_table([_event(12, payload), _event(11, {})], labels))
+
+    assert rows == [
+        "12|2024-05-01 12:30:15|OrderCreated|Growth|engine|"
+        '{"price_usd":"150.25","quantity_shares":10,"symbol":"AAPL"}',
+        "11|2024-05-01 12:30:15|OrderCreated|Growth|engine|{}",
+    ]
+
+
+def test_a_long_payload_is_cut_on_screen_and_kept_whole_in_its_tooltip() -> None:
+    labels = PortfolioLabels((), {})
+    payload = {"orders": ["x" * 50] * 20}
+
+    long, short = _find(events_table([_event(1, payload), _event(0, {"n": 1})], labels), "Code")
+
+    assert len(long.children) == PAYLOAD_DISPLAY_CHARS
+    assert long.children.endswith("…")
+    assert long.title == fmt.compact_json(payload)
+    assert short.children == '{"n":1}'
+    assert getattr(short, "title", None) is None
+
+
+def test_status_badge_reads_the_engine_status() -> None:
+    assert status_badge(EngineStatus.PAUSED).children == "paused"
+    assert status_badge(EngineStatus.RUNNING).color == "success"
+
+
+def test_portfolio_cards_show_nav_return_and_cash_of_each_portfolio() -> None:
+    snapshot = _snapshot()
+    texts = [
+        _text(card)
+        for card in _find(
+            portfolio_cards(snapshot.portfolios, portfolio_colours(["growth", "income"])), "Card"
+        )
+    ]
+    # Growth: 29,029.50 / 25,000.00 - 1 = +16.118%.
+    assert texts[0] == (
+        "Growth$29,029.50+16.12% since startcash $2,000.50 (6.9%)7 orders · 6 fills"
+    )
+    assert texts[1].startswith("Income$50,000.00+0.00% since start")
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [(Decimal("1234567.891"), "$1,234,567.89"), (Decimal("-12.5"), "-$12.50"), (None, "—")],
+)
+def test_money_reads_in_dollars_to_the_cent(amount: Decimal | None, shown: str) -> None:
+    assert fmt.usd(amount) == shown
