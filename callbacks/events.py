@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from dash import Input, Output, State, ctx
+from dash import Input, Output, State, ctx, dcc
 from dash.exceptions import PreventUpdate
 
 from components import ids
 from components.colours import portfolio_colours
+from components.exports import events_csv, events_csv_filename
 from components.tables import PortfolioLabels, events_table
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from engine.events.store import SqlEventStore
 
 PAGE_SIZE = 50
+# A download is built in memory in one request; past this many rows use `pcoord events --json`.
+EXPORT_MAX_ROWS = 100_000
 
 
 def _first_page(portfolio_id: str | None, event_type: str | None) -> dict[str, Any]:
@@ -162,4 +165,23 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
             not has_older,
             page_number == 1,
             page_number == 1,
+        )
+
+    @app.callback(
+        Output(ids.EVENTS_DOWNLOAD, "data"),
+        Input(ids.EVENTS_EXPORT_BUTTON, "n_clicks"),
+        State(ids.EVENTS_PAGE, "data"),
+        prevent_initial_call=True,
+    )
+    def export_events(_clicks: int | None, page: dict[str, Any] | None) -> dict[str, Any]:
+        filters = page or _first_page(None, None)
+        newest_first = store.query(
+            portfolio_id=filters["portfolio_id"],
+            event_type=filters["event_type"],
+            limit=EXPORT_MAX_ROWS,
+        )
+        return dcc.send_string(
+            events_csv(reversed(newest_first)),
+            events_csv_filename(filters["portfolio_id"], filters["event_type"]),
+            type="text/csv",
         )

@@ -26,6 +26,20 @@ def status_badge(status: EngineStatus) -> dbc.Badge:
     return dbc.Badge(status.value, color=_STATUS_COLOUR[status], className="pc-status")
 
 
+def _trading_state_badge(view: PortfolioView) -> list[dbc.Badge]:
+    """A red HALTED badge (its reason on hover) for a portfolio that may not trade; else nothing."""
+    if view.trading_state == "ACTIVE":
+        return []
+    return [
+        dbc.Badge(
+            view.trading_state,
+            color="danger",
+            className="ms-2 pc-trading-state",
+            title=view.halt_reason or "",
+        )
+    ]
+
+
 def portfolio_cards(portfolios: Sequence[PortfolioView], colours: Mapping[str, str]) -> dbc.Row:
     """One card per portfolio: NAV, return since start, cash and its weight, orders and fills."""
     cards = []
@@ -37,7 +51,13 @@ def portfolio_cards(portfolios: Sequence[PortfolioView], colours: Mapping[str, s
                 dbc.Card(
                     dbc.CardBody(
                         [
-                            html.Div(portfolio_label(view.name, colour), className="fw-semibold"),
+                            html.Div(
+                                [
+                                    portfolio_label(view.name, colour),
+                                    *_trading_state_badge(view),
+                                ],
+                                className="fw-semibold",
+                            ),
                             html.Div(fmt.usd(view.nav_usd), className="pc-kpi mt-1"),
                             html.Div(
                                 [

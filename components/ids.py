@@ -57,6 +57,8 @@ EVENTS_TABLE = "events-table"
 EVENTS_PAGE = "events-page"
 EVENTS_SHOWN = "events-shown"
 EVENTS_OPTIONS_INTERVAL = "events-options-interval"
+EVENTS_EXPORT_BUTTON = "events-export-button"
+EVENTS_DOWNLOAD = "events-download"
 
 # The filter value meaning "no filter" (an empty string would read as "nothing chosen").
 ALL = "*"

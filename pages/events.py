@@ -67,6 +67,13 @@ def layout() -> html.Div:
                                     color="secondary",
                                     outline=True,
                                 ),
+                                dbc.Button(
+                                    "Export CSV",
+                                    id=ids.EVENTS_EXPORT_BUTTON,
+                                    color="primary",
+                                    outline=True,
+                                    title="All events matching the filters, oldest first",
+                                ),
                             ],
                             size="sm",
                         ),
@@ -80,6 +87,7 @@ def layout() -> html.Div:
             titled_card("Event log", html.Div(id=ids.EVENTS_TABLE), class_name="mb-3"),
             dcc.Store(id=ids.EVENTS_PAGE),
             dcc.Store(id=ids.EVENTS_SHOWN),
+            dcc.Download(id=ids.EVENTS_DOWNLOAD),
             dcc.Interval(id=ids.EVENTS_OPTIONS_INTERVAL, interval=EVENT_TYPES_REFRESH_MS),
         ]
     )

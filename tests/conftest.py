@@ -11,6 +11,9 @@ from selenium.webdriver.chrome.options import Options as ChromeOptions
 # Browser options (dash[testing] hook) ----------------------------------------------------------
 
 CHROMIUM_BINARY = "/usr/bin/chromium"
+# Where tests let the browser save downloads (the Events page's CSV export), one per test run.
+DOWNLOAD_DIR = tempfile.mkdtemp(prefix="pcoord-downloads-")
+atexit.register(shutil.rmtree, DOWNLOAD_DIR, ignore_errors=True)
 
 
 def pytest_setup_options() -> ChromeOptions:

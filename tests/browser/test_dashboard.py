@@ -236,3 +236,43 @@ def test_health_api_reports_status_progress_and_exact_money(
         assert isinstance(sent["nav_usd"], str)
         assert Decimal(sent["nav_usd"]) == view.nav_usd
         assert Decimal(sent["cash_usd"]) == view.cash_usd
+
+
+def test_events_export_downloads_the_filtered_log_as_csv(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    from tests.conftest import DOWNLOAD_DIR
+
+    assert runtime.runner.wait_for_cycles(3, timeout_s=WAIT_S)
+    _open(dashboard, "/events")
+    dashboard.wait_for_element(f"#{ids.EVENTS_TABLE} tbody tr", timeout=WAIT_S)
+    _wait(
+        lambda: (
+            "OrderFilled"
+            in [
+                o.get_attribute("value")
+                for o in Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).options
+            ]
+        ),
+        "the type filter never offered OrderFilled",
+    )
+    Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("OrderFilled")
+    _wait(lambda: set(_event_column(dashboard, 3)) == {"OrderFilled"}, "filter not applied")
+    runtime.runner.submit(Pause("test", "a still log to compare the export with"))
+    _wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
+    # Headless Chromium saves downloads only where DevTools allows it.
+    dashboard.driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": DOWNLOAD_DIR}
+    )
+    dashboard.find_element(f"#{ids.EVENTS_EXPORT_BUTTON}").click()
+    exported = Path(DOWNLOAD_DIR) / "events-all-portfolios-OrderFilled.csv"
+    _wait(exported.exists, f"no download at {exported}")
+
+    import csv
+
+    with exported.open() as handle:
+        rows = list(csv.DictReader(handle))
+    stored = runtime.store.query(event_type="OrderFilled", limit=100_000)[::-1]
+    assert [int(row["seq"]) for row in rows] == [event.seq for event in stored]
+    first = json.loads(rows[0]["payload_json"])
+    assert Decimal(first["price_usd"]) == Decimal(stored[0].payload["price_usd"])

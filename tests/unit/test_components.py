@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -462,3 +463,16 @@ def test_portfolio_cards_show_nav_return_and_cash_of_each_portfolio() -> None:
 )
 def test_money_reads_in_dollars_to_the_cent(amount: Decimal | None, shown: str) -> None:
     assert fmt.usd(amount) == shown
+
+
+def test_a_halted_portfolio_card_says_so_with_the_reason() -> None:
+    halted = replace(_growth(), trading_state="HALTED", halt_reason="consistency check failed")
+    (card,) = _find(portfolio_cards((halted,), portfolio_colours(["growth"])), "Card")
+    (badge,) = _find(card, "Badge")
+    assert (badge.children, badge.color, badge.title) == (
+        "HALTED",
+        "danger",
+        "consistency check failed",
+    )
+    active = _find(portfolio_cards((_growth(),), portfolio_colours(["growth"])), "Badge")
+    assert active == []
