@@ -1,6 +1,8 @@
 # Portfolio Coordinator: every target does its own set-up on a fresh machine.
 #   make run    engine + dashboard on http://127.0.0.1:8050/ (embedded defaults)
-#   make test   lint, format check and the whole test suite (unit, integration, browser)
+#   make test   lint, format check and the whole test suite (unit, integration, browser), with a
+#               throw-away PostgreSQL server (scripts/postgres.sh) that it starts and stops
+#   make postgres-start / postgres-stop   that server, for running the tests by hand
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +12,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8050
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps run replay test lint format clean
+.PHONY: install system-deps run replay test lint format clean postgres-start postgres-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +36,25 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# PostgreSQL is stopped however pytest ends (failure, Ctrl-C), keeping pytest's exit status,
+# unless another `make test` in this checkout still uses it (PCOORD_PG_LEASE: this shell's pid).
 test: $(STAMP) system-deps lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	export PCOORD_PG_LEASE=$$$$; \
+	trap 'bash scripts/postgres.sh stop' EXIT; trap 'exit 130' INT TERM; \
+	bash scripts/postgres.sh start || exit 1; \
+	PCOORD_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh url)" $(BIN)/pytest $(PYTEST_ARGS)
+
+postgres-start:
+	bash scripts/postgres.sh start
+	@echo "export PCOORD_TEST_POSTGRES_URL=$$(bash scripts/postgres.sh url)"
+
+postgres-stop:
+	bash scripts/postgres.sh stop
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
+	-bash scripts/postgres.sh stop
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

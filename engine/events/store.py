@@ -135,6 +135,7 @@ class SqlEventStore:
             for item in events:
                 if item.event_id in existing or item.event_id in batch_ids:
                     continue
+                _check_widths(item)
                 batch_ids.add(item.event_id)
                 portfolio_seq = None
                 if item.portfolio_id is not None:
@@ -265,6 +266,25 @@ class SqlEventStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+# Column widths of the events table: checked before writing, since SQLite would not enforce them.
+FIELD_LIMITS = {
+    "event_id": 128,
+    "type": 64,
+    "actor": 128,
+    "portfolio_id": 64,
+    "correlation_id": 128,
+}
+
+
+def _check_widths(item: Event) -> None:
+    for name, limit in FIELD_LIMITS.items():
+        value = getattr(item, name)
+        if value is not None and len(value) > limit:
+            raise ValueError(
+                f"event {item.event_id[:40]}: {name} has {len(value)} characters (at most {limit})"
+            )
 
 
 def _as_utc(moment: datetime, event_id: str) -> datetime:

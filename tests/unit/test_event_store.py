@@ -66,3 +66,10 @@ def test_query_filters_newest_first_and_pages_by_seq(store: SqlEventStore) -> No
     assert [e.seq for e in store.query(event_type="B", limit=2)] == [8, 7]
     assert [e.seq for e in store.query(before_seq=4)] == [3, 2, 1]
     assert store.event_types() == ["A", "B"]
+
+
+def test_an_over_long_field_is_refused_by_name_and_nothing_is_stored(store: SqlEventStore) -> None:
+    too_long = Event("e" * 129, "OrderCreated", datetime(2024, 1, 2, tzinfo=UTC), "engine", {})
+    with pytest.raises(ValueError, match="event_id has 129 characters"):
+        store.append([_event(1), too_long])
+    assert store.count() == 0
