@@ -131,11 +131,8 @@ def _serve(args: argparse.Namespace) -> int:
     server = create_server(dash_app.server, host=args.host, port=args.port, threads=8)
     runtime.runner.start()
 
-    def _shutdown(signum: int, _frame: object) -> None:
-        log.info("signal %s: stopping", signum)
-        server.close()
-
-    signal.signal(signal.SIGTERM, _shutdown)
+    # SIGTERM (a service manager stopping us) ends the server as Ctrl+C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(
         f"Portfolio Coordinator: dashboard on http://{args.host}:{args.port}/ "
         f"({len(runtime.config.portfolios)} portfolios, "
@@ -145,9 +142,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server.run()
     except KeyboardInterrupt:
-        pass
+        log.info("stopping: engine first, then the web server")
     finally:
         runtime.runner.stop()
+        server.close()
         runtime.store.close()
     return 0
 
