@@ -213,6 +213,9 @@ class Coordinator:
     ) -> None:
         """Apply the event to the state, then queue it for the store.
 
+        Payloads hold JSON values only (money as decimal strings, dates as ISO strings), so the
+        state, subscribers and a reader of the store all see the same thing.
+
         Events of a cycle get ids from the cycle number and their position in it, so a cycle that
         is run again after a crash produces the same ids and the store drops nothing twice.
         """
@@ -269,7 +272,7 @@ class Coordinator:
                     {
                         "portfolio_id": mandate.portfolio_id,
                         "name": mandate.name,
-                        "initial_cash_usd": to_cash(mandate.initial_cash_usd),
+                        "initial_cash_usd": str(to_cash(mandate.initial_cash_usd)),
                     },
                     mandate.portfolio_id,
                     in_cycle=False,
@@ -296,7 +299,7 @@ class Coordinator:
                 "session_id": self.session_id,
                 "cycles": self.cycles_completed,
                 "nav_usd": {
-                    m.portfolio_id: self.ledger.nav_usd(m.portfolio_id) for m in self.mandates
+                    m.portfolio_id: str(self.ledger.nav_usd(m.portfolio_id)) for m in self.mandates
                 },
             },
             in_cycle=False,
@@ -357,7 +360,7 @@ class Coordinator:
                 "CycleFailed",
                 {
                     "cycle": cycle,
-                    "market_date": tick.timestamp,
+                    "market_date": tick.timestamp.isoformat(),
                     "error": error,
                     "traceback": traceback.format_exc(limit=8),
                 },
@@ -368,14 +371,14 @@ class Coordinator:
             "CycleCompleted",
             {
                 "cycle": cycle,
-                "market_date": tick.timestamp,
+                "market_date": tick.timestamp.isoformat(),
                 "orders": orders,
                 "fills": fills,
                 "failed": error is not None,
                 "valuation_usd": {
                     m.portfolio_id: [
-                        self.ledger.nav_usd(m.portfolio_id),
-                        self.ledger.cash_usd(m.portfolio_id),
+                        str(self.ledger.nav_usd(m.portfolio_id)),
+                        str(self.ledger.cash_usd(m.portfolio_id)),
                     ]
                     for m in self.mandates
                 },
@@ -454,10 +457,10 @@ class Coordinator:
                     "symbol": fill.symbol,
                     "side": fill.side.value,
                     "quantity_shares": fill.quantity_shares,
-                    "price_usd": fill.price_usd,
-                    "commission_usd": fill.commission_usd,
-                    "cash_change_usd": fill.cash_change_usd,
-                    "market_date": fill.timestamp,
+                    "price_usd": str(fill.price_usd),
+                    "commission_usd": str(fill.commission_usd),
+                    "cash_change_usd": str(fill.cash_change_usd),
+                    "market_date": fill.timestamp.isoformat(),
                 },
                 fill.portfolio_id,
             )
@@ -522,7 +525,7 @@ class Coordinator:
             self._emit(
                 "TargetWeightsSet",
                 {
-                    "market_date": tick.timestamp,
+                    "market_date": tick.timestamp.isoformat(),
                     "weights": held,
                     "cash_weight": round(target.cash_weight, 6),
                     "model": "signal_proportional",
@@ -557,8 +560,8 @@ class Coordinator:
                         "symbol": order.symbol,
                         "side": order.side.value,
                         "quantity_shares": order.quantity_shares,
-                        "decision_price_usd": order.decision_price_usd,
-                        "market_date": order.created,
+                        "decision_price_usd": str(order.decision_price_usd),
+                        "market_date": order.created.isoformat(),
                     },
                     pid,
                 )

@@ -21,7 +21,7 @@ def _event(n: int, portfolio: str | None = "p1", kind: str = "OrderCreated") -> 
         type=kind,
         timestamp=datetime(2024, 1, 2, 12, 0, n, tzinfo=UTC),
         actor="engine",
-        payload={"n": n, "price_usd": Decimal("10.0001")},
+        payload={"n": n, "price_usd": "10.0001"},
         portfolio_id=portfolio,
         correlation_id="c1",
     )
@@ -51,6 +51,17 @@ def test_portfolio_sequence_continues_after_reopening(tmp_path: Path) -> None:
     SqlEventStore.from_url(url).append([_event(1), _event(2)])
     reopened = SqlEventStore.from_url(url)
     assert reopened.append([_event(3)])[0].portfolio_seq == 3
+
+
+def test_a_payload_that_is_not_json_is_refused_and_nothing_is_stored(
+    store: SqlEventStore,
+) -> None:
+    money = Event(
+        "m1", "OrderFilled", datetime(2024, 1, 2, tzinfo=UTC), "engine", {"x": Decimal(1)}
+    )
+    with pytest.raises(ValueError, match=r"Decimal.*write money as str\(amount\)"):
+        store.append([_event(1), money])
+    assert store.count() == 0
 
 
 def test_money_in_payloads_stays_exact_and_timestamps_keep_utc(store: SqlEventStore) -> None:
