@@ -89,7 +89,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--database-url", help=database_help)
 
-    events = commands.add_parser("events", help="print the event log")
+    events = commands.add_parser(
+        "events", help="print the event log ('events tail --bus pulsar' follows the live stream)"
+    )
+    events.add_argument(
+        "action", nargs="?", choices=["tail"], help="tail: follow new events as they are published"
+    )
+    events.add_argument(
+        "--bus",
+        choices=["store", "pulsar"],
+        default="store",
+        help="read the SQL event store (default) or Apache Pulsar ($PCOORD_PULSAR_URL or config)",
+    )
+    events.add_argument("--config", type=Path, help="TOML config (for the Pulsar settings)")
     events.add_argument("--portfolio", help="only this portfolio's events")
     events.add_argument("--type", dest="event_type", help="only events of this type")
     events.add_argument(
@@ -146,7 +158,7 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         runtime.runner.stop()
         server.close()
-        runtime.store.close()
+        runtime.close()
     return 0
 
 
@@ -183,6 +195,19 @@ def _replay(args: argparse.Namespace) -> int:
             bar.update(1)
 
         summary = run_replay(parts, out_dir, _progress)
+    transport = parts.bus.health()
+    if transport.bus != "embedded":
+        print(
+            f"waiting for the {transport.bus} relay to publish the last events...", file=sys.stderr
+        )
+        if not parts.bus.flush(timeout_s=120):
+            lag = parts.bus.health().relay_lag_events
+            print(
+                f"pcoord: the {transport.bus} relay is {lag} events behind after 120 s; "
+                "they stay in the store and go out on the next start",
+                file=sys.stderr,
+            )
+    parts.bus.close()
     parts.store.close()
     cycle = summary["latency"]["cycle"]
     print(
@@ -228,10 +253,46 @@ def _event_json(event: Event) -> dict[str, object]:
     }
 
 
+def _print_event(event: Event, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(_event_json(event), separators=(",", ":")), flush=True)
+        return
+    where = f"{event.portfolio_id}#{event.portfolio_seq}" if event.portfolio_id else "-"
+    payload = json.dumps(event.payload, separators=(",", ":"))
+    print(
+        f"{event.seq:>8} {event.timestamp:%Y-%m-%d %H:%M:%S} {where:<16} "
+        f"{event.type:<20} {event.actor:<14} {payload}",
+        flush=True,
+    )
+
+
+def _tail_pulsar(args: argparse.Namespace) -> int:
+    from engine.assembly import pulsar_settings
+    from engine.events.pulsar_bus import tail_events
+
+    settings = pulsar_settings(load_config(args.config))
+    print(
+        f"following {settings.topic('*')} on {settings.service_url}; Ctrl+C stops", file=sys.stderr
+    )
+    try:
+        for event in tail_events(settings, args.portfolio):
+            if args.event_type is None or event.type == args.event_type:
+                _print_event(event, args.json)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _events(args: argparse.Namespace) -> int:
     from engine.assembly import default_database_url
     from engine.events.store import SqlEventStore
 
+    if args.action == "tail":
+        if args.bus != "pulsar":
+            raise ConfigError("events tail: use --bus pulsar (the store is read with --from-seq)")
+        return _tail_pulsar(args)
+    if args.bus == "pulsar":
+        raise ConfigError("events --bus pulsar: only 'events tail' reads Pulsar")
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
     store = SqlEventStore.from_url(args.database_url or default_database_url())
@@ -249,15 +310,7 @@ def _events(args: argparse.Namespace) -> int:
         selected = store.query(args.portfolio, args.event_type, limit=args.limit)[::-1]
     store.close()
     for event in selected:
-        if args.json:
-            print(json.dumps(_event_json(event), separators=(",", ":")))
-        else:
-            where = f"{event.portfolio_id}#{event.portfolio_seq}" if event.portfolio_id else "-"
-            payload = json.dumps(event.payload, separators=(",", ":"))
-            print(
-                f"{event.seq:>8} {event.timestamp:%Y-%m-%d %H:%M:%S} {where:<16} "
-                f"{event.type:<20} {event.actor:<14} {payload}"
-            )
+        _print_event(event, args.json)
     if not selected and not args.json:
         print("no events match", file=sys.stderr)
     return 0

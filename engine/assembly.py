@@ -12,7 +12,8 @@ import numpy as np
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.config import AppConfig, ConfigError
 from engine.coordinator import Coordinator, PortfolioMandate
-from engine.events.bus import EmbeddedEventBus
+from engine.events.bus import EmbeddedEventBus, EventBus
+from engine.events.pulsar_bus import PulsarEventBus, PulsarSettings
 from engine.events.store import SqlEventStore
 from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
@@ -24,6 +25,7 @@ from engine.trading.orders import OrderGenerator
 from engine.trading.venue import SimulatedVenue
 
 DATABASE_URL_ENV = "PCOORD_DATABASE_URL"
+PULSAR_URL_ENV = "PCOORD_PULSAR_URL"
 
 
 def default_database_url(var_dir: Path = Path("var")) -> str:
@@ -37,7 +39,7 @@ class EngineParts:
     feed: MarketFeed
     coordinator: Coordinator
     store: SqlEventStore
-    bus: EmbeddedEventBus
+    bus: EventBus
 
 
 def build_feed(config: AppConfig, start: date | None = None, end: date | None = None) -> MarketFeed:
@@ -97,6 +99,23 @@ def build_mandates(
     return tuple(mandates)
 
 
+def pulsar_settings(config: AppConfig) -> PulsarSettings:
+    events = config.events
+    return PulsarSettings(
+        os.environ.get(PULSAR_URL_ENV) or events.pulsar_url,
+        events.pulsar_tenant,
+        events.pulsar_namespace,
+        events.deployment,
+    )
+
+
+def build_bus(config: AppConfig, store: SqlEventStore) -> EventBus:
+    """The embedded bus, or the Pulsar one when configured or ``PCOORD_PULSAR_URL`` is set."""
+    if config.events.bus == "pulsar" or os.environ.get(PULSAR_URL_ENV):
+        return PulsarEventBus(store, pulsar_settings(config))
+    return EmbeddedEventBus(store)
+
+
 def build_engine(
     config: AppConfig,
     database_url: str | None = None,
@@ -106,7 +125,7 @@ def build_engine(
     feed = build_feed(config, start, end)
     mandates = build_mandates(config, feed.instruments)
     store = SqlEventStore.from_url(database_url or default_database_url())
-    bus = EmbeddedEventBus(store)
+    bus = build_bus(config, store)
     venue = config.venue
     coordinator = Coordinator(
         feed.instruments,

@@ -99,6 +99,15 @@ class PortfolioConfig(_Strict):
         return self
 
 
+class EventsConfig(_Strict):
+    bus: Literal["embedded", "pulsar"] = "embedded"
+    pulsar_url: Annotated[str, Field(pattern=r"^pulsar(\+ssl)?://")] = "pulsar://127.0.0.1:6650"
+    pulsar_tenant: str = "public"
+    pulsar_namespace: str = "default"
+    # Names this deployment's topics and producers, so two deployments can share a broker.
+    deployment: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] = "pcoord"
+
+
 class StateConfig(_Strict):
     snapshot_every_events: Annotated[int, Field(ge=100)] = 20_000
 
@@ -106,6 +115,7 @@ class StateConfig(_Strict):
 class AppConfig(_Strict):
     market: MarketConfig = MarketConfig()
     state: StateConfig = StateConfig()
+    events: EventsConfig = EventsConfig()
     venue: VenueConfig = VenueConfig()
     sources: SourcesConfig = SourcesConfig()
     speed_days_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0

@@ -636,6 +636,7 @@ class Coordinator:
             cycle_errors=self.cycle_errors,
             last_error=self.last_error,
             stage_names=STAGES,
+            transport=self.bus.health(),
         )
 
     def _signal_rows(

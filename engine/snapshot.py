@@ -78,6 +78,16 @@ class SignalRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TransportView:
+    """Where events go beyond the SQL store, and how far behind the store that is."""
+
+    bus: str = "embedded"
+    relay_lag_events: int | None = None
+    relay_published_seq: int | None = None
+    relay_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StateSnapshot:
     status: EngineStatus
     speed_days_per_second: float
@@ -94,6 +104,7 @@ class StateSnapshot:
     cycle_errors: int = 0
     last_error: str | None = None
     stage_names: tuple[str, ...] = field(default=())
+    transport: TransportView = TransportView()
 
     @property
     def last_cycle_ms(self) -> float | None:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 
 from engine.events.store import SqlEventStore
 from engine.model import Event
+from engine.snapshot import TransportView
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,12 @@ class EventBus(Protocol):
         event_types: frozenset[str] | None = None,
         portfolio_id: str | None = None,
     ) -> Iterator[Event]: ...
+
+    def health(self) -> TransportView: ...
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until every stored event has left for its transport; False on timeout."""
+        ...
 
     def close(self) -> None: ...
 
@@ -279,6 +286,12 @@ class EmbeddedEventBus:
 
     def stats(self) -> list[SubscriptionStats]:
         return [subscription.stats() for subscription in self._subscriptions]
+
+    def health(self) -> TransportView:
+        return TransportView("embedded")
+
+    def flush(self, timeout_s: float) -> bool:
+        return True  # the store is the only destination, and append has returned
 
     def close(self) -> None:
         for subscription in self._subscriptions:

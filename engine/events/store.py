@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -107,6 +108,22 @@ class SqlEventStore:
                 .group_by(events_table.c.portfolio_id)
             )
             self._portfolio_seq: dict[str, int] = {pid: int(seq) for pid, seq in rows}
+        self.store_id = self._identity()
+
+    def _identity(self) -> str:
+        """A random id given to this event store when it was created, kept in it for ever.
+
+        Sequence numbers restart in a new store; whatever keys on them outside the database
+        (the broker's deduplication) must also key on this id.
+        """
+        with self.engine.begin() as connection:
+            found = connection.execute(
+                select(store_meta_table.c.value).where(store_meta_table.c.key == "store_id")
+            ).scalar()
+            if found is None:
+                found = uuid.uuid4().hex[:16]
+                connection.execute(store_meta_table.insert().values(key="store_id", value=found))
+        return str(found)
 
     @classmethod
     def from_url(cls, database_url: str) -> SqlEventStore:
@@ -294,6 +311,14 @@ FIELD_LIMITS = {
     "portfolio_id": 64,
     "correlation_id": 128,
 }
+
+
+store_meta_table = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
 
 
 def _check_widths(item: Event) -> None:
