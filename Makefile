@@ -2,7 +2,9 @@
 #   make run    engine + dashboard on http://127.0.0.1:8050/ (embedded defaults)
 #   make test   lint, format check and the whole test suite (unit, integration, browser), with a
 #               throw-away PostgreSQL server (scripts/postgres.sh) that it starts and stops
+#               and a real Apache Pulsar standalone broker (scripts/pulsar.sh), likewise
 #   make postgres-start / postgres-stop   that server, for running the tests by hand
+#   make pulsar-start / pulsar-stop       that broker
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +14,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8050
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps run replay test lint format clean postgres-start postgres-stop
+.PHONY: install system-deps run replay test lint format clean postgres-start postgres-stop \
+	pulsar pulsar-start pulsar-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +42,15 @@ lint: $(STAMP)
 # PostgreSQL is stopped however pytest ends (failure, Ctrl-C), keeping pytest's exit status,
 # unless another `make test` in this checkout still uses it (PCOORD_PG_LEASE: this shell's pid).
 test: $(STAMP) system-deps lint
-	export PCOORD_PG_LEASE=$$$$; \
-	trap 'bash scripts/postgres.sh stop' EXIT; trap 'exit 130' INT TERM; \
+	export PCOORD_PG_LEASE=$$$$ PCOORD_PULSAR_LEASE=$$$$; \
+	trap 'bash scripts/pulsar.sh stop; bash scripts/postgres.sh stop' EXIT; \
+	trap 'exit 130' INT TERM; \
 	bash scripts/postgres.sh start || exit 1; \
-	PCOORD_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh url)" $(BIN)/pytest $(PYTEST_ARGS)
+	bash scripts/pulsar.sh start || exit 1; \
+	PCOORD_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh url)" \
+	PCOORD_TEST_PULSAR_URL="$$(bash scripts/pulsar.sh url)" \
+	PCOORD_TEST_PULSAR_ADMIN_URL="$$(bash scripts/pulsar.sh url --admin)" \
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 postgres-start:
 	bash scripts/postgres.sh start
@@ -51,10 +59,20 @@ postgres-start:
 postgres-stop:
 	bash scripts/postgres.sh stop
 
+# A real Apache Pulsar standalone broker on 127.0.0.1 (fetched once from Maven Central with mvn).
+pulsar-start pulsar:
+	bash scripts/pulsar.sh start
+	@echo "export PCOORD_PULSAR_URL=$$(bash scripts/pulsar.sh url)   # pcoord serve/replay"
+	@echo "export PCOORD_TEST_PULSAR_URL=$$(bash scripts/pulsar.sh url)   # the tests"
+
+pulsar-stop:
+	bash scripts/pulsar.sh stop
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
+	-bash scripts/pulsar.sh stop
 	-bash scripts/postgres.sh stop
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
