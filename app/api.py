@@ -22,6 +22,12 @@ def health_payload(snapshot: StateSnapshot) -> dict[str, Any]:
         "cycles_completed": snapshot.cycles_completed,
         "last_cycle_ms": snapshot.last_cycle_ms,
         "market_date": snapshot.market_date.isoformat() if snapshot.market_date else None,
+        "event_bus": {
+            "bus": snapshot.transport.bus,
+            "relay_lag_events": snapshot.transport.relay_lag_events,
+            "relay_published_seq": snapshot.transport.relay_published_seq,
+            "relay_error": snapshot.transport.relay_error,
+        },
         "portfolios": [
             {
                 "id": view.portfolio_id,

@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.assembly import build_engine
 from engine.config import AppConfig, load_config
 from engine.coordinator import CoordinatorRunner
+from engine.events.bus import EventBus
 from engine.events.store import SqlEventStore
 
 
@@ -16,6 +17,13 @@ class Runtime:
     config: AppConfig
     runner: CoordinatorRunner
     store: SqlEventStore
+    bus: EventBus
+
+    def close(self) -> None:
+        """Stop the engine, then the event transport, then the database connections."""
+        self.runner.stop()
+        self.bus.close()
+        self.store.close()
 
 
 def build_runtime(
@@ -30,4 +38,4 @@ def build_runtime(
     speed = speed_days_per_second or config.speed_days_per_second
     parts.coordinator.start({"mode": "live", "speed_days_per_second": speed})
     runner = CoordinatorRunner(parts.coordinator, parts.coordinator.resume(parts.feed), speed)
-    return Runtime(config, runner, parts.store)
+    return Runtime(config, runner, parts.store, parts.bus)
