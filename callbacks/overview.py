@@ -11,7 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from components import formatting as fmt
 from components import ids
-from components.cards import portfolio_cards, status_badge
+from components.cards import portfolio_cards, status_badge, transport_line
 from components.colours import portfolio_colours
 from components.figures import latency_figure, nav_figure
 from engine.commands import Command, Pause, Resume, SetSpeed
@@ -65,6 +65,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
         Output(ids.OVERVIEW_SPEED, "children"),
         Output(ids.OVERVIEW_LAST_CYCLE_MS, "children"),
         Output(ids.OVERVIEW_ERROR, "children"),
+        Output(ids.OVERVIEW_TRANSPORT, "children"),
         Output(ids.OVERVIEW_REFRESHED_AT, "children"),
         Input(ids.REFRESH_INTERVAL, "n_intervals"),
     )
@@ -80,6 +81,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
             f"{snapshot.speed_days_per_second:g} days/s",
             fmt.ms(snapshot.last_cycle_ms),
             _error_alert(snapshot.cycle_errors, snapshot.last_error),
+            transport_line(snapshot.transport),
             # Tells a person the page is live even while the engine is paused.
             f"refreshed {datetime.now():%H:%M:%S}",
         )

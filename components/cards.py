@@ -10,7 +10,7 @@ from dash import html
 from components import formatting as fmt
 from components.colours import NEGATIVE, POSITIVE
 from components.tables import portfolio_label
-from engine.snapshot import EngineStatus, PortfolioView
+from engine.snapshot import EngineStatus, PortfolioView, TransportView
 
 _STATUS_COLOUR = {
     EngineStatus.STARTING: "info",
@@ -24,6 +24,16 @@ _STATUS_COLOUR = {
 def status_badge(status: EngineStatus) -> dbc.Badge:
     """The engine status as a coloured badge whose text is the status itself (``running``)."""
     return dbc.Badge(status.value, color=_STATUS_COLOUR[status], className="pc-status")
+
+
+def transport_line(transport: TransportView) -> html.Span:
+    """Where events go beyond the SQL store, and the relay's lag; in red when the relay fails."""
+    if transport.bus == "embedded":
+        return html.Span("events: SQL event store (embedded bus)")
+    text = f"events: SQL event store → {transport.bus}, relay lag {transport.relay_lag_events:,}"
+    if transport.relay_error:
+        return html.Span(f"{text} · {transport.relay_error}", className="text-danger")
+    return html.Span(text)
 
 
 def _trading_state_badge(view: PortfolioView) -> list[dbc.Badge]:

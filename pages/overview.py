@@ -58,14 +58,19 @@ def layout() -> html.Div:
                         [
                             dbc.Col(_engine_controls(), lg=6, className="mb-2 mb-lg-0"),
                             dbc.Col(
-                                dbc.Row(
-                                    [
-                                        dbc.Col(kpi("cycles completed", ids.OVERVIEW_CYCLES)),
-                                        dbc.Col(kpi("market date", ids.OVERVIEW_MARKET_DATE)),
-                                        dbc.Col(kpi("replay speed", ids.OVERVIEW_SPEED)),
-                                        dbc.Col(kpi("last cycle", ids.OVERVIEW_LAST_CYCLE_MS)),
-                                    ]
-                                ),
+                                [
+                                    dbc.Row(
+                                        [
+                                            dbc.Col(kpi("cycles completed", ids.OVERVIEW_CYCLES)),
+                                            dbc.Col(kpi("market date", ids.OVERVIEW_MARKET_DATE)),
+                                            dbc.Col(kpi("replay speed", ids.OVERVIEW_SPEED)),
+                                            dbc.Col(kpi("last cycle", ids.OVERVIEW_LAST_CYCLE_MS)),
+                                        ]
+                                    ),
+                                    html.Div(
+                                        id=ids.OVERVIEW_TRANSPORT, className="small text-muted mt-1"
+                                    ),
+                                ],
                                 lg=6,
                                 className="align-self-center",
                             ),

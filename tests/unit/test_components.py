@@ -476,3 +476,15 @@ def test_a_halted_portfolio_card_says_so_with_the_reason() -> None:
     )
     active = _find(portfolio_cards((_growth(),), portfolio_colours(["growth"])), "Badge")
     assert active == []
+
+
+def test_the_transport_line_shows_the_relay_lag_and_its_error() -> None:
+    from components.cards import transport_line
+    from engine.snapshot import TransportView
+
+    assert "embedded" in transport_line(TransportView()).children
+    healthy = transport_line(TransportView("pulsar", 1234, 99, None))
+    assert healthy.children == "events: SQL event store → pulsar, relay lag 1,234"
+    failing = transport_line(TransportView("pulsar", 7, 1, "Timeout: broker down"))
+    assert failing.className == "text-danger"
+    assert failing.children.endswith("relay lag 7 · Timeout: broker down")
