@@ -129,6 +129,19 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="an EMPTY database (default: a temporary SQLite file)"
     )
     bench_store.add_argument("--json", action="store_true", help="print one JSON object")
+
+    bench_pulsar = commands.add_parser(
+        "bench-pulsar",
+        help="Pulsar benchmark: relay throughput, end-to-end latency, catch-up after an outage",
+    )
+    bench_pulsar.add_argument("--events", type=int, default=200_000, help="backlog to relay")
+    bench_pulsar.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=60.0,
+        help="stop the broker (scripts/pulsar.sh) this long while cycles go on; 0 skips it",
+    )
+    bench_pulsar.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -340,6 +353,27 @@ def _bench_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_pulsar(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from engine.assembly import pulsar_settings
+    from engine.bench.pulsar_bench import run_pulsar_bench
+
+    settings = pulsar_settings(load_config(None))
+    script = Path(__file__).resolve().parent.parent / "scripts" / "pulsar.sh"
+    with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
+        figures = run_pulsar_bench(
+            settings.service_url,
+            Path(scratch),
+            events=args.events,
+            outage_seconds=args.outage_seconds,
+            broker_script=script if args.outage_seconds > 0 else None,
+            progress=lambda line: print(line, file=sys.stderr),
+        )
+    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -352,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "events": _events,
         "bench-store": _bench_store,
+        "bench-pulsar": _bench_pulsar,
     }
     try:
         return handlers[args.command](args)
