@@ -11,6 +11,7 @@ import time
 import urllib.request
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from engine.events.pulsar_bus import (
     PortfolioSequencer,
     PulsarEventBus,
     PulsarSettings,
+    PulsarSubscriber,
     from_record,
     outbox_positions_table,
     read_events,
@@ -246,6 +248,43 @@ def _append_portfolio_events(store: SqlEventStore, portfolios: int, per_portfoli
             for p in range(portfolios)
         ]
     )
+
+
+def test_key_shared_workers_split_the_portfolios_and_each_portfolio_stays_in_order(
+    tmp_path: Path, settings: PulsarSettings
+) -> None:
+    arrivals: list[tuple[str, str, int]] = []  # (worker, portfolio, portfolio_seq) as handled
+    lock = threading.Lock()
+
+    def worker(name: str) -> Callable[[Event], None]:
+        def handle(event: Event) -> None:
+            with lock:
+                arrivals.append((name, event.portfolio_id, event.portfolio_seq))
+
+        return handle
+
+    workers = [
+        PulsarSubscriber(
+            settings, "workers", worker(name), mode="key_shared", families=("portfolio",)
+        )
+        for name in ("a", "b")
+    ]
+    store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'e.db'}")
+    _append_portfolio_events(store, portfolios=10, per_portfolio=30)
+    relay = OutboxRelay(store, settings)
+    relay.start()
+    deadline = time.monotonic() + 30
+    while len(arrivals) < 300 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    relay.stop()
+    for subscriber in workers:
+        subscriber.close()
+    assert len(arrivals) == 300
+    for portfolio in {p for _, p, _ in arrivals}:
+        handled = [(w, s) for w, p, s in arrivals if p == portfolio]
+        assert [s for _, s in handled] == list(range(1, 31)), portfolio
+        assert len({w for w, _ in handled}) == 1, f"{portfolio} was split between workers"
+    assert {name for name, _, _ in arrivals} == {"a", "b"}, "one worker got every portfolio"
 
 
 def test_tail_follows_new_events_of_one_portfolio(tmp_path: Path, settings: PulsarSettings) -> None:
