@@ -66,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL of the event store (default: $PCOORD_DATABASE_URL or var/pcoord.db)",
     )
 
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="a read-only dashboard in its own process, following the engine through Pulsar",
+    )
+    dashboard.add_argument("--bus", choices=["pulsar"], required=True, help="what to follow")
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    dashboard.add_argument("--port", type=int, default=8051, help="port to listen on (8051)")
+    dashboard.add_argument("--config", type=Path, help="the engine's TOML config")
+
     replay = commands.add_parser("replay", help="run the cycle over history as fast as it goes")
     replay.add_argument("--config", type=Path, help="TOML config replacing the default")
     replay.add_argument("--start", type=_date, help="first trading day (YYYY-MM-DD)")
@@ -172,6 +181,38 @@ def _serve(args: argparse.Namespace) -> int:
         runtime.runner.stop()
         server.close()
         runtime.close()
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from app.dashboard import create_app
+    from engine.assembly import build_feed, pulsar_settings
+    from engine.follower import PulsarFollower
+    from engine.market.feeds import HistoricalFeed
+
+    config = load_config(args.config)
+    feed = build_feed(config)
+    history = feed.history if isinstance(feed, HistoricalFeed) else None
+    settings = pulsar_settings(config)
+    follower = PulsarFollower(settings, feed.instruments, history)
+    dash_app = create_app(follower, follower.log, title="Portfolio Coordinator (following)")
+    server = create_server(dash_app.server, host=args.host, port=args.port, threads=8)
+    follower.start()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(
+        f"following {settings.service_url} ({settings.deployment}); read-only dashboard on "
+        f"http://{args.host}:{args.port}/; Ctrl+C stops",
+        flush=True,
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopping the follower")
+    finally:
+        follower.stop()
+        server.close()
     return 0
 
 
@@ -382,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handlers = {
         "serve": _serve,
+        "dashboard": _dashboard,
         "replay": _replay,
         "check": _check,
         "events": _events,

@@ -14,7 +14,7 @@ from components import ids
 from components.cards import portfolio_cards, status_badge, transport_line
 from components.colours import portfolio_colours
 from components.figures import latency_figure, nav_figure
-from engine.commands import Command, Pause, Resume, SetSpeed
+from engine.commands import Command, CommandRefused, Pause, Resume, SetSpeed
 from engine.snapshot import EngineStatus
 
 if TYPE_CHECKING:
@@ -122,7 +122,10 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
             command, sent = _command_from_click(ctx.triggered_id, speed)
         except ValueError as error:
             return html.Span(f"Not sent. {error}", className="text-danger")
-        runner.submit(command)
+        try:
+            runner.submit(command)
+        except CommandRefused as refusal:
+            return html.Span(f"Not sent. {refusal}", className="text-danger")
         return html.Span(
             f"{sent}; the engine applies it before its next cycle.", className="text-success"
         )

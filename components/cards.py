@@ -30,6 +30,8 @@ def transport_line(transport: TransportView) -> html.Span:
     """Where events go beyond the SQL store, and the relay's lag; in red when the relay fails."""
     if transport.bus == "embedded":
         return html.Span("events: SQL event store (embedded bus)")
+    if transport.relay_lag_events is None:
+        return html.Span(f"events: {transport.bus}, read-only")
     text = f"events: SQL event store → {transport.bus}, relay lag {transport.relay_lag_events:,}"
     if transport.relay_error:
         return html.Span(f"{text} · {transport.relay_error}", className="text-danger")

@@ -11,6 +11,10 @@ import math
 from dataclasses import dataclass
 
 
+class CommandRefused(RuntimeError):
+    """The engine behind this view cannot take commands (for example a read-only follower)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     actor: str

@@ -69,6 +69,10 @@ class HistoricalFeed:
         self._warmup_days = warmup_days
 
     @property
+    def history(self) -> PriceHistory:
+        return self._history
+
+    @property
     def first_date(self) -> date:
         return self._history.dates[self._first]
 

@@ -84,7 +84,11 @@ class EngineState:
         self.cycles_completed = int(p["cycle"])
         self.market_date = _as_date(p["market_date"])
         for pid, (nav, cash) in p.get("valuation_usd", {}).items():
-            self.nav_history[pid].append(NavPoint(self.market_date, float(nav), float(cash)))
+            # setdefault: a follower may see a cycle before the portfolio's opening event, since
+            # they travel on different Pulsar topics.
+            self.nav_history.setdefault(pid, deque(maxlen=self._nav_history_points)).append(
+                NavPoint(self.market_date, float(nav), float(cash))
+            )
 
     def _targets_set(self, event: Event) -> None:
         pid = event.portfolio_id or ""

@@ -1,0 +1,245 @@
+"""Following a running engine from another process, through Apache Pulsar alone.
+
+``PulsarFollower`` reads every event family from the earliest message, folds the events into the
+same ``EngineState`` as the engine does, and publishes a ``StateSnapshot`` that a dashboard reads
+exactly as it reads the engine's own. It offers the runner's read side (``snapshot``) and refuses
+commands: those go to the engine's own dashboard. ``FollowedEventLog`` keeps the recent events for
+the Events page, with the query side of the SQL store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from engine.commands import Command, CommandRefused
+from engine.events.pulsar_bus import PulsarSettings, tail_events
+from engine.events.store import utc_now
+from engine.market.data import PriceHistory
+from engine.model import CycleReport, Event, Instrument, Order
+from engine.snapshot import (
+    EngineStatus,
+    PortfolioView,
+    PositionView,
+    StateSnapshot,
+    TransportView,
+)
+from engine.state.engine_state import EngineState, fill_from_event
+
+log = logging.getLogger(__name__)
+
+_STATUS_AFTER_COMMAND = {"Pause": EngineStatus.PAUSED, "Resume": EngineStatus.RUNNING}
+
+
+class FollowedEventLog:
+    """The most recent events seen, newest first on query, like ``SqlEventStore.query``."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._events: deque[Event] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+
+    def add(self, event: Event) -> None:
+        with self._lock:
+            self._events.append(event)
+
+    def query(
+        self,
+        portfolio_id: str | None = None,
+        event_type: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        with self._lock:
+            events = sorted(self._events, key=lambda e: e.seq or 0, reverse=True)
+        found = []
+        for event in events:
+            if (
+                (portfolio_id is None or event.portfolio_id == portfolio_id)
+                and (event_type is None or event.type == event_type)
+                and (before_seq is None or (event.seq or 0) < before_seq)
+            ):
+                found.append(event)
+                if len(found) == limit:
+                    break
+        return found
+
+    def event_types(self) -> list[str]:
+        with self._lock:
+            return sorted({event.type for event in self._events})
+
+
+class PulsarFollower:
+    def __init__(
+        self,
+        settings: PulsarSettings,
+        instruments: tuple[Instrument, ...],
+        history: PriceHistory | None = None,
+        recent_items: int = 200,
+    ) -> None:
+        self.settings = settings
+        self.instruments = instruments
+        self.log = FollowedEventLog()
+        self._history = history
+        self._state = EngineState()
+        self._names: dict[str, str] = {}
+        self._last_fill_price: dict[str, Decimal] = {}
+        # NAV and cash as the engine valued them at the last completed cycle (exact strings).
+        self._valuation: dict[str, tuple[Decimal, Decimal]] = {}
+        self._recent_orders: deque[Order] = deque(maxlen=recent_items)
+        self._recent_fills: deque = deque(maxlen=recent_items)
+        self._status = EngineStatus.STARTING
+        self._speed = 0.0
+        self._last_cycle_reports: deque[CycleReport] = deque(maxlen=300)
+        self._events_seen = 0
+        self._stop = threading.Event()
+        self._snapshot = self._build()
+        self._thread = threading.Thread(target=self._run, name="pulsar-follower", daemon=True)
+
+    # -- the runner's read side, and no write side ---------------------------------------------
+    def snapshot(self) -> StateSnapshot:
+        return self._snapshot
+
+    def submit(self, command: Command) -> None:
+        raise CommandRefused(
+            "this dashboard follows the engine through Pulsar and is read-only; "
+            "send commands from the engine's own dashboard"
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def wait_for_cycles(self, n: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while self._snapshot.cycles_completed < n:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    # -- following -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        last_publish = 0.0
+        while not self._stop.is_set():
+            try:
+                for event in tail_events(self.settings, from_earliest=True, stop=self._stop):
+                    self._apply(event)
+                    now = time.monotonic()
+                    if event.type == "CycleCompleted" or now - last_publish > 0.5:
+                        self._snapshot = self._build()
+                        last_publish = now
+            except Exception:
+                log.exception("following %s failed; reconnecting", self.settings.service_url)
+                self._state = EngineState()  # the readers start again from the earliest
+                self._stop.wait(2.0)
+
+    def _apply(self, event: Event) -> None:
+        self._events_seen += 1
+        self.log.add(event)
+        try:
+            self._state.apply(event)
+        except Exception:
+            log.exception("event %s (%s) does not fold; skipped", event.seq, event.type)
+            return
+        p = event.payload
+        if event.type == "PortfolioOpened":
+            self._names[p["portfolio_id"]] = p["name"]
+        elif event.type == "OrderCreated":
+            self._recent_orders.append(self._state.pending_orders[p["order_id"]])
+        elif event.type == "OrderFilled":
+            fill = fill_from_event(event)
+            self._recent_fills.append(fill)
+            self._last_fill_price[fill.symbol] = fill.price_usd
+        elif event.type == "EngineStarted":
+            self._status = EngineStatus.RUNNING
+            self._speed = float(p.get("speed_days_per_second", self._speed) or 0.0)
+        elif event.type == "EngineFinished":
+            self._status = EngineStatus.FINISHED
+        elif event.type == "CommandApplied":
+            self._status = _STATUS_AFTER_COMMAND.get(p["command"], self._status)
+            self._speed = float(p.get("days_per_second", self._speed))
+        elif event.type == "CycleCompleted":
+            if self._status is EngineStatus.STARTING:
+                self._status = EngineStatus.RUNNING
+            self._last_cycle_reports.append(
+                CycleReport(int(p["cycle"]), date.fromisoformat(p["market_date"]))
+            )
+            for pid, (nav, cash) in p.get("valuation_usd", {}).items():
+                self._valuation[pid] = (Decimal(nav), Decimal(cash))
+
+    def _mark(self, symbol: str, index: dict[str, int]) -> Decimal:
+        """The close on the last market date from the same market data, else the last fill."""
+        market_date = self._state.market_date
+        if self._history is not None and market_date is not None and symbol in index:
+            row = min(self._history.index_of(market_date), len(self._history.dates) - 1)
+            price = self._history.close[row, index[symbol]]
+            if np.isfinite(price):
+                return Decimal(repr(float(price))).quantize(Decimal("0.0001"))
+        return self._last_fill_price.get(symbol, Decimal(0))
+
+    def _build(self) -> StateSnapshot:
+        state = self._state
+        sector = {i.symbol: i.sector for i in self.instruments}
+        index = {i.symbol: k for k, i in enumerate(self.instruments)}
+        portfolios = []
+        for pid in state.ledger.portfolio_ids:
+            history = tuple(state.nav_history.get(pid, ()))
+            # Valued as the engine valued them at the last cycle: the ledger may already hold
+            # fills of the next one, which travel on another topic than the cycle's result.
+            nav, cash = self._valuation.get(pid, (state.ledger.cash_usd(pid),) * 2)
+            targets = state.targets.get(pid, {})
+            held = state.ledger.holdings_of(pid)
+            views = []
+            for symbol in sorted(set(held) | set(targets)):
+                price = self._mark(symbol, index)
+                value = (price * held.get(symbol, 0)).quantize(Decimal("0.01"))
+                views.append(
+                    PositionView(
+                        symbol,
+                        sector.get(symbol, "Unknown"),
+                        held.get(symbol, 0),
+                        price,
+                        value,
+                        float(value / nav) if nav else 0.0,
+                        targets.get(symbol, 0.0),
+                    )
+                )
+            portfolios.append(
+                PortfolioView(
+                    pid,
+                    self._names.get(pid, pid),
+                    (),
+                    nav,
+                    cash,
+                    state.initial_cash_usd[pid],
+                    tuple(views),
+                    state.target_cash_weight.get(pid, 1.0),
+                    history,
+                    state.orders_total.get(pid, 0),
+                    state.fills_total.get(pid, 0),
+                    "HALTED" if pid in state.halted else "ACTIVE",
+                    state.halted.get(pid),
+                )
+            )
+        return StateSnapshot(
+            status=self._status,
+            speed_days_per_second=self._speed,
+            cycles_completed=state.cycles_completed,
+            market_date=state.market_date,
+            published_at=utc_now(),
+            instruments=self.instruments,
+            portfolios=tuple(portfolios),
+            recent_orders=tuple(self._recent_orders),
+            recent_fills=tuple(self._recent_fills),
+            recent_cycles=tuple(self._last_cycle_reports),
+            transport=TransportView("pulsar (following)", None, None, None),
+        )
