@@ -150,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
         default=60.0,
         help="stop the broker (scripts/pulsar.sh) this long while cycles go on; 0 skips it",
     )
+    bench_pulsar.add_argument(
+        "--cycles-per-second",
+        type=float,
+        default=5.0,
+        help="live rate for the latency and outage phases, 141-event cycles (5, the live default)",
+    )
     bench_pulsar.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -407,6 +413,7 @@ def _bench_pulsar(args: argparse.Namespace) -> int:
             settings.service_url,
             Path(scratch),
             events=args.events,
+            cycles_per_second=args.cycles_per_second,
             outage_seconds=args.outage_seconds,
             broker_script=script if args.outage_seconds > 0 else None,
             progress=lambda line: print(line, file=sys.stderr),

@@ -228,11 +228,12 @@ class OutboxRelay:
                 # new store (whose sequence restarts at 1) must not look like a resend.
                 producer_name=f"{self.settings.deployment}-{self.store.store_id}-{family}",
                 schema=WIRE_SCHEMA,
-                # No batching: a batch is dispatched to a Key_Shared consumer by its first key and
-                # judged by deduplication by its sequence range, so mixed-key batches would break
-                # per-portfolio order for workers, and key-based batches (interleaved ranges)
-                # could have a resend dropped. One message each keeps both exact.
-                batching_enabled=False,
+                # Batching only where every message has the same key: a batch goes to a Key_Shared
+                # consumer by its first key and is judged by deduplication by its sequence range,
+                # so on the portfolio topic mixed-key batches would break per-portfolio order and
+                # key-based ones (interleaved ranges) could have a resend dropped.
+                batching_enabled=family != PORTFOLIO_FAMILY,
+                batching_max_publish_delay_ms=5,
                 compression_type=pulsar.CompressionType.LZ4,
                 # Never time a message out: the client resends pending messages in order after
                 # every reconnect, so what the broker holds is always a prefix of what was sent

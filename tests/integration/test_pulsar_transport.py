@@ -318,3 +318,26 @@ def test_tail_follows_new_events_of_one_portfolio(tmp_path: Path, settings: Puls
     follower.join(10)
     relay.stop()
     assert [e.event_id for e in tailed] == ["late-1", "late-3", "late-5"]
+
+
+def test_a_reader_can_start_from_a_publish_time(tmp_path: Path, settings: PulsarSettings) -> None:
+    store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'e.db'}")
+    relay = OutboxRelay(store, settings)
+    relay.start()
+    _append_portfolio_events(store, portfolios=2, per_portfolio=5)
+    relay.notify()
+    assert relay.wait_until_published(10, 30)
+    time.sleep(0.05)  # publish times are in milliseconds: keep the two batches apart
+    boundary = datetime.now(UTC)
+    time.sleep(0.05)
+    store.append(
+        [Event(f"late-{n}", "OrderCreated", datetime.now(UTC), "t", {}, "p0") for n in range(3)]
+    )
+    relay.notify()
+    assert relay.wait_until_published(13, 30)
+    relay.stop()
+    assert [e.event_id for e in read_events(settings, since=boundary)] == [
+        "late-0",
+        "late-1",
+        "late-2",
+    ]
