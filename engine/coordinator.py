@@ -58,7 +58,7 @@ from engine.snapshot import (
     SignalRow,
     StateSnapshot,
 )
-from engine.state.engine_state import EngineState
+from engine.state.engine_state import EngineState, fill_from_event, order_from_event
 from engine.state.ledger import Ledger
 from engine.state.repository import StateRepository
 from engine.trading.orders import OrderGenerator
@@ -155,8 +155,22 @@ class Coordinator:
         self._latest_batches: dict[str, SignalBatch] = {}
         self._latest_coordinated: dict[str, CoordinatedSignals] = {}
         self._cycle_targets: dict[str, TargetWeights] = {}
-        self.recent_orders: deque[Order] = deque(maxlen=recent_items)
-        self.recent_fills: deque[Fill] = deque(maxlen=recent_items)
+        # After a restart the recent trades come back from the log, oldest first as live.
+        store = repository.store
+        self.recent_orders: deque[Order] = deque(
+            (
+                order_from_event(e)
+                for e in reversed(store.query(event_type="OrderCreated", limit=recent_items))
+            ),
+            maxlen=recent_items,
+        )
+        self.recent_fills: deque[Fill] = deque(
+            (
+                fill_from_event(e)
+                for e in reversed(store.query(event_type="OrderFilled", limit=recent_items))
+            ),
+            maxlen=recent_items,
+        )
         self.recent_cycles: deque[CycleReport] = deque(maxlen=300)
         self._open_new_portfolios()
 

@@ -56,16 +56,7 @@ class EngineState:
         self.nav_history[pid] = deque(maxlen=self._nav_history_points)
 
     def _order_created(self, event: Event) -> None:
-        p = event.payload
-        order = Order(
-            p["order_id"],
-            event.portfolio_id or "",
-            p["symbol"],
-            Side(p["side"]),
-            int(p["quantity_shares"]),
-            Decimal(p["decision_price_usd"]),
-            _as_date(p["market_date"]),
-        )
+        order = order_from_event(event)
         self.pending_orders[order.order_id] = order
         self.orders_total[order.portfolio_id] += 1
 
@@ -171,6 +162,19 @@ class EngineState:
         """SHA-256 of what the portfolios own and owe (ledger and open orders), for comparisons."""
         canonical = {"ledger": self.ledger.to_dict(), "pending": self.to_dict()["pending_orders"]}
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def order_from_event(event: Event) -> Order:
+    p = event.payload
+    return Order(
+        p["order_id"],
+        event.portfolio_id or "",
+        p["symbol"],
+        Side(p["side"]),
+        int(p["quantity_shares"]),
+        Decimal(p["decision_price_usd"]),
+        _as_date(p["market_date"]),
+    )
 
 
 def fill_from_event(event: Event) -> Fill:
