@@ -7,7 +7,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -160,39 +160,52 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve_until_stopped(
+    flask_app: object,
+    host: str,
+    port: int,
+    banner: str,
+    start: Callable[[], None],
+    stop: Callable[[], None],
+) -> int:
+    """Serve ``flask_app`` with waitress until Ctrl+C or SIGTERM; ``stop`` runs before the web
+    server closes, so the engine (or follower) ends first."""
     from waitress import create_server
 
+    server = create_server(flask_app, host=host, port=port, threads=8)
+    start()
+    # SIGTERM (a service manager stopping us) ends the server as Ctrl+C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(f"{banner}; Ctrl+C stops", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        stop()
+        server.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
     from app.dashboard import create_app
     from app.runtime import build_runtime
 
     runtime = build_runtime(args.config, args.database_url, args.speed)
     dash_app = create_app(runtime.runner, runtime.store)
-    server = create_server(dash_app.server, host=args.host, port=args.port, threads=8)
-    runtime.runner.start()
-
-    # SIGTERM (a service manager stopping us) ends the server as Ctrl+C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(
+    return _serve_until_stopped(
+        dash_app.server,
+        args.host,
+        args.port,
         f"Portfolio Coordinator: dashboard on http://{args.host}:{args.port}/ "
         f"({len(runtime.config.portfolios)} portfolios, "
-        f"{runtime.runner.snapshot().speed_days_per_second:g} days/s); Ctrl+C stops",
-        flush=True,
+        f"{runtime.runner.snapshot().speed_days_per_second:g} days/s)",
+        runtime.runner.start,
+        runtime.close,
     )
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        log.info("stopping: engine first, then the web server")
-    finally:
-        runtime.runner.stop()
-        server.close()
-        runtime.close()
-    return 0
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    from waitress import create_server
-
     from app.dashboard import create_app
     from engine.assembly import build_feed, pulsar_settings
     from engine.follower import PulsarFollower
@@ -204,22 +217,15 @@ def _dashboard(args: argparse.Namespace) -> int:
     settings = pulsar_settings(config)
     follower = PulsarFollower(settings, feed.instruments, history)
     dash_app = create_app(follower, follower.log, title="Portfolio Coordinator (following)")
-    server = create_server(dash_app.server, host=args.host, port=args.port, threads=8)
-    follower.start()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(
+    return _serve_until_stopped(
+        dash_app.server,
+        args.host,
+        args.port,
         f"following {settings.service_url} ({settings.deployment}); read-only dashboard on "
-        f"http://{args.host}:{args.port}/; Ctrl+C stops",
-        flush=True,
+        f"http://{args.host}:{args.port}/",
+        follower.start,
+        follower.stop,
     )
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        log.info("stopping the follower")
-    finally:
-        follower.stop()
-        server.close()
-    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:

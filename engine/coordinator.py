@@ -139,7 +139,9 @@ class Coordinator:
         # The shadow is fed only with committed events: comparing it with the live state after
         # each cycle proves that nothing changed the ledger without a stored event.
         self._shadow = EngineState.from_dict(self.state.to_dict())
-        self._events_since_snapshot = self.state.events_applied - self._snapshot_events_applied()
+        # Everything replayed at start-up came after the snapshot used (or is all there is).
+        self._events_since_snapshot = self.recovery.events_replayed
+        self._snapshot_written = False
 
         self.prices = RollingPrices(history_days, len(instruments))
         self.prices.extend(warmup_prices)
@@ -193,10 +195,6 @@ class Coordinator:
     @property
     def fills_total(self) -> dict[str, int]:
         return self.state.fills_total
-
-    def _snapshot_events_applied(self) -> int:
-        loaded = self.recovery.snapshot_id
-        return self.state.events_applied - self.recovery.events_replayed if loaded else 0
 
     def _check_recovered_state(self) -> None:
         configured = {mandate.portfolio_id for mandate in self.mandates}
@@ -263,17 +261,19 @@ class Coordinator:
         self.repository.write_projection(connection, self.state, touched, last_seq)
         if self._events_since_snapshot + len(stored) >= self.snapshot_every_events:
             self.repository.write_snapshot(connection, self.state, last_seq)
+            self._snapshot_written = True
 
     def _flush_events(self) -> None:
         """Publish what is waiting; on failure keep it for the next try, so nothing is lost."""
         if not self._unpublished:
             return
         batch = list(self._unpublished)
+        self._snapshot_written = False
         stored = self.bus.publish(batch, also=self._persist_state)
         del self._unpublished[: len(batch)]
-        self._events_since_snapshot += len(stored)
-        if self._events_since_snapshot >= self.snapshot_every_events:
-            self._events_since_snapshot = 0
+        self._events_since_snapshot = (
+            0 if self._snapshot_written else self._events_since_snapshot + len(stored)
+        )
         for event in stored:
             self._shadow.apply(event)
 

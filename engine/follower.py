@@ -9,6 +9,7 @@ the Events page, with the query side of the SQL store.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -56,18 +57,16 @@ class FollowedEventLog:
         limit: int = 100,
     ) -> list[Event]:
         with self._lock:
-            events = sorted(self._events, key=lambda e: e.seq or 0, reverse=True)
-        found = []
-        for event in events:
-            if (
-                (portfolio_id is None or event.portfolio_id == portfolio_id)
+            matching = [
+                event
+                for event in self._events
+                if (portfolio_id is None or event.portfolio_id == portfolio_id)
                 and (event_type is None or event.type == event_type)
                 and (before_seq is None or (event.seq or 0) < before_seq)
-            ):
-                found.append(event)
-                if len(found) == limit:
-                    break
-        return found
+            ]
+        # Topics arrive interleaved, so the log is only roughly in seq order: pick the newest
+        # ``limit`` without sorting all of it (the Events page asks every second).
+        return heapq.nlargest(limit, matching, key=lambda event: event.seq or 0)
 
     def event_types(self) -> list[str]:
         with self._lock:

@@ -14,6 +14,8 @@
 # var/postgres; local and loopback connections are trusted. Durability is switched off: the data
 # is thrown away. As root, the cluster belongs to the `postgres` system user (initdb refuses root).
 set -euo pipefail
+# shellcheck source=scripts/lib/leases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/leases.sh"
 
 cd "$(dirname "$0")/.."
 port=${PCOORD_PG_PORT:-55432}
@@ -193,28 +195,13 @@ stop it or choose another port with PCOORD_PG_PORT"
     say "ready: $(url)"
 }
 
-# Drops our lease and those of runs that are gone; prints the pids of live runs holding one.
-other_leases() {
-    local lease
-    [ -d "$leases" ] || return 0
-    [ -z "${PCOORD_PG_LEASE:-}" ] || rm -f "$leases/$PCOORD_PG_LEASE"
-    for lease in "$leases"/*; do
-        [ -e "$lease" ] || continue
-        if [ -d "/proc/${lease##*/}" ]; then
-            echo "${lease##*/}"
-        else
-            rm -f "$lease"
-        fi
-    done
-}
-
 stop() {
     if ! find_bin || ! is_running; then
         say "not running"
         return 0
     fi
     local others
-    others=$(other_leases)
+    others=$(other_leases "$leases" "${PCOORD_PG_LEASE:-}")
     if [ -n "${PCOORD_PG_LEASE:-}" ] && [ -n "$others" ]; then
         say "left running: other test runs still use it (pids ${others//$'\n'/ })"
         return 0

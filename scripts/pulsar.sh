@@ -46,6 +46,8 @@
 # records a lease and `stop` leaves the broker running while another live run still holds one.
 # Commands that change the broker take turns on var/pulsar.lock.
 set -euo pipefail
+# shellcheck source=scripts/lib/leases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/leases.sh"
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -441,21 +443,6 @@ signal_and_wait() {
     done
 }
 
-# Drops our lease and those of runs that are gone; prints the pids of live runs holding one.
-other_leases() {
-    local lease
-    [ -d "$leases" ] || return 0
-    [ -z "${PCOORD_PULSAR_LEASE:-}" ] || rm -f "$leases/$PCOORD_PULSAR_LEASE"
-    for lease in "$leases"/*; do
-        [ -e "$lease" ] || continue
-        if [ -d "/proc/${lease##*/}" ]; then
-            echo "${lease##*/}"
-        else
-            rm -f "$lease"
-        fi
-    done
-}
-
 start() {
     local pid started=$SECONDS launched
     if pid=$(running_pid); then
@@ -483,7 +470,7 @@ stop() {
         return 0
     fi
     if [ "${1:-}" != force ]; then
-        others=$(other_leases)
+        others=$(other_leases "$leases" "${PCOORD_PULSAR_LEASE:-}")
         if [ -n "${PCOORD_PULSAR_LEASE:-}" ] && [ -n "$others" ]; then
             say "left running: other test runs still use it (pids ${others//$'\n'/ })"
             return 0
