@@ -18,8 +18,11 @@ from engine.events.store import SqlEventStore
 from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
-from engine.signals.coordination import ConfidenceWeightedBlend
+from engine.signals.coordination import SignalCoordinator, TimeframeBlend, make_policy
+from engine.signals.horizons import canonical
+from engine.signals.quality import QualityTracker
 from engine.signals.sources import MeanReversionSource, MomentumSource, SignalSource
+from engine.signals.validation import ExternalSourceSpec
 from engine.state.repository import StateRepository
 from engine.trading.orders import OrderGenerator
 from engine.trading.venue import SimulatedVenue
@@ -65,6 +68,47 @@ def build_sources(config: AppConfig) -> dict[str, SignalSource]:
     }
 
 
+def build_external_sources(config: AppConfig) -> dict[str, ExternalSourceSpec]:
+    return {
+        name: ExternalSourceSpec(
+            name,
+            source.ttl_days,
+            frozenset(canonical(h) for h in source.horizons),
+            source.max_signals_per_minute,
+        )
+        for name, source in config.sources.external.items()
+    }
+
+
+def build_quality_tracker(config: AppConfig) -> QualityTracker:
+    quality = config.signals.quality
+    return QualityTracker(
+        quality.window,
+        quality.min_observations,
+        quality.min_cross_section,
+        quality.sensitivity,
+        quality.weight_bounds,
+    )
+
+
+def build_signal_coordinator(config: AppConfig, k: int) -> SignalCoordinator:
+    portfolio = config.portfolios[k]
+    rules = portfolio.coordination
+    return SignalCoordinator(
+        portfolio.id,
+        portfolio.sources,
+        make_policy(rules.policy, rules.min_agreement),
+        portfolio.source_weights,
+        {name: config.sources.priority(name) for name in portfolio.sources},
+        TimeframeBlend(
+            {canonical(h): w for h, w in rules.horizon_weights.items()},
+            {canonical(h): d for h, d in rules.half_life_days.items()},
+        ),
+        rules.veto_sources,
+        rules.veto_min_confidence,
+    )
+
+
 def build_mandates(
     config: AppConfig, instruments: tuple[Instrument, ...]
 ) -> tuple[PortfolioMandate, ...]:
@@ -87,7 +131,7 @@ def build_mandates(
                 portfolio.id,
                 portfolio.name,
                 universe,
-                ConfidenceWeightedBlend(portfolio.sources, portfolio.source_weights),
+                build_signal_coordinator(config, k),
                 SignalProportionalAllocator(
                     portfolio.id, portfolio.max_weight, portfolio.cash_buffer
                 ),
@@ -137,5 +181,9 @@ def build_engine(
         feed.warmup(),
         config.history_days,
         snapshot_every_events=config.state.snapshot_every_events,
+        external_sources=build_external_sources(config),
+        source_priorities={name: config.sources.priority(name) for name in config.sources.names},
+        quality=build_quality_tracker(config),
+        quality_record_every=config.signals.quality.record_every_cycles,
     )
     return EngineParts(config, feed, coordinator, store, bus)

@@ -8,7 +8,9 @@ and the reason.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import date
 
 
 class CommandRefused(RuntimeError):
@@ -58,3 +60,63 @@ class SetSpeed(Command):
 
     def details(self) -> dict[str, object]:
         return {"days_per_second": self.days_per_second}
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitSignals(Command):
+    """External signals (raw mappings, as parsed from JSON or a file) for the engine to validate.
+
+    The engine answers on ``reply`` with one ``SignalOutcome`` per signal, in order.
+    """
+
+    signals: tuple[object, ...] = ()
+    channel: str = "api"
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+
+OVERRIDE_KINDS = ("pin", "veto")
+
+
+@dataclass(frozen=True, slots=True)
+class SetOverride(Command):
+    """A portfolio manager pins an instrument's coordinated signal or vetoes the instrument.
+
+    ``portfolio_id = "*"`` applies to every portfolio; ``expires_on`` is the last market date it
+    applies to (None: until lifted). The engine answers on ``reply`` with the ``Override``.
+    """
+
+    kind: str = "veto"
+    portfolio_id: str = "*"
+    symbol: str = ""
+    score: float = 0.0
+    confidence: float = 1.0
+    expires_on: date | None = None
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in OVERRIDE_KINDS:
+            raise ValueError(f"SetOverride.kind: {self.kind!r} must be 'pin' or 'veto'")
+        if not self.symbol:
+            raise ValueError("SetOverride.symbol: name the instrument to override")
+        if not self.reason.strip():
+            raise ValueError("SetOverride.reason: say why (it goes into the audit trail)")
+        if not (math.isfinite(self.score) and -1.0 <= self.score <= 1.0):
+            raise ValueError(f"SetOverride.score: {self.score} must be between -1 and 1")
+        if not (math.isfinite(self.confidence) and 0.0 <= self.confidence <= 1.0):
+            raise ValueError(f"SetOverride.confidence: {self.confidence} must be between 0 and 1")
+        if self.kind == "pin" and self.confidence == 0:
+            raise ValueError("SetOverride.confidence: a pin with confidence 0 would have no effect")
+
+    def details(self) -> dict[str, object]:
+        return {"kind": self.kind, "portfolio_id": self.portfolio_id, "instrument": self.symbol}
+
+
+@dataclass(frozen=True, slots=True)
+class LiftOverride(Command):
+    """Ends an active override before its expiry; the engine answers on ``reply``."""
+
+    override_id: str = ""
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def details(self) -> dict[str, object]:
+        return {"override_id": self.override_id}

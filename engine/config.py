@@ -8,6 +8,7 @@ and the rule, e.g. ``portfolios[1].max_weight: 1.5 is not valid (must be <= 1)``
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -16,8 +17,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engine.signals.horizons import horizon_days
+
 DEFAULT_CONFIG_RESOURCE = "default_config.toml"
-SOURCE_NAMES = ("momentum", "mean_reversion")
+MODEL_SOURCE_NAMES = ("momentum", "mean_reversion")
+RESERVED_SOURCE_NAMES = (*MODEL_SOURCE_NAMES, "manual")
+SOURCE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 
 class ConfigError(ValueError):
@@ -53,7 +58,13 @@ class VenueConfig(_Strict):
     min_commission_usd: Annotated[Decimal, Field(ge=0)] = Decimal("1.00")
 
 
+def _check_horizons(labels: Iterable[str]) -> None:
+    for label in labels:
+        horizon_days(label)
+
+
 class MomentumConfig(_Strict):
+    priority: Annotated[float, Field(gt=0)] = 2.0
     horizons_days: Annotated[tuple[int, ...], Field(min_length=1)] = (21, 63, 126, 252)
     skip_days: Annotated[int, Field(ge=0)] = 5
 
@@ -68,21 +79,99 @@ class MomentumConfig(_Strict):
 
 
 class MeanReversionConfig(_Strict):
+    priority: Annotated[float, Field(gt=0)] = 1.0
     lookback_days: Annotated[int, Field(ge=2, le=63)] = 5
     volatility_days: Annotated[int, Field(ge=10, le=252)] = 63
+
+
+class ExternalSourceConfig(_Strict):
+    """A feed or desk that submits signals over HTTP or from files."""
+
+    description: str = ""
+    priority: Annotated[float, Field(gt=0)] = 1.0
+    # Business days a signal counts for when it names no ttl_days of its own.
+    ttl_days: Annotated[int, Field(ge=1, le=2520)] = 5
+    # Horizons the source may send (empty: any valid label such as 1d, 1w, 1m, 3m).
+    horizons: tuple[str, ...] = ()
+    max_signals_per_minute: Annotated[int, Field(ge=1)] = 6000
+
+    @model_validator(mode="after")
+    def _valid_horizons(self) -> ExternalSourceConfig:
+        _check_horizons(self.horizons)
+        return self
 
 
 class SourcesConfig(_Strict):
     momentum: MomentumConfig = MomentumConfig()
     mean_reversion: MeanReversionConfig = MeanReversionConfig()
+    external: dict[Annotated[str, Field(pattern=SOURCE_NAME_PATTERN)], ExternalSourceConfig] = {}
+
+    @model_validator(mode="after")
+    def _external_names_free(self) -> SourcesConfig:
+        taken = sorted(set(self.external) & set(RESERVED_SOURCE_NAMES))
+        if taken:
+            raise ValueError(f"external source names {taken} are reserved for built-in sources")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*MODEL_SOURCE_NAMES, *self.external)
+
+    def priority(self, name: str) -> float:
+        if name == "momentum":
+            return self.momentum.priority
+        if name == "mean_reversion":
+            return self.mean_reversion.priority
+        return self.external[name].priority
+
+
+class CoordinationConfig(_Strict):
+    """How a portfolio turns its sources' views into one (see engine/signals/coordination.py)."""
+
+    policy: Literal["confidence_blend", "priority", "majority_vote"] = "confidence_blend"
+    # majority_vote: the share of weighted votes the larger side needs, else no view.
+    min_agreement: Annotated[float, Field(ge=0.5, le=1)] = 0.6
+    # Sources that only block: one that disagrees with the result at this confidence or more.
+    veto_sources: tuple[str, ...] = ()
+    veto_min_confidence: Annotated[float, Field(gt=0, le=1)] = 0.5
+    # Weight of each horizon inside a source (default 1) and its half-life in business days
+    # (default: half the horizon).
+    horizon_weights: dict[str, Annotated[float, Field(ge=0)]] = {}
+    half_life_days: dict[str, Annotated[float, Field(gt=0)]] = {}
+
+    @model_validator(mode="after")
+    def _valid_horizons(self) -> CoordinationConfig:
+        _check_horizons(self.horizon_weights)
+        _check_horizons(self.half_life_days)
+        return self
+
+
+class QualityConfig(_Strict):
+    """Rolling information coefficient per source and the weight it earns (signals/quality)."""
+
+    window: Annotated[int, Field(ge=5, le=2520)] = 63
+    min_observations: Annotated[int, Field(ge=1)] = 20
+    min_cross_section: Annotated[int, Field(ge=3)] = 5
+    sensitivity: Annotated[float, Field(ge=0)] = 10.0
+    weight_bounds: tuple[
+        Annotated[float, Field(gt=0, le=1)], Annotated[float, Field(ge=1, le=100)]
+    ] = (0.25, 2.0)
+    # An audited SourceQualityMeasured event every this many cycles.
+    record_every_cycles: Annotated[int, Field(ge=1)] = 5
+
+
+class SignalsConfig(_Strict):
+    quality: QualityConfig = QualityConfig()
+    max_signals_per_request: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
 
 
 class PortfolioConfig(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     name: Annotated[str, Field(min_length=1)]
     universe: Literal["all"] | Annotated[tuple[str, ...], Field(min_length=1)] = "all"
-    sources: tuple[Literal["momentum", "mean_reversion"], ...]
+    sources: tuple[str, ...]
     source_weights: dict[str, Annotated[float, Field(gt=0)]] = {}
+    coordination: CoordinationConfig = CoordinationConfig()
     max_weight: Annotated[float, Field(gt=0, le=1)] = 0.10
     cash_buffer: Annotated[float, Field(ge=0, lt=1)] = 0.02
     initial_cash_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000000")
@@ -118,6 +207,7 @@ class AppConfig(_Strict):
     events: EventsConfig = EventsConfig()
     venue: VenueConfig = VenueConfig()
     sources: SourcesConfig = SourcesConfig()
+    signals: SignalsConfig = SignalsConfig()
     speed_days_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0
     history_days: Annotated[int, Field(ge=10, le=5000)] = 260
     portfolios: Annotated[tuple[PortfolioConfig, ...], Field(min_length=1)]
@@ -129,6 +219,15 @@ class AppConfig(_Strict):
             if portfolio.id in seen:
                 raise ValueError(f"portfolio id {portfolio.id!r} is used twice")
             seen.add(portfolio.id)
+        known = set(self.sources.names)
+        for k, portfolio in enumerate(self.portfolios):
+            named = (*portfolio.sources, *portfolio.coordination.veto_sources)
+            unknown = sorted(set(named) - known)
+            if unknown:
+                raise ValueError(
+                    f"portfolios[{k}] names sources {unknown}; the configured ones are "
+                    f"{sorted(known)} (add external ones under [sources.external.NAME])"
+                )
         longest = max(self.sources.momentum.horizons_days)
         if self.history_days <= longest:
             raise ValueError(

@@ -4,8 +4,12 @@ One cycle, per market tick (a trading day)::
 
     market      roll the price window, mark positions to the new closes
     execution   fill the orders decided last cycle at this tick's prices (no look-ahead) -> ledger
-    signals     every source used by some portfolio scores the universe
-    coordination  each portfolio's sources are blended into one view per instrument
+    signals     every model source used by some portfolio scores the universe at each of its
+                horizons; the live external signals join them; expired overrides end
+    quality     views whose horizon has passed are scored against what the market did (rolling
+                IC, hit rate, coverage), and each source's weight multiplier is updated
+    coordination  each portfolio's sources are blended into one view per instrument by its
+                policy, vetoes and manual overrides; conflicts are recorded
     allocation  target weights for each portfolio due to rebalance
     orders      target minus holdings, whole shares, sells first, cash-feasible; sent next cycle
     events      the cycle's events appended to the store in one transaction
@@ -32,7 +36,16 @@ import numpy as np
 from sqlalchemy import Connection
 
 from engine.allocation.sizing import SignalProportionalAllocator
-from engine.commands import Command, Pause, Resume, SetSpeed
+from engine.commands import (
+    Command,
+    CommandRefused,
+    LiftOverride,
+    Pause,
+    Resume,
+    SetOverride,
+    SetSpeed,
+    SubmitSignals,
+)
 from engine.events.bus import EventBus
 from engine.events.store import utc_now
 from engine.market.feeds import RollingPrices
@@ -44,18 +57,29 @@ from engine.model import (
     Instrument,
     MarketTick,
     Order,
+    Signal,
     SignalBatch,
     TargetWeights,
     to_cash,
 )
-from engine.signals.coordination import ConfidenceWeightedBlend
+from engine.signals.book import ALL_PORTFOLIOS, Override, signal_from_payload, signal_payload
+from engine.signals.coordination import SignalCoordinator
+from engine.signals.horizons import MAX_HORIZON_DAYS
+from engine.signals.intake import SignalIntake, SignalOutcome
+from engine.signals.quality import QualityTracker
 from engine.signals.sources import SignalSource
+from engine.signals.validation import ExternalSourceSpec, SignalValidator
 from engine.snapshot import (
+    ConflictCount,
     EngineStatus,
     NavPoint,
     PortfolioView,
     PositionView,
+    QualityPoint,
+    RejectedSignal,
+    SignalFlow,
     SignalRow,
+    SourceQualityView,
     StateSnapshot,
 )
 from engine.state.engine_state import EngineState, fill_from_event, order_from_event
@@ -70,6 +94,7 @@ STAGES = (
     "market",
     "execution",
     "signals",
+    "quality",
     "coordination",
     "allocation",
     "orders",
@@ -77,6 +102,7 @@ STAGES = (
     "snapshot",
 )
 ENGINE_ACTOR = "engine"
+QUALITY_HISTORY_EVENTS = 2000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,7 +112,7 @@ class PortfolioMandate:
     portfolio_id: str
     name: str
     universe: np.ndarray  # bool mask over the instruments
-    coordinator: ConfidenceWeightedBlend
+    coordinator: SignalCoordinator
     allocator: SignalProportionalAllocator
     order_generator: OrderGenerator
     rebalance_every_days: int
@@ -94,7 +120,45 @@ class PortfolioMandate:
 
     @property
     def sources(self) -> tuple[str, ...]:
-        return self.coordinator.sources
+        return self.coordinator.subscribed
+
+
+def _json_float(value: float) -> float | None:
+    """NaN (not measured yet) is not JSON: it is stored as null."""
+    return round(value, 6) if np.isfinite(value) else None
+
+
+def rejection_from_event(event: Event) -> RejectedSignal:
+    p = event.payload
+    market_date = p.get("market_date")
+    return RejectedSignal(
+        event.timestamp,
+        date.fromisoformat(market_date) if market_date else None,
+        p.get("signal_id"),
+        p.get("source"),
+        p.get("instrument"),
+        p["field"],
+        p["reason"],
+        p.get("value") or "",
+        event.actor,
+        p.get("channel", ""),
+    )
+
+
+def quality_points_from_event(event: Event) -> list[QualityPoint]:
+    market_date = date.fromisoformat(event.payload["market_date"])
+    nan = float("nan")
+    return [
+        QualityPoint(
+            market_date,
+            source,
+            nan if q["ic"] is None else q["ic"],
+            nan if q["hit_rate"] is None else q["hit_rate"],
+            nan if q["coverage"] is None else q["coverage"],
+            q["weight_multiplier"],
+        )
+        for source, q in event.payload["sources"].items()
+    ]
 
 
 class RecoveryError(RuntimeError):
@@ -121,13 +185,25 @@ class Coordinator:
         history_days: int,
         snapshot_every_events: int = 20_000,
         recent_items: int = 200,
+        external_sources: Mapping[str, ExternalSourceSpec] | None = None,
+        source_priorities: Mapping[str, float] | None = None,
+        quality: QualityTracker | None = None,
+        quality_record_every: int = 5,
     ) -> None:
         self.instruments = instruments
         self.symbols = tuple(instrument.symbol for instrument in instruments)
         self.symbol_index = {symbol: i for i, symbol in enumerate(self.symbols)}
         self.mandates = mandates
         used = {name for mandate in mandates for name in mandate.sources}
-        self.sources = {name: sources[name] for name in sorted(used)}
+        self.sources = {name: sources[name] for name in sorted(used) if name in sources}
+        self.external_sources = dict(external_sources or {})
+        self.source_priorities = dict(source_priorities or {})
+        self.intake = SignalIntake(
+            SignalValidator(self.symbols, self.external_sources), self.external_sources
+        )
+        self.quality = quality or QualityTracker()
+        self.quality_record_every = quality_record_every
+        self.multipliers: dict[str, float] = {}
         self.venue = venue
         self.bus = bus
         self.repository = repository
@@ -147,15 +223,21 @@ class Coordinator:
         self.prices.extend(warmup_prices)
         if len(warmup_prices):
             self.ledger.mark(self.symbols, warmup_prices[-1])
-        self.required_days = max(source.required_days for source in self.sources.values())
+        self.required_days = max(
+            (source.required_days for source in self.sources.values()), default=2
+        )
 
         self.cycle_errors = 0
         self.last_error: str | None = None
         self.last_cycle_fills: list[Fill] = []
         self._unpublished: list[Event] = []
         self._cycle_event_counter = 0
-        self._latest_batches: dict[str, SignalBatch] = {}
+        self._latest_batches: tuple[SignalBatch, ...] = ()
+        self._model_views: tuple[SignalBatch, ...] = ()
         self._latest_coordinated: dict[str, CoordinatedSignals] = {}
+        self.signals_accepted_session = 0
+        self.signals_rejected_session = 0
+        self.conflicts_session: dict[str, int] = {m.portfolio_id: 0 for m in mandates}
         self._cycle_targets: dict[str, TargetWeights] = {}
         # After a restart the recent trades come back from the log, oldest first as live.
         store = repository.store
@@ -174,6 +256,23 @@ class Coordinator:
             maxlen=recent_items,
         )
         self.recent_cycles: deque[CycleReport] = deque(maxlen=300)
+        self.recent_rejections: deque[RejectedSignal] = deque(
+            (
+                rejection_from_event(e)
+                for e in reversed(store.query(event_type="SignalRejected", limit=recent_items))
+            ),
+            maxlen=recent_items,
+        )
+        self.quality_history: deque[QualityPoint] = deque(
+            (
+                point
+                for e in reversed(
+                    store.query(event_type="SourceQualityMeasured", limit=QUALITY_HISTORY_EVENTS)
+                )
+                for point in quality_points_from_event(e)
+            ),
+            maxlen=QUALITY_HISTORY_EVENTS * max(1, len(used)),
+        )
         self._open_new_portfolios()
 
     @property
@@ -331,14 +430,195 @@ class Coordinator:
         self._flush_events()
 
     def resume(self, ticks: Iterable[MarketTick]) -> Iterator[MarketTick]:
-        """The ticks still to run: those up to the last completed cycle's market date only roll
-        the price window (as they did before the restart) and are not traded again."""
+        """The ticks still to run. Those up to the last completed cycle's market date are not
+        traded again: they only roll the price window and re-form the signal views whose quality
+        is still being measured, as they did before the restart, so the source weights carry on
+        exactly where they were."""
         done = self.state.market_date
+        external = self._accepted_external_by_cycle() if done is not None else {}
+        cycle = 0
         for tick in ticks:
             if done is not None and tick.timestamp <= done:
+                cycle += 1
                 self._stage_market(tick)
+                if self._trading_ready():
+                    batches = self._model_batches(tick.timestamp)
+                    self.quality.record_batches(cycle, batches, tick.close)
+                    self.quality.mature(cycle, tick.close)
+                for signal in external.get(cycle, ()):
+                    self._record_external_view(
+                        cycle,
+                        signal.source,
+                        signal.horizon,
+                        signal.symbol,
+                        signal.score,
+                        tick.close,
+                    )
                 continue
             yield tick
+
+    def _accepted_external_by_cycle(self, page_size: int = 5000) -> dict[int, list[Signal]]:
+        """External views accepted recently enough that their quality may still be measured."""
+        first = self.state.cycles_completed - MAX_HORIZON_DAYS
+        accepted: dict[int, list[Signal]] = {}
+        before: int | None = None
+        while True:
+            page = self.repository.store.query(
+                event_type="SignalReceived", before_seq=before, limit=page_size
+            )
+            for event in page:
+                cycle = int(event.payload["cycle"])
+                if cycle < first:
+                    page = []
+                    break
+                accepted.setdefault(cycle, []).append(signal_from_payload(event.payload))
+            if len(page) < page_size:
+                break
+            before = page[-1].seq
+        return {cycle: signals[::-1] for cycle, signals in accepted.items()}
+
+    def _record_external_view(
+        self, cycle: int, source: str, horizon: str, symbol: str, score: float, close: np.ndarray
+    ) -> None:
+        i = self.symbol_index[symbol]
+        if np.isfinite(close[i]) and close[i] > 0:
+            self.quality.record(
+                cycle, source, horizon, np.array([i]), np.array([score]), close[[i]], len(close)
+            )
+
+    # -- commands -----------------------------------------------------------------------------
+    def handle(self, command: Command) -> bool:
+        """Apply a signal or override command, answering on its ``reply``; False if it is not
+        one (the runner handles the rest)."""
+        if isinstance(command, SubmitSignals):
+            work = self.submit_signals
+        elif isinstance(command, SetOverride):
+            work = self.set_override
+        elif isinstance(command, LiftOverride):
+            work = self.lift_override
+        else:
+            return False
+        try:
+            result = work(command)
+        except Exception as exc:
+            command.reply.set_exception(exc)
+        else:
+            command.reply.set_result(result)
+        return True
+
+    def submit_signals(self, command: SubmitSignals) -> list[SignalOutcome]:
+        """Validate external signals; record each as ``SignalReceived`` or ``SignalRejected``."""
+        outcomes = self.intake.review(
+            command.signals, self.state.market_date, self.state.signal_book.seen
+        )
+        close = self.prices.window()[-1] if len(self.prices) else None
+        cycle = self.state.cycles_completed
+        for outcome in outcomes:
+            if outcome.status == "accepted" and outcome.signal is not None:
+                signal = outcome.signal
+                self._emit(
+                    "SignalReceived",
+                    {
+                        **signal_payload(signal),
+                        "cycle": cycle,
+                        "market_date": self._market_date_text(),
+                        "channel": command.channel,
+                    },
+                    actor=command.actor,
+                    in_cycle=False,
+                )
+                self.signals_accepted_session += 1
+                if close is not None:
+                    self._record_external_view(
+                        cycle, signal.source, signal.horizon, signal.symbol, signal.score, close
+                    )
+            elif outcome.status == "rejected":
+                self._emit(
+                    "SignalRejected",
+                    {
+                        "index": outcome.index,
+                        "signal_id": outcome.signal_id,
+                        "source": outcome.source,
+                        "instrument": outcome.instrument,
+                        "field": outcome.field,
+                        "reason": outcome.reason,
+                        "value": outcome.value,
+                        "channel": command.channel,
+                        "market_date": self._market_date_text(),
+                    },
+                    actor=command.actor,
+                    in_cycle=False,
+                )
+                self.signals_rejected_session += 1
+                self.recent_rejections.append(rejection_from_event(self._unpublished[-1]))
+        self._flush_events()
+        return outcomes
+
+    def _market_date_text(self) -> str | None:
+        return self.state.market_date.isoformat() if self.state.market_date else None
+
+    def set_override(self, command: SetOverride) -> Override:
+        portfolio_ids = {m.portfolio_id for m in self.mandates}
+        if command.portfolio_id != ALL_PORTFOLIOS and command.portfolio_id not in portfolio_ids:
+            raise ValueError(
+                f"portfolio_id: {command.portfolio_id!r} is not a portfolio "
+                f"({', '.join(sorted(portfolio_ids))}, or * for all)"
+            )
+        if command.symbol not in self.symbol_index:
+            raise ValueError(f"instrument: {command.symbol!r} is not in the market data")
+        market_date = self.state.market_date
+        if command.expires_on is not None and market_date and command.expires_on < market_date:
+            raise ValueError(
+                f"expires_on: {command.expires_on} is before the market date {market_date}"
+            )
+        override = Override(
+            f"ovr-{uuid.uuid4().hex[:10]}",
+            command.kind,
+            command.portfolio_id,
+            command.symbol,
+            command.score if command.kind == "pin" else 0.0,
+            command.confidence if command.kind == "pin" else 0.0,
+            command.expires_on,
+            command.actor,
+            command.reason,
+            market_date,
+        )
+        self._emit(
+            "OverrideSet",
+            override.payload(),
+            None if override.portfolio_id == ALL_PORTFOLIOS else override.portfolio_id,
+            actor=command.actor,
+            in_cycle=False,
+        )
+        self._flush_events()
+        return override
+
+    def lift_override(self, command: LiftOverride) -> Override:
+        override = self.state.overrides.get(command.override_id)
+        if override is None:
+            active = ", ".join(sorted(self.state.overrides)) or "none"
+            raise ValueError(
+                f"override_id: {command.override_id!r} is not active (active: {active})"
+            )
+        self._emit_override_end(override, f"lifted: {command.reason}", command.actor, False)
+        self._flush_events()
+        return override
+
+    def _emit_override_end(
+        self, override: Override, reason: str, actor: str, in_cycle: bool
+    ) -> None:
+        self._emit(
+            "OverrideExpired",
+            {
+                "override_id": override.override_id,
+                "kind": override.kind,
+                "instrument": override.symbol,
+                "reason": reason,
+            },
+            None if override.portfolio_id == ALL_PORTFOLIOS else override.portfolio_id,
+            actor=actor,
+            in_cycle=in_cycle,
+        )
 
     # -- the cycle ----------------------------------------------------------------------------
     def run_cycle(self, tick: MarketTick) -> CycleReport:
@@ -358,6 +638,7 @@ class Coordinator:
                 ("market", self._stage_market),
                 ("execution", self._stage_execution),
                 ("signals", self._stage_signals),
+                ("quality", self._stage_quality),
                 ("coordination", self._stage_coordination),
                 ("allocation", self._stage_allocation),
                 ("orders", self._stage_orders),
@@ -496,14 +777,56 @@ class Coordinator:
     def _trading_ready(self) -> bool:
         return len(self.prices) >= self.required_days
 
-    def _stage_signals(self, tick: MarketTick) -> None:
-        if not self._trading_ready():
-            self._latest_batches = {}
-            return
+    def _model_batches(self, timestamp: date) -> tuple[SignalBatch, ...]:
         window = self.prices.window()
-        self._latest_batches = {
-            name: source.generate(window, tick.timestamp) for name, source in self.sources.items()
-        }
+        return tuple(
+            batch
+            for source in self.sources.values()
+            for batch in source.generate(window, timestamp)
+        )
+
+    def _stage_signals(self, tick: MarketTick) -> None:
+        for override in list(self.state.overrides.values()):
+            if override.expires_on is not None and override.expires_on < tick.timestamp:
+                self._emit_override_end(
+                    override, f"expired after {override.expires_on}", ENGINE_ACTOR, True
+                )
+        if not self._trading_ready():
+            self._latest_batches = ()
+            self._model_views = ()
+            return
+        self._model_views = self._model_batches(tick.timestamp)
+        self._latest_batches = self._model_views + self.state.signal_book.batches(
+            self.symbol_index, tick.timestamp
+        )
+
+    def _stage_quality(self, tick: MarketTick) -> None:
+        if not self._latest_batches:
+            return
+        cycle = self.cycles_completed + 1
+        self.quality.record_batches(cycle, self._model_views, tick.close)
+        self.quality.mature(cycle, tick.close)
+        names = [*self.sources, *self.external_sources]
+        qualities = [self.quality.quality(name) for name in names]
+        self.multipliers = {q.source: q.multiplier for q in qualities}
+        if cycle % self.quality_record_every == 0:
+            self._emit(
+                "SourceQualityMeasured",
+                {
+                    "market_date": tick.timestamp.isoformat(),
+                    "sources": {
+                        q.source: {
+                            "ic": _json_float(q.ic),
+                            "hit_rate": _json_float(q.hit_rate),
+                            "coverage": _json_float(q.coverage),
+                            "observations": q.observations,
+                            "weight_multiplier": round(q.multiplier, 6),
+                        }
+                        for q in qualities
+                    },
+                },
+            )
+            self.quality_history.extend(quality_points_from_event(self._unpublished[-1]))
 
     def _due(self, mandate: PortfolioMandate) -> bool:
         return (self.cycles_completed % mandate.rebalance_every_days) == 0
@@ -511,13 +834,47 @@ class Coordinator:
     def _stage_coordination(self, tick: MarketTick) -> None:
         if not self._latest_batches:
             return
-        by_policy: dict[tuple[tuple[str, ...], tuple[float, ...]], CoordinatedSignals] = {}
+        overrides = tuple(self.state.overrides.values())
         for mandate in self.mandates:
-            policy = mandate.coordinator
-            key = (policy.sources, tuple(policy.weights[name] for name in policy.sources))
-            if key not in by_policy:
-                by_policy[key] = policy.coordinate(self._latest_batches)
-            self._latest_coordinated[mandate.portfolio_id] = by_policy[key]
+            coordinated = mandate.coordinator.coordinate(
+                self._latest_batches,
+                self.symbols,
+                tick.timestamp,
+                mandate.universe,
+                self.multipliers,
+                overrides,
+            )
+            self._latest_coordinated[mandate.portfolio_id] = coordinated
+            if not self._due(mandate) or not coordinated.conflicts_total:
+                continue
+            self.conflicts_session[mandate.portfolio_id] += coordinated.conflicts_total
+            self._emit(
+                "SignalConflictsResolved",
+                {
+                    "market_date": tick.timestamp.isoformat(),
+                    "policy": coordinated.policy,
+                    "conflicts_total": coordinated.conflicts_total,
+                    "conflicts": [
+                        {
+                            "instrument": c.symbol,
+                            "sources": {
+                                v.source: {
+                                    "score": v.score,
+                                    "confidence": v.confidence,
+                                    "weight": v.weight,
+                                    "priority": v.priority,
+                                }
+                                for v in c.views
+                            },
+                            "score": c.score,
+                            "confidence": c.confidence,
+                            "resolution": c.resolution,
+                        }
+                        for c in coordinated.conflicts
+                    ],
+                },
+                mandate.portfolio_id,
+            )
 
     def _stage_allocation(self, tick: MarketTick) -> None:
         if not self._latest_batches:
@@ -642,8 +999,8 @@ class Coordinator:
             published_at=utc_now(),
             instruments=self.instruments,
             portfolios=tuple(portfolios),
-            raw_signals=tuple(self._signal_rows(self._latest_batches)),
-            coordinated_signals=tuple(self._signal_rows(self._latest_coordinated)),
+            raw_signals=tuple(self._raw_rows()),
+            coordinated_signals=tuple(self._coordinated_rows()),
             recent_orders=tuple(self.recent_orders),
             recent_fills=tuple(self.recent_fills),
             recent_cycles=tuple(self.recent_cycles),
@@ -651,16 +1008,80 @@ class Coordinator:
             last_error=self.last_error,
             stage_names=STAGES,
             transport=self.bus.health(),
+            sources=self._source_views(),
+            quality_history=tuple(self.quality_history),
+            signal_flows=tuple(self._signal_flows()),
+            conflicts=tuple(c for s in self._latest_coordinated.values() for c in s.conflicts),
+            conflict_counts=tuple(
+                ConflictCount(
+                    m.portfolio_id,
+                    self._latest_coordinated[m.portfolio_id].conflicts_total
+                    if m.portfolio_id in self._latest_coordinated
+                    else 0,
+                    self.conflicts_session[m.portfolio_id],
+                )
+                for m in self.mandates
+            ),
+            rejected_signals=tuple(self.recent_rejections),
+            overrides=tuple(
+                sorted(self.state.overrides.values(), key=lambda o: (o.symbol, o.override_id))
+            ),
+            signals_accepted_session=self.signals_accepted_session,
+            signals_rejected_session=self.signals_rejected_session,
         )
 
-    def _signal_rows(
-        self, signals: Mapping[str, SignalBatch | CoordinatedSignals]
-    ) -> Iterator[SignalRow]:
-        for origin, batch in signals.items():
+    def _raw_rows(self) -> Iterator[SignalRow]:
+        for batch in self._latest_batches:
             for i in np.flatnonzero(batch.confidence > 0):
                 yield SignalRow(
-                    origin, self.symbols[i], float(batch.score[i]), float(batch.confidence[i])
+                    batch.key, self.symbols[i], float(batch.score[i]), float(batch.confidence[i])
                 )
+
+    def _coordinated_rows(self) -> Iterator[SignalRow]:
+        for pid, coordinated in self._latest_coordinated.items():
+            for i in np.flatnonzero(coordinated.confidence > 0):
+                yield SignalRow(
+                    pid,
+                    self.symbols[i],
+                    float(coordinated.score[i]),
+                    float(coordinated.confidence[i]),
+                    tuple(
+                        (key, round(float(share[i]), 4))
+                        for key, share in coordinated.lineage.items()
+                        if share[i] > 0
+                    ),
+                )
+
+    def _signal_flows(self) -> Iterator[SignalFlow]:
+        for pid, coordinated in self._latest_coordinated.items():
+            for key, share in coordinated.lineage.items():
+                total = float(share.sum())
+                if total > 0:
+                    yield SignalFlow(key, pid, total)
+
+    def _source_views(self) -> tuple[SourceQualityView, ...]:
+        views = []
+        for name, source in self.sources.items():
+            views.append((name, "model", source.horizons))
+        for name, spec in self.external_sources.items():
+            views.append((name, "external", tuple(sorted(spec.horizons))))
+        result = []
+        for name, kind, horizons in views:
+            quality = self.quality.quality(name)
+            result.append(
+                SourceQualityView(
+                    name,
+                    kind,
+                    self.source_priorities.get(name, 1.0),
+                    horizons,
+                    quality.ic,
+                    quality.hit_rate,
+                    quality.coverage,
+                    quality.observations,
+                    self.multipliers.get(name, quality.multiplier),
+                )
+            )
+        return tuple(result)
 
 
 class CoordinatorRunner:
@@ -724,6 +1145,11 @@ class CoordinatorRunner:
 
     def _apply(self, command: Command) -> None:
         if self._stop.is_set():
+            if hasattr(command, "reply"):
+                command.reply.set_exception(CommandRefused("the engine is stopping"))
+            return
+        if self.coordinator.handle(command):
+            self._publish()
             return
         if isinstance(command, Pause) and self._status is not EngineStatus.FINISHED:
             self._status = EngineStatus.PAUSED

@@ -51,12 +51,38 @@ class MarketTick:
     volume_shares: np.ndarray
 
 
+class SourceKind(enum.StrEnum):
+    MODEL = "model"
+    EXTERNAL = "external"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One view of one source on one instrument, as submitted from outside the engine.
+
+    ``timestamp`` is the market date the view was formed on; ``score`` is direction and strength in
+    [-1, 1]; ``confidence`` is in [0, 1]; the signal counts for ``ttl_days`` business days after
+    ``timestamp``; ``signal_id`` makes a resubmission a no-op.
+    """
+
+    signal_id: str
+    source: str
+    symbol: str
+    timestamp: date
+    horizon: str
+    score: float
+    confidence: float
+    ttl_days: int
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class SignalBatch:
-    """All signals one source emits in one cycle, vectorised over the instrument universe.
+    """All signals one source emits at one horizon in one cycle, vectorised over the universe.
 
     ``score`` is direction and strength in [-1, 1]; ``confidence`` is in [0, 1]. Instruments the
-    source has no view on carry confidence 0.
+    source has no view on carry confidence 0. ``age_days`` (business days since each view was
+    formed) is 0 for views computed this cycle.
     """
 
     source: str
@@ -64,17 +90,59 @@ class SignalBatch:
     timestamp: date
     score: np.ndarray
     confidence: np.ndarray
+    age_days: np.ndarray | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.horizon}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """What one source said about an instrument, after blending its horizons."""
+
+    source: str
+    score: float
+    confidence: float
+    weight: float
+    priority: float
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Sources disagreeing in direction on one instrument, and how the portfolio's policy ruled."""
+
+    portfolio_id: str
+    symbol: str
+    views: tuple[SourceView, ...]
+    policy: str
+    score: float
+    confidence: float
+    resolution: str
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CoordinatedSignals:
-    """The blended view of a set of sources, per instrument, with each source's contribution."""
+    """One portfolio's view per instrument, with its lineage.
 
+    ``lineage`` maps each raw signal key (``source/horizon``) to its share of the coordinated score
+    per instrument (shares of an instrument with a view sum to 1); ``conflicts`` lists instruments
+    where sources disagreed in direction; ``vetoed`` and ``pinned`` mark what a veto or a manual
+    override decided. ``conflicts`` holds the first ``MAX_CONFLICTS_RECORDED`` of
+    ``conflicts_total``.
+    """
+
+    portfolio_id: str
+    policy: str
     sources: tuple[str, ...]
     timestamp: date
     score: np.ndarray
     confidence: np.ndarray
-    contribution: dict[str, np.ndarray]
+    lineage: dict[str, np.ndarray]
+    conflicts: tuple[Conflict, ...] = ()
+    conflicts_total: int = 0
+    vetoed: np.ndarray | None = None
+    pinned: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)

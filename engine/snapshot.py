@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from engine.model import CycleReport, Fill, Instrument, Order
+from engine.model import Conflict, CycleReport, Fill, Instrument, Order
+from engine.signals.book import Override
 
 
 class EngineStatus(enum.StrEnum):
@@ -68,13 +69,71 @@ class PortfolioView:
 
 @dataclass(frozen=True, slots=True)
 class SignalRow:
-    """One instrument's signal: from a source (``origin`` = source name) or coordinated for a
-    portfolio (``origin`` = portfolio id)."""
+    """One instrument's signal: from a source at one horizon (``origin`` = ``source/horizon``) or
+    coordinated for a portfolio (``origin`` = portfolio id, with the ``lineage``: each raw view's
+    share of the score)."""
 
     origin: str
     symbol: str
     score: float
     confidence: float
+    lineage: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceQualityView:
+    """A signal source, its configured priority and its measured quality (NaN until measured)."""
+
+    source: str
+    kind: str
+    priority: float
+    horizons: tuple[str, ...]
+    ic: float
+    hit_rate: float
+    coverage: float
+    observations: int
+    multiplier: float
+
+
+@dataclass(frozen=True, slots=True)
+class QualityPoint:
+    market_date: date
+    source: str
+    ic: float
+    hit_rate: float
+    coverage: float
+    multiplier: float
+
+
+@dataclass(frozen=True, slots=True)
+class SignalFlow:
+    """How much of a portfolio's coordinated view came from one raw ``source/horizon``: the sum
+    over instruments of that view's share (instrument equivalents)."""
+
+    origin: str
+    portfolio_id: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedSignal:
+    received_at: datetime
+    market_date: date | None
+    signal_id: str | None
+    source: str | None
+    instrument: str | None
+    field: str
+    reason: str
+    value: str
+    actor: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictCount:
+    portfolio_id: str
+    latest_cycle: int
+    session_total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +164,15 @@ class StateSnapshot:
     last_error: str | None = None
     stage_names: tuple[str, ...] = field(default=())
     transport: TransportView = TransportView()
+    sources: tuple[SourceQualityView, ...] = ()
+    quality_history: tuple[QualityPoint, ...] = ()
+    signal_flows: tuple[SignalFlow, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    conflict_counts: tuple[ConflictCount, ...] = ()
+    rejected_signals: tuple[RejectedSignal, ...] = ()
+    overrides: tuple[Override, ...] = ()
+    signals_accepted_session: int = 0
+    signals_rejected_session: int = 0
 
     @property
     def last_cycle_ms(self) -> float | None:

@@ -1,8 +1,10 @@
 """Built-in model signal sources, vectorised over the whole universe.
 
 Each source reads the rolling close-price window (days x instruments, oldest first) and returns
-one ``SignalBatch``: a score in [-1, 1] and a confidence in [0, 1] per instrument. An instrument
-without enough finite history gets score 0 and confidence 0: no view, rather than a guess.
+one ``SignalBatch`` per horizon it forecasts: a score in [-1, 1] and a confidence in [0, 1] per
+instrument. An instrument without enough finite history gets score 0 and confidence 0: no view,
+rather than a guess. Horizons are labelled in trading days (``1w``, ``1m``, ``3m``, ...), and the
+coordinator blends them with each portfolio's horizon weights.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from typing import Protocol
 import numpy as np
 
 from engine.model import SignalBatch
+from engine.signals.horizons import horizon_label
 
 
 class SignalSource(Protocol):
     name: str
     required_days: int
+    horizons: tuple[str, ...]
 
-    def generate(self, prices: np.ndarray, timestamp: date) -> SignalBatch: ...
+    def generate(self, prices: np.ndarray, timestamp: date) -> tuple[SignalBatch, ...]: ...
 
 
 def _daily_log_returns(prices: np.ndarray) -> np.ndarray:
@@ -36,9 +40,9 @@ class MomentumSource:
 
     For each horizon ``h`` the trailing log return from ``t-h`` to ``t-skip`` (the most recent
     ``skip`` days are left out to avoid short-term reversal) is scaled by the return volatility
-    expected over that window, ``z_h = r_h / (sigma_daily * sqrt(h - skip))``, and squashed with
-    ``tanh``. The score is the mean over horizons; the confidence is the fraction of horizons
-    that agree with its sign, so a trend seen at every horizon counts more than a mixed picture.
+    expected over that window, ``z_h = r_h / (sigma_daily * sqrt(h - skip))``; the score is
+    ``tanh(z_h)`` and the confidence ``min(1, |z_h| / 2)``: a two-sigma trend is a full-confidence
+    view. One batch per horizon, labelled by its length (21 days is ``1m``).
     """
 
     name = "momentum"
@@ -47,9 +51,9 @@ class MomentumSource:
         self.horizons_days = tuple(sorted(horizons_days))
         self.skip_days = skip_days
         self.required_days = self.horizons_days[-1] + 1
-        self.horizon = f"{self.horizons_days[0]}d-{self.horizons_days[-1]}d"
+        self.horizons = tuple(horizon_label(h) for h in self.horizons_days)
 
-    def generate(self, prices: np.ndarray, timestamp: date) -> SignalBatch:
+    def generate(self, prices: np.ndarray, timestamp: date) -> tuple[SignalBatch, ...]:
         if len(prices) < self.required_days:
             raise ValueError(
                 f"momentum: needs {self.required_days} days of prices, got {len(prices)}"
@@ -58,24 +62,24 @@ class MomentumSource:
         daily = _daily_log_returns(prices[-self.required_days :])
         sigma_daily = np.std(daily, axis=0, ddof=1)
         end = log_prices[-1 - self.skip_days]
-        per_horizon = np.empty((len(self.horizons_days), prices.shape[1]))
-        for k, horizon in enumerate(self.horizons_days):
+        batches = []
+        for horizon, label in zip(self.horizons_days, self.horizons, strict=True):
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = (end - log_prices[-1 - horizon]) / (
                     sigma_daily * np.sqrt(horizon - self.skip_days)
                 )
-            per_horizon[k] = np.tanh(z)
-        score = per_horizon.mean(axis=0)
-        agreement = (np.sign(per_horizon) == np.sign(score)).mean(axis=0)
-        confidence = np.where(score == 0, 0.0, agreement)
-        missing = _no_view(score)
-        return SignalBatch(
-            self.name,
-            self.horizon,
-            timestamp,
-            np.where(missing, 0.0, score),
-            np.where(missing, 0.0, confidence),
-        )
+            missing = _no_view(z)
+            z = np.where(missing, 0.0, z)
+            batches.append(
+                SignalBatch(
+                    self.name,
+                    label,
+                    timestamp,
+                    np.tanh(z),
+                    np.where(missing, 0.0, np.minimum(1.0, np.abs(z) / 2.0)),
+                )
+            )
+        return tuple(batches)
 
 
 class MeanReversionSource:
@@ -93,9 +97,9 @@ class MeanReversionSource:
         self.lookback_days = lookback_days
         self.volatility_days = volatility_days
         self.required_days = max(lookback_days, volatility_days) + 1
-        self.horizon = f"{lookback_days}d"
+        self.horizons = (horizon_label(lookback_days),)
 
-    def generate(self, prices: np.ndarray, timestamp: date) -> SignalBatch:
+    def generate(self, prices: np.ndarray, timestamp: date) -> tuple[SignalBatch, ...]:
         if len(prices) < self.required_days:
             raise ValueError(
                 f"mean_reversion: needs {self.required_days} days of prices, got {len(prices)}"
@@ -106,10 +110,12 @@ class MeanReversionSource:
             z = np.log(prices[-1] / prices[-1 - self.lookback_days]) / sigma
         missing = _no_view(z)
         z = np.where(missing, 0.0, z)
-        return SignalBatch(
-            self.name,
-            self.horizon,
-            timestamp,
-            -np.tanh(z),
-            np.where(missing, 0.0, np.minimum(1.0, np.abs(z) / 2.0)),
+        return (
+            SignalBatch(
+                self.name,
+                self.horizons[0],
+                timestamp,
+                -np.tanh(z),
+                np.where(missing, 0.0, np.minimum(1.0, np.abs(z) / 2.0)),
+            ),
         )

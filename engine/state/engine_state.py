@@ -1,7 +1,8 @@
 """The engine's state as a fold over its events.
 
 Everything the engine must know to carry on after a restart (cash, positions, tax lots, orders
-waiting for the next tick, how many cycles ran, which portfolios are halted, recent NAVs) changes
+waiting for the next tick, how many cycles ran, which portfolios are halted, recent NAVs, the live
+external signals and manual overrides) changes
 only by ``EngineState.apply(event)``. The coordinator applies each event the moment it emits it;
 start-up applies the stored events after the latest snapshot. Same code, same result: the live
 state is by construction the fold of its events.
@@ -17,10 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine.model import Event, Fill, Order, Side
+from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
 from engine.state.ledger import Ledger
 
-STATE_FORMAT_VERSION = 1
+STATE_FORMAT_VERSION = 2
 NAV_HISTORY_POINTS = 2520
 
 
@@ -38,6 +40,8 @@ class EngineState:
         self.target_cash_weight: dict[str, float] = {}
         self._nav_history_points = nav_history_points
         self.nav_history: dict[str, deque[NavPoint]] = {}
+        self.signal_book = SignalBook()
+        self.overrides: dict[str, Override] = {}
         self.events_applied = 0
 
     # -- the fold -----------------------------------------------------------------------------
@@ -80,6 +84,17 @@ class EngineState:
             self.nav_history.setdefault(pid, deque(maxlen=self._nav_history_points)).append(
                 NavPoint(self.market_date, float(nav), float(cash))
             )
+        self.signal_book.prune(self.market_date)
+
+    def _signal_received(self, event: Event) -> None:
+        self.signal_book.add(signal_from_payload(event.payload))
+
+    def _override_set(self, event: Event) -> None:
+        override = Override.from_payload(event.payload, event.actor)
+        self.overrides[override.override_id] = override
+
+    def _override_expired(self, event: Event) -> None:
+        self.overrides.pop(event.payload["override_id"], None)
 
     def _targets_set(self, event: Event) -> None:
         pid = event.portfolio_id or ""
@@ -123,6 +138,11 @@ class EngineState:
                 pid: [[p.timestamp.isoformat(), p.nav_usd, p.cash_usd] for p in points]
                 for pid, points in sorted(self.nav_history.items())
             },
+            "signal_book": self.signal_book.to_dict(),
+            "overrides": [
+                {**o.payload(), "actor": o.actor}
+                for o in sorted(self.overrides.values(), key=lambda o: o.override_id)
+            ],
             "events_applied": self.events_applied,
         }
 
@@ -154,6 +174,10 @@ class EngineState:
                 maxlen=nav_history_points,
             )
             for pid, points in data["nav_history"].items()
+        }
+        state.signal_book = SignalBook.from_dict(data["signal_book"])
+        state.overrides = {
+            o["override_id"]: Override.from_payload(o, o["actor"]) for o in data["overrides"]
         }
         state.events_applied = int(data["events_applied"])
         return state
@@ -204,4 +228,7 @@ _HANDLERS = {
     "CycleCompleted": EngineState._cycle_completed,
     "TargetWeightsSet": EngineState._targets_set,
     "TradingStateChanged": EngineState._trading_state,
+    "SignalReceived": EngineState._signal_received,
+    "OverrideSet": EngineState._override_set,
+    "OverrideExpired": EngineState._override_expired,
 }

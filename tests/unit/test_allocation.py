@@ -34,11 +34,13 @@ def test_cascading_caps_never_breach_and_leave_the_rest_in_cash() -> None:
 
 def test_allocator_keeps_the_cash_buffer_and_ignores_ineligible_and_negative_views() -> None:
     signals = CoordinatedSignals(
+        "p",
+        "confidence_blend",
         ("m",),
         date(2024, 1, 2),
         score=np.array([0.5, -0.5, 0.9, 0.3]),
         confidence=np.array([1.0, 1.0, 1.0, 0.5]),
-        contribution={},
+        lineage={},
     )
     allocator = SignalProportionalAllocator("p", max_weight=0.6, cash_buffer=0.1)
     target = allocator.allocate(signals, np.array([True, True, False, True]), date(2024, 1, 2))
@@ -51,7 +53,13 @@ def test_allocator_keeps_the_cash_buffer_and_ignores_ineligible_and_negative_vie
 
 def test_no_positive_view_means_all_cash() -> None:
     signals = CoordinatedSignals(
-        ("m",), date(2024, 1, 2), np.array([-0.2, 0.0]), np.array([1.0, 1.0]), {}
+        "p",
+        "confidence_blend",
+        ("m",),
+        date(2024, 1, 2),
+        np.array([-0.2, 0.0]),
+        np.array([1.0, 1.0]),
+        {},
     )
     target = SignalProportionalAllocator("p", 0.5, 0.0).allocate(
         signals, np.array([True, True]), date(2024, 1, 2)

@@ -42,8 +42,26 @@ def test_misspelt_key_is_reported_as_unknown() -> None:
 
 
 def test_unknown_signal_source_is_rejected() -> None:
-    text = _default_with('sources = ["momentum"]', 'sources = ["astrology"]')
-    with pytest.raises(ConfigError, match=r"portfolios\[0\]\.sources\[0\].*'astrology'"):
+    text = _default_with('sources = ["momentum", "analyst_desk"]', 'sources = ["astrology"]')
+    with pytest.raises(ConfigError, match=r"portfolios\[0\] names sources \['astrology'\]"):
+        parse_config(text)
+
+
+def test_an_external_source_may_not_take_a_built_in_name() -> None:
+    text = _default_with("[sources.external.risk_desk]", "[sources.external.momentum]")
+    with pytest.raises(ConfigError, match=r"sources: .*\['momentum'\] are reserved"):
+        parse_config(text)
+
+
+def test_a_bad_horizon_label_is_named() -> None:
+    text = _default_with('horizons = ["1w", "1m", "3m"]', 'horizons = ["1w", "fortnight"]')
+    with pytest.raises(ConfigError, match=r"'fortnight' is not a horizon"):
+        parse_config(text)
+
+
+def test_an_unknown_coordination_policy_is_named() -> None:
+    text = _default_with('policy = "priority"', 'policy = "loudest"')
+    with pytest.raises(ConfigError, match=r"portfolios\[0\]\.coordination\.policy"):
         parse_config(text)
 
 
@@ -83,6 +101,6 @@ def test_cli_exits_2_with_the_error_on_a_broken_config(
 
 def test_empty_source_list_and_missing_id_are_named() -> None:
     with pytest.raises(ConfigError, match=r"portfolios\[0\]: sources must name at least one"):
-        parse_config(_default_with('sources = ["momentum"]', "sources = []"))
+        parse_config(_default_with('sources = ["momentum", "analyst_desk"]', "sources = []"))
     with pytest.raises(ConfigError, match=r"portfolios\[0\]\.id: Field required"):
         parse_config(_default_with('id = "growth"', ""))

@@ -79,8 +79,9 @@ class _FailsOnce:
         self._fail_on_call = fail_on_call
         self.name = inner.name
         self.required_days = inner.required_days
+        self.horizons = inner.horizons
 
-    def generate(self, prices: np.ndarray, timestamp: date) -> SignalBatch:
+    def generate(self, prices: np.ndarray, timestamp: date) -> tuple[SignalBatch, ...]:
         self._calls += 1
         if self._calls == self._fail_on_call:
             raise FloatingPointError("model blew up")

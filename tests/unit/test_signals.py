@@ -1,4 +1,4 @@
-"""Signal sources and the confidence-weighted blend, checked against hand computations."""
+"""Built-in signal sources, checked against pandas computations of their formulas."""
 
 from datetime import date
 
@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.model import SignalBatch
-from engine.signals.coordination import ConfidenceWeightedBlend
 from engine.signals.sources import MeanReversionSource, MomentumSource
 
 DAY = date(2024, 1, 2)
@@ -18,44 +16,41 @@ def _random_walk(days: int, n: int, drift: float, seed: int = 0) -> np.ndarray:
     return 100 * np.exp(np.cumsum(rng.normal(drift, 0.01, (days, n)), axis=0))
 
 
-def test_momentum_matches_a_pandas_computation_of_the_formula() -> None:
+def test_momentum_matches_a_pandas_computation_of_the_formula_at_each_horizon() -> None:
     prices = _random_walk(300, 4, 0.0005)
     source = MomentumSource((21, 63, 126, 252), skip_days=5)
-    batch = source.generate(prices, DAY)
+    batches = source.generate(prices, DAY)
 
     frame = pd.DataFrame(prices)
     window = frame.iloc[-253:]
     sigma = np.log(window).diff().std()  # pandas: sample standard deviation
-    expected = np.mean(
-        [
-            np.tanh(
-                np.log(frame.iloc[-6] / frame.iloc[-1 - h]) / (sigma * np.sqrt(h - 5))
-            ).to_numpy()
-            for h in (21, 63, 126, 252)
-        ],
-        axis=0,
-    )
-    np.testing.assert_allclose(batch.score, expected, rtol=1e-12)
+    assert [b.horizon for b in batches] == ["1m", "3m", "6m", "12m"]
+    for batch, h in zip(batches, (21, 63, 126, 252), strict=True):
+        z = (np.log(frame.iloc[-6] / frame.iloc[-1 - h]) / (sigma * np.sqrt(h - 5))).to_numpy()
+        np.testing.assert_allclose(batch.score, np.tanh(z), rtol=1e-12)
+        np.testing.assert_allclose(batch.confidence, np.minimum(1.0, np.abs(z) / 2), rtol=1e-12)
+        assert batch.source == "momentum" and batch.key == f"momentum/{batch.horizon}"
 
 
-def test_momentum_agreeing_horizons_give_full_confidence() -> None:
+def test_momentum_a_strong_trend_is_a_full_confidence_view_at_every_horizon() -> None:
     rising = (
         100
         * np.exp(np.linspace(0, 0.5, 300))[:, None]
         * (1 + 0.001 * np.sin(np.arange(300)))[:, None]
     )
-    batch = MomentumSource((21, 63, 126, 252)).generate(np.hstack([rising, rising[::-1]]), DAY)
-    assert batch.score[0] > 0.5 and batch.score[1] < -0.5
-    np.testing.assert_array_equal(batch.confidence, [1.0, 1.0])
+    batches = MomentumSource((21, 63, 126, 252)).generate(np.hstack([rising, rising[::-1]]), DAY)
+    for batch in batches:
+        assert batch.score[0] > 0.5 and batch.score[1] < -0.5
+        np.testing.assert_array_equal(batch.confidence, [1.0, 1.0])
 
 
 def test_instrument_without_history_has_no_view() -> None:
     prices = _random_walk(300, 2, 0.0)
     prices[-40:-30, 1] = np.nan  # a suspension inside every source's window
     for source in (MomentumSource((21, 252)), MeanReversionSource()):
-        batch = source.generate(prices, DAY)
-        assert batch.confidence[1] == 0 and batch.score[1] == 0
-        assert batch.confidence[0] > 0
+        for batch in source.generate(prices, DAY):
+            assert batch.confidence[1] == 0 and batch.score[1] == 0
+            assert batch.confidence[0] > 0
 
 
 def test_short_history_is_refused_with_the_number_of_days_needed() -> None:
@@ -69,34 +64,10 @@ def test_mean_reversion_buys_a_two_sigma_drop_with_full_confidence() -> None:
     prices = 100 * np.exp(np.concatenate([[0.0], np.cumsum(returns)]))
     sigma = np.std(np.diff(np.log(prices[-64:])), ddof=1) * np.sqrt(5)
     prices_after_drop = np.append(prices, prices[-5] * np.exp(-2.5 * sigma))
-    batch = MeanReversionSource(5, 63).generate(prices_after_drop[:, None], DAY)
+    (batch,) = MeanReversionSource(5, 63).generate(prices_after_drop[:, None], DAY)
+    assert batch.horizon == "1w"
     daily = np.diff(np.log(prices_after_drop[-64:]))
     z = np.log(prices_after_drop[-1] / prices_after_drop[-6]) / (np.std(daily, ddof=1) * np.sqrt(5))
     assert batch.score[0] == pytest.approx(-np.tanh(z))
     assert batch.score[0] > 0.9
     assert batch.confidence[0] == pytest.approx(min(1.0, abs(z) / 2))
-
-
-def _batch(name: str, score: list[float], confidence: list[float]) -> SignalBatch:
-    return SignalBatch(name, "1d", DAY, np.array(score), np.array(confidence))
-
-
-def test_blend_weights_each_source_by_weight_times_confidence() -> None:
-    blend = ConfidenceWeightedBlend(("a", "b"), {"a": 2.0, "b": 1.0})
-    result = blend.coordinate(
-        {
-            "a": _batch("a", [0.5, 0.2, 0.0], [0.8, 0.0, 0.0]),
-            "b": _batch("b", [-1.0, 0.6, 0.0], [0.4, 0.5, 0.0]),
-        }
-    )
-    # Instrument 0: (2*0.8*0.5 + 1*0.4*-1) / (2*0.8 + 1*0.4) = 0.4 / 2.0 = 0.2
-    np.testing.assert_allclose(result.score, [0.2, 0.6, 0.0])
-    # Confidence: (2*0.8 + 1*0.4) / 3 and (1*0.5) / 3.
-    np.testing.assert_allclose(result.confidence, [2.0 / 3.0, 0.5 / 3.0, 0.0])
-    np.testing.assert_allclose(result.contribution["a"] + result.contribution["b"], result.score)
-
-
-def test_blend_without_a_source_this_cycle_names_it() -> None:
-    blend = ConfidenceWeightedBlend(("a", "b"), {})
-    with pytest.raises(KeyError, match=r"no signals this cycle from \['b'\]"):
-        blend.coordinate({"a": _batch("a", [0.1], [1.0])})
