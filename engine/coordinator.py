@@ -446,12 +446,12 @@ class Coordinator:
                     self.quality.record_batches(cycle, batches, tick.close)
                     self.quality.mature(cycle, tick.close)
                 for signal in external.get(cycle, ()):
-                    self._record_external_view(
+                    self._record_external_views(
                         cycle,
                         signal.source,
                         signal.horizon,
-                        signal.symbol,
-                        signal.score,
+                        [self.symbol_index[signal.symbol]],
+                        [signal.score],
                         tick.close,
                     )
                 continue
@@ -477,13 +477,26 @@ class Coordinator:
             before = page[-1].seq
         return {cycle: signals[::-1] for cycle, signals in accepted.items()}
 
-    def _record_external_view(
-        self, cycle: int, source: str, horizon: str, symbol: str, score: float, close: np.ndarray
+    def _record_external_views(
+        self,
+        cycle: int,
+        source: str,
+        horizon: str,
+        index: list[int],
+        scores: list[float],
+        close: np.ndarray,
     ) -> None:
-        i = self.symbol_index[symbol]
-        if np.isfinite(close[i]) and close[i] > 0:
+        at = np.array(index, dtype=int)
+        priced = np.isfinite(close[at]) & (close[at] > 0)
+        if priced.any():
             self.quality.record(
-                cycle, source, horizon, np.array([i]), np.array([score]), close[[i]], len(close)
+                cycle,
+                source,
+                horizon,
+                at[priced],
+                np.array(scores)[priced],
+                close[at[priced]],
+                len(close),
             )
 
     # -- commands -----------------------------------------------------------------------------
@@ -513,6 +526,7 @@ class Coordinator:
         )
         close = self.prices.window()[-1] if len(self.prices) else None
         cycle = self.state.cycles_completed
+        views: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
         for outcome in outcomes:
             if outcome.status == "accepted" and outcome.signal is not None:
                 signal = outcome.signal
@@ -528,10 +542,9 @@ class Coordinator:
                     in_cycle=False,
                 )
                 self.signals_accepted_session += 1
-                if close is not None:
-                    self._record_external_view(
-                        cycle, signal.source, signal.horizon, signal.symbol, signal.score, close
-                    )
+                index, scores = views.setdefault((signal.source, signal.horizon), ([], []))
+                index.append(self.symbol_index[signal.symbol])
+                scores.append(signal.score)
             elif outcome.status == "rejected":
                 self._emit(
                     "SignalRejected",
@@ -552,6 +565,9 @@ class Coordinator:
                 self.signals_rejected_session += 1
                 self.recent_rejections.append(rejection_from_event(self._unpublished[-1]))
         self._flush_events()
+        if close is not None:
+            for (source, horizon), (index, scores) in views.items():
+                self._record_external_views(cycle, source, horizon, index, scores, close)
         return outcomes
 
     def _market_date_text(self) -> str | None:

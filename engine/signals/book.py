@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from engine.model import Signal, SignalBatch
-from engine.signals.horizons import age_days
+from engine.signals.horizons import age_days, business_days_after
 
 ALL_PORTFOLIOS = "*"
 
 
 def expiry_date(signal: Signal) -> date:
     """The last business day on which the signal still counts."""
-    return np.busday_offset(signal.timestamp, signal.ttl_days, roll="forward").astype(date)
+    return business_days_after(signal.timestamp, signal.ttl_days)
 
 
 class SignalBook:

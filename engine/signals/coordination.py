@@ -190,16 +190,16 @@ class MajorityVote:
     def resolution(
         self, views: Sequence[SourceView], score: float, confidence: float, share: np.ndarray
     ) -> str:
-        s = np.array([[v.score] for v in views])
-        c = np.array([[v.confidence] for v in views])
-        w = np.array([v.weight for v in views])
-        agreement, side, _ = self._sides(s, c, w)
-        direction = {1.0: "long", -1.0: "short", 0.0: "split"}[float(side[0])]
+        long_votes = sum(v.weight for v in views if v.score > 0)
+        short_votes = sum(v.weight for v in views if v.score < 0)
+        total = long_votes + short_votes
+        agreement = max(long_votes, short_votes) / total if total > 0 else 0.0
+        direction = (
+            "long" if long_votes > short_votes else "short" if short_votes > long_votes else "split"
+        )
         if score == 0:
-            return (
-                f"vote: {agreement[0]:.0%} {direction} is below {self.min_agreement:.0%}: no view"
-            )
-        return f"vote: {agreement[0]:.0%} {direction} (at least {self.min_agreement:.0%})"
+            return f"vote: {agreement:.0%} {direction} is below {self.min_agreement:.0%}: no view"
+        return f"vote: {agreement:.0%} {direction} (at least {self.min_agreement:.0%})"
 
 
 def make_policy(name: str, min_agreement: float = 0.6) -> SourcePolicy:
@@ -331,23 +331,28 @@ class SignalCoordinator:
                 lineage["manual/override"] = pinned.astype(float)
 
         conflicts = []
-        for i in conflicted[:MAX_CONFLICTS_RECORDED]:
+        recorded = conflicted[:MAX_CONFLICTS_RECORDED]
+        # Rounded once, as plain floats, for the audit record (and its JSON event).
+        source_scores = np.round(scores[:, recorded], 6).tolist()
+        source_confidences = np.round(confidences[:, recorded], 6).tolist()
+        weights_r = np.round(weight, 6).tolist()
+        priorities_r = np.round(priority, 6).tolist()
+        results = np.round(score[recorded], 6).tolist()
+        result_confidences = np.round(confidence[recorded], 6).tolist()
+        for j, i in enumerate(recorded):
+            speaking = [k for k in range(len(self.sources)) if source_confidences[k][j] > 0]
             views = tuple(
                 SourceView(
-                    name,
-                    round(float(scores[k, i]), 6),
-                    round(float(confidences[k, i]), 6),
-                    round(float(weight[k]), 6),
-                    round(float(priority[k]), 6),
+                    self.sources[k],
+                    source_scores[k][j],
+                    source_confidences[k][j],
+                    weights_r[k],
+                    priorities_r[k],
                 )
-                for k, name in enumerate(self.sources)
-                if confidences[k, i] > 0
+                for k in speaking
             )
             resolution = resolutions.get(i) or self.policy.resolution(
-                views,
-                float(score[i]),
-                float(confidence[i]),
-                share[[k for k in range(len(self.sources)) if confidences[k, i] > 0], i],
+                views, results[j], result_confidences[j], share[speaking, i]
             )
             conflicts.append(
                 Conflict(
@@ -355,8 +360,8 @@ class SignalCoordinator:
                     symbols[i],
                     views,
                     self.policy.name,
-                    round(float(score[i]), 6),
-                    round(float(confidence[i]), 6),
+                    results[j],
+                    result_confidences[j],
                     resolution,
                 )
             )

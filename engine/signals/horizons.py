@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +42,13 @@ def canonical(label: str) -> str:
     return horizon_label(horizon_days(label))
 
 
+@lru_cache(maxsize=65_536)
 def age_days(since: date, until: date) -> int:
     """Business days from ``since`` to ``until`` (negative if ``since`` is later)."""
     return int(np.busday_count(since, until))
+
+
+@lru_cache(maxsize=65_536)
+def business_days_after(start: date, days: int) -> date:
+    """The business day ``days`` business days after ``start`` (``start`` rolled forward)."""
+    return np.busday_offset(start, days, roll="forward").astype(date)
