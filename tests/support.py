@@ -62,3 +62,67 @@ def eventually(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+SIGNALS_CONFIG = """
+history_days = 30
+
+[state]
+snapshot_every_events = {snapshot_every}
+
+[market]
+source = "simulated"
+simulated_instruments = 12
+simulated_days = {days}
+seed = 11
+
+[sources.momentum]
+priority = 1.0
+horizons_days = [5, 10, 20]
+skip_days = 1
+
+[sources.mean_reversion]
+lookback_days = 3
+volatility_days = 20
+
+[sources.external.desk]
+priority = 5.0
+ttl_days = 3
+horizons = ["1w", "1m"]
+
+[sources.external.guard]
+ttl_days = 10
+
+[signals.quality]
+window = 20
+min_observations = 5
+record_every_cycles = 5
+
+[[portfolios]]
+id = "follow"
+name = "Follows the desk"
+sources = ["momentum", "desk"]
+max_weight = 0.3
+initial_cash_usd = "100000"
+[portfolios.coordination]
+policy = "priority"
+
+[[portfolios]]
+id = "guarded"
+name = "Blend with a veto"
+universe = ["SIM00000", "SIM00001", "SIM00002", "SIM00003", "SIM00004", "SIM00005"]
+sources = ["momentum", "mean_reversion"]
+max_weight = 0.3
+initial_cash_usd = "250000"
+[portfolios.coordination]
+policy = "confidence_blend"
+veto_sources = ["guard"]
+"""
+
+
+def signals_config(days: int = 120, snapshot_every: int = 20_000) -> AppConfig:
+    """Two portfolios on a simulated market with two external sources: ``desk`` (priority 5,
+    followed by ``follow``) and ``guard`` (a veto source of ``guarded``)."""
+    return parse_config(
+        SIGNALS_CONFIG.format(days=days, snapshot_every=snapshot_every), "signals test config"
+    )
