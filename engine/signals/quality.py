@@ -23,18 +23,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from engine.model import SignalBatch
 from engine.signals.horizons import horizon_days
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing the mean of their ranks (scipy's ``rankdata``, without its
+    per-call overhead, which dominated the quality stage)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])
+    ends = np.concatenate([starts[1:], [len(values)]])
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
 
 
 def spearman_ic(score: np.ndarray, forward_return: np.ndarray) -> float:
     """Pearson correlation of average ranks (ties share their rank); NaN if either is constant."""
     if len(score) < 2:
         return float("nan")
-    a = rankdata(score)
-    b = rankdata(forward_return)
+    a = average_ranks(score)
+    b = average_ranks(forward_return)
     a = a - a.mean()
     b = b - b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())
@@ -95,6 +106,7 @@ class QualityTracker:
         self._full_ic_sum: dict[str, float] = {}
         self._full_ic_count: dict[str, int] = {}
         self._horizon_days: dict[str, int] = {}
+        self._cache: dict[str, SourceQuality] = {}
 
     def record(
         self,
@@ -174,6 +186,7 @@ class QualityTracker:
             len(score),
         )
         self._rolling[key].append(observation)
+        self._cache.pop(source, None)
         self._full_ic_sum[key] = self._full_ic_sum.get(key, 0.0) + ic
         self._full_ic_count[key] = self._full_ic_count.get(key, 0) + 1
         return observation
@@ -182,7 +195,15 @@ class QualityTracker:
         return [key for key in self._rolling if key.split("/", 1)[0] == source]
 
     def quality(self, source: str) -> SourceQuality:
-        per_horizon = [self._rolling[key] for key in self.keys_of(source) if self._rolling[key]]
+        """Cached until one of the source's views is next observed."""
+        cached = self._cache.get(source)
+        if cached is None:
+            cached = self._cache[source] = self._measure(source)
+        return cached
+
+    def _measure(self, source: str) -> SourceQuality:
+        keys = self.keys_of(source)
+        per_horizon = [self._rolling[key] for key in keys if self._rolling[key]]
         observations = min((len(obs) for obs in per_horizon), default=0)
         if not per_horizon:
             return SourceQuality(source, float("nan"), float("nan"), float("nan"), 0, 1.0)
@@ -192,8 +213,8 @@ class QualityTracker:
         multiplier = 1.0
         if observations >= self.min_observations:
             multiplier = float(np.clip(1.0 + self.sensitivity * ic, *self.bounds))
-        full_sum = sum(self._full_ic_sum.get(k, 0.0) for k in self.keys_of(source))
-        full_n = sum(self._full_ic_count.get(k, 0) for k in self.keys_of(source))
+        full_sum = sum(self._full_ic_sum.get(k, 0.0) for k in keys)
+        full_n = sum(self._full_ic_count.get(k, 0) for k in keys)
         return SourceQuality(
             source,
             ic,

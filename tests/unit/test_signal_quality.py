@@ -8,10 +8,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 from engine.market.data import load_bundled
-from engine.signals.quality import QualityTracker, spearman_ic
+from engine.signals.quality import QualityTracker, average_ranks, spearman_ic
 from engine.signals.sources import MeanReversionSource, MomentumSource
 
 
@@ -101,3 +101,10 @@ def test_a_source_that_predicts_gains_weight_and_one_that_stops_loses_it() -> No
 def test_bounds_must_allow_the_configured_weight() -> None:
     with pytest.raises(ValueError, match="must include 1"):
         QualityTracker(bounds=(1.5, 2.0))
+
+
+def test_average_ranks_match_scipy_with_and_without_ties() -> None:
+    rng = np.random.default_rng(5)
+    for size in (1, 2, 7, 50):
+        for values in (rng.integers(0, 4, size).astype(float), rng.normal(size=size)):
+            np.testing.assert_allclose(average_ranks(values), rankdata(values))
