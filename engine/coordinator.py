@@ -67,6 +67,7 @@ from engine.signals.coordination import SignalCoordinator
 from engine.signals.horizons import MAX_HORIZON_DAYS
 from engine.signals.intake import SignalIntake, SignalOutcome
 from engine.signals.quality import QualityTracker
+from engine.signals.records import quality_points_from_event, rejection_from_event
 from engine.signals.sources import SignalSource
 from engine.signals.validation import ExternalSourceSpec, SignalValidator
 from engine.snapshot import (
@@ -126,39 +127,6 @@ class PortfolioMandate:
 def _json_float(value: float) -> float | None:
     """NaN (not measured yet) is not JSON: it is stored as null."""
     return round(value, 6) if np.isfinite(value) else None
-
-
-def rejection_from_event(event: Event) -> RejectedSignal:
-    p = event.payload
-    market_date = p.get("market_date")
-    return RejectedSignal(
-        event.timestamp,
-        date.fromisoformat(market_date) if market_date else None,
-        p.get("signal_id"),
-        p.get("source"),
-        p.get("instrument"),
-        p["field"],
-        p["reason"],
-        p.get("value") or "",
-        event.actor,
-        p.get("channel", ""),
-    )
-
-
-def quality_points_from_event(event: Event) -> list[QualityPoint]:
-    market_date = date.fromisoformat(event.payload["market_date"])
-    nan = float("nan")
-    return [
-        QualityPoint(
-            market_date,
-            source,
-            nan if q["ic"] is None else q["ic"],
-            nan if q["hit_rate"] is None else q["hit_rate"],
-            nan if q["coverage"] is None else q["coverage"],
-            q["weight_multiplier"],
-        )
-        for source, q in event.payload["sources"].items()
-    ]
 
 
 class RecoveryError(RuntimeError):

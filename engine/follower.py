@@ -23,11 +23,18 @@ from engine.commands import Command, CommandRefused
 from engine.events.pulsar_bus import PulsarSettings, tail_events
 from engine.events.store import utc_now
 from engine.market.data import PriceHistory
-from engine.model import CycleReport, Event, Instrument, Order
+from engine.model import Conflict, CycleReport, Event, Instrument, Order
+from engine.signals.records import (
+    conflicts_from_event,
+    quality_points_from_event,
+    rejection_from_event,
+)
 from engine.snapshot import (
     EngineStatus,
     PortfolioView,
     PositionView,
+    QualityPoint,
+    RejectedSignal,
     StateSnapshot,
     TransportView,
 )
@@ -95,6 +102,9 @@ class PulsarFollower:
         self._status = EngineStatus.STARTING
         self._speed = 0.0
         self._last_cycle_reports: deque[CycleReport] = deque(maxlen=300)
+        self._rejections: deque[RejectedSignal] = deque(maxlen=recent_items)
+        self._quality: deque[QualityPoint] = deque(maxlen=20_000)
+        self._conflicts: dict[str, tuple[Conflict, ...]] = {}
         self._events_seen = 0
         self._stop = threading.Event()
         self._snapshot = self._build()
@@ -166,6 +176,12 @@ class PulsarFollower:
         elif event.type == "CommandApplied":
             self._status = _STATUS_AFTER_COMMAND.get(p["command"], self._status)
             self._speed = float(p.get("days_per_second", self._speed))
+        elif event.type == "SignalRejected":
+            self._rejections.append(rejection_from_event(event))
+        elif event.type == "SourceQualityMeasured":
+            self._quality.extend(quality_points_from_event(event))
+        elif event.type == "SignalConflictsResolved":
+            self._conflicts[event.portfolio_id or ""] = conflicts_from_event(event)
         elif event.type == "CycleCompleted":
             if self._status is EngineStatus.STARTING:
                 self._status = EngineStatus.RUNNING
@@ -241,4 +257,8 @@ class PulsarFollower:
             recent_fills=tuple(self._recent_fills),
             recent_cycles=tuple(self._last_cycle_reports),
             transport=TransportView("pulsar (following)", None, None, None),
+            conflicts=tuple(c for conflicts in self._conflicts.values() for c in conflicts),
+            rejected_signals=tuple(self._rejections),
+            quality_history=tuple(self._quality),
+            overrides=tuple(sorted(state.overrides.values(), key=lambda o: o.override_id)),
         )

@@ -17,6 +17,9 @@ import pytest
 from engine.assembly import EngineParts, build_engine
 from engine.commands import LiftOverride, SetOverride, SubmitSignals
 from engine.coordinator import Coordinator
+from engine.events.pulsar_bus import PulsarSettings
+from engine.follower import PulsarFollower
+from engine.model import Conflict
 from engine.signals.horizons import age_days
 from engine.state.repository import StateRepository
 from tests.support import signals_config
@@ -250,3 +253,31 @@ def test_signals_overrides_and_quality_carry_over_a_restart_exactly(
 
     assert quality(again) == quality(straight)
     assert quality(again)[-1]["sources"]["desk"]["observations"] > 0
+
+
+def test_a_follower_rebuilds_the_signal_records_from_the_events_alone(tmp_path: Path) -> None:
+    parts = _engine(f"sqlite:///{tmp_path}/e.db")
+    coordinator = parts.coordinator
+    _drive(parts, 30)
+    _submit(coordinator, _signal(coordinator, id="bad", instrument="SIM00001", score=3))
+    coordinator.set_override(SetOverride("pm", "why not", kind="veto", symbol="SIM00005"))
+    _drive(parts, 45, _desk_views)
+    engine_view = coordinator.build_snapshot("running", 1.0)  # type: ignore[arg-type]
+
+    follower = PulsarFollower(PulsarSettings(), coordinator.instruments)
+    for event in parts.store.iter_from(1):
+        follower._apply(event)
+    followed = follower._build()
+    assert followed.rejected_signals == engine_view.rejected_signals
+    assert followed.overrides == engine_view.overrides and len(followed.overrides) == 1
+    # (repr: a not-yet-measured IC is NaN, which never equals itself)
+    assert repr(followed.quality_history) == repr(engine_view.quality_history)
+    assert len(followed.quality_history) > 0
+
+    # The engine shows every portfolio's latest conflicts; the follower those recorded on the
+    # last rebalance day, which here is every day.
+    def by_name(conflicts: tuple[Conflict, ...]) -> list[Conflict]:
+        return sorted(conflicts, key=lambda c: (c.portfolio_id, c.symbol))
+
+    assert by_name(followed.conflicts) == by_name(engine_view.conflicts)
+    assert len(followed.conflicts) > 0
