@@ -64,7 +64,7 @@ def build_sources(config: AppConfig) -> dict[str, SignalSource]:
     reversion = config.sources.mean_reversion
     return {
         "momentum": MomentumSource(momentum.horizons_days, momentum.skip_days),
-        "mean_reversion": MeanReversionSource(reversion.lookback_days, reversion.volatility_days),
+        "mean_reversion": MeanReversionSource(reversion.lookbacks_days, reversion.volatility_days),
     }
 
 

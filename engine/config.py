@@ -80,7 +80,9 @@ class MomentumConfig(_Strict):
 
 class MeanReversionConfig(_Strict):
     priority: Annotated[float, Field(gt=0)] = 1.0
-    lookback_days: Annotated[int, Field(ge=2, le=63)] = 5
+    lookbacks_days: Annotated[
+        tuple[Annotated[int, Field(ge=2, le=63)], ...], Field(min_length=1)
+    ] = (5, 21)
     volatility_days: Annotated[int, Field(ge=10, le=252)] = 63
 
 

@@ -25,7 +25,7 @@ horizons_days = [5, 10, 20]
 skip_days = 1
 
 [sources.mean_reversion]
-lookback_days = 3
+lookbacks_days = [3]
 volatility_days = 20
 
 [[portfolios]]
@@ -82,7 +82,7 @@ horizons_days = [5, 10, 20]
 skip_days = 1
 
 [sources.mean_reversion]
-lookback_days = 3
+lookbacks_days = [3]
 volatility_days = 20
 
 [sources.external.desk]

@@ -83,21 +83,22 @@ class MomentumSource:
 
 
 class MeanReversionSource:
-    """Short-term reversal (Jegadeesh, 1990; Lehmann, 1990).
+    """Short-term reversal (Jegadeesh, 1990; Lehmann, 1990), at one or more look-backs.
 
-    The ``lookback``-day log return is standardised by the volatility expected over that many
-    days (daily volatility from the last ``volatility_days`` returns times ``sqrt(lookback)``);
-    the score is ``-tanh(z)`` (a sharp fall is a buy) and the confidence ``min(1, |z| / 2)``:
-    a two-sigma move is a full-confidence view, a small wiggle is barely one.
+    For each look-back ``L`` the ``L``-day log return is standardised by the volatility expected
+    over that many days (daily volatility from the last ``volatility_days`` returns times
+    ``sqrt(L)``); the score is ``-tanh(z)`` (a sharp fall is a buy) and the confidence
+    ``min(1, |z| / 2)``: a two-sigma move is a full-confidence view, a small wiggle is barely one.
+    The view's horizon is its look-back (a 5-day reversal is a ``1w`` view).
     """
 
     name = "mean_reversion"
 
-    def __init__(self, lookback_days: int = 5, volatility_days: int = 63) -> None:
-        self.lookback_days = lookback_days
+    def __init__(self, lookbacks_days: tuple[int, ...] = (5,), volatility_days: int = 63) -> None:
+        self.lookbacks_days = tuple(sorted(lookbacks_days))
         self.volatility_days = volatility_days
-        self.required_days = max(lookback_days, volatility_days) + 1
-        self.horizons = (horizon_label(lookback_days),)
+        self.required_days = max(*self.lookbacks_days, volatility_days) + 1
+        self.horizons = tuple(horizon_label(days) for days in self.lookbacks_days)
 
     def generate(self, prices: np.ndarray, timestamp: date) -> tuple[SignalBatch, ...]:
         if len(prices) < self.required_days:
@@ -105,17 +106,20 @@ class MeanReversionSource:
                 f"mean_reversion: needs {self.required_days} days of prices, got {len(prices)}"
             )
         daily = _daily_log_returns(prices[-self.volatility_days - 1 :])
-        sigma = np.std(daily, axis=0, ddof=1) * np.sqrt(self.lookback_days)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.log(prices[-1] / prices[-1 - self.lookback_days]) / sigma
-        missing = _no_view(z)
-        z = np.where(missing, 0.0, z)
-        return (
-            SignalBatch(
-                self.name,
-                self.horizons[0],
-                timestamp,
-                -np.tanh(z),
-                np.where(missing, 0.0, np.minimum(1.0, np.abs(z) / 2.0)),
-            ),
-        )
+        sigma_daily = np.std(daily, axis=0, ddof=1)
+        batches = []
+        for lookback, label in zip(self.lookbacks_days, self.horizons, strict=True):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.log(prices[-1] / prices[-1 - lookback]) / (sigma_daily * np.sqrt(lookback))
+            missing = _no_view(z)
+            z = np.where(missing, 0.0, z)
+            batches.append(
+                SignalBatch(
+                    self.name,
+                    label,
+                    timestamp,
+                    -np.tanh(z),
+                    np.where(missing, 0.0, np.minimum(1.0, np.abs(z) / 2.0)),
+                )
+            )
+        return tuple(batches)

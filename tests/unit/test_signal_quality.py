@@ -30,7 +30,8 @@ def closes() -> pd.DataFrame:
     [
         (MomentumSource((21, 63, 126, 252)), "1m", 21, "2008-09-12"),
         (MomentumSource((21, 63, 126, 252)), "12m", 252, "2015-03-02"),
-        (MeanReversionSource(5, 63), "1w", 5, "2020-03-16"),
+        (MeanReversionSource((5, 21), 63), "1w", 5, "2020-03-16"),
+        (MeanReversionSource((5, 21), 63), "1m", 21, "2001-09-21"),
     ],
 )
 def test_ic_equals_spearman_of_score_with_the_realised_forward_return(

@@ -64,10 +64,22 @@ def test_mean_reversion_buys_a_two_sigma_drop_with_full_confidence() -> None:
     prices = 100 * np.exp(np.concatenate([[0.0], np.cumsum(returns)]))
     sigma = np.std(np.diff(np.log(prices[-64:])), ddof=1) * np.sqrt(5)
     prices_after_drop = np.append(prices, prices[-5] * np.exp(-2.5 * sigma))
-    (batch,) = MeanReversionSource(5, 63).generate(prices_after_drop[:, None], DAY)
+    (batch,) = MeanReversionSource((5,), 63).generate(prices_after_drop[:, None], DAY)
     assert batch.horizon == "1w"
     daily = np.diff(np.log(prices_after_drop[-64:]))
     z = np.log(prices_after_drop[-1] / prices_after_drop[-6]) / (np.std(daily, ddof=1) * np.sqrt(5))
     assert batch.score[0] == pytest.approx(-np.tanh(z))
     assert batch.score[0] > 0.9
     assert batch.confidence[0] == pytest.approx(min(1.0, abs(z) / 2))
+
+
+def test_mean_reversion_gives_one_view_per_look_back_as_pandas_computes_it() -> None:
+    prices = _random_walk(120, 3, 0.0)
+    batches = MeanReversionSource((5, 21), volatility_days=63).generate(prices, DAY)
+    frame = pd.DataFrame(prices)
+    sigma = np.log(frame.iloc[-64:]).diff().std()
+    assert [b.horizon for b in batches] == ["1w", "1m"]
+    for batch, lookback in zip(batches, (5, 21), strict=True):
+        z = np.log(frame.iloc[-1] / frame.iloc[-1 - lookback]) / (sigma * np.sqrt(lookback))
+        np.testing.assert_allclose(batch.score, -np.tanh(z.to_numpy()), rtol=1e-12)
+        np.testing.assert_allclose(batch.confidence, np.minimum(1, np.abs(z.to_numpy()) / 2))
