@@ -27,10 +27,11 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 from sqlalchemy import Connection
@@ -468,9 +469,11 @@ class Coordinator:
             )
 
     # -- commands -----------------------------------------------------------------------------
-    def handle(self, command: Command) -> bool:
-        """Apply a signal or override command, answering on its ``reply``; False if it is not
-        one (the runner handles the rest)."""
+    def handle(self, command: Command) -> Callable[[], None] | None:
+        """Apply a signal or override command; None if it is not one (the runner handles the
+        rest). Returns what answers the command's ``reply``: the runner calls it once the new
+        snapshot is published, so whoever waits on the reply then reads a snapshot that shows
+        the change."""
         if isinstance(command, SubmitSignals):
             work = self.submit_signals
         elif isinstance(command, SetOverride):
@@ -478,14 +481,13 @@ class Coordinator:
         elif isinstance(command, LiftOverride):
             work = self.lift_override
         else:
-            return False
+            return None
+        reply = command.reply
         try:
             result = work(command)
         except Exception as exc:
-            command.reply.set_exception(exc)
-        else:
-            command.reply.set_result(result)
-        return True
+            return partial(reply.set_exception, exc)
+        return partial(reply.set_result, result)
 
     def submit_signals(self, command: SubmitSignals) -> list[SignalOutcome]:
         """Validate external signals; record each as ``SignalReceived`` or ``SignalRejected``."""
@@ -829,9 +831,10 @@ class Coordinator:
                 overrides,
             )
             self._latest_coordinated[mandate.portfolio_id] = coordinated
+            self.conflicts_session[mandate.portfolio_id] += coordinated.conflicts_total
+            # Recorded when they decide something: on the portfolio's rebalance days.
             if not self._due(mandate) or not coordinated.conflicts_total:
                 continue
-            self.conflicts_session[mandate.portfolio_id] += coordinated.conflicts_total
             self._emit(
                 "SignalConflictsResolved",
                 {
@@ -1132,8 +1135,12 @@ class CoordinatorRunner:
             if hasattr(command, "reply"):
                 command.reply.set_exception(CommandRefused("the engine is stopping"))
             return
-        if self.coordinator.handle(command):
-            self._publish()
+        answer = self.coordinator.handle(command)
+        if answer is not None:
+            try:
+                self._publish()
+            finally:
+                answer()
             return
         if isinstance(command, Pause) and self._status is not EngineStatus.FINISHED:
             self._status = EngineStatus.PAUSED

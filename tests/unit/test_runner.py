@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.assembly import EngineParts, build_engine
-from engine.commands import Pause, Resume, SetSpeed
+from engine.commands import LiftOverride, Pause, Resume, SetOverride, SetSpeed
 from engine.coordinator import CoordinatorRunner
 from engine.model import SignalBatch
 from engine.snapshot import EngineStatus
@@ -116,3 +116,22 @@ def test_runner_finishes_at_the_end_of_the_feed(tmp_path: Path) -> None:
         runner.stop()
     assert runner.snapshot().cycles_completed == 15
     assert len(parts.store.query(event_type="EngineFinished")) == 1
+
+
+def test_when_an_override_is_answered_the_published_snapshot_already_shows_it(
+    runner: CoordinatorRunner,
+) -> None:
+    assert runner.wait_for_cycles(2, timeout_s=20)
+    runner.submit(Pause("alice", "reviewing"))
+    command = SetOverride("alice", "earnings tomorrow", kind="veto", symbol="SIM00003")
+    runner.submit(command)
+    override = command.reply.result(timeout=10)
+    assert runner.snapshot().overrides == (override,)
+    lift = LiftOverride("alice", "reported", override_id=override.override_id)
+    runner.submit(lift)
+    assert lift.reply.result(timeout=10) == override
+    assert runner.snapshot().overrides == ()
+    refused = LiftOverride("alice", "again", override_id=override.override_id)
+    runner.submit(refused)
+    with pytest.raises(ValueError, match="is not active"):
+        refused.reply.result(timeout=10)
