@@ -1,47 +1,330 @@
-"""Signals: heatmaps of raw (per source) and coordinated (per portfolio) scores, and a table."""
+"""Signals: flow, heatmaps, lineage, conflicts, source quality and intake from the snapshot; manual
+overrides sent as commands, with their audit trail from the event store.
+
+Four refreshes, each skipping its work unless what it shows can have changed: the signal views
+change only with a cycle; the intake counters with a submission (which needs no cycle); the
+overrides with an Apply or Lift (which needs no cycle either, so a paused engine still shows them
+at once) or when one expires.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from dash import Input, Output, State
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
 from components import ids
 from components.colours import portfolio_colours
-from components.figures import signal_heatmap
-from components.tables import PortfolioLabels, coordinated_signals_table
+from components.figures import (
+    signal_flow_figure,
+    signal_heatmap,
+    source_colours,
+    source_quality_figure,
+)
+from components.tables import (
+    ALL_PORTFOLIOS_LABEL,
+    RECENT_ROWS,
+    PortfolioLabels,
+    conflict_counts_table,
+    conflicts_table,
+    coordinated_signals_table,
+    override_audit_table,
+    overrides_table,
+    rejected_signals_table,
+    source_quality_table,
+)
+from engine.commands import CommandRefused, LiftOverride, SetOverride
+from engine.signals.book import ALL_PORTFOLIOS, Override
 
 if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
     from engine.events.store import SqlEventStore
+    from engine.snapshot import StateSnapshot
+
+# The engine answers between cycles, within a cycle's time; past this the person is told it is
+# still pending rather than left with a frozen button.
+REPLY_TIMEOUT_S = 2.0
+LIFT_REASON = "lifted from dashboard"
+AUDIT_EVENT_TYPES = ("OverrideSet", "OverrideExpired")
+
+
+def set_override_command(
+    portfolio_id: str | None,
+    symbol: str | None,
+    kind: str | None,
+    score: float | str | None,
+    confidence: float | str | None,
+    expires_on: str | None,
+    reason: str | None,
+    actor: str | None,
+) -> SetOverride:
+    """The ``SetOverride`` the form describes.
+
+    Raises ``ValueError`` naming the field when something is missing or out of range (the command
+    itself checks the kind, reason, score and confidence).
+    """
+    if not portfolio_id:
+        raise ValueError("portfolio: choose a portfolio, or All portfolios")
+    if not symbol:
+        raise ValueError("instrument: choose the instrument to override")
+    actor = (actor or "").strip()
+    if not actor:
+        raise ValueError("actor: say who sets the override (it goes into the audit trail)")
+    expiry = None
+    if expires_on:
+        try:
+            expiry = date.fromisoformat(expires_on)
+        except ValueError:
+            raise ValueError(f"expires_on: {expires_on!r} is not a date (YYYY-MM-DD)") from None
+    pin: dict[str, float] = {}
+    if kind == "pin":
+        if score in (None, ""):
+            raise ValueError("score: a pin needs a score between -1 and +1")
+        if confidence in (None, ""):
+            raise ValueError("confidence: a pin needs a confidence between 0 and 1")
+        pin = {"score": float(score), "confidence": float(confidence)}
+    return SetOverride(
+        actor,
+        reason or "",
+        kind=kind or "",
+        portfolio_id=portfolio_id,
+        symbol=symbol,
+        expires_on=expiry,
+        **pin,
+    )
+
+
+def _portfolio_name(snapshot: StateSnapshot, portfolio_id: str) -> str:
+    if portfolio_id == ALL_PORTFOLIOS:
+        return ALL_PORTFOLIOS_LABEL.lower()
+    names = {view.portfolio_id: view.name for view in snapshot.portfolios}
+    return names.get(portfolio_id, portfolio_id)
+
+
+def _describe(override: Override, snapshot: StateSnapshot) -> str:
+    what = (
+        f"pin {override.score:+.2f} @ {override.confidence:.0%}"
+        if override.kind == "pin"
+        else "veto"
+    )
+    until = f"through {override.expires_on}" if override.expires_on else "until lifted"
+    return (
+        f"{what} on {override.symbol} in {_portfolio_name(snapshot, override.portfolio_id)}, "
+        f"{until}"
+    )
+
+
+def _alert(message: str, colour: str) -> dbc.Alert:
+    return dbc.Alert(message, color=colour, className="py-2 mb-0", dismissable=True)
+
+
+def _labels(snapshot: StateSnapshot) -> PortfolioLabels:
+    colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
+    return PortfolioLabels(snapshot.portfolios, colours)
 
 
 def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
     @app.callback(
+        Output(ids.SIGNALS_FLOW_SANKEY, "figure"),
         Output(ids.SIGNALS_RAW_HEATMAP, "figure"),
         Output(ids.SIGNALS_COORDINATED_HEATMAP, "figure"),
         Output(ids.SIGNALS_COORDINATED_TABLE, "children"),
+        Output(ids.SIGNALS_CONFLICT_COUNTS, "children"),
+        Output(ids.SIGNALS_CONFLICTS_TABLE, "children"),
+        Output(ids.SIGNALS_QUALITY_TABLE, "children"),
+        Output(ids.SIGNALS_QUALITY_GRAPH, "figure"),
+        Output(ids.SIGNALS_OVERRIDE_EXPIRES, "min"),
         Output(ids.SIGNALS_RENDERED_CYCLE, "data"),
         Input(ids.REFRESH_INTERVAL, "n_intervals"),
         State(ids.SIGNALS_RENDERED_CYCLE, "data"),
     )
     def show_signals(_tick: int | None, rendered_cycle: int | None) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
+        # Every view here comes out of a cycle: a paused or finished engine costs no redraw.
         if snapshot.cycles_completed == rendered_cycle:
             raise PreventUpdate
         symbols = [instrument.symbol for instrument in snapshot.instruments]
         names = {view.portfolio_id: view.name for view in snapshot.portfolios}
         colours = portfolio_colours(names)
+        labels = PortfolioLabels(snapshot.portfolios, colours)
+        by_source = source_colours([view.source for view in snapshot.sources])
         return (
-            signal_heatmap(snapshot.raw_signals, symbols, origin_labels={}, y_title="source"),
+            signal_flow_figure(snapshot.signal_flows, names, colours, by_source),
+            signal_heatmap(
+                snapshot.raw_signals, symbols, origin_labels={}, y_title="source/horizon"
+            ),
             signal_heatmap(
                 snapshot.coordinated_signals, symbols, origin_labels=names, y_title="portfolio"
             ),
-            coordinated_signals_table(
-                snapshot.coordinated_signals, PortfolioLabels(snapshot.portfolios, colours)
-            ),
+            coordinated_signals_table(snapshot.coordinated_signals, labels, lineage=True),
+            conflict_counts_table(snapshot.conflict_counts, labels),
+            conflicts_table(snapshot.conflicts, labels),
+            source_quality_table(snapshot.sources, by_source),
+            source_quality_figure(snapshot.quality_history, by_source),
+            snapshot.market_date.isoformat() if snapshot.market_date else None,
             snapshot.cycles_completed,
+        )
+
+    @app.callback(
+        Output(ids.SIGNALS_ACCEPTED_COUNT, "children"),
+        Output(ids.SIGNALS_REJECTED_COUNT, "children"),
+        Output(ids.SIGNALS_REJECTED_TABLE, "children"),
+        Output(ids.SIGNALS_INTAKE_RENDERED, "data"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        State(ids.SIGNALS_INTAKE_RENDERED, "data"),
+    )
+    def show_intake(_tick: int | None, rendered: list[int] | None) -> tuple[Any, ...]:
+        snapshot = runner.snapshot()
+        # Submissions arrive between cycles too (over HTTP while paused), so this follows the
+        # counters, not the cycle.
+        shown = [
+            snapshot.signals_accepted_session,
+            snapshot.signals_rejected_session,
+            len(snapshot.rejected_signals),
+        ]
+        if shown == rendered:
+            raise PreventUpdate
+        return (
+            f"{snapshot.signals_accepted_session:,}",
+            f"{snapshot.signals_rejected_session:,}",
+            rejected_signals_table(snapshot.rejected_signals),
+            shown,
+        )
+
+    @app.callback(
+        Output(ids.SIGNALS_OVERRIDE_PORTFOLIO, "options"),
+        Output(ids.SIGNALS_OVERRIDE_INSTRUMENT, "options"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        State(ids.SIGNALS_OVERRIDE_PORTFOLIO, "options"),
+        State(ids.SIGNALS_OVERRIDE_INSTRUMENT, "options"),
+    )
+    def offer_override_choices(
+        _tick: int | None,
+        portfolios_shown: list[dict[str, str]] | None,
+        instruments_shown: list[dict[str, str]] | None,
+    ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        snapshot = runner.snapshot()
+        portfolios = [{"label": ALL_PORTFOLIOS_LABEL, "value": ALL_PORTFOLIOS}] + [
+            {"label": view.name, "value": view.portfolio_id} for view in snapshot.portfolios
+        ]
+        instruments = [
+            {"label": f"{i.symbol} · {i.name or i.sector}", "value": i.symbol}
+            for i in sorted(snapshot.instruments, key=lambda i: i.symbol)
+        ]
+        # The choices are fixed for a run: sending them again would only redraw the selects.
+        if portfolios == portfolios_shown and instruments == instruments_shown:
+            raise PreventUpdate
+        return portfolios, instruments
+
+    @app.callback(
+        Output(ids.SIGNALS_OVERRIDE_SCORE, "disabled"),
+        Output(ids.SIGNALS_OVERRIDE_CONFIDENCE, "disabled"),
+        Input(ids.SIGNALS_OVERRIDE_KIND, "value"),
+    )
+    def enable_pin_fields(kind: str | None) -> tuple[bool, bool]:
+        # A veto forces score and confidence to 0: only a pin takes them.
+        return kind != "pin", kind != "pin"
+
+    @app.callback(
+        Output(ids.SIGNALS_OVERRIDE_FEEDBACK, "children"),
+        Output(ids.SIGNALS_OVERRIDES_CHANGED, "data"),
+        Input(ids.SIGNALS_OVERRIDE_APPLY, "n_clicks"),
+        Input({"type": ids.SIGNALS_LIFT_BUTTON, "index": ALL}, "n_clicks"),
+        State(ids.SIGNALS_OVERRIDE_PORTFOLIO, "value"),
+        State(ids.SIGNALS_OVERRIDE_INSTRUMENT, "value"),
+        State(ids.SIGNALS_OVERRIDE_KIND, "value"),
+        State(ids.SIGNALS_OVERRIDE_SCORE, "value"),
+        State(ids.SIGNALS_OVERRIDE_CONFIDENCE, "value"),
+        State(ids.SIGNALS_OVERRIDE_EXPIRES, "value"),
+        State(ids.SIGNALS_OVERRIDE_REASON, "value"),
+        State(ids.SIGNALS_OVERRIDE_ACTOR, "value"),
+        State(ids.SIGNALS_OVERRIDES_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
+    def change_override(
+        _apply: int | None,
+        _lifts: list[int | None],
+        portfolio_id: str | None,
+        symbol: str | None,
+        kind: str | None,
+        score: float | str | None,
+        confidence: float | str | None,
+        expires_on: str | None,
+        reason: str | None,
+        actor: str | None,
+        changed: int | None,
+    ) -> tuple[dbc.Alert, int]:
+        # A redrawn overrides table brings new Lift buttons, which fire this with no click.
+        if not ctx.triggered or not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        trigger = ctx.triggered_id
+        lifting = trigger != ids.SIGNALS_OVERRIDE_APPLY
+        try:
+            if lifting:
+                command: SetOverride | LiftOverride = LiftOverride(
+                    (actor or "").strip() or "dashboard-user",
+                    LIFT_REASON,
+                    override_id=trigger["index"],
+                )
+            else:
+                command = set_override_command(
+                    portfolio_id, symbol, kind, score, confidence, expires_on, reason, actor
+                )
+        except ValueError as error:
+            return _alert(f"Not applied. {error}", "danger"), changed or 0
+        try:
+            runner.submit(command)
+        except CommandRefused as refusal:
+            return _alert(f"Not applied. {refusal}", "danger"), changed or 0
+        try:
+            override = command.reply.result(timeout=REPLY_TIMEOUT_S)
+        except TimeoutError:
+            return (
+                _alert(
+                    f"Sent, but the engine has not answered within {REPLY_TIMEOUT_S:g} s; "
+                    "the overrides below show it once applied.",
+                    "warning",
+                ),
+                (changed or 0) + 1,
+            )
+        except Exception as error:
+            # Whatever the engine refused with names the field; the person needs to read it.
+            return _alert(f"Not applied. {error}", "danger"), changed or 0
+        done = "Lifted" if lifting else "Applied"
+        message = f"{done} {override.override_id}: {_describe(override, runner.snapshot())}."
+        return _alert(message, "success"), (changed or 0) + 1
+
+    @app.callback(
+        Output(ids.SIGNALS_OVERRIDES_TABLE, "children"),
+        Output(ids.SIGNALS_OVERRIDE_AUDIT, "children"),
+        Output(ids.SIGNALS_OVERRIDES_RENDERED, "data"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SIGNALS_OVERRIDES_CHANGED, "data"),
+        State(ids.SIGNALS_OVERRIDES_RENDERED, "data"),
+    )
+    def show_overrides(
+        _tick: int | None, changed: int | None, rendered: dict[str, Any] | None
+    ) -> tuple[Any, ...]:
+        snapshot = runner.snapshot()
+        # The engine answers a command before it publishes the snapshot that shows it, so the
+        # active ids are part of the key: a table drawn from the older snapshot is redrawn on the
+        # next tick. Overrides set or lifted elsewhere (API, CLI, expiry) change the ids too.
+        shown = {"active": [o.override_id for o in snapshot.overrides], "changed": changed}
+        if shown == rendered:
+            raise PreventUpdate
+        labels = _labels(snapshot)
+        audit = [
+            event
+            for event_type in AUDIT_EVENT_TYPES
+            for event in store.query(event_type=event_type, limit=RECENT_ROWS)
+        ]
+        return (
+            overrides_table(snapshot.overrides, labels, ids.lift_button),
+            override_audit_table(audit, labels),
+            shown,
         )

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from components.colours import PORTFOLIO_PALETTE, SCORE_COLOURSCALE, stage_colours, translucent
 from engine.model import CycleReport
-from engine.snapshot import PortfolioView, SignalRow
+from engine.snapshot import PortfolioView, QualityPoint, SignalFlow, SignalRow
 
 Figure = dict[str, Any]
 
@@ -52,6 +52,21 @@ THEME: dict[str, Any] = {
 }
 
 T = TypeVar("T")
+
+# Signal sources get their own dark, muted colours, none of them a portfolio's, so that on the
+# Signals page a source's line or node is never read as a portfolio.
+SOURCE_PALETTE: tuple[str, ...] = (
+    "#5E3C99",
+    "#8C510A",
+    "#01665E",
+    "#8E0152",
+    "#4D4D4D",
+    "#A6761D",
+)
+# A manual override is not a configured source: it keeps one colour of its own.
+MANUAL_SOURCE = "manual"
+MANUAL_COLOUR = "#212529"
+UNITS_FLOW = "instrument-equivalents"
 
 
 def _figure(
@@ -254,4 +269,181 @@ def weights_figure(portfolio: PortfolioView, colour: str) -> Figure:
         bargroupgap=0.05,
     )
     figure["layout"]["yaxis"]["ticksuffix"] = "%"
+    return figure
+
+
+def source_colours(sources: Sequence[str]) -> dict[str, str]:
+    """Colour of each signal source, by its position in the engine's source list (fixed per run),
+    with manual overrides in their own colour."""
+    colours = {
+        source: SOURCE_PALETTE[index % len(SOURCE_PALETTE)]
+        for index, source in enumerate(s for s in sources if s != MANUAL_SOURCE)
+    }
+    colours[MANUAL_SOURCE] = MANUAL_COLOUR
+    return colours
+
+
+def _plain_layout(revision: str, **layout: Any) -> dict[str, Any]:
+    """Layout of a figure with no axes (a Sankey): the theme, tight margins, kept UI state."""
+    return {
+        "template": THEME,
+        "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+        "uirevision": revision,
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        **layout,
+    }
+
+
+def signal_flow_figure(
+    flows: Sequence[SignalFlow],
+    portfolio_names: Mapping[str, str],
+    portfolio_colours: Mapping[str, str],
+    colours_by_source: Mapping[str, str],
+) -> Figure:
+    """Sankey of where each portfolio's coordinated view comes from: source -> source/horizon ->
+    portfolio.
+
+    A flow's width is the sum over instruments of that raw view's share of the portfolio's
+    coordinated score, in instrument-equivalents (a view that alone decides 3 instruments is 3).
+    A source's width into its horizons is the sum of its horizons' flows over all portfolios.
+    Links into a portfolio take the portfolio's colour; links out of a source take the source's.
+    """
+    flows = [flow for flow in flows if flow.weight > 0]
+    keys = list(dict.fromkeys(flow.origin for flow in flows))
+    source_of = {key: key.split("/", 1)[0] for key in keys}
+    # Configured sources in their fixed order, then any other, and manual overrides last.
+    present = set(source_of.values())
+    sources = [s for s in colours_by_source if s in present and s != MANUAL_SOURCE]
+    sources += [s for s in dict.fromkeys(source_of.values()) if s not in (*sources, MANUAL_SOURCE)]
+    sources += [MANUAL_SOURCE] if MANUAL_SOURCE in present else []
+    flowing = {flow.portfolio_id for flow in flows}
+    portfolios = [pid for pid in portfolio_names if pid in flowing]
+    portfolios += [
+        pid for pid in dict.fromkeys(f.portfolio_id for f in flows) if pid not in portfolios
+    ]
+
+    labels = sources + keys + [portfolio_names.get(pid, pid) for pid in portfolios]
+    node = {name: index for index, name in enumerate(sources)}
+    node.update({key: len(sources) + index for index, key in enumerate(keys)})
+    first_portfolio = len(sources) + len(keys)
+    portfolio_node = {pid: first_portfolio + index for index, pid in enumerate(portfolios)}
+    node_colours = (
+        [colours_by_source.get(source, MANUAL_COLOUR) for source in sources]
+        + [translucent(colours_by_source.get(source_of[key], MANUAL_COLOUR), 0.7) for key in keys]
+        + [portfolio_colours.get(pid, _AXIS_LINE) for pid in portfolios]
+    )
+
+    through_key: dict[str, float] = {}
+    for flow in flows:
+        through_key[flow.origin] = through_key.get(flow.origin, 0.0) + flow.weight
+    link_source = [node[source_of[key]] for key in keys]
+    link_target = [node[key] for key in keys]
+    link_value = [through_key[key] for key in keys]
+    link_colour = [
+        translucent(colours_by_source.get(source_of[key], MANUAL_COLOUR), 0.35) for key in keys
+    ]
+    for flow in flows:
+        link_source.append(node[flow.origin])
+        link_target.append(portfolio_node[flow.portfolio_id])
+        link_value.append(flow.weight)
+        link_colour.append(translucent(portfolio_colours.get(flow.portfolio_id, "#ADB5BD"), 0.45))
+
+    sankey = {
+        "type": "sankey",
+        "arrangement": "snap",
+        "valueformat": ".2f",
+        "valuesuffix": f" {UNITS_FLOW}",
+        "node": {
+            "label": labels,
+            "color": node_colours,
+            "pad": 14,
+            "thickness": 14,
+            "line": {"color": "white", "width": 0.5},
+            "hovertemplate": f"%{{label}}<br>%{{value:.2f}} {UNITS_FLOW}<extra></extra>",
+        },
+        "link": {
+            "source": link_source,
+            "target": link_target,
+            "value": link_value,
+            "color": link_colour,
+            "hovertemplate": (
+                f"%{{source.label}} → %{{target.label}}<br>%{{value:.2f}} {UNITS_FLOW}"
+                "<extra></extra>"
+            ),
+        },
+    }
+    figure: Figure = {"data": [sankey], "layout": _plain_layout("signal-flow")}
+    if not flows:
+        _waiting(figure, "No coordinated signals yet")
+    return figure
+
+
+def source_quality_figure(
+    history: Sequence[QualityPoint],
+    colours_by_source: Mapping[str, str],
+    *,
+    max_points: int = MAX_POINTS_PER_TRACE,
+) -> Figure:
+    """Rolling information coefficient of each source over market dates (top) and the weight
+    multiplier it earns (bottom), one colour per source; a gap is a date with no measurement."""
+    by_source: dict[str, list[QualityPoint]] = {}
+    for point in history:
+        by_source.setdefault(point.source, []).append(point)
+    order = [s for s in colours_by_source if s in by_source]
+    order += [s for s in by_source if s not in order]
+    traces = []
+    for source in order:
+        points = thin(by_source[source], max_points)
+        colour = colours_by_source.get(source, MANUAL_COLOUR)
+        dates = [point.market_date.isoformat() for point in points]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": source,
+                "legendgroup": source,
+                "x": dates,
+                "y": [point.ic if math.isfinite(point.ic) else None for point in points],
+                "line": {"color": colour, "width": 2},
+                "xaxis": "x",
+                "yaxis": "y",
+                "hovertemplate": "%{x}<br>rolling IC %{y:+.3f}<extra>%{fullData.name}</extra>",
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": source,
+                "legendgroup": source,
+                "showlegend": False,
+                "x": dates,
+                "y": [point.multiplier for point in points],
+                "line": {"color": colour, "width": 1.5, "shape": "hv"},
+                "xaxis": "x2",
+                "yaxis": "y2",
+                "hovertemplate": (
+                    "%{x}<br>weight multiplier %{y:.2f}×<extra>%{fullData.name}</extra>"
+                ),
+            }
+        )
+    figure = _figure(
+        traces,
+        x_title="",
+        y_title="rolling IC",
+        revision="source-quality",
+    )
+    layout = figure["layout"]
+    layout["xaxis"].update(anchor="y", matches="x2", showticklabels=False)
+    layout["yaxis"].update(domain=[0.5, 1.0], anchor="x", zeroline=True)
+    layout["xaxis2"] = {"title": {"text": "market date"}, "anchor": "y2"}
+    layout["yaxis2"] = {
+        "title": {"text": "weight multiplier (×)"},
+        "domain": [0.0, 0.4],
+        "anchor": "x2",
+    }
+    layout["hovermode"] = "x unified"
+    if not traces:
+        _waiting(figure, "Source quality not measured yet")
     return figure

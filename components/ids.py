@@ -33,6 +33,32 @@ SIGNALS_RAW_HEATMAP = "signals-raw-heatmap"
 SIGNALS_COORDINATED_HEATMAP = "signals-coordinated-heatmap"
 SIGNALS_COORDINATED_TABLE = "signals-coordinated-table"
 SIGNALS_RENDERED_CYCLE = "signals-rendered-cycle"
+SIGNALS_FLOW_SANKEY = "signals-flow-sankey"
+SIGNALS_CONFLICT_COUNTS = "signals-conflict-counts"
+SIGNALS_CONFLICTS_TABLE = "signals-conflicts-table"
+SIGNALS_ACCEPTED_COUNT = "signals-accepted-count"
+SIGNALS_REJECTED_COUNT = "signals-rejected-count"
+SIGNALS_REJECTED_TABLE = "signals-rejected-table"
+SIGNALS_INTAKE_RENDERED = "signals-intake-rendered"
+SIGNALS_QUALITY_TABLE = "signals-quality-table"
+SIGNALS_QUALITY_GRAPH = "signals-quality-graph"
+SIGNALS_OVERRIDE_PORTFOLIO = "signals-override-portfolio"
+SIGNALS_OVERRIDE_INSTRUMENT = "signals-override-instrument"
+SIGNALS_OVERRIDE_KIND = "signals-override-kind"
+SIGNALS_OVERRIDE_SCORE = "signals-override-score"
+SIGNALS_OVERRIDE_CONFIDENCE = "signals-override-confidence"
+SIGNALS_OVERRIDE_EXPIRES = "signals-override-expires"
+SIGNALS_OVERRIDE_REASON = "signals-override-reason"
+SIGNALS_OVERRIDE_ACTOR = "signals-override-actor"
+SIGNALS_OVERRIDE_APPLY = "signals-override-apply"
+SIGNALS_OVERRIDE_FEEDBACK = "signals-override-feedback"
+SIGNALS_OVERRIDES_TABLE = "signals-overrides-table"
+SIGNALS_OVERRIDE_AUDIT = "signals-override-audit"
+# Bumped by each Apply or Lift, so the overrides table redraws at once, even with the engine paused.
+SIGNALS_OVERRIDES_CHANGED = "signals-overrides-changed"
+SIGNALS_OVERRIDES_RENDERED = "signals-overrides-rendered"
+# The "type" of each active override's Lift button; the button's "index" is the override id.
+SIGNALS_LIFT_BUTTON = "signals-lift-button"
 
 # Allocation.
 ALLOCATION_PORTFOLIO_PICKER = "allocation-portfolio-picker"
@@ -63,3 +89,8 @@ EVENTS_DOWNLOAD = "events-download"
 
 # The filter value meaning "no filter" (an empty string would read as "nothing chosen").
 ALL = "*"
+
+
+def lift_button(override_id: str) -> dict[str, str]:
+    """The pattern-matching id of the Lift button of one active override."""
+    return {"type": SIGNALS_LIFT_BUTTON, "index": override_id}

@@ -1,4 +1,5 @@
-"""Signals: the latest view of each source, and the coordinated view of each portfolio."""
+"""Signals: where each portfolio's view comes from, where sources disagree, what was refused, how
+well each source predicts, and the portfolio manager's pins and vetoes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,134 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
-from components.layout import graph, page_title, titled_card
+from components.layout import graph, kpi, page_title, titled_card
+
+DEFAULT_ACTOR = "pm"
+
+
+def _field(label: str, control: object, *, help_text: str | None = None) -> html.Div:
+    children: list[object] = [dbc.Label(label, className="small mb-1"), control]
+    if help_text:
+        children.append(dbc.FormText(help_text))
+    return html.Div(children, className="mb-2")
+
+
+def _override_form() -> html.Div:
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        _field(
+                            "portfolio",
+                            dbc.Select(
+                                id=ids.SIGNALS_OVERRIDE_PORTFOLIO,
+                                options=[],
+                                placeholder="choose a portfolio",
+                            ),
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "instrument",
+                            dbc.Select(
+                                id=ids.SIGNALS_OVERRIDE_INSTRUMENT,
+                                options=[],
+                                placeholder="choose an instrument",
+                            ),
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "action",
+                            dbc.Select(
+                                id=ids.SIGNALS_OVERRIDE_KIND,
+                                options=[
+                                    {"label": "veto: block it (score 0)", "value": "veto"},
+                                    {"label": "pin: force score and confidence", "value": "pin"},
+                                ],
+                                value="veto",
+                            ),
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "last day it applies (market date)",
+                            dbc.Input(id=ids.SIGNALS_OVERRIDE_EXPIRES, type="date"),
+                            help_text="empty: until lifted",
+                        ),
+                        md=3,
+                    ),
+                ]
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        _field(
+                            "score (-1 sell to +1 buy)",
+                            dbc.Input(
+                                id=ids.SIGNALS_OVERRIDE_SCORE,
+                                type="number",
+                                min=-1,
+                                max=1,
+                                step=0.05,
+                                placeholder="pin only",
+                                disabled=True,
+                            ),
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "confidence (0 to 1)",
+                            dbc.Input(
+                                id=ids.SIGNALS_OVERRIDE_CONFIDENCE,
+                                type="number",
+                                min=0,
+                                max=1,
+                                step=0.05,
+                                value=1.0,
+                                disabled=True,
+                            ),
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "reason (required, goes into the audit trail)",
+                            dbc.Input(
+                                id=ids.SIGNALS_OVERRIDE_REASON,
+                                type="text",
+                                placeholder="why this override",
+                                maxLength=500,
+                            ),
+                        ),
+                        md=5,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "actor",
+                            dbc.Input(
+                                id=ids.SIGNALS_OVERRIDE_ACTOR, type="text", value=DEFAULT_ACTOR
+                            ),
+                        ),
+                        md=1,
+                    ),
+                    dbc.Col(
+                        dbc.Button(
+                            "Apply", id=ids.SIGNALS_OVERRIDE_APPLY, color="primary", n_clicks=0
+                        ),
+                        md=2,
+                        className="d-flex align-items-center",
+                    ),
+                ]
+            ),
+            html.Div(id=ids.SIGNALS_OVERRIDE_FEEDBACK, className="mt-1"),
+        ]
+    )
 
 
 def layout() -> html.Div:
@@ -15,10 +143,23 @@ def layout() -> html.Div:
         [
             page_title(
                 "Signals",
-                "Score from -1 (sell) to +1 (buy) per instrument; blank where there is no view",
+                "Score from -1 (sell) to +1 (buy) per instrument, confidence from 0 to 1; "
+                "blank where there is no view",
             ),
             titled_card(
-                "Raw signals per source",
+                "Signal flow: source → source/horizon → portfolio",
+                [
+                    graph(ids.SIGNALS_FLOW_SANKEY, height_px=340),
+                    html.Small(
+                        "Width: instrument-equivalents, the sum over instruments of each view's "
+                        "share of the portfolio's coordinated score.",
+                        className="text-muted",
+                    ),
+                ],
+                class_name="mb-3",
+            ),
+            titled_card(
+                "Raw signals per source/horizon",
                 graph(ids.SIGNALS_RAW_HEATMAP, height_px=260),
                 class_name="mb-3",
             ),
@@ -27,17 +168,65 @@ def layout() -> html.Div:
                 graph(ids.SIGNALS_COORDINATED_HEATMAP, height_px=260),
                 class_name="mb-3",
             ),
-            dbc.Row(
-                dbc.Col(
-                    titled_card(
-                        "Coordinated signals, strongest first",
-                        html.Div(id=ids.SIGNALS_COORDINATED_TABLE),
+            titled_card(
+                "Coordinated signals, strongest first, with their lineage",
+                html.Div(id=ids.SIGNALS_COORDINATED_TABLE, className="pc-scroll"),
+                class_name="mb-3",
+            ),
+            titled_card(
+                "Conflicts: sources pointing in opposite directions",
+                [
+                    dbc.Row(
+                        dbc.Col(html.Div(id=ids.SIGNALS_CONFLICT_COUNTS), md=8, xl=5),
+                        className="mb-3",
                     ),
-                    lg=8,
-                    className="mb-3",
-                )
+                    html.Div(id=ids.SIGNALS_CONFLICTS_TABLE, className="pc-scroll"),
+                ],
+                class_name="mb-3",
+            ),
+            titled_card(
+                "Manual overrides: pin or veto an instrument",
+                [
+                    _override_form(),
+                    html.H6("Active overrides", className="mt-3"),
+                    html.Div(id=ids.SIGNALS_OVERRIDES_TABLE),
+                    html.H6("Audit trail", className="mt-3"),
+                    html.Div(id=ids.SIGNALS_OVERRIDE_AUDIT, className="pc-scroll"),
+                ],
+                class_name="mb-3",
+            ),
+            titled_card(
+                "Source quality",
+                [
+                    html.Div(id=ids.SIGNALS_QUALITY_TABLE),
+                    html.Small(
+                        "Rolling IC: rank correlation of score with the return over the horizon; "
+                        "— where not measured yet. The weight multiplier scales the source's "
+                        "weight and priority.",
+                        className="text-muted",
+                    ),
+                    graph(ids.SIGNALS_QUALITY_GRAPH, height_px=420),
+                ],
+                class_name="mb-3",
+            ),
+            titled_card(
+                "Signal intake (external sources)",
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(kpi("accepted this session", ids.SIGNALS_ACCEPTED_COUNT)),
+                            dbc.Col(kpi("rejected this session", ids.SIGNALS_REJECTED_COUNT)),
+                        ],
+                        className="mb-2",
+                    ),
+                    html.Div(id=ids.SIGNALS_REJECTED_TABLE, className="pc-scroll"),
+                ],
+                class_name="mb-3",
             ),
             dcc.Store(id=ids.SIGNALS_RENDERED_CYCLE),
+            dcc.Store(id=ids.SIGNALS_INTAKE_RENDERED),
+            dcc.Store(id=ids.SIGNALS_OVERRIDES_CHANGED, data=0),
+            dcc.Store(id=ids.SIGNALS_OVERRIDES_RENDERED),
         ]
     )
 
