@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from app.signal_import import (
+    ImportResult,
+    ServerError,
+    SignalFile,
+    SignalFileError,
+    check_signals,
+    import_signals,
+    latest_timestamp,
+    read_signal_file,
+)
 from engine.config import ConfigError, load_config
 from engine.coordinator import RecoveryError
 from engine.market.data import MarketDataError
 from engine.model import Event
 
 log = logging.getLogger("pcoord")
+
+# Where `pcoord serve` listens unless told otherwise, and so where `signals import` sends.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+DEFAULT_IMPORT_BATCH = 5000
 
 
 def _date(text: str) -> date:
@@ -46,6 +63,91 @@ def _positive_speed(text: str) -> float:
     return value
 
 
+def _batch_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1 signal per request")
+    return value
+
+
+def _server_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http:// or https:// URL (e.g. http://{DEFAULT_HOST}:{DEFAULT_PORT})"
+        )
+    return text
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"  # no login name (a container without a passwd entry)
+
+
+def _add_signals_commands(commands: argparse._SubParsersAction) -> None:
+    signals = commands.add_parser(
+        "signals", help="external signals: import a file of them; measure source quality"
+    )
+    actions = signals.add_subparsers(dest="signals_action", required=True, metavar="ACTION")
+    load = actions.add_parser(
+        "import",
+        help="send a CSV or JSON file of signals to a running engine (or check it: --dry-run)",
+        description="Send the signals in FILE to a running `pcoord serve`, which validates each "
+        "one. A .csv file has a header row naming the fields (id, source, instrument, "
+        "timestamp, horizon, score, confidence, optional ttl_days); a .json file holds a list "
+        "of signal objects. Exit status: 0 all taken, 1 some rejected, 2 the file or the "
+        "server failed. Importing a file again is safe: ids already taken are duplicates.",
+    )
+    load.add_argument("file", type=Path, help="the .csv or .json file of signals")
+    load.add_argument(
+        "--url",
+        type=_server_url,
+        default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+        help=f"the running server (http://{DEFAULT_HOST}:{DEFAULT_PORT}, as `pcoord serve`)",
+    )
+    load.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=DEFAULT_IMPORT_BATCH,
+        help=f"signals per request ({DEFAULT_IMPORT_BATCH}; the server's limit is "
+        "signals.max_signals_per_request)",
+    )
+    load.add_argument(
+        "--actor", default=None, help="who imports, for the audit trail (your login name)"
+    )
+    load.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the file against the config's sources and instruments; send nothing",
+    )
+    load.add_argument(
+        "--as-of",
+        type=_date,
+        help="--dry-run: the engine's market date for the date checks "
+        "(default: the file's latest timestamp)",
+    )
+    load.add_argument("--config", type=Path, help="--dry-run: the engine's TOML config")
+    load.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    quality = actions.add_parser(
+        "quality",
+        help="how well each built-in source predicted over a stretch of history (IC per horizon)",
+        description="Run the built-in sources over the market history without trading and score "
+        "every view once its horizon has passed: mean information coefficient (Spearman rank "
+        "correlation of score with forward return), its standard deviation and IR, hit rate, "
+        "coverage.",
+    )
+    quality.add_argument("--config", type=Path, help="TOML config replacing the default")
+    quality.add_argument("--start", type=_date, help="first market date (config's by default)")
+    quality.add_argument("--end", type=_date, help="last market date")
+    quality.add_argument("--json", action="store_true", help="print one JSON object")
+    quality.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pcoord",
@@ -55,8 +157,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the engine and the dashboard")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8050, help="port to listen on (8050)")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on ({DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on ({DEFAULT_PORT})"
+    )
     serve.add_argument("--config", type=Path, help="TOML config replacing the default")
     serve.add_argument(
         "--speed", type=_positive_speed, help="replay speed, trading days per second"
@@ -157,6 +263,18 @@ def _parser() -> argparse.ArgumentParser:
         help="live rate for the latency and outage phases, 141-event cycles (5, the live default)",
     )
     bench_pulsar.add_argument("--json", action="store_true", help="print one JSON object")
+    bench_signals = commands.add_parser(
+        "bench-signals",
+        help="signal benchmark: external signals validated and coordinated per second",
+    )
+    bench_signals.add_argument("--instruments", type=int, default=1000, help="universe (1000)")
+    bench_signals.add_argument("--sources", type=int, default=5, help="external sources (5)")
+    bench_signals.add_argument("--rounds", type=int, default=10, help="rounds, one per day (10)")
+    bench_signals.add_argument(
+        "--database-url", help="an empty database for the engine part (default: a temp SQLite)"
+    )
+    bench_signals.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_signals_commands(commands)
     return parser
 
 
@@ -188,11 +306,14 @@ def _serve_until_stopped(
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from app.api import ApiSettings
     from app.dashboard import create_app
     from app.runtime import build_runtime
 
     runtime = build_runtime(args.config, args.database_url, args.speed)
-    dash_app = create_app(runtime.runner, runtime.store)
+    dash_app = create_app(
+        runtime.runner, runtime.store, api=ApiSettings.from_config(runtime.config)
+    )
     return _serve_until_stopped(
         dash_app.server,
         args.host,
@@ -428,6 +549,150 @@ def _bench_pulsar(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_import_result(result: ImportResult) -> None:
+    print(f"accepted {result.accepted}, rejected {result.rejected}, duplicates {result.duplicates}")
+    if not result.rejections:
+        return
+    by_field = Counter(_printable(rejection.field) for rejection in result.rejections)
+    print("rejected by field: " + ", ".join(f"{f} {n}" for f, n in by_field.most_common()))
+    print("rejected:")
+    ids = [_printable(r.signal_id) for r in result.rejections]
+    row_width = max(len(r.row) for r in result.rejections)
+    id_width = min(40, max(map(len, ids)))
+    for rejection, signal_id in zip(result.rejections, ids, strict=True):
+        print(
+            f"  {rejection.row:<{row_width}}  {signal_id:<{id_width}}  "
+            f"{_printable(rejection.field)}: {rejection.reason}"
+        )
+
+
+def _printable(text: str | None) -> str:
+    """An id or field name as one table cell: empty or with a control character (a newline,
+    say) it is shown quoted and escaped."""
+    if text is None:
+        return "-"
+    return text if text and text.isprintable() else repr(text)
+
+
+def _signals_dry_run(args: argparse.Namespace, signal_file: SignalFile) -> ImportResult:
+    from tqdm import tqdm
+
+    from engine.assembly import build_external_sources, build_feed
+
+    config = load_config(args.config)
+    symbols = [instrument.symbol for instrument in build_feed(config).instruments]
+    sources = build_external_sources(config)
+    as_of = args.as_of
+    if as_of is not None:
+        dates = f"dates checked as of {as_of} (--as-of)"
+    else:
+        as_of = latest_timestamp(signal_file)
+        dates = (
+            f"dates checked as of {as_of}, the file's latest timestamp; pass --as-of DATE "
+            "to check them against the engine's market date"
+            if as_of
+            else "no timestamp in the file is a date"
+        )
+    print(
+        f"dry run: {len(signal_file)} signals in {signal_file.path} checked against "
+        f"{len(symbols)} instruments and sources {', '.join(sorted(sources)) or '(none)'}; "
+        f"{dates}; nothing sent"
+    )
+    with tqdm(
+        total=len(signal_file),
+        unit="signal",
+        desc="check",
+        disable=args.no_progress or len(signal_file) <= args.batch_size,
+        file=sys.stderr,
+    ) as bar:
+        return check_signals(signal_file, symbols, sources, as_of, args.batch_size, bar.update)
+
+
+def _signals_import(args: argparse.Namespace, signal_file: SignalFile) -> ImportResult:
+    from tqdm import tqdm
+
+    with tqdm(
+        total=len(signal_file),
+        unit="signal",
+        desc="import",
+        disable=args.no_progress or len(signal_file) <= args.batch_size,
+        file=sys.stderr,
+    ) as bar:
+        result = import_signals(
+            signal_file, args.url, args.actor or _default_actor(), args.batch_size, bar.update
+        )
+    print(
+        f"{len(signal_file)} signals from {signal_file.path} sent to {args.url} in "
+        f"{result.requests} requests (engine market date {result.market_date})"
+    )
+    return result
+
+
+def _signals_quality(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from engine.assembly import build_feed, build_sources
+    from engine.signals.quality_report import measure_source_quality
+
+    config = load_config(args.config)
+    feed = build_feed(config, args.start, args.end)
+    with tqdm(
+        total=len(feed), unit="day", desc="quality", file=sys.stderr, disable=args.no_progress
+    ) as bar:
+        report = measure_source_quality(config, feed, build_sources(config), lambda _: bar.update())
+    print(json.dumps(report.to_json()) if args.json else report.format_table())
+    return 0
+
+
+def _bench_signals(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from engine.bench.signal_bench import run_signal_bench
+
+    if args.instruments < 20 or args.sources < 1 or args.rounds < 1:
+        raise ConfigError("--instruments must be at least 20, --sources and --rounds at least 1")
+    with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
+        url = args.database_url or f"sqlite:///{scratch}/bench.db"
+        with tqdm(total=args.rounds, unit="round", desc="signals", file=sys.stderr) as bar:
+            result = run_signal_bench(
+                url, args.instruments, args.sources, args.rounds, on_round=lambda _: bar.update()
+            )
+    print(json.dumps(result.as_dict()) if args.json else result.format())
+    return 0
+
+
+def _signals(args: argparse.Namespace) -> int:
+    """``signals import``: 0 if every signal was taken, 1 if some were rejected, 2 on failure.
+    ``signals quality``: the built-in sources' information coefficients."""
+    if args.signals_action == "quality":
+        return _signals_quality(args)
+    try:
+        signal_file = read_signal_file(args.file)
+        if args.dry_run:
+            result = _signals_dry_run(args, signal_file)
+        else:
+            result = _signals_import(args, signal_file)
+    except SignalFileError as exc:
+        print(f"pcoord: {exc}", file=sys.stderr)
+        return 2
+    except ServerError as exc:
+        if exc.partial is not None:
+            print(f"before the failure, {exc.partial.requests} requests went through:")
+            _print_import_result(exc.partial)
+        print(f"pcoord: {exc.message}", file=sys.stderr)
+        if exc.partial is not None or exc.reached:
+            print(
+                "pcoord: importing the file again is safe: signals the engine already took "
+                "come back as duplicates",
+                file=sys.stderr,
+            )
+        return 2
+    _print_import_result(result)
+    return 1 if result.rejected else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -442,6 +707,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "events": _events,
         "bench-store": _bench_store,
         "bench-pulsar": _bench_pulsar,
+        "bench-signals": _bench_signals,
+        "signals": _signals,
     }
     try:
         return handlers[args.command](args)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import dash
 from dash import dcc, html
 
-from app.api import register_api
+from app.api import ApiSettings, register_api
 from callbacks import register_all
 from components import ids
 from components.layout import navbar
@@ -37,9 +37,15 @@ REFRESH_MS = 1000
 
 
 def create_app(
-    runner: CoordinatorRunner, store: SqlEventStore, *, title: str = "Portfolio Coordinator"
+    runner: CoordinatorRunner,
+    store: SqlEventStore,
+    *,
+    title: str = "Portfolio Coordinator",
+    api: ApiSettings | None = None,
 ) -> dash.Dash:
     """A Dash app showing ``runner``'s snapshots and ``store``'s events; the runner is not started.
+
+    ``api`` bounds the JSON API (``ApiSettings.from_config`` takes them from the engine's config).
 
     Bootstrap's stylesheet is served from ``assets/`` rather than a CDN, so the dashboard looks
     the same on a desk with no internet access.
@@ -66,5 +72,5 @@ def create_app(
         ]
     )
     register_all(app, runner, store)
-    register_api(app.server, runner)
+    register_api(app.server, runner, api)
     return app

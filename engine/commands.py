@@ -17,10 +17,21 @@ class CommandRefused(RuntimeError):
     """The engine behind this view cannot take commands (for example a read-only follower)."""
 
 
+MAX_ACTOR_CHARS = 128  # the event store's actor column
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     actor: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # Checked here, not at the store: an event the store refuses would hold back every
+        # event queued after it.
+        if not isinstance(self.actor, str) or not self.actor.strip():
+            raise ValueError(f"{self.name}.actor: say who is acting")
+        if len(self.actor) > MAX_ACTOR_CHARS:
+            raise ValueError(f"{self.name}.actor: longer than {MAX_ACTOR_CHARS} characters")
 
     @property
     def name(self) -> str:
@@ -50,6 +61,7 @@ class SetSpeed(Command):
     days_per_second: float = 1.0
 
     def __post_init__(self) -> None:
+        Command.__post_init__(self)
         if not math.isfinite(self.days_per_second) or not (
             0 < self.days_per_second <= MAX_SPEED_DAYS_PER_SECOND
         ):
@@ -94,6 +106,7 @@ class SetOverride(Command):
     reply: Future = field(default_factory=Future, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        Command.__post_init__(self)
         if self.kind not in OVERRIDE_KINDS:
             raise ValueError(f"SetOverride.kind: {self.kind!r} must be 'pin' or 'veto'")
         if not self.symbol:

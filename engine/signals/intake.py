@@ -82,7 +82,14 @@ class SignalIntake:
                         f"is over its rate limit of {limit} signals per minute; resubmit later",
                         signal.source,
                     )
-            except SignalRejected as rejection:
+            except Exception as error:
+                # Whatever a client sends must end as a rejection of that signal alone, never as
+                # a failure of the whole submission.
+                rejection = (
+                    error
+                    if isinstance(error, SignalRejected)
+                    else SignalRejected("(signal)", f"could not be read: {type(error).__name__}")
+                )
                 outcomes.append(
                     SignalOutcome(
                         index,

@@ -63,7 +63,10 @@ def _number(raw: Mapping[str, Any], field: str, low: float, high: float) -> floa
     value = raw[field]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SignalRejected(field, f"must be a number, got {type(value).__name__}", value)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise SignalRejected(field, "must be a finite number", value) from None
     if not math.isfinite(number):
         raise SignalRejected(field, "must be a finite number", value)
     if not low <= number <= high:
@@ -134,7 +137,11 @@ class SignalValidator:
         ttl_days = spec.default_ttl_days
         if raw.get("ttl_days") is not None:
             ttl = raw["ttl_days"]
-            if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl != int(ttl):
+            if (
+                isinstance(ttl, bool)
+                or not isinstance(ttl, int | float)
+                or (isinstance(ttl, float) and not ttl.is_integer())
+            ):
                 raise SignalRejected("ttl_days", "must be a whole number of business days", ttl)
             if not 1 <= ttl <= MAX_TTL_DAYS:
                 raise SignalRejected("ttl_days", f"must be between 1 and {MAX_TTL_DAYS}", ttl)

@@ -135,3 +135,10 @@ def test_when_an_override_is_answered_the_published_snapshot_already_shows_it(
     runner.submit(refused)
     with pytest.raises(ValueError, match="is not active"):
         refused.reply.result(timeout=10)
+
+
+def test_a_command_without_an_actor_or_with_one_the_store_cannot_hold_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"Pause\.actor: say who"):
+        Pause(" ", "no one")
+    with pytest.raises(ValueError, match=r"SetOverride\.actor: longer than 128"):
+        SetOverride("x" * 129, "why", kind="veto", symbol="SIM00001")

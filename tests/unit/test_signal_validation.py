@@ -142,6 +142,10 @@ def _good(**changes: object) -> dict[str, object]:
         ({"timestamp": "2015-06-09"}, "timestamp", "stale: 6 business days"),
         ({"timestamp": "17/06/2015"}, "timestamp", "ISO date"),
         ({"ttl_days": 2.5}, "ttl_days", "whole number"),
+        ({"ttl_days": math.nan}, "ttl_days", "whole number"),
+        ({"ttl_days": math.inf}, "ttl_days", "whole number"),
+        ({"ttl_days": 10**400}, "ttl_days", "between 1 and"),
+        ({"score": 10**400}, "score", "finite"),
     ],
 )
 def test_each_rule_names_its_field_and_reason(
