@@ -9,58 +9,24 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from dash.testing.composite import DashComposite
-from dash.testing.wait import until
 from selenium.webdriver.support.ui import Select
 
-from app.dashboard import create_app
-from app.runtime import Runtime, build_runtime
+from app.runtime import Runtime
 from components import ids
 from engine.commands import Pause
 from engine.snapshot import EngineStatus
+from tests.browser.pages import WAIT_S, open_page, text, wait
 
 pytestmark = pytest.mark.browser
 
-WAIT_S = 20
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = build_runtime(database_url=f"sqlite:///{tmp_path}/t.db", speed_days_per_second=20)
-    runtime.runner.start()
-    try:
-        yield runtime
-    finally:
-        runtime.runner.stop()
-
-
-@pytest.fixture
-def dashboard(dash_duo: DashComposite, runtime: Runtime) -> DashComposite:
-    dash_duo.start_server(create_app(runtime.runner, runtime.store))
-    dash_duo.wait_for_element(f"#{ids.OVERVIEW_STATUS_BADGE} .badge", timeout=WAIT_S)
-    return dash_duo
-
-
-def _text(dash_duo: DashComposite, component_id: str) -> str:
-    return dash_duo.find_element(f"#{component_id}").text
-
 
 def _count(dash_duo: DashComposite, component_id: str) -> int:
-    return int(_text(dash_duo, component_id).replace(",", ""))
-
-
-def _wait(condition: Callable[[], object], message: str) -> None:
-    until(condition, timeout=WAIT_S, msg=message)
-
-
-def _open(dash_duo: DashComposite, path: str) -> None:
-    """Follow the navbar link, as a person would."""
-    dash_duo.find_element(f"#{ids.NAVBAR} a.nav-link[href='{path}']").click()
+    return int(text(dash_duo, component_id).replace(",", ""))
 
 
 def _event_column(dash_duo: DashComposite, column: int) -> list[str]:
@@ -73,13 +39,13 @@ def _event_column(dash_duo: DashComposite, column: int) -> list[str]:
 
 def _refreshes(dash_duo: DashComposite, times: int) -> None:
     """Wait until the overview has redrawn ``times`` more times (its "refreshed" clock moves)."""
-    seen = {_text(dash_duo, ids.OVERVIEW_REFRESHED_AT)}
+    seen = {text(dash_duo, ids.OVERVIEW_REFRESHED_AT)}
 
     def moved() -> bool:
-        seen.add(_text(dash_duo, ids.OVERVIEW_REFRESHED_AT))
+        seen.add(text(dash_duo, ids.OVERVIEW_REFRESHED_AT))
         return len(seen) > times
 
-    _wait(moved, f"the overview did not refresh {times} times")
+    wait(moved, f"the overview did not refresh {times} times")
 
 
 def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Runtime) -> None:
@@ -87,12 +53,12 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     names = [view.name for view in portfolios]
 
     # Overview: counters, one card and one NAV line per portfolio, latency bars per stage.
-    _wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > 0, "no cycle was counted")
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", _text(dashboard, ids.OVERVIEW_MARKET_DATE))
-    assert _text(dashboard, ids.OVERVIEW_SPEED) == "20 days/s"
+    wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > 0, "no cycle was counted")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", text(dashboard, ids.OVERVIEW_MARKET_DATE))
+    assert text(dashboard, ids.OVERVIEW_SPEED) == "20 days/s"
     for name in names:
         dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_PORTFOLIO_CARDS}", name, timeout=WAIT_S)
-    _wait(
+    wait(
         lambda: (
             len(dashboard.find_elements(f"#{ids.OVERVIEW_NAV_GRAPH} .scatterlayer .trace"))
             == len(names)
@@ -102,7 +68,7 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_NAV_GRAPH}", "NAV (USD)")
     dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_LATENCY_GRAPH}", "latency (ms)")
     stages = runtime.runner.snapshot().stage_names
-    _wait(
+    wait(
         lambda: (
             len(dashboard.find_elements(f"#{ids.OVERVIEW_LATENCY_GRAPH} .barlayer .trace"))
             == len(stages)
@@ -111,7 +77,7 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     )
 
     # Signals: a heatmap per source and per portfolio, and the ranked table.
-    _open(dashboard, "/signals")
+    open_page(dashboard, "/signals")
     dashboard.wait_for_element(f"#{ids.SIGNALS_RAW_HEATMAP} .hm", timeout=WAIT_S)
     dashboard.wait_for_element(f"#{ids.SIGNALS_COORDINATED_HEATMAP} .hm", timeout=WAIT_S)
     for source in {row.origin for row in runtime.runner.snapshot().raw_signals}:
@@ -119,7 +85,7 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     dashboard.wait_for_contains_text(f"#{ids.SIGNALS_COORDINATED_TABLE}", names[0], timeout=WAIT_S)
 
     # Allocation: the first portfolio is chosen; choosing another redraws for it.
-    _open(dashboard, "/allocation")
+    open_page(dashboard, "/allocation")
     dashboard.wait_for_contains_text(f"#{ids.ALLOCATION_SUMMARY}", names[0], timeout=WAIT_S)
     dashboard.wait_for_contains_text(f"#{ids.ALLOCATION_HOLDINGS_TABLE}", "NAV", timeout=WAIT_S)
     dashboard.wait_for_contains_text(f"#{ids.ALLOCATION_WEIGHTS_GRAPH}", "weight (% of NAV)")
@@ -130,16 +96,16 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     assert len(dashboard.find_elements(f"#{ids.ALLOCATION_WEIGHTS_GRAPH} .barlayer .trace")) == 2
 
     # Trades: orders and fills, each row with its side.
-    _open(dashboard, "/trades")
+    open_page(dashboard, "/trades")
     dashboard.wait_for_element(f"#{ids.TRADES_ORDERS_TABLE} tbody .pc-side", timeout=WAIT_S)
     dashboard.wait_for_element(f"#{ids.TRADES_FILLS_TABLE} tbody .pc-side", timeout=WAIT_S)
     dashboard.wait_for_contains_text(f"#{ids.TRADES_SUMMARY}", "orders", timeout=WAIT_S)
 
     # Events: newest first, filtered by type, paged back and forth.
-    _open(dashboard, "/events")
+    open_page(dashboard, "/events")
     dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
     Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("OrderCreated")
-    _wait(
+    wait(
         lambda: set(_event_column(dashboard, 3)) == {"OrderCreated"},
         "the type filter lets other event types through",
     )
@@ -162,9 +128,7 @@ def test_pause_stops_the_live_cycle_count_and_resume_restarts_it(
     dashboard: DashComposite, runtime: Runtime
 ) -> None:
     started_at = _count(dashboard, ids.OVERVIEW_CYCLES)
-    _wait(
-        lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > started_at, "the cycle count is not live"
-    )
+    wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > started_at, "the cycle count is not live")
 
     dashboard.find_element(f"#{ids.OVERVIEW_PAUSE_BUTTON}").click()
     dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_STATUS_BADGE}", "paused", timeout=WAIT_S)
@@ -179,17 +143,17 @@ def test_pause_stops_the_live_cycle_count_and_resume_restarts_it(
 
     dashboard.find_element(f"#{ids.OVERVIEW_RESUME_BUTTON}").click()
     dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_STATUS_BADGE}", "running", timeout=WAIT_S)
-    _wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > paused_at, "resume did not restart")
+    wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > paused_at, "resume did not restart")
 
     # Both commands are in the audit trail, with who pressed them and why.
-    _open(dashboard, "/events")
+    open_page(dashboard, "/events")
     dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
     Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("CommandApplied")
     dashboard.wait_for_contains_text(
         f"#{ids.EVENTS_TABLE}", "resumed from dashboard", timeout=WAIT_S
     )
-    assert "paused from dashboard" in _text(dashboard, ids.EVENTS_TABLE)
-    assert "dashboard-user" in _text(dashboard, ids.EVENTS_TABLE)
+    assert "paused from dashboard" in text(dashboard, ids.EVENTS_TABLE)
+    assert "dashboard-user" in text(dashboard, ids.EVENTS_TABLE)
 
 
 def test_replay_speed_is_set_from_the_dashboard_and_a_bad_one_is_explained(
@@ -206,9 +170,9 @@ def test_replay_speed_is_set_from_the_dashboard_and_a_bad_one_is_explained(
     dashboard.wait_for_contains_text(
         f"#{ids.OVERVIEW_COMMAND_FEEDBACK}", "trading days per second", timeout=WAIT_S
     )
-    assert "5000" in _text(dashboard, ids.OVERVIEW_COMMAND_FEEDBACK)
+    assert "5000" in text(dashboard, ids.OVERVIEW_COMMAND_FEEDBACK)
     _refreshes(dashboard, 2)
-    assert _text(dashboard, ids.OVERVIEW_SPEED) == "5 days/s"
+    assert text(dashboard, ids.OVERVIEW_SPEED) == "5 days/s"
 
 
 def test_health_api_reports_status_progress_and_exact_money(
@@ -216,7 +180,7 @@ def test_health_api_reports_status_progress_and_exact_money(
 ) -> None:
     # Paused, the engine's numbers hold still, so the API can be compared with them exactly.
     runtime.runner.submit(Pause("test", "compare the API with a still snapshot"))
-    _wait(
+    wait(
         lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "the engine did not pause"
     )
     snapshot = runtime.runner.snapshot()
@@ -244,9 +208,9 @@ def test_events_export_downloads_the_filtered_log_as_csv(
     from tests.conftest import DOWNLOAD_DIR
 
     assert runtime.runner.wait_for_cycles(3, timeout_s=WAIT_S)
-    _open(dashboard, "/events")
+    open_page(dashboard, "/events")
     dashboard.wait_for_element(f"#{ids.EVENTS_TABLE} tbody tr", timeout=WAIT_S)
-    _wait(
+    wait(
         lambda: (
             "OrderFilled"
             in [
@@ -257,16 +221,16 @@ def test_events_export_downloads_the_filtered_log_as_csv(
         "the type filter never offered OrderFilled",
     )
     Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("OrderFilled")
-    _wait(lambda: set(_event_column(dashboard, 3)) == {"OrderFilled"}, "filter not applied")
+    wait(lambda: set(_event_column(dashboard, 3)) == {"OrderFilled"}, "filter not applied")
     runtime.runner.submit(Pause("test", "a still log to compare the export with"))
-    _wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
+    wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
     # Headless Chromium saves downloads only where DevTools allows it.
     dashboard.driver.execute_cdp_cmd(
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": DOWNLOAD_DIR}
     )
     dashboard.find_element(f"#{ids.EVENTS_EXPORT_BUTTON}").click()
     exported = Path(DOWNLOAD_DIR) / "events-all-portfolios-OrderFilled.csv"
-    _wait(exported.exists, f"no download at {exported}")
+    wait(exported.exists, f"no download at {exported}")
 
     import csv
 

@@ -6,72 +6,18 @@ Every wait is on a condition the page or the engine shows; none is a fixed sleep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
 from dash.testing.composite import DashComposite
-from dash.testing.wait import until
-from selenium.webdriver.support.ui import Select
 
-from app.dashboard import create_app
-from app.runtime import Runtime, build_runtime
+from app.runtime import Runtime
 from components import ids
 from engine.commands import Pause, Resume
 from engine.snapshot import EngineStatus, StateSnapshot
+from tests.browser.pages import WAIT_S, choose, click, open_page, text, wait
 
 pytestmark = pytest.mark.browser
 
-WAIT_S = 20
 PORTFOLIO = "balanced"
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = build_runtime(database_url=f"sqlite:///{tmp_path}/t.db", speed_days_per_second=20)
-    runtime.runner.start()
-    try:
-        yield runtime
-    finally:
-        runtime.runner.stop()
-
-
-@pytest.fixture
-def dashboard(dash_duo: DashComposite, runtime: Runtime) -> DashComposite:
-    dash_duo.start_server(create_app(runtime.runner, runtime.store))
-    dash_duo.wait_for_element(f"#{ids.OVERVIEW_STATUS_BADGE} .badge", timeout=WAIT_S)
-    return dash_duo
-
-
-def _text(dash_duo: DashComposite, component_id: str) -> str:
-    return dash_duo.find_element(f"#{component_id}").text
-
-
-def _wait(condition: Callable[[], object], message: str) -> None:
-    until(condition, timeout=WAIT_S, msg=message)
-
-
-def _open(dash_duo: DashComposite, path: str) -> None:
-    """Follow the navbar link, as a person would."""
-    _click(dash_duo, f"#{ids.NAVBAR} a.nav-link[href='{path}']")
-
-
-def _click(dash_duo: DashComposite, selector: str) -> None:
-    """Scroll the element to the middle of the window at once, then click it.
-
-    Bootstrap makes scrolling smooth; WebDriver's own scroll-then-click would land mid-animation.
-    """
-    element = dash_duo.find_element(selector)
-    dash_duo.driver.execute_script(
-        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element
-    )
-    element.click()
-
-
-def _choose(dash_duo: DashComposite, component_id: str, value: str) -> None:
-    # The options arrive from a callback after the page is drawn.
-    dash_duo.wait_for_element(f"#{component_id} option[value='{value}']", timeout=WAIT_S)
-    Select(dash_duo.find_element(f"#{component_id}")).select_by_value(value)
 
 
 def _coordinated_view(snapshot: StateSnapshot, portfolio_id: str, symbol: str) -> float:
@@ -93,42 +39,42 @@ def _strongest_view(snapshot: StateSnapshot, portfolio_id: str) -> str:
 
 def _pause(runtime: Runtime) -> None:
     runtime.runner.submit(Pause("test", "show that overrides need no cycle to appear"))
-    _wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
+    wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
 
 
 def test_a_veto_from_the_signals_page_reaches_the_engine_and_the_audit_trail_until_lifted(
     dashboard: DashComposite, runtime: Runtime
 ) -> None:
     runner = runtime.runner
-    _wait(
+    wait(
         lambda: any(row.origin == PORTFOLIO for row in runner.snapshot().coordinated_signals),
         f"{PORTFOLIO} never held a coordinated view",
     )
-    _open(dashboard, "/signals")
+    open_page(dashboard, "/signals")
     dashboard.wait_for_element(f"#{ids.SIGNALS_FLOW_SANKEY} .sankey", timeout=WAIT_S)
     # Paused, nothing but the command can redraw the overrides: the page must follow it at once.
     _pause(runtime)
     symbol = _strongest_view(runner.snapshot(), PORTFOLIO)
     reason = f"compliance: {symbol} on the restricted list"
 
-    _choose(dashboard, ids.SIGNALS_OVERRIDE_PORTFOLIO, PORTFOLIO)
-    _choose(dashboard, ids.SIGNALS_OVERRIDE_INSTRUMENT, symbol)
-    _choose(dashboard, ids.SIGNALS_OVERRIDE_KIND, "veto")
+    choose(dashboard, ids.SIGNALS_OVERRIDE_PORTFOLIO, PORTFOLIO)
+    choose(dashboard, ids.SIGNALS_OVERRIDE_INSTRUMENT, symbol)
+    choose(dashboard, ids.SIGNALS_OVERRIDE_KIND, "veto")
     dashboard.find_element(f"#{ids.SIGNALS_OVERRIDE_REASON}").send_keys(reason)
     assert dashboard.find_element(f"#{ids.SIGNALS_OVERRIDE_ACTOR}").get_attribute("value") == "pm"
-    _click(dashboard, f"#{ids.SIGNALS_OVERRIDE_APPLY}")
+    click(dashboard, f"#{ids.SIGNALS_OVERRIDE_APPLY}")
 
     dashboard.wait_for_contains_text(f"#{ids.SIGNALS_OVERRIDE_FEEDBACK}", "Applied", timeout=WAIT_S)
     (override,) = runner.snapshot().overrides
     assert (override.kind, override.portfolio_id, override.symbol) == ("veto", PORTFOLIO, symbol)
     assert (override.actor, override.reason) == ("pm", reason)
-    assert override.override_id in _text(dashboard, ids.SIGNALS_OVERRIDE_FEEDBACK)
+    assert override.override_id in text(dashboard, ids.SIGNALS_OVERRIDE_FEEDBACK)
     dashboard.wait_for_contains_text(
         f"#{ids.SIGNALS_OVERRIDES_TABLE}", override.override_id, timeout=WAIT_S
     )
-    assert reason in _text(dashboard, ids.SIGNALS_OVERRIDES_TABLE)
+    assert reason in text(dashboard, ids.SIGNALS_OVERRIDES_TABLE)
     dashboard.wait_for_contains_text(f"#{ids.SIGNALS_OVERRIDE_AUDIT}", "veto set", timeout=WAIT_S)
-    assert reason in _text(dashboard, ids.SIGNALS_OVERRIDE_AUDIT)
+    assert reason in text(dashboard, ids.SIGNALS_OVERRIDE_AUDIT)
     assert runner.snapshot().status is EngineStatus.PAUSED
 
     # From the next cycle on, the portfolio holds no view on the vetoed instrument.
@@ -138,18 +84,18 @@ def test_a_veto_from_the_signals_page_reaches_the_engine_and_the_audit_trail_unt
     assert _coordinated_view(runner.snapshot(), PORTFOLIO, symbol) == 0.0
 
     # The Events page has it, with who set it and why.
-    _open(dashboard, "/events")
-    _choose(dashboard, ids.EVENTS_TYPE_FILTER, "OverrideSet")
+    open_page(dashboard, "/events")
+    choose(dashboard, ids.EVENTS_TYPE_FILTER, "OverrideSet")
     dashboard.wait_for_contains_text(f"#{ids.EVENTS_TABLE}", reason, timeout=WAIT_S)
-    events_shown = _text(dashboard, ids.EVENTS_TABLE)
+    events_shown = text(dashboard, ids.EVENTS_TABLE)
     assert override.override_id in events_shown
     assert "pm" in events_shown
 
-    _open(dashboard, "/signals")
+    open_page(dashboard, "/signals")
     dashboard.wait_for_contains_text(
         f"#{ids.SIGNALS_OVERRIDES_TABLE}", override.override_id, timeout=WAIT_S
     )
-    _click(dashboard, f"#{ids.SIGNALS_OVERRIDES_TABLE} button")
+    click(dashboard, f"#{ids.SIGNALS_OVERRIDES_TABLE} button")
     dashboard.wait_for_contains_text(
         f"#{ids.SIGNALS_OVERRIDE_FEEDBACK}", f"Lifted {override.override_id}", timeout=WAIT_S
     )
@@ -159,8 +105,8 @@ def test_a_veto_from_the_signals_page_reaches_the_engine_and_the_audit_trail_unt
     dashboard.wait_for_contains_text(
         f"#{ids.SIGNALS_OVERRIDE_AUDIT}", "veto lifted", timeout=WAIT_S
     )
-    assert "lifted from dashboard" in _text(dashboard, ids.SIGNALS_OVERRIDE_AUDIT)
-    _wait(lambda: runner.snapshot().overrides == (), "the engine still holds the override")
+    assert "lifted from dashboard" in text(dashboard, ids.SIGNALS_OVERRIDE_AUDIT)
+    wait(lambda: runner.snapshot().overrides == (), "the engine still holds the override")
 
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
@@ -168,19 +114,19 @@ def test_a_veto_from_the_signals_page_reaches_the_engine_and_the_audit_trail_unt
 def test_a_pin_without_a_reason_is_refused_and_the_message_names_the_field(
     dashboard: DashComposite, runtime: Runtime
 ) -> None:
-    _open(dashboard, "/signals")
-    _choose(dashboard, ids.SIGNALS_OVERRIDE_PORTFOLIO, "growth")
-    _choose(dashboard, ids.SIGNALS_OVERRIDE_INSTRUMENT, "AAPL")
-    _choose(dashboard, ids.SIGNALS_OVERRIDE_KIND, "pin")
+    open_page(dashboard, "/signals")
+    choose(dashboard, ids.SIGNALS_OVERRIDE_PORTFOLIO, "growth")
+    choose(dashboard, ids.SIGNALS_OVERRIDE_INSTRUMENT, "AAPL")
+    choose(dashboard, ids.SIGNALS_OVERRIDE_KIND, "pin")
     score = dashboard.find_element(f"#{ids.SIGNALS_OVERRIDE_SCORE}")
-    _wait(score.is_enabled, "a pin does not take a score")
+    wait(score.is_enabled, "a pin does not take a score")
     score.send_keys("0.5")
-    _click(dashboard, f"#{ids.SIGNALS_OVERRIDE_APPLY}")
+    click(dashboard, f"#{ids.SIGNALS_OVERRIDE_APPLY}")
 
     dashboard.wait_for_contains_text(
         f"#{ids.SIGNALS_OVERRIDE_FEEDBACK}", "Not applied", timeout=WAIT_S
     )
-    assert "SetOverride.reason" in _text(dashboard, ids.SIGNALS_OVERRIDE_FEEDBACK)
+    assert "SetOverride.reason" in text(dashboard, ids.SIGNALS_OVERRIDE_FEEDBACK)
     assert runtime.runner.snapshot().overrides == ()
     dashboard.wait_for_contains_text(
         f"#{ids.SIGNALS_OVERRIDES_TABLE}", "No active overrides", timeout=WAIT_S

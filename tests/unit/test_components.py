@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import plotly.graph_objects as go
 import pytest
 from dash.development.base_component import Component
 
@@ -33,6 +32,7 @@ from engine.snapshot import (
     SignalRow,
     StateSnapshot,
 )
+from tests.unit.component_tree import find, plotly_figure, shown_rows, text_of
 
 START = date(2020, 1, 2)
 
@@ -130,47 +130,11 @@ def _snapshot() -> StateSnapshot:
     )
 
 
-def _plotly(figure: dict[str, Any]) -> go.Figure:
-    """The figure as plotly loads it, which rejects any unknown property or out-of-range value."""
-    return go.Figure(figure)
-
-
-def _text(component: Any) -> str:
-    """All the text a component shows, depth first."""
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return "".join(_text(child) for child in component)
-    if isinstance(component, Component):
-        return _text(getattr(component, "children", None))
-    raise TypeError(f"unexpected child {component!r}")
-
-
-def _find(component: Any, kind: str) -> list[Component]:
-    """Every component of type ``kind`` (``"Tr"``, ``"Card"``) under ``component``."""
-    found: list[Component] = []
-    children = component if isinstance(component, list | tuple) else [component]
-    for child in children:
-        if isinstance(child, Component):
-            if type(child).__name__ == kind:
-                found.append(child)
-            found.extend(_find(getattr(child, "children", None), kind))
-    return found
-
-
-def _shown(table: Component) -> list[str]:
-    """Each body row as a person reads it: the cells' text, in order, separated by bars."""
-    body = _find(table, "Tbody")[0]
-    return ["|".join(_text(cell) for cell in _find(row, "Td")) for row in _find(body, "Tr")]
-
-
 def _portfolio_bars(table: Component) -> dict[str, str]:
     """Name shown in each portfolio cell and the colour of the bar beside it."""
     return {
         cell.children: cell.style["borderLeft"].split()[-1]
-        for cell in _find(table, "Td")
+        for cell in find(table, "Td")
         if "pc-portfolio-cell" in (getattr(cell, "className", None) or "")
     }
 
@@ -178,7 +142,7 @@ def _portfolio_bars(table: Component) -> dict[str, str]:
 def _swatch_colours(component: Component) -> set[str]:
     return {
         span.style["backgroundColor"]
-        for span in _find(component, "Span")
+        for span in find(component, "Span")
         if getattr(span, "className", None) == "pc-swatch"
     }
 
@@ -193,15 +157,15 @@ def test_each_portfolio_keeps_one_colour_on_every_page() -> None:
 
     nav_lines = {
         trace.name: trace.line.color
-        for trace in _plotly(nav_figure(snapshot.portfolios, colours)).data
+        for trace in plotly_figure(nav_figure(snapshot.portfolios, colours)).data
     }
     card_borders = [
         card.style["borderLeftColor"]
-        for card in _find(portfolio_cards(snapshot.portfolios, colours), "Card")
+        for card in find(portfolio_cards(snapshot.portfolios, colours), "Card")
     ]
     weight_bars = {
         trace.name: trace.marker.color
-        for trace in _plotly(weights_figure(_growth(), colours["growth"])).data
+        for trace in plotly_figure(weights_figure(_growth(), colours["growth"])).data
     }
     labels = PortfolioLabels(snapshot.portfolios, colours)
     signal_bars = _portfolio_bars(coordinated_signals_table(snapshot.coordinated_signals, labels))
@@ -223,7 +187,7 @@ def test_more_portfolios_than_colours_reuse_the_palette_in_order() -> None:
 
 def test_nav_figure_draws_one_line_per_portfolio_in_usd_over_market_dates() -> None:
     snapshot = _snapshot()
-    figure = _plotly(nav_figure(snapshot.portfolios, portfolio_colours(["growth", "income"])))
+    figure = plotly_figure(nav_figure(snapshot.portfolios, portfolio_colours(["growth", "income"])))
 
     assert [trace.name for trace in figure.data] == ["Growth", "Income"]
     growth = figure.data[0]
@@ -238,7 +202,7 @@ def test_nav_figure_says_it_waits_before_the_first_cycle() -> None:
     empty = PortfolioView(
         "growth", "Growth", (), Decimal(1), Decimal(1), Decimal(1), (), 1.0, (), 0, 0
     )
-    figure = _plotly(nav_figure([empty], {"growth": "#000000"}))
+    figure = plotly_figure(nav_figure([empty], {"growth": "#000000"}))
     assert "Waiting for the first cycle" in figure.layout.annotations[0].text
 
 
@@ -254,7 +218,7 @@ def test_a_long_history_is_thinned_to_the_limit_and_keeps_the_latest_point() -> 
 
 def test_latency_figure_stacks_each_stage_per_cycle_in_milliseconds() -> None:
     snapshot = _snapshot()
-    figure = _plotly(latency_figure(snapshot.recent_cycles, snapshot.stage_names))
+    figure = plotly_figure(latency_figure(snapshot.recent_cycles, snapshot.stage_names))
 
     assert figure.layout.barmode == "stack"
     assert figure.layout.yaxis.title.text == "latency (ms)"
@@ -274,7 +238,7 @@ def test_latency_figure_stacks_each_stage_per_cycle_in_milliseconds() -> None:
 
 def test_signal_heatmap_puts_each_score_in_its_cell_and_leaves_no_view_blank() -> None:
     snapshot = _snapshot()
-    figure = _plotly(
+    figure = plotly_figure(
         signal_heatmap(
             snapshot.raw_signals, ["AAPL", "MSFT", "XOM"], origin_labels={}, y_title="source"
         )
@@ -294,7 +258,7 @@ def test_signal_heatmap_puts_each_score_in_its_cell_and_leaves_no_view_blank() -
 
 def test_coordinated_heatmap_names_portfolios_not_their_ids() -> None:
     snapshot = _snapshot()
-    figure = _plotly(
+    figure = plotly_figure(
         signal_heatmap(
             snapshot.coordinated_signals,
             ["AAPL", "MSFT", "XOM"],
@@ -307,7 +271,7 @@ def test_coordinated_heatmap_names_portfolios_not_their_ids() -> None:
 
 def test_weights_figure_sets_target_beside_current_in_percent_of_nav_with_cash() -> None:
     growth = _growth()
-    figure = _plotly(weights_figure(growth, "#0072B2"))
+    figure = plotly_figure(weights_figure(growth, "#0072B2"))
     target, current = figure.data
 
     assert figure.layout.barmode == "group"
@@ -326,7 +290,7 @@ def test_weights_figure_sets_target_beside_current_in_percent_of_nav_with_cash()
 
 
 def test_holdings_table_lists_held_positions_then_cash_and_nav_to_the_cent() -> None:
-    rows = _shown(holdings_table(_growth()))
+    rows = shown_rows(holdings_table(_growth()))
 
     assert rows == [
         "AAPL|Information Technology|100|$150.2500|$15,025.00|51.76%|55.00%",
@@ -361,7 +325,7 @@ def test_orders_table_puts_the_newest_order_first_even_within_one_day() -> None:
     orders = (_order("o-1", 0), _order("o-2", 1), _order("o-3", 1, Side.SELL))
     labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
 
-    rows = _shown(orders_table(orders, labels))
+    rows = shown_rows(orders_table(orders, labels))
 
     assert [row.split("|")[1] for row in rows] == ["o-3", "o-2", "o-1"]
     assert rows[0] == "2020-01-03|o-3|Growth|AAPL|SELL|10|$150.2500|$1,502.50"
@@ -370,7 +334,7 @@ def test_orders_table_puts_the_newest_order_first_even_within_one_day() -> None:
 def test_fills_table_shows_exact_price_notional_and_commission_newest_first() -> None:
     labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
 
-    rows = _shown(fills_table((_fill("f-1", 0), _fill("f-2", 2)), labels))
+    rows = shown_rows(fills_table((_fill("f-1", 0), _fill("f-2", 2)), labels))
 
     # 3 x 80.1234 = 240.3702 USD, shown to the cent.
     assert rows[0] == "2020-01-04|f-2|o-f-2|Income|XOM|SELL|3|$80.1234|$240.37|$1.00"
@@ -379,8 +343,8 @@ def test_fills_table_shows_exact_price_notional_and_commission_newest_first() ->
 
 def test_empty_tables_say_what_is_missing() -> None:
     labels = PortfolioLabels((), {})
-    assert _shown(orders_table((), labels)) == ["No orders yet"]
-    assert _shown(fills_table((), labels)) == ["No fills yet"]
+    assert shown_rows(orders_table((), labels)) == ["No orders yet"]
+    assert shown_rows(fills_table((), labels)) == ["No fills yet"]
 
 
 def test_coordinated_signals_table_ranks_each_portfolio_by_strength_and_skips_no_view() -> None:
@@ -392,7 +356,7 @@ def test_coordinated_signals_table_ranks_each_portfolio_by_strength_and_skips_no
     )
     labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
 
-    assert _shown(coordinated_signals_table(rows, labels)) == [
+    assert shown_rows(coordinated_signals_table(rows, labels)) == [
         "Growth|AAPL|+0.80|90%",
         "Growth|MSFT|-0.30|50%",
         "Income|XOM|+0.60|70%",
@@ -415,7 +379,7 @@ def test_events_table_shows_each_payload_as_one_line_of_json() -> None:
     labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
     payload = {"symbol": "AAPL", "quantity_shares": 10, "price_usd": Decimal("150.25")}
 
-    rows = _shown(events_table([_event(12, payload), _event(11, {})], labels))
+    rows = shown_rows(events_table([_event(12, payload), _event(11, {})], labels))
 
     assert rows == [
         "12|2024-05-01 12:30:15|OrderCreated|Growth|engine|"
@@ -428,7 +392,7 @@ def test_a_long_payload_is_cut_on_screen_and_kept_whole_in_its_tooltip() -> None
     labels = PortfolioLabels((), {})
     payload = {"orders": ["x" * 50] * 20}
 
-    long, short = _find(events_table([_event(1, payload), _event(0, {"n": 1})], labels), "Code")
+    long, short = find(events_table([_event(1, payload), _event(0, {"n": 1})], labels), "Code")
 
     assert len(long.children) == PAYLOAD_DISPLAY_CHARS
     assert long.children.endswith("…")
@@ -445,8 +409,8 @@ def test_status_badge_reads_the_engine_status() -> None:
 def test_portfolio_cards_show_nav_return_and_cash_of_each_portfolio() -> None:
     snapshot = _snapshot()
     texts = [
-        _text(card)
-        for card in _find(
+        text_of(card)
+        for card in find(
             portfolio_cards(snapshot.portfolios, portfolio_colours(["growth", "income"])), "Card"
         )
     ]
@@ -467,14 +431,14 @@ def test_money_reads_in_dollars_to_the_cent(amount: Decimal | None, shown: str) 
 
 def test_a_halted_portfolio_card_says_so_with_the_reason() -> None:
     halted = replace(_growth(), trading_state="HALTED", halt_reason="consistency check failed")
-    (card,) = _find(portfolio_cards((halted,), portfolio_colours(["growth"])), "Card")
-    (badge,) = _find(card, "Badge")
+    (card,) = find(portfolio_cards((halted,), portfolio_colours(["growth"])), "Card")
+    (badge,) = find(card, "Badge")
     assert (badge.children, badge.color, badge.title) == (
         "HALTED",
         "danger",
         "consistency check failed",
     )
-    active = _find(portfolio_cards((_growth(),), portfolio_colours(["growth"])), "Badge")
+    active = find(portfolio_cards((_growth(),), portfolio_colours(["growth"])), "Badge")
     assert active == []
 
 

@@ -42,6 +42,7 @@ from engine.snapshot import (
     SignalRow,
     SourceQualityView,
 )
+from tests.unit.component_tree import find, plotly_figure, shown_rows, text_of
 
 NAN = float("nan")
 START = date(2020, 1, 2)
@@ -57,42 +58,8 @@ def _portfolio(portfolio_id: str) -> PortfolioView:
 LABELS = PortfolioLabels([_portfolio("growth"), _portfolio("balanced")], COLOURS)
 
 
-def _plotly(figure: dict[str, Any]) -> go.Figure:
-    """The figure as plotly loads it, which rejects any unknown property or out-of-range value."""
-    return go.Figure(figure)
-
-
-def _text(component: Any) -> str:
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return "".join(_text(child) for child in component)
-    if isinstance(component, Component):
-        return _text(getattr(component, "children", None))
-    raise TypeError(f"unexpected child {component!r}")
-
-
-def _find(component: Any, kind: str) -> list[Component]:
-    found: list[Component] = []
-    children = component if isinstance(component, list | tuple) else [component]
-    for child in children:
-        if isinstance(child, Component):
-            if type(child).__name__ == kind:
-                found.append(child)
-            found.extend(_find(getattr(child, "children", None), kind))
-    return found
-
-
-def _shown(table: Component) -> list[str]:
-    """Each body row as a person reads it: the cells' text, in order, separated by bars."""
-    body = _find(table, "Tbody")[0]
-    return ["|".join(_text(cell) for cell in _find(row, "Td")) for row in _find(body, "Tr")]
-
-
 def _headers(table: Component) -> list[str]:
-    return [_text(cell) for cell in _find(_find(table, "Thead")[0], "Th")]
+    return [text_of(cell) for cell in find(find(table, "Thead")[0], "Th")]
 
 
 # Signal flow -------------------------------------------------------------------------------------
@@ -124,7 +91,7 @@ def _links(figure: go.Figure) -> dict[tuple[str, str], tuple[float, str]]:
 
 def test_sankey_has_a_link_per_flow_into_its_portfolio_with_its_weight_and_colour() -> None:
     by_source = source_colours(["momentum", "mean_reversion"])
-    figure = _plotly(signal_flow_figure(FLOWS, NAMES, COLOURS, by_source))
+    figure = plotly_figure(signal_flow_figure(FLOWS, NAMES, COLOURS, by_source))
     links = _links(figure)
 
     for flow in FLOWS:
@@ -136,7 +103,7 @@ def test_sankey_has_a_link_per_flow_into_its_portfolio_with_its_weight_and_colou
 
 
 def test_sankey_feeds_each_horizon_from_its_source_with_what_flows_out_of_it() -> None:
-    figure = _plotly(signal_flow_figure(FLOWS, NAMES, COLOURS, source_colours(["momentum"])))
+    figure = plotly_figure(signal_flow_figure(FLOWS, NAMES, COLOURS, source_colours(["momentum"])))
     links = _links(figure)
 
     assert links[("momentum", "momentum/3m")][0] == 2.0 + 0.5
@@ -154,7 +121,7 @@ def test_sankey_feeds_each_horizon_from_its_source_with_what_flows_out_of_it() -
 
 
 def test_sankey_says_there_is_nothing_yet_before_the_first_coordination() -> None:
-    figure = _plotly(signal_flow_figure((), NAMES, COLOURS, source_colours(["momentum"])))
+    figure = plotly_figure(signal_flow_figure((), NAMES, COLOURS, source_colours(["momentum"])))
     assert list(figure.data[0].link.value) == []
     assert "No coordinated signals yet" in figure.layout.annotations[0].text
 
@@ -183,7 +150,7 @@ def _history() -> tuple[QualityPoint, ...]:
 
 def test_quality_figure_draws_rolling_ic_above_the_weight_multiplier_per_source() -> None:
     by_source = source_colours(["momentum", "analyst_desk"])
-    figure = _plotly(source_quality_figure(_history(), by_source))
+    figure = plotly_figure(source_quality_figure(_history(), by_source))
 
     ic = {t.name: t for t in figure.data if t.yaxis == "y"}
     multiplier = {t.name: t for t in figure.data if t.yaxis == "y2"}
@@ -201,7 +168,7 @@ def test_quality_figure_draws_rolling_ic_above_the_weight_multiplier_per_source(
 
 
 def test_quality_figure_waits_for_the_first_measurement() -> None:
-    figure = _plotly(source_quality_figure((), source_colours(["momentum"])))
+    figure = plotly_figure(source_quality_figure((), source_colours(["momentum"])))
     assert figure.data == ()
     assert "not measured yet" in figure.layout.annotations[0].text
 
@@ -226,7 +193,7 @@ def test_quality_table_shows_ic_rates_in_percent_and_a_dash_where_not_measured()
         "observations",
         "weight multiplier",
     ]
-    assert _shown(table) == [
+    assert shown_rows(table) == [
         "momentum|model|2|1m, 3m|+0.130|53.9%|100.0%|9|1.33×",
         "risk_desk|external|5|any|—|—|—|0|1.00×",
     ]
@@ -243,7 +210,7 @@ def test_coordinated_table_shows_each_views_share_of_the_score_largest_first() -
     table = coordinated_signals_table(rows, LABELS, lineage=True)
 
     assert _headers(table)[-1] == "lineage (share of the score)"
-    assert _shown(table) == [
+    assert shown_rows(table) == [
         "Growth|AAPL|+0.50|80%|mean_reversion/1w 60%, momentum/3m 40%",
         "Balanced|XOM|-0.20|50%|manual/override 100%",
     ]
@@ -263,7 +230,7 @@ def test_conflicts_table_shows_what_each_source_said_and_how_the_policy_ruled() 
         0.340715,
         "blend: net -0.448 at confidence 0.34",
     )
-    rows = _shown(conflicts_table((conflict,), LABELS))
+    rows = shown_rows(conflicts_table((conflict,), LABELS))
 
     assert rows == [
         "Balanced|BBY|confidence_blend|"
@@ -275,13 +242,13 @@ def test_conflicts_table_shows_what_each_source_said_and_how_the_policy_ruled() 
 def test_conflicts_table_says_how_many_it_leaves_out() -> None:
     conflict = Conflict("growth", "AAPL", (), "priority", 0.1, 0.5, "priority: momentum decides")
     table = conflicts_table((conflict,) * 3, LABELS, limit=2)
-    assert len(_shown(table)) == 2
-    assert "showing 2 of 3" in _text(table)
+    assert len(shown_rows(table)) == 2
+    assert "showing 2 of 3" in text_of(table)
 
 
 def test_conflict_counts_show_latest_cycle_and_session_per_portfolio() -> None:
     counts = (ConflictCount("growth", 0, 0), ConflictCount("balanced", 8, 1287))
-    assert _shown(conflict_counts_table(counts, LABELS)) == ["Growth|0|0", "Balanced|8|1,287"]
+    assert shown_rows(conflict_counts_table(counts, LABELS)) == ["Growth|0|0", "Balanced|8|1,287"]
 
 
 # Rejected signals --------------------------------------------------------------------------------
@@ -321,7 +288,7 @@ def test_rejected_signals_are_listed_newest_first_with_the_field_and_rule_broken
         "channel",
         "actor",
     ]
-    assert _shown(table) == [
+    assert shown_rows(table) == [
         "2024-05-01 12:00:02|analyst_desk|—|AAPL|confidence|must be between 0 and 1|1.5|api|"
         "desk-bot",
         "2024-05-01 12:00:01|analyst_desk|s-1|AAPL|score|must be between -1 and 1|1.5|api|desk-bot",
@@ -354,11 +321,11 @@ def test_overrides_table_has_a_lift_button_per_override_and_reads_star_as_all() 
     )
     table = overrides_table(overrides, LABELS, ids.lift_button)
 
-    assert _shown(table) == [
+    assert shown_rows(table) == [
         "ovr-1|veto|Balanced|AAPL|—|—|2020-01-02|until lifted|pm|earnings call|Lift",
         "ovr-2|pin|All portfolios|XOM|+0.50|80%|2020-01-02|2020-01-11|pm|earnings call|Lift",
     ]
-    assert [button.id for button in _find(table, "Button")] == [
+    assert [button.id for button in find(table, "Button")] == [
         {"type": ids.SIGNALS_LIFT_BUTTON, "index": "ovr-1"},
         {"type": ids.SIGNALS_LIFT_BUTTON, "index": "ovr-2"},
     ]
@@ -401,7 +368,7 @@ def test_audit_trail_reads_set_lifted_and_expired_newest_first() -> None:
             "balanced",
         ),
     ]
-    assert _shown(override_audit_table(events, LABELS)) == [
+    assert shown_rows(override_audit_table(events, LABELS)) == [
         "2024-05-01 12:00:04|engine|pin expired|ovr-2|All portfolios|XOM|expired",
         "2024-05-01 12:00:03|pm|veto lifted|ovr-1|Balanced|AAPL|lifted from dashboard",
         "2024-05-01 12:00:02|pm|pin set (+0.50 @ 80%)|ovr-2|All portfolios|XOM|earnings call",
@@ -410,11 +377,11 @@ def test_audit_trail_reads_set_lifted_and_expired_newest_first() -> None:
 
 
 def test_empty_tables_say_what_is_missing() -> None:
-    assert _shown(overrides_table((), LABELS, ids.lift_button)) == ["No active overrides"]
-    assert _shown(override_audit_table((), LABELS)) == ["No override set yet"]
-    assert _shown(rejected_signals_table(())) == ["No signal rejected yet"]
-    assert _shown(conflicts_table((), LABELS)) == ["No conflicts in the latest cycle"]
-    assert _shown(coordinated_signals_table((), LABELS, lineage=True)) == [
+    assert shown_rows(overrides_table((), LABELS, ids.lift_button)) == ["No active overrides"]
+    assert shown_rows(override_audit_table((), LABELS)) == ["No override set yet"]
+    assert shown_rows(rejected_signals_table(())) == ["No signal rejected yet"]
+    assert shown_rows(conflicts_table((), LABELS)) == ["No conflicts in the latest cycle"]
+    assert shown_rows(coordinated_signals_table((), LABELS, lineage=True)) == [
         "No coordinated signals yet"
     ]
 

@@ -1,0 +1,31 @@
+"""Browser fixtures: a real engine replaying the bundled history, and its dashboard in Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dash.testing.composite import DashComposite
+
+from app.dashboard import create_app
+from app.runtime import Runtime, build_runtime
+from components import ids
+from tests.browser.pages import WAIT_S
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = build_runtime(database_url=f"sqlite:///{tmp_path}/t.db", speed_days_per_second=20)
+    runtime.runner.start()
+    try:
+        yield runtime
+    finally:
+        runtime.runner.stop()
+
+
+@pytest.fixture
+def dashboard(dash_duo: DashComposite, runtime: Runtime) -> DashComposite:
+    dash_duo.start_server(create_app(runtime.runner, runtime.store))
+    dash_duo.wait_for_element(f"#{ids.OVERVIEW_STATUS_BADGE} .badge", timeout=WAIT_S)
+    return dash_duo
