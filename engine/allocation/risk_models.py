@@ -1,0 +1,192 @@
+"""Risk models: covariance of daily returns, estimated from a window of history.
+
+Each estimator is a small object with one method, ``estimate(returns)``, taking a (days x
+instruments) array of daily simple returns, oldest first, and returning a ``CovarianceEstimate``
+in daily return units (annualise by multiplying by 252). Returns must be finite: the caller decides
+which instruments have enough history, so that an estimator never guesses.
+
+- ``SampleCovariance``: the unbiased sample covariance.
+- ``LedoitWolfShrinkage``: the sample covariance shrunk towards a scaled identity with the
+  optimal intensity of Ledoit and Wolf (2004), "A well-conditioned estimator for large-dimensional
+  covariance matrices", J. Multivariate Analysis 88: well conditioned even with more instruments
+  than days.
+- ``EwmaCovariance``: exponentially weighted (RiskMetrics, 1996), with a half-life in days.
+- ``PcaFactorModel``: a statistical factor model, ``B F B' + D``, from the top principal
+  components of the sample covariance, for large universes (Connor and Korajczyk, 1986): the
+  optimiser can then work with ``k`` factors instead of ``N x N`` entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CovarianceEstimate:
+    """A covariance of daily returns; in factor form when ``exposures`` is given.
+
+    Factor form: ``covariance = exposures @ factor_covariance @ exposures.T + diag(specific)``.
+    """
+
+    method: str
+    observations: int
+    dense: np.ndarray | None = None
+    exposures: np.ndarray | None = None  # instruments x factors
+    factor_covariance: np.ndarray | None = None  # factors x factors
+    specific_variance: np.ndarray | None = None  # instruments
+
+    def __post_init__(self) -> None:
+        factor_parts = [self.exposures, self.factor_covariance, self.specific_variance]
+        given = [part is not None for part in factor_parts]
+        if (self.dense is not None and any(given)) or (self.dense is None and not all(given)):
+            raise ValueError(
+                "CovarianceEstimate: give either a dense covariance or all three factor parts"
+            )
+
+    @property
+    def covariance(self) -> np.ndarray:
+        if self.dense is not None:
+            return self.dense
+        exposures, factors, specific = (
+            np.asarray(self.exposures),
+            np.asarray(self.factor_covariance),
+            np.asarray(self.specific_variance),
+        )
+        return exposures @ factors @ exposures.T + np.diag(specific)
+
+    @property
+    def volatility(self) -> np.ndarray:
+        """Daily volatility per instrument."""
+        return np.sqrt(np.diag(self.covariance))
+
+
+class RiskModel(Protocol):
+    name: str
+
+    def estimate(self, returns: np.ndarray) -> CovarianceEstimate: ...
+
+
+def _checked(returns: np.ndarray, minimum_days: int = 2) -> np.ndarray:
+    returns = np.asarray(returns, dtype=float)
+    if returns.ndim != 2:
+        raise ValueError(f"returns: need a (days x instruments) array, got {returns.ndim} dims")
+    days, instruments = returns.shape
+    if instruments == 0:
+        raise ValueError("returns: no instruments")
+    if days < minimum_days:
+        raise ValueError(f"returns: need at least {minimum_days} days, got {days}")
+    bad = ~np.isfinite(returns)
+    if bad.any():
+        columns = np.flatnonzero(bad.any(axis=0))
+        raise ValueError(
+            f"returns: {int(bad.sum())} values are NaN or infinite, in instrument columns "
+            f"{columns[:10].tolist()}{' ...' if len(columns) > 10 else ''}; leave out instruments "
+            "without a full history"
+        )
+    return returns
+
+
+class SampleCovariance:
+    name = "sample"
+
+    def estimate(self, returns: np.ndarray) -> CovarianceEstimate:
+        returns = _checked(returns)
+        return CovarianceEstimate(
+            self.name, len(returns), np.atleast_2d(np.cov(returns, rowvar=False, ddof=1))
+        )
+
+
+class LedoitWolfShrinkage:
+    """``(1 - delta) S + delta mu I``, with ``S`` the maximum-likelihood covariance (divided by
+    ``T``), ``mu = trace(S) / N`` and ``delta = min(1, b2 / d2)``, where ``d2 = ||S - mu I||^2``
+    and ``b2 = min(d2, (1 / T^2) sum_t ||x_t x_t' - S||^2)`` (Frobenius norms over ``N``)."""
+
+    name = "ledoit_wolf"
+
+    def estimate(self, returns: np.ndarray) -> CovarianceEstimate:
+        returns = _checked(returns)
+        days, n = returns.shape
+        centred = returns - returns.mean(axis=0)
+        sample = centred.T @ centred / days
+        mu = np.trace(sample) / n
+        target_gap = sample - mu * np.eye(n)
+        d2 = (target_gap**2).sum() / n
+        # sum_t ||x_t x_t' - S||^2 = sum_t ||x_t||^4 - T ||S||^2, without forming T outer products.
+        squared_norms = (centred**2).sum(axis=1)
+        b2_bar = ((squared_norms**2).sum() - days * (sample**2).sum()) / (days**2 * n)
+        b2 = min(d2, max(b2_bar, 0.0))
+        shrinkage = b2 / d2 if d2 > 0 else 1.0
+        shrunk = (1.0 - shrinkage) * sample + shrinkage * mu * np.eye(n)
+        return CovarianceEstimate(self.name, days, shrunk)
+
+
+class EwmaCovariance:
+    """Weights ``w_t`` proportional to ``0.5 ** (age_t / halflife_days)`` (age 0 for the newest
+    day), normalised to sum to 1; the covariance about the weighted mean is divided by
+    ``1 - sum w_t^2``, the unbiased correction for reliability weights."""
+
+    name = "ewma"
+
+    def __init__(self, halflife_days: float = 63.0) -> None:
+        if not halflife_days > 0:
+            raise ValueError(f"halflife_days: {halflife_days} must be positive")
+        self.halflife_days = halflife_days
+
+    def estimate(self, returns: np.ndarray) -> CovarianceEstimate:
+        returns = _checked(returns)
+        days = len(returns)
+        age = np.arange(days - 1, -1, -1, dtype=float)
+        weights = 0.5 ** (age / self.halflife_days)
+        weights /= weights.sum()
+        centred = returns - weights @ returns
+        covariance = (centred * weights[:, None]).T @ centred / (1.0 - (weights**2).sum())
+        return CovarianceEstimate(self.name, days, covariance)
+
+
+class PcaFactorModel:
+    """The ``k`` largest eigenpairs ``(lambda_j, v_j)`` of the sample covariance ``S`` are the
+    factors: exposures ``B = [v_1 .. v_k]``, factor covariance ``F = diag(lambda)``; the specific
+    variance is what they leave of each instrument's variance, ``D = diag(S - B F B')``, floored
+    at ``specific_floor`` times the average variance so that no instrument looks riskless."""
+
+    name = "pca"
+
+    def __init__(self, factors: int = 5, specific_floor: float = 1e-4) -> None:
+        if factors < 1:
+            raise ValueError(f"factors: {factors} must be at least 1")
+        self.factors = factors
+        self.specific_floor = specific_floor
+
+    def estimate(self, returns: np.ndarray) -> CovarianceEstimate:
+        returns = _checked(returns)
+        sample = np.atleast_2d(np.cov(returns, rowvar=False, ddof=1))
+        k = min(self.factors, sample.shape[0])
+        values, vectors = np.linalg.eigh(sample)
+        top = np.argsort(values)[::-1][:k]
+        exposures = vectors[:, top]
+        factor_variance = np.clip(values[top], 0.0, None)
+        explained = (exposures**2) @ factor_variance
+        floor = self.specific_floor * float(np.mean(np.diag(sample)))
+        specific = np.maximum(np.diag(sample) - explained, floor)
+        return CovarianceEstimate(
+            self.name,
+            len(returns),
+            exposures=exposures,
+            factor_covariance=np.diag(factor_variance),
+            specific_variance=specific,
+        )
+
+
+def make_risk_model(name: str, halflife_days: float = 63.0, factors: int = 5) -> RiskModel:
+    if name == "sample":
+        return SampleCovariance()
+    if name == "ledoit_wolf":
+        return LedoitWolfShrinkage()
+    if name == "ewma":
+        return EwmaCovariance(halflife_days)
+    if name == "pca":
+        return PcaFactorModel(factors)
+    raise ValueError(f"risk_model: {name!r} is not one of sample, ledoit_wolf, ewma, pca")
