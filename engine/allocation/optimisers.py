@@ -1,0 +1,261 @@
+"""Sizing models: from expected returns and a risk model to target weights (fractions of NAV).
+
+The cvxpy models follow cvxportfolio's habit: each problem is built **once** on ``cp.Parameter``s
+(expected returns, the risk model's factor, the bounds) and only the parameter values change each
+cycle, so a re-solve skips the problem compilation. Risk enters as ``||G' w||^2`` where
+``G G' = Sigma`` (a Cholesky factor of a dense covariance, or ``[B F^1/2 | diag(sqrt(D))]`` for a
+factor model), which keeps the problem DPP (disciplined parametrised) and the factor form small.
+
+Weights are long-only here, each between ``min_weight`` and ``max_weight``, summing to
+``invested`` (one minus the cash buffer); the rest is cash.
+
+- ``EqualWeight``: ``invested / N`` each.
+- ``InverseVolatility``: ``w_i`` proportional to ``1 / sigma_i``.
+- ``MinimumVariance``: minimise ``w' Sigma w``.
+- ``MeanVariance``: maximise ``mu' w - risk_aversion * w' Sigma w`` (Markowitz, 1952).
+- ``RiskParity``: equal risk contributions ``w_i (Sigma w)_i`` (Maillard, Roncalli and Teiletche,
+  2010), solved as the convex problem ``min 1/2 y' Sigma y - sum_i b_i log y_i`` (Spinu, 2013),
+  then ``w = invested * y / sum(y)``; bounds are not applied to it.
+- ``volatility_target``: scale any weights so the book's ex-ante volatility is a target, never
+  above ``invested`` in total (the rest stays in cash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+
+from engine.allocation.risk_models import CovarianceEstimate
+
+TRADING_DAYS_PER_YEAR = 252
+
+
+class InfeasibleAllocation(ValueError):
+    """The constraints cannot all hold; the message says which ones conflict."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    invested: float = 1.0  # sum of weights; 1 - invested stays in cash
+    min_weight: float = 0.0
+    max_weight: float = 1.0
+
+    def check(self, instruments: int) -> None:
+        if not 0 < self.invested <= 1:
+            raise InfeasibleAllocation(f"invested: {self.invested} must be in (0, 1]")
+        if not 0 <= self.min_weight <= self.max_weight <= 1:
+            raise InfeasibleAllocation(
+                f"min_weight {self.min_weight} and max_weight {self.max_weight} must satisfy "
+                "0 <= min_weight <= max_weight <= 1"
+            )
+        if instruments * self.max_weight < self.invested - 1e-12:
+            raise InfeasibleAllocation(
+                f"max_weight {self.max_weight} x {instruments} instruments = "
+                f"{instruments * self.max_weight:.4g} cannot hold the invested {self.invested:.4g}"
+            )
+        if instruments * self.min_weight > self.invested + 1e-12:
+            raise InfeasibleAllocation(
+                f"min_weight {self.min_weight} x {instruments} instruments = "
+                f"{instruments * self.min_weight:.4g} exceeds the invested {self.invested:.4g}"
+            )
+
+
+def risk_factor(estimate: CovarianceEstimate) -> np.ndarray:
+    """``G`` with ``G G' = Sigma``: Cholesky of a dense covariance (with a tiny ridge if it is
+    singular), or the factor model's ``[B F^1/2 | diag(sqrt(D))]``."""
+    if estimate.dense is None:
+        exposures = np.asarray(estimate.exposures)
+        factor_half = np.linalg.cholesky(
+            np.asarray(estimate.factor_covariance)
+            + 1e-18 * np.eye(len(np.asarray(estimate.factor_covariance)))
+        )
+        return np.hstack(
+            [exposures @ factor_half, np.diag(np.sqrt(np.asarray(estimate.specific_variance)))]
+        )
+    covariance = estimate.dense
+    ridge = 0.0
+    scale = float(np.mean(np.diag(covariance))) or 1.0
+    for _ in range(8):
+        try:
+            return np.linalg.cholesky(covariance + ridge * np.eye(len(covariance)))
+        except np.linalg.LinAlgError:
+            ridge = scale * 1e-10 if ridge == 0 else ridge * 100
+    raise InfeasibleAllocation("covariance: not positive semi-definite (check the risk model)")
+
+
+# Clarabel's defaults (1e-8) leave weights good to about 1e-5; these cost a few iterations more.
+SOLVER_OPTIONS = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "max_iter": 500}
+
+
+def _solve(problem: cp.Problem, model: str) -> None:
+    try:
+        problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
+    except cp.SolverError as exc:
+        raise InfeasibleAllocation(f"{model}: the solver failed ({exc})") from exc
+    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        raise InfeasibleAllocation(f"{model}: the problem is {problem.status}")
+
+
+class _BoundedQuadratic:
+    """``maximise mu' w - gamma ||G' w||^2`` over the bounded simplex, built once per shape.
+
+    ``gamma`` is folded into the factor parameter (``sqrt(gamma) G``): a parameter multiplying a
+    parametrised quadratic would not be DPP, and every solve would compile the problem again.
+    """
+
+    def __init__(self, instruments: int, factor_columns: int) -> None:
+        self.shape = (instruments, factor_columns)
+        self.weights = cp.Variable(instruments)
+        self.mu = cp.Parameter(instruments)
+        self.factor = cp.Parameter((instruments, factor_columns))
+        self.invested = cp.Parameter(nonneg=True)
+        self.low = cp.Parameter(nonneg=True)
+        self.high = cp.Parameter(nonneg=True)
+        risk = cp.sum_squares(self.factor.T @ self.weights)
+        self.problem = cp.Problem(
+            cp.Maximize(self.mu @ self.weights - risk),
+            [
+                cp.sum(self.weights) == self.invested,
+                self.weights >= self.low,
+                self.weights <= self.high,
+            ],
+        )
+
+    def solve(
+        self, mu: np.ndarray, factor: np.ndarray, gamma: float, bounds: Bounds, model: str
+    ) -> np.ndarray:
+        self.mu.value = mu
+        self.factor.value = np.sqrt(gamma) * factor
+        self.invested.value = bounds.invested
+        self.low.value = bounds.min_weight
+        self.high.value = bounds.max_weight
+        _solve(self.problem, model)
+        weights = np.clip(np.asarray(self.weights.value, dtype=float), 0.0, None)
+        return weights * (bounds.invested / weights.sum()) if weights.sum() > 0 else weights
+
+
+class _QuadraticModel:
+    """Keeps one built problem per (instruments, factor columns) and re-solves it."""
+
+    name = ""
+
+    def __init__(self) -> None:
+        self._problem: _BoundedQuadratic | None = None
+
+    def _problem_for(self, factor: np.ndarray) -> _BoundedQuadratic:
+        if self._problem is None or self._problem.shape != factor.shape:
+            self._problem = _BoundedQuadratic(*factor.shape)
+        return self._problem
+
+    @property
+    def problem(self) -> cp.Problem | None:
+        return None if self._problem is None else self._problem.problem
+
+
+class MinimumVariance(_QuadraticModel):
+    name = "minimum_variance"
+
+    def weights(self, estimate: CovarianceEstimate, bounds: Bounds) -> np.ndarray:
+        factor = risk_factor(estimate)
+        bounds.check(len(factor))
+        mu = np.zeros(len(factor))
+        return self._problem_for(factor).solve(mu, factor, 1.0, bounds, self.name)
+
+
+class MeanVariance(_QuadraticModel):
+    name = "mean_variance"
+
+    def __init__(self, risk_aversion: float = 1.0) -> None:
+        super().__init__()
+        if not risk_aversion > 0:
+            raise ValueError(f"risk_aversion: {risk_aversion} must be positive")
+        self.risk_aversion = risk_aversion
+
+    def weights(
+        self, expected_returns: np.ndarray, estimate: CovarianceEstimate, bounds: Bounds
+    ) -> np.ndarray:
+        factor = risk_factor(estimate)
+        bounds.check(len(factor))
+        mu = np.asarray(expected_returns, dtype=float)
+        if mu.shape != (len(factor),) or not np.all(np.isfinite(mu)):
+            raise InfeasibleAllocation(
+                f"expected_returns: need {len(factor)} finite values, got shape {mu.shape}"
+            )
+        return self._problem_for(factor).solve(mu, factor, self.risk_aversion, bounds, self.name)
+
+
+class RiskParity:
+    name = "risk_parity"
+
+    def __init__(self) -> None:
+        self._built: tuple[int, cp.Variable, cp.Parameter, cp.Parameter, cp.Problem] | None = None
+
+    def weights(
+        self,
+        estimate: CovarianceEstimate,
+        invested: float = 1.0,
+        budgets: np.ndarray | None = None,
+    ) -> np.ndarray:
+        factor = risk_factor(estimate)
+        n = len(factor)
+        budget = np.full(n, 1.0 / n) if budgets is None else np.asarray(budgets, dtype=float)
+        if budget.shape != (n,) or np.any(budget <= 0):
+            raise InfeasibleAllocation("budgets: need one positive risk budget per instrument")
+        # The problem's scale is the covariance's: daily variances of 1e-4 would leave the log
+        # barrier far from where the solver is accurate, so the factor is normalised first.
+        scale = float(np.sqrt(np.mean(np.sum(factor**2, axis=1)))) or 1.0
+        if self._built is None or self._built[0] != n or self._built[2].shape != factor.shape:
+            y = cp.Variable(n)
+            g = cp.Parameter(factor.shape)
+            b = cp.Parameter(n, pos=True)
+            problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(g.T @ y) - b @ cp.log(y)))
+            self._built = (n, y, g, b, problem)
+        _, y, g, b, problem = self._built
+        g.value = factor / scale
+        b.value = budget / budget.sum()
+        _solve(problem, self.name)
+        raw = np.asarray(y.value, dtype=float)
+        return invested * raw / raw.sum()
+
+
+class EqualWeight:
+    name = "equal_weight"
+
+    def weights(self, instruments: int, invested: float = 1.0) -> np.ndarray:
+        if instruments < 1:
+            raise InfeasibleAllocation("equal_weight: no instruments to hold")
+        return np.full(instruments, invested / instruments)
+
+
+class InverseVolatility:
+    name = "inverse_volatility"
+
+    def weights(self, estimate: CovarianceEstimate, invested: float = 1.0) -> np.ndarray:
+        volatility = estimate.volatility
+        if np.any(volatility <= 0):
+            raise InfeasibleAllocation(
+                f"inverse_volatility: instruments {np.flatnonzero(volatility <= 0).tolist()} "
+                "have zero volatility"
+            )
+        inverse = 1.0 / volatility
+        return invested * inverse / inverse.sum()
+
+
+def volatility_target(
+    weights: np.ndarray,
+    estimate: CovarianceEstimate,
+    target_annual_volatility: float,
+    max_invested: float = 1.0,
+) -> np.ndarray:
+    """``weights`` scaled so that ``sqrt(252 w' Sigma w)`` is the target, the total capped at
+    ``max_invested`` (a book too calm to reach the target without leverage stays below it)."""
+    if not target_annual_volatility > 0:
+        raise ValueError(f"target_annual_volatility: {target_annual_volatility} must be positive")
+    annual = float(np.sqrt(TRADING_DAYS_PER_YEAR * weights @ estimate.covariance @ weights))
+    if annual == 0:
+        return weights
+    scaled = weights * (target_annual_volatility / annual)
+    total = float(scaled.sum())
+    return scaled * (max_invested / total) if total > max_invested else scaled
