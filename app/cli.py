@@ -274,6 +274,30 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="an empty database for the engine part (default: a temp SQLite)"
     )
     bench_signals.add_argument("--json", action="store_true", help="print one JSON object")
+    allocate = commands.add_parser(
+        "allocate",
+        help="weights from a price history with the engine's sizing models (one shot)",
+        description="Estimate a risk model from the last --lookback-days daily returns of FILE "
+        "(CSV or Parquet, wide or long, as [market] path) and size a long-only portfolio. "
+        "mean_variance uses the window's mean daily returns as expected returns.",
+    )
+    allocate.add_argument("--prices", type=Path, required=True, help="CSV or Parquet of prices")
+    allocate.add_argument(
+        "--method",
+        required=True,
+        help="equal_weight, inverse_volatility, minimum_variance, mean_variance or risk_parity",
+    )
+    allocate.add_argument(
+        "--risk-model", default="ledoit_wolf", choices=("sample", "ledoit_wolf", "ewma", "pca")
+    )
+    allocate.add_argument("--lookback-days", type=int, default=252, help="returns used (252)")
+    allocate.add_argument("--risk-aversion", type=float, default=1.0, help="mean_variance (1)")
+    allocate.add_argument("--max-weight", type=float, default=1.0, help="per instrument (1)")
+    allocate.add_argument("--min-weight", type=float, default=0.0, help="per instrument (0)")
+    allocate.add_argument(
+        "--invested", type=float, default=1.0, help="sum of weights; the rest is cash (1)"
+    )
+    allocate.add_argument("--out", type=Path, required=True, help="weights CSV to write")
     _add_signals_commands(commands)
     return parser
 
@@ -628,6 +652,46 @@ def _signals_import(args: argparse.Namespace, signal_file: SignalFile) -> Import
     return result
 
 
+def _allocate(args: argparse.Namespace) -> int:
+    import csv
+
+    from engine.allocation.one_shot import allocate_from_prices
+    from engine.allocation.optimisers import Bounds, InfeasibleAllocation
+    from engine.market.data import load_price_file
+
+    history = load_price_file(args.prices)
+    try:
+        result = allocate_from_prices(
+            history.symbols,
+            history.close,
+            args.method,
+            args.risk_model,
+            args.lookback_days,
+            Bounds(args.invested, args.min_weight, args.max_weight),
+            args.risk_aversion,
+        )
+    except (InfeasibleAllocation, ValueError) as exc:
+        print(f"pcoord: allocate: {exc}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["symbol", "weight", "risk_contribution"])
+        for symbol, weight, risk in zip(
+            result.symbols, result.weights, result.risk_contributions, strict=True
+        ):
+            writer.writerow([symbol, f"{weight:.8f}", f"{risk:.8f}"])
+        writer.writerow(["CASH", f"{result.cash_weight:.8f}", "0"])
+    print(
+        f"{result.method} on {len(result.symbols)} instruments ({result.observations} daily "
+        f"returns, {result.risk_model} covariance): ex-ante volatility "
+        f"{result.annual_volatility:.2%} a year, cash {result.cash_weight:.2%}; wrote {args.out}"
+    )
+    if result.left_out:
+        print(f"left out, no full history in the window: {', '.join(result.left_out)}")
+    return 0
+
+
 def _signals_quality(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -708,6 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench-store": _bench_store,
         "bench-pulsar": _bench_pulsar,
         "bench-signals": _bench_signals,
+        "allocate": _allocate,
         "signals": _signals,
     }
     try:

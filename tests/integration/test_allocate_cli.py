@@ -1,0 +1,64 @@
+"""`pcoord allocate`: weights from a user's price file with the engine's models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.cli import main
+from engine.market.data import load_bundled
+
+
+@pytest.fixture
+def prices(tmp_path: Path) -> Path:
+    """Two years of the bundled closes as a wide CSV, with one stock listed only recently."""
+    history = load_bundled(5e8)
+    frame = pd.DataFrame(history.close, index=pd.Index(history.dates, name="date"))
+    frame.columns = list(history.symbols)
+    frame = frame.loc[pd.Timestamp("2018-01-01").date() : pd.Timestamp("2019-12-31").date()]
+    frame["NEWCO"] = np.nan
+    frame.iloc[-50:, frame.columns.get_loc("NEWCO")] = 10.0
+    path = tmp_path / "prices.csv"
+    frame.to_csv(path)
+    return path
+
+
+def _weights(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path).set_index("symbol")
+
+
+def test_risk_parity_weights_and_cash_sum_to_one_with_equal_risk(
+    prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "w.csv"
+    args = ["allocate", "--prices", str(prices), "--method", "risk_parity", "--invested", "0.9"]
+    assert main([*args, "--out", str(out)]) == 0
+    table = _weights(out)
+    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert table.loc["CASH", "weight"] == pytest.approx(0.1, abs=1e-6)
+    risk = table.drop("CASH")["risk_contribution"]
+    np.testing.assert_allclose(risk, 1 / 20, atol=1e-5)
+    printed = capsys.readouterr().out
+    assert "left out, no full history in the window: NEWCO" in printed
+    assert "NEWCO" not in table.index
+
+
+def test_mean_variance_respects_the_weight_cap(prices: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.csv"
+    args = ["allocate", "--prices", str(prices), "--method", "mean_variance", "--max-weight"]
+    assert main([*args, "0.1", "--risk-aversion", "2", "--out", str(out)]) == 0
+    weights = _weights(out).drop("CASH")["weight"]
+    assert weights.max() <= 0.1 + 1e-6 and weights.sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_bounds_that_cannot_hold_are_explained(
+    prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["allocate", "--prices", str(prices), "--method", "minimum_variance"]
+    assert main([*args, "--max-weight", "0.02", "--out", str(tmp_path / "w.csv")]) == 2
+    assert "max_weight 0.02 x 20 instruments = 0.4 cannot hold the invested 1" in (
+        capsys.readouterr().err
+    )
