@@ -7,7 +7,9 @@ cycle, so a re-solve skips the problem compilation. Risk enters as ``||G' w||^2`
 factor model), which keeps the problem DPP (disciplined parametrised) and the factor form small.
 
 Weights are long-only here, each between ``min_weight`` and ``max_weight``, summing to
-``invested`` (one minus the cash buffer); the rest is cash.
+``invested`` (one minus the cash buffer; the rest is cash), with optional sector caps and a limit
+on turnover against the current weights (``Limits``). An infeasible problem raises
+``InfeasibleAllocation`` naming the constraint families that conflict.
 
 - ``EqualWeight``: ``invested / N`` each.
 - ``InverseVolatility``: ``w_i`` proportional to ``1 / sigma_i``.
@@ -98,55 +100,162 @@ def _solve(problem: cp.Problem, model: str) -> None:
         raise InfeasibleAllocation(f"{model}: the problem is {problem.status}")
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Limits:
+    """Constraints beyond the bounds: sector caps and a turnover limit per rebalance.
+
+    ``sectors`` names each instrument's sector (same order as the weights) when ``sector_caps``
+    (``(sector, cap)`` pairs, a cap on the sector's total weight) is given; ``max_turnover`` caps
+    ``sum |w - current|`` against the ``current`` weights.
+    """
+
+    sectors: tuple[str, ...] = ()
+    sector_caps: tuple[tuple[str, float], ...] = ()
+    current: np.ndarray | None = None
+    max_turnover: float | None = None
+
+    def sector_matrix(self, instruments: int) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+        if not self.sector_caps:
+            return np.zeros((0, instruments)), np.zeros(0), ()
+        if len(self.sectors) != instruments:
+            raise InfeasibleAllocation(
+                f"sectors: {len(self.sectors)} given for {instruments} instruments"
+            )
+        names = tuple(name for name, _ in self.sector_caps)
+        matrix = np.array([[float(s == name) for s in self.sectors] for name in names])
+        return matrix, np.array([cap for _, cap in self.sector_caps], dtype=float), names
+
+    def check(self, instruments: int, bounds: Bounds) -> None:
+        if self.max_turnover is not None:
+            if not self.max_turnover >= 0:
+                raise InfeasibleAllocation(f"max_turnover: {self.max_turnover} must be >= 0")
+            if self.current is None or np.shape(self.current) != (instruments,):
+                raise InfeasibleAllocation(
+                    f"current: a turnover limit needs the {instruments} current weights"
+                )
+        matrix, caps, _ = self.sector_matrix(instruments)
+        if len(caps) and np.any(caps < 0):
+            raise InfeasibleAllocation("sector_caps: a cap cannot be negative")
+        uncapped = instruments - int(matrix.sum()) if len(caps) else instruments
+        room = float(caps.sum()) + uncapped * bounds.max_weight if len(caps) else 1.0
+        if len(caps) and room < bounds.invested - 1e-12:
+            raise InfeasibleAllocation(
+                f"sector_caps: the capped sectors ({caps.sum():.4g}) and the {uncapped} "
+                f"uncapped instruments at max_weight {bounds.max_weight:g} hold at most "
+                f"{room:.4g}, less than the invested {bounds.invested:.4g}"
+            )
+
+
 class _BoundedQuadratic:
-    """``maximise mu' w - gamma ||G' w||^2`` over the bounded simplex, built once per shape.
+    """``maximise mu' w - gamma ||G' w||^2`` over the bounded simplex with sector caps and a
+    turnover limit, built once per shape.
 
     ``gamma`` is folded into the factor parameter (``sqrt(gamma) G``): a parameter multiplying a
     parametrised quadratic would not be DPP, and every solve would compile the problem again.
+    Unused limits are given loose values (turnover 2, the most a long-only book can trade), so
+    one built problem serves every cycle.
     """
 
-    def __init__(self, instruments: int, factor_columns: int) -> None:
-        self.shape = (instruments, factor_columns)
+    def __init__(self, instruments: int, factor_columns: int, sectors: int) -> None:
+        self.shape = (instruments, factor_columns, sectors)
         self.weights = cp.Variable(instruments)
         self.mu = cp.Parameter(instruments)
         self.factor = cp.Parameter((instruments, factor_columns))
         self.invested = cp.Parameter(nonneg=True)
         self.low = cp.Parameter(nonneg=True)
         self.high = cp.Parameter(nonneg=True)
+        self.current = cp.Parameter(instruments)
+        self.turnover = cp.Parameter(nonneg=True)
         risk = cp.sum_squares(self.factor.T @ self.weights)
+        self.families: dict[str, list[cp.Constraint]] = {
+            "budget": [cp.sum(self.weights) == self.invested],
+            "min_weight": [self.weights >= self.low],
+            "max_weight": [self.weights <= self.high],
+            "max_turnover": [cp.norm1(self.weights - self.current) <= self.turnover],
+        }
+        self.sector_rows = cp.Parameter((sectors, instruments)) if sectors else None
+        self.sector_caps = cp.Parameter(sectors, nonneg=True) if sectors else None
+        if self.sector_rows is not None:
+            self.families["sector_caps"] = [self.sector_rows @ self.weights <= self.sector_caps]
         self.problem = cp.Problem(
             cp.Maximize(self.mu @ self.weights - risk),
-            [
-                cp.sum(self.weights) == self.invested,
-                self.weights >= self.low,
-                self.weights <= self.high,
-            ],
+            [c for family in self.families.values() for c in family],
         )
 
-    def solve(
-        self, mu: np.ndarray, factor: np.ndarray, gamma: float, bounds: Bounds, model: str
-    ) -> np.ndarray:
-        self.mu.value = mu
-        self.factor.value = np.sqrt(gamma) * factor
+    def _set(self, bounds: Bounds, limits: Limits, n: int) -> None:
         self.invested.value = bounds.invested
         self.low.value = bounds.min_weight
         self.high.value = bounds.max_weight
-        _solve(self.problem, model)
+        current = limits.current if limits.current is not None else np.zeros(n)
+        self.current.value = np.asarray(current, dtype=float)
+        self.turnover.value = 2.0 if limits.max_turnover is None else limits.max_turnover
+        if self.sector_rows is not None and self.sector_caps is not None:
+            matrix, caps, _ = limits.sector_matrix(n)
+            self.sector_rows.value = matrix
+            self.sector_caps.value = caps
+
+    def solve(
+        self,
+        mu: np.ndarray,
+        factor: np.ndarray,
+        gamma: float,
+        bounds: Bounds,
+        limits: Limits,
+        model: str,
+    ) -> np.ndarray:
+        n = len(factor)
+        self.mu.value = mu
+        self.factor.value = np.sqrt(gamma) * factor
+        self._set(bounds, limits, n)
+        try:
+            _solve(self.problem, model)
+        except InfeasibleAllocation as exc:
+            if self.problem.status not in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                raise
+            raise InfeasibleAllocation(f"{model}: {self._conflict(bounds, limits, n)}") from exc
         weights = np.clip(np.asarray(self.weights.value, dtype=float), 0.0, None)
         return weights * (bounds.invested / weights.sum()) if weights.sum() > 0 else weights
 
+    def _conflict(self, bounds: Bounds, limits: Limits, n: int) -> str:
+        """Which constraint families conflict: those whose loosening alone makes it feasible."""
+        loosen = {
+            "max_turnover": lambda: setattr(self.turnover, "value", 2.0 + 2.0 * n),
+            "max_weight": lambda: setattr(self.high, "value", 1.0),
+            "min_weight": lambda: setattr(self.low, "value", 0.0),
+        }
+        if self.sector_caps is not None:
+            loosen["sector_caps"] = lambda: setattr(
+                self.sector_caps, "value", np.full(self.shape[2], 1.0)
+            )
+        culprits = []
+        for family, relax in loosen.items():
+            self._set(bounds, limits, n)
+            relax()
+            self.problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
+            if self.problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+                culprits.append(family)
+        self._set(bounds, limits, n)
+        if not culprits:
+            return "infeasible: the constraints conflict in more than one way at once"
+        return (
+            "infeasible: "
+            + ", ".join(culprits)
+            + " conflict with the other constraints (loosening any one of them would do)"
+        )
+
 
 class _QuadraticModel:
-    """Keeps one built problem per (instruments, factor columns) and re-solves it."""
+    """Keeps one built problem per (instruments, factor columns, sectors) and re-solves it."""
 
     name = ""
 
     def __init__(self) -> None:
         self._problem: _BoundedQuadratic | None = None
 
-    def _problem_for(self, factor: np.ndarray) -> _BoundedQuadratic:
-        if self._problem is None or self._problem.shape != factor.shape:
-            self._problem = _BoundedQuadratic(*factor.shape)
+    def _problem_for(self, factor: np.ndarray, limits: Limits) -> _BoundedQuadratic:
+        shape = (*factor.shape, len(limits.sector_caps))
+        if self._problem is None or self._problem.shape != shape:
+            self._problem = _BoundedQuadratic(*shape)
         return self._problem
 
     @property
@@ -157,11 +266,15 @@ class _QuadraticModel:
 class MinimumVariance(_QuadraticModel):
     name = "minimum_variance"
 
-    def weights(self, estimate: CovarianceEstimate, bounds: Bounds) -> np.ndarray:
+    def weights(
+        self, estimate: CovarianceEstimate, bounds: Bounds, limits: Limits | None = None
+    ) -> np.ndarray:
+        limits = limits or Limits()
         factor = risk_factor(estimate)
         bounds.check(len(factor))
+        limits.check(len(factor), bounds)
         mu = np.zeros(len(factor))
-        return self._problem_for(factor).solve(mu, factor, 1.0, bounds, self.name)
+        return self._problem_for(factor, limits).solve(mu, factor, 1.0, bounds, limits, self.name)
 
 
 class MeanVariance(_QuadraticModel):
@@ -174,16 +287,24 @@ class MeanVariance(_QuadraticModel):
         self.risk_aversion = risk_aversion
 
     def weights(
-        self, expected_returns: np.ndarray, estimate: CovarianceEstimate, bounds: Bounds
+        self,
+        expected_returns: np.ndarray,
+        estimate: CovarianceEstimate,
+        bounds: Bounds,
+        limits: Limits | None = None,
     ) -> np.ndarray:
+        limits = limits or Limits()
         factor = risk_factor(estimate)
         bounds.check(len(factor))
+        limits.check(len(factor), bounds)
         mu = np.asarray(expected_returns, dtype=float)
         if mu.shape != (len(factor),) or not np.all(np.isfinite(mu)):
             raise InfeasibleAllocation(
                 f"expected_returns: need {len(factor)} finite values, got shape {mu.shape}"
             )
-        return self._problem_for(factor).solve(mu, factor, self.risk_aversion, bounds, self.name)
+        return self._problem_for(factor, limits).solve(
+            mu, factor, self.risk_aversion, bounds, limits, self.name
+        )
 
 
 class RiskParity:

@@ -16,6 +16,7 @@ from engine.allocation.optimisers import (
     EqualWeight,
     InfeasibleAllocation,
     InverseVolatility,
+    Limits,
     MeanVariance,
     MinimumVariance,
     RiskParity,
@@ -175,3 +176,68 @@ def test_volatility_targeting_scales_the_book_and_never_levers() -> None:
     np.testing.assert_allclose(scaled, weights / 2)
     capped = volatility_target(weights, _dense(covariance), annual * 3, max_invested=1.0)
     np.testing.assert_allclose(capped, weights)
+
+
+@pytest.fixture(scope="module")
+def sectors() -> tuple[str, ...]:
+    history = load_bundled(5e8)
+    labels = {
+        name: f"sector{k}" for k, name in enumerate(sorted({i.sector for i in history.instruments}))
+    }
+    return tuple(labels[i.sector] for i in history.instruments)
+
+
+def test_sector_caps_reach_skfolios_optimum(returns: np.ndarray, sectors: tuple[str, ...]) -> None:
+    busiest = max(set(sectors), key=sectors.count)
+    reference = MeanRisk(
+        objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
+        risk_measure=RiskMeasure.VARIANCE,
+        risk_aversion=2.0,
+        max_weights=0.3,
+        groups=[list(sectors)],
+        linear_constraints=[f"{busiest} <= 0.1"],
+    ).fit(returns)
+    distribution = reference.prior_estimator_.return_distribution_
+    mu, covariance = distribution.mu, distribution.covariance
+    limits = Limits(sectors, ((busiest, 0.1),))
+    ours = MeanVariance(2.0).weights(mu, _dense(covariance), Bounds(1.0, 0.0, 0.3), limits)
+    in_sector = np.array([s == busiest for s in sectors])
+    assert ours[in_sector].sum() <= 0.1 + 1e-7
+    assert _utility(mu, covariance, 2.0, ours) == pytest.approx(
+        _utility(mu, covariance, 2.0, reference.weights_), rel=1e-6
+    )
+
+
+def test_turnover_limit_reaches_skfolios_optimum(returns: np.ndarray) -> None:
+    current = np.full(20, 0.05)
+    reference = MeanRisk(
+        objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
+        risk_measure=RiskMeasure.VARIANCE,
+        risk_aversion=1.0,
+        previous_weights=current,
+        max_turnover=0.01,  # per instrument in skfolio
+    ).fit(returns)
+    distribution = reference.prior_estimator_.return_distribution_
+    mu, covariance = distribution.mu, distribution.covariance
+    # skfolio bounds each instrument's change; ours bounds the total, a different (larger) set:
+    # the optimum is at least as good, and the total it trades is within the limit.
+    ours = MeanVariance(1.0).weights(
+        mu, _dense(covariance), Bounds(), Limits(current=current, max_turnover=0.2)
+    )
+    assert np.abs(ours - current).sum() <= 0.2 + 1e-7
+    assert (
+        _utility(mu, covariance, 1.0, ours)
+        >= _utility(mu, covariance, 1.0, reference.weights_) - 1e-12
+    )
+
+
+def test_conflicting_constraints_are_named(returns: np.ndarray) -> None:
+    estimate = SampleCovariance().estimate(returns)
+    current = np.zeros(20)
+    current[0] = 1.0  # all in one stock today
+    limits = Limits(current=current, max_turnover=0.1)
+    with pytest.raises(InfeasibleAllocation, match=r"max_turnover, max_weight conflict"):
+        MinimumVariance().weights(estimate, Bounds(1.0, 0.0, 0.2), limits)
+    sectors = tuple("a" if i < 10 else "b" for i in range(20))
+    with pytest.raises(InfeasibleAllocation, match=r"sector_caps: the capped sectors \(0.6\)"):
+        MinimumVariance().weights(estimate, Bounds(), Limits(sectors, (("a", 0.3), ("b", 0.3))))
