@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.allocation.sizing import SignalProportionalAllocator
-from engine.config import AppConfig, ConfigError
+from engine.allocation.expected_returns import SignalToReturn
+from engine.allocation.mandate import MandateAllocator
+from engine.allocation.risk_models import make_risk_model
+from engine.config import AppConfig, ConfigError, PortfolioConfig
 from engine.coordinator import Coordinator, PortfolioMandate
 from engine.events.bus import EmbeddedEventBus, EventBus
 from engine.events.pulsar_bus import PulsarEventBus, PulsarSettings
@@ -109,6 +111,22 @@ def build_signal_coordinator(config: AppConfig, k: int) -> SignalCoordinator:
     )
 
 
+def build_allocator(portfolio: PortfolioConfig) -> MandateAllocator:
+    rules = portfolio.allocation
+    return MandateAllocator(
+        portfolio.id,
+        rules.model,
+        portfolio.max_weight,
+        portfolio.cash_buffer,
+        make_risk_model(rules.risk_model, rules.ewma_halflife_days, rules.pca_factors),
+        rules.lookback_days,
+        rules.risk_aversion,
+        SignalToReturn(rules.information_coefficient),
+        tuple(sorted(rules.sector_caps.items())),
+        rules.max_turnover,
+    )
+
+
 def build_mandates(
     config: AppConfig, instruments: tuple[Instrument, ...]
 ) -> tuple[PortfolioMandate, ...]:
@@ -132,9 +150,7 @@ def build_mandates(
                 portfolio.name,
                 universe,
                 build_signal_coordinator(config, k),
-                SignalProportionalAllocator(
-                    portfolio.id, portfolio.max_weight, portfolio.cash_buffer
-                ),
+                build_allocator(portfolio),
                 OrderGenerator(portfolio.min_trade_weight, cost_allowance_bps),
                 portfolio.rebalance_every_days,
                 portfolio.initial_cash_usd,

@@ -167,6 +167,30 @@ class SignalsConfig(_Strict):
     max_signals_per_request: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
 
 
+class AllocationConfig(_Strict):
+    """How a portfolio sizes its positions (see engine/allocation/mandate.py)."""
+
+    model: Literal[
+        "signal_proportional",
+        "equal_weight",
+        "inverse_volatility",
+        "minimum_variance",
+        "risk_parity",
+        "mean_variance",
+    ] = "signal_proportional"
+    risk_model: Literal["sample", "ledoit_wolf", "ewma", "pca"] = "ledoit_wolf"
+    # Daily returns the risk model is estimated from (less than history_days).
+    lookback_days: Annotated[int, Field(ge=20, le=2520)] = 126
+    ewma_halflife_days: Annotated[float, Field(gt=0)] = 42.0
+    pca_factors: Annotated[int, Field(ge=1, le=100)] = 5
+    # mean_variance: maximise mu'w - risk_aversion * w'Sigma w (daily units); mu = IC * vol * view.
+    risk_aversion: Annotated[float, Field(gt=0)] = 1.0
+    information_coefficient: Annotated[float, Field(gt=0, le=1)] = 0.05
+    sector_caps: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+    # Largest sum of |weight changes| per rebalance (e.g. 0.2 = 20% of NAV); none by default.
+    max_turnover: Annotated[float, Field(gt=0, le=2)] | None = None
+
+
 class PortfolioConfig(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     name: Annotated[str, Field(min_length=1)]
@@ -174,6 +198,7 @@ class PortfolioConfig(_Strict):
     sources: tuple[str, ...]
     source_weights: dict[str, Annotated[float, Field(gt=0)]] = {}
     coordination: CoordinationConfig = CoordinationConfig()
+    allocation: AllocationConfig = AllocationConfig()
     max_weight: Annotated[float, Field(gt=0, le=1)] = 0.10
     cash_buffer: Annotated[float, Field(ge=0, lt=1)] = 0.02
     initial_cash_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000000")
@@ -229,6 +254,14 @@ class AppConfig(_Strict):
                 raise ValueError(
                     f"portfolios[{k}] names sources {unknown}; the configured ones are "
                     f"{sorted(known)} (add external ones under [sources.external.NAME])"
+                )
+        for k, portfolio in enumerate(self.portfolios):
+            uses_prices = portfolio.allocation.model != "signal_proportional"
+            if uses_prices and portfolio.allocation.lookback_days >= self.history_days:
+                raise ValueError(
+                    f"portfolios[{k}].allocation.lookback_days "
+                    f"{portfolio.allocation.lookback_days} must be less than history_days "
+                    f"{self.history_days}"
                 )
         longest = max(self.sources.momentum.horizons_days)
         if self.history_days <= longest:

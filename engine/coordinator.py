@@ -36,7 +36,7 @@ from functools import partial
 import numpy as np
 from sqlalchemy import Connection
 
-from engine.allocation.sizing import SignalProportionalAllocator
+from engine.allocation.mandate import MandateAllocator
 from engine.commands import (
     Command,
     CommandRefused,
@@ -115,7 +115,7 @@ class PortfolioMandate:
     name: str
     universe: np.ndarray  # bool mask over the instruments
     coordinator: SignalCoordinator
-    allocator: SignalProportionalAllocator
+    allocator: MandateAllocator
     order_generator: OrderGenerator
     rebalance_every_days: int
     initial_cash_usd: Decimal
@@ -162,6 +162,7 @@ class Coordinator:
         self.instruments = instruments
         self.symbols = tuple(instrument.symbol for instrument in instruments)
         self.symbol_index = {symbol: i for i, symbol in enumerate(self.symbols)}
+        self.sectors = tuple(instrument.sector for instrument in instruments)
         self.mandates = mandates
         used = {name for mandate in mandates for name in mandate.sources}
         self.sources = {name: sources[name] for name in sorted(used) if name in sources}
@@ -863,19 +864,53 @@ class Coordinator:
                 mandate.portfolio_id,
             )
 
+    def _current_weights(self, portfolio_id: str, close: np.ndarray) -> np.ndarray:
+        nav = float(self.ledger.nav_usd(portfolio_id))
+        if nav <= 0:
+            return np.zeros(len(close))
+        shares = self.ledger.shares_vector(portfolio_id, self.symbols)
+        return np.where(shares != 0, shares * np.nan_to_num(close) / nav, 0.0)
+
     def _stage_allocation(self, tick: MarketTick) -> None:
         if not self._latest_batches:
             return
         tradable = np.isfinite(tick.close) & (tick.close > 0)
+        window = None
         for mandate in self.mandates:
             if not self._due(mandate):
                 continue
-            target = mandate.allocator.allocate(
-                self._latest_coordinated[mandate.portfolio_id],
+            pid = mandate.portfolio_id
+            allocator = mandate.allocator
+            if allocator.needs_prices and window is None:
+                window = self.prices.window()
+            outcome = allocator.allocate(
+                self._latest_coordinated[pid],
                 mandate.universe & tradable,
                 tick.timestamp,
+                window,
+                self._current_weights(pid, tick.close),
+                self.sectors,
             )
-            self._cycle_targets[mandate.portfolio_id] = target
+            if outcome.status != "ok":
+                # Recorded as an event: a portfolio that did not get the model it asked for.
+                self._emit(
+                    "AllocationInfeasible"
+                    if outcome.status == "infeasible"
+                    else "AllocationFallback",
+                    {
+                        "market_date": tick.timestamp.isoformat(),
+                        "model": allocator.model,
+                        "reason": outcome.reason,
+                        "action": "kept current holdings"
+                        if outcome.status == "infeasible"
+                        else "used signal_proportional",
+                    },
+                    pid,
+                )
+            if outcome.status == "infeasible":
+                continue  # nothing to trade: the targets stay where the holdings are
+            target = outcome.target
+            self._cycle_targets[pid] = target
             held = {
                 self.symbols[i]: round(float(target.weights[i]), 6)
                 for i in np.flatnonzero(target.weights)
@@ -886,9 +921,9 @@ class Coordinator:
                     "market_date": tick.timestamp.isoformat(),
                     "weights": held,
                     "cash_weight": round(target.cash_weight, 6),
-                    "model": "signal_proportional",
+                    "model": outcome.model,
                 },
-                mandate.portfolio_id,
+                pid,
             )
 
     def _stage_orders(self, tick: MarketTick) -> None:

@@ -153,7 +153,8 @@ class _BoundedQuadratic:
     ``gamma`` is folded into the factor parameter (``sqrt(gamma) G``): a parameter multiplying a
     parametrised quadratic would not be DPP, and every solve would compile the problem again.
     Unused limits are given loose values (turnover 2, the most a long-only book can trade), so
-    one built problem serves every cycle.
+    one built problem serves every cycle. Under a turnover limit the book reaches its budget over
+    several rebalances, each adding up to half the allowed turnover to what is invested.
     """
 
     def __init__(self, instruments: int, factor_columns: int, sectors: int) -> None:
@@ -162,13 +163,17 @@ class _BoundedQuadratic:
         self.mu = cp.Parameter(instruments)
         self.factor = cp.Parameter((instruments, factor_columns))
         self.invested = cp.Parameter(nonneg=True)
+        self.invested_floor = cp.Parameter(nonneg=True)
         self.low = cp.Parameter(nonneg=True)
         self.high = cp.Parameter(nonneg=True)
         self.current = cp.Parameter(instruments)
         self.turnover = cp.Parameter(nonneg=True)
         risk = cp.sum_squares(self.factor.T @ self.weights)
         self.families: dict[str, list[cp.Constraint]] = {
-            "budget": [cp.sum(self.weights) == self.invested],
+            "budget": [
+                cp.sum(self.weights) <= self.invested,
+                cp.sum(self.weights) >= self.invested_floor,
+            ],
             "min_weight": [self.weights >= self.low],
             "max_weight": [self.weights <= self.high],
             "max_turnover": [cp.norm1(self.weights - self.current) <= self.turnover],
@@ -184,6 +189,13 @@ class _BoundedQuadratic:
 
     def _set(self, bounds: Bounds, limits: Limits, n: int) -> None:
         self.invested.value = bounds.invested
+        # Under a turnover limit the book reaches its budget over several rebalances: each may
+        # add up to half the turnover allowed to what is invested (the other half rotates).
+        floor = bounds.invested
+        if limits.max_turnover is not None:
+            invested_now = float(np.sum(limits.current)) if limits.current is not None else 0.0
+            floor = min(bounds.invested, invested_now + limits.max_turnover / 2.0)
+        self.invested_floor.value = max(floor, 0.0)
         self.low.value = bounds.min_weight
         self.high.value = bounds.max_weight
         current = limits.current if limits.current is not None else np.zeros(n)
@@ -213,8 +225,11 @@ class _BoundedQuadratic:
             if self.problem.status not in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
                 raise
             raise InfeasibleAllocation(f"{model}: {self._conflict(bounds, limits, n)}") from exc
-        weights = np.clip(np.asarray(self.weights.value, dtype=float), 0.0, None)
-        return weights * (bounds.invested / weights.sum()) if weights.sum() > 0 else weights
+        # The solver's answer can sit a hair outside the bounds; clip, and rescale only down.
+        weights = np.clip(np.asarray(self.weights.value, dtype=float), 0.0, bounds.max_weight)
+        weights[weights < 1e-9] = 0.0
+        total = weights.sum()
+        return weights * (bounds.invested / total) if total > bounds.invested else weights
 
     def _conflict(self, bounds: Bounds, limits: Limits, n: int) -> str:
         """Which constraint families conflict: those whose loosening alone makes it feasible."""

@@ -104,3 +104,11 @@ def test_empty_source_list_and_missing_id_are_named() -> None:
         parse_config(_default_with('sources = ["momentum", "analyst_desk"]', "sources = []"))
     with pytest.raises(ConfigError, match=r"portfolios\[0\]\.id: Field required"):
         parse_config(_default_with('id = "growth"', ""))
+
+
+def test_an_allocation_look_back_must_fit_in_the_price_window() -> None:
+    text = _default_with(
+        'model = "signal_proportional"', 'model = "risk_parity"\nlookback_days = 300'
+    )
+    with pytest.raises(ConfigError, match=r"portfolios\[0\]\.allocation\.lookback_days 300"):
+        parse_config(text)

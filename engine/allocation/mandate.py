@@ -1,0 +1,174 @@
+"""A portfolio mandate's allocation stage: coordinated signals and prices in, target weights out.
+
+The mandate names its sizing model (``signal_proportional``, ``equal_weight``,
+``inverse_volatility``, ``minimum_variance``, ``risk_parity`` or ``mean_variance``), its risk
+model and its limits. The risk-based models size the instruments the portfolio has a positive view
+on; mean-variance takes expected returns from the views (``SignalToReturn``) over every eligible
+instrument. Only instruments with a full price history over the look-back take part.
+
+Equal weight, inverse volatility and risk parity are capped at ``max_weight`` after sizing, the
+excess staying in cash; a turnover limit counts the names being sized (selling out of names
+without a view is not limited).
+
+When the limits cannot all hold, the outcome is ``infeasible`` with the reason and the targets are
+the current weights (nothing trades). When a solver fails, the outcome is ``fallback`` with the
+reason and the targets come from the signal-proportional model, which cannot fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from engine.allocation.expected_returns import SignalToReturn
+from engine.allocation.optimisers import (
+    Bounds,
+    EqualWeight,
+    InfeasibleAllocation,
+    InverseVolatility,
+    Limits,
+    MeanVariance,
+    MinimumVariance,
+    RiskParity,
+)
+from engine.allocation.risk_models import RiskModel
+from engine.allocation.sizing import SignalProportionalAllocator
+from engine.model import CoordinatedSignals, TargetWeights
+
+SIZING_MODELS = (
+    "signal_proportional",
+    "equal_weight",
+    "inverse_volatility",
+    "minimum_variance",
+    "risk_parity",
+    "mean_variance",
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AllocationOutcome:
+    target: TargetWeights
+    model: str
+    status: str  # "ok", "infeasible" or "fallback"
+    reason: str | None = None
+
+
+class MandateAllocator:
+    def __init__(
+        self,
+        portfolio_id: str,
+        model: str,
+        max_weight: float,
+        cash_buffer: float,
+        risk_model: RiskModel,
+        lookback_days: int = 126,
+        risk_aversion: float = 1.0,
+        signal_to_return: SignalToReturn | None = None,
+        sector_caps: tuple[tuple[str, float], ...] = (),
+        max_turnover: float | None = None,
+    ) -> None:
+        if model not in SIZING_MODELS:
+            raise ValueError(f"model: {model!r} is not one of {', '.join(SIZING_MODELS)}")
+        self.portfolio_id = portfolio_id
+        self.model = model
+        self.max_weight = max_weight
+        self.invested = 1.0 - cash_buffer
+        self.risk_model = risk_model
+        self.lookback_days = lookback_days
+        self.signal_to_return = signal_to_return or SignalToReturn()
+        self.sector_caps = sector_caps
+        self.max_turnover = max_turnover
+        self.fallback = SignalProportionalAllocator(portfolio_id, max_weight, cash_buffer)
+        self._mean_variance = MeanVariance(risk_aversion)
+        self._minimum_variance = MinimumVariance()
+        self._risk_parity = RiskParity()
+
+    @property
+    def needs_prices(self) -> bool:
+        return self.model != "signal_proportional"
+
+    def allocate(
+        self,
+        signals: CoordinatedSignals,
+        eligible: np.ndarray,
+        timestamp: date,
+        prices: np.ndarray | None = None,
+        current_weights: np.ndarray | None = None,
+        sectors: tuple[str, ...] = (),
+    ) -> AllocationOutcome:
+        """``prices``: closes, days x instruments, oldest first; ``current_weights``: of NAV."""
+        if not self.needs_prices:
+            target = self.fallback.allocate(signals, eligible, timestamp)
+            return AllocationOutcome(target, self.model, "ok")
+        n = len(signals.score)
+        current = np.zeros(n) if current_weights is None else np.asarray(current_weights)
+        try:
+            weights = self._optimise(signals, eligible, prices, current, sectors)
+        except InfeasibleAllocation as exc:
+            held = TargetWeights(self.portfolio_id, timestamp, current, 1.0 - float(current.sum()))
+            return AllocationOutcome(held, self.model, "infeasible", str(exc))
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+            target = self.fallback.allocate(signals, eligible, timestamp)
+            return AllocationOutcome(
+                target, "signal_proportional", "fallback", f"{self.model}: {exc}"
+            )
+        return AllocationOutcome(
+            TargetWeights(self.portfolio_id, timestamp, weights, 1.0 - float(weights.sum())),
+            self.model,
+            "ok",
+        )
+
+    def _optimise(
+        self,
+        signals: CoordinatedSignals,
+        eligible: np.ndarray,
+        prices: np.ndarray | None,
+        current: np.ndarray,
+        sectors: tuple[str, ...],
+    ) -> np.ndarray:
+        n = len(signals.score)
+        if prices is None or len(prices) < 3:
+            raise InfeasibleAllocation(f"{self.model}: needs a price history")
+        window = prices[-(self.lookback_days + 1) :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = window[1:] / window[:-1] - 1.0
+        full_history = np.all(np.isfinite(returns), axis=0)
+        conviction = signals.score * signals.confidence
+        if self.model == "mean_variance":
+            members = eligible & full_history & (signals.confidence > 0)
+        else:
+            members = eligible & full_history & (conviction > 0)
+        weights = np.zeros(n)
+        chosen = np.flatnonzero(members)
+        if len(chosen) == 0:
+            return weights  # no view to act on: all cash
+        # A cap that cannot hold the whole budget leaves the rest in cash rather than failing.
+        invested = min(self.invested, len(chosen) * self.max_weight)
+        bounds = Bounds(invested, 0.0, self.max_weight)
+        estimate = self.risk_model.estimate(returns[:, chosen])
+        limits = Limits(
+            tuple(sectors[i] for i in chosen) if sectors else (),
+            self.sector_caps if sectors else (),
+            current[chosen] if self.max_turnover is not None else None,
+            self.max_turnover,
+        )
+        if self.model == "equal_weight":
+            weights[chosen] = EqualWeight().weights(len(chosen), invested)
+        elif self.model == "inverse_volatility":
+            weights[chosen] = np.minimum(
+                InverseVolatility().weights(estimate, invested), self.max_weight
+            )
+        elif self.model == "risk_parity":
+            weights[chosen] = np.minimum(
+                self._risk_parity.weights(estimate, invested), self.max_weight
+            )
+        elif self.model == "minimum_variance":
+            weights[chosen] = self._minimum_variance.weights(estimate, bounds, limits)
+        else:
+            mu = self.signal_to_return.expected_returns(
+                signals.score[chosen], signals.confidence[chosen], estimate.volatility
+            )
+            weights[chosen] = self._mean_variance.weights(mu, estimate, bounds, limits)
+        return weights
