@@ -11,7 +11,7 @@ from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
 from components.figures import weights_figure
-from components.tables import holdings_table, portfolio_label
+from components.tables import holdings_table, impact_table, portfolio_label
 
 if TYPE_CHECKING:
     import dash
@@ -39,6 +39,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
         Output(ids.ALLOCATION_WEIGHTS_GRAPH, "figure"),
         Output(ids.ALLOCATION_HOLDINGS_TABLE, "children"),
         Output(ids.ALLOCATION_SUMMARY, "children"),
+        Output(ids.ALLOCATION_IMPACT, "children"),
         Output(ids.ALLOCATION_RENDERED, "data"),
         Input(ids.REFRESH_INTERVAL, "n_intervals"),
         Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
@@ -65,9 +66,16 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
                 html.Span(
                     f" NAV {fmt.usd(portfolio.nav_usd)}"
                     f" · cash {fmt.usd(portfolio.cash_usd)} ({fmt.pct(portfolio.cash_weight)})"
-                    f" · sources: {', '.join(portfolio.sources)}",
+                    f" · sources: {', '.join(portfolio.sources)}"
+                    f" · sizing: {portfolio.allocation_model}",
                     className="text-muted",
                 ),
             ]
         )
-        return weights_figure(portfolio, colour), holdings_table(portfolio), summary, shown
+        return (
+            weights_figure(portfolio, colour),
+            holdings_table(portfolio),
+            summary,
+            impact_table(portfolio.impact),
+            shown,
+        )

@@ -66,6 +66,7 @@ ALLOCATION_WEIGHTS_GRAPH = "allocation-weights-graph"
 ALLOCATION_HOLDINGS_TABLE = "allocation-holdings-table"
 ALLOCATION_SUMMARY = "allocation-summary"
 ALLOCATION_RENDERED = "allocation-rendered"
+ALLOCATION_IMPACT = "allocation-impact"
 
 # Trades.
 TRADES_SUMMARY = "trades-summary"

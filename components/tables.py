@@ -18,6 +18,7 @@ from dash import html
 
 from components import formatting as fmt
 from components.colours import NEGATIVE, POSITIVE
+from engine.allocation.impact import AllocationImpact
 from engine.model import Conflict, Event, Fill, Order, Side
 from engine.signals.book import ALL_PORTFOLIOS, Override
 from engine.snapshot import (
@@ -558,3 +559,46 @@ def events_table(events: Sequence[Event], labels: PortfolioLabels) -> html.Div:
         for event in events
     ]
     return _table(EVENT_COLUMNS, rows, empty="No events match these filters")
+
+
+def impact_table(impact: AllocationImpact | None) -> html.Div | dbc.Table:
+    """The latest proposal against the current holdings: return, risk, turnover, cost, changes."""
+    if impact is None:
+        return html.Div(
+            "No proposal yet (one is assessed at each rebalance).", className="text-muted"
+        )
+    rows = [
+        (
+            "expected return (a year, from the signals)",
+            fmt.pct(impact.current_expected_return_annual),
+            fmt.pct(impact.expected_return_annual),
+        ),
+        (
+            "ex-ante volatility (a year)",
+            fmt.pct(impact.current_volatility_annual),
+            fmt.pct(impact.volatility_annual),
+        ),
+        (
+            "tracking error to the universe, equally weighted",
+            "",
+            fmt.pct(impact.tracking_error_annual),
+        ),
+        ("turnover (sum of weight changes)", "", fmt.pct(impact.turnover)),
+        (
+            "estimated cost (spread and commission)",
+            "",
+            f"{fmt.usd(impact.estimated_cost_usd)} ({impact.estimated_cost_bps:.1f} bps of NAV)",
+        ),
+    ]
+    rows += [
+        (f"change: {c.symbol}", fmt.pct(c.current), fmt.pct(c.target)) for c in impact.top_changes
+    ]
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(""), html.Th("now"), html.Th("proposed")])),
+            html.Tbody([html.Tr([html.Td(a), html.Td(b), html.Td(c)]) for a, b, c in rows]),
+        ],
+        size="sm",
+        hover=True,
+        className="mb-0",
+    )

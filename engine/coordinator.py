@@ -36,6 +36,7 @@ from functools import partial
 import numpy as np
 from sqlalchemy import Connection
 
+from engine.allocation.impact import AllocationImpact
 from engine.allocation.mandate import MandateAllocator
 from engine.commands import (
     Command,
@@ -175,6 +176,9 @@ class Coordinator:
         self.quality_record_every = quality_record_every
         self.multipliers: dict[str, float] = {}
         self.venue = venue
+        # What a trade costs before impact, in basis points of its value: for impact estimates.
+        self.venue_cost_bps = float((venue.half_spread + venue.commission_rate) * 10_000)
+        self.latest_impacts: dict[str, AllocationImpact] = {}
         self.bus = bus
         self.repository = repository
         self.snapshot_every_events = snapshot_every_events
@@ -911,6 +915,7 @@ class Coordinator:
                 continue  # nothing to trade: the targets stay where the holdings are
             target = outcome.target
             self._cycle_targets[pid] = target
+            self._propose(mandate, target.weights, tick, window)
             held = {
                 self.symbols[i]: round(float(target.weights[i]), 6)
                 for i in np.flatnonzero(target.weights)
@@ -925,6 +930,42 @@ class Coordinator:
                 },
                 pid,
             )
+
+    def _propose(
+        self,
+        mandate: PortfolioMandate,
+        target: np.ndarray,
+        tick: MarketTick,
+        window: np.ndarray | None,
+    ) -> None:
+        """The proposal's impact, recorded before any order is made (``AllocationProposed``)."""
+        pid = mandate.portfolio_id
+        prices = self.prices.window() if window is None else window
+        assessed = mandate.allocator.assess(
+            self.symbols,
+            self._latest_coordinated[pid],
+            target,
+            self._current_weights(pid, tick.close),
+            mandate.universe & np.isfinite(tick.close),
+            prices,
+            float(self.ledger.nav_usd(pid)),
+            self.venue_cost_bps,
+        )
+        if assessed is None:
+            return
+        impact, unassessed = assessed
+        self.latest_impacts[pid] = impact
+        self._emit(
+            "AllocationProposed",
+            {
+                "market_date": tick.timestamp.isoformat(),
+                "model": mandate.allocator.model,
+                **impact.payload(),
+                "unassessed_weight": round(unassessed, 6),
+                "benchmark": "universe equally weighted",
+            },
+            pid,
+        )
 
     def _stage_orders(self, tick: MarketTick) -> None:
         if not self._latest_batches:
@@ -1011,6 +1052,8 @@ class Coordinator:
                     self.fills_total[pid],
                     "HALTED" if pid in self.state.halted else "ACTIVE",
                     self.state.halted.get(pid),
+                    mandate.allocator.model,
+                    self.latest_impacts.get(pid),
                 )
             )
         return StateSnapshot(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from engine.allocation.impact import AllocationImpact
 from engine.model import Conflict, CycleReport, Fill, Instrument, Order
 from engine.signals.book import Override
 
@@ -57,6 +58,8 @@ class PortfolioView:
     fills_total: int
     trading_state: str = "ACTIVE"
     halt_reason: str | None = None
+    allocation_model: str = "signal_proportional"
+    impact: AllocationImpact | None = None
 
     @property
     def total_return_pct(self) -> float:

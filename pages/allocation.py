@@ -35,6 +35,11 @@ def layout() -> html.Div:
                 graph(ids.ALLOCATION_WEIGHTS_GRAPH, height_px=360),
                 class_name="mb-3",
             ),
+            titled_card(
+                "Impact of the latest proposal (before its orders)",
+                html.Div(id=ids.ALLOCATION_IMPACT),
+                class_name="mb-3",
+            ),
             titled_card("Holdings", html.Div(id=ids.ALLOCATION_HOLDINGS_TABLE), class_name="mb-3"),
             dcc.Store(id=ids.ALLOCATION_RENDERED),
         ]

@@ -23,6 +23,7 @@ from datetime import date
 import numpy as np
 
 from engine.allocation.expected_returns import SignalToReturn
+from engine.allocation.impact import AllocationImpact, assess_allocation
 from engine.allocation.optimisers import (
     Bounds,
     EqualWeight,
@@ -172,3 +173,48 @@ class MandateAllocator:
             )
             weights[chosen] = self._mean_variance.weights(mu, estimate, bounds, limits)
         return weights
+
+    def assess(
+        self,
+        symbols: tuple[str, ...],
+        signals: CoordinatedSignals,
+        target: np.ndarray,
+        current: np.ndarray,
+        universe: np.ndarray,
+        prices: np.ndarray,
+        nav_usd: float,
+        cost_bps: float,
+    ) -> tuple[AllocationImpact, float] | None:
+        """The impact of moving from ``current`` to ``target``, over the instruments with a full
+        price history in the look-back, against the universe equally weighted; and the weight
+        (target or current) on instruments left out for lack of history. None without prices."""
+        window = prices[-(self.lookback_days + 1) :]
+        if len(window) < 3:
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = window[1:] / window[:-1] - 1.0
+        full_history = np.all(np.isfinite(returns), axis=0)
+        involved = (universe | (target > 0) | (current > 0)) & full_history
+        unassessed = float(
+            np.abs(target[~full_history]).sum() + np.abs(current[~full_history]).sum()
+        )
+        chosen = np.flatnonzero(involved)
+        if len(chosen) == 0:
+            return None
+        estimate = self.risk_model.estimate(returns[:, chosen])
+        benchmark = (universe & full_history)[chosen].astype(float)
+        benchmark = benchmark / benchmark.sum() if benchmark.sum() > 0 else benchmark
+        mu = self.signal_to_return.expected_returns(
+            signals.score[chosen], signals.confidence[chosen], estimate.volatility
+        )
+        impact = assess_allocation(
+            tuple(symbols[i] for i in chosen),
+            target[chosen],
+            current[chosen],
+            benchmark,
+            estimate.covariance,
+            mu,
+            nav_usd,
+            cost_bps,
+        )
+        return impact, unassessed

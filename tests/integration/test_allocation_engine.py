@@ -37,6 +37,18 @@ def test_a_mean_variance_mandate_gets_optimised_targets_within_its_limits(tmp_pa
         assert sum(weights.values()) + event.payload["cash_weight"] == pytest.approx(1, abs=1e-5)
     assert parts.coordinator.fills_total["guarded"] > 0
     assert parts.store.query(event_type="AllocationInfeasible") == []
+    # Each proposal is assessed before its orders; the first starts from cash, so it trades
+    # exactly what it targets.
+    proposals = parts.store.query(
+        portfolio_id="guarded", event_type="AllocationProposed", limit=500
+    )
+    assert len(proposals) == len(targets)
+    first = proposals[-1].payload
+    assert first["model"] == "mean_variance" and first["current_volatility_annual"] == 0
+    assert first["turnover"] == pytest.approx(
+        sum(targets[-1].payload["weights"].values()), abs=1e-5
+    )
+    assert first["volatility_annual"] > 0 and first["estimated_cost_usd"] > 0
 
 
 def test_limits_that_cannot_hold_keep_holdings_and_are_recorded(tmp_path: Path) -> None:

@@ -1,0 +1,110 @@
+"""Allocation impact assessment: what a proposed set of target weights would change.
+
+Before orders are made, the proposal ``w`` is compared with the current weights ``w0`` under the
+same risk model the allocation used (``Sigma``, daily) and the expected returns implied by the
+coordinated signals (``mu``, daily):
+
+- expected return ``252 mu' w`` and ex-ante volatility ``sqrt(252 w' Sigma w)``, before and after;
+- tracking error to the benchmark ``b``: ``sqrt(252 (w - b)' Sigma (w - b))``;
+- turnover ``sum |w - w0|`` (fractions of NAV; a full switch from one name to another is 2);
+- estimated cost ``turnover * NAV * (half_spread + commission)`` in US dollars and basis points of
+  NAV, the venue's own cost model without market impact;
+- the largest changes by ``|w - w0|``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TRADING_DAYS_PER_YEAR = 252
+BPS = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class WeightChange:
+    symbol: str
+    current: float
+    target: float
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationImpact:
+    expected_return_annual: float
+    current_expected_return_annual: float
+    volatility_annual: float
+    current_volatility_annual: float
+    tracking_error_annual: float
+    turnover: float
+    estimated_cost_usd: float
+    estimated_cost_bps: float
+    top_changes: tuple[WeightChange, ...]
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "expected_return_annual": round(self.expected_return_annual, 6),
+            "current_expected_return_annual": round(self.current_expected_return_annual, 6),
+            "volatility_annual": round(self.volatility_annual, 6),
+            "current_volatility_annual": round(self.current_volatility_annual, 6),
+            "tracking_error_annual": round(self.tracking_error_annual, 6),
+            "turnover": round(self.turnover, 6),
+            "estimated_cost_usd": round(self.estimated_cost_usd, 2),
+            "estimated_cost_bps": round(self.estimated_cost_bps, 3),
+            "top_changes": [
+                {
+                    "instrument": c.symbol,
+                    "current": round(c.current, 6),
+                    "target": round(c.target, 6),
+                }
+                for c in self.top_changes
+            ],
+        }
+
+
+def assess_allocation(
+    symbols: tuple[str, ...],
+    target: np.ndarray,
+    current: np.ndarray,
+    benchmark: np.ndarray,
+    covariance: np.ndarray,
+    expected_returns: np.ndarray,
+    nav_usd: float,
+    cost_bps: float,
+    top: int = 5,
+) -> AllocationImpact:
+    """All vectors over ``symbols``; ``covariance`` and ``expected_returns`` in daily units."""
+    n = len(symbols)
+    for name, vector in (
+        ("target", target),
+        ("current", current),
+        ("benchmark", benchmark),
+        ("expected_returns", expected_returns),
+    ):
+        if np.shape(vector) != (n,) or not np.all(np.isfinite(vector)):
+            raise ValueError(f"{name}: need {n} finite values")
+    if np.shape(covariance) != (n, n) or not np.all(np.isfinite(covariance)):
+        raise ValueError(f"covariance: need a finite {n} x {n} matrix")
+
+    def annual_volatility(weights: np.ndarray) -> float:
+        return float(np.sqrt(max(TRADING_DAYS_PER_YEAR * weights @ covariance @ weights, 0.0)))
+
+    change = target - current
+    turnover = float(np.abs(change).sum())
+    cost_usd = turnover * nav_usd * cost_bps * BPS
+    order = np.argsort(-np.abs(change), kind="stable")[:top]
+    return AllocationImpact(
+        float(TRADING_DAYS_PER_YEAR * expected_returns @ target),
+        float(TRADING_DAYS_PER_YEAR * expected_returns @ current),
+        annual_volatility(target),
+        annual_volatility(current),
+        annual_volatility(target - benchmark),
+        turnover,
+        cost_usd,
+        cost_usd / nav_usd / BPS if nav_usd > 0 else 0.0,
+        tuple(
+            WeightChange(symbols[i], float(current[i]), float(target[i]))
+            for i in order
+            if change[i] != 0
+        ),
+    )

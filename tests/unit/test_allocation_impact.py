@@ -1,0 +1,49 @@
+"""Allocation impact assessment, checked by hand on a two-stock book."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from components.tables import impact_table
+from engine.allocation.impact import assess_allocation
+from tests.unit.component_tree import shown_rows, text_of
+
+
+def test_impact_of_moving_from_one_stock_to_two() -> None:
+    covariance = np.array([[0.0001, 0.00002], [0.00002, 0.0004]])  # 1% and 2% daily, rho 0.1
+    impact = assess_allocation(
+        ("A", "B"),
+        target=np.array([0.5, 0.45]),
+        current=np.array([0.9, 0.0]),
+        benchmark=np.array([0.5, 0.5]),
+        covariance=covariance,
+        expected_returns=np.array([0.0002, 0.0005]),
+        nav_usd=1_000_000.0,
+        cost_bps=6.0,
+    )
+    target_variance = 0.25 * 0.0001 + 0.2025 * 0.0004 + 2 * 0.5 * 0.45 * 0.00002
+    assert impact.volatility_annual == pytest.approx(np.sqrt(252 * target_variance))
+    assert impact.current_volatility_annual == pytest.approx(np.sqrt(252 * 0.81 * 0.0001))
+    # Active weights (0, -0.05): only B's variance counts.
+    assert impact.tracking_error_annual == pytest.approx(np.sqrt(252 * 0.0025 * 0.0004))
+    assert impact.expected_return_annual == pytest.approx(252 * (0.5 * 0.0002 + 0.45 * 0.0005))
+    assert impact.turnover == pytest.approx(0.85)
+    # 0.85 x $1,000,000 traded at 6 bps.
+    assert impact.estimated_cost_usd == pytest.approx(510.0)
+    assert impact.estimated_cost_bps == pytest.approx(5.1)
+    assert [(c.symbol, c.current, c.target) for c in impact.top_changes] == [
+        ("B", 0.0, 0.45),
+        ("A", 0.9, 0.5),
+    ]
+    rows = shown_rows(impact_table(impact))
+    assert "turnover (sum of weight changes)||85.0%" in rows
+    assert "change: B|0.0%|45.0%" in rows
+
+
+def test_bad_inputs_name_the_field_and_no_proposal_says_so() -> None:
+    with pytest.raises(ValueError, match="current: need 2 finite values"):
+        assess_allocation(
+            ("A", "B"), np.ones(2), np.array([np.nan, 0]), np.ones(2), np.eye(2), np.ones(2), 1, 1
+        )
+    assert "No proposal yet" in text_of(impact_table(None))
