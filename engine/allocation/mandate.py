@@ -34,7 +34,7 @@ from engine.allocation.optimisers import (
     MinimumVariance,
     RiskParity,
 )
-from engine.allocation.risk_models import RiskModel
+from engine.allocation.risk_models import RiskModel, trailing_returns
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.model import CoordinatedSignals, TargetWeights
 
@@ -132,10 +132,7 @@ class MandateAllocator:
         n = len(signals.score)
         if prices is None or len(prices) < 3:
             raise InfeasibleAllocation(f"{self.model}: needs a price history")
-        window = prices[-(self.lookback_days + 1) :]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            returns = window[1:] / window[:-1] - 1.0
-        full_history = np.all(np.isfinite(returns), axis=0)
+        returns, full_history = trailing_returns(prices, self.lookback_days)
         conviction = signals.score * signals.confidence
         if self.model == "mean_variance":
             members = eligible & full_history & (signals.confidence > 0)
@@ -188,12 +185,9 @@ class MandateAllocator:
         """The impact of moving from ``current`` to ``target``, over the instruments with a full
         price history in the look-back, against the universe equally weighted; and the weight
         (target or current) on instruments left out for lack of history. None without prices."""
-        window = prices[-(self.lookback_days + 1) :]
-        if len(window) < 3:
+        if len(prices) < 3:
             return None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            returns = window[1:] / window[:-1] - 1.0
-        full_history = np.all(np.isfinite(returns), axis=0)
+        returns, full_history = trailing_returns(prices, self.lookback_days)
         involved = (universe | (target > 0) | (current > 0)) & full_history
         unassessed = float(
             np.abs(target[~full_history]).sum() + np.abs(current[~full_history]).sum()

@@ -23,7 +23,7 @@ from engine.allocation.optimisers import (
     MinimumVariance,
     RiskParity,
 )
-from engine.allocation.risk_models import make_risk_model
+from engine.allocation.risk_models import make_risk_model, trailing_returns
 
 METHODS = (
     "equal_weight",
@@ -61,16 +61,13 @@ def allocate_from_prices(
     if lookback_days < 2:
         raise ValueError(f"lookback_days: {lookback_days} must be at least 2")
     bounds = bounds or Bounds()
-    window = np.asarray(close, dtype=float)[-(lookback_days + 1) :]
-    if len(window) < 3:
-        raise ValueError(f"prices: need at least 3 days, got {len(window)}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        returns = window[1:] / window[:-1] - 1.0
-    complete = np.all(np.isfinite(returns), axis=0) & np.all(window > 0, axis=0)
+    if len(close) < 3:
+        raise ValueError(f"prices: need at least 3 days, got {len(close)}")
+    returns, complete = trailing_returns(close, lookback_days)
     if not complete.any():
         raise InfeasibleAllocation(
             f"prices: no instrument has a full, positive price history over the last "
-            f"{len(window)} days"
+            f"{len(returns) + 1} days"
         )
     kept = tuple(s for s, ok in zip(symbols, complete, strict=True) if ok)
     left_out = tuple(s for s, ok in zip(symbols, complete, strict=True) if not ok)

@@ -63,6 +63,16 @@ class CovarianceEstimate:
         return np.sqrt(np.diag(self.covariance))
 
 
+def trailing_returns(prices: np.ndarray, lookback_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Daily simple returns over the last ``lookback_days`` of ``prices`` (days x instruments,
+    oldest first), and which instruments have every one of them (a positive price each day)."""
+    window = np.asarray(prices, dtype=float)[-(lookback_days + 1) :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = window[1:] / window[:-1] - 1.0
+    complete = np.all(np.isfinite(returns), axis=0) & np.all(window > 0, axis=0)
+    return returns, complete
+
+
 class RiskModel(Protocol):
     name: str
 
