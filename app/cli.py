@@ -274,6 +274,18 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="an empty database for the engine part (default: a temp SQLite)"
     )
     bench_signals.add_argument("--json", action="store_true", help="print one JSON object")
+    bench_allocation = commands.add_parser(
+        "bench-allocation",
+        help="mean-variance solve time per cycle at 100, 500 and 2,000 names, vs PyPortfolioOpt",
+    )
+    bench_allocation.add_argument(
+        "--sizes", type=int, nargs="+", default=[100, 500, 2000], help="universe sizes"
+    )
+    bench_allocation.add_argument("--cycles", type=int, default=20, help="re-solves per size")
+    bench_allocation.add_argument(
+        "--reference-cycles", type=int, default=5, help="PyPortfolioOpt solves per size (5)"
+    )
+    bench_allocation.add_argument("--json", action="store_true", help="print one JSON object")
     allocate = commands.add_parser(
         "allocate",
         help="weights from a price history with the engine's sizing models (one shot)",
@@ -652,6 +664,24 @@ def _signals_import(args: argparse.Namespace, signal_file: SignalFile) -> Import
     return result
 
 
+def _bench_allocation(args: argparse.Namespace) -> int:
+    from engine.bench.allocation_bench import format_results, run_allocation_bench
+
+    if min(args.sizes) < 2 or args.cycles < 2 or args.reference_cycles < 0:
+        raise ConfigError("--sizes must be at least 2, --cycles at least 2")
+    results = run_allocation_bench(
+        tuple(args.sizes),
+        args.cycles,
+        args.reference_cycles,
+        on_cycle=lambda n, k: print(f"N={n}: cycle {k}", file=sys.stderr),
+    )
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results]))
+    else:
+        print(format_results(results))
+    return 0
+
+
 def _allocate(args: argparse.Namespace) -> int:
     import csv
 
@@ -773,6 +803,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench-pulsar": _bench_pulsar,
         "bench-signals": _bench_signals,
         "allocate": _allocate,
+        "bench-allocation": _bench_allocation,
         "signals": _signals,
     }
     try:

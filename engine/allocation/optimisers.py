@@ -2,9 +2,11 @@
 
 The cvxpy models follow cvxportfolio's habit: each problem is built **once** on ``cp.Parameter``s
 (expected returns, the risk model's factor, the bounds) and only the parameter values change each
-cycle, so a re-solve skips the problem compilation. Risk enters as ``||G' w||^2`` where
-``G G' = Sigma`` (a Cholesky factor of a dense covariance, or ``[B F^1/2 | diag(sqrt(D))]`` for a
-factor model), which keeps the problem DPP (disciplined parametrised) and the factor form small.
+cycle, so a re-solve skips the problem compilation. Risk enters as
+``||L' w||^2 + ||s * w||^2`` where ``L L' + diag(s^2) = Sigma`` (``L`` a Cholesky factor of a
+dense covariance and ``s = 0``, or ``L = B F^1/2`` and ``s = sqrt(D)`` for a factor model), which
+keeps the problem DPP (disciplined parametrised) and, for a factor model, ``k`` risk terms instead
+of ``N``.
 
 Weights are long-only here, each between ``min_weight`` and ``max_weight``, summing to
 ``invested`` (one minus the cash buffer; the rest is cash), with optional sector caps and a limit
@@ -64,24 +66,41 @@ class Bounds:
             )
 
 
-def risk_factor(estimate: CovarianceEstimate) -> np.ndarray:
-    """``G`` with ``G G' = Sigma``: Cholesky of a dense covariance (with a tiny ridge if it is
-    singular), or the factor model's ``[B F^1/2 | diag(sqrt(D))]``."""
+@dataclass(frozen=True, slots=True, eq=False)
+class RiskFactor:
+    """``Sigma = L L' + diag(s^2)``: ``loadings`` ``L`` (instruments x k) and ``specific_sd``
+    ``s``. A dense covariance has its Cholesky factor as ``L`` and ``s = 0``; a factor model has
+    ``L = B F^1/2`` and ``s = sqrt(D)``, so the optimiser carries ``k`` risk terms, not ``N``."""
+
+    loadings: np.ndarray
+    specific_sd: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.specific_sd)
+
+    @property
+    def full(self) -> np.ndarray:
+        """``G`` with ``G G' = Sigma``, the loadings and the specific part side by side."""
+        return np.hstack([self.loadings, np.diag(self.specific_sd)])
+
+
+def risk_factor(estimate: CovarianceEstimate) -> RiskFactor:
+    """The covariance as ``L L' + diag(s^2)``: Cholesky of a dense covariance (with a tiny ridge
+    if it is singular), or the factor model's own parts."""
     if estimate.dense is None:
-        exposures = np.asarray(estimate.exposures)
-        factor_half = np.linalg.cholesky(
-            np.asarray(estimate.factor_covariance)
-            + 1e-18 * np.eye(len(np.asarray(estimate.factor_covariance)))
-        )
-        return np.hstack(
-            [exposures @ factor_half, np.diag(np.sqrt(np.asarray(estimate.specific_variance)))]
+        factor_covariance = np.asarray(estimate.factor_covariance)
+        factor_half = np.linalg.cholesky(factor_covariance + 1e-18 * np.eye(len(factor_covariance)))
+        return RiskFactor(
+            np.asarray(estimate.exposures) @ factor_half,
+            np.sqrt(np.asarray(estimate.specific_variance)),
         )
     covariance = estimate.dense
     ridge = 0.0
     scale = float(np.mean(np.diag(covariance))) or 1.0
     for _ in range(8):
         try:
-            return np.linalg.cholesky(covariance + ridge * np.eye(len(covariance)))
+            cholesky = np.linalg.cholesky(covariance + ridge * np.eye(len(covariance)))
+            return RiskFactor(cholesky, np.zeros(len(covariance)))
         except np.linalg.LinAlgError:
             ridge = scale * 1e-10 if ridge == 0 else ridge * 100
     raise InfeasibleAllocation("covariance: not positive semi-definite (check the risk model)")
@@ -147,28 +166,32 @@ class Limits:
 
 
 class _BoundedQuadratic:
-    """``maximise mu' w - gamma ||G' w||^2`` over the bounded simplex with sector caps and a
-    turnover limit, built once per shape.
+    """``maximise mu' w - gamma (||L' w||^2 + ||s * w||^2)`` over the bounded simplex with sector
+    caps and a turnover limit, built once per shape.
 
-    ``gamma`` is folded into the factor parameter (``sqrt(gamma) G``): a parameter multiplying a
-    parametrised quadratic would not be DPP, and every solve would compile the problem again.
-    Unused limits are given loose values (turnover 2, the most a long-only book can trade), so
-    one built problem serves every cycle. Under a turnover limit the book reaches its budget over
-    several rebalances, each adding up to half the allowed turnover to what is invested.
+    ``gamma`` is folded into the risk parameters (``sqrt(gamma) L``, ``sqrt(gamma) s``): a
+    parameter multiplying a parametrised quadratic would not be DPP, and every solve would
+    compile the problem again. Unused limits are given loose values (turnover 2, the most a
+    long-only book can trade), so one built problem serves every cycle. Under a turnover limit
+    the book reaches its budget over several rebalances, each adding up to half the allowed
+    turnover to what is invested.
     """
 
     def __init__(self, instruments: int, factor_columns: int, sectors: int) -> None:
         self.shape = (instruments, factor_columns, sectors)
         self.weights = cp.Variable(instruments)
         self.mu = cp.Parameter(instruments)
-        self.factor = cp.Parameter((instruments, factor_columns))
+        self.loadings = cp.Parameter((instruments, factor_columns))
+        self.specific_sd = cp.Parameter(instruments, nonneg=True)
         self.invested = cp.Parameter(nonneg=True)
         self.invested_floor = cp.Parameter(nonneg=True)
         self.low = cp.Parameter(nonneg=True)
         self.high = cp.Parameter(nonneg=True)
         self.current = cp.Parameter(instruments)
         self.turnover = cp.Parameter(nonneg=True)
-        risk = cp.sum_squares(self.factor.T @ self.weights)
+        risk = cp.sum_squares(self.loadings.T @ self.weights) + cp.sum_squares(
+            cp.multiply(self.specific_sd, self.weights)
+        )
         self.families: dict[str, list[cp.Constraint]] = {
             "budget": [
                 cp.sum(self.weights) <= self.invested,
@@ -209,7 +232,7 @@ class _BoundedQuadratic:
     def solve(
         self,
         mu: np.ndarray,
-        factor: np.ndarray,
+        factor: RiskFactor,
         gamma: float,
         bounds: Bounds,
         limits: Limits,
@@ -217,7 +240,8 @@ class _BoundedQuadratic:
     ) -> np.ndarray:
         n = len(factor)
         self.mu.value = mu
-        self.factor.value = np.sqrt(gamma) * factor
+        self.loadings.value = np.sqrt(gamma) * factor.loadings
+        self.specific_sd.value = np.sqrt(gamma) * factor.specific_sd
         self._set(bounds, limits, n)
         try:
             _solve(self.problem, model)
@@ -267,8 +291,8 @@ class _QuadraticModel:
     def __init__(self) -> None:
         self._problem: _BoundedQuadratic | None = None
 
-    def _problem_for(self, factor: np.ndarray, limits: Limits) -> _BoundedQuadratic:
-        shape = (*factor.shape, len(limits.sector_caps))
+    def _problem_for(self, factor: RiskFactor, limits: Limits) -> _BoundedQuadratic:
+        shape = (*factor.loadings.shape, len(limits.sector_caps))
         if self._problem is None or self._problem.shape != shape:
             self._problem = _BoundedQuadratic(*shape)
         return self._problem
@@ -334,7 +358,7 @@ class RiskParity:
         invested: float = 1.0,
         budgets: np.ndarray | None = None,
     ) -> np.ndarray:
-        factor = risk_factor(estimate)
+        factor = risk_factor(estimate).full
         n = len(factor)
         budget = np.full(n, 1.0 / n) if budgets is None else np.asarray(budgets, dtype=float)
         if budget.shape != (n,) or np.any(budget <= 0):

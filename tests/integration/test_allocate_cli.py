@@ -62,3 +62,16 @@ def test_bounds_that_cannot_hold_are_explained(
     assert "max_weight 0.02 x 20 instruments = 0.4 cannot hold the invested 1" in (
         capsys.readouterr().err
     )
+
+
+def test_bench_allocation_agrees_with_pyportfolioopt(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    args = ["bench-allocation", "--sizes", "30", "--cycles", "3", "--reference-cycles", "2"]
+    assert main([*args, "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["instruments"] == 30 and result["pypfopt_cycles"] == 2
+    # Never worse than the reference by more than the reference strays outside the constraints.
+    tolerance = 1e-6 + 10 * result["pypfopt_largest_constraint_violation"]
+    assert result["largest_objective_gap_rel"] > -tolerance
+    assert result["solve_ms_p50"] > 0 and result["pypfopt_over_ours"] > 0
