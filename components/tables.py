@@ -561,11 +561,14 @@ def events_table(events: Sequence[Event], labels: PortfolioLabels) -> html.Div:
     return _table(EVENT_COLUMNS, rows, empty="No events match these filters")
 
 
-def impact_table(impact: AllocationImpact | None) -> html.Div | dbc.Table:
+IMPACT_COLUMNS = (Column(""), Column("now", numeric=True), Column("proposed", numeric=True))
+
+
+def impact_table(impact: AllocationImpact | None) -> html.Div:
     """The latest proposal against the current holdings: return, risk, turnover, cost, changes."""
     if impact is None:
-        return html.Div(
-            "No proposal yet (one is assessed at each rebalance).", className="text-muted"
+        return _table(
+            IMPACT_COLUMNS, [], empty="No proposal yet (one is assessed at each rebalance)."
         )
     rows = [
         (
@@ -593,12 +596,4 @@ def impact_table(impact: AllocationImpact | None) -> html.Div | dbc.Table:
     rows += [
         (f"change: {c.symbol}", fmt.pct(c.current), fmt.pct(c.target)) for c in impact.top_changes
     ]
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(""), html.Th("now"), html.Th("proposed")])),
-            html.Tbody([html.Tr([html.Td(a), html.Td(b), html.Td(c)]) for a, b, c in rows]),
-        ],
-        size="sm",
-        hover=True,
-        className="mb-0",
-    )
+    return _table(IMPACT_COLUMNS, rows, empty="")

@@ -878,21 +878,22 @@ class Coordinator:
     def _stage_allocation(self, tick: MarketTick) -> None:
         if not self._latest_batches:
             return
+        due = [mandate for mandate in self.mandates if self._due(mandate)]
+        if not due:
+            return
         tradable = np.isfinite(tick.close) & (tick.close > 0)
-        window = None
-        for mandate in self.mandates:
-            if not self._due(mandate):
-                continue
+        window = self.prices.window()
+        for mandate in due:
             pid = mandate.portfolio_id
             allocator = mandate.allocator
-            if allocator.needs_prices and window is None:
-                window = self.prices.window()
+            eligible = mandate.universe & tradable
+            current = self._current_weights(pid, tick.close)
             outcome = allocator.allocate(
                 self._latest_coordinated[pid],
-                mandate.universe & tradable,
+                eligible,
                 tick.timestamp,
                 window,
-                self._current_weights(pid, tick.close),
+                current,
                 self.sectors,
             )
             if outcome.status != "ok":
@@ -915,7 +916,7 @@ class Coordinator:
                 continue  # nothing to trade: the targets stay where the holdings are
             target = outcome.target
             self._cycle_targets[pid] = target
-            self._propose(mandate, target.weights, tick, window)
+            self._propose(mandate, target.weights, current, eligible, window, tick)
             held = {
                 self.symbols[i]: round(float(target.weights[i]), 6)
                 for i in np.flatnonzero(target.weights)
@@ -935,19 +936,20 @@ class Coordinator:
         self,
         mandate: PortfolioMandate,
         target: np.ndarray,
+        current: np.ndarray,
+        eligible: np.ndarray,
+        window: np.ndarray,
         tick: MarketTick,
-        window: np.ndarray | None,
     ) -> None:
         """The proposal's impact, recorded before any order is made (``AllocationProposed``)."""
         pid = mandate.portfolio_id
-        prices = self.prices.window() if window is None else window
         assessed = mandate.allocator.assess(
             self.symbols,
             self._latest_coordinated[pid],
             target,
-            self._current_weights(pid, tick.close),
-            mandate.universe & np.isfinite(tick.close),
-            prices,
+            current,
+            eligible,
+            window,
             float(self.ledger.nav_usd(pid)),
             self.venue_cost_bps,
         )

@@ -24,28 +24,12 @@ import numpy as np
 
 from engine.allocation.expected_returns import SignalToReturn
 from engine.allocation.impact import AllocationImpact, assess_allocation
-from engine.allocation.optimisers import (
-    Bounds,
-    EqualWeight,
-    InfeasibleAllocation,
-    InverseVolatility,
-    Limits,
-    MeanVariance,
-    MinimumVariance,
-    RiskParity,
-)
+from engine.allocation.optimisers import Bounds, InfeasibleAllocation, Limits, Sizer
 from engine.allocation.risk_models import RiskModel, trailing_returns
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.model import CoordinatedSignals, TargetWeights
 
-SIZING_MODELS = (
-    "signal_proportional",
-    "equal_weight",
-    "inverse_volatility",
-    "minimum_variance",
-    "risk_parity",
-    "mean_variance",
-)
+SIZING_MODELS = ("signal_proportional", *Sizer.MODELS)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -82,9 +66,7 @@ class MandateAllocator:
         self.sector_caps = sector_caps
         self.max_turnover = max_turnover
         self.fallback = SignalProportionalAllocator(portfolio_id, max_weight, cash_buffer)
-        self._mean_variance = MeanVariance(risk_aversion)
-        self._minimum_variance = MinimumVariance()
-        self._risk_parity = RiskParity()
+        self._sizer = Sizer(model, risk_aversion) if model in Sizer.MODELS else None
 
     @property
     def needs_prices(self) -> bool:
@@ -152,23 +134,13 @@ class MandateAllocator:
             current[chosen] if self.max_turnover is not None else None,
             self.max_turnover,
         )
-        if self.model == "equal_weight":
-            weights[chosen] = EqualWeight().weights(len(chosen), invested)
-        elif self.model == "inverse_volatility":
-            weights[chosen] = np.minimum(
-                InverseVolatility().weights(estimate, invested), self.max_weight
-            )
-        elif self.model == "risk_parity":
-            weights[chosen] = np.minimum(
-                self._risk_parity.weights(estimate, invested), self.max_weight
-            )
-        elif self.model == "minimum_variance":
-            weights[chosen] = self._minimum_variance.weights(estimate, bounds, limits)
-        else:
+        mu = None
+        if self.model == "mean_variance":
             mu = self.signal_to_return.expected_returns(
                 signals.score[chosen], signals.confidence[chosen], estimate.volatility
             )
-            weights[chosen] = self._mean_variance.weights(mu, estimate, bounds, limits)
+        assert self._sizer is not None  # every model but signal_proportional has one
+        weights[chosen] = self._sizer.weights(estimate, bounds, mu, limits)
         return weights
 
     def assess(

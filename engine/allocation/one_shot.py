@@ -16,22 +16,12 @@ import numpy as np
 from engine.allocation.optimisers import (
     TRADING_DAYS_PER_YEAR,
     Bounds,
-    EqualWeight,
     InfeasibleAllocation,
-    InverseVolatility,
-    MeanVariance,
-    MinimumVariance,
-    RiskParity,
+    Sizer,
 )
 from engine.allocation.risk_models import make_risk_model, trailing_returns
 
-METHODS = (
-    "equal_weight",
-    "inverse_volatility",
-    "minimum_variance",
-    "mean_variance",
-    "risk_parity",
-)
+METHODS = Sizer.MODELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +63,8 @@ def allocate_from_prices(
     left_out = tuple(s for s, ok in zip(symbols, complete, strict=True) if not ok)
     returns = returns[:, complete]
     estimate = make_risk_model(risk_model).estimate(returns)
-    n = len(kept)
-    if method == "equal_weight":
-        weights = EqualWeight().weights(n, bounds.invested)
-    elif method == "inverse_volatility":
-        weights = InverseVolatility().weights(estimate, bounds.invested)
-    elif method == "risk_parity":
-        weights = RiskParity().weights(estimate, bounds.invested)
-    elif method == "minimum_variance":
-        weights = MinimumVariance().weights(estimate, bounds)
-    else:
-        weights = MeanVariance(risk_aversion).weights(returns.mean(axis=0), estimate, bounds)
+    mu = returns.mean(axis=0) if method == "mean_variance" else None
+    weights = Sizer(method, risk_aversion).weights(estimate, bounds, mu)
     covariance = estimate.covariance
     variance = float(weights @ covariance @ weights)
     contributions = weights * (covariance @ weights) / variance if variance > 0 else weights * 0

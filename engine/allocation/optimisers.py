@@ -403,6 +403,50 @@ class InverseVolatility:
         return invested * inverse / inverse.sum()
 
 
+class Sizer:
+    """Every sizing model by name, in one place for the engine's mandates and ``pcoord allocate``;
+    the cvxpy models keep their built problems between calls. Equal weight, inverse volatility and
+    risk parity are capped at ``max_weight`` after sizing, the excess staying in cash."""
+
+    MODELS = (
+        "equal_weight",
+        "inverse_volatility",
+        "minimum_variance",
+        "mean_variance",
+        "risk_parity",
+    )
+
+    def __init__(self, model: str, risk_aversion: float = 1.0) -> None:
+        if model not in self.MODELS:
+            raise ValueError(f"model: {model!r} is not one of {', '.join(self.MODELS)}")
+        self.model = model
+        self._mean_variance = MeanVariance(risk_aversion)
+        self._minimum_variance = MinimumVariance()
+        self._risk_parity = RiskParity()
+
+    def weights(
+        self,
+        estimate: CovarianceEstimate,
+        bounds: Bounds,
+        expected_returns: np.ndarray | None = None,
+        limits: Limits | None = None,
+    ) -> np.ndarray:
+        """``expected_returns`` (daily) are needed by ``mean_variance`` only."""
+        if self.model == "equal_weight":
+            sized = EqualWeight().weights(len(estimate.volatility), bounds.invested)
+        elif self.model == "inverse_volatility":
+            sized = InverseVolatility().weights(estimate, bounds.invested)
+        elif self.model == "risk_parity":
+            sized = self._risk_parity.weights(estimate, bounds.invested)
+        elif self.model == "minimum_variance":
+            return self._minimum_variance.weights(estimate, bounds, limits)
+        else:
+            if expected_returns is None:
+                raise ValueError("expected_returns: mean_variance needs them")
+            return self._mean_variance.weights(expected_returns, estimate, bounds, limits)
+        return np.minimum(sized, bounds.max_weight)
+
+
 def volatility_target(
     weights: np.ndarray,
     estimate: CovarianceEstimate,
