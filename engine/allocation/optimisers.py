@@ -8,10 +8,13 @@ dense covariance and ``s = 0``, or ``L = B F^1/2`` and ``s = sqrt(D)`` for a fac
 keeps the problem DPP (disciplined parametrised) and, for a factor model, ``k`` risk terms instead
 of ``N``.
 
-Weights are long-only here, each between ``min_weight`` and ``max_weight``, summing to
-``invested`` (one minus the cash buffer; the rest is cash), with optional sector caps and a limit
-on turnover against the current weights (``Limits``). An infeasible problem raises
-``InfeasibleAllocation`` naming the constraint families that conflict.
+Weights are fractions of NAV, each between ``min_weight`` and ``max_weight`` (``Bounds``); cash
+is what they leave, ``1 - sum(w)``, so weights and cash always sum to one. A long-only book
+(``min_weight >= 0``) sums to ``invested`` (one minus the cash buffer). A long/short book
+(``min_weight < 0``) keeps its net exposure ``sum(w)`` between ``net_floor`` and ``invested`` and
+its gross exposure ``sum |w|`` at most ``gross``. Optional sector caps (on each sector's net
+weight) and a limit on turnover against the current weights come in ``Limits``. An infeasible
+problem raises ``InfeasibleAllocation`` naming the constraint families that conflict.
 
 - ``EqualWeight``: ``invested / N`` each.
 - ``InverseVolatility``: ``w_i`` proportional to ``1 / sigma_i``.
@@ -42,11 +45,36 @@ class InfeasibleAllocation(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    invested: float = 1.0  # sum of weights; 1 - invested stays in cash
+    """Per-name weight bounds and the book's exposure, fractions of NAV.
+
+    ``invested``: the net exposure ``sum(w)`` (long-only: exactly this much is invested, the rest
+    is cash; long/short: the most net exposure). ``min_weight < 0`` allows short positions down to
+    it; then ``net_floor`` is the least net exposure (default ``invested``: exactly that net) and
+    ``gross`` the most ``sum |w|`` (default: only the per-name bounds limit it).
+    """
+
+    invested: float = 1.0
     min_weight: float = 0.0
     max_weight: float = 1.0
+    gross: float | None = None
+    net_floor: float | None = None
+
+    @property
+    def long_short(self) -> bool:
+        return self.min_weight < 0
+
+    @property
+    def net_low(self) -> float:
+        return self.invested if self.net_floor is None else self.net_floor
 
     def check(self, instruments: int) -> None:
+        if self.long_short:
+            self._check_long_short(instruments)
+            return
+        if self.gross is not None or self.net_floor is not None:
+            raise InfeasibleAllocation(
+                "gross, net_floor: exposure limits need a long/short book (min_weight < 0)"
+            )
         if not 0 < self.invested <= 1:
             raise InfeasibleAllocation(f"invested: {self.invested} must be in (0, 1]")
         if not 0 <= self.min_weight <= self.max_weight <= 1:
@@ -63,6 +91,34 @@ class Bounds:
             raise InfeasibleAllocation(
                 f"min_weight {self.min_weight} x {instruments} instruments = "
                 f"{instruments * self.min_weight:.4g} exceeds the invested {self.invested:.4g}"
+            )
+
+    def _check_long_short(self, instruments: int) -> None:
+        if not -1 <= self.min_weight < 0 <= self.max_weight <= 1:
+            raise InfeasibleAllocation(
+                f"min_weight {self.min_weight} and max_weight {self.max_weight} must satisfy "
+                "-1 <= min_weight < 0 <= max_weight <= 1 for a long/short book"
+            )
+        if not -1 <= self.net_low <= self.invested <= 1:
+            raise InfeasibleAllocation(
+                f"net exposure: need -1 <= net_floor ({self.net_low:g}) <= invested "
+                f"({self.invested:g}) <= 1"
+            )
+        if instruments * self.max_weight < self.net_low - 1e-12:
+            raise InfeasibleAllocation(
+                f"max_weight {self.max_weight} x {instruments} instruments cannot reach the net "
+                f"floor {self.net_low:g}"
+            )
+        if instruments * self.min_weight > self.invested + 1e-12:
+            raise InfeasibleAllocation(
+                f"min_weight {self.min_weight} x {instruments} instruments cannot stay below the "
+                f"net exposure {self.invested:g}"
+            )
+        least_gross = max(self.net_low, -self.invested, 0.0)
+        if self.gross is not None and not least_gross - 1e-12 <= self.gross <= 10:
+            raise InfeasibleAllocation(
+                f"gross: {self.gross} must be at least the net exposure it must hold "
+                f"({least_gross:g}) and at most 10"
             )
 
 
@@ -165,9 +221,23 @@ class Limits:
             )
 
 
+def net_range(bounds: Bounds, limits: Limits) -> tuple[float, float]:
+    """The least and most net exposure ``sum(w)`` this rebalance may reach.
+
+    Under a turnover limit the book reaches its net exposure over several rebalances: each may
+    move the net by up to half the turnover allowed (the other half rotates)."""
+    floor, ceiling = bounds.net_low, bounds.invested
+    if limits.max_turnover is not None:
+        net_now = float(np.sum(limits.current)) if limits.current is not None else 0.0
+        floor = min(floor, net_now + limits.max_turnover / 2.0)
+        ceiling = max(ceiling, net_now - limits.max_turnover / 2.0)
+    return floor, ceiling
+
+
 class _BoundedQuadratic:
-    """``maximise mu' w - gamma (||L' w||^2 + ||s * w||^2)`` over the bounded simplex with sector
-    caps and a turnover limit, built once per shape.
+    """``maximise mu' w - gamma (||L' w||^2 + ||s * w||^2)`` over the bounded weights with the
+    budget (long-only) or net and gross exposure (long/short), sector caps and a turnover limit,
+    built once per shape.
 
     ``gamma`` is folded into the risk parameters (``sqrt(gamma) L``, ``sqrt(gamma) s``): a
     parameter multiplying a parametrised quadratic would not be DPP, and every solve would
@@ -177,30 +247,33 @@ class _BoundedQuadratic:
     turnover to what is invested.
     """
 
-    def __init__(self, instruments: int, factor_columns: int, sectors: int) -> None:
-        self.shape = (instruments, factor_columns, sectors)
+    def __init__(
+        self, instruments: int, factor_columns: int, sectors: int, long_short: bool = False
+    ) -> None:
+        self.shape = (instruments, factor_columns, sectors, long_short)
         self.weights = cp.Variable(instruments)
         self.mu = cp.Parameter(instruments)
         self.loadings = cp.Parameter((instruments, factor_columns))
         self.specific_sd = cp.Parameter(instruments, nonneg=True)
-        self.invested = cp.Parameter(nonneg=True)
-        self.invested_floor = cp.Parameter(nonneg=True)
-        self.low = cp.Parameter(nonneg=True)
+        self.invested = cp.Parameter()
+        self.invested_floor = cp.Parameter()
+        self.low = cp.Parameter()
         self.high = cp.Parameter(nonneg=True)
         self.current = cp.Parameter(instruments)
         self.turnover = cp.Parameter(nonneg=True)
+        self.gross = cp.Parameter(nonneg=True)
         risk = cp.sum_squares(self.loadings.T @ self.weights) + cp.sum_squares(
             cp.multiply(self.specific_sd, self.weights)
         )
+        net = [cp.sum(self.weights) <= self.invested, cp.sum(self.weights) >= self.invested_floor]
         self.families: dict[str, list[cp.Constraint]] = {
-            "budget": [
-                cp.sum(self.weights) <= self.invested,
-                cp.sum(self.weights) >= self.invested_floor,
-            ],
+            "net_exposure" if long_short else "budget": net,
             "min_weight": [self.weights >= self.low],
             "max_weight": [self.weights <= self.high],
             "max_turnover": [cp.norm1(self.weights - self.current) <= self.turnover],
         }
+        if long_short:
+            self.families["gross_exposure"] = [cp.norm1(self.weights) <= self.gross]
         self.sector_rows = cp.Parameter((sectors, instruments)) if sectors else None
         self.sector_caps = cp.Parameter(sectors, nonneg=True) if sectors else None
         if self.sector_rows is not None:
@@ -211,14 +284,12 @@ class _BoundedQuadratic:
         )
 
     def _set(self, bounds: Bounds, limits: Limits, n: int) -> None:
-        self.invested.value = bounds.invested
-        # Under a turnover limit the book reaches its budget over several rebalances: each may
-        # add up to half the turnover allowed to what is invested (the other half rotates).
-        floor = bounds.invested
-        if limits.max_turnover is not None:
-            invested_now = float(np.sum(limits.current)) if limits.current is not None else 0.0
-            floor = min(bounds.invested, invested_now + limits.max_turnover / 2.0)
-        self.invested_floor.value = max(floor, 0.0)
+        floor, ceiling = net_range(bounds, limits)
+        self.invested.value = ceiling
+        self.invested_floor.value = floor if bounds.long_short else max(floor, 0.0)
+        self.gross.value = n * max(bounds.max_weight, -bounds.min_weight)
+        if bounds.gross is not None:
+            self.gross.value = bounds.gross
         self.low.value = bounds.min_weight
         self.high.value = bounds.max_weight
         current = limits.current if limits.current is not None else np.zeros(n)
@@ -250,8 +321,14 @@ class _BoundedQuadratic:
                 raise
             raise InfeasibleAllocation(f"{model}: {self._conflict(bounds, limits, n)}") from exc
         # The solver's answer can sit a hair outside the bounds; clip, and rescale only down.
-        weights = np.clip(np.asarray(self.weights.value, dtype=float), 0.0, bounds.max_weight)
-        weights[weights < 1e-9] = 0.0
+        weights = np.clip(
+            np.asarray(self.weights.value, dtype=float), bounds.min_weight, bounds.max_weight
+        )
+        weights[np.abs(weights) < 1e-9] = 0.0
+        if bounds.long_short:
+            gross = float(np.abs(weights).sum())
+            limit = float(self.gross.value)
+            return weights * (limit / gross) if gross > limit else weights
         total = weights.sum()
         return weights * (bounds.invested / total) if total > bounds.invested else weights
 
@@ -260,8 +337,15 @@ class _BoundedQuadratic:
         loosen = {
             "max_turnover": lambda: setattr(self.turnover, "value", 2.0 + 2.0 * n),
             "max_weight": lambda: setattr(self.high, "value", 1.0),
-            "min_weight": lambda: setattr(self.low, "value", 0.0),
+            "min_weight": lambda: setattr(self.low, "value", -1.0 if bounds.long_short else 0.0),
         }
+        if bounds.long_short:
+            loosen["gross_exposure"] = lambda: setattr(self.gross, "value", 2.0 * n)
+
+            def net_any() -> None:
+                self.invested.value, self.invested_floor.value = float(n), -float(n)
+
+            loosen["net_exposure"] = net_any
         if self.sector_caps is not None:
             loosen["sector_caps"] = lambda: setattr(
                 self.sector_caps, "value", np.full(self.shape[2], 1.0)
@@ -291,8 +375,8 @@ class _QuadraticModel:
     def __init__(self) -> None:
         self._problem: _BoundedQuadratic | None = None
 
-    def _problem_for(self, factor: RiskFactor, limits: Limits) -> _BoundedQuadratic:
-        shape = (*factor.loadings.shape, len(limits.sector_caps))
+    def _problem_for(self, factor: RiskFactor, limits: Limits, bounds: Bounds) -> _BoundedQuadratic:
+        shape = (*factor.loadings.shape, len(limits.sector_caps), bounds.long_short)
         if self._problem is None or self._problem.shape != shape:
             self._problem = _BoundedQuadratic(*shape)
         return self._problem
@@ -313,7 +397,9 @@ class MinimumVariance(_QuadraticModel):
         bounds.check(len(factor))
         limits.check(len(factor), bounds)
         mu = np.zeros(len(factor))
-        return self._problem_for(factor, limits).solve(mu, factor, 1.0, bounds, limits, self.name)
+        return self._problem_for(factor, limits, bounds).solve(
+            mu, factor, 1.0, bounds, limits, self.name
+        )
 
 
 class MeanVariance(_QuadraticModel):
@@ -341,7 +427,7 @@ class MeanVariance(_QuadraticModel):
             raise InfeasibleAllocation(
                 f"expected_returns: need {len(factor)} finite values, got shape {mu.shape}"
             )
-        return self._problem_for(factor, limits).solve(
+        return self._problem_for(factor, limits, bounds).solve(
             mu, factor, self.risk_aversion, bounds, limits, self.name
         )
 
@@ -416,6 +502,8 @@ class Sizer:
         "risk_parity",
     )
 
+    LONG_SHORT = ("minimum_variance", "mean_variance")
+
     def __init__(self, model: str, risk_aversion: float = 1.0) -> None:
         if model not in self.MODELS:
             raise ValueError(f"model: {model!r} is not one of {', '.join(self.MODELS)}")
@@ -432,6 +520,11 @@ class Sizer:
         limits: Limits | None = None,
     ) -> np.ndarray:
         """``expected_returns`` (daily) are needed by ``mean_variance`` only."""
+        if bounds.long_short and self.model not in self.LONG_SHORT:
+            raise InfeasibleAllocation(
+                f"{self.model}: a long-only model; shorts (min_weight {bounds.min_weight}) need "
+                f"one of {', '.join(self.LONG_SHORT)}"
+            )
         if self.model == "equal_weight":
             sized = EqualWeight().weights(len(estimate.volatility), bounds.invested)
         elif self.model == "inverse_volatility":

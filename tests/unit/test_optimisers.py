@@ -241,3 +241,59 @@ def test_conflicting_constraints_are_named(returns: np.ndarray) -> None:
     sectors = tuple("a" if i < 10 else "b" for i in range(20))
     with pytest.raises(InfeasibleAllocation, match=r"sector_caps: the capped sectors \(0.6\)"):
         MinimumVariance().weights(estimate, Bounds(), Limits(sectors, (("a", 0.3), ("b", 0.3))))
+
+
+def test_long_short_mean_variance_with_loose_bounds_is_the_lagrange_closed_form(
+    returns: np.ndarray,
+) -> None:
+    # max mu'w - g w'Sw s.t. 1'w = b has w = S^-1 (mu - l 1) / (2 g), l chosen so 1'w = b.
+    covariance = np.cov(returns, rowvar=False)
+    mu, gamma, net = returns.mean(axis=0), 60.0, 0.5
+    s_mu = np.linalg.solve(covariance, mu)
+    s_one = np.linalg.solve(covariance, np.ones(20))
+    lagrange = (s_mu.sum() - 2 * gamma * net) / s_one.sum()
+    closed_form = (s_mu - lagrange * s_one) / (2 * gamma)
+    assert closed_form.min() < 0 and np.abs(closed_form).max() < 1  # it shorts, within bounds
+    ours = MeanVariance(gamma).weights(mu, _dense(covariance), Bounds(net, -1.0, 1.0))
+    np.testing.assert_allclose(ours, closed_form, atol=1e-6)
+
+
+def test_long_short_gross_and_net_limits_reach_pypfopts_optimum(returns: np.ndarray) -> None:
+    import cvxpy as cp
+    from pypfopt import EfficientFrontier
+
+    covariance = np.cov(returns, rowvar=False)
+    mu, gamma = returns.mean(axis=0) * 5, 2.0
+    reference = EfficientFrontier(mu, covariance, weight_bounds=(-0.1, 0.2), solver="CLARABEL")
+    reference.add_constraint(lambda w: cp.norm1(w) <= 1.3)
+    reference.add_constraint(lambda w: cp.sum(w) >= 0.0)
+    # PyPortfolioOpt's utility is mu'w - delta/2 w'Sw and its budget is 1'w = 1: give it the same.
+    reference.max_quadratic_utility(risk_aversion=2 * gamma)
+    expected = np.array(list(reference.clean_weights(cutoff=0, rounding=None).values()))
+    bounds = Bounds(1.0, -0.1, 0.2, gross=1.3, net_floor=0.0)
+    ours = MeanVariance(gamma).weights(mu, _dense(covariance), bounds)
+    assert np.abs(ours).sum() <= 1.3 + 1e-7 and ours.min() >= -0.1 and ours.max() <= 0.2
+    assert ours.sum() == pytest.approx(1.0, abs=1e-7)
+    assert _utility(mu, covariance, gamma, ours) == pytest.approx(
+        _utility(mu, covariance, gamma, expected), rel=1e-6
+    )
+
+
+def test_a_market_neutral_book_holds_its_net_and_gross(returns: np.ndarray) -> None:
+    estimate = SampleCovariance().estimate(returns)
+    mu = returns.mean(axis=0)
+    bounds = Bounds(0.0, -0.15, 0.15, gross=1.0, net_floor=0.0)
+    w = MeanVariance(1.0).weights(mu * 10, estimate, bounds)
+    assert w.sum() == pytest.approx(0.0, abs=1e-7)
+    assert np.abs(w).sum() <= 1.0 + 1e-7 and (w < 0).any() and (w > 0).any()
+    with pytest.raises(InfeasibleAllocation, match=r"gross: 0.4 must be at least the net"):
+        MeanVariance(1.0).weights(mu, estimate, Bounds(0.5, -0.1, 0.1, gross=0.4, net_floor=0.5))
+    current = np.zeros(20)
+    current[0] = 1.0  # all in one stock today: a 0.1 turnover cannot get under the 0.15 cap
+    with pytest.raises(InfeasibleAllocation, match=r"max_turnover, max_weight conflict"):
+        MeanVariance(1.0).weights(mu, estimate, bounds, Limits(current=current, max_turnover=0.1))
+
+
+def test_exposure_limits_on_a_long_only_book_are_refused() -> None:
+    with pytest.raises(InfeasibleAllocation, match="need a long/short book"):
+        Bounds(1.0, 0.0, 0.5, gross=1.5).check(4)
