@@ -179,6 +179,13 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
+    """One execution: ``quantity_shares`` of ``symbol`` at ``price_usd``, traded on ``timestamp``.
+
+    ``settlement_date`` is when the cash actually changes hands (e.g. T+1); ``None`` means it
+    settles at once. The ledger books cash on the trade date either way and carries the movement as
+    pending until the settlement date.
+    """
+
     fill_id: str
     order_id: str
     portfolio_id: str
@@ -188,6 +195,7 @@ class Fill:
     price_usd: Decimal
     commission_usd: Decimal
     timestamp: date
+    settlement_date: date | None = None
 
     @property
     def notional_usd(self) -> Decimal:

@@ -1,10 +1,34 @@
-"""The ledger: what each portfolio owns, exactly.
+"""The ledger: what each portfolio owns and owes, exactly.
 
-Shares are ``int``; cash, prices and P&L are ``Decimal`` US dollars. Each buy opens a tax lot; each
-sell relieves lots first-in, first-out and books the realised P&L, ``sum((sell price - lot price) *
-shares)``, gross of commissions (commissions are charged to cash when paid). The ledger changes
-only through ``open_portfolio`` and ``apply``: the engine state calls them while folding events,
-so the live ledger and one rebuilt from the event log are the same computation.
+Shares are ``int`` (negative for a short position); cash, prices and P&L are ``Decimal`` US
+dollars. The ledger changes only through ``open_portfolio``, ``apply``, ``settle`` and
+``credit_interest``: the engine state calls them while folding events, so the live ledger and one
+rebuilt from the event log are the same computation.
+
+**Tax lots.** A fill that adds to a position opens a tax lot keyed by its fill id; a fill that
+reduces one relieves lots first-in, first-out and books the realised P&L, gross of commissions
+(commissions are charged to cash when paid):
+
+- selling long lots: ``sum((sell price - lot price) * shares)``;
+- covering short lots: ``sum((lot price - cover price) * shares)``.
+
+Lot quantities are positive; ``TaxLot.short`` says which side the lot is on. A symbol's lots are
+all on the side of its position: a fill that crosses zero (long 10, sell 15) first relieves every
+lot of the old side and then opens one lot of the new side for the rest (short 5).
+
+**Shorts.** Only a portfolio opened with ``allow_short=True`` may sell beyond its long holding; a
+long-only portfolio refuses such a fill. Short-sale proceeds are credited to cash. Cash never goes
+negative: a fill or interest debit that would make it so is refused and nothing changes. No margin
+requirement is modelled here; limiting short exposure is the risk engine's job.
+
+**Settlement.** Cash is booked on the trade date (``cash_usd`` moves when the fill applies). A
+fill with a ``settlement_date`` also leaves its cash movement *pending* until ``settle(as_of)``
+is called with ``as_of`` on or after that date, so ``cash_usd == settled_cash_usd +
+pending_settlement_usd`` exactly (pending is signed: a receivable is positive, a payable
+negative). Settled cash is reported, not enforced: buying with unsettled sale proceeds is allowed.
+
+**Interest.** ``credit_interest`` adds whole cents to cash at once (interest settles immediately)
+and to the portfolio's interest income; a negative amount (negative rates) is a debit.
 """
 
 from __future__ import annotations
@@ -19,17 +43,27 @@ import numpy as np
 
 from engine.model import Fill, Position, Side, to_cash, to_price
 
+_LONG, _SHORT = "LONG", "SHORT"
+
 
 class LedgerError(ValueError):
-    """A fill that would break a ledger invariant; it is refused and the ledger is unchanged."""
+    """A change that would break a ledger invariant; it is refused and the ledger is unchanged."""
 
 
 @dataclass
 class TaxLot:
+    """Shares opened by one fill and not yet closed: ``quantity_shares`` is always positive."""
+
     lot_id: str
     quantity_shares: int
     price_usd: Decimal
     acquired: date
+    short: bool = False
+
+    @property
+    def signed_quantity_shares(self) -> int:
+        """The lot's contribution to the position: negative for a short lot."""
+        return -self.quantity_shares if self.short else self.quantity_shares
 
 
 @dataclass
@@ -39,28 +73,59 @@ class PortfolioBook:
     shares: dict[str, int] = field(default_factory=dict)
     lots: dict[str, list[TaxLot]] = field(default_factory=dict)
     realised_pnl_usd: Decimal = Decimal("0.00")
+    allow_short: bool = False
+    interest_income_usd: Decimal = Decimal("0.00")
+    # settlement date -> net cash movement (USD) booked on the trade date but not yet settled
+    pending_settlement_usd: dict[date, Decimal] = field(default_factory=dict)
 
 
 class Ledger:
-    def __init__(self, initial_cash_usd: dict[str, Decimal] | None = None) -> None:
+    def __init__(
+        self, initial_cash_usd: dict[str, Decimal] | None = None, *, allow_short: bool = False
+    ) -> None:
+        """Open one book per ``initial_cash_usd`` entry; ``allow_short`` applies to all of them."""
         self._books: dict[str, PortfolioBook] = {}
         self._marks: dict[str, Decimal] = {}
         for pid, cash in (initial_cash_usd or {}).items():
-            self.open_portfolio(pid, cash)
+            self.open_portfolio(pid, cash, allow_short=allow_short)
 
-    def open_portfolio(self, portfolio_id: str, cash_usd: Decimal) -> None:
+    def open_portfolio(
+        self, portfolio_id: str, cash_usd: Decimal, *, allow_short: bool = False
+    ) -> None:
         if portfolio_id in self._books:
             raise LedgerError(f"portfolio_id {portfolio_id!r} is already open")
         if cash_usd < 0:
             raise LedgerError(f"portfolio {portfolio_id}: opening cash USD {cash_usd} is negative")
-        self._books[portfolio_id] = PortfolioBook(portfolio_id, to_cash(cash_usd))
+        self._books[portfolio_id] = PortfolioBook(
+            portfolio_id, to_cash(cash_usd), allow_short=allow_short
+        )
 
     @property
     def portfolio_ids(self) -> tuple[str, ...]:
         return tuple(self._books)
 
+    def allows_short(self, portfolio_id: str) -> bool:
+        return self._books[portfolio_id].allow_short
+
     def cash_usd(self, portfolio_id: str) -> Decimal:
+        """Trade-date cash: every applied fill has moved it, settled or not."""
         return self._books[portfolio_id].cash_usd
+
+    def settled_cash_usd(self, portfolio_id: str) -> Decimal:
+        """Cash that has changed hands: ``cash_usd`` less what is pending settlement."""
+        return self.cash_usd(portfolio_id) - self.pending_settlement_usd(portfolio_id)
+
+    def pending_settlement_usd(self, portfolio_id: str) -> Decimal:
+        """Net cash booked but not settled: positive is receivable, negative is payable."""
+        return sum(self._books[portfolio_id].pending_settlement_usd.values(), Decimal("0.00"))
+
+    def pending_settlements(self, portfolio_id: str) -> list[tuple[date, Decimal]]:
+        """(settlement date, net USD) per date still to settle, earliest first."""
+        return sorted(self._books[portfolio_id].pending_settlement_usd.items())
+
+    def interest_income_usd(self, portfolio_id: str) -> Decimal:
+        """Interest credited on cash since the portfolio opened (net of negative-rate debits)."""
+        return self._books[portfolio_id].interest_income_usd
 
     def shares(self, portfolio_id: str, symbol: str) -> int:
         return self._books[portfolio_id].shares.get(symbol, 0)
@@ -85,43 +150,60 @@ class Ledger:
         held = self._books[portfolio_id].shares
         return np.array([held.get(symbol, 0) for symbol in symbols], dtype=np.int64)
 
+    # -- changes ------------------------------------------------------------------------------
     def apply(self, fill: Fill) -> None:
+        """Book one fill: cash, position, tax lots, realised P&L and pending settlement."""
         book = self._books.get(fill.portfolio_id)
         if book is None:
             raise LedgerError(f"fill {fill.fill_id}: unknown portfolio_id {fill.portfolio_id!r}")
         held = book.shares.get(fill.symbol, 0)
         signed = fill.quantity_shares if fill.side is Side.BUY else -fill.quantity_shares
         new_cash = book.cash_usd + fill.cash_change_usd
-        if held + signed < 0:
+        if held + signed < 0 and not book.allow_short:
             raise LedgerError(
                 f"fill {fill.fill_id}: selling {fill.quantity_shares} {fill.symbol} but only "
-                f"{held} held (short positions are not allowed)"
+                f"{held} held (short positions are not allowed in portfolio "
+                f"{fill.portfolio_id})"
             )
         if new_cash < 0:
             raise LedgerError(
                 f"fill {fill.fill_id}: cash would become USD {new_cash} (must not go negative)"
             )
+        if fill.settlement_date is not None and fill.settlement_date < fill.timestamp:
+            raise LedgerError(
+                f"fill {fill.fill_id}: settlement_date {fill.settlement_date} is before its "
+                f"trade date {fill.timestamp}"
+            )
         book.cash_usd = new_cash
+        if fill.settlement_date is not None:
+            self._add_pending(book, fill.settlement_date, fill.cash_change_usd)
         if held + signed:
             book.shares[fill.symbol] = held + signed
         else:
             book.shares.pop(fill.symbol, None)
-        if fill.side is Side.BUY:
+        # Shares that reduce the existing position close lots; the rest open a lot of their side.
+        closing = min(fill.quantity_shares, abs(held)) if held * signed < 0 else 0
+        opening = fill.quantity_shares - closing
+        if closing:
+            book.realised_pnl_usd += self._relieve_fifo(book, fill, closing)
+        if opening:
             book.lots.setdefault(fill.symbol, []).append(
-                TaxLot(fill.fill_id, fill.quantity_shares, fill.price_usd, fill.timestamp)
+                TaxLot(
+                    fill.fill_id, opening, fill.price_usd, fill.timestamp, fill.side is Side.SELL
+                )
             )
-        else:
-            book.realised_pnl_usd += self._relieve_fifo(book, fill)
 
     @staticmethod
-    def _relieve_fifo(book: PortfolioBook, fill: Fill) -> Decimal:
+    def _relieve_fifo(book: PortfolioBook, fill: Fill, quantity_shares: int) -> Decimal:
+        """Close ``quantity_shares`` of the oldest lots at the fill price; the P&L to the cent."""
         lots = book.lots[fill.symbol]
-        remaining = fill.quantity_shares
+        remaining = quantity_shares
         pnl = Decimal(0)
         while remaining:
             lot = lots[0]
             taken = min(remaining, lot.quantity_shares)
-            pnl += (fill.price_usd - lot.price_usd) * taken
+            gain_per_share = fill.price_usd - lot.price_usd
+            pnl += (-gain_per_share if lot.short else gain_per_share) * taken
             lot.quantity_shares -= taken
             remaining -= taken
             if lot.quantity_shares == 0:
@@ -130,6 +212,42 @@ class Ledger:
             del book.lots[fill.symbol]
         return to_cash(pnl)
 
+    @staticmethod
+    def _add_pending(book: PortfolioBook, settlement_date: date, amount_usd: Decimal) -> None:
+        net = book.pending_settlement_usd.get(settlement_date, Decimal("0.00")) + amount_usd
+        if net:
+            book.pending_settlement_usd[settlement_date] = net
+        else:  # a buy and a sell that offset each other leave nothing to settle that day
+            book.pending_settlement_usd.pop(settlement_date, None)
+
+    def settle(self, as_of: date) -> None:
+        """Release, in every portfolio, each pending movement due on or before ``as_of``."""
+        for book in self._books.values():
+            for settlement_date in [d for d in book.pending_settlement_usd if d <= as_of]:
+                del book.pending_settlement_usd[settlement_date]
+
+    def credit_interest(self, portfolio_id: str, amount_usd: Decimal, as_of: date) -> None:
+        """Credit (or, if negative, debit) whole cents of interest on cash, settled at once."""
+        book = self._books.get(portfolio_id)
+        if book is None:
+            raise LedgerError(f"interest on {as_of}: unknown portfolio_id {portfolio_id!r}")
+        amount = Decimal(amount_usd)
+        if not amount.is_finite() or amount != to_cash(amount):
+            raise LedgerError(
+                f"portfolio {portfolio_id}: interest amount_usd {amount_usd} on {as_of} is not a "
+                "whole number of cents"
+            )
+        amount = to_cash(amount)
+        new_cash = book.cash_usd + amount
+        if new_cash < 0:
+            raise LedgerError(
+                f"portfolio {portfolio_id}: interest of USD {amount} on {as_of} would make cash "
+                f"USD {new_cash} (must not go negative)"
+            )
+        book.cash_usd = new_cash
+        book.interest_income_usd += amount
+
+    # -- valuation ----------------------------------------------------------------------------
     def mark(self, symbols: Iterable[str], prices: np.ndarray) -> None:
         """Record the latest valuation prices (USD/share); a missing price keeps the last."""
         for symbol, price in zip(symbols, prices, strict=True):
@@ -143,7 +261,7 @@ class Ledger:
         ]
 
     def nav_usd(self, portfolio_id: str) -> Decimal:
-        """Net asset value: cash plus every position at its latest mark, to the cent."""
+        """Net asset value: cash plus every position (shorts negative) at its latest mark."""
         book = self._books[portfolio_id]
         return book.cash_usd + sum(
             (position.market_value_usd for position in self.positions(portfolio_id)), Decimal(0)
@@ -153,22 +271,35 @@ class Ledger:
     def to_dict(self) -> dict[str, Any]:
         return {
             pid: {
+                "allow_short": book.allow_short,
                 "cash_usd": str(book.cash_usd),
                 "realised_pnl_usd": str(book.realised_pnl_usd),
+                "interest_income_usd": str(book.interest_income_usd),
                 "shares": dict(sorted(book.shares.items())),
                 "lots": {
                     symbol: [
-                        [lot.lot_id, lot.quantity_shares, str(lot.price_usd), str(lot.acquired)]
+                        [
+                            lot.lot_id,
+                            lot.quantity_shares,
+                            str(lot.price_usd),
+                            str(lot.acquired),
+                            _SHORT if lot.short else _LONG,
+                        ]
                         for lot in lots
                     ]
                     for symbol, lots in sorted(book.lots.items())
                 },
+                "pending_settlements": [
+                    [settlement_date.isoformat(), str(amount)]
+                    for settlement_date, amount in sorted(book.pending_settlement_usd.items())
+                ],
             }
             for pid, book in sorted(self._books.items())
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ledger:
+        """The inverse of ``to_dict``; fields it lacks (older data) take their defaults."""
         ledger = cls()
         for pid, book in data.items():
             ledger._books[pid] = PortfolioBook(
@@ -176,12 +307,28 @@ class Ledger:
                 Decimal(book["cash_usd"]),
                 {symbol: int(quantity) for symbol, quantity in book["shares"].items()},
                 {
-                    symbol: [
-                        TaxLot(lot_id, int(quantity), Decimal(price), date.fromisoformat(acquired))
-                        for lot_id, quantity, price, acquired in lots
-                    ]
+                    symbol: [_lot_from_list(lot) for lot in lots]
                     for symbol, lots in book["lots"].items()
                 },
                 Decimal(book["realised_pnl_usd"]),
+                bool(book.get("allow_short", False)),
+                Decimal(book.get("interest_income_usd", "0.00")),
+                {
+                    date.fromisoformat(settlement_date): Decimal(amount)
+                    for settlement_date, amount in book.get("pending_settlements", ())
+                },
             )
         return ledger
+
+
+def _lot_from_list(lot: list[Any]) -> TaxLot:
+    lot_id, quantity, price, acquired, *side = lot
+    if side and side[0] not in (_LONG, _SHORT):
+        raise ValueError(f"tax lot {lot_id}: side {side[0]!r} is not {_LONG} or {_SHORT}")
+    return TaxLot(
+        lot_id,
+        int(quantity),
+        Decimal(price),
+        date.fromisoformat(acquired),
+        bool(side) and side[0] == _SHORT,
+    )
