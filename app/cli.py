@@ -305,9 +305,23 @@ def _parser() -> argparse.ArgumentParser:
     allocate.add_argument("--lookback-days", type=int, default=252, help="returns used (252)")
     allocate.add_argument("--risk-aversion", type=float, default=1.0, help="mean_variance (1)")
     allocate.add_argument("--max-weight", type=float, default=1.0, help="per instrument (1)")
-    allocate.add_argument("--min-weight", type=float, default=0.0, help="per instrument (0)")
     allocate.add_argument(
-        "--invested", type=float, default=1.0, help="sum of weights; the rest is cash (1)"
+        "--min-weight",
+        type=float,
+        default=0.0,
+        help="per instrument (0); negative allows shorts (minimum_variance, mean_variance)",
+    )
+    allocate.add_argument(
+        "--invested",
+        type=float,
+        default=1.0,
+        help="sum of weights, the rest is cash (1); with shorts, the most net exposure",
+    )
+    allocate.add_argument(
+        "--net-floor", type=float, default=None, help="with shorts: the least net exposure"
+    )
+    allocate.add_argument(
+        "--gross", type=float, default=None, help="with shorts: the most sum of |weights|"
     )
     allocate.add_argument("--out", type=Path, required=True, help="weights CSV to write")
     _add_signals_commands(commands)
@@ -697,7 +711,7 @@ def _allocate(args: argparse.Namespace) -> int:
             args.method,
             args.risk_model,
             args.lookback_days,
-            Bounds(args.invested, args.min_weight, args.max_weight),
+            Bounds(args.invested, args.min_weight, args.max_weight, args.gross, args.net_floor),
             args.risk_aversion,
         )
     except (InfeasibleAllocation, ValueError) as exc:

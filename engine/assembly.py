@@ -12,7 +12,14 @@ import numpy as np
 from engine.allocation.expected_returns import SignalToReturn
 from engine.allocation.mandate import MandateAllocator
 from engine.allocation.risk_models import make_risk_model
-from engine.config import AppConfig, ConfigError, PortfolioConfig
+from engine.allocation.sleeves import Sleeve
+from engine.config import (
+    AllocationConfig,
+    AppConfig,
+    ConfigError,
+    CoordinationConfig,
+    PortfolioConfig,
+)
 from engine.coordinator import Coordinator, PortfolioMandate
 from engine.events.bus import EmbeddedEventBus, EventBus
 from engine.events.pulsar_bus import PulsarEventBus, PulsarSettings
@@ -93,15 +100,19 @@ def build_quality_tracker(config: AppConfig) -> QualityTracker:
     )
 
 
-def build_signal_coordinator(config: AppConfig, k: int) -> SignalCoordinator:
-    portfolio = config.portfolios[k]
-    rules = portfolio.coordination
+def build_signal_coordinator(
+    config: AppConfig,
+    portfolio_id: str,
+    sources: tuple[str, ...],
+    source_weights: dict[str, float],
+    rules: CoordinationConfig,
+) -> SignalCoordinator:
     return SignalCoordinator(
-        portfolio.id,
-        portfolio.sources,
+        portfolio_id,
+        sources,
         make_policy(rules.policy, rules.min_agreement),
-        portfolio.source_weights,
-        {name: config.sources.priority(name) for name in portfolio.sources},
+        source_weights,
+        {name: config.sources.priority(name) for name in sources},
         TimeframeBlend(
             {canonical(h): w for h, w in rules.horizon_weights.items()},
             {canonical(h): d for h, d in rules.half_life_days.items()},
@@ -111,10 +122,13 @@ def build_signal_coordinator(config: AppConfig, k: int) -> SignalCoordinator:
     )
 
 
-def build_allocator(portfolio: PortfolioConfig) -> MandateAllocator:
-    rules = portfolio.allocation
+def build_allocator(
+    portfolio: PortfolioConfig, rules: AllocationConfig | None = None, name: str = ""
+) -> MandateAllocator:
+    """The portfolio's allocator, or a sleeve's (its own ``rules``, the portfolio's limits)."""
+    rules = rules or portfolio.allocation
     return MandateAllocator(
-        portfolio.id,
+        name or portfolio.id,
         rules.model,
         portfolio.max_weight,
         portfolio.cash_buffer,
@@ -124,6 +138,24 @@ def build_allocator(portfolio: PortfolioConfig) -> MandateAllocator:
         SignalToReturn(rules.information_coefficient),
         tuple(sorted(rules.sector_caps.items())),
         rules.max_turnover,
+        portfolio.min_trade_weight,
+        rules.max_short_weight,
+        rules.gross_exposure,
+        rules.net_exposure,
+    )
+
+
+def build_sleeves(config: AppConfig, portfolio: PortfolioConfig) -> tuple[Sleeve, ...]:
+    return tuple(
+        Sleeve(
+            sleeve.id,
+            sleeve.capital,
+            build_signal_coordinator(
+                config, portfolio.id, sleeve.sources, sleeve.source_weights, sleeve.coordination
+            ),
+            build_allocator(portfolio, sleeve.allocation, f"{portfolio.id}/{sleeve.id}"),
+        )
+        for sleeve in portfolio.sleeves
     )
 
 
@@ -149,11 +181,20 @@ def build_mandates(
                 portfolio.id,
                 portfolio.name,
                 universe,
-                build_signal_coordinator(config, k),
+                build_signal_coordinator(
+                    config,
+                    portfolio.id,
+                    portfolio.sources,
+                    portfolio.source_weights,
+                    portfolio.coordination,
+                ),
                 build_allocator(portfolio),
-                OrderGenerator(portfolio.min_trade_weight, cost_allowance_bps),
+                OrderGenerator(cost_allowance_bps),
                 portfolio.rebalance_every_days,
                 portfolio.initial_cash_usd,
+                portfolio.cash.settlement_days,
+                portfolio.cash.interest_rate_annual,
+                build_sleeves(config, portfolio),
             )
         )
     return tuple(mandates)

@@ -133,3 +133,45 @@ class LiftOverride(Command):
 
     def details(self) -> dict[str, object]:
         return {"override_id": self.override_id}
+
+
+@dataclass(frozen=True, slots=True)
+class SetWeightOverride(Command):
+    """A portfolio manager pins an instrument's target weight in one portfolio (``weight``, a
+    fraction of NAV, negative for a short in a long/short book) or excludes it (``weight`` None).
+    It holds until lifted; the engine answers on ``reply`` with the override's event payload."""
+
+    portfolio_id: str = ""
+    symbol: str = ""
+    weight: float | None = None
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.portfolio_id:
+            raise ValueError("SetWeightOverride.portfolio_id: name the portfolio")
+        if not self.symbol:
+            raise ValueError("SetWeightOverride.symbol: name the instrument")
+        if not self.reason.strip():
+            raise ValueError("SetWeightOverride.reason: say why (it goes into the audit trail)")
+        if self.weight is not None and not (
+            math.isfinite(self.weight) and -1.0 <= self.weight <= 1.0
+        ):
+            raise ValueError(
+                f"SetWeightOverride.weight: {self.weight} must be between -1 and 1 (of NAV)"
+            )
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id, "instrument": self.symbol, "weight": self.weight}
+
+
+@dataclass(frozen=True, slots=True)
+class LiftWeightOverride(Command):
+    """Ends a weight override; the engine answers on ``reply``."""
+
+    portfolio_id: str = ""
+    symbol: str = ""
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id, "instrument": self.symbol}

@@ -22,6 +22,7 @@ from engine.signals.horizons import horizon_days
 DEFAULT_CONFIG_RESOURCE = "default_config.toml"
 MODEL_SOURCE_NAMES = ("momentum", "mean_reversion")
 RESERVED_SOURCE_NAMES = (*MODEL_SOURCE_NAMES, "manual")
+LONG_SHORT_MODELS = ("signal_proportional", "minimum_variance", "mean_variance")
 SOURCE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 
@@ -189,6 +190,60 @@ class AllocationConfig(_Strict):
     sector_caps: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
     # Largest sum of |weight changes| per rebalance (e.g. 0.2 = 20% of NAV); none by default.
     max_turnover: Annotated[float, Field(gt=0, le=2)] | None = None
+    # Long/short: the largest short per name (0 = long-only), the most gross exposure sum |w|
+    # and the net exposure range sum(w) (default: 1 - cash_buffer exactly); all of NAV.
+    max_short_weight: Annotated[float, Field(ge=0, le=1)] = 0.0
+    gross_exposure: Annotated[float, Field(gt=0, le=10)] | None = None
+    net_exposure: (
+        tuple[Annotated[float, Field(ge=-1, le=1)], Annotated[float, Field(ge=-1, le=1)]] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _long_short_rules(self) -> AllocationConfig:
+        if self.max_short_weight == 0:
+            if self.gross_exposure is not None or self.net_exposure is not None:
+                raise ValueError(
+                    "gross_exposure and net_exposure need a long/short book (max_short_weight > 0)"
+                )
+            return self
+        if self.model not in LONG_SHORT_MODELS:
+            raise ValueError(
+                f"model {self.model!r} is long-only; with max_short_weight > 0 use one of "
+                f"{', '.join(LONG_SHORT_MODELS)}"
+            )
+        if self.gross_exposure is None:
+            raise ValueError("gross_exposure is required for a long/short book (e.g. 1.6)")
+        if self.net_exposure is not None:
+            low, high = self.net_exposure
+            if low > high:
+                raise ValueError(f"net_exposure [{low}, {high}]: the floor is above the ceiling")
+            if self.gross_exposure < max(low, -high, 0.0):
+                raise ValueError(
+                    f"gross_exposure {self.gross_exposure} cannot hold the net exposure "
+                    f"[{low}, {high}]"
+                )
+        return self
+
+
+class CashConfig(_Strict):
+    """Cash management: settlement lag and interest income (see engine/state/ledger.py)."""
+
+    # Business days from trade to settlement (US equities settle T+1 since 28 May 2024).
+    settlement_days: Annotated[int, Field(ge=0, le=5)] = 1
+    # Interest on settled cash, ACT/360, accrued daily and credited on the month's first cycle.
+    interest_rate_annual: Annotated[float, Field(ge=-0.05, le=0.25)] = 0.0
+
+
+class SleeveConfig(_Strict):
+    """One strategy sleeve of a portfolio: its own sources, coordination and sizing model, and
+    its share of the portfolio's capital."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    capital: Annotated[float, Field(gt=0, le=1)]
+    sources: Annotated[tuple[str, ...], Field(min_length=1)]
+    source_weights: dict[str, Annotated[float, Field(gt=0)]] = {}
+    coordination: CoordinationConfig = CoordinationConfig()
+    allocation: AllocationConfig = AllocationConfig()
 
 
 class PortfolioConfig(_Strict):
@@ -204,6 +259,9 @@ class PortfolioConfig(_Strict):
     initial_cash_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000000")
     rebalance_every_days: Annotated[int, Field(ge=1)] = 1
     min_trade_weight: Annotated[float, Field(ge=0, lt=1)] = 0.002
+    cash: CashConfig = CashConfig()
+    # Multi-strategy: sleeves sized apart and combined by capital (capitals sum to 1).
+    sleeves: tuple[SleeveConfig, ...] = ()
 
     @model_validator(mode="after")
     def _weights_name_used_sources(self) -> PortfolioConfig:
@@ -212,7 +270,31 @@ class PortfolioConfig(_Strict):
         unknown = sorted(set(self.source_weights) - set(self.sources))
         if unknown:
             raise ValueError(f"source_weights names {unknown}, which are not in sources")
+        if self.sleeves:
+            self._check_sleeves()
         return self
+
+    def _check_sleeves(self) -> None:
+        ids = [sleeve.id for sleeve in self.sleeves]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"sleeves: ids {ids} are not unique")
+        total = sum(sleeve.capital for sleeve in self.sleeves)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"sleeves: capitals sum to {total:g}, not 1")
+        for k, sleeve in enumerate(self.sleeves):
+            outside = sorted(set(sleeve.sources) - set(self.sources))
+            if outside:
+                raise ValueError(
+                    f"sleeves[{k}].sources {outside} are not among the portfolio's sources"
+                )
+            unknown = sorted(set(sleeve.source_weights) - set(sleeve.sources))
+            if unknown:
+                raise ValueError(f"sleeves[{k}].source_weights names {unknown}, not in its sources")
+            if sleeve.allocation.max_short_weight != self.allocation.max_short_weight:
+                raise ValueError(
+                    f"sleeves[{k}].allocation.max_short_weight must equal the portfolio's "
+                    f"({self.allocation.max_short_weight}): the ledger is long-only or not"
+                )
 
 
 class EventsConfig(_Strict):
@@ -248,7 +330,11 @@ class AppConfig(_Strict):
             seen.add(portfolio.id)
         known = set(self.sources.names)
         for k, portfolio in enumerate(self.portfolios):
-            named = (*portfolio.sources, *portfolio.coordination.veto_sources)
+            named = (
+                *portfolio.sources,
+                *portfolio.coordination.veto_sources,
+                *(v for sleeve in portfolio.sleeves for v in sleeve.coordination.veto_sources),
+            )
             unknown = sorted(set(named) - known)
             if unknown:
                 raise ValueError(
@@ -256,13 +342,17 @@ class AppConfig(_Strict):
                     f"{sorted(known)} (add external ones under [sources.external.NAME])"
                 )
         for k, portfolio in enumerate(self.portfolios):
-            uses_prices = portfolio.allocation.model != "signal_proportional"
-            if uses_prices and portfolio.allocation.lookback_days >= self.history_days:
-                raise ValueError(
-                    f"portfolios[{k}].allocation.lookback_days "
-                    f"{portfolio.allocation.lookback_days} must be less than history_days "
-                    f"{self.history_days}"
-                )
+            where = [(f"portfolios[{k}]", portfolio.allocation)] + [
+                (f"portfolios[{k}].sleeves[{j}]", sleeve.allocation)
+                for j, sleeve in enumerate(portfolio.sleeves)
+            ]
+            for path, allocation in where:
+                uses_prices = allocation.model != "signal_proportional"
+                if uses_prices and allocation.lookback_days >= self.history_days:
+                    raise ValueError(
+                        f"{path}.allocation.lookback_days {allocation.lookback_days} must be "
+                        f"less than history_days {self.history_days}"
+                    )
         longest = max(self.sources.momentum.horizons_days)
         if self.history_days <= longest:
             raise ValueError(

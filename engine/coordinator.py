@@ -37,15 +37,19 @@ import numpy as np
 from sqlalchemy import Connection
 
 from engine.allocation.impact import AllocationImpact
-from engine.allocation.mandate import MandateAllocator
+from engine.allocation.mandate import AllocationOutcome, MandateAllocator
+from engine.allocation.rounding import binding_limits, round_to_shares
+from engine.allocation.sleeves import Sleeve, SleeveOutcome, allocate_sleeves
 from engine.commands import (
     Command,
     CommandRefused,
     LiftOverride,
+    LiftWeightOverride,
     Pause,
     Resume,
     SetOverride,
     SetSpeed,
+    SetWeightOverride,
     SubmitSignals,
 )
 from engine.events.bus import EventBus
@@ -73,6 +77,8 @@ from engine.signals.records import quality_points_from_event, rejection_from_eve
 from engine.signals.sources import SignalSource
 from engine.signals.validation import ExternalSourceSpec, SignalValidator
 from engine.snapshot import (
+    AllocationView,
+    CashView,
     ConflictCount,
     EngineStatus,
     NavPoint,
@@ -82,8 +88,10 @@ from engine.snapshot import (
     RejectedSignal,
     SignalFlow,
     SignalRow,
+    SleeveView,
     SourceQualityView,
     StateSnapshot,
+    WeightOverrideView,
 )
 from engine.state.engine_state import EngineState, fill_from_event, order_from_event
 from engine.state.ledger import Ledger
@@ -120,10 +128,17 @@ class PortfolioMandate:
     order_generator: OrderGenerator
     rebalance_every_days: int
     initial_cash_usd: Decimal
+    settlement_days: int = 1
+    interest_rate_annual: float = 0.0
+    sleeves: tuple[Sleeve, ...] = ()
 
     @property
     def sources(self) -> tuple[str, ...]:
         return self.coordinator.subscribed
+
+    @property
+    def long_short(self) -> bool:
+        return self.allocator.long_short
 
 
 def _json_float(value: float) -> float | None:
@@ -212,7 +227,9 @@ class Coordinator:
         self.signals_accepted_session = 0
         self.signals_rejected_session = 0
         self.conflicts_session: dict[str, int] = {m.portfolio_id: 0 for m in mandates}
-        self._cycle_targets: dict[str, TargetWeights] = {}
+        self._cycle_targets: dict[str, tuple[TargetWeights, np.ndarray]] = {}
+        self.latest_allocations: dict[str, AllocationView] = {}
+        self._latest_sleeve_signals: dict[str, dict[str, CoordinatedSignals]] = {}
         # After a restart the recent trades come back from the log, oldest first as live.
         store = repository.store
         self.recent_orders: deque[Order] = deque(
@@ -360,6 +377,7 @@ class Coordinator:
                         "portfolio_id": mandate.portfolio_id,
                         "name": mandate.name,
                         "initial_cash_usd": str(to_cash(mandate.initial_cash_usd)),
+                        "allow_short": mandate.long_short,
                     },
                     mandate.portfolio_id,
                     in_cycle=False,
@@ -485,6 +503,10 @@ class Coordinator:
             work = self.set_override
         elif isinstance(command, LiftOverride):
             work = self.lift_override
+        elif isinstance(command, SetWeightOverride):
+            work = self.set_weight_override
+        elif isinstance(command, LiftWeightOverride):
+            work = self.lift_weight_override
         else:
             return None
         reply = command.reply
@@ -595,6 +617,72 @@ class Coordinator:
         self._flush_events()
         return override
 
+    def _mandate(self, portfolio_id: str) -> PortfolioMandate:
+        for mandate in self.mandates:
+            if mandate.portfolio_id == portfolio_id:
+                return mandate
+        known = ", ".join(m.portfolio_id for m in self.mandates)
+        raise ValueError(f"portfolio_id: {portfolio_id!r} is not a portfolio ({known})")
+
+    def set_weight_override(self, command: SetWeightOverride) -> dict[str, object]:
+        """Pin an instrument's target weight or exclude it, within the mandate's limits."""
+        mandate = self._mandate(command.portfolio_id)
+        allocator = mandate.allocator
+        if command.symbol not in self.symbol_index:
+            raise ValueError(f"instrument: {command.symbol!r} is not in the market data")
+        weight = command.weight
+        if weight is not None:
+            low = -allocator.max_short_weight
+            if not low <= weight <= allocator.max_weight:
+                kind = "long/short" if mandate.long_short else "long-only"
+                raise ValueError(
+                    f"weight: {weight:.4%} is outside this {kind} mandate's bounds "
+                    f"[{low:.2%}, {allocator.max_weight:.2%}] of NAV"
+                )
+            others = self.state.weight_overrides.get(command.portfolio_id, {})
+            pinned = weight + sum(
+                float(o["weight"])
+                for symbol, o in others.items()
+                if symbol != command.symbol and o["weight"] is not None
+            )
+            ceiling = allocator.net_range[1] if mandate.long_short else allocator.invested
+            if pinned > ceiling + 1e-12:
+                raise ValueError(
+                    f"weight: pins would total {pinned:.2%} of NAV, above the {ceiling:.2%} "
+                    "the mandate may invest"
+                )
+        payload: dict[str, object] = {
+            "instrument": command.symbol,
+            "weight": weight,
+            "action": "exclude" if weight is None else "pin",
+            "reason": command.reason,
+            "market_date": self._market_date_text(),
+        }
+        self._emit(
+            "WeightOverrideSet", payload, command.portfolio_id, actor=command.actor, in_cycle=False
+        )
+        self._flush_events()
+        return payload
+
+    def lift_weight_override(self, command: LiftWeightOverride) -> dict[str, object]:
+        self._mandate(command.portfolio_id)
+        active = self.state.weight_overrides.get(command.portfolio_id, {})
+        if command.symbol not in active:
+            raise ValueError(
+                f"instrument: {command.symbol!r} has no weight override in "
+                f"{command.portfolio_id} (overridden: {', '.join(sorted(active)) or 'none'})"
+            )
+        payload: dict[str, object] = {"instrument": command.symbol, "reason": command.reason}
+        self._emit(
+            "WeightOverrideLifted",
+            payload,
+            command.portfolio_id,
+            actor=command.actor,
+            in_cycle=False,
+        )
+        self._flush_events()
+        return payload
+
     def _emit_override_end(
         self, override: Override, reason: str, actor: str, in_cycle: bool
     ) -> None:
@@ -653,6 +741,7 @@ class Coordinator:
             )
         orders = sum(self.orders_total.values()) - orders_before
         fills = sum(self.fills_total.values()) - fills_before
+        accrued = self._accrue_interest(tick.timestamp)
         self._emit(
             "CycleCompleted",
             {
@@ -668,6 +757,7 @@ class Coordinator:
                     ]
                     for m in self.mandates
                 },
+                **({"interest_accrued_usd": accrued} if accrued else {}),
             },
         )
         t0 = time.perf_counter()
@@ -691,6 +781,38 @@ class Coordinator:
         )
         self.recent_cycles.append(report)
         return report
+
+    def _accrue_interest(self, today: date) -> dict[str, str]:
+        """Interest on each portfolio's settled cash since the last market date (ACT/360, exact
+        Decimal, not rounded); what accrued over a month is credited, to the cent, on the first
+        cycle of the next (``CashInterestCredited``) and the fraction of a cent carries over."""
+        last = self.state.market_date
+        accrued: dict[str, str] = {}
+        if last is None or today <= last:
+            return accrued
+        days = (today - last).days
+        for mandate in self.mandates:
+            pid = mandate.portfolio_id
+            if mandate.interest_rate_annual == 0:
+                continue
+            if today.month != last.month:
+                owed = to_cash(self.state.interest_accrual_usd.get(pid, Decimal(0)))
+                if owed and self.ledger.cash_usd(pid) + owed >= 0:
+                    self._emit(
+                        "CashInterestCredited",
+                        {
+                            "amount_usd": str(owed),
+                            "market_date": today.isoformat(),
+                            "period": f"{last.year:04d}-{last.month:02d}",
+                            "rate_annual": mandate.interest_rate_annual,
+                            "day_count": "ACT/360",
+                        },
+                        pid,
+                    )
+            settled = self.ledger.settled_cash_usd(pid)
+            rate = Decimal(str(mandate.interest_rate_annual))
+            accrued[pid] = str(settled * rate * days / Decimal(360))
+        return accrued
 
     def _check_consistency(self) -> None:
         """Cheap per-cycle check: every portfolio's cash and positions in the live state equal
@@ -733,8 +855,22 @@ class Coordinator:
         if not orders:
             return
         cash = {pid: self.ledger.cash_usd(pid) for pid in self.ledger.portfolio_ids}
-        report = self.venue.execute(orders, tick, self.symbol_index, cash, self.ledger.holdings())
-        for fill in report.fills:
+        report = self.venue.execute(
+            orders,
+            tick,
+            self.symbol_index,
+            cash,
+            self.ledger.holdings(),
+            frozenset(m.portfolio_id for m in self.mandates if m.long_short),
+        )
+        settles = {
+            m.portfolio_id: np.busday_offset(
+                tick.timestamp, m.settlement_days, roll="forward"
+            ).astype(date)
+            for m in self.mandates
+        }
+        for venue_fill in report.fills:
+            fill = replace(venue_fill, settlement_date=settles[venue_fill.portfolio_id])
             self._emit(
                 "OrderFilled",
                 {
@@ -747,6 +883,7 @@ class Coordinator:
                     "commission_usd": str(fill.commission_usd),
                     "cash_change_usd": str(fill.cash_change_usd),
                     "market_date": fill.timestamp.isoformat(),
+                    "settlement_date": fill.settlement_date.isoformat(),
                 },
                 fill.portfolio_id,
             )
@@ -836,6 +973,18 @@ class Coordinator:
                 overrides,
             )
             self._latest_coordinated[mandate.portfolio_id] = coordinated
+            if mandate.sleeves and self._due(mandate):
+                self._latest_sleeve_signals[mandate.portfolio_id] = {
+                    sleeve.sleeve_id: sleeve.coordinator.coordinate(
+                        self._latest_batches,
+                        self.symbols,
+                        tick.timestamp,
+                        mandate.universe,
+                        self.multipliers,
+                        overrides,
+                    )
+                    for sleeve in mandate.sleeves
+                }
             self.conflicts_session[mandate.portfolio_id] += coordinated.conflicts_total
             # Recorded when they decide something: on the portfolio's rebalance days.
             if not self._due(mandate) or not coordinated.conflicts_total:
@@ -875,6 +1024,21 @@ class Coordinator:
         shares = self.ledger.shares_vector(portfolio_id, self.symbols)
         return np.where(shares != 0, shares * np.nan_to_num(close) / nav, 0.0)
 
+    def _weight_pins(self, portfolio_id: str) -> tuple[np.ndarray | None, np.ndarray]:
+        """A manager's weight overrides: pinned weights (NaN where none) and excluded names."""
+        overrides = self.state.weight_overrides.get(portfolio_id, {})
+        excluded = np.zeros(len(self.symbols), dtype=bool)
+        if not overrides:
+            return None, excluded
+        pins = np.full(len(self.symbols), np.nan)
+        for symbol, override in overrides.items():
+            i = self.symbol_index[symbol]
+            if override["weight"] is None:
+                excluded[i] = True
+            else:
+                pins[i] = float(override["weight"])
+        return pins, excluded
+
     def _stage_allocation(self, tick: MarketTick) -> None:
         if not self._latest_batches:
             return
@@ -886,38 +1050,88 @@ class Coordinator:
         for mandate in due:
             pid = mandate.portfolio_id
             allocator = mandate.allocator
-            eligible = mandate.universe & tradable
+            pins, excluded = self._weight_pins(pid)
+            if pins is not None:
+                pins = np.where(tradable, pins, np.nan)
+            eligible = mandate.universe & tradable & ~excluded
             current = self._current_weights(pid, tick.close)
-            outcome = allocator.allocate(
-                self._latest_coordinated[pid],
-                eligible,
-                tick.timestamp,
-                window,
-                current,
-                self.sectors,
-            )
-            if outcome.status != "ok":
-                # Recorded as an event: a portfolio that did not get the model it asked for.
-                self._emit(
-                    "AllocationInfeasible"
-                    if outcome.status == "infeasible"
-                    else "AllocationFallback",
-                    {
-                        "market_date": tick.timestamp.isoformat(),
-                        "model": allocator.model,
-                        "reason": outcome.reason,
-                        "action": "kept current holdings"
-                        if outcome.status == "infeasible"
-                        else "used signal_proportional",
-                    },
+            sleeve_outcomes: tuple[SleeveOutcome, ...] = ()
+            if mandate.sleeves:
+                combined = allocate_sleeves(
                     pid,
+                    mandate.sleeves,
+                    self._latest_sleeve_signals[pid],
+                    self._sleeve_weights(pid),
+                    eligible,
+                    tick.timestamp,
+                    window,
+                    self.sectors,
+                    pins,
                 )
-            if outcome.status == "infeasible":
+                outcome, sleeve_outcomes = combined.outcome, combined.sleeves
+            else:
+                outcome = allocator.allocate(
+                    self._latest_coordinated[pid],
+                    eligible,
+                    tick.timestamp,
+                    window,
+                    current,
+                    self.sectors,
+                    pins,
+                )
+            shares = None
+            binding: tuple[str, ...] = ()
+            nav = float(self.ledger.nav_usd(pid))
+            if outcome.status != "infeasible" and nav > 0:
+                # Whole shares, keeping the mandate's limits: what the orders will aim at.
+                limits = allocator.share_limits(current, outcome.sized, self.sectors)
+                held = self.ledger.shares_vector(pid, self.symbols)
+                rounded = round_to_shares(outcome.target.weights, nav, tick.close, held, limits)
+                if rounded.breaches:
+                    outcome = AllocationOutcome(
+                        outcome.target,
+                        outcome.model,
+                        "infeasible",
+                        "whole shares cannot keep "
+                        + ", ".join(sorted(rounded.breaches))
+                        + " at these prices",
+                    )
+                else:
+                    shares = rounded.shares
+                    unit = np.where(tradable, tick.close, 0.0) / nav
+                    binding = binding_limits(rounded.weights, unit, current, limits, self.symbols)
+                    outcome = replace(
+                        outcome,
+                        target=TargetWeights(
+                            pid, tick.timestamp, rounded.weights, rounded.cash_weight
+                        ),
+                    )
+            # Recorded as events: a portfolio (or sleeve) that did not get the model it asked for.
+            for sleeve_result in sleeve_outcomes:
+                if sleeve_result.outcome.status != "ok":
+                    self._allocation_problem(
+                        pid, tick, sleeve_result.outcome, sleeve_result.sleeve.sleeve_id
+                    )
+            if outcome.status != "ok" and (not sleeve_outcomes or outcome.status == "infeasible"):
+                self._allocation_problem(pid, tick, outcome)
+            if outcome.status == "infeasible" or shares is None:
+                self.latest_allocations[pid] = AllocationView(
+                    tick.timestamp, outcome.model, outcome.status, outcome.reason, (), ()
+                )
                 continue  # nothing to trade: the targets stay where the holdings are
             target = outcome.target
-            self._cycle_targets[pid] = target
-            self._propose(mandate, target.weights, current, eligible, window, tick)
-            held = {
+            self._cycle_targets[pid] = (target, shares)
+            impact = self._propose(mandate, target.weights, current, eligible, window, tick)
+            self.latest_allocations[pid] = AllocationView(
+                tick.timestamp,
+                outcome.model,
+                outcome.status,
+                outcome.reason,
+                binding,
+                impact.risk_contributions if impact is not None else (),
+                tuple(self._sleeve_view(result) for result in sleeve_outcomes),
+            )
+            held_weights = {
                 self.symbols[i]: round(float(target.weights[i]), 6)
                 for i in np.flatnonzero(target.weights)
             }
@@ -925,12 +1139,68 @@ class Coordinator:
                 "TargetWeightsSet",
                 {
                     "market_date": tick.timestamp.isoformat(),
-                    "weights": held,
+                    "weights": held_weights,
                     "cash_weight": round(target.cash_weight, 6),
                     "model": outcome.model,
+                    "binding": list(binding),
+                    **(
+                        {
+                            "sleeves": {
+                                r.sleeve.sleeve_id: {
+                                    self.symbols[i]: round(float(r.weights[i]), 8)
+                                    for i in np.flatnonzero(r.weights)
+                                }
+                                for r in sleeve_outcomes
+                            }
+                        }
+                        if sleeve_outcomes
+                        else {}
+                    ),
                 },
                 pid,
             )
+
+    def _allocation_problem(
+        self, portfolio_id: str, tick: MarketTick, outcome: AllocationOutcome, sleeve: str = ""
+    ) -> None:
+        infeasible = outcome.status == "infeasible"
+        if sleeve:
+            action = "sleeve kept its weights" if infeasible else "sleeve used signal_proportional"
+        else:
+            action = "kept current holdings" if infeasible else "used signal_proportional"
+        self._emit(
+            "AllocationInfeasible" if infeasible else "AllocationFallback",
+            {
+                "market_date": tick.timestamp.isoformat(),
+                "model": outcome.model,
+                "reason": outcome.reason,
+                "action": action,
+                **({"sleeve": sleeve} if sleeve else {}),
+            },
+            portfolio_id,
+        )
+
+    def _sleeve_weights(self, portfolio_id: str) -> dict[str, np.ndarray]:
+        """Each sleeve's last weights (of its own capital), from the last ``TargetWeightsSet``."""
+        recorded = self.state.sleeve_targets.get(portfolio_id, {})
+        weights = {}
+        for sleeve_id, by_symbol in recorded.items():
+            vector = np.zeros(len(self.symbols))
+            for symbol, weight in by_symbol.items():
+                vector[self.symbol_index[symbol]] = weight
+            weights[sleeve_id] = vector
+        return weights
+
+    def _sleeve_view(self, result: SleeveOutcome) -> SleeveView:
+        contribution = result.contribution
+        order = np.argsort(-np.abs(contribution), kind="stable")
+        return SleeveView(
+            result.sleeve.sleeve_id,
+            result.sleeve.capital,
+            result.outcome.model,
+            result.sleeve.sources,
+            tuple((self.symbols[i], float(contribution[i])) for i in order if contribution[i] != 0),
+        )
 
     def _propose(
         self,
@@ -940,7 +1210,7 @@ class Coordinator:
         eligible: np.ndarray,
         window: np.ndarray,
         tick: MarketTick,
-    ) -> None:
+    ) -> AllocationImpact | None:
         """The proposal's impact, recorded before any order is made (``AllocationProposed``)."""
         pid = mandate.portfolio_id
         assessed = mandate.allocator.assess(
@@ -954,7 +1224,7 @@ class Coordinator:
             self.venue_cost_bps,
         )
         if assessed is None:
-            return
+            return None
         impact, unassessed = assessed
         self.latest_impacts[pid] = impact
         self._emit(
@@ -968,6 +1238,7 @@ class Coordinator:
             },
             pid,
         )
+        return impact
 
     def _stage_orders(self, tick: MarketTick) -> None:
         if not self._latest_batches:
@@ -978,8 +1249,10 @@ class Coordinator:
                 continue
             if pid in self.state.halted:
                 continue
+            _, target_shares = self._cycle_targets[pid]
             orders = mandate.order_generator.generate(
-                self._cycle_targets[pid],
+                pid,
+                target_shares,
                 self.symbols,
                 self.ledger.shares_vector(pid, self.symbols),
                 self.ledger.cash_usd(pid),
@@ -1056,6 +1329,26 @@ class Coordinator:
                     self.state.halted.get(pid),
                     mandate.allocator.model,
                     self.latest_impacts.get(pid),
+                    mandate.long_short,
+                    self.latest_allocations.get(pid),
+                    CashView(
+                        self.ledger.settled_cash_usd(pid),
+                        self.ledger.pending_settlement_usd(pid),
+                        tuple(self.ledger.pending_settlements(pid)),
+                        self.ledger.interest_income_usd(pid),
+                        mandate.interest_rate_annual,
+                    ),
+                    tuple(
+                        WeightOverrideView(
+                            pid,
+                            symbol,
+                            None if o["weight"] is None else float(o["weight"]),
+                            str(o["reason"]),
+                            str(o["actor"]),
+                            date.fromisoformat(o["set_on"]) if o["set_on"] else None,
+                        )
+                        for symbol, o in sorted(self.state.weight_overrides.get(pid, {}).items())
+                    ),
                 )
             )
         return StateSnapshot(

@@ -44,6 +44,60 @@ class NavPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class SleeveView:
+    """One sleeve of a multi-strategy portfolio: its capital share and what it contributes,
+    ``contributions`` = (symbol, capital x sleeve weight), fractions of the portfolio's NAV."""
+
+    sleeve_id: str
+    capital: float
+    model: str
+    sources: tuple[str, ...]
+    contributions: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationView:
+    """The latest allocation of a portfolio: how it came out and what shaped it.
+
+    ``binding``: the constraint families at their limit in the whole-share target (e.g.
+    ``max_weight: AAPL, MSFT``); ``risk_contributions``: (symbol, share of the target's ex-ante
+    variance, summing to 1 over the held names).
+    """
+
+    market_date: date
+    model: str
+    status: str  # "ok", "infeasible" or "fallback"
+    reason: str | None
+    binding: tuple[str, ...]
+    risk_contributions: tuple[tuple[str, float], ...]
+    sleeves: tuple[SleeveView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CashView:
+    """Cash in US dollars: ``settled + pending = cash``; pending is signed (receivable > 0)."""
+
+    settled_usd: Decimal
+    pending_usd: Decimal
+    settlements: tuple[tuple[date, Decimal], ...]
+    interest_income_usd: Decimal
+    interest_rate_annual: float
+
+
+@dataclass(frozen=True, slots=True)
+class WeightOverrideView:
+    """A manager's weight override: ``weight`` pins the instrument's target weight (fraction of
+    NAV); None excludes the instrument from the portfolio."""
+
+    portfolio_id: str
+    symbol: str
+    weight: float | None
+    reason: str
+    actor: str
+    set_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class PortfolioView:
     portfolio_id: str
     name: str
@@ -60,6 +114,10 @@ class PortfolioView:
     halt_reason: str | None = None
     allocation_model: str = "signal_proportional"
     impact: AllocationImpact | None = None
+    long_short: bool = False
+    allocation: AllocationView | None = None
+    cash: CashView | None = None
+    weight_overrides: tuple[WeightOverrideView, ...] = ()
 
     @property
     def total_return_pct(self) -> float:

@@ -9,7 +9,9 @@ coordinated signals (``mu``, daily):
 - turnover ``sum |w - w0|`` (fractions of NAV; a full switch from one name to another is 2);
 - estimated cost ``turnover * NAV * (half_spread + commission)`` in US dollars and basis points of
   NAV, the venue's own cost model without market impact;
-- the largest changes by ``|w - w0|``.
+- the largest changes by ``|w - w0|``;
+- each instrument's share of the proposal's variance, ``w_i (Sigma w)_i / w' Sigma w`` (Euler's
+  decomposition: the shares sum to one).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 TRADING_DAYS_PER_YEAR = 252
 BPS = 1e-4
+RISK_CONTRIBUTIONS_RECORDED = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class AllocationImpact:
     estimated_cost_usd: float
     estimated_cost_bps: float
     top_changes: tuple[WeightChange, ...]
+    risk_contributions: tuple[tuple[str, float], ...] = ()
 
     def payload(self) -> dict[str, object]:
         return {
@@ -59,6 +63,11 @@ class AllocationImpact:
                 }
                 for c in self.top_changes
             ],
+            # The largest shares only: the event stays small on a large universe.
+            "risk_contributions": {
+                symbol: round(share, 6)
+                for symbol, share in self.risk_contributions[:RISK_CONTRIBUTIONS_RECORDED]
+            },
         }
 
 
@@ -93,6 +102,9 @@ def assess_allocation(
     turnover = float(np.abs(change).sum())
     cost_usd = turnover * nav_usd * cost_bps * BPS
     order = np.argsort(-np.abs(change), kind="stable")[:top]
+    variance = float(target @ covariance @ target)
+    shares = target * (covariance @ target) / variance if variance > 0 else np.zeros(n)
+    by_size = np.argsort(-np.abs(shares), kind="stable")
     return AllocationImpact(
         float(TRADING_DAYS_PER_YEAR * expected_returns @ target),
         float(TRADING_DAYS_PER_YEAR * expected_returns @ current),
@@ -107,4 +119,5 @@ def assess_allocation(
             for i in order
             if change[i] != 0
         ),
+        tuple((symbols[i], float(shares[i])) for i in by_size if target[i] != 0),
     )

@@ -10,6 +10,10 @@ Equal weight, inverse volatility and risk parity are capped at ``max_weight`` af
 excess staying in cash; a turnover limit counts the names being sized (selling out of names
 without a view is not limited).
 
+A long/short mandate (``max_short_weight > 0``, with ``signal_proportional``, ``minimum_variance``
+or ``mean_variance``) keeps its net exposure in ``net_range`` and its gross exposure at most
+``gross``; the risk-based models then size every name with a view, either way.
+
 When the limits cannot all hold, the outcome is ``infeasible`` with the reason and the targets are
 the current weights (nothing trades). When a solver fails, the outcome is ``fallback`` with the
 reason and the targets come from the signal-proportional model, which cannot fail.
@@ -26,10 +30,12 @@ from engine.allocation.expected_returns import SignalToReturn
 from engine.allocation.impact import AllocationImpact, assess_allocation
 from engine.allocation.optimisers import Bounds, InfeasibleAllocation, Limits, Sizer
 from engine.allocation.risk_models import RiskModel, trailing_returns
+from engine.allocation.rounding import ShareLimits
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.model import CoordinatedSignals, TargetWeights
 
 SIZING_MODELS = ("signal_proportional", *Sizer.MODELS)
+LONG_SHORT_MODELS = ("signal_proportional", "minimum_variance", "mean_variance")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -38,6 +44,7 @@ class AllocationOutcome:
     model: str
     status: str  # "ok", "infeasible" or "fallback"
     reason: str | None = None
+    sized: np.ndarray | None = None  # the instruments the model sized (a turnover limit counts)
 
 
 class MandateAllocator:
@@ -53,9 +60,18 @@ class MandateAllocator:
         signal_to_return: SignalToReturn | None = None,
         sector_caps: tuple[tuple[str, float], ...] = (),
         max_turnover: float | None = None,
+        min_trade_weight: float = 0.0,
+        max_short_weight: float = 0.0,
+        gross: float | None = None,
+        net_range: tuple[float, float] | None = None,
     ) -> None:
         if model not in SIZING_MODELS:
             raise ValueError(f"model: {model!r} is not one of {', '.join(SIZING_MODELS)}")
+        if max_short_weight > 0 and model not in LONG_SHORT_MODELS:
+            raise ValueError(
+                f"model: {model!r} is long-only; a long/short mandate needs one of "
+                f"{', '.join(LONG_SHORT_MODELS)}"
+            )
         self.portfolio_id = portfolio_id
         self.model = model
         self.max_weight = max_weight
@@ -65,8 +81,23 @@ class MandateAllocator:
         self.signal_to_return = signal_to_return or SignalToReturn()
         self.sector_caps = sector_caps
         self.max_turnover = max_turnover
-        self.fallback = SignalProportionalAllocator(portfolio_id, max_weight, cash_buffer)
+        self.min_trade_weight = min_trade_weight
+        self.max_short_weight = max_short_weight
+        self.gross = gross
+        self.net_range = net_range or (self.invested, self.invested)
+        self.fallback = SignalProportionalAllocator(
+            portfolio_id,
+            max_weight,
+            cash_buffer,
+            max_short_weight,
+            gross,
+            self.net_range[1] if max_short_weight > 0 else None,
+        )
         self._sizer = Sizer(model, risk_aversion) if model in Sizer.MODELS else None
+
+    @property
+    def long_short(self) -> bool:
+        return self.max_short_weight > 0
 
     @property
     def needs_prices(self) -> bool:
@@ -80,28 +111,42 @@ class MandateAllocator:
         prices: np.ndarray | None = None,
         current_weights: np.ndarray | None = None,
         sectors: tuple[str, ...] = (),
+        pins: np.ndarray | None = None,
     ) -> AllocationOutcome:
-        """``prices``: closes, days x instruments, oldest first; ``current_weights``: of NAV."""
-        if not self.needs_prices:
-            target = self.fallback.allocate(signals, eligible, timestamp)
-            return AllocationOutcome(target, self.model, "ok")
+        """``prices``: closes, days x instruments, oldest first; ``current_weights``: of NAV.
+
+        ``pins``: a manager's weight per instrument (NaN where none). Pinned instruments take
+        their weight; the model sizes the others within the budget the pins leave."""
         n = len(signals.score)
+        pinned = np.zeros(n, dtype=bool) if pins is None else np.isfinite(pins)
+        reserve = float(np.sum(pins[pinned])) if pins is not None and pinned.any() else 0.0
+        free = eligible & ~pinned
+
+        def with_pins(weights: np.ndarray) -> TargetWeights:
+            weights = weights.copy()
+            if pins is not None:
+                weights[pinned] = pins[pinned]
+            return TargetWeights(self.portfolio_id, timestamp, weights, 1.0 - float(weights.sum()))
+
+        if not self.needs_prices:
+            target = self.fallback.allocate(signals, free, timestamp, reserve)
+            return AllocationOutcome(with_pins(target.weights), self.model, "ok", sized=free)
         current = np.zeros(n) if current_weights is None else np.asarray(current_weights)
         try:
-            weights = self._optimise(signals, eligible, prices, current, sectors)
+            weights, sized = self._optimise(signals, free, prices, current, sectors, reserve)
         except InfeasibleAllocation as exc:
             held = TargetWeights(self.portfolio_id, timestamp, current, 1.0 - float(current.sum()))
             return AllocationOutcome(held, self.model, "infeasible", str(exc))
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
-            target = self.fallback.allocate(signals, eligible, timestamp)
+            target = self.fallback.allocate(signals, free, timestamp, reserve)
             return AllocationOutcome(
-                target, "signal_proportional", "fallback", f"{self.model}: {exc}"
+                with_pins(target.weights),
+                "signal_proportional",
+                "fallback",
+                f"{self.model}: {exc}",
+                free,
             )
-        return AllocationOutcome(
-            TargetWeights(self.portfolio_id, timestamp, weights, 1.0 - float(weights.sum())),
-            self.model,
-            "ok",
-        )
+        return AllocationOutcome(with_pins(weights), self.model, "ok", sized=sized)
 
     def _optimise(
         self,
@@ -110,23 +155,23 @@ class MandateAllocator:
         prices: np.ndarray | None,
         current: np.ndarray,
         sectors: tuple[str, ...],
-    ) -> np.ndarray:
+        reserve: float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The sized weights and which instruments were sized."""
         n = len(signals.score)
         if prices is None or len(prices) < 3:
             raise InfeasibleAllocation(f"{self.model}: needs a price history")
         returns, full_history = trailing_returns(prices, self.lookback_days)
         conviction = signals.score * signals.confidence
-        if self.model == "mean_variance":
+        if self.model == "mean_variance" or self.long_short:
             members = eligible & full_history & (signals.confidence > 0)
         else:
             members = eligible & full_history & (conviction > 0)
         weights = np.zeros(n)
         chosen = np.flatnonzero(members)
-        if len(chosen) == 0:
-            return weights  # no view to act on: all cash
-        # A cap that cannot hold the whole budget leaves the rest in cash rather than failing.
-        invested = min(self.invested, len(chosen) * self.max_weight)
-        bounds = Bounds(invested, 0.0, self.max_weight)
+        bounds = self.bounds(len(chosen), reserve)
+        if len(chosen) == 0 or bounds is None:
+            return weights, members  # no view to act on, or pins take it all: the rest is cash
         estimate = self.risk_model.estimate(returns[:, chosen])
         limits = Limits(
             tuple(sectors[i] for i in chosen) if sectors else (),
@@ -141,7 +186,49 @@ class MandateAllocator:
             )
         assert self._sizer is not None  # every model but signal_proportional has one
         weights[chosen] = self._sizer.weights(estimate, bounds, mu, limits)
-        return weights
+        return weights, members
+
+    def bounds(self, names: int, reserve: float = 0.0) -> Bounds | None:
+        """The mandate's bounds over ``names`` sized instruments, less the ``reserve`` that
+        pinned instruments take; None when nothing is left to size."""
+        if self.long_short:
+            low, high = self.net_range[0] - reserve, self.net_range[1] - reserve
+            # Too few names to reach the net floor: the floor comes down rather than failing.
+            low = max(min(low, names * self.max_weight), -1.0)
+            high = min(max(high, names * -self.max_short_weight), 1.0)
+            gross = None if self.gross is None else max(self.gross - abs(reserve), 0.0)
+            if gross is not None and gross <= max(low, -high, 0.0):
+                return None
+            return Bounds(high, -self.max_short_weight, self.max_weight, gross, low)
+        # A cap that cannot hold the whole budget leaves the rest in cash rather than failing.
+        budget = min(self.invested - reserve, names * self.max_weight)
+        return Bounds(budget, 0.0, self.max_weight) if budget > 1e-9 else None
+
+    def share_limits(
+        self, current: np.ndarray, sized: np.ndarray | None, sectors: tuple[str, ...]
+    ) -> ShareLimits:
+        """The limits whole-share rounding keeps, over the whole universe (see rounding.py)."""
+        ceiling = self.net_range[1] if self.long_short else self.invested
+        counted = sized if sized is not None else np.ones(len(current), dtype=bool)
+        if self.max_turnover is not None:
+            ceiling = max(ceiling, float(np.sum(current[counted])) - self.max_turnover / 2.0)
+        codes, caps = None, None
+        if self.sector_caps and sectors:
+            names = [name for name, _ in self.sector_caps]
+            codes = np.array([names.index(s) if s in names else -1 for s in sectors])
+            caps = np.array([cap for _, cap in self.sector_caps], dtype=float)
+        return ShareLimits(
+            -self.max_short_weight,
+            self.max_weight,
+            ceiling,
+            self.gross if self.long_short else None,
+            codes,
+            caps,
+            self.max_turnover,
+            counted,
+            self.min_trade_weight,
+            tuple(name for name, _ in self.sector_caps),
+        )
 
     def assess(
         self,
@@ -160,7 +247,7 @@ class MandateAllocator:
         if len(prices) < 3:
             return None
         returns, full_history = trailing_returns(prices, self.lookback_days)
-        involved = (universe | (target > 0) | (current > 0)) & full_history
+        involved = (universe | (target != 0) | (current != 0)) & full_history
         unassessed = float(
             np.abs(target[~full_history]).sum() + np.abs(current[~full_history]).sum()
         )

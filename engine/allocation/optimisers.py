@@ -29,6 +29,9 @@ problem raises ``InfeasibleAllocation`` naming the constraint families that conf
 
 from __future__ import annotations
 
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -37,6 +40,10 @@ import numpy as np
 from engine.allocation.risk_models import CovarianceEstimate
 
 TRADING_DAYS_PER_YEAR = 252
+# Up to this many names a dense covariance enters as ``w' P w`` (see _BoundedQuadratic).
+DENSE_FORM_MAX_NAMES = 600
+# Built problems each model keeps, by shape.
+PROBLEMS_KEPT = 32
 
 
 class InfeasibleAllocation(ValueError):
@@ -163,12 +170,17 @@ def risk_factor(estimate: CovarianceEstimate) -> RiskFactor:
 
 
 # Clarabel's defaults (1e-8) leave weights good to about 1e-5; these cost a few iterations more.
+# Solves never warm-start (``warm_start=False``): a Clarabel solver updated in place can answer a
+# hair differently from a new one, and a restarted engine must decide exactly as one that ran on.
 SOLVER_OPTIONS = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "max_iter": 500}
 
 
 def _solve(problem: cp.Problem, model: str) -> None:
     try:
-        problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
+        with warnings.catch_warnings():
+            # "Solution may be inaccurate": the status says so, and is checked below.
+            warnings.filterwarnings("ignore", "Solution may be inaccurate", UserWarning)
+            problem.solve(solver=cp.CLARABEL, warm_start=False, **SOLVER_OPTIONS)
     except cp.SolverError as exc:
         raise InfeasibleAllocation(f"{model}: the solver failed ({exc})") from exc
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
@@ -239,22 +251,29 @@ class _BoundedQuadratic:
     budget (long-only) or net and gross exposure (long/short), sector caps and a turnover limit,
     built once per shape.
 
-    ``gamma`` is folded into the risk parameters (``sqrt(gamma) L``, ``sqrt(gamma) s``): a
-    parameter multiplying a parametrised quadratic would not be DPP, and every solve would
-    compile the problem again. Unused limits are given loose values (turnover 2, the most a
-    long-only book can trade), so one built problem serves every cycle. Under a turnover limit
-    the book reaches its budget over several rebalances, each adding up to half the allowed
-    turnover to what is invested.
+    Risk enters in one of two forms. ``dense``: ``w' P w`` with ``P = gamma Sigma`` a PSD
+    parameter (cvxpy keeps such a problem compiled, ``is_dpp(quad_form_dpp="qp")``; several times
+    faster than the Cholesky form up to a few hundred names, whose parameter tensor then grows as
+    ``N^3``). Otherwise ``||L' w||^2 + ||s * w||^2`` with ``sqrt(gamma)`` folded into ``L`` and
+    ``s``, for factor models (``k`` risk terms) and very large dense covariances. A parameter
+    multiplying a parametrised quadratic would not be DPP, hence gamma inside. Unused limits
+    are given loose values (turnover 2, the most a long-only book can trade), so one built
+    problem serves every cycle. Under a turnover limit the book reaches its budget over several
+    rebalances (``net_range``).
     """
 
     def __init__(
-        self, instruments: int, factor_columns: int, sectors: int, long_short: bool = False
+        self,
+        instruments: int,
+        factor_columns: int,
+        sectors: int,
+        long_short: bool = False,
+        dense: bool = False,
     ) -> None:
-        self.shape = (instruments, factor_columns, sectors, long_short)
+        self.shape = (instruments, factor_columns, sectors, long_short, dense)
+        self.dense = dense
         self.weights = cp.Variable(instruments)
         self.mu = cp.Parameter(instruments)
-        self.loadings = cp.Parameter((instruments, factor_columns))
-        self.specific_sd = cp.Parameter(instruments, nonneg=True)
         self.invested = cp.Parameter()
         self.invested_floor = cp.Parameter()
         self.low = cp.Parameter()
@@ -262,9 +281,15 @@ class _BoundedQuadratic:
         self.current = cp.Parameter(instruments)
         self.turnover = cp.Parameter(nonneg=True)
         self.gross = cp.Parameter(nonneg=True)
-        risk = cp.sum_squares(self.loadings.T @ self.weights) + cp.sum_squares(
-            cp.multiply(self.specific_sd, self.weights)
-        )
+        self.covariance = cp.Parameter((instruments, instruments), PSD=True) if dense else None
+        self.loadings = cp.Parameter((instruments, max(factor_columns, 1)))
+        self.specific_sd = cp.Parameter(instruments, nonneg=True)
+        if self.covariance is not None:
+            risk = cp.quad_form(self.weights, self.covariance)
+        else:
+            risk = cp.sum_squares(self.loadings.T @ self.weights) + cp.sum_squares(
+                cp.multiply(self.specific_sd, self.weights)
+            )
         net = [cp.sum(self.weights) <= self.invested, cp.sum(self.weights) >= self.invested_floor]
         self.families: dict[str, list[cp.Constraint]] = {
             "net_exposure" if long_short else "budget": net,
@@ -311,8 +336,12 @@ class _BoundedQuadratic:
     ) -> np.ndarray:
         n = len(factor)
         self.mu.value = mu
-        self.loadings.value = np.sqrt(gamma) * factor.loadings
-        self.specific_sd.value = np.sqrt(gamma) * factor.specific_sd
+        if self.covariance is not None:
+            covariance = factor.loadings @ factor.loadings.T + np.diag(factor.specific_sd**2)
+            self.covariance.value = gamma * (covariance + covariance.T) / 2.0
+        else:
+            self.loadings.value = np.sqrt(gamma) * factor.loadings
+            self.specific_sd.value = np.sqrt(gamma) * factor.specific_sd
         self._set(bounds, limits, n)
         try:
             _solve(self.problem, model)
@@ -354,7 +383,7 @@ class _BoundedQuadratic:
         for family, relax in loosen.items():
             self._set(bounds, limits, n)
             relax()
-            self.problem.solve(solver=cp.CLARABEL, **SOLVER_OPTIONS)
+            self.problem.solve(solver=cp.CLARABEL, warm_start=False, **SOLVER_OPTIONS)
             if self.problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
                 culprits.append(family)
         self._set(bounds, limits, n)
@@ -367,23 +396,48 @@ class _BoundedQuadratic:
         )
 
 
+class _BuiltProblems:
+    """Built problems by shape, the most recently used kept: the names a model sizes change from
+    cycle to cycle (those with a view), and each new count would otherwise compile again."""
+
+    def __init__(self, capacity: int = PROBLEMS_KEPT) -> None:
+        self._built: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._capacity = capacity
+        self.latest: object | None = None
+
+    def get(self, shape: tuple[object, ...], build: Callable[[], object]) -> object:
+        built = self._built.get(shape)
+        if built is None:
+            built = build()
+            self._built[shape] = built
+            if len(self._built) > self._capacity:
+                self._built.popitem(last=False)
+        else:
+            self._built.move_to_end(shape)
+        self.latest = built
+        return built
+
+
 class _QuadraticModel:
-    """Keeps one built problem per (instruments, factor columns, sectors) and re-solves it."""
+    """Keeps the built problems per (instruments, factor columns, sectors, long/short, form)."""
 
     name = ""
 
     def __init__(self) -> None:
-        self._problem: _BoundedQuadratic | None = None
+        self._problems = _BuiltProblems()
 
     def _problem_for(self, factor: RiskFactor, limits: Limits, bounds: Bounds) -> _BoundedQuadratic:
-        shape = (*factor.loadings.shape, len(limits.sector_caps), bounds.long_short)
-        if self._problem is None or self._problem.shape != shape:
-            self._problem = _BoundedQuadratic(*shape)
-        return self._problem
+        n, columns = factor.loadings.shape
+        dense = columns == n and n <= DENSE_FORM_MAX_NAMES
+        shape = (n, 0 if dense else columns, len(limits.sector_caps), bounds.long_short, dense)
+        built = self._problems.get(shape, lambda: _BoundedQuadratic(*shape))
+        assert isinstance(built, _BoundedQuadratic)
+        return built
 
     @property
     def problem(self) -> cp.Problem | None:
-        return None if self._problem is None else self._problem.problem
+        latest = self._problems.latest
+        return latest.problem if isinstance(latest, _BoundedQuadratic) else None
 
 
 class MinimumVariance(_QuadraticModel):
@@ -433,10 +487,18 @@ class MeanVariance(_QuadraticModel):
 
 
 class RiskParity:
+    """Equal (or budgeted) risk contributions, Spinu's convex problem, built once per size with
+    the covariance as a PSD parameter (as ``_BoundedQuadratic``'s dense form)."""
+
     name = "risk_parity"
 
     def __init__(self) -> None:
-        self._built: tuple[int, cp.Variable, cp.Parameter, cp.Parameter, cp.Problem] | None = None
+        self._problems = _BuiltProblems()
+
+    @property
+    def problem(self) -> cp.Problem | None:
+        latest = self._problems.latest
+        return latest[3] if isinstance(latest, tuple) else None
 
     def weights(
         self,
@@ -449,17 +511,19 @@ class RiskParity:
         budget = np.full(n, 1.0 / n) if budgets is None else np.asarray(budgets, dtype=float)
         if budget.shape != (n,) or np.any(budget <= 0):
             raise InfeasibleAllocation("budgets: need one positive risk budget per instrument")
+        covariance = factor @ factor.T
         # The problem's scale is the covariance's: daily variances of 1e-4 would leave the log
-        # barrier far from where the solver is accurate, so the factor is normalised first.
-        scale = float(np.sqrt(np.mean(np.sum(factor**2, axis=1)))) or 1.0
-        if self._built is None or self._built[0] != n or self._built[2].shape != factor.shape:
+        # barrier far from where the solver is accurate, so the covariance is normalised first.
+        scale = float(np.mean(np.diag(covariance))) or 1.0
+
+        def build() -> tuple[cp.Variable, cp.Parameter, cp.Parameter, cp.Problem]:
             y = cp.Variable(n)
-            g = cp.Parameter(factor.shape)
+            p = cp.Parameter((n, n), PSD=True)
             b = cp.Parameter(n, pos=True)
-            problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(g.T @ y) - b @ cp.log(y)))
-            self._built = (n, y, g, b, problem)
-        _, y, g, b, problem = self._built
-        g.value = factor / scale
+            return y, p, b, cp.Problem(cp.Minimize(0.5 * cp.quad_form(y, p) - b @ cp.log(y)))
+
+        y, p, b, problem = self._problems.get((n,), build)  # type: ignore[misc]
+        p.value = (covariance + covariance.T) / (2.0 * scale)
         b.value = budget / budget.sum()
         _solve(problem, self.name)
         raw = np.asarray(y.value, dtype=float)

@@ -49,6 +49,7 @@ class ShareLimits:
     max_turnover: float | None = None
     turnover_counted: np.ndarray | None = None
     min_trade_weight: float = 0.0
+    sector_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -333,3 +334,52 @@ def _integer_program(
     if result.status != 0 or result.x is None:
         return None
     return np.round(result.x[:n]).astype(np.int64)
+
+
+# An aggregate limit within this much of NAV is reported as binding.
+BINDING_MARGIN = 0.0025
+
+
+def binding_limits(
+    weights: np.ndarray,
+    unit: np.ndarray,
+    current: np.ndarray,
+    limits: ShareLimits,
+    symbols: tuple[str, ...],
+    names_shown: int = 5,
+) -> tuple[str, ...]:
+    """The limits a whole-share book is at: a per-name bound one more share would break, or an
+    aggregate within ``BINDING_MARGIN`` of NAV of its limit; e.g. ``max_weight: AAPL, MSFT``."""
+    found = []
+
+    def named(label: str, mask: np.ndarray) -> None:
+        hits = [symbols[i] for i in np.flatnonzero(mask)]
+        if hits:
+            more = f" and {len(hits) - names_shown} more" if len(hits) > names_shown else ""
+            found.append(f"{label}: {', '.join(hits[:names_shown])}{more}")
+
+    named("max_weight", (weights > 0) & (weights + unit > limits.max_weight + _TOLERANCE))
+    if limits.min_weight < 0:
+        named("max_short_weight", (weights < 0) & (weights - unit < limits.min_weight - _TOLERANCE))
+    net = float(weights.sum())
+    if net >= limits.max_net - BINDING_MARGIN:
+        found.append(f"net exposure (cash buffer): {net:.2%} of at most {limits.max_net:.2%}")
+    if limits.sector_codes is not None and limits.sector_caps is not None:
+        for k, cap in enumerate(limits.sector_caps):
+            total = float(weights[limits.sector_codes == k].sum())
+            if total >= cap - BINDING_MARGIN:
+                name = limits.sector_names[k] if k < len(limits.sector_names) else str(k)
+                found.append(f"sector cap {name}: {total:.2%} of at most {cap:.2%}")
+    gross = float(np.abs(weights).sum())
+    if limits.max_gross is not None and gross >= limits.max_gross - BINDING_MARGIN:
+        found.append(f"gross exposure: {gross:.2%} of at most {limits.max_gross:.2%}")
+    if limits.max_turnover is not None:
+        counted = (
+            limits.turnover_counted
+            if limits.turnover_counted is not None
+            else np.ones(len(weights), dtype=bool)
+        )
+        turnover = float(np.abs(weights - current)[counted].sum())
+        if turnover >= limits.max_turnover - BINDING_MARGIN:
+            found.append(f"max_turnover: {turnover:.2%} of at most {limits.max_turnover:.2%}")
+    return tuple(found)

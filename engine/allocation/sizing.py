@@ -34,21 +34,51 @@ def cap_weights(raw: np.ndarray, budget: float, max_weight: float) -> np.ndarray
 
 
 class SignalProportionalAllocator:
-    """Long-only weights proportional to positive conviction (score times confidence).
+    """Weights proportional to conviction (score times confidence).
 
-    Only instruments in the portfolio's universe with a tradable price are eligible; the total is
-    ``1 - cash_buffer``, each weight is at most ``max_weight``; with no positive view at all the
-    portfolio goes to cash.
+    Only instruments in the portfolio's universe with a tradable price are eligible. Long-only
+    (``max_short_weight = 0``): positive conviction only, the total ``1 - cash_buffer``, each
+    weight at most ``max_weight``; with no positive view at all the portfolio goes to cash.
+    Long/short: positive views share the long side, ``(gross + net) / 2``, and negative views the
+    short side, ``(gross - net) / 2``, each name capped (``max_weight`` long, ``max_short_weight``
+    short); a side without views stays empty, its exposure in cash.
     """
 
-    def __init__(self, portfolio_id: str, max_weight: float, cash_buffer: float) -> None:
+    def __init__(
+        self,
+        portfolio_id: str,
+        max_weight: float,
+        cash_buffer: float,
+        max_short_weight: float = 0.0,
+        gross: float | None = None,
+        net: float | None = None,
+    ) -> None:
         self.portfolio_id = portfolio_id
         self.max_weight = max_weight
         self.cash_buffer = cash_buffer
+        self.max_short_weight = max_short_weight
+        self.net = 1.0 - cash_buffer if net is None else net
+        self.gross = self.net if gross is None else gross
+        if max_short_weight > 0 and not self.gross >= abs(self.net):
+            raise ValueError(f"gross: {self.gross} must be at least |net| {abs(self.net)}")
 
     def allocate(
-        self, signals: CoordinatedSignals, eligible: np.ndarray, timestamp: date
+        self,
+        signals: CoordinatedSignals,
+        eligible: np.ndarray,
+        timestamp: date,
+        reserve: float = 0.0,
     ) -> TargetWeights:
-        conviction = np.where(eligible, np.clip(signals.score, 0.0, None) * signals.confidence, 0.0)
-        weights = cap_weights(conviction, 1.0 - self.cash_buffer, self.max_weight)
+        """``reserve``: net weight already taken (by pinned instruments), left out of the book."""
+        conviction = np.where(eligible, signals.score * signals.confidence, 0.0)
+        net = self.net - reserve
+        if self.max_short_weight > 0:
+            gross = max(self.gross - abs(reserve), abs(net))
+            longs = cap_weights(np.clip(conviction, 0.0, None), (gross + net) / 2, self.max_weight)
+            shorts = cap_weights(
+                np.clip(-conviction, 0.0, None), (gross - net) / 2, self.max_short_weight
+            )
+            weights = longs - shorts
+        else:
+            weights = cap_weights(np.clip(conviction, 0.0, None), max(net, 0.0), self.max_weight)
         return TargetWeights(self.portfolio_id, timestamp, weights, 1.0 - float(weights.sum()))

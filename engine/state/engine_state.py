@@ -1,11 +1,25 @@
 """The engine's state as a fold over its events.
 
-Everything the engine must know to carry on after a restart (cash, positions, tax lots, orders
-waiting for the next tick, how many cycles ran, which portfolios are halted, recent NAVs, the live
-external signals and manual overrides) changes
-only by ``EngineState.apply(event)``. The coordinator applies each event the moment it emits it;
-start-up applies the stored events after the latest snapshot. Same code, same result: the live
-state is by construction the fold of its events.
+Everything the engine must know to carry on after a restart (cash, positions, tax lots, cash
+pending settlement, interest income and accrual, orders waiting for the next tick, how many cycles
+ran, which portfolios are halted, recent NAVs, the live external signals and manual overrides)
+changes only by ``EngineState.apply(event)``. The coordinator applies each event the moment it
+emits it; start-up applies the stored events after the latest snapshot. Same code, same result: the
+live state is by construction the fold of its events.
+
+Payload fields read beyond the basics (all optional, so older event logs fold unchanged):
+
+- ``PortfolioOpened.allow_short`` (JSON bool, absent = false): the portfolio may hold shorts;
+- ``OrderFilled.settlement_date`` (ISO date, absent = settles at once): cash stays pending in the
+  ledger until the first ``CycleCompleted`` whose ``market_date`` is on or after it;
+- ``CycleCompleted.interest_accrued_usd`` (``{portfolio_id: decimal string}``, unrounded USD):
+  added to ``interest_accrual_usd``;
+- ``CashInterestCredited`` (``amount_usd`` whole cents, ``market_date``; ``portfolio_id`` on the
+  event): credited to the ledger's cash and subtracted from ``interest_accrual_usd``, so the part
+  of the accrual below a cent carries over to the next credit.
+
+Accruals are summed exactly in ``Decimal`` (at the default 28 significant digits), so live and
+replayed states agree to the last digit.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
 from engine.state.ledger import Ledger
 
-STATE_FORMAT_VERSION = 2
+STATE_FORMAT_VERSION = 3
 NAV_HISTORY_POINTS = 2520
 
 
@@ -42,6 +56,11 @@ class EngineState:
         self.nav_history: dict[str, deque[NavPoint]] = {}
         self.signal_book = SignalBook()
         self.overrides: dict[str, Override] = {}
+        # Interest earned on cash (USD, unrounded) but not yet credited, per portfolio.
+        self.interest_accrual_usd: dict[str, Decimal] = {}
+        # A manager's weight pins/exclusions and each sleeve's last weights, per portfolio.
+        self.weight_overrides: dict[str, dict[str, dict[str, Any]]] = {}
+        self.sleeve_targets: dict[str, dict[str, dict[str, float]]] = {}
         self.events_applied = 0
 
     # -- the fold -----------------------------------------------------------------------------
@@ -53,7 +72,14 @@ class EngineState:
 
     def _opened(self, event: Event) -> None:
         pid = event.payload["portfolio_id"]
-        self.ledger.open_portfolio(pid, Decimal(event.payload["initial_cash_usd"]))
+        allow_short = event.payload.get("allow_short", False)
+        if not isinstance(allow_short, bool):
+            raise ValueError(
+                f"PortfolioOpened {pid}: allow_short {allow_short!r} must be true or false"
+            )
+        self.ledger.open_portfolio(
+            pid, Decimal(event.payload["initial_cash_usd"]), allow_short=allow_short
+        )
         self.initial_cash_usd[pid] = self.ledger.cash_usd(pid)
         self.orders_total[pid] = 0
         self.fills_total[pid] = 0
@@ -78,6 +104,10 @@ class EngineState:
         p = event.payload
         self.cycles_completed = int(p["cycle"])
         self.market_date = _as_date(p["market_date"])
+        self.ledger.settle(self.market_date)
+        accrual = self.interest_accrual_usd
+        for pid, accrued in p.get("interest_accrued_usd", {}).items():
+            accrual[pid] = accrual.get(pid, Decimal(0)) + Decimal(accrued)
         for pid, (nav, cash) in p.get("valuation_usd", {}).items():
             # setdefault: a follower may see a cycle before the portfolio's opening event, since
             # they travel on different Pulsar topics.
@@ -85,6 +115,12 @@ class EngineState:
                 NavPoint(self.market_date, float(nav), float(cash))
             )
         self.signal_book.prune(self.market_date)
+
+    def _interest_credited(self, event: Event) -> None:
+        pid = event.portfolio_id or ""
+        amount_usd = Decimal(event.payload["amount_usd"])
+        self.ledger.credit_interest(pid, amount_usd, _as_date(event.payload["market_date"]))
+        self.interest_accrual_usd[pid] = self.interest_accrual_usd.get(pid, Decimal(0)) - amount_usd
 
     def _signal_received(self, event: Event) -> None:
         self.signal_book.add(signal_from_payload(event.payload))
@@ -100,6 +136,25 @@ class EngineState:
         pid = event.portfolio_id or ""
         self.targets[pid] = {k: float(v) for k, v in event.payload["weights"].items()}
         self.target_cash_weight[pid] = float(event.payload["cash_weight"])
+        if "sleeves" in event.payload:
+            self.sleeve_targets[pid] = {
+                sleeve: {k: float(v) for k, v in weights.items()}
+                for sleeve, weights in event.payload["sleeves"].items()
+            }
+
+    def _weight_override_set(self, event: Event) -> None:
+        p = event.payload
+        self.weight_overrides.setdefault(event.portfolio_id or "", {})[p["instrument"]] = {
+            "weight": p["weight"],
+            "reason": p["reason"],
+            "actor": event.actor,
+            "set_on": p.get("market_date"),
+        }
+
+    def _weight_override_lifted(self, event: Event) -> None:
+        self.weight_overrides.get(event.portfolio_id or "", {}).pop(
+            event.payload["instrument"], None
+        )
 
     def _trading_state(self, event: Event) -> None:
         pid = event.portfolio_id or ""
@@ -143,6 +198,16 @@ class EngineState:
                 {**o.payload(), "actor": o.actor}
                 for o in sorted(self.overrides.values(), key=lambda o: o.override_id)
             ],
+            "interest_accrual_usd": {
+                pid: str(accrued) for pid, accrued in sorted(self.interest_accrual_usd.items())
+            },
+            "weight_overrides": {
+                pid: dict(sorted(by_symbol.items()))
+                for pid, by_symbol in sorted(self.weight_overrides.items())
+            },
+            "sleeve_targets": {
+                pid: self.sleeve_targets[pid] for pid in sorted(self.sleeve_targets)
+            },
             "events_applied": self.events_applied,
         }
 
@@ -179,12 +244,30 @@ class EngineState:
         state.overrides = {
             o["override_id"]: Override.from_payload(o, o["actor"]) for o in data["overrides"]
         }
+        state.interest_accrual_usd = {
+            pid: Decimal(accrued) for pid, accrued in data["interest_accrual_usd"].items()
+        }
+        state.weight_overrides = {
+            pid: {symbol: dict(o) for symbol, o in by_symbol.items()}
+            for pid, by_symbol in data["weight_overrides"].items()
+        }
+        state.sleeve_targets = {
+            pid: {sleeve: dict(w) for sleeve, w in by_sleeve.items()}
+            for pid, by_sleeve in data["sleeve_targets"].items()
+        }
         state.events_applied = int(data["events_applied"])
         return state
 
     def ledger_digest(self) -> str:
-        """SHA-256 of what the portfolios own and owe (ledger and open orders), for comparisons."""
-        canonical = {"ledger": self.ledger.to_dict(), "pending": self.to_dict()["pending_orders"]}
+        """SHA-256 of what the portfolios own and owe, for comparisons: the ledger (positions,
+        lots, cash and its pending settlements, interest income), open orders and the interest
+        accrued but not yet credited."""
+        data = self.to_dict()
+        canonical = {
+            "ledger": data["ledger"],
+            "pending": data["pending_orders"],
+            "interest_accrual_usd": data["interest_accrual_usd"],
+        }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -213,6 +296,7 @@ def fill_from_event(event: Event) -> Fill:
         Decimal(p["price_usd"]),
         Decimal(p["commission_usd"]),
         _as_date(p["market_date"]),
+        _as_date(p["settlement_date"]) if p.get("settlement_date") else None,
     )
 
 
@@ -226,9 +310,12 @@ _HANDLERS = {
     "OrderFilled": EngineState._order_filled,
     "OrderRejected": EngineState._order_rejected,
     "CycleCompleted": EngineState._cycle_completed,
+    "CashInterestCredited": EngineState._interest_credited,
     "TargetWeightsSet": EngineState._targets_set,
     "TradingStateChanged": EngineState._trading_state,
     "SignalReceived": EngineState._signal_received,
     "OverrideSet": EngineState._override_set,
     "OverrideExpired": EngineState._override_expired,
+    "WeightOverrideSet": EngineState._weight_override_set,
+    "WeightOverrideLifted": EngineState._weight_override_lifted,
 }

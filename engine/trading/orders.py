@@ -1,4 +1,4 @@
-"""Order generation: target weights minus current holdings, in whole shares, cash-feasible."""
+"""Order generation: whole-share targets minus current holdings, cash-feasible."""
 
 from __future__ import annotations
 
@@ -7,25 +7,26 @@ from decimal import Decimal
 
 import numpy as np
 
-from engine.model import Order, Side, TargetWeights, to_price
+from engine.model import Order, Side, to_price
 
 
 class OrderGenerator:
-    """Turns a portfolio's target weights into orders.
+    """Turns a portfolio's whole-share targets into orders.
 
-    Target shares are ``floor(w * NAV / price)``; trades smaller than ``min_trade_weight`` of NAV
-    are skipped unless they close a position (no churn on rounding noise). Sells come first, since
-    they fund the buys; the buys are scaled down together so that their estimated cost, at the
-    decision price plus the cost allowance, never exceeds the cash after the sells.
+    The targets come rounded from the allocation stage, which keeps the mandate's limits and
+    skips trades below the minimum size (engine/allocation/rounding.py). Sells come first, since
+    they fund the buys (a sell beyond the holding opens a short in a long/short book); the buys
+    are scaled down together so that their estimated cost, at the decision price plus the cost
+    allowance, never exceeds the cash after the sells.
     """
 
-    def __init__(self, min_trade_weight: float, cost_allowance_bps: float) -> None:
-        self.min_trade_weight = min_trade_weight
+    def __init__(self, cost_allowance_bps: float) -> None:
         self.cost_allowance = cost_allowance_bps / 10_000.0
 
     def generate(
         self,
-        target: TargetWeights,
+        portfolio_id: str,
+        target_shares: np.ndarray,
         symbols: tuple[str, ...],
         held_shares: np.ndarray,
         cash_usd: Decimal,
@@ -35,14 +36,7 @@ class OrderGenerator:
     ) -> list[Order]:
         tradable = np.isfinite(prices) & (prices > 0)
         safe_prices = np.where(tradable, prices, 1.0)
-        nav = float(cash_usd) + float(np.sum(np.where(tradable, held_shares * safe_prices, 0.0)))
-        target_shares = np.where(
-            tradable, np.floor(target.weights * nav / safe_prices), held_shares
-        ).astype(np.int64)
-        delta = target_shares - held_shares
-        closes_position = (target_shares == 0) & (held_shares > 0)
-        large_enough = np.abs(delta) * safe_prices >= self.min_trade_weight * nav
-        delta = np.where(tradable & (large_enough | closes_position), delta, 0)
+        delta = np.where(tradable, target_shares - held_shares, 0).astype(np.int64)
 
         sells = np.flatnonzero(delta < 0)
         buys = np.flatnonzero(delta > 0)
@@ -65,7 +59,7 @@ class OrderGenerator:
                 orders.append(
                     Order(
                         f"{order_id_prefix}-{len(orders):04d}",
-                        target.portfolio_id,
+                        portfolio_id,
                         symbols[i],
                         side,
                         quantity,

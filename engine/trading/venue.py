@@ -9,7 +9,7 @@ buys, and a buy larger than the cash then available is cut to the shares the cas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -65,7 +65,10 @@ class SimulatedVenue:
         symbol_index: Mapping[str, int],
         cash_usd: Mapping[str, Decimal],
         held_shares: Mapping[tuple[str, str], int],
+        short_allowed: Collection[str] = frozenset(),
     ) -> ExecutionReport:
+        """Fills ``orders`` at this tick's prices, sells first. A sell beyond the holding is
+        refused unless its portfolio is in ``short_allowed``; a buy is cut to what cash pays."""
         cash = dict(cash_usd)
         fills: list[Fill] = []
         rejections: list[Rejection] = []
@@ -81,7 +84,7 @@ class SimulatedVenue:
             quantity = order.quantity_shares
             if order.side is Side.SELL:
                 held = held_shares.get((order.portfolio_id, order.symbol), 0)
-                if quantity > held:
+                if quantity > held and order.portfolio_id not in short_allowed:
                     rejections.append(
                         Rejection(order, f"sell of {quantity} shares exceeds the {held} held")
                     )

@@ -54,6 +54,18 @@ def test_mean_variance_respects_the_weight_cap(prices: Path, tmp_path: Path) -> 
     assert weights.max() <= 0.1 + 1e-6 and weights.sum() == pytest.approx(1.0, abs=1e-6)
 
 
+def test_a_long_short_book_keeps_its_gross_and_net(prices: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.csv"
+    args = ["allocate", "--prices", str(prices), "--method", "mean_variance", "--out", str(out)]
+    limits = ["--min-weight", "-0.05", "--max-weight", "0.1", "--invested", "0.1"]
+    assert main([*args, *limits, "--net-floor", "0", "--gross", "1.2"]) == 0
+    table = _weights(out)
+    weights = table.drop("CASH")["weight"]
+    assert weights.min() < 0 and weights.min() >= -0.05 - 1e-6
+    assert weights.abs().sum() <= 1.2 + 1e-6 and -1e-6 <= weights.sum() <= 0.1 + 1e-6
+    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)  # cash holds the rest
+
+
 def test_bounds_that_cannot_hold_are_explained(
     prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

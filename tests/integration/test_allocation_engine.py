@@ -9,6 +9,7 @@ import pytest
 
 from engine.assembly import EngineParts, build_engine
 from engine.config import parse_config
+from engine.snapshot import EngineStatus
 from tests.support import SIGNALS_CONFIG
 
 
@@ -68,3 +69,102 @@ def test_limits_that_cannot_hold_keep_holdings_and_are_recorded(tmp_path: Path) 
     assert infeasible[0].payload["action"] == "kept current holdings"
     assert parts.store.query(portfolio_id="guarded", event_type="OrderCreated") == []
     assert parts.coordinator.ledger.holdings_of("guarded") == {}
+
+
+def test_a_long_short_mandate_shorts_within_its_gross_and_net_limits(tmp_path: Path) -> None:
+    parts = _run(
+        tmp_path,
+        '[portfolios.allocation]\nmodel = "mean_variance"\nlookback_days = 25\n'
+        "risk_aversion = 5.0\nmax_short_weight = 0.2\ngross_exposure = 1.2\n"
+        "net_exposure = [0.0, 0.2]\n",
+    )
+    targets = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=500)
+    assert targets
+    shorted = False
+    for event in targets:
+        weights = event.payload["weights"].values()
+        assert all(-0.2 - 1e-9 <= w <= 0.3 + 1e-9 for w in weights)
+        assert sum(abs(w) for w in weights) <= 1.2 + 1e-6
+        assert sum(weights) <= 0.2 + 1e-6
+        shorted |= any(w < 0 for w in weights)
+    assert shorted
+    ledger = parts.coordinator.ledger
+    assert ledger.allows_short("guarded") and not ledger.allows_short("follow")
+    assert any(ledger.shares("guarded", s) < 0 for s in parts.coordinator.symbols)
+    # Short sale proceeds are cash: cash exceeds NAV while the book is net short-ish or flat.
+    assert ledger.cash_usd("guarded") > 0
+
+
+def test_sleeves_are_sized_apart_and_combined_by_capital(tmp_path: Path) -> None:
+    parts = _run(
+        tmp_path,
+        "[[portfolios.sleeves]]\n"
+        'id = "trend"\ncapital = 0.7\nsources = ["momentum"]\n'
+        'allocation = { model = "inverse_volatility", lookback_days = 25 }\n'
+        "[[portfolios.sleeves]]\n"
+        'id = "reversion"\ncapital = 0.3\nsources = ["mean_reversion"]\n'
+        'allocation = { model = "equal_weight", lookback_days = 25 }\n',
+    )
+    targets = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=500)
+    assert targets
+    coordinator = parts.coordinator
+    for event in targets:
+        sleeves = event.payload["sleeves"]
+        assert set(sleeves) == {"trend", "reversion"}
+        for weights in sleeves.values():
+            assert sum(weights.values()) <= 0.98 + 1e-6  # each sleeve keeps the cash buffer
+    # The latest target (made at the last tick's prices) is the capital-weighted combination, in
+    # whole shares; a trade under the minimum size (0.2% of NAV) stays at the holding.
+    latest = targets[0].payload
+    nav = float(coordinator.ledger.nav_usd("guarded"))
+    close = coordinator.prices.window()[-1]
+    trend, reversion = latest["sleeves"]["trend"], latest["sleeves"]["reversion"]
+    for symbol in set(latest["weights"]) | set(trend) | set(reversion):
+        expected = 0.7 * trend.get(symbol, 0) + 0.3 * reversion.get(symbol, 0)
+        share = float(close[coordinator.symbol_index[symbol]]) / nav
+        assert abs(latest["weights"].get(symbol, 0) - expected) <= 0.002 + 2 * share
+    view = coordinator.latest_allocations["guarded"]
+    assert [s.sleeve_id for s in view.sleeves] == ["trend", "reversion"]
+    assert view.model.startswith("sleeves: trend inverse_volatility 70%")
+
+
+def test_weight_overrides_pin_and_exclude_through_the_command_queue(tmp_path: Path) -> None:
+    from engine.commands import LiftWeightOverride, SetWeightOverride
+
+    text = SIGNALS_CONFIG.format(days=80, snapshot_every=20_000)
+    parts = build_engine(parse_config(text, "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    coordinator = parts.coordinator
+    coordinator.start({"mode": "test"})
+    ticks = iter(coordinator.resume(parts.feed))
+    for _ in range(40):
+        coordinator.run_cycle(next(ticks))
+    pin = SetWeightOverride(
+        "pm", "conviction", portfolio_id="guarded", symbol="SIM00001", weight=0.2
+    )
+    exclude = SetWeightOverride("pm", "compliance", portfolio_id="guarded", symbol="SIM00002")
+    for command in (pin, exclude):
+        answer = coordinator.handle(command)
+        assert answer is not None
+        answer()
+        assert command.reply.result()["instrument"] in ("SIM00001", "SIM00002")
+    with pytest.raises(ValueError, match=r"outside this long-only mandate's bounds"):
+        coordinator.set_weight_override(
+            SetWeightOverride("pm", "x", portfolio_id="guarded", symbol="SIM00003", weight=-0.1)
+        )
+    for _ in range(3):
+        coordinator.run_cycle(next(ticks))
+    weights = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=1)[
+        0
+    ].payload["weights"]
+    nav = float(coordinator.ledger.nav_usd("guarded"))
+    price = float(coordinator.prices.window()[-1][1])
+    assert abs(weights["SIM00001"] - 0.2) <= price / nav + 1e-9
+    assert "SIM00002" not in weights
+    assert coordinator.ledger.shares("guarded", "SIM00002") == 0
+    audit = parts.store.query(portfolio_id="guarded", event_type="WeightOverrideSet", limit=5)
+    assert {(e.actor, e.payload["action"]) for e in audit} == {("pm", "pin"), ("pm", "exclude")}
+    coordinator.lift_weight_override(
+        LiftWeightOverride("pm", "done", portfolio_id="guarded", symbol="SIM00002")
+    )
+    view = coordinator.build_snapshot(EngineStatus.RUNNING, 1.0).portfolio("guarded")
+    assert [(o.symbol, o.weight) for o in view.weight_overrides] == [("SIM00001", 0.2)]

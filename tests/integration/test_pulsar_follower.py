@@ -118,7 +118,12 @@ def test_a_dashboard_in_another_process_follows_the_engine_through_pulsar(
         "the follower to see 40 cycles",
     )
     assert followed["status"] == "running"
-    assert {p["id"] for p in followed["portfolios"]} == {"growth", "balanced", "defensive"}
+    assert {p["id"] for p in followed["portfolios"]} == {
+        "growth",
+        "balanced",
+        "defensive",
+        "market_neutral",
+    }
     # The follower's books at its cycle equal the engine's own record of that cycle.
     cycle = followed["cycles_completed"]
     store = SqlEventStore.from_url(database_url)

@@ -47,3 +47,17 @@ def test_bad_inputs_name_the_field_and_no_proposal_says_so() -> None:
             ("A", "B"), np.ones(2), np.array([np.nan, 0]), np.ones(2), np.eye(2), np.ones(2), 1, 1
         )
     assert "No proposal yet" in text_of(impact_table(None))
+
+
+def test_risk_contributions_are_eulers_and_sum_to_one() -> None:
+    covariance = np.array([[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.16]]) / 252
+    target = np.array([0.5, 0.3, 0.2])
+    impact = assess_allocation(
+        ("A", "B", "C"), target, np.zeros(3), np.full(3, 1 / 3), covariance, np.zeros(3), 1e6, 6.0
+    )
+    shares = dict(impact.risk_contributions)
+
+    assert shares["A"] == pytest.approx(0.5 * 0.023 / 0.0299)
+    assert shares["C"] == pytest.approx(0.2 * 0.038 / 0.0299)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert [s for s, _ in impact.risk_contributions] == ["A", "B", "C"]

@@ -107,8 +107,35 @@ def test_empty_source_list_and_missing_id_are_named() -> None:
 
 
 def test_an_allocation_look_back_must_fit_in_the_price_window() -> None:
-    text = _default_with(
-        'model = "signal_proportional"', 'model = "risk_parity"\nlookback_days = 300'
-    )
+    text = _default_with("risk_aversion = 2.0", "risk_aversion = 2.0\nlookback_days = 300")
     with pytest.raises(ConfigError, match=r"portfolios\[0\]\.allocation\.lookback_days 300"):
         parse_config(text)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("max_short_weight = 0.08", "max_short_weight = 0.0", r"need a long/short book"),
+        (
+            "gross_exposure = 1.5\nnet_exposure = [0.0, 0.1]",
+            "gross_exposure = 0.05\nnet_exposure = [0.1, 0.2]",
+            r"cannot hold the net exposure",
+        ),
+        (
+            'model = "mean_variance"\nrisk_model = "ledoit_wolf"\nrisk_aversion = 5.0',
+            'model = "risk_parity"',
+            r"is long-only",
+        ),
+        (
+            'model = "minimum_variance"',
+            'model = "minimum_variance"\nmax_short_weight = 0.1',
+            "gross",
+        ),
+        ("net_exposure = [0.0, 0.1]", "net_exposure = [0.2, 0.1]", r"floor is above the ceiling"),
+        ("capital = 0.4", "capital = 0.5", r"sleeves: capitals sum to 1.1, not 1"),
+        ('sources = ["mean_reversion"]\ncoord', 'sources = ["analyst_desk"]\ncoord', r"not among"),
+    ],
+)
+def test_long_short_and_sleeve_rules_are_explained(old: str, new: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(_default_with(old, new))

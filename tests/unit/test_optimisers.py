@@ -72,7 +72,7 @@ def test_the_mean_variance_problem_is_built_once_and_re_solved(returns: np.ndarr
     estimate = SampleCovariance().estimate(returns)
     model.weights(returns.mean(axis=0), estimate, Bounds(1.0, 0.0, 0.2))
     problem = model.problem
-    assert problem is not None and problem.is_dpp()
+    assert problem is not None and problem.is_dpp(quad_form_dpp="qp")
     model.weights(returns.mean(axis=0) * 2, estimate, Bounds(0.9, 0.0, 0.3))
     assert model.problem is problem
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from engine.model import MarketTick, Order, Side, TargetWeights
+from engine.model import MarketTick, Order, Side
 from engine.trading.orders import OrderGenerator
 from engine.trading.venue import SimulatedVenue
 
@@ -14,23 +14,23 @@ DAY = date(2024, 1, 2)
 SYMBOLS = ("AAA", "BBB", "CCC")
 
 
-def _target(weights: list[float]) -> TargetWeights:
-    array = np.array(weights)
-    return TargetWeights("p1", DAY, array, 1 - array.sum())
-
-
-def test_orders_are_whole_shares_of_target_minus_holdings_sells_first() -> None:
-    generator = OrderGenerator(min_trade_weight=0.0, cost_allowance_bps=0.0)
-    orders = generator.generate(
-        _target([0.5, 0.0, 0.3]),
+def _generate(
+    target: list[int], held: list[int], cash: str, prices: list[float], allowance: float = 0.0
+) -> list[Order]:
+    return OrderGenerator(cost_allowance_bps=allowance).generate(
+        "p1",
+        np.array(target),
         SYMBOLS,
-        held_shares=np.array([0, 100, 0]),
-        cash_usd=Decimal("9000"),
-        prices=np.array([30.0, 10.0, 7.0]),
-        timestamp=DAY,
-        order_id_prefix="c1",
+        np.array(held),
+        Decimal(cash),
+        np.array(prices),
+        DAY,
+        "c1",
     )
-    # NAV = 9000 + 100 * 10 = 10000: AAA floor(5000 / 30) = 166, CCC floor(3000 / 7) = 428.
+
+
+def test_orders_are_target_minus_holdings_sells_first() -> None:
+    orders = _generate([166, 0, 428], [0, 100, 0], "9000", [30.0, 10.0, 7.0])
     assert [(o.side, o.symbol, o.quantity_shares) for o in orders] == [
         (Side.SELL, "BBB", 100),
         (Side.BUY, "AAA", 166),
@@ -40,47 +40,20 @@ def test_orders_are_whole_shares_of_target_minus_holdings_sells_first() -> None:
 
 
 def test_buys_are_scaled_down_so_cash_after_sells_covers_them() -> None:
-    generator = OrderGenerator(min_trade_weight=0.0, cost_allowance_bps=50.0)
-    orders = generator.generate(
-        _target([0.5, 0.5, 0.0]),
-        SYMBOLS,
-        held_shares=np.array([0, 0, 0]),
-        cash_usd=Decimal("10000"),
-        prices=np.array([10.0, 10.0, 10.0]),
-        timestamp=DAY,
-        order_id_prefix="c1",
-    )
+    orders = _generate([500, 500, 0], [0, 0, 0], "10000", [10.0, 10.0, 10.0], allowance=50.0)
     cost = sum(o.quantity_shares * 10.0 * 1.005 for o in orders if o.side is Side.BUY)
     assert cost <= 10000
     assert all(o.quantity_shares > 490 for o in orders)
 
 
-def test_small_trades_are_skipped_but_exits_are_not() -> None:
-    generator = OrderGenerator(min_trade_weight=0.01, cost_allowance_bps=0.0)
-    orders = generator.generate(
-        _target([0.505, 0.0, 0.0]),
-        SYMBOLS,
-        held_shares=np.array([500, 1, 0]),
-        cash_usd=Decimal("4990"),
-        prices=np.array([10.0, 10.0, 10.0]),
-        timestamp=DAY,
-        order_id_prefix="c1",
-    )
-    # AAA would buy 5 shares (0.5% of NAV): skipped. BBB's one share is an exit: kept.
-    assert [(o.side, o.symbol, o.quantity_shares) for o in orders] == [(Side.SELL, "BBB", 1)]
+def test_a_target_below_zero_sells_through_the_holding() -> None:
+    # Long 10 to short 5: one sell of 15 (the venue and ledger decide whether shorts are allowed).
+    orders = _generate([-5, 0, 0], [10, 0, 0], "1000", [10.0, 10.0, 10.0])
+    assert [(o.side, o.symbol, o.quantity_shares) for o in orders] == [(Side.SELL, "AAA", 15)]
 
 
 def test_untradable_instruments_get_no_orders() -> None:
-    generator = OrderGenerator(0.0, 0.0)
-    orders = generator.generate(
-        _target([0.3, 0.3, 0.3]),
-        SYMBOLS,
-        np.array([0, 10, 0]),
-        Decimal("1000"),
-        np.array([np.nan, 10.0, 10.0]),
-        DAY,
-        "c1",
-    )
+    orders = _generate([30, 30, 30], [0, 10, 0], "1000", [np.nan, 10.0, 10.0])
     assert {o.symbol for o in orders} == {"BBB", "CCC"}
 
 
@@ -158,3 +131,14 @@ def test_orders_that_cannot_be_filled_are_rejected_with_a_reason(
 def test_an_order_of_zero_shares_cannot_exist() -> None:
     with pytest.raises(ValueError, match="quantity_shares: 0 must be a positive whole number"):
         _order(Side.BUY, 0)
+
+
+def test_a_sell_beyond_the_holding_opens_a_short_only_where_shorts_are_allowed() -> None:
+    order = _order(Side.SELL, 15)
+    long_only = VENUE.execute([order], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal(0)}, {})
+    assert not long_only.fills and "exceeds the 0 held" in long_only.rejections[0].reason
+    long_short = VENUE.execute(
+        [order], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal(0)}, {}, frozenset({"p1"})
+    )
+    (fill,) = long_short.fills
+    assert fill.quantity_shares == 15 and fill.cash_change_usd > 0
