@@ -1,23 +1,139 @@
-"""Allocation: the portfolio picker, target vs current weights, and the holdings table."""
+"""Allocation: the portfolio picker, target vs current weights, the latest allocation's outcome,
+risk contributions, sleeves and cash, the holdings table, and weight overrides sent as commands.
+
+Two refreshes, each skipping its work unless what it shows can have changed: the allocation views
+change only with a cycle (or another portfolio chosen); the weight overrides with an Apply or Lift
+(which needs no cycle, so a paused engine still shows them at once) or a command from elsewhere.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
-from dash import Input, Output, State, html
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
-from components.figures import weights_figure
-from components.tables import holdings_table, impact_table, portfolio_label
+from components.figures import risk_contributions_figure, weights_figure
+from components.tables import (
+    allocation_outcome,
+    cash_table,
+    holdings_table,
+    impact_table,
+    portfolio_label,
+    sleeves_table,
+    weight_overrides_table,
+)
+from engine.commands import CommandRefused, LiftWeightOverride, SetWeightOverride
 
 if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
     from engine.events.store import SqlEventStore
+    from engine.snapshot import StateSnapshot
+
+# The engine answers between cycles, within a cycle's time; past this the person is told it is
+# still pending rather than left with a frozen button.
+REPLY_TIMEOUT_S = 2.0
+LIFT_REASON = "lifted from the dashboard"
+WEIGHT_MODES = ("pin", "exclude")
+# Whoever lifts without naming themselves still has to be someone in the audit trail.
+FALLBACK_ACTOR = "dashboard-user"
+
+
+def _weight_fraction(weight_pct: float | str | None, *, long_short: bool) -> float:
+    """The pinned weight as a fraction of NAV, from the form's percent."""
+    if weight_pct is None or (isinstance(weight_pct, str) and not weight_pct.strip()):
+        raise ValueError("weight: a pin needs a weight in percent of NAV (5 for 5%)")
+    try:
+        percent = float(weight_pct)
+    except (TypeError, ValueError):
+        raise ValueError(f"weight: {weight_pct!r} is not a number (percent of NAV)") from None
+    if not math.isfinite(percent):
+        raise ValueError(f"weight: {weight_pct!r} is not a finite percentage of NAV")
+    if percent < 0 and not long_short:
+        raise ValueError(
+            f"weight: {percent:g}% is a short, and this portfolio is long-only: "
+            "pin 0% or more, or exclude the instrument"
+        )
+    lowest_pct = -100.0 if long_short else 0.0
+    if not lowest_pct <= percent <= 100.0:
+        raise ValueError(f"weight: {percent:g}% must be between {lowest_pct:g}% and 100% of NAV")
+    return percent / 100.0
+
+
+def set_weight_override_command(
+    portfolio_id: str | None,
+    symbol: str | None,
+    mode: str | None,
+    weight_pct: float | str | None,
+    reason: str | None,
+    actor: str | None,
+    *,
+    long_short: bool,
+) -> SetWeightOverride:
+    """The ``SetWeightOverride`` the form describes: a pin at ``weight_pct`` percent of NAV, or an
+    exclusion (the weight is then ignored).
+
+    Raises ``ValueError`` naming the field when something is missing or out of range; a short
+    is refused unless the portfolio is ``long_short``. The command itself checks the reason.
+    """
+    if not portfolio_id:
+        raise ValueError("portfolio: choose the portfolio to override")
+    if not symbol:
+        raise ValueError("instrument: choose the instrument to pin or exclude")
+    actor = (actor or "").strip()
+    if not actor:
+        raise ValueError("actor: say who sets the override (it goes into the audit trail)")
+    if mode not in WEIGHT_MODES:
+        raise ValueError(f"mode: {mode!r} must be 'pin' (a weight) or 'exclude'")
+    weight = _weight_fraction(weight_pct, long_short=long_short) if mode == "pin" else None
+    return SetWeightOverride(
+        actor,
+        (reason or "").strip(),
+        portfolio_id=portfolio_id,
+        symbol=symbol,
+        weight=weight,
+    )
+
+
+def lift_weight_override_command(
+    portfolio_id: str, symbol: str, actor: str | None
+) -> LiftWeightOverride:
+    """The ``LiftWeightOverride`` of a row's Lift button, by the form's actor."""
+    return LiftWeightOverride(
+        (actor or "").strip() or FALLBACK_ACTOR,
+        LIFT_REASON,
+        portfolio_id=portfolio_id,
+        symbol=symbol,
+    )
+
+
+def _portfolio_name(snapshot: StateSnapshot, portfolio_id: str) -> str:
+    names = {view.portfolio_id: view.name for view in snapshot.portfolios}
+    return names.get(portfolio_id, portfolio_id)
+
+
+def describe_weight_command(command: SetWeightOverride | LiftWeightOverride, name: str) -> str:
+    """What an answered command did, as the person asked for it."""
+    if isinstance(command, LiftWeightOverride):
+        return f"Lifted the weight override on {command.symbol} in {name}."
+    if command.weight is None:
+        return f"Excluded {command.symbol} from {name}."
+    return f"Pinned {command.symbol} at {fmt.pct(command.weight, 2)} of NAV in {name}."
+
+
+def _alert(message: str, colour: str) -> dbc.Alert:
+    return dbc.Alert(message, color=colour, className="py-2 mb-0", dismissable=True)
+
+
+def _is_long_short(snapshot: StateSnapshot, portfolio_id: str | None) -> bool:
+    return any(v.long_short for v in snapshot.portfolios if v.portfolio_id == portfolio_id)
 
 
 def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
@@ -40,6 +156,11 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
         Output(ids.ALLOCATION_HOLDINGS_TABLE, "children"),
         Output(ids.ALLOCATION_SUMMARY, "children"),
         Output(ids.ALLOCATION_IMPACT, "children"),
+        Output(ids.ALLOCATION_OUTCOME, "children"),
+        Output(ids.ALLOCATION_RISK_GRAPH, "figure"),
+        Output(ids.ALLOCATION_SLEEVES_TABLE, "children"),
+        Output(ids.ALLOCATION_SLEEVES_CARD, "hidden"),
+        Output(ids.ALLOCATION_CASH, "children"),
         Output(ids.ALLOCATION_RENDERED, "data"),
         Input(ids.REFRESH_INTERVAL, "n_intervals"),
         Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
@@ -67,15 +188,155 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
                     f" NAV {fmt.usd(portfolio.nav_usd)}"
                     f" · cash {fmt.usd(portfolio.cash_usd)} ({fmt.pct(portfolio.cash_weight)})"
                     f" · sources: {', '.join(portfolio.sources)}"
-                    f" · sizing: {portfolio.allocation_model}",
+                    f" · sizing: {portfolio.allocation_model}"
+                    f" · {'long/short' if portfolio.long_short else 'long-only'}",
                     className="text-muted",
                 ),
             ]
         )
+        allocation = portfolio.allocation
+        sleeves = allocation.sleeves if allocation else ()
         return (
             weights_figure(portfolio, colour),
             holdings_table(portfolio),
             summary,
             impact_table(portfolio.impact),
+            allocation_outcome(allocation),
+            risk_contributions_figure(allocation, colour),
+            sleeves_table(sleeves),
+            not sleeves,
+            cash_table(portfolio),
+            shown,
+        )
+
+    @app.callback(
+        Output(ids.ALLOCATION_OVERRIDE_INSTRUMENT, "options"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        State(ids.ALLOCATION_OVERRIDE_INSTRUMENT, "options"),
+    )
+    def offer_instruments(
+        _tick: int | None, instruments_shown: list[dict[str, str]] | None
+    ) -> list[dict[str, str]]:
+        instruments = [
+            {"label": f"{i.symbol} · {i.name or i.sector}", "value": i.symbol}
+            for i in sorted(runner.snapshot().instruments, key=lambda i: i.symbol)
+        ]
+        # The universe is fixed for a run: sending it again would only redraw the select.
+        if instruments == instruments_shown:
+            raise PreventUpdate
+        return instruments
+
+    @app.callback(
+        Output(ids.ALLOCATION_OVERRIDE_WEIGHT, "disabled"),
+        Output(ids.ALLOCATION_OVERRIDE_WEIGHT_HELP, "children"),
+        Input(ids.ALLOCATION_OVERRIDE_MODE, "value"),
+        Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
+    )
+    def explain_weight_field(mode: str | None, portfolio_id: str | None) -> tuple[bool, str]:
+        if mode == "exclude":
+            return True, "excluded: held at 0% and left out of the allocation"
+        if _is_long_short(runner.snapshot(), portfolio_id):
+            return False, "long/short: negative for a short"
+        return False, "long-only: 0 to 100"
+
+    @app.callback(
+        Output(ids.ALLOCATION_OVERRIDE_FEEDBACK, "children"),
+        Output(ids.ALLOCATION_OVERRIDES_CHANGED, "data"),
+        Input(ids.ALLOCATION_OVERRIDE_APPLY, "n_clicks"),
+        Input({"type": ids.ALLOCATION_LIFT_BUTTON, "portfolio": ALL, "symbol": ALL}, "n_clicks"),
+        State(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
+        State(ids.ALLOCATION_OVERRIDE_INSTRUMENT, "value"),
+        State(ids.ALLOCATION_OVERRIDE_MODE, "value"),
+        State(ids.ALLOCATION_OVERRIDE_WEIGHT, "value"),
+        State(ids.ALLOCATION_OVERRIDE_REASON, "value"),
+        State(ids.ALLOCATION_OVERRIDE_ACTOR, "value"),
+        State(ids.ALLOCATION_OVERRIDES_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
+    def change_weight_override(
+        _apply: int | None,
+        _lifts: list[int | None],
+        portfolio_id: str | None,
+        symbol: str | None,
+        mode: str | None,
+        weight_pct: float | str | None,
+        reason: str | None,
+        actor: str | None,
+        changed: int | None,
+    ) -> tuple[dbc.Alert, int]:
+        # A redrawn overrides table brings new Lift buttons, which fire this with no click.
+        if not ctx.triggered or not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        trigger = ctx.triggered_id
+        snapshot = runner.snapshot()
+        try:
+            if trigger == ids.ALLOCATION_OVERRIDE_APPLY:
+                command: SetWeightOverride | LiftWeightOverride = set_weight_override_command(
+                    portfolio_id,
+                    symbol,
+                    mode,
+                    weight_pct,
+                    reason,
+                    actor,
+                    long_short=_is_long_short(snapshot, portfolio_id),
+                )
+            else:
+                command = lift_weight_override_command(
+                    trigger["portfolio"], trigger["symbol"], actor
+                )
+        except ValueError as error:
+            return _alert(f"Not applied. {error}", "danger"), changed or 0
+        try:
+            runner.submit(command)
+        except CommandRefused as refusal:
+            return _alert(f"Not applied. {refusal}", "danger"), changed or 0
+        try:
+            command.reply.result(timeout=REPLY_TIMEOUT_S)
+        except TimeoutError:
+            return (
+                _alert(
+                    f"Sent, but the engine has not answered within {REPLY_TIMEOUT_S:g} s; "
+                    "the overrides below show it once applied.",
+                    "warning",
+                ),
+                (changed or 0) + 1,
+            )
+        except Exception as error:
+            # Whatever the engine refused with names the field; the person needs to read it.
+            return _alert(f"Not applied. {error}", "danger"), changed or 0
+        name = _portfolio_name(snapshot, command.portfolio_id)
+        return _alert(describe_weight_command(command, name), "success"), (changed or 0) + 1
+
+    @app.callback(
+        Output(ids.ALLOCATION_OVERRIDES_TABLE, "children"),
+        Output(ids.ALLOCATION_OVERRIDES_RENDERED, "data"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
+        Input(ids.ALLOCATION_OVERRIDES_CHANGED, "data"),
+        State(ids.ALLOCATION_OVERRIDES_RENDERED, "data"),
+    )
+    def show_weight_overrides(
+        _tick: int | None,
+        portfolio_id: str | None,
+        changed: int | None,
+        rendered: dict[str, Any] | None,
+    ) -> tuple[Any, ...]:
+        if not portfolio_id:
+            raise PreventUpdate
+        try:
+            portfolio = runner.snapshot().portfolio(portfolio_id)
+        except KeyError as error:
+            raise PreventUpdate from error
+        # The overrides themselves are part of the key, not only the Apply/Lift counter: one set
+        # or lifted elsewhere (API, CLI), or answered after the timeout, shows on the next tick.
+        shown = {
+            "portfolio_id": portfolio_id,
+            "active": [[o.symbol, o.weight, o.actor, o.reason] for o in portfolio.weight_overrides],
+            "changed": changed,
+        }
+        if shown == rendered:
+            raise PreventUpdate
+        return (
+            weight_overrides_table(portfolio.weight_overrides, ids.allocation_lift_button),
             shown,
         )

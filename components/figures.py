@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from components.colours import PORTFOLIO_PALETTE, SCORE_COLOURSCALE, stage_colours, translucent
 from engine.model import CycleReport
-from engine.snapshot import PortfolioView, QualityPoint, SignalFlow, SignalRow
+from engine.snapshot import AllocationView, PortfolioView, QualityPoint, SignalFlow, SignalRow
 
 Figure = dict[str, Any]
 
@@ -446,4 +446,37 @@ def source_quality_figure(
     layout["hovermode"] = "x unified"
     if not traces:
         _waiting(figure, "Source quality not measured yet")
+    return figure
+
+
+def risk_contributions_figure(allocation: AllocationView | None, colour: str) -> Figure:
+    """Each held instrument's share of the target's ex-ante variance, in percent, largest on top.
+
+    A hedge can take variance away, so a share may be negative; the shares add up to 100%.
+    """
+    ranked = sorted(
+        allocation.risk_contributions if allocation else (), key=lambda item: item[1], reverse=True
+    )
+    bar = {
+        "type": "bar",
+        "orientation": "h",
+        "name": "risk contribution",
+        "x": [share * 100 for _, share in ranked],
+        "y": [symbol for symbol, _ in ranked],
+        "marker": {"color": colour},
+        "hovertemplate": "%{y}<br>%{x:.1f}% of ex-ante variance<extra></extra>",
+    }
+    figure = _figure(
+        [bar],
+        x_title="share of ex-ante variance (%)",
+        y_title="instrument",
+        revision="risk-contributions",
+        showlegend=False,
+        bargap=0.25,
+    )
+    figure["layout"]["xaxis"]["ticksuffix"] = "%"
+    # Plotly stacks categories bottom-up; reversed, the largest contribution reads first.
+    figure["layout"]["yaxis"].update(autorange="reversed", type="category")
+    if not ranked:
+        _waiting(figure, "No allocation yet" if allocation is None else "Nothing held at target")
     return figure

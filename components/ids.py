@@ -67,6 +67,26 @@ ALLOCATION_HOLDINGS_TABLE = "allocation-holdings-table"
 ALLOCATION_SUMMARY = "allocation-summary"
 ALLOCATION_RENDERED = "allocation-rendered"
 ALLOCATION_IMPACT = "allocation-impact"
+ALLOCATION_OUTCOME = "allocation-outcome"
+ALLOCATION_RISK_GRAPH = "allocation-risk-graph"
+# The sleeves card is hidden for a portfolio allocated as one book.
+ALLOCATION_SLEEVES_CARD = "allocation-sleeves-card"
+ALLOCATION_SLEEVES_TABLE = "allocation-sleeves-table"
+ALLOCATION_CASH = "allocation-cash"
+ALLOCATION_OVERRIDE_INSTRUMENT = "allocation-override-instrument"
+ALLOCATION_OVERRIDE_MODE = "allocation-override-mode"
+ALLOCATION_OVERRIDE_WEIGHT = "allocation-override-weight"
+ALLOCATION_OVERRIDE_WEIGHT_HELP = "allocation-override-weight-help"
+ALLOCATION_OVERRIDE_REASON = "allocation-override-reason"
+ALLOCATION_OVERRIDE_ACTOR = "allocation-override-actor"
+ALLOCATION_OVERRIDE_APPLY = "allocation-override-apply"
+ALLOCATION_OVERRIDE_FEEDBACK = "allocation-override-feedback"
+ALLOCATION_OVERRIDES_TABLE = "allocation-overrides-table"
+# Bumped by each Apply or Lift, so the overrides table redraws at once, even with the engine paused.
+ALLOCATION_OVERRIDES_CHANGED = "allocation-overrides-changed"
+ALLOCATION_OVERRIDES_RENDERED = "allocation-overrides-rendered"
+# The "type" of each weight override's Lift button; "portfolio" and "symbol" name the override.
+ALLOCATION_LIFT_BUTTON = "allocation-lift-button"
 
 # Trades.
 TRADES_SUMMARY = "trades-summary"
@@ -95,3 +115,8 @@ ALL = "*"
 def lift_button(override_id: str) -> dict[str, str]:
     """The pattern-matching id of the Lift button of one active override."""
     return {"type": SIGNALS_LIFT_BUTTON, "index": override_id}
+
+
+def allocation_lift_button(portfolio_id: str, symbol: str) -> dict[str, str]:
+    """The pattern-matching id of the Lift button of one weight override."""
+    return {"type": ALLOCATION_LIFT_BUTTON, "portfolio": portfolio_id, "symbol": symbol}

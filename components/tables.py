@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import dash_bootstrap_components as dbc
@@ -22,11 +23,14 @@ from engine.allocation.impact import AllocationImpact
 from engine.model import Conflict, Event, Fill, Order, Side
 from engine.signals.book import ALL_PORTFOLIOS, Override
 from engine.snapshot import (
+    AllocationView,
     ConflictCount,
     PortfolioView,
     RejectedSignal,
     SignalRow,
+    SleeveView,
     SourceQualityView,
+    WeightOverrideView,
 )
 
 # Rows a live table shows: enough to follow what just happened, few enough to redraw each second.
@@ -597,3 +601,148 @@ def impact_table(impact: AllocationImpact | None) -> html.Div:
         (f"change: {c.symbol}", fmt.pct(c.current), fmt.pct(c.target)) for c in impact.top_changes
     ]
     return _table(IMPACT_COLUMNS, rows, empty="")
+
+
+ALLOCATION_STATUS_COLOURS = {"ok": "success", "fallback": "warning", "infeasible": "danger"}
+BINDING_COLUMNS = (Column("constraint at its limit"), Column("instruments"))
+
+
+def _binding_row(binding: str) -> list[Any]:
+    """``max_weight: AAPL, MSFT`` as the constraint family and the names it holds back."""
+    family, _, names = binding.partition(": ")
+    return [Cell(family, class_name="fw-semibold"), names or fmt.EMPTY]
+
+
+def allocation_outcome(allocation: AllocationView | None) -> html.Div:
+    """How the latest allocation came out: status badge, model, market date, the reason when it
+    is not ``ok``, and the constraints that bind in the whole-share target."""
+    if allocation is None:
+        return html.Div(
+            "No allocation yet: the first one is made at the first rebalance.",
+            className="text-muted",
+        )
+    header: list[Any] = [
+        dbc.Badge(
+            allocation.status,
+            color=ALLOCATION_STATUS_COLOURS.get(allocation.status, "secondary"),
+            className="pc-status me-2",
+        ),
+        html.Span(allocation.model, className="fw-semibold"),
+        html.Span(f" · market date {fmt.day(allocation.market_date)}", className="text-muted"),
+    ]
+    children: list[Any] = [html.Div(header, className="mb-1")]
+    if allocation.reason:
+        colour = "text-danger" if allocation.status == "infeasible" else "text-muted"
+        children.append(html.Div(allocation.reason, className=f"small {colour} mb-2"))
+    children.append(
+        _table(
+            BINDING_COLUMNS,
+            [_binding_row(binding) for binding in allocation.binding],
+            empty="No constraint binds: the target sits inside every limit.",
+        )
+    )
+    return html.Div(children)
+
+
+SLEEVE_COLUMNS = (
+    Column("sleeve"),
+    Column("capital (% of NAV)", numeric=True),
+    Column("model"),
+    Column("sources"),
+    Column("largest contributions (% of NAV)"),
+)
+SLEEVE_TOP_CONTRIBUTIONS = 3
+
+
+def sleeves_table(
+    sleeves: Sequence[SleeveView], *, top: int = SLEEVE_TOP_CONTRIBUTIONS
+) -> html.Div:
+    """Each sleeve's capital, model and sources, with its ``top`` largest contributions to the
+    portfolio's weights (by size: a short counts as much as a long)."""
+    rows = []
+    for sleeve in sleeves:
+        largest = sorted(sleeve.contributions, key=lambda item: abs(item[1]), reverse=True)[:top]
+        rows.append(
+            [
+                Cell(sleeve.sleeve_id, class_name="fw-semibold"),
+                fmt.pct(sleeve.capital),
+                sleeve.model,
+                ", ".join(sleeve.sources) or fmt.EMPTY,
+                ", ".join(f"{symbol} {fmt.pct(weight, 2)}" for symbol, weight in largest)
+                or fmt.EMPTY,
+            ]
+        )
+    return _table(SLEEVE_COLUMNS, rows, empty="One book: this portfolio has no sleeves.")
+
+
+CASH_COLUMNS = (Column(""), Column("value", numeric=True))
+
+
+def signed_usd(amount: Decimal) -> str:
+    """Money with its sign always shown (a receivable ``+$10.00``, a payable ``-$10.00``)."""
+    return f"+{fmt.usd(amount)}" if amount > 0 else fmt.usd(amount)
+
+
+def cash_table(portfolio: PortfolioView) -> html.Div:
+    """Cash and where it stands: settled, pending (signed, each settlement date), interest earned
+    and its rate, and the cash weight against its target.
+
+    Before the engine reports the cash detail, only the cash balance and weights are shown.
+    """
+    rows: list[list[Any]] = [[html.Strong("cash"), html.Strong(fmt.usd(portfolio.cash_usd))]]
+    cash = portfolio.cash
+    if cash is not None:
+        rows.append(["settled", fmt.usd(cash.settled_usd)])
+        rows.append(["pending settlement (+ to receive, - to pay)", signed_usd(cash.pending_usd)])
+        rows += [
+            [Cell(f"settles {fmt.day(day)}", class_name="ps-4 text-muted"), signed_usd(amount)]
+            for day, amount in sorted(cash.settlements)
+        ]
+        rows.append(["interest income to date", fmt.usd(cash.interest_income_usd)])
+        rows.append(["interest rate (a year)", fmt.pct(cash.interest_rate_annual, 2)])
+    rows.append(["cash weight", fmt.pct(portfolio.cash_weight, 2)])
+    rows.append(["target cash weight", fmt.pct(portfolio.target_cash_weight, 2)])
+    return _table(CASH_COLUMNS, rows, empty="")
+
+
+WEIGHT_OVERRIDE_COLUMNS = (
+    Column("instrument"),
+    Column("action"),
+    Column("weight (% of NAV)", numeric=True),
+    Column("set on (market date)"),
+    Column("actor"),
+    Column("reason"),
+    Column(""),
+)
+
+
+def weight_overrides_table(
+    overrides: Sequence[WeightOverrideView],
+    lift_button_id: Callable[[str, str], dict[str, str]],
+) -> html.Div:
+    """A portfolio's pinned and excluded instruments, by symbol, each with a Lift button whose id
+    ``lift_button_id(portfolio_id, symbol)`` names."""
+    rows = [
+        [
+            o.symbol,
+            Cell("exclude" if o.weight is None else "pin", class_name="fw-semibold"),
+            fmt.EMPTY if o.weight is None else fmt.pct(o.weight, 2),
+            fmt.day(o.set_on),
+            o.actor,
+            Cell(o.reason, class_name="pc-wrap"),
+            dbc.Button(
+                "Lift",
+                id=lift_button_id(o.portfolio_id, o.symbol),
+                size="sm",
+                color="secondary",
+                outline=True,
+                className="py-0",
+            ),
+        ]
+        for o in sorted(overrides, key=lambda o: o.symbol)
+    ]
+    return _table(
+        WEIGHT_OVERRIDE_COLUMNS,
+        rows,
+        empty="No weight overrides: the allocation sets every weight.",
+    )

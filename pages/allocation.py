@@ -1,4 +1,6 @@
-"""Allocation: target against current weights of one portfolio, and what it holds."""
+"""Allocation: target against current weights of one portfolio, how its latest allocation came out
+(binding constraints, risk contributions, sleeves, cash), what it holds, and the manager's weight
+overrides."""
 
 from __future__ import annotations
 
@@ -8,6 +10,97 @@ from dash import dcc, html
 
 from components import ids
 from components.layout import graph, page_title, titled_card
+
+# The Signals page's default actor: one person, one name in the audit trail.
+from pages.signals import DEFAULT_ACTOR
+
+WEIGHT_MODES = (
+    {"label": "pin weight", "value": "pin"},
+    {"label": "exclude", "value": "exclude"},
+)
+
+
+def _field(label: str, control: object, *, help_text: object = None) -> html.Div:
+    children: list[object] = [dbc.Label(label, className="small mb-1"), control]
+    if help_text is not None:
+        children.append(help_text)
+    return html.Div(children, className="mb-2")
+
+
+def _override_form() -> html.Div:
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        _field(
+                            "instrument",
+                            dbc.Select(
+                                id=ids.ALLOCATION_OVERRIDE_INSTRUMENT,
+                                options=[],
+                                placeholder="choose an instrument",
+                            ),
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "action",
+                            dbc.RadioItems(
+                                id=ids.ALLOCATION_OVERRIDE_MODE,
+                                options=list(WEIGHT_MODES),
+                                value="pin",
+                                inline=True,
+                            ),
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "weight (% of NAV)",
+                            dbc.Input(
+                                id=ids.ALLOCATION_OVERRIDE_WEIGHT,
+                                type="number",
+                                step=0.1,
+                                placeholder="e.g. 5",
+                            ),
+                            help_text=dbc.FormText(id=ids.ALLOCATION_OVERRIDE_WEIGHT_HELP),
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "reason (required, goes into the audit trail)",
+                            dbc.Input(
+                                id=ids.ALLOCATION_OVERRIDE_REASON,
+                                type="text",
+                                placeholder="why this override",
+                                maxLength=500,
+                            ),
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        _field(
+                            "actor",
+                            dbc.Input(
+                                id=ids.ALLOCATION_OVERRIDE_ACTOR, type="text", value=DEFAULT_ACTOR
+                            ),
+                        ),
+                        md=1,
+                    ),
+                    dbc.Col(
+                        dbc.Button(
+                            "Apply", id=ids.ALLOCATION_OVERRIDE_APPLY, color="primary", n_clicks=0
+                        ),
+                        md=1,
+                        className="d-flex align-items-center",
+                    ),
+                ]
+            ),
+            html.Div(id=ids.ALLOCATION_OVERRIDE_FEEDBACK, className="mt-1"),
+        ]
+    )
 
 
 def layout() -> html.Div:
@@ -30,18 +123,78 @@ def layout() -> html.Div:
                 ],
                 className="mb-3",
             ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        titled_card(
+                            "Allocation outcome",
+                            html.Div(id=ids.ALLOCATION_OUTCOME),
+                            class_name="h-100",
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        titled_card("Cash", html.Div(id=ids.ALLOCATION_CASH), class_name="h-100"),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                ]
+            ),
             titled_card(
                 "Target vs current weight",
                 graph(ids.ALLOCATION_WEIGHTS_GRAPH, height_px=360),
                 class_name="mb-3",
             ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        titled_card(
+                            "Risk contributions of the target (share of ex-ante variance)",
+                            graph(ids.ALLOCATION_RISK_GRAPH, height_px=360),
+                            class_name="h-100",
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        titled_card(
+                            "Impact of the latest proposal (before its orders)",
+                            html.Div(id=ids.ALLOCATION_IMPACT),
+                            class_name="h-100",
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                ]
+            ),
+            html.Div(
+                titled_card(
+                    "Sleeves",
+                    html.Div(id=ids.ALLOCATION_SLEEVES_TABLE),
+                    class_name="mb-3",
+                ),
+                id=ids.ALLOCATION_SLEEVES_CARD,
+                hidden=True,
+            ),
             titled_card(
-                "Impact of the latest proposal (before its orders)",
-                html.Div(id=ids.ALLOCATION_IMPACT),
+                "Weight overrides: pin an instrument's weight or exclude it",
+                [
+                    html.Small(
+                        "Applies to the portfolio chosen above, from its next allocation, "
+                        "until lifted.",
+                        className="text-muted d-block mb-2",
+                    ),
+                    _override_form(),
+                    html.H6("Active weight overrides", className="mt-3"),
+                    html.Div(id=ids.ALLOCATION_OVERRIDES_TABLE),
+                ],
                 class_name="mb-3",
             ),
             titled_card("Holdings", html.Div(id=ids.ALLOCATION_HOLDINGS_TABLE), class_name="mb-3"),
             dcc.Store(id=ids.ALLOCATION_RENDERED),
+            dcc.Store(id=ids.ALLOCATION_OVERRIDES_CHANGED, data=0),
+            dcc.Store(id=ids.ALLOCATION_OVERRIDES_RENDERED),
         ]
     )
 
