@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
+from callbacks.commands import alert, send
 from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
@@ -28,7 +29,7 @@ from components.tables import (
     sleeves_table,
     weight_overrides_table,
 )
-from engine.commands import CommandRefused, LiftWeightOverride, SetWeightOverride
+from engine.commands import LiftWeightOverride, SetWeightOverride
 
 if TYPE_CHECKING:
     import dash
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 # The engine answers between cycles, within a cycle's time; past this the person is told it is
 # still pending rather than left with a frozen button.
-REPLY_TIMEOUT_S = 2.0
 LIFT_REASON = "lifted from the dashboard"
 WEIGHT_MODES = ("pin", "exclude")
 # Whoever lifts without naming themselves still has to be someone in the audit trail.
@@ -126,10 +126,6 @@ def describe_weight_command(command: SetWeightOverride | LiftWeightOverride, nam
     if command.weight is None:
         return f"Excluded {command.symbol} from {name}."
     return f"Pinned {command.symbol} at {fmt.pct(command.weight, 2)} of NAV in {name}."
-
-
-def _alert(message: str, colour: str) -> dbc.Alert:
-    return dbc.Alert(message, color=colour, className="py-2 mb-0", dismissable=True)
 
 
 def _is_long_short(snapshot: StateSnapshot, portfolio_id: str | None) -> bool:
@@ -285,27 +281,9 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
                     trigger["portfolio"], trigger["symbol"], actor
                 )
         except ValueError as error:
-            return _alert(f"Not applied. {error}", "danger"), changed or 0
-        try:
-            runner.submit(command)
-        except CommandRefused as refusal:
-            return _alert(f"Not applied. {refusal}", "danger"), changed or 0
-        try:
-            command.reply.result(timeout=REPLY_TIMEOUT_S)
-        except TimeoutError:
-            return (
-                _alert(
-                    f"Sent, but the engine has not answered within {REPLY_TIMEOUT_S:g} s; "
-                    "the overrides below show it once applied.",
-                    "warning",
-                ),
-                (changed or 0) + 1,
-            )
-        except Exception as error:
-            # Whatever the engine refused with names the field; the person needs to read it.
-            return _alert(f"Not applied. {error}", "danger"), changed or 0
+            return alert(f"Not applied. {error}", "danger"), changed or 0
         name = _portfolio_name(snapshot, command.portfolio_id)
-        return _alert(describe_weight_command(command, name), "success"), (changed or 0) + 1
+        return send(runner, command, lambda _: describe_weight_command(command, name), changed)
 
     @app.callback(
         Output(ids.ALLOCATION_OVERRIDES_TABLE, "children"),

@@ -16,6 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
+from callbacks.commands import alert, send
 from components import ids
 from components.colours import portfolio_colours
 from components.figures import (
@@ -36,7 +37,7 @@ from components.tables import (
     rejected_signals_table,
     source_quality_table,
 )
-from engine.commands import CommandRefused, LiftOverride, SetOverride
+from engine.commands import LiftOverride, SetOverride
 from engine.signals.book import ALL_PORTFOLIOS, Override
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 # The engine answers between cycles, within a cycle's time; past this the person is told it is
 # still pending rather than left with a frozen button.
-REPLY_TIMEOUT_S = 2.0
 LIFT_REASON = "lifted from dashboard"
 AUDIT_EVENT_TYPES = ("OverrideSet", "OverrideExpired")
 
@@ -117,10 +117,6 @@ def _describe(override: Override, snapshot: StateSnapshot) -> str:
         f"{what} on {override.symbol} in {_portfolio_name(snapshot, override.portfolio_id)}, "
         f"{until}"
     )
-
-
-def _alert(message: str, colour: str) -> dbc.Alert:
-    return dbc.Alert(message, color=colour, className="py-2 mb-0", dismissable=True)
 
 
 def _labels(snapshot: StateSnapshot) -> PortfolioLabels:
@@ -276,28 +272,16 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
                     portfolio_id, symbol, kind, score, confidence, expires_on, reason, actor
                 )
         except ValueError as error:
-            return _alert(f"Not applied. {error}", "danger"), changed or 0
-        try:
-            runner.submit(command)
-        except CommandRefused as refusal:
-            return _alert(f"Not applied. {refusal}", "danger"), changed or 0
-        try:
-            override = command.reply.result(timeout=REPLY_TIMEOUT_S)
-        except TimeoutError:
-            return (
-                _alert(
-                    f"Sent, but the engine has not answered within {REPLY_TIMEOUT_S:g} s; "
-                    "the overrides below show it once applied.",
-                    "warning",
-                ),
-                (changed or 0) + 1,
-            )
-        except Exception as error:
-            # Whatever the engine refused with names the field; the person needs to read it.
-            return _alert(f"Not applied. {error}", "danger"), changed or 0
+            return alert(f"Not applied. {error}", "danger"), changed or 0
         done = "Lifted" if lifting else "Applied"
-        message = f"{done} {override.override_id}: {_describe(override, runner.snapshot())}."
-        return _alert(message, "success"), (changed or 0) + 1
+        return send(
+            runner,
+            command,
+            lambda override: (
+                f"{done} {override.override_id}: {_describe(override, runner.snapshot())}."
+            ),
+            changed,
+        )
 
     @app.callback(
         Output(ids.SIGNALS_OVERRIDES_TABLE, "children"),

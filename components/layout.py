@@ -66,3 +66,42 @@ def kpi(label: str, value_id: str) -> html.Div:
         [html.Div(label, className="pc-kpi-label"), html.Div("…", id=value_id, className="pc-kpi")],
         className="pc-kpi-tile",
     )
+
+
+# Who a form's commands are recorded as, until the person types their own name.
+DEFAULT_ACTOR = "pm"
+
+
+def form_field(label: str, control: object, *, help_text: object = None) -> html.Div:
+    """A labelled form control; ``help_text`` a string or a ``dbc.FormText``."""
+    children: list[object] = [dbc.Label(label, className="small mb-1"), control]
+    if help_text is not None:
+        children.append(dbc.FormText(help_text) if isinstance(help_text, str) else help_text)
+    return html.Div(children, className="mb-2")
+
+
+def audited_submit(
+    reason_id: str, actor_id: str, apply_id: str, *, reason_md: int, apply_md: int
+) -> list[dbc.Col]:
+    """The end of every form that sends a command: the reason (required, audited), who acts,
+    and the Apply button."""
+    return [
+        dbc.Col(
+            form_field(
+                "reason (required, goes into the audit trail)",
+                dbc.Input(
+                    id=reason_id, type="text", placeholder="why this override", maxLength=500
+                ),
+            ),
+            md=reason_md,
+        ),
+        dbc.Col(
+            form_field("actor", dbc.Input(id=actor_id, type="text", value=DEFAULT_ACTOR)),
+            md=1,
+        ),
+        dbc.Col(
+            dbc.Button("Apply", id=apply_id, color="primary", n_clicks=0),
+            md=apply_md,
+            className="d-flex align-items-center",
+        ),
+    ]

@@ -9,22 +9,12 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
-from components.layout import graph, page_title, titled_card
-
-# The Signals page's default actor: one person, one name in the audit trail.
-from pages.signals import DEFAULT_ACTOR
+from components.layout import audited_submit, form_field, graph, page_title, titled_card
 
 WEIGHT_MODES = (
     {"label": "pin weight", "value": "pin"},
     {"label": "exclude", "value": "exclude"},
 )
-
-
-def _field(label: str, control: object, *, help_text: object = None) -> html.Div:
-    children: list[object] = [dbc.Label(label, className="small mb-1"), control]
-    if help_text is not None:
-        children.append(help_text)
-    return html.Div(children, className="mb-2")
 
 
 def _override_form() -> html.Div:
@@ -33,7 +23,7 @@ def _override_form() -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        _field(
+                        form_field(
                             "instrument",
                             dbc.Select(
                                 id=ids.ALLOCATION_OVERRIDE_INSTRUMENT,
@@ -44,7 +34,7 @@ def _override_form() -> html.Div:
                         md=3,
                     ),
                     dbc.Col(
-                        _field(
+                        form_field(
                             "action",
                             dbc.RadioItems(
                                 id=ids.ALLOCATION_OVERRIDE_MODE,
@@ -56,7 +46,7 @@ def _override_form() -> html.Div:
                         md=2,
                     ),
                     dbc.Col(
-                        _field(
+                        form_field(
                             "weight (% of NAV)",
                             dbc.Input(
                                 id=ids.ALLOCATION_OVERRIDE_WEIGHT,
@@ -68,33 +58,12 @@ def _override_form() -> html.Div:
                         ),
                         md=2,
                     ),
-                    dbc.Col(
-                        _field(
-                            "reason (required, goes into the audit trail)",
-                            dbc.Input(
-                                id=ids.ALLOCATION_OVERRIDE_REASON,
-                                type="text",
-                                placeholder="why this override",
-                                maxLength=500,
-                            ),
-                        ),
-                        md=3,
-                    ),
-                    dbc.Col(
-                        _field(
-                            "actor",
-                            dbc.Input(
-                                id=ids.ALLOCATION_OVERRIDE_ACTOR, type="text", value=DEFAULT_ACTOR
-                            ),
-                        ),
-                        md=1,
-                    ),
-                    dbc.Col(
-                        dbc.Button(
-                            "Apply", id=ids.ALLOCATION_OVERRIDE_APPLY, color="primary", n_clicks=0
-                        ),
-                        md=1,
-                        className="d-flex align-items-center",
+                    *audited_submit(
+                        ids.ALLOCATION_OVERRIDE_REASON,
+                        ids.ALLOCATION_OVERRIDE_ACTOR,
+                        ids.ALLOCATION_OVERRIDE_APPLY,
+                        reason_md=3,
+                        apply_md=1,
                     ),
                 ]
             ),

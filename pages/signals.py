@@ -8,16 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
-from components.layout import graph, kpi, page_title, titled_card
-
-DEFAULT_ACTOR = "pm"
-
-
-def _field(label: str, control: object, *, help_text: str | None = None) -> html.Div:
-    children: list[object] = [dbc.Label(label, className="small mb-1"), control]
-    if help_text:
-        children.append(dbc.FormText(help_text))
-    return html.Div(children, className="mb-2")
+from components.layout import audited_submit, form_field, graph, kpi, page_title, titled_card
 
 
 def _override_form() -> html.Div:
@@ -26,7 +17,7 @@ def _override_form() -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        _field(
+                        form_field(
                             "portfolio",
                             dbc.Select(
                                 id=ids.SIGNALS_OVERRIDE_PORTFOLIO,
@@ -37,7 +28,7 @@ def _override_form() -> html.Div:
                         md=3,
                     ),
                     dbc.Col(
-                        _field(
+                        form_field(
                             "instrument",
                             dbc.Select(
                                 id=ids.SIGNALS_OVERRIDE_INSTRUMENT,
@@ -48,7 +39,7 @@ def _override_form() -> html.Div:
                         md=3,
                     ),
                     dbc.Col(
-                        _field(
+                        form_field(
                             "action",
                             dbc.Select(
                                 id=ids.SIGNALS_OVERRIDE_KIND,
@@ -62,7 +53,7 @@ def _override_form() -> html.Div:
                         md=3,
                     ),
                     dbc.Col(
-                        _field(
+                        form_field(
                             "last day it applies (market date)",
                             dbc.Input(id=ids.SIGNALS_OVERRIDE_EXPIRES, type="date"),
                             help_text="empty: until lifted",
@@ -74,7 +65,7 @@ def _override_form() -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        _field(
+                        form_field(
                             "score (-1 sell to +1 buy)",
                             dbc.Input(
                                 id=ids.SIGNALS_OVERRIDE_SCORE,
@@ -89,7 +80,7 @@ def _override_form() -> html.Div:
                         md=2,
                     ),
                     dbc.Col(
-                        _field(
+                        form_field(
                             "confidence (0 to 1)",
                             dbc.Input(
                                 id=ids.SIGNALS_OVERRIDE_CONFIDENCE,
@@ -103,33 +94,12 @@ def _override_form() -> html.Div:
                         ),
                         md=2,
                     ),
-                    dbc.Col(
-                        _field(
-                            "reason (required, goes into the audit trail)",
-                            dbc.Input(
-                                id=ids.SIGNALS_OVERRIDE_REASON,
-                                type="text",
-                                placeholder="why this override",
-                                maxLength=500,
-                            ),
-                        ),
-                        md=5,
-                    ),
-                    dbc.Col(
-                        _field(
-                            "actor",
-                            dbc.Input(
-                                id=ids.SIGNALS_OVERRIDE_ACTOR, type="text", value=DEFAULT_ACTOR
-                            ),
-                        ),
-                        md=1,
-                    ),
-                    dbc.Col(
-                        dbc.Button(
-                            "Apply", id=ids.SIGNALS_OVERRIDE_APPLY, color="primary", n_clicks=0
-                        ),
-                        md=2,
-                        className="d-flex align-items-center",
+                    *audited_submit(
+                        ids.SIGNALS_OVERRIDE_REASON,
+                        ids.SIGNALS_OVERRIDE_ACTOR,
+                        ids.SIGNALS_OVERRIDE_APPLY,
+                        reason_md=5,
+                        apply_md=2,
                     ),
                 ]
             ),
