@@ -9,11 +9,14 @@ works in three steps, each name between the two whole-share neighbours of its ex
    the minimum trade size stay where they are (no churn on rounding noise), unless the holding
    breaks a per-name bound or the target closes the position.
 2. **Repair**: while an upper limit is broken (per-name bounds, net exposure ceiling, sector caps,
-   gross exposure, turnover), make the one-share move (any name, either way) that reduces the total
-   breach the most without adding to it. Breaches are a few shares' worth at most, so this takes a
-   few steps.
-3. **Fill**: names still short of their target move one share toward it, largest remainder first,
-   whenever that keeps every limit; this takes up the cash the truncation left.
+   gross exposure, turnover), pick the one-share move (any name, either way) that reduces the total
+   breach the most without worsening any limit, and take it as many shares at once as keep
+   helping (a skipped small trade can leave a breach many shares deep). When no such move is left,
+   HiGHS's integer program finds the nearest whole-share book that keeps every limit, or says
+   that none exists.
+3. **Fill**: names still short of their target move toward it (as far as its far whole-share
+   neighbour), largest remainder first, as many shares as keep every limit; this takes up the
+   cash the truncation left.
 
 The result keeps every upper limit that the fractional weights kept (tests check this on random
 problems); lower limits (a positive net floor, the budget) are met as far as whole shares allow:
@@ -29,6 +32,9 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 _TOLERANCE = 1e-12
+# The integer program is a last resort; past this it answers with the best book it has found.
+MILP_SECONDS = 2.0
+MILP_MARGIN = 0.005
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -211,8 +217,13 @@ def round_to_shares(
         if best is None:
             break
         i, direction = best
-        shares[i] += direction
-        book.move(i, direction * unit[i])
+        # A breach can be many shares deep (a skipped small trade leaves the net above its
+        # ceiling): take the largest doubling of the step that still helps, not one share.
+        count = 1
+        while _helps(book, before, i, direction * 2 * count * unit[i]):
+            count *= 2
+        shares[i] += direction * count
+        book.move(i, direction * count * unit[i])
 
     if book.breaches():
         # The one-share steps found no way out (several limits binding at once on a few large
@@ -231,15 +242,33 @@ def round_to_shares(
             direction = 1 if exact[i] > 0 else -1
             if not movable[i] or direction * remainder[i] < _TOLERANCE:
                 continue
-            if direction * (shares[i] + direction - exact[i]) >= 1.0:
-                continue  # past the far neighbour of the target
-            if book.fits(i, direction * unit[i]):
-                shares[i] += direction
-                book.move(i, direction * unit[i])
+            # As many shares as fit, up to the far whole-share neighbour of the target: the
+            # limits are convex, so if k shares fit, fewer do too.
+            room = int(np.ceil(direction * remainder[i] - 1e-9))
+            low, high = 0, room
+            while low < high:
+                middle = (low + high + 1) // 2
+                if book.fits(i, direction * middle * unit[i]):
+                    low = middle
+                else:
+                    high = middle - 1
+            if low:
+                shares[i] += direction * low
+                book.move(i, direction * low * unit[i])
                 moved = True
 
     weights = shares * unit
     return RoundedTarget(shares, weights, 1.0 - float(weights.sum()), book.breaches())
+
+
+def _helps(book: _Book, before: dict[str, float], i: int, step: float) -> bool:
+    """Whether moving instrument ``i`` by ``step`` lowers the total breach, worsening no limit."""
+    move = np.zeros(len(book.weights))
+    move[i] = step
+    after = {name: float(values[i]) for name, values in book.breach_after(move).items()}
+    if any(value > before.get(name, 0.0) + _TOLERANCE for name, value in after.items()):
+        return False
+    return sum(after.values()) < sum(before.values()) - _TOLERANCE
 
 
 def _repair_step(
@@ -282,8 +311,16 @@ def _integer_program(
     n = len(target)
     low_weight = min(limits.min_weight, 0.0)
     safe = np.where(unit > 0, unit, 1.0)
-    share_low = np.where(movable, np.ceil(low_weight / safe - 1e-9), held)
-    share_high = np.where(movable, np.floor(limits.max_weight / safe + 1e-9), held)
+    # Each name stays near the span from its holding to its target: within MILP_MARGIN of NAV
+    # (and two shares) beyond it, so the search is small but can trade one name against another.
+    exact = target / safe
+    margin = np.maximum(np.ceil(MILP_MARGIN / safe), 2)
+    near_low = np.minimum(np.floor(exact), held) - margin
+    near_high = np.maximum(np.ceil(exact), held) + margin
+    share_low = np.where(movable, np.maximum(np.ceil(low_weight / safe - 1e-9), near_low), held)
+    share_high = np.where(
+        movable, np.minimum(np.floor(limits.max_weight / safe + 1e-9), near_high), held
+    )
     if np.any(share_low > share_high):
         return None
     # Variables: shares s, then |w - target| d, |w| g and |w - current| t, n each; sparse rows.
@@ -326,12 +363,13 @@ def _integer_program(
             sparse.vstack(rows, format="csr"), -np.inf, np.concatenate(upper)
         ),
         integrality=np.concatenate([np.ones(n), np.zeros(3 * n)]),
+        options={"time_limit": MILP_SECONDS, "disp": False},
         bounds=Bounds(
             np.concatenate([share_low, np.zeros(3 * n)]),
             np.concatenate([share_high, np.full(3 * n, np.inf)]),
         ),
     )
-    if result.status != 0 or result.x is None:
+    if result.x is None:  # infeasible, or no whole-share book found in the time allowed
         return None
     return np.round(result.x[:n]).astype(np.int64)
 

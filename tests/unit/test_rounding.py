@@ -48,6 +48,8 @@ def _upper_breaches(
 @settings(max_examples=80, deadline=None)
 # Found by hypothesis: the one-share repair gets stuck and the integer program takes over.
 @example(n=2, seed=50000, long_short=True, with_sectors=True, with_turnover=True, nav_usd=2e4)
+# ...and one where it must trade one name against the other by several shares.
+@example(n=2, seed=2292, long_short=True, with_sectors=True, with_turnover=True, nav_usd=3947677.0)
 @given(
     n=st.integers(2, 15),
     seed=st.integers(0, 100_000),
