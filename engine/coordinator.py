@@ -964,26 +964,22 @@ class Coordinator:
             return
         overrides = tuple(self.state.overrides.values())
         for mandate in self.mandates:
-            coordinated = mandate.coordinator.coordinate(
-                self._latest_batches,
-                self.symbols,
-                tick.timestamp,
-                mandate.universe,
-                self.multipliers,
-                overrides,
+            coordinate = partial(
+                SignalCoordinator.coordinate,
+                batches=self._latest_batches,
+                symbols=self.symbols,
+                timestamp=tick.timestamp,
+                universe=mandate.universe,
+                multipliers=self.multipliers,
+                overrides=overrides,
             )
+            coordinated = coordinate(mandate.coordinator)
             self._latest_coordinated[mandate.portfolio_id] = coordinated
             if mandate.sleeves and self._due(mandate):
+                # Each sleeve reads its own sources; the portfolio's view above is what the
+                # Signals page and the impact assessment show.
                 self._latest_sleeve_signals[mandate.portfolio_id] = {
-                    sleeve.sleeve_id: sleeve.coordinator.coordinate(
-                        self._latest_batches,
-                        self.symbols,
-                        tick.timestamp,
-                        mandate.universe,
-                        self.multipliers,
-                        overrides,
-                    )
-                    for sleeve in mandate.sleeves
+                    sleeve.sleeve_id: coordinate(sleeve.coordinator) for sleeve in mandate.sleeves
                 }
             self.conflicts_session[mandate.portfolio_id] += coordinated.conflicts_total
             # Recorded when they decide something: on the portfolio's rebalance days.

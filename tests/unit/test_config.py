@@ -139,3 +139,11 @@ def test_an_allocation_look_back_must_fit_in_the_price_window() -> None:
 def test_long_short_and_sleeve_rules_are_explained(old: str, new: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config(_default_with(old, new))
+
+
+def test_the_config_and_the_allocator_agree_on_which_models_may_short() -> None:
+    # Kept apart so that reading a config does not import the optimisers.
+    from engine import config
+    from engine.allocation import mandate
+
+    assert config.LONG_SHORT_MODELS == mandate.LONG_SHORT_MODELS
