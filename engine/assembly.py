@@ -33,6 +33,7 @@ from engine.signals.quality import QualityTracker
 from engine.signals.sources import MeanReversionSource, MomentumSource, SignalSource
 from engine.signals.validation import ExternalSourceSpec
 from engine.state.repository import StateRepository
+from engine.trading.costs import CostModel
 from engine.trading.orders import OrderGenerator
 from engine.trading.venue import SimulatedVenue
 
@@ -232,7 +233,14 @@ def build_engine(
         feed.instruments,
         mandates,
         build_sources(config),
-        SimulatedVenue(venue.half_spread_bps, venue.commission_bps, venue.min_commission_usd),
+        SimulatedVenue(
+            CostModel(
+                venue.half_spread_bps,
+                venue.commission_bps,
+                venue.min_commission_usd,
+                venue.impact_coefficient,
+            )
+        ),
         bus,
         StateRepository(store),
         feed.warmup(),

@@ -57,6 +57,8 @@ class VenueConfig(_Strict):
     half_spread_bps: Annotated[float, Field(ge=0, le=500)] = 5.0
     commission_bps: Annotated[float, Field(ge=0, le=500)] = 1.0
     min_commission_usd: Annotated[Decimal, Field(ge=0)] = Decimal("1.00")
+    # Square-root market impact: coefficient * daily volatility * sqrt(shares / ADV), of price.
+    impact_coefficient: Annotated[float, Field(ge=0, le=10)] = 1.0
 
 
 def _check_horizons(labels: Iterable[str]) -> None:

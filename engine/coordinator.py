@@ -96,6 +96,7 @@ from engine.snapshot import (
 from engine.state.engine_state import EngineState, fill_from_event, order_from_event
 from engine.state.ledger import Ledger
 from engine.state.repository import StateRepository
+from engine.trading.costs import MarketStats, market_stats
 from engine.trading.orders import OrderGenerator
 from engine.trading.venue import SimulatedVenue
 
@@ -191,8 +192,6 @@ class Coordinator:
         self.quality_record_every = quality_record_every
         self.multipliers: dict[str, float] = {}
         self.venue = venue
-        # What a trade costs before impact, in basis points of its value: for impact estimates.
-        self.venue_cost_bps = float((venue.half_spread + venue.commission_rate) * 10_000)
         self.latest_impacts: dict[str, AllocationImpact] = {}
         self.bus = bus
         self.repository = repository
@@ -210,6 +209,9 @@ class Coordinator:
 
         self.prices = RollingPrices(history_days, len(instruments))
         self.prices.extend(warmup_prices)
+        # Traded volumes (shares) for liquidity estimates: only ticks carry them, so the window
+        # starts with the first tick (a resumed engine rolls it through the ticks it skips).
+        self.volumes = RollingPrices(history_days, len(instruments))
         if len(warmup_prices):
             self.ledger.mark(self.symbols, warmup_prices[-1])
         self.required_days = max(
@@ -845,8 +847,15 @@ class Coordinator:
                 )
                 self._flush_events()
 
+    def _market_stats(self) -> MarketStats:
+        """Daily volatility and average daily volume (shares) of every instrument, over the
+        days both windows cover; for the cost model."""
+        days = len(self.volumes)
+        return market_stats(self.prices.window()[-days:], self.volumes.window())
+
     def _stage_market(self, tick: MarketTick) -> None:
         self.prices.append(tick.close)
+        self.volumes.append(tick.volume_shares)
         self.ledger.mark(self.symbols, tick.close)
 
     def _stage_execution(self, tick: MarketTick) -> None:
@@ -861,6 +870,7 @@ class Coordinator:
             self.symbol_index,
             cash,
             self.ledger.holdings(),
+            self._market_stats(),
             frozenset(m.portfolio_id for m in self.mandates if m.long_short),
         )
         settles = {
@@ -1209,6 +1219,21 @@ class Coordinator:
     ) -> AllocationImpact | None:
         """The proposal's impact, recorded before any order is made (``AllocationProposed``)."""
         pid = mandate.portfolio_id
+        nav = float(self.ledger.nav_usd(pid))
+        stats = self._market_stats()
+        priced = np.isfinite(tick.close) & (tick.close > 0)
+        shares = np.where(
+            priced, np.abs(target - current) * nav / np.where(priced, tick.close, 1), 0
+        )
+        cost_bps = self.venue.cost_model.estimate_bps(
+            np.rint(shares), tick.close, stats.daily_volatility, stats.adv_shares
+        )
+        # Unknown liquidity prices at the spread and commission only, and says so in no figure:
+        # the venue will not trade such a name anyway.
+        floor_bps = float(
+            (self.venue.cost_model.half_spread + self.venue.cost_model.commission_rate) * 10_000
+        )
+        cost_bps = np.where(np.isfinite(cost_bps), cost_bps, floor_bps)
         assessed = mandate.allocator.assess(
             self.symbols,
             self._latest_coordinated[pid],
@@ -1216,8 +1241,8 @@ class Coordinator:
             current,
             eligible,
             window,
-            float(self.ledger.nav_usd(pid)),
-            self.venue_cost_bps,
+            nav,
+            cost_bps,
         )
         if assessed is None:
             return None

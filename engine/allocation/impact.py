@@ -7,8 +7,9 @@ coordinated signals (``mu``, daily):
 - expected return ``252 mu' w`` and ex-ante volatility ``sqrt(252 w' Sigma w)``, before and after;
 - tracking error to the benchmark ``b``: ``sqrt(252 (w - b)' Sigma (w - b))``;
 - turnover ``sum |w - w0|`` (fractions of NAV; a full switch from one name to another is 2);
-- estimated cost ``turnover * NAV * (half_spread + commission)`` in US dollars and basis points of
-  NAV, the venue's own cost model without market impact;
+- estimated cost ``sum_i |w_i - w0_i| * NAV * cost_i`` in US dollars and basis points of NAV, with
+  ``cost_i`` each trade's cost in basis points of its value from the venue's own cost model
+  (half-spread, square-root impact for its size, commission);
 - the largest changes by ``|w - w0|``;
 - each instrument's share of the proposal's variance, ``w_i (Sigma w)_i / w' Sigma w`` (Euler's
   decomposition: the shares sum to one).
@@ -79,10 +80,11 @@ def assess_allocation(
     covariance: np.ndarray,
     expected_returns: np.ndarray,
     nav_usd: float,
-    cost_bps: float,
+    cost_bps: float | np.ndarray,
     top: int = 5,
 ) -> AllocationImpact:
-    """All vectors over ``symbols``; ``covariance`` and ``expected_returns`` in daily units."""
+    """All vectors over ``symbols``; ``covariance`` and ``expected_returns`` in daily units;
+    ``cost_bps`` one figure for every trade or one per instrument."""
     n = len(symbols)
     for name, vector in (
         ("target", target),
@@ -100,7 +102,7 @@ def assess_allocation(
 
     change = target - current
     turnover = float(np.abs(change).sum())
-    cost_usd = turnover * nav_usd * cost_bps * BPS
+    cost_usd = float(np.sum(np.abs(change) * nav_usd * np.asarray(cost_bps, dtype=float) * BPS))
     order = np.argsort(-np.abs(change), kind="stable")[:top]
     variance = float(target @ covariance @ target)
     shares = target * (covariance @ target) / variance if variance > 0 else np.zeros(n)

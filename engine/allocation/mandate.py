@@ -239,7 +239,7 @@ class MandateAllocator:
         universe: np.ndarray,
         prices: np.ndarray,
         nav_usd: float,
-        cost_bps: float,
+        cost_bps: float | np.ndarray,
     ) -> tuple[AllocationImpact, float] | None:
         """The impact of moving from ``current`` to ``target``, over the instruments with a full
         price history in the look-back, against the universe equally weighted; and the weight
@@ -268,6 +268,6 @@ class MandateAllocator:
             estimate.covariance,
             mu,
             nav_usd,
-            cost_bps,
+            cost_bps if np.isscalar(cost_bps) else np.asarray(cost_bps)[chosen],
         )
         return impact, unassessed

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from engine.model import MarketTick, Order, Side
+from engine.trading.costs import CostModel, MarketStats
 from engine.trading.orders import OrderGenerator
-from engine.trading.venue import SimulatedVenue
+from engine.trading.venue import ExecutionReport, SimulatedVenue
 
 DAY = date(2024, 1, 2)
 SYMBOLS = ("AAA", "BBB", "CCC")
@@ -65,12 +66,26 @@ def _tick(prices: list[float]) -> MarketTick:
     return MarketTick(date(2024, 1, 3), np.array(prices), np.full(len(prices), 1e6))
 
 
-VENUE = SimulatedVenue(half_spread_bps=5.0, commission_bps=10.0, min_commission_usd=Decimal("1"))
+# Without impact, the fills below are the spread and commission alone (hand-computed).
+VENUE = SimulatedVenue(CostModel(5.0, 10.0, Decimal("1"), impact_coefficient=0.0))
+STATS = MarketStats(np.full(3, 0.02), np.full(3, 1e6))  # 2% a day, 1,000,000 shares a day
 INDEX = {symbol: i for i, symbol in enumerate(SYMBOLS)}
 
 
+def _execute(
+    orders: list[Order],
+    tick: MarketTick,
+    index: dict[str, int],
+    cash: dict[str, Decimal],
+    held: dict[tuple[str, str], int],
+    short_allowed: frozenset[str] = frozenset(),
+    venue: SimulatedVenue = VENUE,
+) -> ExecutionReport:
+    return venue.execute(orders, tick, index, cash, held, STATS, short_allowed)
+
+
 def test_buy_fills_at_next_price_plus_half_spread_with_commission() -> None:
-    report = VENUE.execute(
+    report = _execute(
         [_order(Side.BUY, 100)], _tick([20.0, 1.0, 1.0]), INDEX, {"p1": Decimal("5000")}, {}
     )
     (fill,) = report.fills
@@ -80,7 +95,7 @@ def test_buy_fills_at_next_price_plus_half_spread_with_commission() -> None:
 
 
 def test_sell_fills_below_the_price_and_minimum_commission_applies() -> None:
-    report = VENUE.execute(
+    report = _execute(
         [_order(Side.SELL, 10)],
         _tick([20.0, 1.0, 1.0]),
         INDEX,
@@ -95,7 +110,7 @@ def test_sell_fills_below_the_price_and_minimum_commission_applies() -> None:
 
 def test_buy_beyond_cash_is_partially_filled_and_cash_stays_non_negative() -> None:
     cash = Decimal("1000.00")
-    report = VENUE.execute([_order(Side.BUY, 100)], _tick([20.0, 1, 1]), INDEX, {"p1": cash}, {})
+    report = _execute([_order(Side.BUY, 100)], _tick([20.0, 1, 1]), INDEX, {"p1": cash}, {})
     (fill,) = report.fills
     # 49 shares cost 980.49 + 1.00 commission; 50 would cost 1000.50 + 1.00.
     assert fill.quantity_shares == 49
@@ -105,7 +120,7 @@ def test_buy_beyond_cash_is_partially_filled_and_cash_stays_non_negative() -> No
 
 def test_sells_fund_buys_in_the_same_batch() -> None:
     orders = [_order(Side.BUY, 50, "BBB"), _order(Side.SELL, 100, "AAA")]
-    report = VENUE.execute(
+    report = _execute(
         orders, _tick([10.0, 10.0, 1.0]), INDEX, {"p1": Decimal("0")}, {("p1", "AAA"): 100}
     )
     assert [f.side for f in report.fills] == [Side.SELL, Side.BUY]
@@ -123,7 +138,7 @@ def test_sells_fund_buys_in_the_same_batch() -> None:
 def test_orders_that_cannot_be_filled_are_rejected_with_a_reason(
     order: Order, prices: list[float], held: dict, reason: str
 ) -> None:
-    report = VENUE.execute([order], _tick(prices), INDEX, {"p1": Decimal("100")}, held)
+    report = _execute([order], _tick(prices), INDEX, {"p1": Decimal("100")}, held)
     assert report.fills == ()
     assert reason in report.rejections[0].reason
 
@@ -135,10 +150,42 @@ def test_an_order_of_zero_shares_cannot_exist() -> None:
 
 def test_a_sell_beyond_the_holding_opens_a_short_only_where_shorts_are_allowed() -> None:
     order = _order(Side.SELL, 15)
-    long_only = VENUE.execute([order], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal(0)}, {})
+    long_only = _execute([order], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal(0)}, {})
     assert not long_only.fills and "exceeds the 0 held" in long_only.rejections[0].reason
-    long_short = VENUE.execute(
+    long_short = _execute(
         [order], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal(0)}, {}, frozenset({"p1"})
     )
     (fill,) = long_short.fills
     assert fill.quantity_shares == 15 and fill.cash_change_usd > 0
+
+
+def test_a_large_order_pays_square_root_impact_on_top_of_the_spread() -> None:
+    venue = SimulatedVenue(CostModel(5.0, 10.0, Decimal("1"), impact_coefficient=1.0))
+    # 10,000 shares of 1,000,000 a day at 2% daily volatility: impact 0.02 * sqrt(0.01) = 20 bps.
+    report = _execute(
+        [_order(Side.BUY, 10_000)],
+        _tick([20.0, 1, 1]),
+        INDEX,
+        {"p1": Decimal("1000000")},
+        {},
+        venue=venue,
+    )
+    (fill,) = report.fills
+    assert fill.price_usd == Decimal("20.0500")  # 20 * (1 + 5 bps + 20 bps)
+    sell = _execute(
+        [_order(Side.SELL, 10_000)],
+        _tick([20.0, 1, 1]),
+        INDEX,
+        {"p1": Decimal(0)},
+        {("p1", "AAA"): 10_000},
+        venue=venue,
+    )
+    assert sell.fills[0].price_usd == Decimal("19.9500")
+
+
+def test_an_instrument_without_known_volume_is_not_traded() -> None:
+    stats = MarketStats(np.full(3, 0.02), np.array([np.nan, 1e6, 1e6]))
+    report = VENUE.execute(
+        [_order(Side.BUY, 10)], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal("1000")}, {}, stats
+    )
+    assert report.fills == () and "no traded volume known" in report.rejections[0].reason
