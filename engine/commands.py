@@ -175,3 +175,39 @@ class LiftWeightOverride(Command):
 
     def details(self) -> dict[str, object]:
         return {"portfolio_id": self.portfolio_id, "instrument": self.symbol}
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder(Command):
+    """Cancels what is left of a working order; the engine answers on ``reply``."""
+
+    order_id: str = ""
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.order_id:
+            raise ValueError("CancelOrder.order_id: name the order to cancel")
+
+    def details(self) -> dict[str, object]:
+        return {"order_id": self.order_id}
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTrading(Command):
+    """Holds (``hold=True``) or releases a portfolio's trading: while held it makes no new
+    orders and its working orders are cancelled. The engine answers on ``reply``."""
+
+    portfolio_id: str = ""
+    hold: bool = True
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.portfolio_id:
+            raise ValueError("HoldTrading.portfolio_id: name the portfolio")
+        if not self.reason.strip():
+            raise ValueError("HoldTrading.reason: say why (it goes into the audit trail)")
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id, "hold": self.hold}

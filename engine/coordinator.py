@@ -41,8 +41,10 @@ from engine.allocation.mandate import AllocationOutcome, MandateAllocator
 from engine.allocation.rounding import binding_limits, round_to_shares
 from engine.allocation.sleeves import Sleeve, SleeveOutcome, allocate_sleeves
 from engine.commands import (
+    CancelOrder,
     Command,
     CommandRefused,
+    HoldTrading,
     LiftOverride,
     LiftWeightOverride,
     Pause,
@@ -92,6 +94,7 @@ from engine.snapshot import (
     SourceQualityView,
     StateSnapshot,
     WeightOverrideView,
+    WorkingOrderView,
 )
 from engine.state.engine_state import EngineState, fill_from_event, order_from_event
 from engine.state.ledger import Ledger
@@ -509,6 +512,10 @@ class Coordinator:
             work = self.set_weight_override
         elif isinstance(command, LiftWeightOverride):
             work = self.lift_weight_override
+        elif isinstance(command, CancelOrder):
+            work = self.cancel_order
+        elif isinstance(command, HoldTrading):
+            work = self.hold_trading
         else:
             return None
         reply = command.reply
@@ -682,6 +689,45 @@ class Coordinator:
             actor=command.actor,
             in_cycle=False,
         )
+        self._flush_events()
+        return payload
+
+    def cancel_order(self, command: CancelOrder) -> dict[str, object]:
+        """Cancels an order not yet filled: it never reaches the venue."""
+        order = self.state.pending_orders.get(command.order_id)
+        if order is None:
+            working = ", ".join(sorted(self.state.pending_orders)[:10]) or "none"
+            raise ValueError(f"order_id: {command.order_id!r} is not working (working: {working})")
+        payload = self._cancel(order, f"cancelled by {command.actor}: {command.reason}")
+        self._flush_events()
+        return payload
+
+    def _cancel(self, order: Order, reason: str) -> dict[str, object]:
+        payload: dict[str, object] = {
+            "order_id": order.order_id,
+            "symbol": order.symbol,
+            "side": order.side.value,
+            "remaining_shares": order.quantity_shares,
+            "reason": reason,
+        }
+        self._emit("OrderCancelled", payload, order.portfolio_id, in_cycle=False)
+        return payload
+
+    def hold_trading(self, command: HoldTrading) -> dict[str, object]:
+        """Holds a portfolio's trading (no new orders; its working orders are cancelled) or
+        releases it."""
+        self._mandate(command.portfolio_id)
+        pid = command.portfolio_id
+        if command.hold:
+            state, reason = "HALTED", f"held by {command.actor}: {command.reason}"
+            for order in [o for o in self.state.pending_orders.values() if o.portfolio_id == pid]:
+                self._cancel(order, f"trading held by {command.actor}")
+        else:
+            if pid not in self.state.halted:
+                raise ValueError(f"portfolio_id: {pid!r} is not held")
+            state, reason = "ACTIVE", f"released by {command.actor}: {command.reason}"
+        payload: dict[str, object] = {"state": state, "reason": reason}
+        self._emit("TradingStateChanged", payload, pid, actor=command.actor, in_cycle=False)
         self._flush_events()
         return payload
 
@@ -1310,6 +1356,39 @@ class Coordinator:
     def nav_history(self, portfolio_id: str) -> tuple[NavPoint, ...]:
         return tuple(self.state.nav_history[portfolio_id])
 
+    def _working_order_views(self) -> tuple[WorkingOrderView, ...]:
+        """Orders waiting for the next close, with the cost model's estimate of their cost."""
+        orders = list(self.state.pending_orders.values())
+        if not orders or not len(self.volumes):
+            return ()
+        stats = self._market_stats()
+        at = np.array([self.symbol_index[o.symbol] for o in orders])
+        cost_bps = self.venue.cost_model.estimate_bps(
+            np.array([o.quantity_shares for o in orders], dtype=float),
+            np.array([float(o.decision_price_usd) for o in orders]),
+            stats.daily_volatility[at],
+            stats.adv_shares[at],
+        )
+        return tuple(
+            WorkingOrderView(
+                o.order_id,
+                o.portfolio_id,
+                o.symbol,
+                o.side.value,
+                o.quantity_shares,
+                0,
+                "NEW",
+                "IMMEDIATE",
+                "the venue works every order whole at the next close",
+                (o.quantity_shares,),
+                0,
+                o.created,
+                o.decision_price_usd,
+                float(bps),
+            )
+            for o, bps in zip(orders, cost_bps, strict=True)
+        )
+
     def build_snapshot(self, status: EngineStatus, speed_days_per_second: float) -> StateSnapshot:
         sector = {instrument.symbol: instrument.sector for instrument in self.instruments}
         portfolios = []
@@ -1383,6 +1462,7 @@ class Coordinator:
             raw_signals=tuple(self._raw_rows()),
             coordinated_signals=tuple(self._coordinated_rows()),
             recent_orders=tuple(self.recent_orders),
+            working_orders=self._working_order_views(),
             recent_fills=tuple(self.recent_fills),
             recent_cycles=tuple(self.recent_cycles),
             cycle_errors=self.cycle_errors,

@@ -208,6 +208,75 @@ class TransportView:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkingOrderView:
+    """An order still working at the venue (or just created): its plan and progress.
+
+    ``state``: NEW, PARTIALLY_FILLED (terminal states leave the view); ``schedule``: planned
+    shares per trading day from its creation; ``crossed_shares``: the part matched internally
+    against other portfolios at the mid; ``estimated_cost_bps``: the cost model's estimate."""
+
+    order_id: str
+    portfolio_id: str
+    symbol: str
+    side: str
+    quantity_shares: int
+    filled_shares: int
+    state: str
+    algorithm: str
+    reason: str
+    schedule: tuple[int, ...]
+    crossed_shares: int
+    created: date
+    decision_price_usd: Decimal
+    estimated_cost_bps: float
+
+
+@dataclass(frozen=True, slots=True)
+class CrossView:
+    """Shares of one instrument crossed internally between portfolios at the mid (USD/share),
+    each portfolio's signed share, and the spread and impact the venue would have charged."""
+
+    market_date: date
+    symbol: str
+    quantity_shares: int
+    price_usd: Decimal
+    portfolios: tuple[tuple[str, int], ...]
+    saving_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BlockView:
+    """One day's block at the venue: the child orders' slices on one instrument and side, sent
+    as one order, and the fill allocated back to them pro rata."""
+
+    block_id: str
+    market_date: date
+    symbol: str
+    side: str
+    quantity_shares: int
+    filled_shares: int
+    children: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionQualityView:
+    """Implementation shortfall of a portfolio's completed orders since the engine started
+    (USD, and basis points of the decision notional), and what internal crossing saved."""
+
+    portfolio_id: str
+    orders: int
+    decision_notional_usd: Decimal
+    delay_bps: float
+    spread_bps: float
+    impact_bps: float
+    commission_bps: float
+    opportunity_bps: float
+    total_bps: float
+    total_usd: Decimal
+    crossing_saving_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class StateSnapshot:
     status: EngineStatus
     speed_days_per_second: float
@@ -234,6 +303,10 @@ class StateSnapshot:
     overrides: tuple[Override, ...] = ()
     signals_accepted_session: int = 0
     signals_rejected_session: int = 0
+    working_orders: tuple[WorkingOrderView, ...] = ()
+    recent_crosses: tuple[CrossView, ...] = ()
+    recent_blocks: tuple[BlockView, ...] = ()
+    execution_quality: tuple[ExecutionQualityView, ...] = ()
 
     @property
     def last_cycle_ms(self) -> float | None:

@@ -98,6 +98,7 @@ class EngineState:
         self.fills_total[fill.portfolio_id] += 1
 
     def _order_rejected(self, event: Event) -> None:
+        """A rejected or cancelled order leaves the book of working orders."""
         self.pending_orders.pop(event.payload["order_id"], None)
 
     def _cycle_completed(self, event: Event) -> None:
@@ -309,6 +310,7 @@ _HANDLERS = {
     "OrderCreated": EngineState._order_created,
     "OrderFilled": EngineState._order_filled,
     "OrderRejected": EngineState._order_rejected,
+    "OrderCancelled": EngineState._order_rejected,
     "CycleCompleted": EngineState._cycle_completed,
     "CashInterestCredited": EngineState._interest_credited,
     "TargetWeightsSet": EngineState._targets_set,

@@ -168,3 +168,36 @@ def test_weight_overrides_pin_and_exclude_through_the_command_queue(tmp_path: Pa
     )
     view = coordinator.build_snapshot(EngineStatus.RUNNING, 1.0).portfolio("guarded")
     assert [(o.symbol, o.weight) for o in view.weight_overrides] == [("SIM00001", 0.2)]
+
+
+def test_a_held_portfolio_cancels_its_orders_and_makes_no_new_ones(tmp_path: Path) -> None:
+    from engine.commands import CancelOrder, HoldTrading
+
+    text = SIGNALS_CONFIG.format(days=80, snapshot_every=20_000)
+    parts = build_engine(parse_config(text, "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    coordinator = parts.coordinator
+    coordinator.start({"mode": "test"})
+    ticks = iter(coordinator.resume(parts.feed))
+    while not coordinator.state.pending_orders:
+        coordinator.run_cycle(next(ticks))
+    first = next(iter(coordinator.state.pending_orders.values()))
+    views = coordinator.build_snapshot(EngineStatus.RUNNING, 1.0).working_orders
+    assert first.order_id in {v.order_id for v in views}
+    assert all(v.estimated_cost_bps > 0 for v in views)
+    cancelled = coordinator.cancel_order(CancelOrder("pm", "too big", order_id=first.order_id))
+    assert cancelled["remaining_shares"] == first.quantity_shares
+    assert first.order_id not in coordinator.state.pending_orders
+    with pytest.raises(ValueError, match="is not working"):
+        coordinator.cancel_order(CancelOrder("pm", "again", order_id=first.order_id))
+    coordinator.hold_trading(HoldTrading("risk", "limit review", portfolio_id="guarded"))
+    assert not any(o.portfolio_id == "guarded" for o in coordinator.state.pending_orders.values())
+    before = coordinator.orders_total["guarded"]
+    for _ in range(5):
+        coordinator.run_cycle(next(ticks))
+    assert coordinator.orders_total["guarded"] == before
+    assert coordinator.state.halted["guarded"] == "held by risk: limit review"
+    coordinator.hold_trading(HoldTrading("risk", "done", portfolio_id="guarded", hold=False))
+    assert "guarded" not in coordinator.state.halted
+    audit = parts.store.query(portfolio_id="guarded", event_type="TradingStateChanged", limit=5)
+    assert [e.payload["state"] for e in audit] == ["ACTIVE", "HALTED"]
+    assert parts.store.query(event_type="OrderCancelled", limit=50)
