@@ -458,6 +458,13 @@ def _replay(args: argparse.Namespace) -> int:
             f"({result['total_return_pct']:+.2f}%), {result['orders']} orders, "
             f"{result['fills']} fills"
         )
+    execution = summary["execution"]
+    print(
+        f"execution: {execution['orders_completed']} orders, USD "
+        f"{execution['decision_notional_usd']} traded; cost USD {execution['cost_usd']} "
+        f"({execution['cost_bps']} bps: spread, impact, commission); internal crossing saved USD "
+        f"{execution['crossing_saving_usd']} ({execution['crossing_saving_bps']} bps)"
+    )
     print(f"report: {out_dir / 'summary.json'}, nav.csv, fills.csv")
     return 0
 

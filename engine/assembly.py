@@ -34,8 +34,9 @@ from engine.signals.sources import MeanReversionSource, MomentumSource, SignalSo
 from engine.signals.validation import ExternalSourceSpec
 from engine.state.repository import StateRepository
 from engine.trading.costs import CostModel
+from engine.trading.execution import ExecutionDesk
 from engine.trading.orders import OrderGenerator
-from engine.trading.venue import SimulatedVenue
+from engine.trading.scheduling import ExecutionPolicy
 
 DATABASE_URL_ENV = "PCOORD_DATABASE_URL"
 PULSAR_URL_ENV = "PCOORD_PULSAR_URL"
@@ -233,13 +234,19 @@ def build_engine(
         feed.instruments,
         mandates,
         build_sources(config),
-        SimulatedVenue(
+        ExecutionDesk(
             CostModel(
                 venue.half_spread_bps,
                 venue.commission_bps,
                 venue.min_commission_usd,
                 venue.impact_coefficient,
-            )
+            ),
+            ExecutionPolicy(
+                participation_cap=config.trading.participation_cap,
+                immediate_max_adv_fraction=config.trading.immediate_max_adv_fraction,
+                max_intervals=config.trading.max_days,
+            ),
+            config.trading.crossing,
         ),
         bus,
         StateRepository(store),

@@ -308,6 +308,19 @@ class EventsConfig(_Strict):
     deployment: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")] = "pcoord"
 
 
+class TradingConfig(_Strict):
+    """How orders reach the market (see engine/trading/execution.py)."""
+
+    # Opposite orders of different portfolios on one instrument cross internally at the mid.
+    crossing: bool = True
+    # At most this share of an instrument's daily volume per day; larger orders take more days.
+    participation_cap: Annotated[float, Field(gt=0, le=1)] = 0.10
+    # Orders up to this share of average daily volume go at once (Immediate).
+    immediate_max_adv_fraction: Annotated[float, Field(gt=0, le=1)] = 0.01
+    # The longest schedule, in trading days.
+    max_days: Annotated[int, Field(ge=1, le=60)] = 20
+
+
 class StateConfig(_Strict):
     snapshot_every_events: Annotated[int, Field(ge=100)] = 20_000
 
@@ -317,6 +330,7 @@ class AppConfig(_Strict):
     state: StateConfig = StateConfig()
     events: EventsConfig = EventsConfig()
     venue: VenueConfig = VenueConfig()
+    trading: TradingConfig = TradingConfig()
     sources: SourcesConfig = SourcesConfig()
     signals: SignalsConfig = SignalsConfig()
     speed_days_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0

@@ -80,9 +80,12 @@ from engine.signals.sources import SignalSource
 from engine.signals.validation import ExternalSourceSpec, SignalValidator
 from engine.snapshot import (
     AllocationView,
+    BlockView,
     CashView,
     ConflictCount,
+    CrossView,
     EngineStatus,
+    ExecutionQualityView,
     NavPoint,
     PortfolioView,
     PositionView,
@@ -96,12 +99,17 @@ from engine.snapshot import (
     WeightOverrideView,
     WorkingOrderView,
 )
-from engine.state.engine_state import EngineState, fill_from_event, order_from_event
+from engine.state.engine_state import (
+    QUALITY_FIELDS,
+    EngineState,
+    fill_from_event,
+    order_from_event,
+)
 from engine.state.ledger import Ledger
 from engine.state.repository import StateRepository
 from engine.trading.costs import MarketStats, market_stats
+from engine.trading.execution import Completion, ExecutionDesk
 from engine.trading.orders import OrderGenerator
-from engine.trading.venue import SimulatedVenue
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +175,7 @@ class Coordinator:
         instruments: tuple[Instrument, ...],
         mandates: tuple[PortfolioMandate, ...],
         sources: Mapping[str, SignalSource],
-        venue: SimulatedVenue,
+        desk: ExecutionDesk,
         bus: EventBus,
         repository: StateRepository,
         warmup_prices: np.ndarray,
@@ -194,7 +202,7 @@ class Coordinator:
         self.quality = quality or QualityTracker()
         self.quality_record_every = quality_record_every
         self.multipliers: dict[str, float] = {}
-        self.venue = venue
+        self.desk = desk
         self.latest_impacts: dict[str, AllocationImpact] = {}
         self.bus = bus
         self.repository = repository
@@ -244,6 +252,8 @@ class Coordinator:
             ),
             maxlen=recent_items,
         )
+        self.recent_crosses: deque[CrossView] = deque(maxlen=recent_items)
+        self.recent_blocks: deque[BlockView] = deque(maxlen=recent_items)
         self.recent_fills: deque[Fill] = deque(
             (
                 fill_from_event(e)
@@ -702,15 +712,18 @@ class Coordinator:
         self._flush_events()
         return payload
 
-    def _cancel(self, order: Order, reason: str) -> dict[str, object]:
+    def _cancel(self, order: Order, reason: str, in_cycle: bool = False) -> dict[str, object]:
+        progress = self.state.order_progress.get(order.order_id)
+        filled = progress.filled_shares if progress is not None else 0
         payload: dict[str, object] = {
             "order_id": order.order_id,
             "symbol": order.symbol,
             "side": order.side.value,
-            "remaining_shares": order.quantity_shares,
+            "filled_shares": filled,
+            "remaining_shares": order.quantity_shares - filled,
             "reason": reason,
         }
-        self._emit("OrderCancelled", payload, order.portfolio_id, in_cycle=False)
+        self._emit("OrderCancelled", payload, order.portfolio_id, in_cycle=in_cycle)
         return payload
 
     def hold_trading(self, command: HoldTrading) -> dict[str, object]:
@@ -906,27 +919,85 @@ class Coordinator:
 
     def _stage_execution(self, tick: MarketTick) -> None:
         self.last_cycle_fills = []
-        orders = list(self.state.pending_orders.values())
-        if not orders:
+        if not self.state.pending_orders:
             return
-        cash = {pid: self.ledger.cash_usd(pid) for pid in self.ledger.portfolio_ids}
-        report = self.venue.execute(
-            orders,
-            tick,
-            self.symbol_index,
-            cash,
-            self.ledger.holdings(),
+        cycle = self.cycles_completed + 1
+        working = {
+            order_id: (order, self.state.order_progress[order_id])
+            for order_id, order in self.state.pending_orders.items()
+        }
+        window = self.prices.window()
+        arrival = {}
+        for order_id, (_, progress) in working.items():
+            back = cycle - (progress.created_cycle + 1)  # rows back from today's close
+            if 0 <= back < len(window):
+                arrival[order_id] = window[len(window) - 1 - back]
+        day = self.desk.execute(
+            working,
+            cycle,
+            tick.close,
+            tick.volume_shares,
             self._market_stats(),
+            self.symbol_index,
+            {pid: self.ledger.cash_usd(pid) for pid in self.ledger.portfolio_ids},
+            self.ledger.holdings(),
             frozenset(m.portfolio_id for m in self.mandates if m.long_short),
+            arrival,
+            f"B{cycle:08d}",
         )
+        market_date = tick.timestamp.isoformat()
+        for record in day.crosses:
+            self._emit(
+                "CrossExecuted",
+                {
+                    "market_date": market_date,
+                    "symbol": record.symbol,
+                    "quantity_shares": record.quantity_shares,
+                    "price_usd": str(record.price_usd),
+                    "orders": record.orders,
+                    "unmatched": record.unmatched,
+                    "savings_usd": {pid: str(v) for pid, v in record.savings_usd.items()},
+                },
+            )
+            if record.quantity_shares:
+                by_portfolio: dict[str, int] = {}
+                for order_id, shares in record.orders.items():
+                    pid = working[order_id][0].portfolio_id
+                    by_portfolio[pid] = by_portfolio.get(pid, 0) + shares
+                self.recent_crosses.append(
+                    CrossView(
+                        tick.timestamp,
+                        record.symbol,
+                        record.quantity_shares,
+                        record.price_usd,
+                        tuple(sorted(by_portfolio.items())),
+                        sum(record.savings_usd.values(), Decimal(0)),
+                    )
+                )
         settles = {
             m.portfolio_id: np.busday_offset(
                 tick.timestamp, m.settlement_days, roll="forward"
             ).astype(date)
             for m in self.mandates
         }
-        for venue_fill in report.fills:
-            fill = replace(venue_fill, settlement_date=settles[venue_fill.portfolio_id])
+        day_index: dict[str, int] = {}
+        for done in day.fills:
+            order = done.order
+            d = cycle - working[order.order_id][1].created_cycle - 1
+            suffix = "X" if done.venue == "internal cross" else f"F{d:02d}"
+            n = day_index[order.order_id] = day_index.get(order.order_id, 0) + 1
+            fill = Fill(
+                f"{order.order_id}-{suffix}{'' if n == 1 else n}",
+                order.order_id,
+                order.portfolio_id,
+                order.symbol,
+                order.side,
+                done.quantity_shares,
+                done.price_usd,
+                done.commission_usd,
+                tick.timestamp,
+                settles[order.portfolio_id],
+            )
             self._emit(
                 "OrderFilled",
                 {
@@ -936,27 +1007,61 @@ class Coordinator:
                     "side": fill.side.value,
                     "quantity_shares": fill.quantity_shares,
                     "price_usd": str(fill.price_usd),
+                    "market_price_usd": str(done.market_price_usd),
                     "commission_usd": str(fill.commission_usd),
                     "cash_change_usd": str(fill.cash_change_usd),
-                    "market_date": fill.timestamp.isoformat(),
-                    "settlement_date": fill.settlement_date.isoformat(),
+                    "venue": done.venue,
+                    "block_id": done.block_id,
+                    "market_date": market_date,
+                    "settlement_date": settles[order.portfolio_id].isoformat(),
                 },
                 fill.portfolio_id,
             )
             self.last_cycle_fills.append(fill)
             self.recent_fills.append(fill)
-        for rejection in report.rejections:
+        for block in day.blocks:
             self._emit(
-                "OrderRejected",
+                "BlockExecuted",
                 {
-                    "order_id": rejection.order.order_id,
-                    "symbol": rejection.order.symbol,
-                    "side": rejection.order.side.value,
-                    "quantity_shares": rejection.order.quantity_shares,
-                    "reason": rejection.reason,
+                    "market_date": market_date,
+                    "block_id": block.block_id,
+                    "symbol": block.symbol,
+                    "side": block.side.value,
+                    "planned_shares": block.planned_shares,
+                    "filled_shares": block.filled_shares,
+                    "price_usd": None if block.price_usd is None else str(block.price_usd),
+                    "children": block.children,
                 },
-                rejection.order.portfolio_id,
             )
+            self.recent_blocks.append(
+                BlockView(
+                    block.block_id,
+                    tick.timestamp,
+                    block.symbol,
+                    block.side.value,
+                    block.planned_shares,
+                    block.filled_shares,
+                    len(block.children),
+                )
+            )
+        for completion in day.completions:
+            self._complete(completion, market_date)
+
+    def _complete(self, completion: Completion, market_date: str) -> None:
+        quality = completion.quality
+        self._emit(
+            "OrderCompleted",
+            {
+                "order_id": completion.order.order_id,
+                "symbol": completion.order.symbol,
+                "state": completion.state,
+                "reason": completion.reason,
+                "market_date": market_date,
+                "shortfall": {name: str(getattr(quality, name)) for name in QUALITY_FIELDS},
+                "shortfall_bps": round(quality.total_bps, 3),
+            },
+            completion.order.portfolio_id,
+        )
 
     def _trading_ready(self) -> bool:
         return len(self.prices) >= self.required_days
@@ -1271,13 +1376,13 @@ class Coordinator:
         shares = np.where(
             priced, np.abs(target - current) * nav / np.where(priced, tick.close, 1), 0
         )
-        cost_bps = self.venue.cost_model.estimate_bps(
+        cost_bps = self.desk.cost_model.estimate_bps(
             np.rint(shares), tick.close, stats.daily_volatility, stats.adv_shares
         )
         # Unknown liquidity prices at the spread and commission only, and says so in no figure:
         # the venue will not trade such a name anyway.
         floor_bps = float(
-            (self.venue.cost_model.half_spread + self.venue.cost_model.commission_rate) * 10_000
+            (self.desk.cost_model.half_spread + self.desk.cost_model.commission_rate) * 10_000
         )
         cost_bps = np.where(np.isfinite(cost_bps), cost_bps, floor_bps)
         assessed = mandate.allocator.assess(
@@ -1310,14 +1415,20 @@ class Coordinator:
     def _stage_orders(self, tick: MarketTick) -> None:
         if not self._latest_batches:
             return
+        cycle = self.cycles_completed + 1
+        orders: list[Order] = []
+        strength: dict[tuple[str, str], float] = {}
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             if not self._due(mandate) or pid not in self._cycle_targets:
                 continue
             if pid in self.state.halted:
                 continue
+            # A rebalance replaces what the last one left working.
+            for order in [o for o in self.state.pending_orders.values() if o.portfolio_id == pid]:
+                self._cancel(order, "replaced by the rebalance", in_cycle=True)
             _, target_shares = self._cycle_targets[pid]
-            orders = mandate.order_generator.generate(
+            made = mandate.order_generator.generate(
                 pid,
                 target_shares,
                 self.symbols,
@@ -1325,22 +1436,47 @@ class Coordinator:
                 self.ledger.cash_usd(pid),
                 tick.close,
                 tick.timestamp,
-                f"{pid}-{self.cycles_completed + 1:08d}",
+                f"{pid}-{cycle:08d}",
             )
-            self.recent_orders.extend(orders)
-            for order in orders:
-                self._emit(
-                    "OrderCreated",
-                    {
-                        "order_id": order.order_id,
-                        "symbol": order.symbol,
-                        "side": order.side.value,
-                        "quantity_shares": order.quantity_shares,
-                        "decision_price_usd": str(order.decision_price_usd),
-                        "market_date": order.created.isoformat(),
-                    },
-                    pid,
+            coordinated = self._latest_coordinated[pid]
+            for order in made:
+                i = self.symbol_index[order.symbol]
+                strength[(pid, order.symbol)] = float(
+                    coordinated.score[i] * coordinated.confidence[i]
                 )
+            orders.extend(made)
+        if not orders:
+            return
+        planned = self.desk.plan(
+            orders,
+            self.ledger.holdings(),
+            strength,
+            self._market_stats(),
+            self.symbol_index,
+            cycle,
+        )
+        # Numbered in execution priority: risk-reducing first, then by urgency.
+        counters: dict[str, int] = {}
+        for item in planned:
+            pid = item.order.portfolio_id
+            k = counters[pid] = counters.get(pid, 0) + 1
+            order = replace(item.order, order_id=f"{pid}-{cycle:08d}-{k - 1:04d}")
+            self.recent_orders.append(order)
+            self._emit(
+                "OrderCreated",
+                {
+                    "order_id": order.order_id,
+                    "symbol": order.symbol,
+                    "side": order.side.value,
+                    "quantity_shares": order.quantity_shares,
+                    "decision_price_usd": str(order.decision_price_usd),
+                    "market_date": order.created.isoformat(),
+                    "urgency": round(item.urgency, 4),
+                    "risk_reducing": item.risk_reducing,
+                    **item.progress.payload(),
+                },
+                pid,
+            )
 
     def record_snapshot_time(self, snapshot_ms: float) -> None:
         """Add the time the runner spent publishing the snapshot to the latest cycle's report."""
@@ -1357,37 +1493,53 @@ class Coordinator:
         return tuple(self.state.nav_history[portfolio_id])
 
     def _working_order_views(self) -> tuple[WorkingOrderView, ...]:
-        """Orders waiting for the next close, with the cost model's estimate of their cost."""
-        orders = list(self.state.pending_orders.values())
-        if not orders or not len(self.volumes):
-            return ()
-        stats = self._market_stats()
-        at = np.array([self.symbol_index[o.symbol] for o in orders])
-        cost_bps = self.venue.cost_model.estimate_bps(
-            np.array([o.quantity_shares for o in orders], dtype=float),
-            np.array([float(o.decision_price_usd) for o in orders]),
-            stats.daily_volatility[at],
-            stats.adv_shares[at],
-        )
-        return tuple(
-            WorkingOrderView(
-                o.order_id,
-                o.portfolio_id,
-                o.symbol,
-                o.side.value,
-                o.quantity_shares,
-                0,
-                "NEW",
-                "IMMEDIATE",
-                "the venue works every order whole at the next close",
-                (o.quantity_shares,),
-                0,
-                o.created,
-                o.decision_price_usd,
-                float(bps),
+        views = []
+        for order_id, order in self.state.pending_orders.items():
+            progress = self.state.order_progress[order_id]
+            views.append(
+                WorkingOrderView(
+                    order_id,
+                    order.portfolio_id,
+                    order.symbol,
+                    order.side.value,
+                    order.quantity_shares,
+                    progress.filled_shares,
+                    "PARTIALLY_FILLED" if progress.filled_shares else "NEW",
+                    progress.algorithm,
+                    progress.reason,
+                    progress.schedule,
+                    progress.cross_shares,
+                    order.created,
+                    order.decision_price_usd,
+                    progress.estimated_cost_bps,
+                )
             )
-            for o, bps in zip(orders, cost_bps, strict=True)
-        )
+        return tuple(views)
+
+    def _execution_quality_views(self) -> tuple[ExecutionQualityView, ...]:
+        views = []
+        for pid, totals in sorted(self.state.execution_quality.items()):
+            notional = totals["decision_notional_usd"]
+
+            def bps(name: str, notional: Decimal = notional, totals: dict = totals) -> float:
+                return float(totals[name] / notional * 10_000) if notional else 0.0
+
+            views.append(
+                ExecutionQualityView(
+                    pid,
+                    int(totals["orders"]),
+                    notional,
+                    bps("delay_usd"),
+                    bps("spread_usd"),
+                    bps("impact_usd"),
+                    bps("commission_usd"),
+                    bps("opportunity_usd"),
+                    bps("total_usd"),
+                    totals["total_usd"],
+                    totals["crossing_saving_usd"],
+                )
+            )
+        return tuple(views)
 
     def build_snapshot(self, status: EngineStatus, speed_days_per_second: float) -> StateSnapshot:
         sector = {instrument.symbol: instrument.sector for instrument in self.instruments}
@@ -1463,6 +1615,9 @@ class Coordinator:
             coordinated_signals=tuple(self._coordinated_rows()),
             recent_orders=tuple(self.recent_orders),
             working_orders=self._working_order_views(),
+            recent_crosses=tuple(self.recent_crosses),
+            recent_blocks=tuple(self.recent_blocks),
+            execution_quality=self._execution_quality_views(),
             recent_fills=tuple(self.recent_fills),
             recent_cycles=tuple(self.recent_cycles),
             cycle_errors=self.cycle_errors,

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.assembly import EngineParts
 from engine.coordinator import STAGES
-from engine.model import CycleReport
+from engine.model import CycleReport, to_cash
 from engine.performance.metrics import latency_percentiles, return_statistics
 
 FILL_COLUMNS = (
@@ -110,6 +110,7 @@ def run_replay(
             "fills": state.fills_total[pid],
             "cycles": state.cycles_completed,
             "trading_state": "HALTED" if pid in state.halted else "ACTIVE",
+            "execution": execution_summary([state.execution_quality.get(pid, {})]),
         }
     summary = {
         "first_date": first_date,
@@ -123,6 +124,8 @@ def run_replay(
         "events_stored": parts.store.count(),
         "recovery": coordinator.recovery.describe(),
         "portfolios": portfolios,
+        # Implementation shortfall of every completed order, and what crossing saved (USD).
+        "execution": execution_summary(list(state.execution_quality.values())),
         "latency": {
             "cycle": latency_percentiles([report.total_ms for report in reports]),
             "stages": {
@@ -138,6 +141,32 @@ def run_replay(
         json.dumps(summary, indent=2, default=_exact) + "\n", encoding="utf-8"
     )
     return summary
+
+
+def execution_summary(totals: list[dict[str, Any]]) -> dict[str, object]:
+    """Orders completed, their decision notional, trading cost (spread + impact + commission)
+    and the crossing saving, in USD and basis points of the decision notional."""
+
+    def total(name: str) -> Decimal:
+        return sum((Decimal(t.get(name, 0)) for t in totals), Decimal(0))
+
+    notional = total("decision_notional_usd")
+    cost = total("spread_usd") + total("impact_usd") + total("commission_usd")
+    saving = total("crossing_saving_usd")
+
+    def bps(amount: Decimal) -> float | None:
+        return round(float(amount / notional * 10_000), 3) if notional else None
+
+    return {
+        "orders_completed": int(sum(int(t.get("orders", 0)) for t in totals)),
+        "decision_notional_usd": str(to_cash(notional)),
+        "cost_usd": str(to_cash(cost)),
+        "cost_bps": bps(cost),
+        "shortfall_usd": str(to_cash(total("total_usd"))),
+        "shortfall_bps": bps(total("total_usd")),
+        "crossing_saving_usd": str(to_cash(saving)),
+        "crossing_saving_bps": bps(saving),
+    }
 
 
 def _exact(value: object) -> str:

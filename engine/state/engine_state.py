@@ -35,8 +35,10 @@ from engine.model import Event, Fill, Order, Side
 from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
 from engine.state.ledger import Ledger
+from engine.trading.execution import OrderProgress
+from engine.trading.shortfall import ExecutedFill
 
-STATE_FORMAT_VERSION = 3
+STATE_FORMAT_VERSION = 4
 NAV_HISTORY_POINTS = 2520
 
 
@@ -44,6 +46,10 @@ class EngineState:
     def __init__(self, nav_history_points: int = NAV_HISTORY_POINTS) -> None:
         self.ledger = Ledger()
         self.pending_orders: dict[str, Order] = {}
+        # Each working order's plan and progress (engine/trading/execution.py).
+        self.order_progress: dict[str, OrderProgress] = {}
+        # Implementation shortfall of completed orders and crossing savings, per portfolio (USD).
+        self.execution_quality: dict[str, dict[str, Any]] = {}
         self.cycles_completed = 0
         self.market_date: date | None = None
         self.halted: dict[str, str] = {}
@@ -88,18 +94,52 @@ class EngineState:
     def _order_created(self, event: Event) -> None:
         order = order_from_event(event)
         self.pending_orders[order.order_id] = order
+        progress = OrderProgress.from_payload(event.payload)
+        if "schedule" not in event.payload:  # made before multi-day schedules: all at once
+            progress.schedule = (order.quantity_shares,)
+        self.order_progress[order.order_id] = progress
         self.orders_total[order.portfolio_id] += 1
 
     def _order_filled(self, event: Event) -> None:
         p = event.payload
         fill = fill_from_event(event)
         self.ledger.apply(fill)
-        self.pending_orders.pop(p["order_id"], None)
         self.fills_total[fill.portfolio_id] += 1
+        progress = self.order_progress.get(p["order_id"])
+        if "venue" not in p or progress is None:
+            # An order filled before orders could work over days: the fill ended it.
+            self._order_ended(event)
+            return
+        progress.filled_shares += fill.quantity_shares
+        if p["venue"] == "market":
+            progress.market_filled_shares += fill.quantity_shares
+        market_price = Decimal(p.get("market_price_usd", p["price_usd"]))
+        progress.fills.append(
+            ExecutedFill(
+                fill.quantity_shares, fill.price_usd, market_price, p["venue"] == "internal cross"
+            )
+        )
 
-    def _order_rejected(self, event: Event) -> None:
-        """A rejected or cancelled order leaves the book of working orders."""
+    def _cross_executed(self, event: Event) -> None:
+        for order_id, shares in event.payload.get("unmatched", {}).items():
+            if order_id in self.order_progress:
+                self.order_progress[order_id].cross_unmatched += int(shares)
+        for pid, saving in event.payload.get("savings_usd", {}).items():
+            totals = self.execution_quality.setdefault(pid, _quality_totals())
+            totals["crossing_saving_usd"] += Decimal(saving)
+
+    def _order_completed(self, event: Event) -> None:
+        p = event.payload
+        totals = self.execution_quality.setdefault(event.portfolio_id or "", _quality_totals())
+        totals["orders"] += 1
+        for name in QUALITY_FIELDS:
+            totals[name] += Decimal(p["shortfall"][name])
+        self._order_ended(event)
+
+    def _order_ended(self, event: Event) -> None:
+        """A filled, rejected or cancelled order leaves the book of working orders."""
         self.pending_orders.pop(event.payload["order_id"], None)
+        self.order_progress.pop(event.payload["order_id"], None)
 
     def _cycle_completed(self, event: Event) -> None:
         p = event.payload
@@ -179,9 +219,14 @@ class EngineState:
                     o.quantity_shares,
                     str(o.decision_price_usd),
                     o.created.isoformat(),
+                    _progress_to_dict(self.order_progress.get(o.order_id)),
                 ]
                 for o in self.pending_orders.values()
             ],
+            "execution_quality": {
+                pid: {k: str(v) if isinstance(v, Decimal) else v for k, v in totals.items()}
+                for pid, totals in sorted(self.execution_quality.items())
+            },
             "cycles_completed": self.cycles_completed,
             "market_date": self.market_date.isoformat() if self.market_date else None,
             "halted": dict(sorted(self.halted.items())),
@@ -222,10 +267,18 @@ class EngineState:
             )
         state = cls(nav_history_points)
         state.ledger = Ledger.from_dict(data["ledger"])
-        for order_id, pid, symbol, side, quantity, price, created in data["pending_orders"]:
+        for order_id, pid, symbol, side, quantity, price, created, progress in data[
+            "pending_orders"
+        ]:
             state.pending_orders[order_id] = Order(
                 order_id, pid, symbol, Side(side), int(quantity), Decimal(price), _as_date(created)
             )
+            if progress is not None:
+                state.order_progress[order_id] = _progress_from_dict(progress)
+        state.execution_quality = {
+            pid: {k: int(v) if k == "orders" else Decimal(v) for k, v in totals.items()}
+            for pid, totals in data["execution_quality"].items()
+        }
         state.cycles_completed = int(data["cycles_completed"])
         state.market_date = _as_date(data["market_date"]) if data["market_date"] else None
         state.halted = dict(data["halted"])
@@ -301,6 +354,53 @@ def fill_from_event(event: Event) -> Fill:
     )
 
 
+QUALITY_FIELDS = (
+    "decision_notional_usd",
+    "delay_usd",
+    "timing_usd",
+    "spread_usd",
+    "impact_usd",
+    "commission_usd",
+    "opportunity_usd",
+    "total_usd",
+)
+
+
+def _quality_totals() -> dict[str, Any]:
+    return {"orders": 0, **{name: Decimal(0) for name in QUALITY_FIELDS}} | {
+        "crossing_saving_usd": Decimal(0)
+    }
+
+
+def _progress_to_dict(progress: OrderProgress | None) -> dict[str, Any] | None:
+    if progress is None:
+        return None
+    return {
+        **progress.payload(),
+        "estimated_cost_bps": progress.estimated_cost_bps,
+        "filled_shares": progress.filled_shares,
+        "market_filled_shares": progress.market_filled_shares,
+        "cross_unmatched": progress.cross_unmatched,
+        "fills": [
+            [f.quantity_shares, str(f.fill_price_usd), str(f.market_price_usd), f.internal]
+            for f in progress.fills
+        ],
+    }
+
+
+def _progress_from_dict(data: dict[str, Any]) -> OrderProgress:
+    progress = OrderProgress.from_payload(data)
+    progress.estimated_cost_bps = float(data["estimated_cost_bps"])
+    progress.filled_shares = int(data["filled_shares"])
+    progress.market_filled_shares = int(data["market_filled_shares"])
+    progress.cross_unmatched = int(data["cross_unmatched"])
+    progress.fills = [
+        ExecutedFill(int(q), Decimal(p), Decimal(m), bool(internal))
+        for q, p, m, internal in data["fills"]
+    ]
+    return progress
+
+
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
@@ -309,8 +409,10 @@ _HANDLERS = {
     "PortfolioOpened": EngineState._opened,
     "OrderCreated": EngineState._order_created,
     "OrderFilled": EngineState._order_filled,
-    "OrderRejected": EngineState._order_rejected,
-    "OrderCancelled": EngineState._order_rejected,
+    "OrderRejected": EngineState._order_ended,
+    "OrderCancelled": EngineState._order_ended,
+    "OrderCompleted": EngineState._order_completed,
+    "CrossExecuted": EngineState._cross_executed,
     "CycleCompleted": EngineState._cycle_completed,
     "CashInterestCredited": EngineState._interest_credited,
     "TargetWeightsSet": EngineState._targets_set,

@@ -36,11 +36,15 @@ from engine.trading.costs import BPS_PER_UNIT, CostModel
 
 
 class ExecutedFill(NamedTuple):
-    """One fill of an order: shares, the price paid or received, and the market price then (USD)."""
+    """One fill of an order: shares, the price paid or received, and the market price then (USD).
+
+    ``internal``: crossed against another portfolio at the mid, so it paid no spread and no
+    commission."""
 
     quantity_shares: int
     fill_price_usd: Decimal
     market_price_usd: Decimal
+    internal: bool = False
 
 
 def _is_positive_price(price: Decimal) -> bool:
@@ -160,11 +164,12 @@ def shortfall(record: ExecutionRecord, cost_model: CostModel) -> Shortfall:
     market_move = Decimal(0)
     spread = Decimal(0)
     commission_usd = to_cash(0)
-    for quantity, fill_price, market_price in record.fills:
+    for quantity, fill_price, market_price, internal in record.fills:
         paid_over_decision += quantity * (fill_price - decision)
         market_move += quantity * (market_price - arrival)
-        spread += quantity * market_price * cost_model.half_spread
-        commission_usd += cost_model.commission(fill_price * quantity)
+        if not internal:
+            spread += quantity * market_price * cost_model.half_spread
+            commission_usd += cost_model.commission(fill_price * quantity)
     opportunity = record.unfilled_shares * (record.last_price_usd - decision)
 
     total_usd = to_cash(sign * (paid_over_decision + opportunity) + commission_usd)

@@ -1,15 +1,16 @@
-"""Order generation and the simulated venue: whole shares, sells first, cash never negative."""
+"""Order generation and the execution desk: whole shares, sells first, cash never negative,
+crossing between portfolios, blocks under the participation cap, shares conserved."""
 
 from datetime import date
 from decimal import Decimal
 
 import numpy as np
-import pytest
 
-from engine.model import MarketTick, Order, Side
+from engine.model import Order, Side
 from engine.trading.costs import CostModel, MarketStats
+from engine.trading.execution import DayResult, ExecutionDesk, OrderProgress
 from engine.trading.orders import OrderGenerator
-from engine.trading.venue import ExecutionReport, SimulatedVenue
+from engine.trading.scheduling import ExecutionPolicy
 
 DAY = date(2024, 1, 2)
 SYMBOLS = ("AAA", "BBB", "CCC")
@@ -58,134 +59,134 @@ def test_untradable_instruments_get_no_orders() -> None:
     assert {o.symbol for o in orders} == {"BBB", "CCC"}
 
 
-def _order(side: Side, quantity: int, symbol: str = "AAA") -> Order:
-    return Order(f"o-{side}-{symbol}", "p1", symbol, side, quantity, Decimal("10"), DAY)
-
-
-def _tick(prices: list[float]) -> MarketTick:
-    return MarketTick(date(2024, 1, 3), np.array(prices), np.full(len(prices), 1e6))
-
-
-# Without impact, the fills below are the spread and commission alone (hand-computed).
-VENUE = SimulatedVenue(CostModel(5.0, 10.0, Decimal("1"), impact_coefficient=0.0))
 STATS = MarketStats(np.full(3, 0.02), np.full(3, 1e6))  # 2% a day, 1,000,000 shares a day
 INDEX = {symbol: i for i, symbol in enumerate(SYMBOLS)}
+NEXT_DAY = date(2024, 1, 3)
 
 
-def _execute(
+def _desk(impact: float = 1.0, crossing: bool = True) -> ExecutionDesk:
+    return ExecutionDesk(CostModel(5.0, 10.0, Decimal("1"), impact), ExecutionPolicy(), crossing)
+
+
+def _order(side: Side, quantity: int, symbol: str = "AAA", pid: str = "p1") -> Order:
+    return Order(f"{pid}-{side}-{symbol}", pid, symbol, side, quantity, Decimal("20"), DAY)
+
+
+def _run(
+    desk: ExecutionDesk,
     orders: list[Order],
-    tick: MarketTick,
-    index: dict[str, int],
-    cash: dict[str, Decimal],
-    held: dict[tuple[str, str], int],
+    days: int = 1,
+    cash: dict[str, Decimal] | None = None,
+    held: dict[tuple[str, str], int] | None = None,
+    volume: float = 1e6,
     short_allowed: frozenset[str] = frozenset(),
-    venue: SimulatedVenue = VENUE,
-) -> ExecutionReport:
-    return venue.execute(orders, tick, index, cash, held, STATS, short_allowed)
+) -> tuple[dict[str, OrderProgress], list[DayResult]]:
+    """Plan at cycle 1, then execute ``days`` closes at 20 USD, folding fills as the engine
+    state does."""
+    held = dict(held or {})
+    cash = dict(cash or {o.portfolio_id: Decimal("10000000") for o in orders})
+    planned = desk.plan(orders, held, {}, STATS, INDEX, 1)
+    working = {p.order.order_id: (p.order, p.progress) for p in planned}
+    results = []
+    close, volumes = np.full(3, 20.0), np.full(3, volume)
+    for cycle in range(2, 2 + days):
+        result = desk.execute(
+            working, cycle, close, volumes, STATS, INDEX, cash, held, short_allowed, {}, "B"
+        )
+        results.append(result)
+        for fill in result.fills:
+            progress = working[fill.order.order_id][1]
+            progress.filled_shares += fill.quantity_shares
+            if fill.venue == "market":
+                progress.market_filled_shares += fill.quantity_shares
+            sign = 1 if fill.order.side is Side.BUY else -1
+            key = (fill.order.portfolio_id, fill.order.symbol)
+            held[key] = held.get(key, 0) + sign * fill.quantity_shares
+            gross = fill.price_usd * fill.quantity_shares
+            cash[fill.order.portfolio_id] -= sign * gross + fill.commission_usd
+        for record in result.crosses:
+            for order_id, shares in record.unmatched.items():
+                working[order_id][1].cross_unmatched += shares
+        for done in result.completions:
+            working.pop(done.order.order_id)
+    return {p.order.order_id: p.progress for p in planned}, results
 
 
-def test_buy_fills_at_next_price_plus_half_spread_with_commission() -> None:
-    report = _execute(
-        [_order(Side.BUY, 100)], _tick([20.0, 1.0, 1.0]), INDEX, {"p1": Decimal("5000")}, {}
-    )
-    (fill,) = report.fills
-    assert fill.price_usd == Decimal("20.0100")  # 20 * (1 + 5 bps)
-    assert fill.commission_usd == Decimal("2.00")  # 10 bps of 2001.00
-    assert fill.cash_change_usd == Decimal("-2003.00")
+def test_a_small_order_fills_at_once_at_the_close_plus_spread_and_square_root_impact() -> None:
+    # 10,000 shares of 1,000,000 a day at 2% volatility: impact 0.02 * sqrt(0.01) = 20 bps.
+    progress, (day,) = _run(_desk(), [_order(Side.BUY, 10_000)])
+    assert progress["p1-BUY-AAA"].algorithm == "IMMEDIATE"
+    assert progress["p1-BUY-AAA"].schedule == (10_000,)
+    (fill,) = day.fills
+    assert fill.price_usd == Decimal("20.0500")  # 20 * (1 + 5 bps + 20 bps)
+    assert fill.commission_usd == Decimal("200.50")  # 10 bps of 200,500
+    assert [c.state for c in day.completions] == ["FILLED"]
 
 
-def test_sell_fills_below_the_price_and_minimum_commission_applies() -> None:
-    report = _execute(
-        [_order(Side.SELL, 10)],
-        _tick([20.0, 1.0, 1.0]),
-        INDEX,
-        {"p1": Decimal(0)},
-        {("p1", "AAA"): 10},
-    )
-    (fill,) = report.fills
-    assert fill.price_usd == Decimal("19.9900")
-    assert fill.commission_usd == Decimal("1.00")  # 10 bps of 199.90 is 0.20: minimum wins
-    assert fill.cash_change_usd == Decimal("198.90")
+def test_an_order_above_the_participation_cap_is_spread_over_days_and_completes() -> None:
+    # 250,000 shares at a 10% cap of 1,000,000 a day: at least three days.
+    progress, days = _run(_desk(), [_order(Side.BUY, 250_000)], days=5)
+    schedule = progress["p1-BUY-AAA"].schedule
+    assert len(schedule) >= 3 and max(schedule) <= 100_000
+    filled = [sum(f.quantity_shares for f in day.fills) for day in days]
+    assert all(shares <= 100_000 for shares in filled)
+    assert sum(filled) == 250_000
+    completed = [c for day in days for c in day.completions]
+    assert [c.state for c in completed] == ["FILLED"]
 
 
-def test_buy_beyond_cash_is_partially_filled_and_cash_stays_non_negative() -> None:
-    cash = Decimal("1000.00")
-    report = _execute([_order(Side.BUY, 100)], _tick([20.0, 1, 1]), INDEX, {"p1": cash}, {})
-    (fill,) = report.fills
+def test_a_quiet_day_fills_in_part_and_the_rest_is_cancelled_at_the_schedules_end() -> None:
+    _, days = _run(_desk(), [_order(Side.BUY, 5_000)], days=1, volume=20_000)
+    (day,) = days
+    assert sum(f.quantity_shares for f in day.fills) == 2_000  # 10% of 20,000
+    (done,) = day.completions
+    assert done.state == "CANCELLED" and "participation cap" in done.reason
+    assert done.quality.opportunity_usd != 0 or done.quality.total_usd > 0
+
+
+def test_buys_never_spend_more_cash_than_there_is() -> None:
+    cash = {"p1": Decimal("1000.00")}
+    _, (day,) = _run(_desk(impact=0.0), [_order(Side.BUY, 100)], cash=cash)
+    (fill,) = day.fills
     # 49 shares cost 980.49 + 1.00 commission; 50 would cost 1000.50 + 1.00.
     assert fill.quantity_shares == 49
-    assert cash + fill.cash_change_usd >= 0
-    assert cash + fill.cash_change_usd < fill.price_usd
 
 
-def test_sells_fund_buys_in_the_same_batch() -> None:
-    orders = [_order(Side.BUY, 50, "BBB"), _order(Side.SELL, 100, "AAA")]
-    report = _execute(
-        orders, _tick([10.0, 10.0, 1.0]), INDEX, {"p1": Decimal("0")}, {("p1", "AAA"): 100}
-    )
-    assert [f.side for f in report.fills] == [Side.SELL, Side.BUY]
-    assert sum(f.cash_change_usd for f in report.fills) >= 0
-
-
-@pytest.mark.parametrize(
-    ("order", "prices", "held", "reason"),
-    [
-        (_order(Side.SELL, 10), [20.0, 1, 1], {}, "exceeds the 0 held"),
-        (_order(Side.BUY, 10), [float("nan"), 1, 1], {}, "no market price for AAA"),
-        (_order(Side.BUY, 10), [2000.0, 1, 1], {}, "insufficient cash"),
-    ],
-)
-def test_orders_that_cannot_be_filled_are_rejected_with_a_reason(
-    order: Order, prices: list[float], held: dict, reason: str
-) -> None:
-    report = _execute([order], _tick(prices), INDEX, {"p1": Decimal("100")}, held)
-    assert report.fills == ()
-    assert reason in report.rejections[0].reason
-
-
-def test_an_order_of_zero_shares_cannot_exist() -> None:
-    with pytest.raises(ValueError, match="quantity_shares: 0 must be a positive whole number"):
-        _order(Side.BUY, 0)
-
-
-def test_a_sell_beyond_the_holding_opens_a_short_only_where_shorts_are_allowed() -> None:
+def test_a_long_only_portfolio_cannot_sell_what_it_does_not_hold() -> None:
     order = _order(Side.SELL, 15)
-    long_only = _execute([order], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal(0)}, {})
-    assert not long_only.fills and "exceeds the 0 held" in long_only.rejections[0].reason
-    long_short = _execute(
-        [order], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal(0)}, {}, frozenset({"p1"})
-    )
-    (fill,) = long_short.fills
-    assert fill.quantity_shares == 15 and fill.cash_change_usd > 0
+    _, (day,) = _run(_desk(), [order], held={("p1", "AAA"): 10})
+    assert sum(f.quantity_shares for f in day.fills) == 10
+    _, (short,) = _run(_desk(), [order], short_allowed=frozenset({"p1"}))
+    assert sum(f.quantity_shares for f in short.fills) == 15
 
 
-def test_a_large_order_pays_square_root_impact_on_top_of_the_spread() -> None:
-    venue = SimulatedVenue(CostModel(5.0, 10.0, Decimal("1"), impact_coefficient=1.0))
-    # 10,000 shares of 1,000,000 a day at 2% daily volatility: impact 0.02 * sqrt(0.01) = 20 bps.
-    report = _execute(
-        [_order(Side.BUY, 10_000)],
-        _tick([20.0, 1, 1]),
-        INDEX,
-        {"p1": Decimal("1000000")},
-        {},
-        venue=venue,
-    )
-    (fill,) = report.fills
-    assert fill.price_usd == Decimal("20.0500")  # 20 * (1 + 5 bps + 20 bps)
-    sell = _execute(
-        [_order(Side.SELL, 10_000)],
-        _tick([20.0, 1, 1]),
-        INDEX,
-        {"p1": Decimal(0)},
-        {("p1", "AAA"): 10_000},
-        venue=venue,
-    )
-    assert sell.fills[0].price_usd == Decimal("19.9500")
+def test_opposite_orders_of_two_portfolios_cross_at_the_mid_without_costs() -> None:
+    buy, sell = _order(Side.BUY, 3_000, pid="a"), _order(Side.SELL, 2_000, pid="b")
+    progress, (day,) = _run(_desk(), [buy, sell], held={("b", "AAA"): 2_000})
+    assert sorted(p.cross_shares for p in progress.values()) == [2_000, 2_000]
+    (record,) = day.crosses
+    assert record.quantity_shares == 2_000 and record.price_usd == Decimal("20.0000")
+    internal = [f for f in day.fills if f.venue == "internal cross"]
+    assert {(f.order.portfolio_id, f.quantity_shares) for f in internal} == {
+        ("a", 2_000),
+        ("b", 2_000),
+    }
+    assert all(f.commission_usd == 0 and f.price_usd == Decimal("20.0000") for f in internal)
+    market = [f for f in day.fills if f.venue == "market"]
+    assert [(f.order.portfolio_id, f.quantity_shares) for f in market] == [("a", 1_000)]
+    assert record.savings_usd["a"] > 0 and record.savings_usd["b"] > 0
+    _, (without,) = _run(_desk(crossing=False), [buy, sell], held={("b", "AAA"): 2_000})
+    assert not without.crosses
+    assert sum(f.quantity_shares for f in without.fills) == 5_000
 
 
-def test_an_instrument_without_known_volume_is_not_traded() -> None:
-    stats = MarketStats(np.full(3, 0.02), np.array([np.nan, 1e6, 1e6]))
-    report = VENUE.execute(
-        [_order(Side.BUY, 10)], _tick([20.0, 1, 1]), INDEX, {"p1": Decimal("1000")}, {}, stats
-    )
-    assert report.fills == () and "no traded volume known" in report.rejections[0].reason
+def test_one_block_per_instrument_and_side_is_allocated_back_pro_rata() -> None:
+    orders = [_order(Side.BUY, 30_000, pid="a"), _order(Side.BUY, 10_000, pid="b")]
+    progress, (day,) = _run(_desk(crossing=False), orders, volume=200_000)  # cap: 20,000
+    slices = {order_id: p.schedule[0] for order_id, p in progress.items()}
+    (block,) = day.blocks
+    assert block.planned_shares == sum(slices.values()) > 20_000
+    assert block.filled_shares == sum(block.children.values()) == 20_000
+    for order_id, shares in block.children.items():
+        exact = 20_000 * slices[order_id] / block.planned_shares
+        assert abs(shares - exact) < 1
