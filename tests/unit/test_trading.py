@@ -5,6 +5,8 @@ from datetime import date
 from decimal import Decimal
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.model import Order, Side
 from engine.trading.costs import CostModel, MarketStats
@@ -190,3 +192,49 @@ def test_one_block_per_instrument_and_side_is_allocated_back_pro_rata() -> None:
     for order_id, shares in block.children.items():
         exact = 20_000 * slices[order_id] / block.planned_shares
         assert abs(shares - exact) < 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(SYMBOLS),
+            st.sampled_from([Side.BUY, Side.SELL]),
+            st.integers(1, 400_000),
+        ),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda t: (t[0], t[1]),
+    ),
+    st.integers(0, 2_000_000),
+    st.integers(0, 300_000),
+    st.floats(10_000, 3e6),
+)
+def test_cash_never_goes_negative_and_long_only_books_never_go_short(
+    specs: list[tuple[str, str, Side, int]], cash_usd: int, held_each: int, volume: float
+) -> None:
+    orders = [_order(side, quantity, symbol, pid) for pid, symbol, side, quantity in specs]
+    held = {(pid, symbol): held_each for pid in "abc" for symbol in SYMBOLS}
+    cash = {pid: Decimal(cash_usd) for pid in "abc"}
+    _, days = _run(_desk(), orders, days=25, cash=cash, held=held, volume=volume)
+    for pid in "abc":
+        spent = Decimal(0)
+        for day in days:
+            for fill in day.fills:
+                if fill.order.portfolio_id != pid:
+                    continue
+                gross = fill.price_usd * fill.quantity_shares
+                sign = 1 if fill.order.side is Side.BUY else -1
+                spent += sign * gross + fill.commission_usd
+                held[(pid, fill.order.symbol)] += sign * fill.quantity_shares
+                assert held[(pid, fill.order.symbol)] >= 0  # a sell never goes past the holding
+            # After each day: what it paid never exceeds its cash.
+            assert Decimal(cash_usd) - spent >= 0
+    assert all(quantity >= 0 for quantity in held.values())
+    filled = {}
+    for day in days:
+        for fill in day.fills:
+            filled[fill.order.order_id] = filled.get(fill.order.order_id, 0) + fill.quantity_shares
+    for order in orders:
+        assert filled.get(order.order_id, 0) <= order.quantity_shares
