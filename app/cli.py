@@ -274,6 +274,14 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="an empty database for the engine part (default: a temp SQLite)"
     )
     bench_signals.add_argument("--json", action="store_true", help="print one JSON object")
+    bench_trades = commands.add_parser(
+        "bench-trades",
+        help="trade coordination benchmark: orders coordinated per second, 10 x 500",
+    )
+    bench_trades.add_argument("--instruments", type=int, default=500, help="universe (500)")
+    bench_trades.add_argument("--portfolios", type=int, default=10, help="portfolios (10)")
+    bench_trades.add_argument("--cycles", type=int, default=30, help="measured cycles (30)")
+    bench_trades.add_argument("--json", action="store_true", help="print one JSON object")
     bench_allocation = commands.add_parser(
         "bench-allocation",
         help="mean-variance solve time per cycle at 100, 500 and 2,000 names, vs PyPortfolioOpt",
@@ -685,6 +693,22 @@ def _signals_import(args: argparse.Namespace, signal_file: SignalFile) -> Import
     return result
 
 
+def _bench_trades(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from engine.bench.trade_bench import run_trade_bench
+
+    if args.instruments < 20 or args.portfolios < 2 or args.cycles < 2:
+        raise ConfigError("--instruments at least 20, --portfolios and --cycles at least 2")
+    warmup = 5
+    with tqdm(total=args.cycles + warmup, unit="cycle", desc="trades", file=sys.stderr) as bar:
+        result = run_trade_bench(
+            args.instruments, args.portfolios, args.cycles, warmup, lambda _: bar.update()
+        )
+    print(json.dumps(result.as_dict()) if args.json else result.format())
+    return 0
+
+
 def _bench_allocation(args: argparse.Namespace) -> int:
     from engine.bench.allocation_bench import format_results, run_allocation_bench
 
@@ -825,6 +849,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench-signals": _bench_signals,
         "allocate": _allocate,
         "bench-allocation": _bench_allocation,
+        "bench-trades": _bench_trades,
         "signals": _signals,
     }
     try:

@@ -167,8 +167,24 @@ class ExecutionDesk:
         if self.crossing and orders:
             result = cross([Intent.from_order(order) for order in orders])
             crossed = {(c.portfolio_id, c.symbol): abs(c.quantity) for c in result.crosses}
+        # Every order's estimated cost at once: its market part against its instrument's
+        # volatility and ADV.
+        at = np.array([symbol_index[order.symbol] for order in orders], dtype=np.int64)
+        market_shares = np.array(
+            [
+                order.quantity_shares - crossed.get((order.portfolio_id, order.symbol), 0)
+                for order in orders
+            ],
+            dtype=float,
+        )
+        estimated_bps = self.cost_model.estimate_bps(
+            market_shares,
+            np.array([float(order.decision_price_usd) for order in orders]),
+            stats.daily_volatility[at],
+            stats.adv_shares[at],
+        )
         planned = []
-        for order in orders:
+        for k, order in enumerate(orders):
             i = symbol_index[order.symbol]
             adv = float(stats.adv_shares[i])
             cross_shares = crossed.get((order.portfolio_id, order.symbol), 0)
@@ -196,12 +212,7 @@ class ExecutionDesk:
             quantity = cross_shares + sum(schedule)
             if quantity == 0:
                 continue
-            bps = self.cost_model.estimate_bps(
-                np.array([float(market)]),
-                np.array([float(order.decision_price_usd)]),
-                stats.daily_volatility[i : i + 1],
-                stats.adv_shares[i : i + 1],
-            )[0]
+            bps = estimated_bps[k]
             progress = OrderProgress(
                 algorithm,
                 reason,
@@ -385,6 +396,13 @@ class ExecutionDesk:
             )
 
         # 3. Orders that are done: filled, or past the end of their schedule.
+        today: dict[str, list[ExecutedFill]] = {}
+        for f in day.fills:
+            today.setdefault(f.order.order_id, []).append(
+                ExecutedFill(
+                    f.quantity_shares, f.price_usd, f.market_price_usd, f.venue == "internal cross"
+                )
+            )
         for order_id, (order, progress) in working.items():
             done = progress.filled_shares + filled_today.get(order_id, 0)
             d = cycle - progress.created_cycle - 1
@@ -400,16 +418,7 @@ class ExecutionDesk:
                 )
             else:
                 continue
-            fills = list(progress.fills) + [
-                ExecutedFill(
-                    f.quantity_shares,
-                    f.price_usd,
-                    f.market_price_usd,
-                    f.venue == "internal cross",
-                )
-                for f in day.fills
-                if f.order.order_id == order_id
-            ]
+            fills = [*progress.fills, *today.get(order_id, ())]
             last = price_of(order.symbol) or order.decision_price_usd
             arrival_row = arrival_close.get(order_id)
             arrival = (

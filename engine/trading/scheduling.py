@@ -220,10 +220,13 @@ def plan_execution(
             quantity_shares,
         )
 
-    capacities = [
-        max_participation_shares(adv_shares * expected, policy.participation_cap)
-        for expected in profile
-    ]
+    # Exact arithmetic is dear: each distinct expected volume is capped once (a flat profile,
+    # the usual case, has one).
+    cap_of = {
+        expected: max_participation_shares(adv_shares * expected, policy.participation_cap)
+        for expected in set(profile)
+    }
+    capacities = [cap_of[expected] for expected in profile]
     size_text = f"{_pct(quantity_shares / adv_shares)} of ADV, urgency {urgency:.3g}"
     if (
         quantity_shares <= policy.immediate_max_adv_fraction * adv_shares
