@@ -10,13 +10,29 @@ import dash_bootstrap_components as dbc
 from engine.commands import CommandRefused
 
 if TYPE_CHECKING:
-    from engine.commands import LiftOverride, LiftWeightOverride, SetOverride, SetWeightOverride
+    from engine.commands import (
+        CancelOrder,
+        HoldTrading,
+        LiftOverride,
+        LiftWeightOverride,
+        SetOverride,
+        SetWeightOverride,
+    )
     from engine.coordinator import CoordinatorRunner
 
     # The commands a form sends; each carries the ``reply`` the engine answers on.
-    FormCommand = SetOverride | LiftOverride | SetWeightOverride | LiftWeightOverride
+    FormCommand = (
+        SetOverride
+        | LiftOverride
+        | SetWeightOverride
+        | LiftWeightOverride
+        | CancelOrder
+        | HoldTrading
+    )
 
 REPLY_TIMEOUT_S = 2.0
+# Where the person will see a command the engine takes after the timeout; a page names its own.
+SHOWN_ONCE_APPLIED = "the overrides below show it once applied"
 
 
 def alert(message: str, colour: str) -> dbc.Alert:
@@ -28,11 +44,14 @@ def send(
     command: FormCommand,
     done: Callable[[Any], str],
     changed: int | None,
+    *,
+    shown_once_applied: str = SHOWN_ONCE_APPLIED,
 ) -> tuple[dbc.Alert, int]:
     """Submit ``command`` and wait for the engine's answer on its ``reply``.
 
     Returns the alert to show (``done(answer)`` on success) and the change counter, bumped when
-    the engine took the command or may still take it, so the page redraws what it changed."""
+    the engine took the command or may still take it, so the page redraws what it changed.
+    Past the timeout the alert says where the change will show (``shown_once_applied``)."""
     counter = changed or 0
     try:
         runner.submit(command)
@@ -44,7 +63,7 @@ def send(
         return (
             alert(
                 f"Sent, but the engine has not answered within {REPLY_TIMEOUT_S:g} s; "
-                "the overrides below show it once applied.",
+                f"{shown_once_applied}.",
                 "warning",
             ),
             counter + 1,

@@ -93,6 +93,23 @@ TRADES_SUMMARY = "trades-summary"
 TRADES_ORDERS_TABLE = "trades-orders-table"
 TRADES_FILLS_TABLE = "trades-fills-table"
 TRADES_RENDERED = "trades-rendered"
+TRADES_WORKING_TABLE = "trades-working-table"
+TRADES_SCHEDULE_GRAPH = "trades-schedule-graph"
+TRADES_CROSSES_TABLE = "trades-crosses-table"
+TRADES_BLOCKS_TABLE = "trades-blocks-table"
+TRADES_QUALITY_TABLE = "trades-quality-table"
+# What a Cancel in the blotter became (the engine's answer), shown above the blotter.
+TRADES_CANCEL_FEEDBACK = "trades-cancel-feedback"
+# The "type" of each working order's Cancel button; the button's "index" is the order id.
+TRADES_CANCEL_BUTTON = "trades-cancel-button"
+TRADES_HOLD_PORTFOLIO = "trades-hold-portfolio"
+TRADES_HOLD_MODE = "trades-hold-mode"
+TRADES_HOLD_REASON = "trades-hold-reason"
+TRADES_HOLD_ACTOR = "trades-hold-actor"
+TRADES_HOLD_APPLY = "trades-hold-apply"
+TRADES_HOLD_FEEDBACK = "trades-hold-feedback"
+# Bumped by each answered Hold/Release or Cancel, so the page redraws at once, even when paused.
+TRADES_CHANGED = "trades-changed"
 
 # Events.
 EVENTS_PORTFOLIO_FILTER = "events-portfolio-filter"
@@ -120,3 +137,8 @@ def lift_button(override_id: str) -> dict[str, str]:
 def allocation_lift_button(portfolio_id: str, symbol: str) -> dict[str, str]:
     """The pattern-matching id of the Lift button of one weight override."""
     return {"type": ALLOCATION_LIFT_BUTTON, "portfolio": portfolio_id, "symbol": symbol}
+
+
+def trades_cancel_button(order_id: str) -> dict[str, str]:
+    """The pattern-matching id of the Cancel button of one working order."""
+    return {"type": TRADES_CANCEL_BUTTON, "index": order_id}
