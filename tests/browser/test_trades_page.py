@@ -134,3 +134,38 @@ def test_a_hold_without_a_reason_is_refused_before_it_reaches_the_engine(
     dashboard.wait_for_contains_text(f"#{ids.TRADES_HOLD_FEEDBACK}", "Not applied", timeout=WAIT_S)
     assert "reason" in text(dashboard, ids.TRADES_HOLD_FEEDBACK)
     assert _trading_state(runtime) == "ACTIVE"
+
+
+def test_cancelling_a_working_order_from_the_blotter_removes_it_and_is_audited(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    from engine.commands import Resume
+
+    runner = runtime.runner
+    # Large orders work over several days: pause while some are working.
+    for _ in range(50):
+        wait(lambda: runner.snapshot().working_orders, "no order ever worked")
+        runner.submit(Pause("test", "catch a working order"))
+        wait(lambda: runner.snapshot().status is EngineStatus.PAUSED, "no pause")
+        if runner.snapshot().working_orders:
+            break
+        runner.submit(Resume("test", "look again"))
+        wait(lambda: runner.snapshot().status is EngineStatus.RUNNING, "no resume")
+    working = {o.order_id for o in runner.snapshot().working_orders}
+    assert working
+    _open_trades(dashboard)
+    buttons = f"#{ids.TRADES_WORKING_TABLE} tbody button"
+    wait(lambda: dashboard.find_elements(buttons), "the blotter shows no Cancel button")
+    row = dashboard.find_elements(f"#{ids.TRADES_WORKING_TABLE} tbody tr")[0].text
+    (order_id,) = [o for o in working if o in row]
+    dashboard.find_elements(buttons)[0].click()
+
+    dashboard.wait_for_contains_text(f"#{ids.TRADES_CANCEL_FEEDBACK}", order_id, timeout=WAIT_S)
+    assert order_id not in {o.order_id for o in runner.snapshot().working_orders}
+    cancelled = runtime.store.query(event_type="OrderCancelled", limit=50)
+    assert any(e.payload["order_id"] == order_id for e in cancelled)
+    wait(
+        lambda: order_id not in text(dashboard, ids.TRADES_WORKING_TABLE),
+        "the cancelled order is still in the blotter",
+    )
+    assert dashboard.get_logs() == [], "the browser console reported errors"
