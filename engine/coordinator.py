@@ -981,8 +981,10 @@ class Coordinator:
             for m in self.mandates
         }
         day_index: dict[str, int] = {}
+        filled_after = {oid: progress.filled_shares for oid, (_, progress) in working.items()}
         for done in day.fills:
             order = done.order
+            filled_after[order.order_id] += done.quantity_shares
             d = cycle - working[order.order_id][1].created_cycle - 1
             suffix = "X" if done.venue == "internal cross" else f"F{d:02d}"
             n = day_index[order.order_id] = day_index.get(order.order_id, 0) + 1
@@ -1012,6 +1014,9 @@ class Coordinator:
                     "cash_change_usd": str(fill.cash_change_usd),
                     "venue": done.venue,
                     "block_id": done.block_id,
+                    "state": "FILLED"
+                    if filled_after[order.order_id] == order.quantity_shares
+                    else "PARTIALLY_FILLED",
                     "market_date": market_date,
                     "settlement_date": settles[order.portfolio_id].isoformat(),
                 },
@@ -1447,13 +1452,9 @@ class Coordinator:
             orders.extend(made)
         if not orders:
             return
+        stats = self._market_stats()
         planned = self.desk.plan(
-            orders,
-            self.ledger.holdings(),
-            strength,
-            self._market_stats(),
-            self.symbol_index,
-            cycle,
+            orders, self.ledger.holdings(), strength, stats, self.symbol_index, cycle
         )
         # Numbered in execution priority: risk-reducing first, then by urgency.
         counters: dict[str, int] = {}
@@ -1477,6 +1478,21 @@ class Coordinator:
                 },
                 pid,
             )
+            adv = stats.adv_shares[self.symbol_index[order.symbol]]
+            if not (np.isfinite(adv) and adv > 0):
+                # No traded volume known: neither its impact nor a participation cap can be
+                # worked out, so it does not go to the market.
+                self._emit(
+                    "OrderRejected",
+                    {
+                        "order_id": order.order_id,
+                        "symbol": order.symbol,
+                        "side": order.side.value,
+                        "quantity_shares": order.quantity_shares,
+                        "reason": f"no traded volume known for {order.symbol}: impact unknown",
+                    },
+                    pid,
+                )
 
     def record_snapshot_time(self, snapshot_ms: float) -> None:
         """Add the time the runner spent publishing the snapshot to the latest cycle's report."""

@@ -49,9 +49,11 @@ def test_every_order_ends_filled_or_cancelled_and_its_shares_add_up(tmp_path: Pa
     filled: dict[str, int] = {}
     for e in events:
         if e.type == "OrderFilled":
-            filled[e.payload["order_id"]] = filled.get(e.payload["order_id"], 0) + int(
-                e.payload["quantity_shares"]
-            )
+            order_id = e.payload["order_id"]
+            filled[order_id] = filled.get(order_id, 0) + int(e.payload["quantity_shares"])
+            # Each fill says what it left: the order's state after it.
+            done = filled[order_id] == created[order_id]["quantity_shares"]
+            assert e.payload["state"] == ("FILLED" if done else "PARTIALLY_FILLED")
     ended = {
         e.payload["order_id"]: e for e in events if e.type in ("OrderCompleted", "OrderCancelled")
     }
