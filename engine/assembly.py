@@ -257,5 +257,7 @@ def build_engine(
         source_priorities={name: config.sources.priority(name) for name in config.sources.names},
         quality=build_quality_tracker(config),
         quality_record_every=config.signals.quality.record_every_cycles,
+        risk_lookback_days=config.risk.lookback_days or config.history_days - 1,
+        risk_record_every=config.risk.record_every_cycles,
     )
     return EngineParts(config, feed, coordinator, store, bus)

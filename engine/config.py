@@ -321,6 +321,16 @@ class TradingConfig(_Strict):
     max_days: Annotated[int, Field(ge=1, le=60)] = 20
 
 
+class RiskConfig(_Strict):
+    """Risk monitoring (see engine/risk/metrics.py)."""
+
+    # Daily returns behind the covariance and the historical VaR (less than history_days;
+    # default: the whole price window).
+    lookback_days: Annotated[int, Field(ge=20, le=2520)] | None = None
+    # An audited RiskMeasured event every this many cycles.
+    record_every_cycles: Annotated[int, Field(ge=1)] = 5
+
+
 class StateConfig(_Strict):
     snapshot_every_events: Annotated[int, Field(ge=100)] = 20_000
 
@@ -331,6 +341,7 @@ class AppConfig(_Strict):
     events: EventsConfig = EventsConfig()
     venue: VenueConfig = VenueConfig()
     trading: TradingConfig = TradingConfig()
+    risk: RiskConfig = RiskConfig()
     sources: SourcesConfig = SourcesConfig()
     signals: SignalsConfig = SignalsConfig()
     speed_days_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0
@@ -369,6 +380,11 @@ class AppConfig(_Strict):
                         f"{path}.allocation.lookback_days {allocation.lookback_days} must be "
                         f"less than history_days {self.history_days}"
                     )
+        if self.risk.lookback_days is not None and self.risk.lookback_days >= self.history_days:
+            raise ValueError(
+                f"risk.lookback_days {self.risk.lookback_days} must be less than history_days "
+                f"{self.history_days}"
+            )
         longest = max(self.sources.momentum.horizons_days)
         if self.history_days <= longest:
             raise ValueError(

@@ -38,6 +38,7 @@ from sqlalchemy import Connection
 
 from engine.allocation.impact import AllocationImpact
 from engine.allocation.mandate import AllocationOutcome, MandateAllocator
+from engine.allocation.risk_models import trailing_returns
 from engine.allocation.rounding import binding_limits, round_to_shares
 from engine.allocation.sleeves import Sleeve, SleeveOutcome, allocate_sleeves
 from engine.commands import (
@@ -70,6 +71,7 @@ from engine.model import (
     TargetWeights,
     to_cash,
 )
+from engine.risk.metrics import drawdowns, risk_figures
 from engine.signals.book import ALL_PORTFOLIOS, Override, signal_from_payload, signal_payload
 from engine.signals.coordination import SignalCoordinator
 from engine.signals.horizons import MAX_HORIZON_DAYS
@@ -91,6 +93,7 @@ from engine.snapshot import (
     PositionView,
     QualityPoint,
     RejectedSignal,
+    RiskView,
     SignalFlow,
     SignalRow,
     SleeveView,
@@ -116,6 +119,7 @@ log = logging.getLogger(__name__)
 STAGES = (
     "market",
     "execution",
+    "risk",
     "signals",
     "quality",
     "coordination",
@@ -125,6 +129,22 @@ STAGES = (
     "snapshot",
 )
 ENGINE_ACTOR = "engine"
+RISK_HISTORY_POINTS = 250
+RISK_FIELDS = (
+    "gross_exposure",
+    "net_exposure",
+    "volatility_annual",
+    "var_95_parametric",
+    "var_99_parametric",
+    "cvar_95_parametric",
+    "cvar_99_parametric",
+    "var_95_historical",
+    "var_99_historical",
+    "cvar_95_historical",
+    "cvar_99_historical",
+    "drawdown",
+    "max_drawdown",
+)
 QUALITY_HISTORY_EVENTS = 2000
 
 
@@ -186,6 +206,8 @@ class Coordinator:
         source_priorities: Mapping[str, float] | None = None,
         quality: QualityTracker | None = None,
         quality_record_every: int = 5,
+        risk_lookback_days: int = 250,
+        risk_record_every: int = 5,
     ) -> None:
         self.instruments = instruments
         self.symbols = tuple(instrument.symbol for instrument in instruments)
@@ -201,6 +223,8 @@ class Coordinator:
         )
         self.quality = quality or QualityTracker()
         self.quality_record_every = quality_record_every
+        self.risk_lookback_days = risk_lookback_days
+        self.risk_record_every = risk_record_every
         self.multipliers: dict[str, float] = {}
         self.desk = desk
         self.latest_impacts: dict[str, AllocationImpact] = {}
@@ -242,6 +266,8 @@ class Coordinator:
         self.conflicts_session: dict[str, int] = {m.portfolio_id: 0 for m in mandates}
         self._cycle_targets: dict[str, tuple[TargetWeights, np.ndarray]] = {}
         self.latest_allocations: dict[str, AllocationView] = {}
+        self.latest_risk: dict[str, RiskView] = {}
+        self.risk_history: dict[str, deque[tuple[date, float]]] = {}
         self._latest_sleeve_signals: dict[str, dict[str, CoordinatedSignals]] = {}
         # After a restart the recent trades come back from the log, oldest first as live.
         store = repository.store
@@ -777,6 +803,7 @@ class Coordinator:
             for stage, work in (
                 ("market", self._stage_market),
                 ("execution", self._stage_execution),
+                ("risk", self._stage_risk),
                 ("signals", self._stage_signals),
                 ("quality", self._stage_quality),
                 ("coordination", self._stage_coordination),
@@ -1067,6 +1094,79 @@ class Coordinator:
             },
             completion.order.portfolio_id,
         )
+
+    def _stage_risk(self, tick: MarketTick) -> None:
+        """Each portfolio's risk at this close from what it now holds (see engine/risk/metrics.py):
+        kept for the dashboard, and recorded as ``RiskMeasured`` every few cycles."""
+        window = self.prices.window()
+        if len(window) < 3:
+            return
+        returns, full_history = trailing_returns(window, self.risk_lookback_days)
+        columns = np.flatnonzero(full_history)
+        if len(columns) == 0 or len(returns) < 2:
+            return
+        scenarios = returns[:, columns]
+        covariance = np.atleast_2d(np.cov(scenarios, rowvar=False))
+        cycle = self.cycles_completed + 1
+        sectors = np.array(self.sectors)
+        for mandate in self.mandates:
+            pid = mandate.portfolio_id
+            weights = self._current_weights(pid, tick.close)
+            figures = risk_figures(weights[columns], scenarios, covariance)
+            navs = [point.nav_usd for point in self.state.nav_history.get(pid, ())]
+            current_dd, max_dd = drawdowns(np.array([*navs, float(self.ledger.nav_usd(pid))]))
+            held = weights != 0
+            share = np.zeros(len(weights))
+            share[columns] = figures.contributions
+            by_symbol = tuple(
+                (self.symbols[i], float(share[i]))
+                for i in np.argsort(-np.abs(share), kind="stable")
+                if share[i] != 0
+            )
+            exposure = tuple(
+                (name, float(weights[held & (sectors == name)].sum()))
+                for name in sorted(set(sectors[held]))
+            )
+            by_sector = tuple(
+                sorted(
+                    ((name, float(share[sectors == name].sum())) for name in set(sectors[held])),
+                    key=lambda item: -abs(item[1]),
+                )
+            )
+            history = self.risk_history.setdefault(pid, deque(maxlen=RISK_HISTORY_POINTS))
+            history.append((tick.timestamp, figures.var_historical[0.99]))
+            view = RiskView(
+                pid,
+                tick.timestamp,
+                figures.gross_exposure,
+                figures.net_exposure,
+                figures.volatility_annual,
+                figures.var_parametric[0.95],
+                figures.var_parametric[0.99],
+                figures.cvar_parametric[0.95],
+                figures.cvar_parametric[0.99],
+                figures.var_historical[0.95],
+                figures.var_historical[0.99],
+                figures.cvar_historical[0.95],
+                figures.cvar_historical[0.99],
+                current_dd,
+                max_dd,
+                exposure,
+                by_symbol,
+                by_sector,
+                tuple(history),
+            )
+            self.latest_risk[pid] = view
+            if cycle % self.risk_record_every == 0:
+                self._emit(
+                    "RiskMeasured",
+                    {
+                        "market_date": tick.timestamp.isoformat(),
+                        **{name: _json_float(getattr(view, name)) for name in RISK_FIELDS},
+                        "var_99_contributions": {s: round(v, 6) for s, v in by_symbol[:25]},
+                    },
+                    pid,
+                )
 
     def _trading_ready(self) -> bool:
         return len(self.prices) >= self.required_days
@@ -1634,6 +1734,11 @@ class Coordinator:
             recent_crosses=tuple(self.recent_crosses),
             recent_blocks=tuple(self.recent_blocks),
             execution_quality=self._execution_quality_views(),
+            risk=tuple(
+                self.latest_risk[m.portfolio_id]
+                for m in self.mandates
+                if m.portfolio_id in self.latest_risk
+            ),
             recent_fills=tuple(self.recent_fills),
             recent_cycles=tuple(self.recent_cycles),
             cycle_errors=self.cycle_errors,

@@ -277,6 +277,37 @@ class ExecutionQualityView:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskView:
+    """A portfolio's risk at the latest close, from its current holdings (fractions of NAV; VaR
+    and CVaR are 1-day losses, positive, as fractions of NAV).
+
+    ``contributions``: (symbol, share of the parametric 1-day 99% VaR), Euler's decomposition, so
+    they sum to 1; ``sector_contributions`` the same by sector; ``sector_exposures``: (sector,
+    net weight). ``drawdown`` and ``max_drawdown`` are positive fractions below the running peak
+    NAV. ``history``: (market date, historical 99% VaR) of recent cycles."""
+
+    portfolio_id: str
+    market_date: date
+    gross_exposure: float
+    net_exposure: float
+    volatility_annual: float
+    var_95_parametric: float
+    var_99_parametric: float
+    cvar_95_parametric: float
+    cvar_99_parametric: float
+    var_95_historical: float
+    var_99_historical: float
+    cvar_95_historical: float
+    cvar_99_historical: float
+    drawdown: float
+    max_drawdown: float
+    sector_exposures: tuple[tuple[str, float], ...]
+    contributions: tuple[tuple[str, float], ...]
+    sector_contributions: tuple[tuple[str, float], ...]
+    history: tuple[tuple[date, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class StateSnapshot:
     status: EngineStatus
     speed_days_per_second: float
@@ -307,6 +338,7 @@ class StateSnapshot:
     recent_crosses: tuple[CrossView, ...] = ()
     recent_blocks: tuple[BlockView, ...] = ()
     execution_quality: tuple[ExecutionQualityView, ...] = ()
+    risk: tuple[RiskView, ...] = ()
 
     @property
     def last_cycle_ms(self) -> float | None:

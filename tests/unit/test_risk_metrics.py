@@ -1,0 +1,62 @@
+"""Risk figures against direct computations: scipy's normal distribution for the parametric VaR
+and CVaR, a hand-sorted tail for the historical ones, and Euler's shares adding up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from engine.risk.metrics import (
+    drawdowns,
+    historical_var_cvar,
+    parametric_var_cvar,
+    risk_figures,
+)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.99])
+def test_parametric_var_and_cvar_are_the_normal_formulas(level: float) -> None:
+    var, cvar = parametric_var_cvar(0.02, level)
+    assert var == pytest.approx(norm.ppf(level) * 0.02, rel=1e-12)
+    # CVaR of a normal: the mean of the tail beyond VaR, computed here by integration.
+    grid = np.linspace(norm.ppf(level), 12, 200_001)
+    tail_mean = np.trapezoid(grid * norm.pdf(grid), grid) / (1 - level)
+    assert cvar == pytest.approx(0.02 * tail_mean, rel=1e-6)
+
+
+def test_historical_var_and_cvar_are_the_empirical_quantile_and_tail_mean() -> None:
+    returns = np.array([0.01, -0.04, 0.02, -0.01, 0.0, -0.06, 0.03, -0.02, 0.015, -0.005])
+    var, cvar = historical_var_cvar(returns, 0.8)
+    ordered = sorted(returns)  # -0.06, -0.04, -0.02, -0.01, ...
+    # The 20% quantile with linear interpolation: position 0.2 * 9 = 1.8 between -0.04, -0.02.
+    cutoff = ordered[1] + 0.8 * (ordered[2] - ordered[1])
+    assert var == pytest.approx(-cutoff)
+    assert cvar == pytest.approx(-np.mean([r for r in returns if r <= cutoff]))
+    assert cvar >= var
+
+
+def test_euler_shares_of_var_add_up_and_hedges_are_negative() -> None:
+    rng = np.random.default_rng(3)
+    returns = rng.normal(0, 0.01, (250, 4)) + rng.normal(0, 0.01, (250, 1))
+    covariance = np.cov(returns, rowvar=False)
+    weights = np.array([0.4, 0.3, 0.3, -0.2])
+    figures = risk_figures(weights, returns, covariance)
+    assert figures.contributions.sum() == pytest.approx(1.0)
+    assert figures.contributions[3] < 0  # the short hedges the longs
+    sigma = np.sqrt(weights @ covariance @ weights)
+    assert figures.var_parametric[0.99] == pytest.approx(norm.ppf(0.99) * sigma)
+    assert figures.volatility_annual == pytest.approx(sigma * np.sqrt(252))
+    assert figures.gross_exposure == pytest.approx(1.2)
+    assert figures.net_exposure == pytest.approx(0.8)
+    var_h, cvar_h = historical_var_cvar(returns @ weights, 0.99)
+    assert figures.var_historical[0.99] == var_h and figures.cvar_historical[0.99] == cvar_h
+
+
+def test_drawdown_is_measured_from_the_running_peak() -> None:
+    current, worst = drawdowns(np.array([100, 120, 90, 110, 130, 117]))
+    assert current == pytest.approx(1 - 117 / 130)
+    assert worst == pytest.approx(1 - 90 / 120)
+    assert drawdowns(np.array([])) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="level"):
+        parametric_var_cvar(0.01, 1.0)
