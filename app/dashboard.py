@@ -30,6 +30,7 @@ PAGE_MODULES = (
     "pages.signals",
     "pages.allocation",
     "pages.trades",
+    "pages.risk",
     "pages.events",
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from callbacks import allocation, events, overview, shell, signals, trades
+from callbacks import allocation, events, overview, risk, shell, signals, trades
 
 if TYPE_CHECKING:
     import dash
@@ -20,5 +20,5 @@ if TYPE_CHECKING:
 
 
 def register_all(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
-    for page in (shell, overview, signals, allocation, trades, events):
+    for page in (shell, overview, signals, allocation, trades, risk, events):
         page.register(app, runner, store)

@@ -111,6 +111,17 @@ TRADES_HOLD_FEEDBACK = "trades-hold-feedback"
 # Bumped by each answered Hold/Release or Cancel, so the page redraws at once, even when paused.
 TRADES_CHANGED = "trades-changed"
 
+# Risk.
+RISK_PORTFOLIO_PICKER = "risk-portfolio-picker"
+RISK_SUMMARY = "risk-summary"
+RISK_FIGURES = "risk-figures"
+RISK_SECTOR_EXPOSURE_GRAPH = "risk-sector-exposure-graph"
+RISK_CONTRIBUTIONS_GRAPH = "risk-contributions-graph"
+RISK_SECTOR_CONTRIBUTIONS_GRAPH = "risk-sector-contributions-graph"
+RISK_HISTORY_GRAPH = "risk-history-graph"
+# The (portfolio, market date) the page shows, so a refresh redraws only when either changes.
+RISK_RENDERED = "risk-rendered"
+
 # Events.
 EVENTS_PORTFOLIO_FILTER = "events-portfolio-filter"
 EVENTS_TYPE_FILTER = "events-type-filter"

@@ -30,6 +30,7 @@ from engine.snapshot import (
     ExecutionQualityView,
     PortfolioView,
     RejectedSignal,
+    RiskView,
     SignalRow,
     SleeveView,
     SourceQualityView,
@@ -986,3 +987,55 @@ def execution_quality_table(
         for q in quality
     ]
     return _table(EXECUTION_QUALITY_COLUMNS, rows, empty="No completed orders yet to measure.")
+
+
+# The Risk page ------------------------------------------------------------------------------------
+
+RISK_EXPOSURE_COLUMNS = (Column("exposure and risk"), Column("% of NAV", numeric=True))
+RISK_VAR_COLUMNS = (
+    Column("1-day loss"),
+    Column("parametric (% of NAV)", numeric=True),
+    Column("historical (% of NAV)", numeric=True),
+)
+RISK_DECIMALS = 2
+
+
+def risk_figures(risk: RiskView | None) -> html.Div:
+    """A portfolio's exposures and risk at the latest close, in percent of NAV: gross and net
+    exposure, annual volatility, current and maximum drawdown, then the 1-day VaR and CVaR at 95%
+    and 99%, parametric next to historical (losses, positive)."""
+    if risk is None:
+        return html.Div(
+            "No risk measured yet: the engine measures it after each close.",
+            className="text-muted",
+        )
+
+    def pct(fraction: float) -> str:
+        return fmt.pct(fraction, RISK_DECIMALS)
+
+    exposures = [
+        ("gross exposure", pct(risk.gross_exposure)),
+        ("net exposure", pct(risk.net_exposure)),
+        ("volatility (annual)", pct(risk.volatility_annual)),
+        ("drawdown (current)", pct(risk.drawdown)),
+        ("drawdown (maximum)", pct(risk.max_drawdown)),
+    ]
+    losses = [
+        ("VaR 95%", pct(risk.var_95_parametric), pct(risk.var_95_historical)),
+        ("VaR 99%", pct(risk.var_99_parametric), pct(risk.var_99_historical)),
+        ("CVaR 95%", pct(risk.cvar_95_parametric), pct(risk.cvar_95_historical)),
+        ("CVaR 99%", pct(risk.cvar_99_parametric), pct(risk.cvar_99_historical)),
+    ]
+    return html.Div(
+        [
+            html.Div(
+                f"at the close of {fmt.day(risk.market_date)}", className="text-muted small mb-2"
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(_table(RISK_EXPOSURE_COLUMNS, exposures, empty=""), md=5),
+                    dbc.Col(_table(RISK_VAR_COLUMNS, losses, empty=""), md=7),
+                ]
+            ),
+        ]
+    )
