@@ -377,7 +377,6 @@ def _progress_to_dict(progress: OrderProgress | None) -> dict[str, Any] | None:
         return None
     return {
         **progress.payload(),
-        "estimated_cost_bps": progress.estimated_cost_bps,
         "filled_shares": progress.filled_shares,
         "market_filled_shares": progress.market_filled_shares,
         "cross_unmatched": progress.cross_unmatched,
@@ -390,7 +389,6 @@ def _progress_to_dict(progress: OrderProgress | None) -> dict[str, Any] | None:
 
 def _progress_from_dict(data: dict[str, Any]) -> OrderProgress:
     progress = OrderProgress.from_payload(data)
-    progress.estimated_cost_bps = float(data["estimated_cost_bps"])
     progress.filled_shares = int(data["filled_shares"])
     progress.market_filled_shares = int(data["market_filled_shares"])
     progress.cross_unmatched = int(data["cross_unmatched"])

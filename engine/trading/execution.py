@@ -74,7 +74,10 @@ class OrderProgress:
             "schedule": list(self.schedule),
             "cross_shares": self.cross_shares,
             "cycle": self.created_cycle,
-            "estimated_cost_bps": round(self.estimated_cost_bps, 3),
+            # Unknown liquidity leaves no estimate: null, since JSON has no NaN.
+            "estimated_cost_bps": round(self.estimated_cost_bps, 3)
+            if np.isfinite(self.estimated_cost_bps)
+            else None,
         }
 
     @classmethod
@@ -86,7 +89,7 @@ class OrderProgress:
             tuple(int(x) for x in schedule) if isinstance(schedule, list) else (),
             int(payload.get("cross_shares", 0)),  # type: ignore[call-overload]
             int(payload.get("cycle", 0)),  # type: ignore[call-overload]
-            float(payload.get("estimated_cost_bps", 0.0)),  # type: ignore[arg-type]
+            float(payload.get("estimated_cost_bps") or float("nan")),  # type: ignore[arg-type]
         )
 
 
@@ -440,6 +443,7 @@ class ExecutionDesk:
         return day
 
     def _affordable(self, price: Decimal, cash: Decimal, wanted: int) -> int:
+        """Largest quantity <= ``wanted`` whose notional plus commission fits in ``cash``."""
         model = self.cost_model
         if price <= 0 or cash <= 0:
             return 0

@@ -238,3 +238,11 @@ def test_cash_never_goes_negative_and_long_only_books_never_go_short(
             filled[fill.order.order_id] = filled.get(fill.order.order_id, 0) + fill.quantity_shares
     for order in orders:
         assert filled.get(order.order_id, 0) <= order.quantity_shares
+
+
+def test_an_order_on_an_instrument_without_volume_has_no_cost_estimate_in_its_event() -> None:
+    stats = MarketStats(np.full(3, 0.02), np.array([np.nan, 1e6, 1e6]))
+    (planned,) = _desk().plan([_order(Side.BUY, 10)], {}, {}, stats, INDEX, 1)
+    payload = planned.progress.payload()
+    assert payload["estimated_cost_bps"] is None  # JSON has no NaN; PostgreSQL refuses it
+    assert np.isnan(OrderProgress.from_payload(payload).estimated_cost_bps)
