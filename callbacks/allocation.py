@@ -16,6 +16,7 @@ from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from callbacks.commands import alert, send
+from callbacks.pickers import register_portfolio_picker
 from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
@@ -133,19 +134,7 @@ def _is_long_short(snapshot: StateSnapshot, portfolio_id: str | None) -> bool:
 
 
 def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
-    @app.callback(
-        Output(ids.ALLOCATION_PORTFOLIO_PICKER, "options"),
-        Output(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
-        State(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
-    )
-    def offer_portfolios(_tick: int | None, chosen: str | None) -> tuple[list[dict], str | None]:
-        portfolios = runner.snapshot().portfolios
-        # The portfolios are fixed for a run: fill the picker once and then leave the choice alone.
-        if chosen is not None and any(view.portfolio_id == chosen for view in portfolios):
-            raise PreventUpdate
-        options = [{"label": view.name, "value": view.portfolio_id} for view in portfolios]
-        return options, (portfolios[0].portfolio_id if portfolios else None)
+    register_portfolio_picker(app, runner, ids.ALLOCATION_PORTFOLIO_PICKER)
 
     @app.callback(
         Output(ids.ALLOCATION_WEIGHTS_GRAPH, "figure"),

@@ -247,6 +247,7 @@ class Coordinator:
         # Traded volumes (shares) for liquidity estimates: only ticks carry them, so the window
         # starts with the first tick (a resumed engine rolls it through the ticks it skips).
         self.volumes = RollingPrices(history_days, len(instruments))
+        self._stats: MarketStats | None = None
         if len(warmup_prices):
             self.ledger.mark(self.symbols, warmup_prices[-1])
         self.required_days = max(
@@ -935,13 +936,17 @@ class Coordinator:
 
     def _market_stats(self) -> MarketStats:
         """Daily volatility and average daily volume (shares) of every instrument, over the
-        days both windows cover; for the cost model."""
-        days = len(self.volumes)
-        return market_stats(self.prices.window()[-days:], self.volumes.window())
+        days both windows cover; for the cost model. Computed once per close: execution, every
+        proposal's cost estimate and the orders stage read the same figures."""
+        if self._stats is None:
+            days = len(self.volumes)
+            self._stats = market_stats(self.prices.window()[-days:], self.volumes.window())
+        return self._stats
 
     def _stage_market(self, tick: MarketTick) -> None:
         self.prices.append(tick.close)
         self.volumes.append(tick.volume_shares)
+        self._stats = None
         self.ledger.mark(self.symbols, tick.close)
 
     def _stage_execution(self, tick: MarketTick) -> None:
