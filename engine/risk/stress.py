@@ -1,0 +1,541 @@
+"""Stress tests: what a portfolio would lose in a historical episode or a hypothetical shock.
+
+Conventions as in ``engine/risk/metrics.py``: weights are fractions of NAV over an instrument
+vector (negative = short), returns and P&L are fractions (``-0.05`` = a 5% loss of NAV), VaR is a
+positive loss fraction of NAV over one trading day. USD figures are fractions times the NAV.
+
+Two families of scenario:
+
+- **Return scenarios** give each instrument a return ``r_i`` over the scenario; the P&L is
+  ``sum_i w_i r_i`` (a short gains when the price falls), and ``w_i r_i`` is instrument ``i``'s
+  contribution, so contributions and sector subtotals add up to the total exactly.
+
+  * ``HistoricalScenario``: ``r_i = close[end, i] / close[start, i] - 1`` over a dated window of
+    a price history: the named crises in ``DEFAULT_NAMED`` and the worst ``window_days`` windows of
+    the equally weighted universe (``historical_scenarios``).
+  * ``SectorShock``, ``InstrumentShock``, ``MarketShock``: every instrument of a sector, one
+    instrument, or every instrument moves by ``shock``.
+
+  An instrument without a return in a scenario (no price at the window's start or end, or not in
+  the history) is given the **mean return of the other instruments of its sector** in that
+  scenario; if none of its sector has one, the mean of every instrument that has one; if no
+  instrument has one, zero. Its gross weight ``|w_i|`` is reported as the scenario's
+  ``uncovered_weight`` (``sector_proxy_returns``).
+
+- **Covariance scenarios** stress the daily covariance ``Sigma`` of returns and report the 1-day
+  parametric VaR ``z_a sqrt(w' Sigma' w)`` under the stressed ``Sigma'`` against the unstressed one
+  (Jorion, *Value at Risk*, ch. 5). The P&L is minus the stressed VaR, split over instruments by
+  Euler allocation ``-z_a w_i (Sigma' w)_i / sigma'``, which sums to it exactly.
+
+  * ``VolatilityShock``: ``Sigma' = k^2 Sigma`` (every volatility times ``k``, correlations kept),
+    so the VaR is exactly ``k`` times the unstressed one.
+  * ``CorrelationShock``: correlations pushed toward one, ``rho'_ij = (1 - lam) rho_ij + lam`` for
+    ``i != j``, volatilities kept. ``Sigma'`` stays positive semi-definite (a convex combination
+    of two correlation matrices); at ``lam = 1`` every pair is perfectly correlated and
+    ``sigma' = |sum_i w_i sigma_i|``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from engine.risk.metrics import parametric_var_cvar
+
+DEFAULT_NAMED: Mapping[str, tuple[date, date]] = {
+    "2008 financial crisis": (date(2008, 9, 12), date(2009, 3, 9)),
+    "2020 COVID crash": (date(2020, 2, 19), date(2020, 3, 23)),
+}
+DEFAULT_LEVEL = 0.99
+DEFAULT_TOP = 5
+
+
+class StressError(ValueError):
+    """A stress test could not run; the message names the input and the rule it broke."""
+
+
+# -- scenarios ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, eq=False)
+class HistoricalScenario:
+    """Returns of a dated window of history: ``returns[i] = close[end] / close[start] - 1``.
+
+    ``returns`` (fractions) is aligned with ``symbols`` when they are given, else with the price
+    columns the scenario was built from; NaN where the instrument has no price at either end.
+    ``origin`` is ``"named"`` (a known episode) or ``"worst"`` (a worst window of the universe).
+    """
+
+    name: str
+    start: date
+    end: date
+    returns: np.ndarray
+    symbols: tuple[str, ...] | None = None
+    origin: str = "named"
+    kind: str = field(default="historical", init=False)
+
+    @property
+    def window(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+    def returns_for(self, symbols: Sequence[str], sectors: Sequence[str]) -> np.ndarray:
+        """Returns (fractions) over ``symbols``; NaN where the window has no return."""
+        if self.symbols is None:
+            if len(self.returns) != len(symbols):
+                raise StressError(
+                    f"scenario {self.name!r}: {len(self.returns)} returns but {len(symbols)} "
+                    "symbols; build it with symbols= to align by name"
+                )
+            return np.asarray(self.returns, dtype=float).copy()
+        position = {symbol: i for i, symbol in enumerate(self.symbols)}
+        return np.array(
+            [self.returns[position[s]] if s in position else np.nan for s in symbols], dtype=float
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SectorShock:
+    """Every instrument of ``sector`` moves by ``shock`` (a fraction: -0.2 = down 20%)."""
+
+    sector: str
+    shock: float
+    kind: str = field(default="sector", init=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.sector} {self.shock:+.0%}"
+
+    @property
+    def window(self) -> None:
+        return None
+
+    def returns_for(self, symbols: Sequence[str], sectors: Sequence[str]) -> np.ndarray:
+        return np.where(np.asarray(sectors, dtype=object) == self.sector, self.shock, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentShock:
+    """One instrument moves by ``shock`` (a fraction)."""
+
+    symbol: str
+    shock: float
+    kind: str = field(default="instrument", init=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.symbol} {self.shock:+.0%}"
+
+    @property
+    def window(self) -> None:
+        return None
+
+    def returns_for(self, symbols: Sequence[str], sectors: Sequence[str]) -> np.ndarray:
+        return np.where(np.asarray(symbols, dtype=object) == self.symbol, self.shock, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketShock:
+    """Every instrument moves by ``shock`` (a fraction)."""
+
+    shock: float
+    kind: str = field(default="market", init=False)
+
+    @property
+    def name(self) -> str:
+        return f"Market {self.shock:+.0%}"
+
+    @property
+    def window(self) -> None:
+        return None
+
+    def returns_for(self, symbols: Sequence[str], sectors: Sequence[str]) -> np.ndarray:
+        return np.full(len(symbols), self.shock, dtype=float)
+
+
+@dataclass(frozen=True, slots=True)
+class VolatilityShock:
+    """Every volatility times ``factor`` (``Sigma' = factor^2 Sigma``); 1-day VaR at ``level``."""
+
+    factor: float
+    level: float = DEFAULT_LEVEL
+    kind: str = field(default="volatility", init=False)
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.factor) and self.factor > 0):
+            raise StressError(f"volatility shock: factor {self.factor} must be positive")
+
+    @property
+    def name(self) -> str:
+        return f"Volatility x{self.factor:g}"
+
+    @property
+    def window(self) -> str:
+        return "1 day"
+
+    def stressed_covariance(self, covariance: np.ndarray) -> np.ndarray:
+        return self.factor**2 * covariance
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationShock:
+    """Correlations pushed toward one: ``rho' = (1 - lam) rho + lam`` off the diagonal,
+    volatilities kept; 1-day VaR at ``level``."""
+
+    lam: float
+    level: float = DEFAULT_LEVEL
+    kind: str = field(default="correlation", init=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.lam <= 1:
+            raise StressError(f"correlation shock: lam {self.lam} must be in [0, 1]")
+
+    @property
+    def name(self) -> str:
+        return f"Correlation lam={self.lam:g}"
+
+    @property
+    def window(self) -> str:
+        return "1 day"
+
+    def stressed_covariance(self, covariance: np.ndarray) -> np.ndarray:
+        volatility = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+        scale = np.outer(volatility, volatility)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            correlation = np.where(scale > 0, covariance / scale, 0.0)
+        stressed = (1.0 - self.lam) * correlation + self.lam
+        np.fill_diagonal(stressed, 1.0)
+        return stressed * scale
+
+
+ReturnScenario = HistoricalScenario | SectorShock | InstrumentShock | MarketShock
+CovarianceScenario = VolatilityShock | CorrelationShock
+Scenario = ReturnScenario | CovarianceScenario
+
+
+def default_hypothetical(
+    sectors: Iterable[str],
+    *,
+    sector_shock: float = -0.20,
+    market_shock: float = -0.10,
+    volatility_factor: float = 2.0,
+    correlation_lam: float = 0.5,
+    level: float = DEFAULT_LEVEL,
+) -> tuple[Scenario, ...]:
+    """The standard hypothetical set: the market down 10%, each sector (of the distinct names in
+    ``sectors``, sorted) down 20%, volatilities doubled, correlations half-way to one."""
+    return (
+        MarketShock(market_shock),
+        *(SectorShock(sector, sector_shock) for sector in sorted(set(sectors))),
+        VolatilityShock(volatility_factor, level),
+        CorrelationShock(correlation_lam, level),
+    )
+
+
+# -- historical windows -------------------------------------------------------------------------
+def window_returns(prices: np.ndarray, window_days: int) -> np.ndarray:
+    """``prices[t + window_days] / prices[t] - 1`` for every start day ``t`` (rows) and
+    instrument (columns); NaN where either price is missing or not positive."""
+    prices = np.asarray(prices, dtype=float)
+    start, end = prices[:-window_days], prices[window_days:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = end / start - 1.0
+    returns[~(start > 0) | ~np.isfinite(end)] = np.nan
+    return returns
+
+
+def worst_windows(universe_returns: np.ndarray, window_days: int, count: int) -> list[int]:
+    """Start rows of the ``count`` worst non-overlapping windows, worst first.
+
+    Greedy, which is what "the k worst non-overlapping windows" means here: the worst window of
+    all, then the worst that shares no day with it, and so on. Windows starting at ``t`` and
+    ``u`` overlap when ``|t - u| < window_days``. NaN windows are never picked.
+    """
+    values = np.asarray(universe_returns, dtype=float)
+    order = np.argsort(np.where(np.isfinite(values), values, np.inf), kind="stable")
+    chosen: list[int] = []
+    for start in order:
+        if len(chosen) == count or not np.isfinite(values[start]):
+            break
+        if all(abs(int(start) - other) >= window_days for other in chosen):
+            chosen.append(int(start))
+    return chosen
+
+
+def historical_scenarios(
+    prices: np.ndarray,
+    dates: Sequence[date],
+    window_days: int = 20,
+    worst: int = 3,
+    named: Mapping[str, tuple[date, date]] = DEFAULT_NAMED,
+    *,
+    symbols: Sequence[str] | None = None,
+) -> tuple[HistoricalScenario, ...]:
+    """Named episodes inside the data, then the ``worst`` non-overlapping ``window_days``-day
+    windows of the equally weighted universe, worst first.
+
+    ``prices`` is days x instruments in USD per share (NaN = no price), ``dates`` its trading days
+    (ascending). A named window ``(first, last)`` runs from the first trading day on or after
+    ``first`` to the last on or before ``last``, and is left out unless ``dates[0] <= first`` and
+    ``last <= dates[-1]``. The equally weighted return of a window is the mean over the
+    instruments priced at both ends. ``symbols`` (the price columns' names) lets the scenarios be
+    applied to a differently ordered instrument vector. Missing returns stay NaN here; see
+    ``sector_proxy_returns`` for how ``run_stress`` fills them.
+    """
+    prices = np.asarray(prices, dtype=float)
+    if prices.ndim != 2 or prices.shape[0] != len(dates):
+        raise StressError(
+            f"prices: need a (days x instruments) array with one row per date; got shape "
+            f"{prices.shape} and {len(dates)} dates"
+        )
+    if window_days < 1:
+        raise StressError(f"window_days: {window_days} must be at least 1")
+    if worst < 0:
+        raise StressError(f"worst: {worst} must not be negative")
+    if symbols is not None and len(symbols) != prices.shape[1]:
+        raise StressError(f"symbols: {len(symbols)} names for {prices.shape[1]} price columns")
+    names = tuple(symbols) if symbols is not None else None
+    days = np.array(dates, dtype="datetime64[D]")
+    scenarios: list[HistoricalScenario] = []
+    for name, (first, last) in named.items():
+        if len(days) == 0 or first < dates[0] or last > dates[-1]:
+            continue
+        start = int(np.searchsorted(days, np.datetime64(first), side="left"))
+        end = int(np.searchsorted(days, np.datetime64(last), side="right")) - 1
+        if end <= start:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = prices[end] / prices[start] - 1.0
+        returns[~(prices[start] > 0) | ~np.isfinite(prices[end])] = np.nan
+        scenarios.append(HistoricalScenario(name, dates[start], dates[end], returns, names))
+    if worst and len(dates) > window_days:
+        per_window = window_returns(prices, window_days)
+        priced = np.isfinite(per_window)
+        counts = priced.sum(axis=1)
+        universe = np.where(
+            counts > 0,
+            np.where(priced, per_window, 0.0).sum(axis=1) / np.maximum(counts, 1),
+            np.nan,
+        )
+        for rank, start in enumerate(worst_windows(universe, window_days, worst), 1):
+            scenarios.append(
+                HistoricalScenario(
+                    f"Worst {window_days}-day window #{rank}",
+                    dates[start],
+                    dates[start + window_days],
+                    per_window[start].copy(),
+                    names,
+                    origin="worst",
+                )
+            )
+    return tuple(scenarios)
+
+
+def sector_proxy_returns(
+    returns: np.ndarray, sectors: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill missing (NaN) returns: the mean of the instrument's sector, else of all instruments.
+
+    Returns the filled returns and a mask of the instruments filled. The means are over the
+    instruments of the vector that have a return; with none at all the fill is zero.
+    """
+    returns = np.asarray(returns, dtype=float)
+    missing = ~np.isfinite(returns)
+    if not missing.any():
+        return returns.copy(), missing
+    filled = returns.copy()
+    sector_names = np.asarray(sectors, dtype=object)
+    market = float(returns[~missing].mean()) if (~missing).any() else 0.0
+    for sector in set(sector_names[missing]):
+        in_sector = sector_names == sector
+        priced = in_sector & ~missing
+        filled[in_sector & missing] = float(returns[priced].mean()) if priced.any() else market
+    return filled, missing
+
+
+# -- running ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, eq=False)
+class StressResult:
+    """One scenario's outcome. Fractions are of NAV; P&L negative = loss.
+
+    ``pnl_by_instrument`` (aligned with the run's symbols) and ``pnl_by_sector`` each sum to
+    ``pnl_fraction``; ``top_contributors`` are the largest losses, worst first, as (symbol,
+    fraction). ``uncovered_weight`` is the gross weight whose return is a proxy (return
+    scenarios). ``var_base`` and ``var_stressed`` are the 1-day VaR (positive loss fractions)
+    without and with the stress (covariance scenarios only).
+    """
+
+    scenario: str
+    kind: str
+    window: str | None
+    pnl_fraction: float
+    pnl_usd: float | None
+    pnl_by_instrument: np.ndarray
+    pnl_by_sector: dict[str, float]
+    top_contributors: tuple[tuple[str, float], ...]
+    uncovered_weight: float = 0.0
+    uncovered_symbols: tuple[str, ...] = ()
+    var_base: float | None = None
+    var_stressed: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "kind": self.kind,
+            "window": self.window,
+            "pnl_fraction": self.pnl_fraction,
+            "pnl_usd": self.pnl_usd,
+            "pnl_by_sector": self.pnl_by_sector,
+            "top_contributors": [
+                {"symbol": symbol, "pnl_fraction": pnl} for symbol, pnl in self.top_contributors
+            ],
+            "uncovered_weight": self.uncovered_weight,
+            "uncovered_symbols": list(self.uncovered_symbols),
+            "var_base": self.var_base,
+            "var_stressed": self.var_stressed,
+        }
+
+
+def _parametric_var(weights: np.ndarray, covariance: np.ndarray, level: float) -> float:
+    sigma = float(np.sqrt(max(float(weights @ covariance @ weights), 0.0)))
+    return parametric_var_cvar(sigma, level)[0]
+
+
+def _euler_var(weights: np.ndarray, covariance: np.ndarray, level: float) -> np.ndarray:
+    """Each instrument's share of the parametric VaR, ``z w_i (Sigma w)_i / sigma``."""
+    sigma = float(np.sqrt(max(float(weights @ covariance @ weights), 0.0)))
+    if sigma == 0:
+        return np.zeros_like(weights)
+    return NormalDist().inv_cdf(level) * weights * (covariance @ weights) / sigma
+
+
+def run_stress(
+    weights: np.ndarray,
+    scenarios: Iterable[Scenario],
+    *,
+    symbols: Sequence[str],
+    sectors: Sequence[str],
+    covariance: np.ndarray | None = None,
+    nav_usd: float | None = None,
+    top: int = DEFAULT_TOP,
+) -> tuple[StressResult, ...]:
+    """Stress ``weights`` (fractions of NAV over ``symbols``; ``sectors`` aligned with them).
+
+    ``covariance`` is of daily returns (fractions squared), needed by the covariance scenarios.
+    With ``nav_usd`` the P&L is also given in USD. ``top`` contributors are kept per scenario.
+    """
+    weights = np.asarray(weights, dtype=float)
+    count = len(symbols)
+    if weights.shape != (count,) or len(sectors) != count:
+        raise StressError(
+            f"weights {weights.shape}, symbols {count} and sectors {len(sectors)} must all be one "
+            "per instrument"
+        )
+    if not np.all(np.isfinite(weights)):
+        raise StressError("weights: every weight must be a finite number")
+    sector_names = np.asarray(sectors, dtype=object)
+    results: list[StressResult] = []
+    for scenario in scenarios:
+        uncovered: np.ndarray = np.zeros(count, dtype=bool)
+        var_base = var_stressed = None
+        if isinstance(scenario, VolatilityShock | CorrelationShock):
+            if covariance is None:
+                raise StressError(f"scenario {scenario.name!r}: needs a covariance of returns")
+            base = np.asarray(covariance, dtype=float)
+            if base.shape != (count, count):
+                raise StressError(f"covariance: shape {base.shape}, need ({count}, {count})")
+            stressed = scenario.stressed_covariance(base)
+            var_base = _parametric_var(weights, base, scenario.level)
+            var_stressed = _parametric_var(weights, stressed, scenario.level)
+            contributions = -_euler_var(weights, stressed, scenario.level)
+            pnl = -var_stressed
+        else:
+            raw = scenario.returns_for(symbols, sectors)
+            returns, uncovered = sector_proxy_returns(raw, sectors)
+            contributions = weights * returns
+            pnl = float(contributions.sum())
+        by_sector = {
+            sector: float(contributions[sector_names == sector].sum())
+            for sector in sorted(set(sector_names))
+        }
+        losers = [i for i in np.argsort(contributions, kind="stable") if contributions[i] < 0]
+        results.append(
+            StressResult(
+                scenario.name,
+                scenario.kind,
+                scenario.window,
+                pnl,
+                pnl * nav_usd if nav_usd is not None else None,
+                contributions,
+                by_sector,
+                tuple((symbols[i], float(contributions[i])) for i in losers[:top]),
+                float(np.abs(weights[uncovered]).sum()),
+                tuple(symbols[i] for i in np.flatnonzero(uncovered & (weights != 0))),
+                var_base,
+                var_stressed,
+            )
+        )
+    return tuple(results)
+
+
+# -- holdings and presentation ------------------------------------------------------------------
+def weights_from_holdings(
+    shares: np.ndarray, prices_usd: np.ndarray, cash_usd: float
+) -> tuple[np.ndarray, float]:
+    """Weights (fractions of NAV) of ``shares`` (signed) at ``prices_usd`` per share, and the NAV
+    in USD (cash plus positions, shorts negative). A held instrument without a price is an
+    error; with a NAV that is not positive weights are meaningless and also refused."""
+    shares = np.asarray(shares, dtype=float)
+    prices_usd = np.asarray(prices_usd, dtype=float)
+    unpriced = (shares != 0) & ~(np.isfinite(prices_usd) & (prices_usd > 0))
+    if unpriced.any():
+        raise StressError(f"holdings: no price for held instruments at {np.flatnonzero(unpriced)}")
+    values_usd = np.where(shares != 0, shares * np.nan_to_num(prices_usd), 0.0)
+    nav_usd = float(cash_usd) + float(values_usd.sum())
+    if nav_usd <= 0:
+        raise StressError(f"holdings: NAV USD {nav_usd:,.2f} is not positive; weights undefined")
+    return values_usd / nav_usd, nav_usd
+
+
+def format_table(results: Sequence[StressResult], contributors: int = 3) -> str:
+    """A plain-text table: scenario, kind, window, P&L % of NAV, P&L USD, worst contributors."""
+    header = ("scenario", "kind", "window", "P&L %NAV", "P&L USD", "worst contributors (%NAV)")
+    rows = [header]
+    for result in results:
+        worst = ", ".join(
+            f"{symbol} {pnl:+.2%}" for symbol, pnl in result.top_contributors[:contributors]
+        )
+        notes = []
+        if result.var_base is not None and result.var_stressed is not None:
+            notes.append(f"VaR99 {result.var_base:.2%} -> {result.var_stressed:.2%}")
+        if result.uncovered_weight > 0:
+            notes.append(f"proxied {result.uncovered_weight:.1%}")
+        rows.append(
+            (
+                result.scenario,
+                result.kind,
+                result.window or "-",
+                f"{result.pnl_fraction:+.2%}",
+                f"{result.pnl_usd:+,.0f}" if result.pnl_usd is not None else "-",
+                "; ".join(filter(None, [worst or "-", *notes])),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    right = {3, 4}
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row[:-1])
+        ]
+        lines.append("  ".join([*cells, row[-1]]))
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(header[-1]))
+    return "\n".join(lines)
+
+
+def results_json(results: Sequence[StressResult], **context: Any) -> str:
+    """One JSON object: ``context`` (portfolio, as-of date, ...) and ``scenarios``."""
+    return json.dumps({**context, "scenarios": [result.to_json() for result in results]})

@@ -1,0 +1,106 @@
+"""`pcoord stress` stresses a replayed portfolio's holdings or targets, as a table or JSON."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from engine.config import load_config
+from engine.market.data import load_sectors
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    """Three months of the bundled history (the COVID crash), the default portfolios."""
+    out = tmp_path_factory.mktemp("stress")
+    args = ["replay", "--start", "2020-01-02", "--end", "2020-03-31", "--out", str(out)]
+    assert main([*args, "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    return f"sqlite:///{out / 'events.db'}", summary
+
+
+def _stress_json(url: str, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
+    capsys.readouterr()
+    assert main(["stress", "--portfolio", "growth", "--database-url", url, "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_table_lists_historical_and_hypothetical_scenarios(
+    replayed: tuple[str, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = replayed
+    capsys.readouterr()
+    assert main(["stress", "--portfolio", "growth", "--database-url", url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("growth: stress of holdings as of 2020-03-31")
+    for name in (
+        "2008 financial crisis",
+        "2020 COVID crash",
+        "Worst 20-day window #1",
+        "Worst 20-day window #3",
+        "Market -10%",
+        "Information Technology -20%",
+        "Volatility x2",
+        "Correlation lam=0.5",
+    ):
+        assert name in out, name
+    assert "2020-02-19..2020-03-23" in out
+    assert "P&L %NAV" in out and "P&L USD" in out
+
+
+def test_json_figures_are_consistent_with_the_replay(
+    replayed: tuple[str, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, summary = replayed
+    report = _stress_json(url, capsys)
+    assert report["portfolio"] == "growth" and report["basis"] == "holdings"
+    # The NAV valued from the recovered holdings is the replay's closing NAV.
+    end_nav = float(summary["portfolios"]["growth"]["end_nav_usd"])
+    assert report["nav_usd"] == pytest.approx(end_nav, abs=0.01)
+    scenarios = {s["scenario"]: s for s in report["scenarios"]}
+    market = scenarios["Market -10%"]
+    assert market["pnl_fraction"] == pytest.approx(-0.1 * report["net_exposure"])
+    # Growth holds only names of its universe, none of them Energy: an Energy shock cannot touch it.
+    growth = next(p for p in load_config().portfolios if p.id == "growth")
+    sectors = {symbol: sector for symbol, (_, sector) in load_sectors().items()}
+    assert all(sectors[symbol] != "Energy" for symbol in growth.universe)
+    contributors = {c["symbol"] for s in report["scenarios"] for c in s["top_contributors"]}
+    assert contributors and contributors <= set(growth.universe)
+    assert scenarios["Energy -20%"]["pnl_fraction"] == 0.0
+    for scenario in report["scenarios"]:
+        assert scenario["pnl_usd"] == pytest.approx(scenario["pnl_fraction"] * report["nav_usd"])
+        assert sum(scenario["pnl_by_sector"].values()) == pytest.approx(scenario["pnl_fraction"])
+    vol = scenarios["Volatility x2"]
+    assert vol["var_stressed"] == pytest.approx(2 * vol["var_base"])
+    assert scenarios["2020 COVID crash"]["pnl_fraction"] < 0
+
+
+def test_proposed_targets_are_stressed_too(
+    replayed: tuple[str, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = replayed
+    report = _stress_json(url, capsys, "--proposed", "--window-days", "10")
+    assert report["basis"] == "proposed targets"
+    assert 0 < report["net_exposure"] <= 1.0
+    assert any(s["scenario"] == "Worst 10-day window #1" for s in report["scenarios"])
+
+
+def test_unknown_portfolio_is_a_clear_error(
+    replayed: tuple[str, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = replayed
+    capsys.readouterr()
+    assert main(["stress", "--portfolio", "nope", "--database-url", url]) == 2
+    err = capsys.readouterr().err
+    assert "unknown portfolio 'nope'" in err
+    assert "growth" in err and "market_neutral" in err
+
+
+def test_an_empty_database_says_to_run_the_engine_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert main(["stress", "--portfolio", "growth", "--database-url", url]) == 2
+    err = capsys.readouterr().err
+    assert "no engine state" in err and "pcoord replay" in err

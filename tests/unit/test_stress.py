@@ -1,0 +1,280 @@
+"""Stress scenarios: P&L of return scenarios by hand, VaR under stressed covariances against
+closed forms, the sector proxy for missing prices, and the worst windows against brute force."""
+
+from datetime import date, timedelta
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from engine.market.data import load_bundled
+from engine.risk.stress import (
+    DEFAULT_NAMED,
+    CorrelationShock,
+    HistoricalScenario,
+    InstrumentShock,
+    MarketShock,
+    SectorShock,
+    StressError,
+    VolatilityShock,
+    default_hypothetical,
+    historical_scenarios,
+    run_stress,
+    weights_from_holdings,
+)
+
+Z_99 = 2.3263478740408408  # standard normal 99% quantile, from tables
+SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
+SECTORS = ("Tech", "Tech", "Financials", "Energy")
+WEIGHTS = np.array([0.4, 0.2, 0.3, -0.1])  # DDD is a 10% short
+
+
+def _days(count: int, first: date = date(2021, 1, 4)) -> list[date]:
+    return [first + timedelta(days=i) for i in range(count)]
+
+
+def test_historical_window_pnl_matches_a_hand_computation() -> None:
+    prices = np.array(
+        [
+            [100.0, 50.0, 20.0, 10.0],
+            [90.0, 48.0, 18.0, 11.0],
+            [80.0, 45.0, 15.0, 12.0],
+        ]
+    )
+    dates = _days(3)
+    (scenario,) = historical_scenarios(
+        prices, dates, window_days=2, worst=0, named={"slide": (dates[0], dates[2])}
+    )
+    assert (scenario.start, scenario.end) == (dates[0], dates[2])
+    # Returns: AAA 80/100-1 = -20%, BBB 45/50-1 = -10%, CCC 15/20-1 = -25%, DDD 12/10-1 = +20%.
+    # P&L = 0.4*-0.20 + 0.2*-0.10 + 0.3*-0.25 + -0.1*0.20 = -0.08 - 0.02 - 0.075 - 0.02 = -0.195
+    (result,) = run_stress(
+        WEIGHTS, [scenario], symbols=SYMBOLS, sectors=SECTORS, nav_usd=1_000_000.0
+    )
+    assert result.pnl_fraction == pytest.approx(-0.195)
+    assert result.pnl_usd == pytest.approx(-195_000.0)
+    assert result.pnl_by_sector == pytest.approx(
+        {"Tech": -0.10, "Financials": -0.075, "Energy": -0.02}
+    )
+    assert [s for s, _ in result.top_contributors] == ["AAA", "CCC", "BBB", "DDD"]
+    assert [p for _, p in result.top_contributors] == pytest.approx([-0.08, -0.075, -0.02, -0.02])
+    assert result.uncovered_weight == 0.0
+
+
+def test_hypothetical_return_shocks_by_hand() -> None:
+    results = run_stress(
+        WEIGHTS,
+        [SectorShock("Tech", -0.2), InstrumentShock("CCC", -0.5), MarketShock(-0.1)],
+        symbols=SYMBOLS,
+        sectors=SECTORS,
+    )
+    sector, instrument, market = (r.pnl_fraction for r in results)
+    assert sector == pytest.approx((0.4 + 0.2) * -0.2)  # -0.12
+    assert instrument == pytest.approx(0.3 * -0.5)  # -0.15
+    assert market == pytest.approx((0.4 + 0.2 + 0.3 - 0.1) * -0.1)  # -0.08
+    assert all(r.pnl_usd is None for r in results)
+
+
+def test_sector_pnl_and_instrument_pnl_sum_to_the_total() -> None:
+    history = load_bundled()
+    sectors = tuple(i.sector for i in history.instruments)
+    rng = np.random.default_rng(7)
+    weights = rng.normal(0.0, 0.1, len(history.symbols))
+    returns = np.diff(history.close[-300:], axis=0) / history.close[-300:-1]
+    scenarios = (
+        *historical_scenarios(history.close, history.dates, symbols=history.symbols),
+        *default_hypothetical(sectors),
+    )
+    results = run_stress(
+        weights,
+        scenarios,
+        symbols=history.symbols,
+        sectors=sectors,
+        covariance=np.cov(returns, rowvar=False),
+    )
+    assert len(results) == len(scenarios) == 2 + 3 + 1 + len(set(sectors)) + 2
+    for result in results:
+        assert sum(result.pnl_by_sector.values()) == pytest.approx(result.pnl_fraction, abs=1e-12)
+        assert result.pnl_by_instrument.sum() == pytest.approx(result.pnl_fraction, abs=1e-12)
+
+
+def test_shorts_gain_in_a_crash() -> None:
+    history = load_bundled()
+    sectors = tuple(i.sector for i in history.instruments)
+    covid = next(
+        s
+        for s in historical_scenarios(history.close, history.dates, symbols=history.symbols)
+        if s.name == "2020 COVID crash"
+    )
+    equal = np.full(len(history.symbols), 1.0 / len(history.symbols))
+    long_result, short_result = (
+        run_stress(w, [covid, MarketShock(-0.3)], symbols=history.symbols, sectors=sectors)
+        for w in (equal, -equal)
+    )
+    assert long_result[0].pnl_fraction < -0.2  # the crash cost an equally weighted book > 20%
+    assert short_result[0].pnl_fraction == pytest.approx(-long_result[0].pnl_fraction)
+    assert short_result[1].pnl_fraction == pytest.approx(0.3)
+    assert short_result[0].top_contributors == ()  # no short lost money
+
+
+def test_covid_window_returns_are_the_closes_at_its_ends() -> None:
+    history = load_bundled()
+    scenarios = {
+        s.name: s
+        for s in historical_scenarios(history.close, history.dates, symbols=history.symbols)
+    }
+    covid = scenarios["2020 COVID crash"]
+    crisis = scenarios["2008 financial crisis"]
+    assert (covid.start, covid.end) == (date(2020, 2, 19), date(2020, 3, 23))
+    assert (crisis.start, crisis.end) == (date(2008, 9, 12), date(2009, 3, 9))
+    first, last = history.dates.index(covid.start), history.dates.index(covid.end)
+    aapl = history.symbols.index("AAPL")
+    expected = history.close[last, aapl] / history.close[first, aapl] - 1
+    assert covid.returns[aapl] == pytest.approx(expected)
+
+
+def test_named_windows_outside_the_data_are_left_out() -> None:
+    dates = _days(30, date(2020, 2, 10))  # 2020-02-10 .. 2020-03-10: COVID crash ends later
+    prices = np.linspace(100, 70, 30)[:, None] * np.ones((1, 2))
+    named = {"inside": (date(2020, 2, 12), date(2020, 3, 1)), **DEFAULT_NAMED}
+    scenarios = historical_scenarios(prices, dates, window_days=5, worst=0, named=named)
+    assert [s.name for s in scenarios] == ["inside"]
+
+
+def test_missing_prices_take_their_sector_mean_and_are_reported() -> None:
+    symbols = ("T1", "T2", "T3", "F1", "E1")
+    sectors = ("Tech", "Tech", "Tech", "Financials", "Energy")
+    nan = np.nan
+    prices = np.array(
+        [
+            [100.0, nan, 10.0, 50.0, nan],  # T2 and E1 not priced at the start
+            [80.0, 30.0, 9.0, 40.0, 20.0],
+        ]
+    )
+    dates = _days(2)
+    (scenario,) = historical_scenarios(
+        prices, dates, window_days=1, worst=0, named={"w": (dates[0], dates[1])}
+    )
+    assert np.isnan(scenario.returns[1]) and np.isnan(scenario.returns[4])
+    weights = np.array([0.2, 0.3, 0.1, 0.2, -0.1])
+    (result,) = run_stress(weights, [scenario], symbols=symbols, sectors=sectors)
+    # T1 -20%, T3 -10%: T2 gets the Tech mean -15%. Energy has no priced instrument: E1 gets the
+    # mean of all priced ones, (-0.20 - 0.10 - 0.20) / 3 = -1/6.
+    # P&L = 0.2*-0.2 + 0.3*-0.15 + 0.1*-0.1 + 0.2*-0.2 + -0.1*(-1/6)
+    expected = -0.04 - 0.045 - 0.01 - 0.04 + 0.1 / 6
+    assert result.pnl_fraction == pytest.approx(expected)
+    assert result.uncovered_weight == pytest.approx(0.3 + 0.1)
+    assert result.uncovered_symbols == ("T2", "E1")
+
+
+def test_historical_scenario_aligns_by_symbol() -> None:
+    scenario = HistoricalScenario(
+        "x", date(2020, 1, 1), date(2020, 2, 1), np.array([-0.1, 0.2]), ("AAA", "BBB")
+    )
+    (result,) = run_stress(
+        np.array([1.0, 0.5]), [scenario], symbols=("BBB", "AAA"), sectors=("S", "S")
+    )
+    assert result.pnl_fraction == pytest.approx(1.0 * 0.2 + 0.5 * -0.1)
+
+
+COVARIANCE = np.array(
+    [
+        [0.01**2, 0.3 * 0.01 * 0.02, -0.2 * 0.01 * 0.03],
+        [0.3 * 0.01 * 0.02, 0.02**2, 0.5 * 0.02 * 0.03],
+        [-0.2 * 0.01 * 0.03, 0.5 * 0.02 * 0.03, 0.03**2],
+    ]
+)
+THREE = ("X", "Y", "Z")
+
+
+def test_volatility_shock_k2_doubles_parametric_var_exactly() -> None:
+    weights = np.array([0.5, -0.2, 0.4])
+    (result,) = run_stress(
+        weights,
+        [VolatilityShock(2.0)],
+        symbols=THREE,
+        sectors=("A", "A", "B"),
+        covariance=COVARIANCE,
+    )
+    sigma = np.sqrt(weights @ COVARIANCE @ weights)
+    assert result.var_base == pytest.approx(Z_99 * sigma, rel=1e-12)
+    assert result.var_stressed == pytest.approx(2 * result.var_base, rel=1e-14)
+    assert result.pnl_fraction == pytest.approx(-result.var_stressed)
+    assert result.pnl_by_instrument.sum() == pytest.approx(result.pnl_fraction, rel=1e-12)
+
+
+def test_full_correlation_shock_gives_the_var_of_perfectly_correlated_assets() -> None:
+    weights = np.array([0.3, 0.5, 0.2])
+    (full, none) = run_stress(
+        weights,
+        [CorrelationShock(1.0), CorrelationShock(0.0)],
+        symbols=THREE,
+        sectors=("A", "B", "C"),
+        covariance=COVARIANCE,
+    )
+    # Perfectly correlated: sigma = 0.3*0.01 + 0.5*0.02 + 0.2*0.03 = 0.019
+    assert full.var_stressed == pytest.approx(Z_99 * 0.019, rel=1e-12)
+    assert none.var_stressed == pytest.approx(none.var_base, rel=1e-12)
+    assert full.var_stressed > full.var_base
+
+
+def test_worst_windows_are_non_overlapping_and_really_the_worst() -> None:
+    rng = np.random.default_rng(11)
+    days, instruments, window = 400, 6, 10
+    prices = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (days, instruments)), axis=0))
+    prices[:50, 2] = np.nan  # a late listing
+    prices[300:, 4] = np.nan  # a delisting
+    dates = _days(days)
+    scenarios = historical_scenarios(prices, dates, window_days=window, worst=4, named={})
+    assert [s.name for s in scenarios] == [f"Worst {window}-day window #{k}" for k in range(1, 5)]
+
+    # Brute force: the equally weighted return of every window, in plain loops.
+    universe = []
+    for t in range(days - window):
+        priced = [
+            prices[t + window, i] / prices[t, i] - 1
+            for i in range(instruments)
+            if np.isfinite(prices[t, i]) and np.isfinite(prices[t + window, i])
+        ]
+        universe.append(sum(priced) / len(priced))
+    picked: list[int] = []
+    for _ in range(4):
+        free = [t for t in range(len(universe)) if all(abs(t - p) >= window for p in picked)]
+        picked.append(min(free, key=lambda t: universe[t]))
+
+    assert [(s.start, s.end) for s in scenarios] == [(dates[t], dates[t + window]) for t in picked]
+    assert scenarios[0].start == dates[int(np.argmin(universe))]
+    spans = sorted((s.start, s.end) for s in scenarios)
+    assert all(earlier[1] <= later[0] for earlier, later in pairwise(spans))
+    for scenario, t in zip(scenarios, picked, strict=True):
+        assert np.nanmean(scenario.returns) == pytest.approx(universe[t])
+
+
+def test_default_hypothetical_has_each_sector_market_vol_and_correlation() -> None:
+    scenarios = default_hypothetical(["Tech", "Energy", "Tech"])
+    names = [s.name for s in scenarios]
+    assert names == [
+        "Market -10%",
+        "Energy -20%",
+        "Tech -20%",
+        "Volatility x2",
+        "Correlation lam=0.5",
+    ]
+
+
+def test_weights_from_holdings_value_shorts_negative() -> None:
+    weights, nav_usd = weights_from_holdings(
+        np.array([100, -50, 0]), np.array([10.0, 20.0, np.nan]), 1_000.0
+    )
+    # NAV = 1000 + 100*10 - 50*20 = 1000
+    assert nav_usd == pytest.approx(1_000.0)
+    assert weights == pytest.approx([1.0, -1.0, 0.0])
+
+
+def test_bad_inputs_are_refused_with_the_reason() -> None:
+    with pytest.raises(StressError, match="one per instrument"):
+        run_stress(np.ones(2), [MarketShock(-0.1)], symbols=THREE, sectors=("A", "A", "B"))
+    with pytest.raises(StressError, match="needs a covariance"):
+        run_stress(np.ones(3), [VolatilityShock(2.0)], symbols=THREE, sectors=("A", "A", "B"))
+    with pytest.raises(StressError, match="lam"):
+        CorrelationShock(1.5)
