@@ -27,6 +27,8 @@ from engine.events.store import SqlEventStore
 from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
+from engine.risk.manager import RiskManager
+from engine.risk.stress import Scenario, default_hypothetical, historical_scenarios
 from engine.signals.coordination import SignalCoordinator, TimeframeBlend, make_policy
 from engine.signals.horizons import canonical
 from engine.signals.quality import QualityTracker
@@ -219,6 +221,34 @@ def build_bus(config: AppConfig, store: SqlEventStore) -> EventBus:
     return EmbeddedEventBus(store)
 
 
+def build_risk_manager(config: AppConfig, instruments: tuple[Instrument, ...]) -> RiskManager:
+    """The configured limits, checked against the instruments the market data has."""
+    symbols = tuple(i.symbol for i in instruments)
+    known = frozenset(symbols)
+    try:
+        scoped = tuple(entry.scoped(config.risk.warn_at, known) for entry in config.risk.limits)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: risk.limits: {exc}") from exc
+    return RiskManager(
+        scoped,
+        {p.id: p.tenant for p in config.portfolios},
+        symbols,
+        tuple(i.sector for i in instruments),
+        config.risk.alert_hysteresis,
+    )
+
+
+def build_stress_scenarios(feed: MarketFeed) -> tuple[Scenario, ...]:
+    """The standard stress set: the named crises and worst 20-day windows of the whole price
+    history (real data only), and the hypothetical shocks."""
+    sectors = [i.sector for i in feed.instruments]
+    historical: tuple[Scenario, ...] = ()
+    if isinstance(feed, HistoricalFeed):
+        history = feed.history
+        historical = historical_scenarios(history.close, history.dates, symbols=history.symbols)
+    return (*historical, *default_hypothetical(sectors))
+
+
 def build_engine(
     config: AppConfig,
     database_url: str | None = None,
@@ -259,5 +289,9 @@ def build_engine(
         quality_record_every=config.signals.quality.record_every_cycles,
         risk_lookback_days=config.risk.lookback_days or config.history_days - 1,
         risk_record_every=config.risk.record_every_cycles,
+        risk_manager=build_risk_manager(config, feed.instruments),
+        drawdown_window_days=config.risk.drawdown_window_days,
+        stress_scenarios=build_stress_scenarios(feed),
+        stress_every_cycles=config.risk.stress_every_cycles,
     )
     return EngineParts(config, feed, coordinator, store, bus)

@@ -12,6 +12,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
 
+from engine.risk.limits import KINDS, TRADING_STATES, make_limit
+
 
 class CommandRefused(RuntimeError):
     """The engine behind this view cannot take commands (for example a read-only follower)."""
@@ -194,20 +196,90 @@ class CancelOrder(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class HoldTrading(Command):
-    """Holds (``hold=True``) or releases a portfolio's trading: while held it makes no new
-    orders and its working orders are cancelled. The engine answers on ``reply``."""
+class SetTradingState(Command):
+    """Puts a portfolio in ACTIVE, REDUCING (only orders that reduce a position pass) or HALTED
+    (no order passes; its working orders are cancelled). The engine answers on ``reply``."""
 
     portfolio_id: str = ""
-    hold: bool = True
+    state: str = "ACTIVE"
     reply: Future = field(default_factory=Future, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
         if not self.portfolio_id:
-            raise ValueError("HoldTrading.portfolio_id: name the portfolio")
+            raise ValueError("SetTradingState.portfolio_id: name the portfolio")
+        if self.state not in TRADING_STATES:
+            raise ValueError(
+                f"SetTradingState.state: {self.state!r} must be one of {', '.join(TRADING_STATES)}"
+            )
         if not self.reason.strip():
-            raise ValueError("HoldTrading.reason: say why (it goes into the audit trail)")
+            raise ValueError("SetTradingState.reason: say why (it goes into the audit trail)")
 
     def details(self) -> dict[str, object]:
-        return {"portfolio_id": self.portfolio_id, "hold": self.hold}
+        return {"portfolio_id": self.portfolio_id, "state": self.state}
+
+
+@dataclass(frozen=True, slots=True)
+class SetRiskLimit(Command):
+    """Sets one risk limit (see engine/risk/limits.py) of a portfolio, or of every portfolio of
+    ``tenant``; ``remove=True`` takes it away. The engine answers on ``reply`` with the new
+    versions."""
+
+    portfolio_id: str = ""
+    tenant: str = ""
+    limit: str = ""
+    value: float | None = None
+    mode: str = "hard"
+    warn_at: float | None = None
+    on_breach: str = "alert"
+    symbols: tuple[str, ...] = ()
+    remove: bool = False
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if bool(self.portfolio_id) == bool(self.tenant):
+            raise ValueError("SetRiskLimit.portfolio_id: name a portfolio or a tenant (one)")
+        if not self.reason.strip():
+            raise ValueError("SetRiskLimit.reason: say why (it goes into the audit trail)")
+        if self.remove:
+            if self.limit not in KINDS:
+                raise ValueError(f"SetRiskLimit.limit: {self.limit!r} is not a risk limit")
+        else:
+            try:
+                make_limit(
+                    self.limit,
+                    self.value,
+                    self.mode,
+                    self.warn_at,
+                    self.on_breach,
+                    self.symbols,
+                )
+            except ValueError as exc:
+                raise ValueError(f"SetRiskLimit.{exc}") from None
+
+    def details(self) -> dict[str, object]:
+        return {
+            "portfolio_id": self.portfolio_id or None,
+            "tenant": self.tenant or None,
+            "limit": self.limit,
+            "value": self.value,
+            "mode": self.mode,
+            "remove": self.remove,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlert(Command):
+    """A risk officer has seen a risk alert; it stays listed until the measure recovers."""
+
+    alert_id: str = ""
+    reply: Future = field(default_factory=Future, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.alert_id:
+            raise ValueError("AcknowledgeAlert.alert_id: name the alert")
+
+    def details(self) -> dict[str, object]:
+        return {"alert_id": self.alert_id}

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engine.risk.limits import LimitScope, make_limit
 from engine.signals.horizons import horizon_days
 
 DEFAULT_CONFIG_RESOURCE = "default_config.toml"
@@ -262,6 +263,8 @@ class PortfolioConfig(_Strict):
     rebalance_every_days: Annotated[int, Field(ge=1)] = 1
     min_trade_weight: Annotated[float, Field(ge=0, lt=1)] = 0.002
     cash: CashConfig = CashConfig()
+    # Risk limits may be set for all of a tenant's portfolios at once.
+    tenant: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] = "default"
     # Multi-strategy: sleeves sized apart and combined by capital (capitals sum to 1).
     sleeves: tuple[SleeveConfig, ...] = ()
 
@@ -321,14 +324,64 @@ class TradingConfig(_Strict):
     max_days: Annotated[int, Field(ge=1, le=60)] = 20
 
 
+class RiskLimitConfig(_Strict):
+    """One risk limit (see engine/risk/limits.py for the kinds and their units), for every
+    portfolio, or only a tenant's (``tenant``) or one portfolio's (``portfolio``)."""
+
+    name: str
+    value: float | None = None
+    mode: Literal["hard", "soft"] = "hard"
+    warn_at: Annotated[float, Field(gt=0, le=1)] | None = None
+    on_breach: Literal["alert", "reduce", "halt"] = "alert"
+    symbols: tuple[str, ...] = ()
+    portfolio: str | None = None
+    tenant: str | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> RiskLimitConfig:
+        if self.portfolio and self.tenant:
+            raise ValueError("a limit applies to one portfolio or one tenant, not both")
+        make_limit(self.name, self.value, self.mode, self.warn_at, self.on_breach, self.symbols)
+        return self
+
+    def scoped(self, warn_at: float, known_symbols: frozenset[str] | None = None) -> LimitScope:
+        scope = (
+            f"portfolio {self.portfolio}"
+            if self.portfolio
+            else f"tenant {self.tenant}"
+            if self.tenant
+            else "every portfolio"
+        )
+        limit = make_limit(
+            self.name,
+            self.value,
+            self.mode,
+            self.warn_at or warn_at,
+            self.on_breach,
+            self.symbols,
+            known_symbols,
+            scope=f"config: {scope}",
+        )
+        return LimitScope(limit, self.portfolio, self.tenant)
+
+
 class RiskConfig(_Strict):
-    """Risk monitoring (see engine/risk/metrics.py)."""
+    """Risk monitoring and limits (see engine/risk/metrics.py and engine/risk/limits.py)."""
 
     # Daily returns behind the covariance and the historical VaR (less than history_days;
     # default: the whole price window).
     lookback_days: Annotated[int, Field(ge=20, le=2520)] | None = None
     # An audited RiskMeasured event every this many cycles.
     record_every_cycles: Annotated[int, Field(ge=1)] = 5
+    # Utilisation (measure / limit) from which a warning alert is raised, unless a limit says.
+    warn_at: Annotated[float, Field(gt=0, le=1)] = 0.8
+    # An alert's level is left only this far (utilisation) below where it starts.
+    alert_hysteresis: Annotated[float, Field(ge=0, lt=0.5)] = 0.05
+    # max_drawdown counts from the highest NAV of this many trading days.
+    drawdown_window_days: Annotated[int, Field(ge=5)] = 252
+    # Stress tests of the holdings and the latest proposal every this many cycles.
+    stress_every_cycles: Annotated[int, Field(ge=1)] = 5
+    limits: tuple[RiskLimitConfig, ...] = ()
 
 
 class StateConfig(_Strict):
@@ -380,6 +433,18 @@ class AppConfig(_Strict):
                         f"{path}.allocation.lookback_days {allocation.lookback_days} must be "
                         f"less than history_days {self.history_days}"
                     )
+        tenants = {p.tenant for p in self.portfolios}
+        for k, entry in enumerate(self.risk.limits):
+            if entry.portfolio and entry.portfolio not in seen:
+                raise ValueError(
+                    f"risk.limits[{k}].portfolio {entry.portfolio!r} is not a portfolio "
+                    f"({', '.join(sorted(seen))})"
+                )
+            if entry.tenant and entry.tenant not in tenants:
+                raise ValueError(
+                    f"risk.limits[{k}].tenant {entry.tenant!r} has no portfolio "
+                    f"(tenants: {', '.join(sorted(tenants))})"
+                )
         if self.risk.lookback_days is not None and self.risk.lookback_days >= self.history_days:
             raise ValueError(
                 f"risk.lookback_days {self.risk.lookback_days} must be less than history_days "

@@ -42,16 +42,18 @@ from engine.allocation.risk_models import trailing_returns
 from engine.allocation.rounding import binding_limits, round_to_shares
 from engine.allocation.sleeves import Sleeve, SleeveOutcome, allocate_sleeves
 from engine.commands import (
+    AcknowledgeAlert,
     CancelOrder,
     Command,
     CommandRefused,
-    HoldTrading,
     LiftOverride,
     LiftWeightOverride,
     Pause,
     Resume,
     SetOverride,
+    SetRiskLimit,
     SetSpeed,
+    SetTradingState,
     SetWeightOverride,
     SubmitSignals,
 )
@@ -66,12 +68,17 @@ from engine.model import (
     Instrument,
     MarketTick,
     Order,
+    Side,
     Signal,
     SignalBatch,
     TargetWeights,
     to_cash,
 )
-from engine.risk.metrics import drawdowns, risk_figures
+from engine.risk.gate import Book, GateDecision, RiskGate, RiskModel, budget_measure
+from engine.risk.limits import LimitUsage, level_of
+from engine.risk.manager import MONITOR_ACTOR, Emit, Measures, RiskManager
+from engine.risk.metrics import RiskFigures, drawdowns, risk_figures
+from engine.risk.stress import HistoricalScenario, Scenario, run_stress
 from engine.signals.book import ALL_PORTFOLIOS, Override, signal_from_payload, signal_payload
 from engine.signals.coordination import SignalCoordinator
 from engine.signals.horizons import MAX_HORIZON_DAYS
@@ -88,17 +95,22 @@ from engine.snapshot import (
     CrossView,
     EngineStatus,
     ExecutionQualityView,
+    GateDecisionView,
+    LimitView,
     NavPoint,
     PortfolioView,
     PositionView,
     QualityPoint,
     RejectedSignal,
+    RiskAlertView,
+    RiskAuditView,
     RiskView,
     SignalFlow,
     SignalRow,
     SleeveView,
     SourceQualityView,
     StateSnapshot,
+    StressView,
     WeightOverrideView,
     WorkingOrderView,
 )
@@ -125,6 +137,8 @@ STAGES = (
     "coordination",
     "allocation",
     "orders",
+    "gate",
+    "trades",
     "events",
     "snapshot",
 )
@@ -146,6 +160,13 @@ RISK_FIELDS = (
     "max_drawdown",
 )
 QUALITY_HISTORY_EVENTS = 2000
+# Events the Risk page's audit trail lists.
+RISK_AUDIT_EVENTS = (
+    "RiskLimitSet",
+    "RiskLimitRemoved",
+    "TradingStateChanged",
+    "RiskAlertAcknowledged",
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -178,6 +199,51 @@ def _json_float(value: float) -> float | None:
     return round(value, 6) if np.isfinite(value) else None
 
 
+def _gate_payload(decision: GateDecision) -> dict[str, object]:
+    return {
+        "limit": decision.limit,
+        "requested_shares": decision.requested_shares,
+        "approved_shares": decision.approved_shares,
+        "value": None if decision.value is None else _json_float(decision.value),
+        "threshold": decision.threshold,
+        "reason": decision.reason,
+    }
+
+
+def _limit_view(usage: LimitUsage) -> LimitView:
+    limit = usage.limit
+    return LimitView(
+        limit.name,
+        limit.kind.unit,
+        limit.value,
+        limit.mode,
+        limit.warn_at,
+        limit.on_breach,
+        limit.version,
+        limit.scope,
+        limit.actor,
+        usage.value if np.isfinite(usage.value) else None,
+        usage.utilisation if np.isfinite(usage.utilisation) else None,
+        usage.level,
+        usage.detail,
+        limit.symbols,
+    )
+
+
+def _audit_view(event: Event) -> RiskAuditView:
+    p = event.payload
+    if event.type == "RiskLimitSet":
+        setting = ", ".join(p["symbols"]) if p["symbols"] else f"{p['value']:g} {p.get('unit', '')}"
+        detail = f"{p['name']} v{p['version']}: {setting} ({p['mode']}) - {p['reason']}"
+    elif event.type == "RiskLimitRemoved":
+        detail = f"{p['name']} v{p['version']} removed - {p['reason']}"
+    elif event.type == "TradingStateChanged":
+        detail = f"{p.get('previous', '?')} -> {p['state']}: {p['reason']}"
+    else:
+        detail = f"alert {p['alert_id']} acknowledged: {p.get('note', '')}"
+    return RiskAuditView(event.timestamp, event.portfolio_id, event.type, event.actor, detail)
+
+
 class RecoveryError(RuntimeError):
     """The stored state cannot be continued with this configuration; says what differs."""
 
@@ -208,6 +274,10 @@ class Coordinator:
         quality_record_every: int = 5,
         risk_lookback_days: int = 250,
         risk_record_every: int = 5,
+        risk_manager: RiskManager | None = None,
+        drawdown_window_days: int = 252,
+        stress_scenarios: tuple[Scenario, ...] = (),
+        stress_every_cycles: int = 5,
     ) -> None:
         self.instruments = instruments
         self.symbols = tuple(instrument.symbol for instrument in instruments)
@@ -225,6 +295,30 @@ class Coordinator:
         self.quality_record_every = quality_record_every
         self.risk_lookback_days = risk_lookback_days
         self.risk_record_every = risk_record_every
+        self.risk_manager = risk_manager or RiskManager(
+            (),
+            {m.portfolio_id: "default" for m in mandates},
+            self.symbols,
+            self.sectors,
+        )
+        self.gate = RiskGate()
+        self.drawdown_window_days = drawdown_window_days
+        # Historical windows aligned with this universe once, so each run is a dot product.
+        self.stress_scenarios = tuple(
+            HistoricalScenario(
+                s.name, s.start, s.end, s.returns_for(self.symbols, self.sectors), origin=s.origin
+            )
+            if isinstance(s, HistoricalScenario)
+            else s
+            for s in stress_scenarios
+        )
+        self.stress_every_cycles = stress_every_cycles
+        self._risk_model: RiskModel | None = None
+        self._cycle_orders: dict[str, list[Order]] = {}
+        self._approved: list[Order] = []
+        self._gate_notes: dict[tuple[str, str], GateDecision] = {}
+        self._budget_scaling: dict[str, tuple[str, float]] = {}
+        self._last_measures: dict[str, Measures] = {}
         self.multipliers: dict[str, float] = {}
         self.desk = desk
         self.latest_impacts: dict[str, AllocationImpact] = {}
@@ -289,6 +383,18 @@ class Coordinator:
             maxlen=recent_items,
         )
         self.recent_cycles: deque[CycleReport] = deque(maxlen=300)
+        self.recent_gate_decisions: deque[GateDecisionView] = deque(maxlen=recent_items)
+        self.risk_audit: deque[RiskAuditView] = deque(
+            sorted(
+                (
+                    _audit_view(e)
+                    for kind in RISK_AUDIT_EVENTS
+                    for e in store.query(event_type=kind, limit=recent_items)
+                ),
+                key=lambda view: view.recorded_at,
+            ),
+            maxlen=recent_items,
+        )
         self.recent_rejections: deque[RejectedSignal] = deque(
             (
                 rejection_from_event(e)
@@ -307,6 +413,8 @@ class Coordinator:
             maxlen=QUALITY_HISTORY_EVENTS * max(1, len(used)),
         )
         self._open_new_portfolios()
+        for change in self.risk_manager.config_changes(self.state):
+            self._record(change, in_cycle=False)
 
     @property
     def ledger(self) -> Ledger:
@@ -380,6 +488,11 @@ class Coordinator:
         )
         self.state.apply(event)
         self._unpublished.append(event)
+        if event_type in RISK_AUDIT_EVENTS:
+            self.risk_audit.append(_audit_view(event))
+
+    def _record(self, emit: Emit, in_cycle: bool = True) -> None:
+        self._emit(emit.type, emit.payload, emit.portfolio_id, emit.actor, in_cycle)
 
     def _persist_state(self, connection: Connection, stored: list[Event]) -> None:
         """Runs inside the append transaction: the projection and, when due, a snapshot."""
@@ -551,8 +664,12 @@ class Coordinator:
             work = self.lift_weight_override
         elif isinstance(command, CancelOrder):
             work = self.cancel_order
-        elif isinstance(command, HoldTrading):
-            work = self.hold_trading
+        elif isinstance(command, SetTradingState):
+            work = self.set_trading_state
+        elif isinstance(command, SetRiskLimit):
+            work = self.set_risk_limit
+        elif isinstance(command, AcknowledgeAlert):
+            work = self.acknowledge_alert
         else:
             return None
         reply = command.reply
@@ -753,21 +870,118 @@ class Coordinator:
         self._emit("OrderCancelled", payload, order.portfolio_id, in_cycle=in_cycle)
         return payload
 
-    def hold_trading(self, command: HoldTrading) -> dict[str, object]:
-        """Holds a portfolio's trading (no new orders; its working orders are cancelled) or
-        releases it."""
+    def set_trading_state(self, command: SetTradingState) -> dict[str, object]:
+        """A person sets a portfolio's trading state. HALTED cancels its working orders;
+        REDUCING those that would not reduce a position."""
         self._mandate(command.portfolio_id)
         pid = command.portfolio_id
-        if command.hold:
-            state, reason = "HALTED", f"held by {command.actor}: {command.reason}"
-            for order in [o for o in self.state.pending_orders.values() if o.portfolio_id == pid]:
-                self._cancel(order, f"trading held by {command.actor}")
+        now = self.state.trading_state(pid)
+        if command.state == now:
+            raise ValueError(f"state: {pid} is already {now}")
+        payload = self._change_trading_state(
+            pid, command.state, f"set by {command.actor}: {command.reason}", command.actor
+        )
+        self._flush_events()
+        return payload
+
+    def _change_trading_state(
+        self,
+        pid: str,
+        state: str,
+        reason: str,
+        actor: str,
+        limit: str | None = None,
+        in_cycle: bool = False,
+        automatic: bool = False,
+    ) -> dict[str, object]:
+        working = [o for o in self.state.pending_orders.values() if o.portfolio_id == pid]
+        for order in working:
+            if state == "HALTED" or (state == "REDUCING" and not self._reduces(order)):
+                self._cancel(order, f"trading state {state}: {reason}", in_cycle=in_cycle)
+        payload: dict[str, object] = {
+            "state": state,
+            "previous": self.state.trading_state(pid),
+            "reason": reason,
+            "automatic": automatic,
+            **({"limit": limit} if limit else {}),
+        }
+        self._emit("TradingStateChanged", payload, pid, actor=actor, in_cycle=in_cycle)
+        return payload
+
+    def _reduces(self, order: Order) -> bool:
+        """Whether what is left of a working order only reduces the position it trades."""
+        progress = self.state.order_progress.get(order.order_id)
+        left = order.quantity_shares - (progress.filled_shares if progress else 0)
+        held = self.ledger.shares(order.portfolio_id, order.symbol)
+        return (held > 0 and order.side is Side.SELL and left <= held) or (
+            held < 0 and order.side is Side.BUY and left <= -held
+        )
+
+    def set_risk_limit(self, command: SetRiskLimit) -> dict[str, object]:
+        """Sets or removes a risk limit of one portfolio or of every portfolio of a tenant."""
+        if command.portfolio_id:
+            self._mandate(command.portfolio_id)
+            portfolio_ids, scope = [command.portfolio_id], "portfolio"
         else:
-            if pid not in self.state.halted:
-                raise ValueError(f"portfolio_id: {pid!r} is not held")
-            state, reason = "ACTIVE", f"released by {command.actor}: {command.reason}"
-        payload: dict[str, object] = {"state": state, "reason": reason}
-        self._emit("TradingStateChanged", payload, pid, actor=command.actor, in_cycle=False)
+            tenants = self.risk_manager.tenants
+            portfolio_ids = [p for p, t in tenants.items() if t == command.tenant]
+            if not portfolio_ids:
+                raise ValueError(
+                    f"tenant: {command.tenant!r} has no portfolio "
+                    f"(tenants: {', '.join(sorted(set(tenants.values())))})"
+                )
+            scope = f"tenant {command.tenant}"
+        changes = self.risk_manager.command_changes(
+            self.state,
+            portfolio_ids,
+            command.limit,
+            command.value,
+            command.mode,
+            command.warn_at,
+            command.on_breach,
+            command.symbols,
+            command.remove,
+            command.actor,
+            command.reason,
+            scope,
+        )
+        for change in changes:
+            self._record(change, in_cycle=False)
+        self._flush_events()
+        for pid in portfolio_ids:
+            self._show_new_limits(pid)
+        return {
+            "limit": command.limit,
+            "versions": {c.portfolio_id: c.payload["version"] for c in changes},
+        }
+
+    def _show_new_limits(self, portfolio_id: str) -> None:
+        """The Risk view shows a changed limit at once, against the last close's measures;
+        alerts follow at the next close, when the limit is monitored."""
+        view, measures = self.latest_risk.get(portfolio_id), self._last_measures.get(portfolio_id)
+        if view is None or measures is None:
+            return
+        usages = self.risk_manager.usage(
+            self.risk_manager.limits(self.state, portfolio_id), measures
+        )
+        for usage in usages:
+            if usage.limit.name != "restricted_instruments":
+                usage.level = level_of(usage.utilisation, usage.limit.warn_at)
+        self.latest_risk[portfolio_id] = replace(view, limits=tuple(_limit_view(u) for u in usages))
+
+    def acknowledge_alert(self, command: AcknowledgeAlert) -> dict[str, object]:
+        alert = self.state.risk_alerts.get(command.alert_id)
+        if alert is None:
+            open_ids = ", ".join(sorted(self.state.risk_alerts)[:10]) or "none"
+            raise ValueError(f"alert_id: {command.alert_id!r} is not open (open: {open_ids})")
+        payload: dict[str, object] = {"alert_id": command.alert_id, "note": command.reason}
+        self._emit(
+            "RiskAlertAcknowledged",
+            payload,
+            alert["portfolio_id"],
+            actor=command.actor,
+            in_cycle=False,
+        )
         self._flush_events()
         return payload
 
@@ -796,6 +1010,10 @@ class Coordinator:
         cycle = self.cycles_completed + 1
         self._cycle_event_counter = 0
         self._cycle_targets = {}
+        self._cycle_orders = {}
+        self._approved = []
+        self._gate_notes = {}
+        self._risk_model = None
         fills_before = sum(self.fills_total.values())
         orders_before = sum(self.orders_total.values())
         started = time.perf_counter()
@@ -810,6 +1028,8 @@ class Coordinator:
                 ("coordination", self._stage_coordination),
                 ("allocation", self._stage_allocation),
                 ("orders", self._stage_orders),
+                ("gate", self._stage_gate),
+                ("trades", self._stage_trades),
             ):
                 t0 = time.perf_counter()
                 work(tick)
@@ -1101,8 +1321,10 @@ class Coordinator:
         )
 
     def _stage_risk(self, tick: MarketTick) -> None:
-        """Each portfolio's risk at this close from what it now holds (see engine/risk/metrics.py):
-        kept for the dashboard, and recorded as ``RiskMeasured`` every few cycles."""
+        """Each portfolio's risk at this close from what it now holds, after the fills (the
+        post-trade check; see engine/risk/metrics.py): limit utilisation, alerts and automatic
+        trading states; kept for the dashboard, and recorded as ``RiskMeasured`` every few
+        cycles. The risk model built here serves the cycle's allocation and risk gate."""
         window = self.prices.window()
         if len(window) < 3:
             return
@@ -1112,14 +1334,20 @@ class Coordinator:
             return
         scenarios = returns[:, columns]
         covariance = np.atleast_2d(np.cov(scenarios, rowvar=False))
+        self._risk_model = RiskModel(columns, covariance, scenarios)
         cycle = self.cycles_completed + 1
+        full_covariance = None
+        if cycle % self.stress_every_cycles == 0:  # by the cycle alone: the same after a restart
+            full_covariance = np.zeros((len(self.symbols), len(self.symbols)))
+            full_covariance[np.ix_(columns, columns)] = covariance
         sectors = np.array(self.sectors)
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             weights = self._current_weights(pid, tick.close)
             figures = risk_figures(weights[columns], scenarios, covariance)
             navs = [point.nav_usd for point in self.state.nav_history.get(pid, ())]
-            current_dd, max_dd = drawdowns(np.array([*navs, float(self.ledger.nav_usd(pid))]))
+            nav_series = np.array([*navs, float(self.ledger.nav_usd(pid))])
+            current_dd, max_dd = drawdowns(nav_series)
             held = weights != 0
             share = np.zeros(len(weights))
             share[columns] = figures.contributions
@@ -1140,6 +1368,11 @@ class Coordinator:
             )
             history = self.risk_history.setdefault(pid, deque(maxlen=RISK_HISTORY_POINTS))
             history.append((tick.timestamp, figures.var_historical[0.99]))
+            usages = self._monitor(mandate, tick, weights, figures, nav_series)
+            previous = self.latest_risk.get(pid)
+            stress = previous.stress if previous is not None else ()
+            if full_covariance is not None:
+                stress = self._stress(pid, weights, full_covariance, tick.timestamp)
             view = RiskView(
                 pid,
                 tick.timestamp,
@@ -1160,6 +1393,10 @@ class Coordinator:
                 by_symbol,
                 by_sector,
                 tuple(history),
+                self.state.trading_state(pid),
+                tuple(_limit_view(u) for u in usages),
+                stress=stress,
+                budget_scaling=self._budget_scaling.get(pid),
             )
             self.latest_risk[pid] = view
             if cycle % self.risk_record_every == 0:
@@ -1169,9 +1406,104 @@ class Coordinator:
                         "market_date": tick.timestamp.isoformat(),
                         **{name: _json_float(getattr(view, name)) for name in RISK_FIELDS},
                         "var_99_contributions": {s: round(v, 6) for s, v in by_symbol[:25]},
+                        "utilisation": {u.limit.name: _json_float(u.utilisation) for u in usages},
+                        **(
+                            {"stress": {v.scenario: _json_float(v.pnl_holdings) for v in stress}}
+                            if full_covariance is not None
+                            else {}
+                        ),
                     },
                     pid,
                 )
+
+    def _stress(
+        self,
+        portfolio_id: str,
+        weights: np.ndarray,
+        covariance: np.ndarray,
+        today: date,
+    ) -> tuple[StressView, ...]:
+        """The stress scenarios (engine/risk/stress.py) on the holdings and on the latest
+        proposed allocation. Historical windows count only once they are history at ``today``."""
+        scenarios = [
+            s
+            for s in self.stress_scenarios
+            if not isinstance(s, HistoricalScenario) or s.end <= today
+        ]
+        if not scenarios:
+            return ()
+        run = partial(
+            run_stress,
+            scenarios=scenarios,
+            symbols=self.symbols,
+            sectors=self.sectors,
+            covariance=covariance,
+            top=0,
+        )
+        held = run(weights)
+        targets = self.state.targets.get(portfolio_id)
+        proposed: tuple = ()
+        if targets:
+            target = np.zeros(len(self.symbols))
+            for symbol, weight in targets.items():
+                target[self.symbol_index[symbol]] = weight
+            proposed = run(target)
+        return tuple(
+            StressView(
+                h.scenario,
+                h.kind,
+                h.window or "",
+                h.pnl_fraction,
+                proposed[k].pnl_fraction if proposed else None,
+            )
+            for k, h in enumerate(held)
+        )
+
+    def _monitor(
+        self,
+        mandate: PortfolioMandate,
+        tick: MarketTick,
+        weights: np.ndarray,
+        figures: RiskFigures,
+        nav_series: np.ndarray,
+    ) -> list[LimitUsage]:
+        """Utilisation of the portfolio's limits, the alerts it raises or clears, and the
+        trading state a breach calls for."""
+        pid = mandate.portfolio_id
+        limits = self.risk_manager.limits(self.state, pid)
+        recent = nav_series[-(self.drawdown_window_days + 1) :]
+        _, notional, count = self.state.last_orders.get(pid, (0, 0.0, 0))
+        budget = {
+            "volatility": figures.volatility_annual,
+            **{
+                f"{measure}_{int(level * 100)}_{method}": getattr(figures, f"{measure}_{method}")[
+                    level
+                ]
+                for measure in ("var", "cvar")
+                for method in ("parametric", "historical")
+                for level in (0.95, 0.99)
+            },
+        }
+        if "tracking_error" in limits and self._risk_model is not None:
+            model = replace(self._risk_model, benchmark=self._benchmark(mandate))
+            budget["tracking_error"] = budget_measure("tracking_error", weights, model)
+        measures = Measures(weights, budget, drawdowns(recent)[0], notional, count)
+        self._last_measures[pid] = measures
+        usages = self.risk_manager.usage(limits, measures)
+        for change in self.risk_manager.alerts(self.state, pid, usages, tick.timestamp):
+            self._record(change)
+        decided = self.risk_manager.automatic_state(self.state, pid, usages)
+        if decided is not None:
+            state, reason, limit = decided
+            self._change_trading_state(
+                pid, state, reason, MONITOR_ACTOR, limit, in_cycle=True, automatic=True
+            )
+        return usages
+
+    def _benchmark(self, mandate: PortfolioMandate) -> np.ndarray:
+        """The tracking error's benchmark: the portfolio's universe, equally weighted."""
+        universe = mandate.universe.astype(float)
+        return universe / max(universe.sum(), 1.0)
 
     def _trading_ready(self) -> bool:
         return len(self.prices) >= self.required_days
@@ -1320,7 +1652,7 @@ class Coordinator:
             pins, excluded = self._weight_pins(pid)
             if pins is not None:
                 pins = np.where(tradable, pins, np.nan)
-            eligible = mandate.universe & tradable & ~excluded
+            eligible = mandate.universe & tradable & ~excluded & ~self._restricted(pid)
             current = self._current_weights(pid, tick.close)
             sleeve_outcomes: tuple[SleeveOutcome, ...] = ()
             if mandate.sleeves:
@@ -1346,6 +1678,8 @@ class Coordinator:
                     self.sectors,
                     pins,
                 )
+            if outcome.status != "infeasible":
+                outcome = self._within_budget(mandate, outcome, tick)
             shares = None
             binding: tuple[str, ...] = ()
             nav = float(self.ledger.nav_usd(pid))
@@ -1426,6 +1760,44 @@ class Coordinator:
                 },
                 pid,
             )
+
+    def _restricted(self, portfolio_id: str) -> np.ndarray:
+        """Instruments the portfolio may hold no new exposure to: the allocation leaves them
+        out (so a rebalance sells what is held), and the gate blocks any order adding to them."""
+        limit = self.risk_manager.limits(self.state, portfolio_id).get("restricted_instruments")
+        mask = np.zeros(len(self.symbols), dtype=bool)
+        if limit is not None:
+            mask[[self.symbol_index[s] for s in limit.symbols]] = True
+        return mask
+
+    def _within_budget(
+        self, mandate: PortfolioMandate, outcome: AllocationOutcome, tick: MarketTick
+    ) -> AllocationOutcome:
+        """The allocation scaled toward cash when its volatility, VaR or CVaR is over the
+        portfolio's budget (risk-adjusted coordination: before orders, not only at the gate)."""
+        pid = mandate.portfolio_id
+        self._budget_scaling.pop(pid, None)
+        if self._risk_model is None:
+            return outcome
+        limits = self.risk_manager.limits(self.state, pid)
+        scaling = self.risk_manager.budget_scaling(limits, outcome.target.weights, self._risk_model)
+        if scaling is None:
+            return outcome
+        weights = outcome.target.weights * scaling.factor
+        self._budget_scaling[pid] = (scaling.limit, scaling.factor)
+        self._emit(
+            "AllocationScaled",
+            {
+                "market_date": tick.timestamp.isoformat(),
+                "limit": scaling.limit,
+                "value": round(scaling.value, 8),
+                "threshold": scaling.threshold,
+                "factor": round(scaling.factor, 8),
+            },
+            pid,
+        )
+        target = TargetWeights(pid, tick.timestamp, weights, 1.0 - float(weights.sum()))
+        return replace(outcome, target=target)
 
     def _allocation_problem(
         self, portfolio_id: str, tick: MarketTick, outcome: AllocationOutcome, sleeve: str = ""
@@ -1523,22 +1895,21 @@ class Coordinator:
         return impact
 
     def _stage_orders(self, tick: MarketTick) -> None:
+        """Each rebalancing portfolio's orders: whole-share targets minus holdings."""
         if not self._latest_batches:
             return
         cycle = self.cycles_completed + 1
-        orders: list[Order] = []
-        strength: dict[tuple[str, str], float] = {}
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             if not self._due(mandate) or pid not in self._cycle_targets:
                 continue
-            if pid in self.state.halted:
+            if self.state.trading_state(pid) == "HALTED":
                 continue
             # A rebalance replaces what the last one left working.
             for order in [o for o in self.state.pending_orders.values() if o.portfolio_id == pid]:
                 self._cancel(order, "replaced by the rebalance", in_cycle=True)
             _, target_shares = self._cycle_targets[pid]
-            made = mandate.order_generator.generate(
+            self._cycle_orders[pid] = mandate.order_generator.generate(
                 pid,
                 target_shares,
                 self.symbols,
@@ -1548,15 +1919,84 @@ class Coordinator:
                 tick.timestamp,
                 f"{pid}-{cycle:08d}",
             )
-            coordinated = self._latest_coordinated[pid]
-            for order in made:
-                i = self.symbol_index[order.symbol]
-                strength[(pid, order.symbol)] = float(
-                    coordinated.score[i] * coordinated.confidence[i]
+
+    def _stage_gate(self, tick: MarketTick) -> None:
+        """The pre-trade risk gate (engine/risk/gate.py): each order passes, is scaled down or
+        is rejected (``OrderRejected`` naming the limit, the value and the threshold)."""
+        cycle = self.cycles_completed + 1
+        manager = self.risk_manager
+        for mandate in self.mandates:
+            pid = mandate.portfolio_id
+            made = self._cycle_orders.get(pid)
+            if not made:
+                continue
+            model = self._risk_model
+            limits = manager.limits(self.state, pid)
+            if model is not None and "tracking_error" in limits:
+                model = replace(model, benchmark=self._benchmark(mandate))
+            book = Book(
+                float(self.ledger.nav_usd(pid)),
+                self.ledger.shares_vector(pid, self.symbols),
+                tick.close,
+                manager.sector_codes,
+                manager.sector_names,
+                self.symbols,
+                self.symbol_index,
+            )
+            decisions = self.gate.check(made, book, limits, self.state.trading_state(pid), model)
+            self._approved.extend(d.order for d in decisions if d.approved)
+            for k, decision in enumerate(decisions):
+                if decision.action == "passed":
+                    continue
+                order = decision.order
+                if decision.action == "scaled":
+                    self._gate_notes[(pid, order.symbol)] = decision
+                else:
+                    order = replace(order, order_id=f"{pid}-{cycle:08d}-G{k:04d}")
+                    self._emit(
+                        "OrderRejected",
+                        {
+                            "order_id": order.order_id,
+                            "symbol": order.symbol,
+                            "side": order.side.value,
+                            "quantity_shares": order.quantity_shares,
+                            "decision_price_usd": str(order.decision_price_usd),
+                            "reason": decision.reason,
+                            "check": "pre-trade",
+                            **_gate_payload(decision),
+                        },
+                        pid,
+                    )
+                self.recent_gate_decisions.append(
+                    GateDecisionView(
+                        tick.timestamp,
+                        pid,
+                        order.order_id,
+                        order.symbol,
+                        order.side.value,
+                        decision.requested_shares,
+                        decision.approved_shares,
+                        decision.action,
+                        decision.limit or "",
+                        decision.value,
+                        decision.threshold,
+                        decision.reason,
+                    )
                 )
-            orders.extend(made)
+
+    def _stage_trades(self, tick: MarketTick) -> None:
+        """The approved orders: crossed, scheduled, ranked and recorded (``OrderCreated``)."""
+        orders = self._approved
         if not orders:
             return
+        cycle = self.cycles_completed + 1
+        strength: dict[tuple[str, str], float] = {}
+        for order in orders:
+            coordinated = self._latest_coordinated[order.portfolio_id]
+            i = self.symbol_index[order.symbol]
+            strength[(order.portfolio_id, order.symbol)] = float(
+                coordinated.score[i] * coordinated.confidence[i]
+            )
         stats = self._market_stats()
         planned = self.desk.plan(
             orders, self.ledger.holdings(), strength, stats, self.symbol_index, cycle
@@ -1580,6 +2020,11 @@ class Coordinator:
                     "urgency": round(item.urgency, 4),
                     "risk_reducing": item.risk_reducing,
                     **item.progress.payload(),
+                    **(
+                        {"risk_check": _gate_payload(note)}
+                        if (note := self._gate_notes.get((pid, order.symbol)))
+                        else {}
+                    ),
                 },
                 pid,
             )
@@ -1698,8 +2143,8 @@ class Coordinator:
                     self.nav_history(pid),
                     self.orders_total[pid],
                     self.fills_total[pid],
-                    "HALTED" if pid in self.state.halted else "ACTIVE",
-                    self.state.halted.get(pid),
+                    self.state.trading_state(pid),
+                    self.state.trading_states.get(pid, {}).get("reason"),
                     mandate.allocator.model,
                     self.latest_impacts.get(pid),
                     mandate.long_short,
@@ -1770,6 +2215,26 @@ class Coordinator:
             ),
             signals_accepted_session=self.signals_accepted_session,
             signals_rejected_session=self.signals_rejected_session,
+            risk_alerts=tuple(
+                RiskAlertView(
+                    alert_id,
+                    a["portfolio_id"],
+                    a["limit"],
+                    a["level"],
+                    a["value"] if a["value"] is not None else float("nan"),
+                    a["threshold"],
+                    a["utilisation"] if a["utilisation"] is not None else float("nan"),
+                    date.fromisoformat(a["market_date"]),
+                    a["message"],
+                    a["acknowledged_by"],
+                    a["acknowledged_note"],
+                )
+                for alert_id, a in sorted(
+                    self.state.risk_alerts.items(), key=lambda item: item[1]["market_date"]
+                )
+            ),
+            gate_decisions=tuple(self.recent_gate_decisions),
+            risk_audit=tuple(self.risk_audit),
         )
 
     def _raw_rows(self) -> Iterator[SignalRow]:

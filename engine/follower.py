@@ -241,8 +241,8 @@ class PulsarFollower:
                     history,
                     state.orders_total.get(pid, 0),
                     state.fills_total.get(pid, 0),
-                    "HALTED" if pid in state.halted else "ACTIVE",
-                    state.halted.get(pid),
+                    state.trading_state(pid),
+                    state.trading_states.get(pid, {}).get("reason"),
                 )
             )
         return StateSnapshot(

@@ -109,7 +109,7 @@ def run_replay(
             "orders": state.orders_total[pid],
             "fills": state.fills_total[pid],
             "cycles": state.cycles_completed,
-            "trading_state": "HALTED" if pid in state.halted else "ACTIVE",
+            "trading_state": state.trading_state(pid),
             "execution": execution_summary([state.execution_quality.get(pid, {})]),
         }
     summary = {

@@ -277,6 +277,84 @@ class ExecutionQualityView:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitView:
+    """One risk limit in force and its utilisation at the latest close (see
+    engine/risk/limits.py for the kinds and units). ``value``/``utilisation`` are None where the
+    measure is not known yet; ``detail`` names what binds (an instrument, a sector)."""
+
+    name: str
+    unit: str
+    threshold: float
+    mode: str
+    warn_at: float
+    on_breach: str
+    version: int
+    scope: str
+    set_by: str
+    value: float | None = None
+    utilisation: float | None = None
+    level: str = "ok"
+    detail: str = ""
+    symbols: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAlertView:
+    alert_id: str
+    portfolio_id: str
+    limit: str
+    level: str  # warning | breach
+    value: float
+    threshold: float
+    utilisation: float
+    raised_on: date | None
+    message: str
+    acknowledged_by: str | None = None
+    acknowledged_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecisionView:
+    """An order the pre-trade risk gate scaled down or rejected, and why."""
+
+    market_date: date
+    portfolio_id: str
+    order_id: str
+    symbol: str
+    side: str
+    requested_shares: int
+    approved_shares: int
+    action: str  # scaled | rejected
+    limit: str
+    value: float | None
+    threshold: float | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAuditView:
+    """A risk control change: a limit set or removed, a trading state, an acknowledged alert."""
+
+    recorded_at: datetime
+    portfolio_id: str | None
+    action: str
+    actor: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StressView:
+    """One stress scenario's P&L (fraction of NAV; negative is a loss) on the holdings and on
+    the latest proposed allocation (None when there is none)."""
+
+    scenario: str
+    kind: str
+    window: str
+    pnl_holdings: float
+    pnl_proposed: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RiskView:
     """A portfolio's risk at the latest close, from its current holdings (fractions of NAV; VaR
     and CVaR are 1-day losses, positive, as fractions of NAV).
@@ -305,6 +383,13 @@ class RiskView:
     contributions: tuple[tuple[str, float], ...]
     sector_contributions: tuple[tuple[str, float], ...]
     history: tuple[tuple[date, float], ...] = ()
+    trading_state: str = "ACTIVE"
+    limits: tuple[LimitView, ...] = ()
+    # (sleeve, share of the parametric 99% VaR), Euler; with the instrument shares they sum to 1.
+    sleeve_contributions: tuple[tuple[str, float], ...] = ()
+    stress: tuple[StressView, ...] = ()
+    # Scaling of the latest allocation toward the risk budget: (limit, factor < 1), if any.
+    budget_scaling: tuple[str, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +424,9 @@ class StateSnapshot:
     recent_blocks: tuple[BlockView, ...] = ()
     execution_quality: tuple[ExecutionQualityView, ...] = ()
     risk: tuple[RiskView, ...] = ()
+    risk_alerts: tuple[RiskAlertView, ...] = ()
+    gate_decisions: tuple[GateDecisionView, ...] = ()
+    risk_audit: tuple[RiskAuditView, ...] = ()
 
     @property
     def last_cycle_ms(self) -> float | None:

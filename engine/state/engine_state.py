@@ -2,7 +2,8 @@
 
 Everything the engine must know to carry on after a restart (cash, positions, tax lots, cash
 pending settlement, interest income and accrual, orders waiting for the next tick, how many cycles
-ran, which portfolios are halted, recent NAVs, the live external signals and manual overrides)
+ran, each portfolio's trading state, risk limits and open risk alerts, recent NAVs, the live
+external signals and manual overrides)
 changes only by ``EngineState.apply(event)``. The coordinator applies each event the moment it
 emits it; start-up applies the stored events after the latest snapshot. Same code, same result: the
 live state is by construction the fold of its events.
@@ -38,7 +39,7 @@ from engine.state.ledger import Ledger
 from engine.trading.execution import OrderProgress
 from engine.trading.shortfall import ExecutedFill
 
-STATE_FORMAT_VERSION = 4
+STATE_FORMAT_VERSION = 5
 NAV_HISTORY_POINTS = 2520
 
 
@@ -52,7 +53,13 @@ class EngineState:
         self.execution_quality: dict[str, dict[str, Any]] = {}
         self.cycles_completed = 0
         self.market_date: date | None = None
-        self.halted: dict[str, str] = {}
+        # Portfolios not ACTIVE: {state, reason, automatic, limit}; the risk limits in force
+        # (the payload of their latest RiskLimitSet, with its actor) and the open risk alerts.
+        self.trading_states: dict[str, dict[str, Any]] = {}
+        self.risk_limits: dict[str, dict[str, dict[str, Any]]] = {}
+        self.risk_alerts: dict[str, dict[str, Any]] = {}
+        # Each portfolio's latest rebalance: [cycle, largest order notional (USD), orders].
+        self.last_orders: dict[str, list[Any]] = {}
         self.initial_cash_usd: dict[str, Decimal] = {}
         self.orders_total: dict[str, int] = {}
         self.fills_total: dict[str, int] = {}
@@ -99,6 +106,13 @@ class EngineState:
             progress.schedule = (order.quantity_shares,)
         self.order_progress[order.order_id] = progress
         self.orders_total[order.portfolio_id] += 1
+        cycle = int(event.payload.get("cycle", 0))
+        notional = order.quantity_shares * float(order.decision_price_usd)
+        last = self.last_orders.get(order.portfolio_id)
+        if last is None or last[0] != cycle:
+            self.last_orders[order.portfolio_id] = [cycle, notional, 1]
+        else:
+            last[1], last[2] = max(last[1], notional), last[2] + 1
 
     def _order_filled(self, event: Event) -> None:
         p = event.payload
@@ -197,12 +211,53 @@ class EngineState:
             event.payload["instrument"], None
         )
 
+    @property
+    def halted(self) -> dict[str, str]:
+        """Portfolios in HALTED, with the reason."""
+        return {
+            pid: s["reason"] for pid, s in self.trading_states.items() if s["state"] == "HALTED"
+        }
+
+    def trading_state(self, portfolio_id: str) -> str:
+        return self.trading_states.get(portfolio_id, {}).get("state", "ACTIVE")
+
     def _trading_state(self, event: Event) -> None:
         pid = event.portfolio_id or ""
-        if event.payload["state"] == "HALTED":
-            self.halted[pid] = event.payload["reason"]
+        p = event.payload
+        if p["state"] == "ACTIVE":
+            self.trading_states.pop(pid, None)
         else:
-            self.halted.pop(pid, None)
+            self.trading_states[pid] = {
+                "state": p["state"],
+                "reason": p["reason"],
+                "automatic": bool(p.get("automatic", False)),
+                "limit": p.get("limit"),
+                "actor": event.actor,
+            }
+
+    def _risk_limit_set(self, event: Event) -> None:
+        limits = self.risk_limits.setdefault(event.portfolio_id or "", {})
+        limits[event.payload["name"]] = {**event.payload, "actor": event.actor}
+
+    def _risk_limit_removed(self, event: Event) -> None:
+        self.risk_limits.get(event.portfolio_id or "", {}).pop(event.payload["name"], None)
+
+    def _risk_alert_raised(self, event: Event) -> None:
+        self.risk_alerts[event.payload["alert_id"]] = {
+            **event.payload,
+            "portfolio_id": event.portfolio_id,
+            "acknowledged_by": None,
+            "acknowledged_note": "",
+        }
+
+    def _risk_alert_cleared(self, event: Event) -> None:
+        self.risk_alerts.pop(event.payload["alert_id"], None)
+
+    def _risk_alert_acknowledged(self, event: Event) -> None:
+        alert = self.risk_alerts.get(event.payload["alert_id"])
+        if alert is not None:
+            alert["acknowledged_by"] = event.actor
+            alert["acknowledged_note"] = event.payload.get("note", "")
 
     # -- persistence --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -229,7 +284,13 @@ class EngineState:
             },
             "cycles_completed": self.cycles_completed,
             "market_date": self.market_date.isoformat() if self.market_date else None,
-            "halted": dict(sorted(self.halted.items())),
+            "trading_states": dict(sorted(self.trading_states.items())),
+            "risk_limits": {
+                pid: dict(sorted(limits.items()))
+                for pid, limits in sorted(self.risk_limits.items())
+            },
+            "risk_alerts": dict(sorted(self.risk_alerts.items())),
+            "last_orders": dict(sorted(self.last_orders.items())),
             "initial_cash_usd": {k: str(v) for k, v in sorted(self.initial_cash_usd.items())},
             "orders_total": dict(sorted(self.orders_total.items())),
             "fills_total": dict(sorted(self.fills_total.items())),
@@ -281,7 +342,13 @@ class EngineState:
         }
         state.cycles_completed = int(data["cycles_completed"])
         state.market_date = _as_date(data["market_date"]) if data["market_date"] else None
-        state.halted = dict(data["halted"])
+        state.trading_states = {pid: dict(v) for pid, v in data["trading_states"].items()}
+        state.risk_limits = {
+            pid: {name: dict(v) for name, v in limits.items()}
+            for pid, limits in data["risk_limits"].items()
+        }
+        state.risk_alerts = {alert_id: dict(v) for alert_id, v in data["risk_alerts"].items()}
+        state.last_orders = {pid: list(v) for pid, v in data["last_orders"].items()}
         state.initial_cash_usd = {k: Decimal(v) for k, v in data["initial_cash_usd"].items()}
         state.orders_total = {k: int(v) for k, v in data["orders_total"].items()}
         state.fills_total = {k: int(v) for k, v in data["fills_total"].items()}
@@ -415,6 +482,11 @@ _HANDLERS = {
     "CashInterestCredited": EngineState._interest_credited,
     "TargetWeightsSet": EngineState._targets_set,
     "TradingStateChanged": EngineState._trading_state,
+    "RiskLimitSet": EngineState._risk_limit_set,
+    "RiskLimitRemoved": EngineState._risk_limit_removed,
+    "RiskAlertRaised": EngineState._risk_alert_raised,
+    "RiskAlertCleared": EngineState._risk_alert_cleared,
+    "RiskAlertAcknowledged": EngineState._risk_alert_acknowledged,
     "SignalReceived": EngineState._signal_received,
     "OverrideSet": EngineState._override_set,
     "OverrideExpired": EngineState._override_expired,

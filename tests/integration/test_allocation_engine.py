@@ -171,7 +171,7 @@ def test_weight_overrides_pin_and_exclude_through_the_command_queue(tmp_path: Pa
 
 
 def test_a_held_portfolio_cancels_its_orders_and_makes_no_new_ones(tmp_path: Path) -> None:
-    from engine.commands import CancelOrder, HoldTrading
+    from engine.commands import CancelOrder, SetTradingState
 
     text = SIGNALS_CONFIG.format(days=80, snapshot_every=20_000)
     parts = build_engine(parse_config(text, "test"), f"sqlite:///{tmp_path / 'e.db'}")
@@ -189,14 +189,22 @@ def test_a_held_portfolio_cancels_its_orders_and_makes_no_new_ones(tmp_path: Pat
     assert first.order_id not in coordinator.state.pending_orders
     with pytest.raises(ValueError, match="is not working"):
         coordinator.cancel_order(CancelOrder("pm", "again", order_id=first.order_id))
-    coordinator.hold_trading(HoldTrading("risk", "limit review", portfolio_id="guarded"))
+    coordinator.set_trading_state(
+        SetTradingState("risk", "limit review", portfolio_id="guarded", state="HALTED")
+    )
     assert not any(o.portfolio_id == "guarded" for o in coordinator.state.pending_orders.values())
     before = coordinator.orders_total["guarded"]
     for _ in range(5):
         coordinator.run_cycle(next(ticks))
     assert coordinator.orders_total["guarded"] == before
-    assert coordinator.state.halted["guarded"] == "held by risk: limit review"
-    coordinator.hold_trading(HoldTrading("risk", "done", portfolio_id="guarded", hold=False))
+    assert coordinator.state.halted["guarded"] == "set by risk: limit review"
+    with pytest.raises(ValueError, match="already HALTED"):
+        coordinator.set_trading_state(
+            SetTradingState("risk", "again", portfolio_id="guarded", state="HALTED")
+        )
+    coordinator.set_trading_state(
+        SetTradingState("risk", "done", portfolio_id="guarded", state="ACTIVE")
+    )
     assert "guarded" not in coordinator.state.halted
     audit = parts.store.query(portfolio_id="guarded", event_type="TradingStateChanged", limit=5)
     assert [e.payload["state"] for e in audit] == ["ACTIVE", "HALTED"]
