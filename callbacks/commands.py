@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
 
-from engine.commands import CommandRefused
+from engine.commands import CommandRefused, SetTradingState
+from engine.risk.limits import TRADING_STATES
 
 if TYPE_CHECKING:
     from engine.commands import (
+        AcknowledgeAlert,
         CancelOrder,
-        HoldTrading,
         LiftOverride,
         LiftWeightOverride,
         SetOverride,
+        SetRiskLimit,
         SetWeightOverride,
     )
     from engine.coordinator import CoordinatorRunner
@@ -27,12 +29,44 @@ if TYPE_CHECKING:
         | SetWeightOverride
         | LiftWeightOverride
         | CancelOrder
-        | HoldTrading
+        | SetTradingState
+        | SetRiskLimit
+        | AcknowledgeAlert
     )
 
 REPLY_TIMEOUT_S = 2.0
 # Where the person will see a command the engine takes after the timeout; a page names its own.
 SHOWN_ONCE_APPLIED = "the overrides below show it once applied"
+
+
+def trading_state_command(
+    portfolio_id: str | None, state: str | None, reason: str | None, actor: str | None
+) -> SetTradingState:
+    """The ``SetTradingState`` a form describes: ACTIVE, REDUCING (only orders that reduce a
+    position pass) or HALTED (none pass, working orders cancelled).
+
+    Raises ``ValueError`` naming the field when something is missing; the command itself checks
+    the reason (required: it goes into the audit trail)."""
+    if not portfolio_id:
+        raise ValueError("portfolio: choose the portfolio whose trading state to set")
+    if state not in TRADING_STATES:
+        raise ValueError(f"trading state: {state!r} must be one of {', '.join(TRADING_STATES)}")
+    actor = (actor or "").strip()
+    if not actor:
+        raise ValueError("actor: say who sets the trading state (it goes into the audit trail)")
+    return SetTradingState(actor, (reason or "").strip(), portfolio_id=portfolio_id, state=state)
+
+
+def describe_trading_state(command: SetTradingState, name: str) -> str:
+    """What an answered ``SetTradingState`` did, as the person asked for it."""
+    if command.state == "HALTED":
+        return (
+            f"Halted trading in {name}: no order passes, and its working orders are cancelled, "
+            "until it is made ACTIVE again."
+        )
+    if command.state == "REDUCING":
+        return f"{name} is REDUCING: only orders that reduce a position pass."
+    return f"{name} is ACTIVE: it trades again from its next rebalance."
 
 
 def alert(message: str, colour: str) -> dbc.Alert:

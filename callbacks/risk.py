@@ -1,35 +1,68 @@
-"""Risk: the portfolio picker, then the chosen portfolio's exposures and risk figures, net exposure
-by sector, the shares of the 99% VaR by instrument and by sector, and the VaR history.
+"""Risk: the portfolio picker, then the chosen portfolio's trading state, limit utilisation, risk
+alerts, the pre-trade gate's decisions, exposures and risk figures, net exposure by sector, the
+shares of the 99% VaR by instrument, sector and sleeve, stress results, the VaR history and the
+audit trail of risk controls; a risk officer's trading state, limit and acknowledgement sent as
+commands.
 
-The engine measures risk once a cycle, at the close, so everything on the page is keyed by
-(portfolio, market date of its risk view) in the rendered Store: a refresh that finds the same key
-costs one lookup and redraws nothing.
+One refresh reads the snapshot once and redraws only the parts whose content changed: each part
+has a key in the rendered Store (the market date of the risk view for the figures; a digest of
+the limits, which carries their versions and utilisations; the trading state and its reason; a
+digest of the alerts, gate decisions and audit entries shown), so a quiet second costs a few
+lookups and redraws nothing. An answered command bumps a counter that triggers the refresh at
+once, so a paused engine still shows it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
-from dash import Input, Output, State, html
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.commands import alert, describe_trading_state, send, trading_state_command
 from callbacks.pickers import register_portfolio_picker
 from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
 from components.figures import (
     sector_exposure_figure,
+    sleeve_contributions_figure,
     var_contributions_figure,
     var_history_figure,
 )
-from components.tables import portfolio_label, risk_figures
+from components.risk import (
+    RESTRICTED,
+    alerts_table,
+    gate_decisions_table,
+    limit_amount,
+    limit_form_values,
+    limit_value_help,
+    limits_summary,
+    limits_table,
+    risk_audit_table,
+    stress_table,
+    trading_state_panel,
+)
+from components.tables import PortfolioLabels, portfolio_label, risk_figures
+from engine.commands import AcknowledgeAlert, SetRiskLimit, SetTradingState
+from engine.risk.limits import KINDS
 
 if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
     from engine.events.store import SqlEventStore
-    from engine.snapshot import RiskView, StateSnapshot
+    from engine.snapshot import LimitView, RiskView, StateSnapshot
+
+# The alerts card shows the chosen portfolio's alerts, or every portfolio's.
+ALERT_SCOPES = ("portfolio", "all")
+ACKNOWLEDGED = "acknowledged from the dashboard"
+# Whoever acknowledges without naming themselves still has to be someone in the audit trail.
+FALLBACK_ACTOR = "dashboard-user"
+SHOWN_ONCE_APPLIED = "the limits, alerts and audit trail below show it once applied"
 
 
 def risk_of(snapshot: StateSnapshot, portfolio_id: str) -> RiskView | None:
@@ -37,10 +70,193 @@ def risk_of(snapshot: StateSnapshot, portfolio_id: str) -> RiskView | None:
     return next((view for view in snapshot.risk if view.portfolio_id == portfolio_id), None)
 
 
-def rendered_key(portfolio_id: str, risk: RiskView | None) -> list[str | None]:
-    """What the page shows: the portfolio and the market date its risk was measured at (None
-    before the first measurement), which changes when (and only when) the figures can."""
-    return [portfolio_id, risk.market_date.isoformat() if risk else None]
+def limit_of(risk: RiskView | None, limit_name: str | None) -> LimitView | None:
+    """The limit of that name in force, None when the portfolio has none (or no risk view)."""
+    if risk is None:
+        return None
+    return next((limit for limit in risk.limits if limit.name == limit_name), None)
+
+
+# The command builders -----------------------------------------------------------------------------
+
+
+def _blank(text: object) -> bool:
+    return text is None or (isinstance(text, str) and not text.strip())
+
+
+def limit_value(limit: str, text: float | str | None) -> float | None:
+    """The threshold from the form, in the limit's unit: a fraction of NAV typed as ``0.10`` or
+    ``10%``; dollars with or without ``$`` and thousands separators; None for restricted
+    instruments (whose list is the symbols)."""
+    if limit == RESTRICTED:
+        return None
+    unit = KINDS[limit].unit
+    if _blank(text):
+        raise ValueError(f"value: {limit} needs a threshold in {unit}")
+    cleaned = str(text).strip().replace(",", "").replace("$", "").replace("_", "")
+    percent = cleaned.endswith("%")
+    try:
+        value = float(cleaned.removesuffix("%"))
+    except ValueError:
+        raise ValueError(f"value: {text!r} is not a number ({unit})") from None
+    if not math.isfinite(value):
+        raise ValueError(f"value: {text!r} is not a finite threshold ({unit})")
+    if percent:
+        if "fraction" not in unit:
+            raise ValueError(f"value: {text!r} is a percentage, but {limit} is in {unit}")
+        value /= 100.0
+    return value
+
+
+def warn_at_fraction(text: float | str | None) -> float | None:
+    """The warning level from the form's percent of the limit (80 for 80%); blank: the
+    engine's default."""
+    if _blank(text):
+        return None
+    try:
+        percent = float(str(text).strip().removesuffix("%"))
+    except ValueError:
+        raise ValueError(f"warn at: {text!r} is not a number (percent of the limit)") from None
+    if not (math.isfinite(percent) and 0 < percent <= 100):
+        raise ValueError(f"warn at: {text!r} must be a percentage of the limit in (0, 100]")
+    return percent / 100.0
+
+
+def symbols_of(text: str | None) -> tuple[str, ...]:
+    """Instruments typed as ``AAPL, msft tsla``: upper case, in order, each once."""
+    return tuple(dict.fromkeys(s.upper() for s in re.split(r"[\s,;]+", text or "") if s))
+
+
+def set_risk_limit_command(
+    portfolio_id: str | None,
+    limit: str | None,
+    value: float | str | None,
+    mode: str | None,
+    warn_at_pct: float | str | None,
+    on_breach: str | None,
+    symbols: str | None,
+    reason: str | None,
+    actor: str | None,
+) -> SetRiskLimit:
+    """The ``SetRiskLimit`` the edit-limit form describes, for one portfolio.
+
+    Raises ``ValueError`` naming the field when something is missing or malformed; the command
+    checks the rest against the limit's kind (a positive threshold, a whole number of orders,
+    a warning level in (0, 1], symbols only for restricted instruments) and the reason."""
+    if not portfolio_id:
+        raise ValueError("portfolio: choose the portfolio whose limit to set")
+    if limit not in KINDS:
+        raise ValueError(f"limit: {limit!r} is not a risk limit; choose one from the list")
+    actor = (actor or "").strip()
+    if not actor:
+        raise ValueError("actor: say who sets the limit (it goes into the audit trail)")
+    return SetRiskLimit(
+        actor,
+        (reason or "").strip(),
+        portfolio_id=portfolio_id,
+        limit=limit,
+        value=limit_value(limit, value),
+        mode=mode or "hard",
+        warn_at=warn_at_fraction(warn_at_pct),
+        on_breach=on_breach or "alert",
+        symbols=symbols_of(symbols) if limit == RESTRICTED else (),
+    )
+
+
+def acknowledge_alert_command(
+    alert_id: str, note: str | None, actor: str | None
+) -> AcknowledgeAlert:
+    """The ``AcknowledgeAlert`` of an alert's Acknowledge button, by the alerts card's actor,
+    with its note (or a default one) as the reason."""
+    return AcknowledgeAlert(
+        (actor or "").strip() or FALLBACK_ACTOR,
+        (note or "").strip() or ACKNOWLEDGED,
+        alert_id=alert_id,
+    )
+
+
+def versions_text(answer: object) -> str:
+    """The new version(s) from the engine's answer to a ``SetRiskLimit`` (a version, or a
+    mapping holding ``version``/``versions``, by portfolio when set for a tenant)."""
+    if isinstance(answer, bool):
+        return ""
+    if isinstance(answer, int):
+        return f"v{answer}"
+    if isinstance(answer, dict):
+        for key in ("versions", "version"):
+            if key in answer:
+                return versions_text(answer[key])
+        # By portfolio: one portfolio's version reads alone.
+        found = [(str(k), v) for k, v in answer.items() if isinstance(v, int)]
+        if len(found) == 1:
+            return f"v{found[0][1]}"
+        return ", ".join(f"{k} v{v}" for k, v in found)
+    return ""
+
+
+def describe_limit(command: SetRiskLimit, name: str, answer: object = None) -> str:
+    """What an answered ``SetRiskLimit`` did, as the person asked for it, with its new version."""
+    if command.limit == RESTRICTED:
+        what = f"Restricted {', '.join(command.symbols)} in {name}"
+    else:
+        amount = limit_amount(command.value, KINDS[command.limit].unit)
+        what = f"Set {command.limit} of {name} to {amount}"
+    warn = "" if command.warn_at is None else f", warn at {command.warn_at * 100:g}%"
+    version = versions_text(answer)
+    return f"{what} ({command.mode}{warn}, on breach: {command.on_breach})" + (
+        f": now {version}." if version else "."
+    )
+
+
+def describe_acknowledgement(command: AcknowledgeAlert) -> str:
+    return f"Acknowledged alert {command.alert_id} as {command.actor}."
+
+
+# What the page shows ------------------------------------------------------------------------------
+
+
+def _digest(views: object) -> str:
+    """A short fingerprint of immutable views (their repr), the same in every process."""
+    return hashlib.blake2b(repr(views).encode(), digest_size=12).hexdigest()
+
+
+def shown_alerts(snapshot: StateSnapshot, portfolio_id: str, scope: str | None) -> tuple:
+    if scope == "all":
+        return snapshot.risk_alerts
+    return tuple(a for a in snapshot.risk_alerts if a.portfolio_id == portfolio_id)
+
+
+def rendered_keys(
+    snapshot: StateSnapshot, portfolio_id: str, scope: str | None = "portfolio"
+) -> dict[str, Any]:
+    """What each part of the page shows, as a key that changes when (and only when) it does.
+
+    Raises ``KeyError`` for a portfolio the snapshot does not have."""
+    portfolio = snapshot.portfolio(portfolio_id)
+    risk = risk_of(snapshot, portfolio_id)
+    return {
+        # The figures are measured once a cycle, at the close.
+        "risk": [portfolio_id, risk.market_date.isoformat() if risk else None],
+        "state": [
+            portfolio_id,
+            portfolio.trading_state,
+            portfolio.halt_reason,
+            list(risk.budget_scaling) if risk and risk.budget_scaling else None,
+        ],
+        # The limits' versions, thresholds and utilisations: a limit set shows without a close.
+        "limits": [portfolio_id, _digest(risk.limits) if risk else None],
+        "alerts": [portfolio_id, scope, _digest(shown_alerts(snapshot, portfolio_id, scope))],
+        "gate": [
+            portfolio_id,
+            _digest(tuple(d for d in snapshot.gate_decisions if d.portfolio_id == portfolio_id)),
+        ],
+        "audit": [portfolio_id, _digest(_audit_of(snapshot, portfolio_id))],
+    }
+
+
+def _audit_of(snapshot: StateSnapshot, portfolio_id: str) -> tuple:
+    """The portfolio's own entries and those for every portfolio (no portfolio named)."""
+    return tuple(a for a in snapshot.risk_audit if a.portfolio_id in (portfolio_id, None))
 
 
 def risk_summary(name: str, colour: str, risk: RiskView | None) -> html.Span:
@@ -53,6 +269,15 @@ def risk_summary(name: str, colour: str, risk: RiskView | None) -> html.Span:
     return html.Span([portfolio_label(name, colour), html.Span(when, className="text-muted")])
 
 
+def limits_card(risk: RiskView | None) -> html.Div:
+    if risk is None:
+        return html.Div(
+            "No limits measured yet: the engine measures them after each close.",
+            className="text-muted",
+        )
+    return html.Div([limits_summary(risk.limits), limits_table(risk.limits)])
+
+
 def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
     register_portfolio_picker(app, runner, ids.RISK_PORTFOLIO_PICKER)
 
@@ -63,32 +288,214 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
         Output(ids.RISK_CONTRIBUTIONS_GRAPH, "figure"),
         Output(ids.RISK_SECTOR_CONTRIBUTIONS_GRAPH, "figure"),
         Output(ids.RISK_HISTORY_GRAPH, "figure"),
+        Output(ids.RISK_STRESS_TABLE, "children"),
+        Output(ids.RISK_SLEEVES_GRAPH, "figure"),
+        Output(ids.RISK_SLEEVES_CARD, "hidden"),
+        Output(ids.RISK_TRADING_STATE, "children"),
+        Output(ids.RISK_LIMITS_TABLE, "children"),
+        Output(ids.RISK_ALERTS_TABLE, "children"),
+        Output(ids.RISK_GATE_TABLE, "children"),
+        Output(ids.RISK_AUDIT_TABLE, "children"),
         Output(ids.RISK_RENDERED, "data"),
         Input(ids.REFRESH_INTERVAL, "n_intervals"),
         Input(ids.RISK_PORTFOLIO_PICKER, "value"),
+        Input(ids.RISK_ALERTS_SCOPE, "value"),
+        Input(ids.RISK_CHANGED, "data"),
         State(ids.RISK_RENDERED, "data"),
     )
     def show_risk(
-        _tick: int | None, portfolio_id: str | None, rendered: list[str | None] | None
+        _tick: int | None,
+        portfolio_id: str | None,
+        scope: str | None,
+        _changed: int | None,
+        rendered: dict[str, Any] | None,
     ) -> tuple[Any, ...]:
         if not portfolio_id:
             raise PreventUpdate
         snapshot = runner.snapshot()
-        risk = risk_of(snapshot, portfolio_id)
-        key = rendered_key(portfolio_id, risk)
-        if key == rendered:
-            raise PreventUpdate
         try:
-            portfolio = snapshot.portfolio(portfolio_id)
+            keys = rendered_keys(snapshot, portfolio_id, scope)
         except KeyError as error:
             raise PreventUpdate from error
-        colour = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)[portfolio_id]
+        rendered = rendered if isinstance(rendered, dict) else {}
+        if keys == rendered:
+            raise PreventUpdate
+
+        def changed(part: str) -> bool:
+            return keys[part] != rendered.get(part)
+
+        portfolio = snapshot.portfolio(portfolio_id)
+        risk = risk_of(snapshot, portfolio_id)
+        colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
+        colour = colours[portfolio_id]
+        labels = PortfolioLabels(snapshot.portfolios, colours)
+        figures = changed("risk")
+        sleeves = bool(risk and risk.sleeve_contributions)
+
+        def when(redraw: bool, build: Any) -> Any:
+            return build() if redraw else no_update
+
         return (
-            risk_summary(portfolio.name, colour, risk),
-            risk_figures(risk),
-            sector_exposure_figure(risk, colour),
-            var_contributions_figure(risk, colour),
-            var_contributions_figure(risk, colour, by_sector=True),
-            var_history_figure(risk, colour),
-            key,
+            when(figures, lambda: risk_summary(portfolio.name, colour, risk)),
+            when(figures, lambda: risk_figures(risk)),
+            when(figures, lambda: sector_exposure_figure(risk, colour)),
+            when(figures, lambda: var_contributions_figure(risk, colour)),
+            when(figures, lambda: var_contributions_figure(risk, colour, by_sector=True)),
+            when(figures, lambda: var_history_figure(risk, colour)),
+            when(figures, lambda: stress_table(risk.stress if risk else ())),
+            when(figures, lambda: sleeve_contributions_figure(risk, colour)),
+            when(figures, lambda: not sleeves),
+            when(
+                changed("state"),
+                lambda: trading_state_panel(
+                    portfolio.trading_state,
+                    portfolio.halt_reason,
+                    risk.budget_scaling if risk else None,
+                ),
+            ),
+            when(changed("limits"), lambda: limits_card(risk)),
+            when(
+                changed("alerts"),
+                lambda: alerts_table(
+                    shown_alerts(snapshot, portfolio_id, scope), labels, ids.risk_ack_button
+                ),
+            ),
+            when(
+                changed("gate"),
+                lambda: gate_decisions_table(
+                    tuple(d for d in snapshot.gate_decisions if d.portfolio_id == portfolio_id)
+                ),
+            ),
+            when(
+                changed("audit"),
+                lambda: risk_audit_table(_audit_of(snapshot, portfolio_id), labels),
+            ),
+            keys,
         )
+
+    @app.callback(
+        Output(ids.RISK_LIMIT_VALUE, "value"),
+        Output(ids.RISK_LIMIT_MODE, "value"),
+        Output(ids.RISK_LIMIT_WARN_AT, "value"),
+        Output(ids.RISK_LIMIT_ON_BREACH, "value"),
+        Output(ids.RISK_LIMIT_SYMBOLS, "value"),
+        Output(ids.RISK_LIMIT_SYMBOLS, "disabled"),
+        Output(ids.RISK_LIMIT_VALUE, "disabled"),
+        Output(ids.RISK_LIMIT_VALUE_HELP, "children"),
+        Input(ids.RISK_LIMIT_NAME, "value"),
+        Input(ids.RISK_PORTFOLIO_PICKER, "value"),
+    )
+    def fill_limit_form(limit_name: str | None, portfolio_id: str | None) -> tuple[Any, ...]:
+        """The chosen limit's current setting in the form, to edit (defaults for a new one),
+        and what its value field takes."""
+        risk = risk_of(runner.snapshot(), portfolio_id) if portfolio_id else None
+        current = limit_of(risk, limit_name)
+        restricted = limit_name == RESTRICTED
+        help_text = limit_value_help(limit_name)
+        if current is not None:
+            help_text += f" · now v{current.version}, set by {current.set_by or 'config'}"
+        return (*limit_form_values(current), not restricted, restricted, help_text)
+
+    @app.callback(
+        Output(ids.RISK_STATE_FEEDBACK, "children"),
+        Output(ids.RISK_LIMIT_FEEDBACK, "children"),
+        Output(ids.RISK_ALERT_FEEDBACK, "children"),
+        Output(ids.RISK_CHANGED, "data"),
+        Input(ids.RISK_STATE_APPLY, "n_clicks"),
+        Input(ids.RISK_LIMIT_APPLY, "n_clicks"),
+        Input({"type": ids.RISK_ACK_BUTTON, "index": ALL}, "n_clicks"),
+        State(ids.RISK_PORTFOLIO_PICKER, "value"),
+        State(ids.RISK_STATE_SELECT, "value"),
+        State(ids.RISK_STATE_REASON, "value"),
+        State(ids.RISK_STATE_ACTOR, "value"),
+        State(ids.RISK_LIMIT_NAME, "value"),
+        State(ids.RISK_LIMIT_VALUE, "value"),
+        State(ids.RISK_LIMIT_MODE, "value"),
+        State(ids.RISK_LIMIT_WARN_AT, "value"),
+        State(ids.RISK_LIMIT_ON_BREACH, "value"),
+        State(ids.RISK_LIMIT_SYMBOLS, "value"),
+        State(ids.RISK_LIMIT_REASON, "value"),
+        State(ids.RISK_LIMIT_ACTOR, "value"),
+        State(ids.RISK_ALERT_NOTE, "value"),
+        State(ids.RISK_ALERT_ACTOR, "value"),
+        State(ids.RISK_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
+    def send_risk_command(
+        _state_apply: int | None,
+        _limit_apply: int | None,
+        _acks: list[int | None],
+        portfolio_id: str | None,
+        state: str | None,
+        state_reason: str | None,
+        state_actor: str | None,
+        limit: str | None,
+        value: str | None,
+        mode: str | None,
+        warn_at_pct: str | None,
+        on_breach: str | None,
+        symbols: str | None,
+        limit_reason: str | None,
+        limit_actor: str | None,
+        note: str | None,
+        ack_actor: str | None,
+        changed: int | None,
+    ) -> tuple[Any, Any, Any, int]:
+        # A redrawn alerts table brings new Acknowledge buttons, which fire this with no click.
+        if not ctx.triggered or not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        trigger = ctx.triggered_id
+        names = {view.portfolio_id: view.name for view in runner.snapshot().portfolios}
+        name = names.get(portfolio_id or "", portfolio_id or "")
+        counter = changed or 0
+
+        def refused(error: ValueError) -> Any:
+            return alert(f"Not applied. {error}", "danger")
+
+        if trigger == ids.RISK_STATE_APPLY:
+            try:
+                command: SetTradingState = trading_state_command(
+                    portfolio_id, state, state_reason, state_actor
+                )
+            except ValueError as error:
+                return refused(error), no_update, no_update, counter
+            feedback, counter = send(
+                runner,
+                command,
+                lambda _: describe_trading_state(command, name),
+                changed,
+                shown_once_applied=SHOWN_ONCE_APPLIED,
+            )
+            return feedback, no_update, no_update, counter
+        if trigger == ids.RISK_LIMIT_APPLY:
+            try:
+                set_limit = set_risk_limit_command(
+                    portfolio_id,
+                    limit,
+                    value,
+                    mode,
+                    warn_at_pct,
+                    on_breach,
+                    symbols,
+                    limit_reason,
+                    limit_actor,
+                )
+            except ValueError as error:
+                return no_update, refused(error), no_update, counter
+            feedback, counter = send(
+                runner,
+                set_limit,
+                lambda answer: describe_limit(set_limit, name, answer),
+                changed,
+                shown_once_applied=SHOWN_ONCE_APPLIED,
+            )
+            return no_update, feedback, no_update, counter
+        acknowledge = acknowledge_alert_command(trigger["index"], note, ack_actor)
+        feedback, counter = send(
+            runner,
+            acknowledge,
+            lambda _: describe_acknowledgement(acknowledge),
+            changed,
+            shown_once_applied=SHOWN_ONCE_APPLIED,
+        )
+        return no_update, no_update, feedback, counter

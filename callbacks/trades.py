@@ -1,5 +1,6 @@
 """Trades: per-portfolio trading state and counts, the working-order blotter and its schedule,
-crosses, blocks, execution quality, recent orders and fills; Cancel and Hold sent as commands.
+crosses, blocks, execution quality, recent orders and fills; Cancel and the trading state (hold,
+reduce, release) sent as commands.
 
 One refresh reads the snapshot once and redraws only the parts whose content changed: each part
 has a key in the rendered Store (counts for the recent orders and fills, the length and ends of
@@ -17,7 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.commands import alert, send
+from callbacks.commands import alert, describe_trading_state, send, trading_state_command
 from components import ids
 from components.colours import portfolio_colours
 from components.figures import execution_schedule_figure
@@ -32,7 +33,7 @@ from components.tables import (
     trading_state_badge,
     working_orders_table,
 )
-from engine.commands import CancelOrder, HoldTrading
+from engine.commands import CancelOrder, SetTradingState
 
 if TYPE_CHECKING:
     import dash
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
     from engine.snapshot import PortfolioView, StateSnapshot, WorkingOrderView
 
 CANCEL_REASON = "cancelled from the dashboard"
-HOLD_MODES = ("hold", "release")
+# The hold form's choices and the trading state each asks for (a state's own name works too).
+HOLD_MODES = {"hold": "HALTED", "reduce": "REDUCING", "release": "ACTIVE"}
 # Whoever cancels without naming themselves still has to be someone in the audit trail.
 FALLBACK_ACTOR = "dashboard-user"
 SHOWN_ONCE_APPLIED = "the blotter and the trading states above show it once applied"
@@ -50,37 +52,27 @@ SHOWN_ONCE_APPLIED = "the blotter and the trading states above show it once appl
 
 def hold_trading_command(
     portfolio_id: str | None, mode: str | None, reason: str | None, actor: str | None
-) -> HoldTrading:
-    """The ``HoldTrading`` the form describes: ``mode`` "hold" holds the portfolio's trading,
-    "release" lets it trade again.
+) -> SetTradingState:
+    """The ``SetTradingState`` the hold form describes: ``mode`` "hold" halts the portfolio's
+    trading (HALTED), "reduce" lets only position-reducing orders pass (REDUCING), "release"
+    lets it trade again (ACTIVE).
 
     Raises ``ValueError`` naming the field when something is missing; the command itself checks
     the reason (required: it goes into the audit trail)."""
     if not portfolio_id:
         raise ValueError("portfolio: choose the portfolio to hold or release")
-    if mode not in HOLD_MODES:
-        raise ValueError(f"trading: {mode!r} must be 'hold' or 'release'")
-    actor = (actor or "").strip()
-    if not actor:
-        raise ValueError("actor: say who holds or releases trading (it goes into the audit trail)")
-    return HoldTrading(
-        actor, (reason or "").strip(), portfolio_id=portfolio_id, hold=mode == "hold"
-    )
+    if mode in HOLD_MODES:
+        state = HOLD_MODES[mode]
+    elif mode in HOLD_MODES.values():
+        state = mode
+    else:
+        raise ValueError(f"trading: {mode!r} must be one of {', '.join(HOLD_MODES)}")
+    return trading_state_command(portfolio_id, state, reason, actor)
 
 
 def cancel_order_command(order_id: str, actor: str | None) -> CancelOrder:
     """The ``CancelOrder`` of a blotter row's Cancel button, by the hold form's actor."""
     return CancelOrder((actor or "").strip() or FALLBACK_ACTOR, CANCEL_REASON, order_id=order_id)
-
-
-def describe_hold(command: HoldTrading, name: str) -> str:
-    """What an answered Hold or Release did, as the person asked for it."""
-    if command.hold:
-        return (
-            f"Held trading in {name}: no new orders, and its working orders are cancelled, "
-            "until released."
-        )
-    return f"Released trading in {name}: it trades again from its next rebalance."
 
 
 def describe_cancel(order_id: str, order: WorkingOrderView | None) -> str:
@@ -257,7 +249,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
             feedback, counter = send(
                 runner,
                 hold,
-                lambda _: describe_hold(hold, name),
+                lambda _: describe_trading_state(hold, name),
                 changed,
                 shown_once_applied=SHOWN_ONCE_APPLIED,
             )

@@ -750,3 +750,23 @@ def var_history_figure(risk: RiskView | None, colour: str) -> Figure:
     elif not points:
         _waiting(figure, "No VaR history yet")
     return figure
+
+
+def sleeve_contributions_figure(risk: RiskView | None, colour: str) -> Figure:
+    """Each strategy sleeve's share of the parametric 1-day 99% VaR (Euler), in percent, largest
+    first; a negative share is a sleeve that hedges the others."""
+    shares = risk.sleeve_contributions if risk else ()
+    figure = _ranked_bars(
+        shares,
+        colour=colour,
+        name="share of 99% VaR",
+        x_title="share of the 1-day 99% VaR (%; negative: a hedge)",
+        y_title="sleeve",
+        hover_units="of the 1-day 99% VaR",
+        revision="risk-sleeve-contributions",
+    )
+    if risk is None:
+        _waiting(figure, NO_RISK_YET)
+    elif not shares:
+        _waiting(figure, "One book: no sleeves")
+    return figure

@@ -119,8 +119,41 @@ RISK_SECTOR_EXPOSURE_GRAPH = "risk-sector-exposure-graph"
 RISK_CONTRIBUTIONS_GRAPH = "risk-contributions-graph"
 RISK_SECTOR_CONTRIBUTIONS_GRAPH = "risk-sector-contributions-graph"
 RISK_HISTORY_GRAPH = "risk-history-graph"
-# The (portfolio, market date) the page shows, so a refresh redraws only when either changes.
+# What each part of the page shows (a key per part), so a refresh redraws only what changed.
 RISK_RENDERED = "risk-rendered"
+RISK_TRADING_STATE = "risk-trading-state"
+RISK_STATE_SELECT = "risk-state-select"
+RISK_STATE_REASON = "risk-state-reason"
+RISK_STATE_ACTOR = "risk-state-actor"
+RISK_STATE_APPLY = "risk-state-apply"
+RISK_STATE_FEEDBACK = "risk-state-feedback"
+RISK_LIMITS_TABLE = "risk-limits-table"
+RISK_LIMIT_NAME = "risk-limit-name"
+RISK_LIMIT_VALUE = "risk-limit-value"
+RISK_LIMIT_VALUE_HELP = "risk-limit-value-help"
+RISK_LIMIT_MODE = "risk-limit-mode"
+RISK_LIMIT_WARN_AT = "risk-limit-warn-at"
+RISK_LIMIT_ON_BREACH = "risk-limit-on-breach"
+RISK_LIMIT_SYMBOLS = "risk-limit-symbols"
+RISK_LIMIT_REASON = "risk-limit-reason"
+RISK_LIMIT_ACTOR = "risk-limit-actor"
+RISK_LIMIT_APPLY = "risk-limit-apply"
+RISK_LIMIT_FEEDBACK = "risk-limit-feedback"
+RISK_ALERTS_SCOPE = "risk-alerts-scope"
+RISK_ALERTS_TABLE = "risk-alerts-table"
+RISK_ALERT_NOTE = "risk-alert-note"
+RISK_ALERT_ACTOR = "risk-alert-actor"
+RISK_ALERT_FEEDBACK = "risk-alert-feedback"
+# The "type" of each unacknowledged alert's Acknowledge button; the "index" is the alert id.
+RISK_ACK_BUTTON = "risk-ack-button"
+RISK_GATE_TABLE = "risk-gate-table"
+RISK_STRESS_TABLE = "risk-stress-table"
+# The sleeves card is hidden for a portfolio allocated as one book.
+RISK_SLEEVES_CARD = "risk-sleeves-card"
+RISK_SLEEVES_GRAPH = "risk-sleeves-graph"
+RISK_AUDIT_TABLE = "risk-audit-table"
+# Bumped by each answered command (state, limit, acknowledgement), so the page redraws at once.
+RISK_CHANGED = "risk-changed"
 
 # Events.
 EVENTS_PORTFOLIO_FILTER = "events-portfolio-filter"
@@ -153,3 +186,8 @@ def allocation_lift_button(portfolio_id: str, symbol: str) -> dict[str, str]:
 def trades_cancel_button(order_id: str) -> dict[str, str]:
     """The pattern-matching id of the Cancel button of one working order."""
     return {"type": TRADES_CANCEL_BUTTON, "index": order_id}
+
+
+def risk_ack_button(alert_id: str) -> dict[str, str]:
+    """The pattern-matching id of the Acknowledge button of one risk alert."""
+    return {"type": RISK_ACK_BUTTON, "index": alert_id}

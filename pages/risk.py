@@ -1,6 +1,10 @@
-"""Risk: one portfolio's exposures and risk at the latest close (gross, net, volatility, 1-day VaR
-and CVaR at 95% and 99%, parametric and historical, drawdown), its net exposure by sector, each
-instrument's and sector's share of the 99% VaR, and the historical 99% VaR of recent cycles."""
+"""Risk: the risk officer's view of one portfolio. Its trading state (ACTIVE, REDUCING, HALTED)
+and the control to change it; each risk limit's utilisation and the form to set one; the risk
+alerts to acknowledge; the orders the pre-trade gate scaled or rejected; its exposures and risk
+at the latest close (gross, net, volatility, 1-day VaR and CVaR at 95% and 99%, parametric and
+historical, drawdown), net exposure by sector, each instrument's, sector's and sleeve's share of
+the 99% VaR, stress results, the historical 99% VaR of recent cycles, and the audit trail of
+changes to the risk controls."""
 
 from __future__ import annotations
 
@@ -9,7 +13,180 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
-from components.layout import graph, page_title, titled_card
+from components.layout import form_field, graph, page_title, titled_card
+from components.risk import (
+    RISK_ACTOR,
+    limit_options,
+    mode_options,
+    on_breach_options,
+    risk_submit,
+    trading_state_options,
+)
+
+# The limit the edit form starts on: the one a desk changes most.
+FIRST_LIMIT = "max_order_notional_usd"
+
+
+def _trading_state_card() -> dbc.Card:
+    return titled_card(
+        "Trading state",
+        [
+            html.Div(id=ids.RISK_TRADING_STATE, className="mb-2"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        form_field(
+                            "set the trading state",
+                            dbc.Select(
+                                id=ids.RISK_STATE_SELECT,
+                                options=trading_state_options(),
+                                value="HALTED",
+                            ),
+                        ),
+                        md=4,
+                    ),
+                    *risk_submit(
+                        ids.RISK_STATE_REASON,
+                        ids.RISK_STATE_ACTOR,
+                        ids.RISK_STATE_APPLY,
+                        placeholder="why this trading state",
+                        reason_md=5,
+                    ),
+                ]
+            ),
+            html.Div(id=ids.RISK_STATE_FEEDBACK, className="mt-1"),
+        ],
+        class_name="mb-3",
+    )
+
+
+def _limit_form() -> html.Div:
+    return html.Div(
+        [
+            html.H6("Set a limit for this portfolio", className="mt-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        form_field(
+                            "limit",
+                            dbc.Select(
+                                id=ids.RISK_LIMIT_NAME,
+                                options=limit_options(),
+                                value=FIRST_LIMIT,
+                            ),
+                        ),
+                        md=4,
+                    ),
+                    dbc.Col(
+                        form_field(
+                            "value (threshold)",
+                            dbc.Input(id=ids.RISK_LIMIT_VALUE, type="text"),
+                            help_text=dbc.FormText(id=ids.RISK_LIMIT_VALUE_HELP),
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        form_field(
+                            "mode",
+                            dbc.RadioItems(
+                                id=ids.RISK_LIMIT_MODE,
+                                options=mode_options(),
+                                value="hard",
+                            ),
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        form_field(
+                            "warn at (% of the limit)",
+                            dbc.Input(id=ids.RISK_LIMIT_WARN_AT, type="text", value="80"),
+                        ),
+                        md=1,
+                    ),
+                    dbc.Col(
+                        form_field(
+                            "on breach",
+                            dbc.Select(
+                                id=ids.RISK_LIMIT_ON_BREACH,
+                                options=on_breach_options(),
+                                value="alert",
+                            ),
+                        ),
+                        md=2,
+                    ),
+                ]
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        form_field(
+                            "symbols (restricted instruments)",
+                            dbc.Input(
+                                id=ids.RISK_LIMIT_SYMBOLS,
+                                type="text",
+                                placeholder="AAPL, MSFT",
+                                disabled=True,
+                            ),
+                        ),
+                        md=3,
+                    ),
+                    *risk_submit(
+                        ids.RISK_LIMIT_REASON,
+                        ids.RISK_LIMIT_ACTOR,
+                        ids.RISK_LIMIT_APPLY,
+                        placeholder="why this limit",
+                        reason_md=6,
+                    ),
+                ]
+            ),
+            html.Div(id=ids.RISK_LIMIT_FEEDBACK, className="mt-1"),
+        ]
+    )
+
+
+def _alerts_card() -> dbc.Card:
+    return titled_card(
+        "Risk alerts",
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.RadioItems(
+                            id=ids.RISK_ALERTS_SCOPE,
+                            options=[
+                                {"label": "this portfolio", "value": "portfolio"},
+                                {"label": "all portfolios", "value": "all"},
+                            ],
+                            value="portfolio",
+                            inline=True,
+                        ),
+                        md=4,
+                        className="align-self-center",
+                    ),
+                    dbc.Col(
+                        dbc.Input(
+                            id=ids.RISK_ALERT_NOTE,
+                            type="text",
+                            placeholder="note with an acknowledgement (optional)",
+                            maxLength=500,
+                            size="sm",
+                        ),
+                        md=6,
+                    ),
+                    dbc.Col(
+                        dbc.Input(
+                            id=ids.RISK_ALERT_ACTOR, type="text", value=RISK_ACTOR, size="sm"
+                        ),
+                        md=2,
+                    ),
+                ],
+                className="mb-2",
+            ),
+            html.Div(id=ids.RISK_ALERT_FEEDBACK, className="mb-2"),
+            html.Div(id=ids.RISK_ALERTS_TABLE, className="pc-scroll"),
+        ],
+        class_name="mb-3",
+    )
 
 
 def layout() -> html.Div:
@@ -35,6 +212,19 @@ def layout() -> html.Div:
                     dbc.Col(html.Div(id=ids.RISK_SUMMARY), className="align-self-center"),
                 ],
                 className="mb-3",
+            ),
+            _trading_state_card(),
+            titled_card(
+                "Risk limits: utilisation at the latest close (the amber mark: warning; "
+                "the dark one: the limit)",
+                [html.Div(id=ids.RISK_LIMITS_TABLE), _limit_form()],
+                class_name="mb-3",
+            ),
+            _alerts_card(),
+            titled_card(
+                "Pre-trade gate: orders scaled down or rejected",
+                html.Div(id=ids.RISK_GATE_TABLE, className="pc-scroll"),
+                class_name="mb-3",
             ),
             dbc.Row(
                 [
@@ -80,12 +270,32 @@ def layout() -> html.Div:
                     ),
                 ]
             ),
+            html.Div(
+                titled_card(
+                    "Share of the 1-day 99% VaR by strategy sleeve (negative: a hedge)",
+                    graph(ids.RISK_SLEEVES_GRAPH, height_px=260),
+                    class_name="mb-3",
+                ),
+                id=ids.RISK_SLEEVES_CARD,
+                hidden=True,
+            ),
+            titled_card(
+                "Stress scenarios: P&L on the holdings and on the proposed allocation",
+                html.Div(id=ids.RISK_STRESS_TABLE),
+                class_name="mb-3",
+            ),
             titled_card(
                 "Historical 1-day 99% VaR of recent cycles (% of NAV)",
                 graph(ids.RISK_HISTORY_GRAPH, height_px=320),
                 class_name="mb-3",
             ),
+            titled_card(
+                "Audit trail: limit changes, trading states and acknowledgements",
+                html.Div(id=ids.RISK_AUDIT_TABLE, className="pc-scroll"),
+                class_name="mb-3",
+            ),
             dcc.Store(id=ids.RISK_RENDERED),
+            dcc.Store(id=ids.RISK_CHANGED, data=0),
         ]
     )
 

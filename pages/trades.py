@@ -13,6 +13,7 @@ from components.layout import audited_submit, form_field, graph, page_title, tit
 
 HOLD_MODES = (
     {"label": "hold", "value": "hold"},
+    {"label": "reduce only", "value": "reduce"},
     {"label": "release", "value": "release"},
 )
 

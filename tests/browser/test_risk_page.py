@@ -1,7 +1,9 @@
 """The Risk page in headless Chromium over a real engine: a portfolio manager opens /risk, picks a
 portfolio, and once the engine has measured its risk sees the figures card (VaR and CVaR,
 parametric and historical, in percent of NAV), the sector exposure, the shares of the 99% VaR and
-the VaR history.
+the VaR history. A risk officer sees the trading state and each limit's utilisation, sets a limit
+from the form (and sees its new version), changes the trading state, and lowers the order
+notional limit to watch the next orders scaled under it.
 
 Every wait is on a condition the page or the engine shows; none is a fixed sleep.
 """
@@ -10,12 +12,13 @@ from __future__ import annotations
 
 import pytest
 from dash.testing.composite import DashComposite
+from selenium.webdriver.support.ui import Select
 
 from app.runtime import Runtime
 from components import ids
-from engine.commands import Pause
-from engine.snapshot import EngineStatus
-from tests.browser.pages import WAIT_S, choose, open_page, text, wait
+from engine.commands import Pause, Resume
+from engine.snapshot import EngineStatus, GateDecisionView, LimitView
+from tests.browser.pages import WAIT_S, choose, click, open_page, text, wait
 
 pytestmark = pytest.mark.browser
 
@@ -81,4 +84,231 @@ def test_risk_page_shows_the_chosen_portfolios_measured_risk(
         lambda: dashboard.find_elements(f"#{ids.RISK_CONTRIBUTIONS_GRAPH} .bars path"),
         "the VaR contributions chart has no bars",
     )
+    assert dashboard.get_logs() == [], "the browser console reported errors"
+
+
+# The risk officer's view and controls ------------------------------------------------------------
+
+PORTFOLIO = "balanced"
+NOTIONAL = "max_order_notional_usd"
+
+
+def _pause(runtime: Runtime, why: str) -> None:
+    runtime.runner.submit(Pause("test", why))
+    wait(
+        lambda: runtime.runner.snapshot().status in (EngineStatus.PAUSED, EngineStatus.FINISHED),
+        "no pause",
+    )
+
+
+def _limits(runtime: Runtime) -> dict[str, LimitView]:
+    risk = next((r for r in runtime.runner.snapshot().risk if r.portfolio_id == PORTFOLIO), None)
+    return {limit.name: limit for limit in risk.limits} if risk else {}
+
+
+def _open_risk(dashboard: DashComposite, runtime: Runtime) -> str:
+    """Open the page on the portfolio, once its limits are drawn; the portfolio's name."""
+    open_page(dashboard, "/risk")
+    choose(dashboard, ids.RISK_PORTFOLIO_PICKER, PORTFOLIO)
+    name = runtime.runner.snapshot().portfolio(PORTFOLIO).name
+    dashboard.wait_for_contains_text(f"#{ids.RISK_SUMMARY}", name, timeout=WAIT_S)
+    dashboard.wait_for_contains_text(f"#{ids.RISK_LIMITS_TABLE}", NOTIONAL, timeout=WAIT_S)
+    return name
+
+
+def _limit_row(dashboard: DashComposite, limit: str) -> str:
+    """The limit's row as the page shows it, read in one go (a running engine redraws it)."""
+    rows = dashboard.driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), r => r.innerText);",
+        f"#{ids.RISK_LIMITS_TABLE} tbody tr",
+    )
+    return next((row for row in rows if row.startswith(limit)), "")
+
+
+def _type(dashboard: DashComposite, component_id: str, value: str) -> None:
+    box = dashboard.find_element(f"#{component_id}")
+    box.clear()
+    box.send_keys(value)
+
+
+def _set_limit(dashboard: DashComposite, limit: str, value: str, mode: str, reason: str) -> None:
+    """Fill the edit-limit form as a risk officer would and press Apply."""
+    choose(dashboard, ids.RISK_LIMIT_NAME, limit)
+    # The form fills itself with the chosen limit's setting first; type over it after.
+    dashboard.wait_for_contains_text(f"#{ids.RISK_LIMIT_VALUE_HELP}", "now v", timeout=WAIT_S)
+    _type(dashboard, ids.RISK_LIMIT_VALUE, value)
+    click(dashboard, f"#{ids.RISK_LIMIT_MODE} input[value='{mode}']")
+    _type(dashboard, ids.RISK_LIMIT_REASON, reason)
+    click(dashboard, f"#{ids.RISK_LIMIT_APPLY}")
+
+
+def test_risk_page_shows_the_trading_state_and_each_limits_utilisation(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    wait(lambda: _limits(runtime), "the engine never measured the portfolio's limits")
+    _pause(runtime, "read the limits of one close")
+    limits = _limits(runtime)
+    state = runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state
+
+    _open_risk(dashboard, runtime)
+
+    dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", state, timeout=WAIT_S)
+    shown = text(dashboard, ids.RISK_LIMITS_TABLE)
+    for limit in limits.values():
+        assert limit.name in shown
+        assert f"v{limit.version}" in shown
+    # One utilisation bar per measured limit, each reading its utilisation in percent.
+    measured = [limit for limit in limits.values() if limit.utilisation is not None]
+    bars = dashboard.find_elements(f"#{ids.RISK_LIMITS_TABLE} .pc-limit-bar")
+    assert len(bars) == len(measured)
+    for limit in measured:
+        assert f"{limit.utilisation * 100:.0f}%" in shown
+    for card in (ids.RISK_ALERTS_TABLE, ids.RISK_GATE_TABLE, ids.RISK_AUDIT_TABLE):
+        dashboard.wait_for_element(f"#{card} table", timeout=WAIT_S)
+    assert dashboard.get_logs() == [], "the browser console reported errors"
+
+
+def test_a_risk_officer_sets_a_limit_and_sees_it_with_a_new_version(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    wait(lambda: NOTIONAL in _limits(runtime), f"the portfolio has no {NOTIONAL} limit")
+    # Paused, so that the version the form sets is the next one.
+    _pause(runtime, "set a limit between two closes")
+    before = _limits(runtime)[NOTIONAL].version
+    name = _open_risk(dashboard, runtime)
+
+    _set_limit(dashboard, NOTIONAL, "2,500,000", "hard", "tighter single-order cap")
+
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_LIMIT_FEEDBACK}",
+        f"Set {NOTIONAL} of {name} to $2,500,000.00 (hard",
+        timeout=WAIT_S,
+    )
+    # The engine answers with the new version at once, and records who set it and why.
+    version = before + 1
+    assert f"now v{version}" in text(dashboard, ids.RISK_LIMIT_FEEDBACK)
+    set_events = runtime.store.query(portfolio_id=PORTFOLIO, event_type="RiskLimitSet", limit=5)
+    assert any(
+        e.actor == "risk" and e.payload["version"] == version and e.payload["name"] == NOTIONAL
+        for e in set_events
+    )
+    # The engine measures limits at the close: the next one shows the new setting.
+    runtime.runner.submit(Resume("test", "measure the limits again"))
+    wait(
+        lambda: _limits(runtime)[NOTIONAL].version == version,
+        "the engine never measured the new limit",
+    )
+    after = _limits(runtime)[NOTIONAL]
+    assert (after.threshold, after.mode, after.set_by) == (2_500_000.0, "hard", "risk")
+    wait(
+        lambda: (
+            f"v{version}" in _limit_row(dashboard, NOTIONAL)
+            and "$2,500,000.00" in _limit_row(dashboard, NOTIONAL)
+        ),
+        "the limits table does not show the new threshold and version",
+    )
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_AUDIT_TABLE}", "tighter single-order cap", timeout=WAIT_S
+    )
+
+    # A value the form cannot read is refused before it reaches the engine, naming the field.
+    _type(dashboard, ids.RISK_LIMIT_VALUE, "a lot")
+    click(dashboard, f"#{ids.RISK_LIMIT_APPLY}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_LIMIT_FEEDBACK}", "Not applied. value: 'a lot'", timeout=WAIT_S
+    )
+    # One the engine refuses (an instrument it does not know) comes back with its field named.
+    choose(dashboard, ids.RISK_LIMIT_NAME, "restricted_instruments")
+    wait(
+        lambda: dashboard.find_element(f"#{ids.RISK_LIMIT_SYMBOLS}").is_enabled(),
+        "the symbols field stays disabled for restricted instruments",
+    )
+    _type(dashboard, ids.RISK_LIMIT_SYMBOLS, "ZZZZ")
+    click(dashboard, f"#{ids.RISK_LIMIT_APPLY}")
+    dashboard.wait_for_contains_text(f"#{ids.RISK_LIMIT_FEEDBACK}", "Not applied.", timeout=WAIT_S)
+    assert "symbols" in text(dashboard, ids.RISK_LIMIT_FEEDBACK)
+    assert "restricted_instruments" not in _limits(runtime)
+    assert dashboard.get_logs() == [], "the browser console reported errors"
+
+
+def test_changing_the_trading_state_shows_it_on_the_page_and_in_the_engine(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    _pause(runtime, "show that a trading state needs no cycle to appear")
+    assert runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state == "ACTIVE"
+    name = _open_risk(dashboard, runtime)
+    dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", "ACTIVE", timeout=WAIT_S)
+    reason = "limit review: reduce only"
+
+    Select(dashboard.find_element(f"#{ids.RISK_STATE_SELECT}")).select_by_value("REDUCING")
+    _type(dashboard, ids.RISK_STATE_REASON, reason)
+    assert dashboard.find_element(f"#{ids.RISK_STATE_ACTOR}").get_attribute("value") == "risk"
+    click(dashboard, f"#{ids.RISK_STATE_APPLY}")
+
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_STATE_FEEDBACK}", f"{name} is REDUCING", timeout=WAIT_S
+    )
+    assert runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state == "REDUCING"
+    dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", "REDUCING", timeout=WAIT_S)
+    assert reason in text(dashboard, ids.RISK_TRADING_STATE)
+    badge = dashboard.find_element(f"#{ids.RISK_TRADING_STATE} .badge")
+    assert "bg-warning" in badge.get_attribute("class")
+
+    Select(dashboard.find_element(f"#{ids.RISK_STATE_SELECT}")).select_by_value("ACTIVE")
+    _type(dashboard, ids.RISK_STATE_REASON, "review done")
+    click(dashboard, f"#{ids.RISK_STATE_APPLY}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_STATE_FEEDBACK}", f"{name} is ACTIVE", timeout=WAIT_S
+    )
+    dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", "ACTIVE", timeout=WAIT_S)
+    assert reason not in text(dashboard, ids.RISK_TRADING_STATE)
+    dashboard.wait_for_contains_text(f"#{ids.RISK_AUDIT_TABLE}", "review done", timeout=WAIT_S)
+    assert dashboard.get_logs() == [], "the browser console reported errors"
+
+
+def test_lowering_the_order_notional_limit_scales_the_next_orders_under_it(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    runner = runtime.runner
+    cap_usd = 10_000
+    wait(lambda: NOTIONAL in _limits(runtime), f"the portfolio has no {NOTIONAL} limit")
+    _pause(runtime, "lower a limit between two closes")
+    changed_on = runner.snapshot().market_date
+    _open_risk(dashboard, runtime)
+
+    _set_limit(dashboard, NOTIONAL, f"{cap_usd}", "soft", "small orders only")
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_LIMIT_FEEDBACK}", "$10,000.00 (soft", timeout=WAIT_S
+    )
+    runner.submit(Resume("test", "trade under the new limit"))
+
+    def scaled() -> list[GateDecisionView]:
+        return [
+            d
+            for d in runner.snapshot().gate_decisions
+            if d.portfolio_id == PORTFOLIO
+            and d.limit == NOTIONAL
+            and d.action == "scaled"
+            and d.market_date > changed_on
+        ]
+
+    wait(scaled, f"no order was scaled to fit the lowered {NOTIONAL}")
+    for decision in scaled():
+        assert decision.approved_shares < decision.requested_shares
+        assert decision.threshold == cap_usd
+    # The next orders of the portfolio stay under the limit at their decision price.
+    new_orders = [
+        o
+        for o in runner.snapshot().recent_orders
+        if o.portfolio_id == PORTFOLIO and o.created > changed_on
+    ]
+    assert new_orders
+    for order in new_orders:
+        assert order.quantity_shares * order.decision_price_usd <= cap_usd, order
+
+    # The page lists them, naming the limit.
+    dashboard.wait_for_contains_text(f"#{ids.RISK_GATE_TABLE}", NOTIONAL, timeout=WAIT_S)
+    gate = text(dashboard, ids.RISK_GATE_TABLE)
+    assert "scaled" in gate
+    assert "$10,000.00" in gate
     assert dashboard.get_logs() == [], "the browser console reported errors"

@@ -1,6 +1,6 @@
 """The Trades page in headless Chromium over a real engine: the blotter, schedule, crosses, blocks
 and execution quality cards, and a portfolio manager holding a portfolio's trading from the form
-(the strip shows it HALTED, with the reason) and releasing it again (ACTIVE).
+(a SetTradingState: the strip shows it HALTED, with the reason) and releasing it again (ACTIVE).
 
 Every wait is on a condition the page or the engine shows; none is a fixed sleep.
 """
@@ -99,7 +99,7 @@ def test_holding_a_portfolio_from_the_form_halts_it_and_releasing_makes_it_activ
     click(dashboard, f"#{ids.TRADES_HOLD_APPLY}")
 
     dashboard.wait_for_contains_text(
-        f"#{ids.TRADES_HOLD_FEEDBACK}", f"Held trading in {name}", timeout=WAIT_S
+        f"#{ids.TRADES_HOLD_FEEDBACK}", f"Halted trading in {name}", timeout=WAIT_S
     )
     assert _trading_state(runtime) == "HALTED"
     dashboard.wait_for_contains_text(f"#{ids.TRADES_SUMMARY}", "HALTED", timeout=WAIT_S)
@@ -112,7 +112,7 @@ def test_holding_a_portfolio_from_the_form_halts_it_and_releasing_makes_it_activ
     click(dashboard, f"#{ids.TRADES_HOLD_APPLY}")
 
     dashboard.wait_for_contains_text(
-        f"#{ids.TRADES_HOLD_FEEDBACK}", f"Released trading in {name}", timeout=WAIT_S
+        f"#{ids.TRADES_HOLD_FEEDBACK}", f"{name} is ACTIVE", timeout=WAIT_S
     )
     assert _trading_state(runtime) == "ACTIVE"
     wait(

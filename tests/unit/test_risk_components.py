@@ -1,5 +1,7 @@
 """The Risk page's pure builders, fed hand-made risk views: figures in percent of NAV, bars
-ranked largest first with hedges shown, and an empty state before anything is measured."""
+ranked largest first with hedges shown, and an empty state before anything is measured; the risk
+officer's pieces (trading state, limit utilisation, alerts, gate decisions, stress, audit) and
+the commands its forms send."""
 
 from __future__ import annotations
 
@@ -8,16 +10,59 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from callbacks.risk import rendered_key, risk_of, risk_summary
-from components.colours import translucent
+import pytest
+from dash.development.base_component import Component
+
+from callbacks.commands import describe_trading_state, trading_state_command
+from callbacks.risk import (
+    ACKNOWLEDGED,
+    acknowledge_alert_command,
+    describe_limit,
+    limit_of,
+    rendered_keys,
+    risk_of,
+    risk_summary,
+    set_risk_limit_command,
+    symbols_of,
+    versions_text,
+)
+from components import ids
+from components.colours import NEGATIVE, POSITIVE, translucent
 from components.figures import (
     NO_RISK_YET,
     sector_exposure_figure,
+    sleeve_contributions_figure,
     var_contributions_figure,
     var_history_figure,
 )
-from components.tables import risk_figures
-from engine.snapshot import EngineStatus, PortfolioView, RiskView, StateSnapshot
+from components.risk import (
+    WARNING_COLOUR,
+    alerts_table,
+    gate_decisions_table,
+    limit_amount,
+    limit_form_values,
+    limit_options,
+    limit_value_help,
+    limits_table,
+    risk_audit_table,
+    stress_table,
+    trading_state_panel,
+    utilisation_bar,
+)
+from components.tables import PortfolioLabels, risk_figures
+from engine.commands import AcknowledgeAlert, SetRiskLimit, SetTradingState
+from engine.risk.limits import KINDS
+from engine.snapshot import (
+    EngineStatus,
+    GateDecisionView,
+    LimitView,
+    PortfolioView,
+    RiskAlertView,
+    RiskAuditView,
+    RiskView,
+    StateSnapshot,
+    StressView,
+)
 from tests.unit.component_tree import find, plotly_figure, shown_rows, text_of
 
 COLOUR = "#0072B2"
@@ -50,7 +95,7 @@ def _risk(**changes: Any) -> RiskView:
     return replace(view, **changes)
 
 
-def _snapshot(risk: tuple[RiskView, ...]) -> StateSnapshot:
+def _snapshot(risk: tuple[RiskView, ...], **changes: Any) -> StateSnapshot:
     portfolio = PortfolioView(
         portfolio_id="growth",
         name="Growth",
@@ -64,16 +109,17 @@ def _snapshot(risk: tuple[RiskView, ...]) -> StateSnapshot:
         orders_total=0,
         fills_total=0,
     )
-    return StateSnapshot(
+    snapshot = StateSnapshot(
         status=EngineStatus.RUNNING,
         speed_days_per_second=1.0,
         cycles_completed=2,
         market_date=TUESDAY,
         published_at=datetime(2006, 3, 7, 21, 0),
         instruments=(),
-        portfolios=(portfolio,),
+        portfolios=(portfolio, replace(portfolio, portfolio_id="income", name="Income")),
         risk=risk,
     )
+    return replace(snapshot, **changes)
 
 
 def _bars(figure: dict[str, Any]) -> list[tuple[str, float]]:
@@ -196,24 +242,477 @@ def test_var_history_empty_states() -> None:
 # The refresh guard -------------------------------------------------------------------------------
 
 
-def test_page_redraws_only_when_the_portfolio_or_the_risk_market_date_changes() -> None:
-    measured = _snapshot((_risk(),))
-    unmeasured = _snapshot(())
-
-    assert risk_of(unmeasured, "growth") is None
-    assert risk_of(measured, "growth") == _risk()
-    assert risk_of(measured, "income") is None
-
-    before = rendered_key("growth", None)
-    today = rendered_key("growth", risk_of(measured, "growth"))
-    assert before != today
-    # Same portfolio, same close: nothing to redraw, whatever else moved.
-    assert today == rendered_key("growth", _risk(var_99_historical=0.5))
-    assert today != rendered_key("growth", _risk(market_date=date(2006, 3, 8)))
-    assert today != rendered_key("income", _risk(portfolio_id="income"))
-
-
 def test_summary_names_the_portfolio_and_the_close_measured() -> None:
     assert "Growth" in text_of(risk_summary("Growth", COLOUR, _risk()))
     assert "2006-03-07" in text_of(risk_summary("Growth", COLOUR, _risk()))
     assert "no risk measured yet" in text_of(risk_summary("Growth", COLOUR, None))
+
+
+# The risk officer's pieces -----------------------------------------------------------------------
+
+LABELS = PortfolioLabels(_snapshot(()).portfolios, {"growth": COLOUR, "income": "#E69F00"})
+
+
+def _limit(**changes: Any) -> LimitView:
+    view = LimitView(
+        name="max_position_weight",
+        unit="fraction of NAV",
+        threshold=0.10,
+        mode="hard",
+        warn_at=0.8,
+        on_breach="reduce",
+        version=3,
+        scope="portfolio",
+        set_by="risk",
+        value=0.12,
+        utilisation=1.2,
+        level="breach",
+        detail="AAPL",
+    )
+    return replace(view, **changes)
+
+
+NOTIONAL = _limit(
+    name="max_order_notional_usd",
+    unit="USD",
+    threshold=50_000.0,
+    mode="soft",
+    on_breach="alert",
+    version=1,
+    scope="config",
+    set_by="",
+    value=42_500.0,
+    utilisation=0.85,
+    level="warning",
+    detail="",
+)
+RESTRICTED = _limit(
+    name="restricted_instruments",
+    unit="instruments",
+    threshold=0.0,
+    version=2,
+    value=None,
+    utilisation=None,
+    level="ok",
+    detail="",
+    symbols=("TSLA", "GME"),
+)
+
+
+def _style(component: Component) -> dict[str, str]:
+    return getattr(component, "style", None) or {}
+
+
+def _fill(bar: Component) -> Component:
+    (fill,) = [d for d in find(bar, "Div") if "pc-limit-fill" in getattr(d, "className", "")]
+    return fill
+
+
+def test_a_breached_limit_draws_a_red_bar_reading_120_percent_past_the_limit_mark() -> None:
+    bar = utilisation_bar(_limit())
+
+    assert text_of(bar) == "120%"
+    (label,) = find(bar, "Span")
+    assert _style(label)["color"] == NEGATIVE
+    # The track spans 0-150% of the limit: 120% fills four fifths of it.
+    assert _style(_fill(bar))["width"] == "80.0%"
+    assert _style(_fill(bar))["background"] == NEGATIVE
+    marks = {d.title: _style(d)["left"] for d in find(bar, "Div") if "left" in _style(d)}
+    # Warning from 80% of the limit (80/150 of the track), the limit at 100% (100/150).
+    assert marks == {"warning from 80%": "53.3%", "the limit (100%)": "66.7%"}
+
+
+def test_a_bar_is_amber_at_a_warning_green_when_ok_and_cut_at_the_end_of_its_track() -> None:
+    assert _style(_fill(utilisation_bar(NOTIONAL)))["background"] == WARNING_COLOUR
+    assert text_of(utilisation_bar(NOTIONAL)) == "85%"
+    ok = utilisation_bar(_limit(utilisation=0.3, value=0.03, level="ok"))
+    assert _style(_fill(ok))["background"] == POSITIVE
+    assert _style(_fill(ok))["width"] == "20.0%"
+    far_over = utilisation_bar(_limit(utilisation=3.0))
+    assert _style(_fill(far_over))["width"] == "100.0%"
+    assert text_of(far_over) == "300%"
+
+
+def test_a_limit_not_measured_yet_says_so_and_restricted_instruments_are_listed() -> None:
+    assert text_of(utilisation_bar(_limit(utilisation=None, value=None))) == "not measured yet"
+    assert text_of(utilisation_bar(RESTRICTED)) == "TSLA, GME"
+
+
+def test_limits_table_shows_each_limit_in_its_unit_with_mode_version_and_who_set_it() -> None:
+    table = limits_table((_limit(), NOTIONAL, RESTRICTED))
+
+    assert shown_rows(table) == [
+        "max_position_weight|120%|12.00%|10.00%|% of NAV|hard|80%|reduce|v3|portfolio|risk|AAPL",
+        "max_order_notional_usd|85%|$42,500.00|$50,000.00|USD|soft|80%|alert|v1|config|—|—",
+        "restricted_instruments|TSLA, GME|—|—|instruments|hard|80%|reduce|v2|portfolio|risk|—",
+    ]
+    assert "No risk limits" in text_of(limits_table(()))
+
+
+def test_limit_amounts_read_in_the_kinds_unit() -> None:
+    assert limit_amount(0.0265, KINDS["var_99_historical"].unit) == "2.65%"
+    assert limit_amount(12.0, KINDS["max_orders_per_cycle"].unit) == "12"
+    assert limit_amount(1_250_000, "USD") == "$1,250,000.00"
+    assert limit_amount(None, "USD") == "—"
+
+
+def test_trading_state_badge_is_green_amber_or_red_with_the_reason() -> None:
+    colours = {
+        state: find(trading_state_panel(state, "drawdown breach"), "Badge")[0].color
+        for state in ("ACTIVE", "REDUCING", "HALTED")
+    }
+    assert colours == {"ACTIVE": "success", "REDUCING": "warning", "HALTED": "danger"}
+    halted = text_of(trading_state_panel("HALTED", "drawdown breach"))
+    assert "HALTED" in halted and "drawdown breach" in halted and "no order passes" in halted
+    # An active portfolio has no reason to show.
+    assert "drawdown breach" not in text_of(trading_state_panel("ACTIVE", "drawdown breach"))
+    scaled = text_of(trading_state_panel("ACTIVE", None, ("volatility", 0.85)))
+    assert "scaled to 85% of its size to fit the volatility budget" in scaled
+
+
+def _alert(**changes: Any) -> RiskAlertView:
+    view = RiskAlertView(
+        alert_id="A-1",
+        portfolio_id="growth",
+        limit="max_position_weight",
+        level="breach",
+        value=0.12,
+        threshold=0.10,
+        utilisation=1.2,
+        raised_on=MONDAY,
+        message="AAPL is 12% of NAV",
+    )
+    return replace(view, **changes)
+
+
+def test_alerts_list_breaches_first_each_with_an_acknowledge_button_or_who_acknowledged() -> None:
+    warning = _alert(
+        alert_id="A-2", level="warning", value=0.085, utilisation=0.85, raised_on=TUESDAY
+    )
+    seen = _alert(
+        alert_id="A-3",
+        portfolio_id="income",
+        raised_on=TUESDAY,
+        acknowledged_by="risk",
+        acknowledged_note="trimming tomorrow",
+    )
+    table = alerts_table((warning, _alert(), seen), LABELS, ids.risk_ack_button)
+
+    assert shown_rows(table) == [
+        "2006-03-07|Income|max_position_weight|breach|12.00%|10.00%|120%|AAPL is 12% of NAV|"
+        "✓ risk trimming tomorrow",
+        "2006-03-06|Growth|max_position_weight|breach|12.00%|10.00%|120%|AAPL is 12% of NAV|"
+        "Acknowledge",
+        "2006-03-07|Growth|max_position_weight|warning|8.50%|10.00%|85%|AAPL is 12% of NAV|"
+        "Acknowledge",
+    ]
+    buttons = find(table, "Button")
+    assert [b.id for b in buttons] == [ids.risk_ack_button("A-1"), ids.risk_ack_button("A-2")]
+    assert "No active risk alerts" in text_of(alerts_table((), LABELS, ids.risk_ack_button))
+
+
+def _decision(**changes: Any) -> GateDecisionView:
+    view = GateDecisionView(
+        market_date=TUESDAY,
+        portfolio_id="growth",
+        order_id="O-7",
+        symbol="AAPL",
+        side="BUY",
+        requested_shares=5_000,
+        approved_shares=2_000,
+        action="scaled",
+        limit="max_order_notional_usd",
+        value=125_000.0,
+        threshold=50_000.0,
+        reason="scaled to fit max_order_notional_usd",
+    )
+    return replace(view, **changes)
+
+
+def test_gate_decisions_show_requested_and_approved_shares_and_the_limit_that_decided() -> None:
+    rejected = _decision(
+        market_date=MONDAY,
+        order_id="O-3",
+        symbol="TSLA",
+        side="SELL",
+        approved_shares=0,
+        action="rejected",
+        limit="restricted_instruments",
+        value=None,
+        threshold=None,
+        reason="TSLA is restricted",
+    )
+    table = gate_decisions_table((rejected, _decision()))
+
+    assert shown_rows(table) == [
+        "2006-03-07|O-7|AAPL|BUY|5,000 → 2,000|scaled|max_order_notional_usd|"
+        "$125,000.00 vs $50,000.00|scaled to fit max_order_notional_usd",
+        "2006-03-06|O-3|TSLA|SELL|5,000 → 0|rejected|restricted_instruments|— vs —|"
+        "TSLA is restricted",
+    ]
+    assert [b.color for b in find(table, "Badge")] == ["warning", "danger"]
+    assert "every order fitted" in text_of(gate_decisions_table(()))
+
+
+def test_stress_results_are_percent_of_nav_worst_first_losses_red() -> None:
+    table = stress_table(
+        (
+            StressView("rates +100bp", "factor", "1 day", -0.012, -0.010),
+            StressView("2008-10", "historical", "2008-10-06..2008-10-10", -0.183, None),
+        )
+    )
+
+    assert shown_rows(table) == [
+        "2008-10|historical|2008-10-06..2008-10-10|-18.30%|—",
+        "rates +100bp|factor|1 day|-1.20%|-1.00%",
+    ]
+    loss = next(td for td in find(table, "Td") if text_of(td) == "-18.30%")
+    assert loss.style == {"color": NEGATIVE}
+
+
+def test_audit_trail_is_newest_first() -> None:
+    older = RiskAuditView(datetime(2024, 1, 2, 9, 0), "growth", "limit set", "risk", "x v2")
+    newer = RiskAuditView(datetime(2024, 1, 2, 9, 5), None, "alert acknowledged", "ro", "A-1")
+
+    assert shown_rows(risk_audit_table((older, newer), LABELS)) == [
+        "2024-01-02 09:05:00|—|alert acknowledged|ro|A-1",
+        "2024-01-02 09:00:00|Growth|limit set|risk|x v2",
+    ]
+
+
+def test_sleeve_shares_of_the_var_are_bars_and_one_book_says_so() -> None:
+    sleeves = _risk(sleeve_contributions=(("trend", 0.7), ("carry", 0.4), ("hedge", -0.1)))
+
+    assert _bars(sleeve_contributions_figure(sleeves, COLOUR)) == [
+        ("trend", 70.0),
+        ("carry", 40.0),
+        ("hedge", -10.0),
+    ]
+    assert _annotation(sleeve_contributions_figure(_risk(), COLOUR)) == "One book: no sleeves"
+
+
+# The edit-limit form and its command -------------------------------------------------------------
+
+
+def _limit_form(**changes: Any) -> dict[str, Any]:
+    return {
+        "portfolio_id": "growth",
+        "limit": "max_order_notional_usd",
+        "value": "$50,000",
+        "mode": "soft",
+        "warn_at_pct": "90",
+        "on_breach": "alert",
+        "symbols": "",
+        "reason": " cap single orders ",
+        "actor": " risk ",
+        **changes,
+    }
+
+
+def test_the_limit_form_sends_the_threshold_in_the_limits_unit_for_the_portfolio() -> None:
+    command = set_risk_limit_command(**_limit_form())
+
+    assert isinstance(command, SetRiskLimit)
+    assert (command.portfolio_id, command.tenant, command.limit) == (
+        "growth",
+        "",
+        "max_order_notional_usd",
+    )
+    assert (command.value, command.mode, command.warn_at, command.on_breach) == (
+        50_000.0,
+        "soft",
+        0.9,
+        "alert",
+    )
+    assert (command.actor, command.reason, command.symbols) == ("risk", "cap single orders", ())
+    # A fraction of NAV may be typed as a percentage; a blank warning level is the default.
+    weight = set_risk_limit_command(
+        **_limit_form(limit="max_position_weight", value="10%", warn_at_pct="")
+    )
+    assert (weight.value, weight.warn_at) == (0.1, None)
+    assert set_risk_limit_command(**_limit_form(limit="gross_exposure", value="1.5")).value == 1.5
+
+
+def test_restricted_instruments_take_the_symbols_and_no_value() -> None:
+    command = set_risk_limit_command(
+        **_limit_form(limit="restricted_instruments", value="123", symbols="tsla, gme  tsla")
+    )
+    assert (command.value, command.symbols) == (None, ("TSLA", "GME"))
+    assert symbols_of(" aapl;msft\nAAPL ") == ("AAPL", "MSFT")
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"portfolio_id": None}, "portfolio: choose"),
+        ({"limit": "max_leverage"}, "limit: 'max_leverage' is not a risk limit"),
+        ({"actor": "  "}, "actor: say who sets the limit"),
+        ({"value": ""}, "value: max_order_notional_usd needs a threshold in USD"),
+        ({"value": "lots"}, "value: 'lots' is not a number (USD)"),
+        ({"value": "5%"}, "value: '5%' is a percentage, but max_order_notional_usd is in USD"),
+        ({"value": "-5"}, "SetRiskLimit.value: -5.0 must be above 0 (USD)"),
+        ({"value": "inf"}, "value: 'inf' is not a finite threshold"),
+        (
+            {"limit": "max_orders_per_cycle", "value": "2.5"},
+            "SetRiskLimit.value: max_orders_per_cycle counts orders, a whole number",
+        ),
+        (
+            {"limit": "max_position_weight", "value": "15"},
+            "SetRiskLimit.value: 15.0 is a fraction of NAV (0.10 = 10%)",
+        ),
+        ({"warn_at_pct": "150"}, "warn at: '150' must be a percentage of the limit in (0, 100]"),
+        ({"warn_at_pct": "often"}, "warn at: 'often' is not a number"),
+        ({"mode": "firm"}, "SetRiskLimit.mode: 'firm' must be 'hard' (reject) or 'soft'"),
+        ({"on_breach": "panic"}, "SetRiskLimit.on_breach: 'panic' must be one of"),
+        (
+            {"limit": "restricted_instruments", "symbols": " , "},
+            "SetRiskLimit.symbols: name at least one restricted instrument",
+        ),
+        ({"reason": "  "}, "SetRiskLimit.reason: say why"),
+    ],
+)
+def test_a_bad_limit_form_is_refused_with_the_field_named(
+    form: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        set_risk_limit_command(**_limit_form(**form))
+    assert str(refused.value).startswith(message)
+
+
+def test_an_answered_limit_says_what_was_set_and_its_new_version() -> None:
+    command = set_risk_limit_command(**_limit_form())
+
+    answer = {"limit": "max_order_notional_usd", "versions": {"growth": 4}}
+    assert describe_limit(command, "Growth", answer) == (
+        "Set max_order_notional_usd of Growth to $50,000.00 (soft, warn at 90%, on breach: "
+        "alert): now v4."
+    )
+    assert describe_limit(command, "Growth", None).endswith("on breach: alert).")
+    restricted = set_risk_limit_command(
+        **_limit_form(limit="restricted_instruments", symbols="TSLA")
+    )
+    assert describe_limit(restricted, "Growth", 2).startswith("Restricted TSLA in Growth")
+    assert versions_text({"versions": {"growth": 4, "income": 2}}) == "growth v4, income v2"
+    assert versions_text({"growth": 5}) == "v5"
+
+
+def test_the_form_starts_from_the_limit_in_force_or_the_defaults() -> None:
+    risk = _risk(limits=(NOTIONAL, RESTRICTED))
+
+    assert limit_of(risk, "max_order_notional_usd") == NOTIONAL
+    assert limit_of(risk, "volatility") is None
+    assert limit_of(None, "volatility") is None
+    assert limit_form_values(NOTIONAL) == ("50000", "soft", "80", "alert", "")
+    assert limit_form_values(RESTRICTED) == ("", "hard", "80", "reduce", "TSLA, GME")
+    assert limit_form_values(None) == ("", "hard", "80", "alert", "")
+    assert [o["value"] for o in limit_options()] == list(KINDS)
+    assert "0.10 or 10%" in limit_value_help("max_position_weight")
+    assert "whole number of orders" in limit_value_help("max_orders_per_cycle")
+    assert limit_value_help(None) == "choose a limit"
+
+
+# The trading state and acknowledgement commands --------------------------------------------------
+
+
+def test_the_trading_state_form_sends_the_state_who_and_why() -> None:
+    command = trading_state_command("growth", "REDUCING", " drawdown review ", " risk ")
+
+    assert isinstance(command, SetTradingState)
+    assert (command.portfolio_id, command.state) == ("growth", "REDUCING")
+    assert (command.actor, command.reason) == ("risk", "drawdown review")
+    assert describe_trading_state(command, "Growth") == (
+        "Growth is REDUCING: only orders that reduce a position pass."
+    )
+    halted = trading_state_command("growth", "HALTED", "limit breach", "risk")
+    assert describe_trading_state(halted, "Growth").startswith("Halted trading in Growth")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((None, "HALTED", "why", "risk"), "portfolio: choose"),
+        (("growth", "PAUSED", "why", "risk"), "trading state: 'PAUSED' must be one of"),
+        (("growth", "HALTED", "why", " "), "actor: say who"),
+        (("growth", "HALTED", "", "risk"), "SetTradingState.reason: say why"),
+    ],
+)
+def test_an_incomplete_trading_state_is_refused_with_the_field_named(
+    args: tuple[Any, ...], message: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        trading_state_command(*args)
+    assert str(refused.value).startswith(message)
+
+
+def test_an_acknowledgement_names_the_alert_who_and_the_note() -> None:
+    command = acknowledge_alert_command("A-1", " trimming tomorrow ", " ro ")
+
+    assert isinstance(command, AcknowledgeAlert)
+    assert (command.alert_id, command.actor, command.reason) == ("A-1", "ro", "trimming tomorrow")
+    assert acknowledge_alert_command("A-1", None, None).reason == ACKNOWLEDGED
+    assert acknowledge_alert_command("A-1", None, "").actor == "dashboard-user"
+
+
+# The refresh guard -------------------------------------------------------------------------------
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    return {part for part in before if before[part] != after[part]}
+
+
+def test_a_part_of_the_page_redraws_only_when_what_it_shows_changes() -> None:
+    risk = _risk(limits=(_limit(), NOTIONAL))
+    snapshot = _snapshot((risk,))
+    before = rendered_keys(snapshot, "growth")
+
+    # Another cycle with the same content (and other measures moving) changes nothing.
+    assert rendered_keys(replace(snapshot, cycles_completed=9), "growth") == before
+    assert rendered_keys(_snapshot((replace(risk, var_99_historical=0.5),)), "growth") == before
+
+    next_close = _snapshot((replace(risk, market_date=date(2006, 3, 8)),))
+    assert _changed(before, rendered_keys(next_close, "growth")) == {"risk"}
+
+    lowered = replace(NOTIONAL, threshold=5_000.0, version=2, utilisation=8.5, level="breach")
+    relimited = _snapshot((replace(risk, limits=(_limit(), lowered)),))
+    assert _changed(before, rendered_keys(relimited, "growth")) == {"limits"}
+
+    halted = replace(
+        snapshot,
+        portfolios=(
+            replace(snapshot.portfolios[0], trading_state="HALTED", halt_reason="breach"),
+            snapshot.portfolios[1],
+        ),
+    )
+    assert _changed(before, rendered_keys(halted, "growth")) == {"state"}
+
+    alerted = replace(snapshot, risk_alerts=(_alert(),))
+    assert _changed(before, rendered_keys(alerted, "growth")) == {"alerts"}
+    acknowledged = replace(snapshot, risk_alerts=(_alert(acknowledged_by="risk"),))
+    assert rendered_keys(acknowledged, "growth") != rendered_keys(alerted, "growth")
+
+    gated = replace(snapshot, gate_decisions=(_decision(),))
+    assert _changed(before, rendered_keys(gated, "growth")) == {"gate"}
+
+    audited = replace(
+        snapshot,
+        risk_audit=(RiskAuditView(datetime(2024, 1, 2), "growth", "limit set", "risk", ""),),
+    )
+    assert _changed(before, rendered_keys(audited, "growth")) == {"audit"}
+
+
+def test_another_portfolios_alerts_and_orders_redraw_nothing_unless_all_are_shown() -> None:
+    snapshot = _snapshot((_risk(),))
+    elsewhere = replace(
+        snapshot,
+        risk_alerts=(_alert(portfolio_id="income"),),
+        gate_decisions=(_decision(portfolio_id="income"),),
+    )
+
+    assert rendered_keys(elsewhere, "growth") == rendered_keys(snapshot, "growth")
+    assert _changed(
+        rendered_keys(snapshot, "growth", "all"), rendered_keys(elsewhere, "growth", "all")
+    ) == {"alerts"}
+    assert rendered_keys(snapshot, "income") != rendered_keys(snapshot, "growth")
+    assert risk_of(snapshot, "income") is None
+    with pytest.raises(KeyError):
+        rendered_keys(snapshot, "nowhere")

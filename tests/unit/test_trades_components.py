@@ -1,4 +1,5 @@
-"""The Trades page's pure builders and its Cancel and Hold commands, fed hand-built views."""
+"""The Trades page's pure builders and its Cancel and trading-state (hold, reduce, release)
+commands, fed hand-built views."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import Any
 import pytest
 from dash.development.base_component import Component
 
+from callbacks.commands import describe_trading_state
 from callbacks.trades import (
     CANCEL_REASON,
     cancel_order_command,
     describe_cancel,
-    describe_hold,
     hold_trading_command,
     rendered_keys,
     trading_strip,
@@ -29,7 +30,7 @@ from components.tables import (
     trading_state_badge,
     working_orders_table,
 )
-from engine.commands import CancelOrder, HoldTrading
+from engine.commands import CancelOrder, SetTradingState
 from engine.snapshot import (
     BlockView,
     CrossView,
@@ -415,19 +416,27 @@ def _form(**changes: Any) -> dict[str, Any]:
     }
 
 
-def test_a_hold_from_the_form_names_the_portfolio_who_and_why() -> None:
+def test_a_hold_from_the_form_halts_the_portfolio_naming_who_and_why() -> None:
     command = hold_trading_command(**_form())
 
-    assert isinstance(command, HoldTrading)
-    assert (command.portfolio_id, command.hold) == ("growth", True)
+    assert isinstance(command, SetTradingState)
+    assert (command.portfolio_id, command.state) == ("growth", "HALTED")
     assert (command.actor, command.reason) == ("pm", "earnings blackout")
-    assert describe_hold(command, "Growth").startswith("Held trading in Growth")
+    assert describe_trading_state(command, "Growth").startswith("Halted trading in Growth")
 
 
-def test_a_release_from_the_form_lets_the_portfolio_trade_again() -> None:
+def test_a_release_from_the_form_makes_the_portfolio_active_again() -> None:
     command = hold_trading_command(**_form(mode="release", reason="blackout over"))
-    assert command.hold is False
-    assert describe_hold(command, "Growth").startswith("Released trading in Growth")
+    assert command.state == "ACTIVE"
+    assert describe_trading_state(command, "Growth") == (
+        "Growth is ACTIVE: it trades again from its next rebalance."
+    )
+
+
+def test_reduce_lets_only_position_reducing_orders_through_and_state_names_work_too() -> None:
+    assert hold_trading_command(**_form(mode="reduce")).state == "REDUCING"
+    for state in ("ACTIVE", "REDUCING", "HALTED"):
+        assert hold_trading_command(**_form(mode=state)).state == state
 
 
 @pytest.mark.parametrize(
@@ -435,12 +444,12 @@ def test_a_release_from_the_form_lets_the_portfolio_trade_again() -> None:
     [
         ({"portfolio_id": None}, "portfolio: choose the portfolio to hold or release"),
         ({"portfolio_id": ""}, "portfolio: choose"),
-        ({"mode": None}, "trading: None must be 'hold' or 'release'"),
-        ({"mode": "pause"}, "trading: 'pause' must be 'hold' or 'release'"),
+        ({"mode": None}, "trading: None must be one of hold, reduce, release"),
+        ({"mode": "pause"}, "trading: 'pause' must be one of hold, reduce, release"),
         ({"actor": "  "}, "actor: say who"),
         ({"actor": None}, "actor: say who"),
-        ({"reason": None}, "HoldTrading.reason: say why"),
-        ({"reason": "   "}, "HoldTrading.reason: say why"),
+        ({"reason": None}, "SetTradingState.reason: say why"),
+        ({"reason": "   "}, "SetTradingState.reason: say why"),
     ],
 )
 def test_an_incomplete_hold_is_refused_with_the_field_named(
