@@ -27,6 +27,7 @@ from engine.events.store import SqlEventStore
 from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
+from engine.risk.budgets import SleeveBudgeting
 from engine.risk.manager import RiskManager
 from engine.risk.stress import Scenario, default_hypothetical, historical_scenarios
 from engine.signals.coordination import SignalCoordinator, TimeframeBlend, make_policy
@@ -199,9 +200,24 @@ def build_mandates(
                 portfolio.cash.settlement_days,
                 portfolio.cash.interest_rate_annual,
                 build_sleeves(config, portfolio),
+                build_sleeve_budgeting(portfolio),
             )
         )
     return tuple(mandates)
+
+
+def build_sleeve_budgeting(portfolio: PortfolioConfig) -> SleeveBudgeting | None:
+    rules = portfolio.risk_budgeting
+    if rules is None:
+        return None
+    return SleeveBudgeting(
+        tuple(float(sleeve.risk_budget or 0.0) for sleeve in portfolio.sleeves),
+        rules.capital_bounds,
+        rules.adapt_to_regime,
+        rules.short_window_days,
+        rules.long_window_days,
+        rules.budget_bounds,
+    )
 
 
 def pulsar_settings(config: AppConfig) -> PulsarSettings:

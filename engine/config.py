@@ -247,6 +247,38 @@ class SleeveConfig(_Strict):
     source_weights: dict[str, Annotated[float, Field(gt=0)]] = {}
     coordination: CoordinationConfig = CoordinationConfig()
     allocation: AllocationConfig = AllocationConfig()
+    # With [portfolios.risk_budgeting]: the sleeve's share of the portfolio's variance.
+    risk_budget: Annotated[float, Field(gt=0, le=1)] | None = None
+
+
+class RiskBudgetingConfig(_Strict):
+    """Sleeve capital set at each rebalance so that each sleeve carries its ``risk_budget``
+    share of the portfolio's variance (engine/risk/budgets.py); the budgets move against each
+    sleeve's volatility regime (short / long window) within ``budget_bounds``, and the capital
+    stays within ``capital_bounds``."""
+
+    capital_bounds: tuple[
+        Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]
+    ] = (0.05, 0.95)
+    adapt_to_regime: bool = True
+    short_window_days: Annotated[int, Field(ge=5)] = 21
+    long_window_days: Annotated[int, Field(ge=10)] = 126
+    budget_bounds: tuple[
+        Annotated[float, Field(gt=0, le=1)], Annotated[float, Field(gt=0, le=1)]
+    ] = (0.1, 0.9)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskBudgetingConfig:
+        for name in ("capital_bounds", "budget_bounds"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name}: {low} is above {high}")
+        if self.short_window_days >= self.long_window_days:
+            raise ValueError(
+                f"short_window_days {self.short_window_days} must be less than "
+                f"long_window_days {self.long_window_days}"
+            )
+        return self
 
 
 class PortfolioConfig(_Strict):
@@ -267,6 +299,7 @@ class PortfolioConfig(_Strict):
     tenant: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] = "default"
     # Multi-strategy: sleeves sized apart and combined by capital (capitals sum to 1).
     sleeves: tuple[SleeveConfig, ...] = ()
+    risk_budgeting: RiskBudgetingConfig | None = None
 
     @model_validator(mode="after")
     def _weights_name_used_sources(self) -> PortfolioConfig:
@@ -277,6 +310,12 @@ class PortfolioConfig(_Strict):
             raise ValueError(f"source_weights names {unknown}, which are not in sources")
         if self.sleeves:
             self._check_sleeves()
+        if self.risk_budgeting is not None:
+            budgets = [sleeve.risk_budget for sleeve in self.sleeves]
+            if len(budgets) < 2 or any(b is None for b in budgets):
+                raise ValueError("risk_budgeting: needs two or more sleeves, each with risk_budget")
+            if abs(sum(budgets) - 1.0) > 1e-9:  # type: ignore[arg-type]
+                raise ValueError(f"sleeves: risk_budget values sum to {sum(budgets):g}, not 1")  # type: ignore[arg-type]
         return self
 
     def _check_sleeves(self) -> None:
@@ -444,6 +483,13 @@ class AppConfig(_Strict):
                 raise ValueError(
                     f"risk.limits[{k}].tenant {entry.tenant!r} has no portfolio "
                     f"(tenants: {', '.join(sorted(tenants))})"
+                )
+        for k, portfolio in enumerate(self.portfolios):
+            rules = portfolio.risk_budgeting
+            if rules is not None and rules.long_window_days >= self.history_days:
+                raise ValueError(
+                    f"portfolios[{k}].risk_budgeting.long_window_days {rules.long_window_days} "
+                    f"must be less than history_days {self.history_days}"
                 )
         if self.risk.lookback_days is not None and self.risk.lookback_days >= self.history_days:
             raise ValueError(

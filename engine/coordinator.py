@@ -40,7 +40,13 @@ from engine.allocation.impact import AllocationImpact
 from engine.allocation.mandate import AllocationOutcome, MandateAllocator
 from engine.allocation.risk_models import trailing_returns
 from engine.allocation.rounding import binding_limits, round_to_shares
-from engine.allocation.sleeves import Sleeve, SleeveOutcome, allocate_sleeves
+from engine.allocation.sleeves import (
+    CombinedAllocation,
+    Sleeve,
+    SleeveOutcome,
+    allocate_sleeves,
+    recombine,
+)
 from engine.commands import (
     AcknowledgeAlert,
     CancelOrder,
@@ -74,11 +80,13 @@ from engine.model import (
     TargetWeights,
     to_cash,
 )
+from engine.risk.attribution import by_sleeve, parametric_var_attribution
+from engine.risk.budgets import SleeveBudgeting
 from engine.risk.gate import Book, GateDecision, RiskGate, RiskModel, budget_measure
 from engine.risk.limits import LimitUsage, level_of
 from engine.risk.manager import MONITOR_ACTOR, Emit, Measures, RiskManager
 from engine.risk.metrics import RiskFigures, drawdowns, risk_figures
-from engine.risk.stress import HistoricalScenario, Scenario, run_stress
+from engine.risk.stress import HistoricalScenario, Scenario, stress_pnl
 from engine.signals.book import ALL_PORTFOLIOS, Override, signal_from_payload, signal_payload
 from engine.signals.coordination import SignalCoordinator
 from engine.signals.horizons import MAX_HORIZON_DAYS
@@ -184,6 +192,7 @@ class PortfolioMandate:
     settlement_days: int = 1
     interest_rate_annual: float = 0.0
     sleeves: tuple[Sleeve, ...] = ()
+    sleeve_budgeting: SleeveBudgeting | None = None
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -319,6 +328,7 @@ class Coordinator:
         self._gate_notes: dict[tuple[str, str], GateDecision] = {}
         self._budget_scaling: dict[str, tuple[str, float]] = {}
         self._last_measures: dict[str, Measures] = {}
+        self._sleeve_risk: dict[str, tuple[tuple[str, float], ...]] = {}
         self.multipliers: dict[str, float] = {}
         self.desk = desk
         self.latest_impacts: dict[str, AllocationImpact] = {}
@@ -1087,6 +1097,7 @@ class Coordinator:
             orders=orders,
             fills=fills,
             error=error,
+            orders_checked=sum(len(made) for made in self._cycle_orders.values()),
         )
         self.recent_cycles.append(report)
         return report
@@ -1336,10 +1347,18 @@ class Coordinator:
         covariance = np.atleast_2d(np.cov(scenarios, rowvar=False))
         self._risk_model = RiskModel(columns, covariance, scenarios)
         cycle = self.cycles_completed + 1
-        full_covariance = None
+        stress: dict[str, tuple[StressView, ...]] | None = None
         if cycle % self.stress_every_cycles == 0:  # by the cycle alone: the same after a restart
             full_covariance = np.zeros((len(self.symbols), len(self.symbols)))
             full_covariance[np.ix_(columns, columns)] = covariance
+            stress = self._stress_all(
+                {
+                    m.portfolio_id: self._current_weights(m.portfolio_id, tick.close)
+                    for m in self.mandates
+                },
+                full_covariance,
+                tick.timestamp,
+            )
         sectors = np.array(self.sectors)
         for mandate in self.mandates:
             pid = mandate.portfolio_id
@@ -1370,9 +1389,10 @@ class Coordinator:
             history.append((tick.timestamp, figures.var_historical[0.99]))
             usages = self._monitor(mandate, tick, weights, figures, nav_series)
             previous = self.latest_risk.get(pid)
-            stress = previous.stress if previous is not None else ()
-            if full_covariance is not None:
-                stress = self._stress(pid, weights, full_covariance, tick.timestamp)
+            if stress is not None:
+                stressed = stress.get(pid, ())
+            else:
+                stressed = previous.stress if previous is not None else ()
             view = RiskView(
                 pid,
                 tick.timestamp,
@@ -1395,7 +1415,8 @@ class Coordinator:
                 tuple(history),
                 self.state.trading_state(pid),
                 tuple(_limit_view(u) for u in usages),
-                stress=stress,
+                sleeve_contributions=self._sleeve_risk.get(pid, ()),
+                stress=stressed,
                 budget_scaling=self._budget_scaling.get(pid),
             )
             self.latest_risk[pid] = view
@@ -1408,56 +1429,55 @@ class Coordinator:
                         "var_99_contributions": {s: round(v, 6) for s, v in by_symbol[:25]},
                         "utilisation": {u.limit.name: _json_float(u.utilisation) for u in usages},
                         **(
-                            {"stress": {v.scenario: _json_float(v.pnl_holdings) for v in stress}}
-                            if full_covariance is not None
+                            {"stress": {v.scenario: _json_float(v.pnl_holdings) for v in stressed}}
+                            if stress is not None
                             else {}
                         ),
                     },
                     pid,
                 )
 
-    def _stress(
-        self,
-        portfolio_id: str,
-        weights: np.ndarray,
-        covariance: np.ndarray,
-        today: date,
-    ) -> tuple[StressView, ...]:
-        """The stress scenarios (engine/risk/stress.py) on the holdings and on the latest
-        proposed allocation. Historical windows count only once they are history at ``today``."""
+    def _stress_all(
+        self, holdings: dict[str, np.ndarray], covariance: np.ndarray, today: date
+    ) -> dict[str, tuple[StressView, ...]]:
+        """The stress scenarios (engine/risk/stress.py) on every portfolio's holdings and latest
+        proposed allocation, in one pass. Historical windows count once they are history."""
         scenarios = [
             s
             for s in self.stress_scenarios
             if not isinstance(s, HistoricalScenario) or s.end <= today
         ]
-        if not scenarios:
-            return ()
-        run = partial(
-            run_stress,
-            scenarios=scenarios,
+        if not scenarios or not holdings:
+            return {}
+        rows, proposed = list(holdings.values()), {}
+        for pid in holdings:
+            targets = self.state.targets.get(pid)
+            if targets:
+                target = np.zeros(len(self.symbols))
+                for symbol, weight in targets.items():
+                    target[self.symbol_index[symbol]] = weight
+                proposed[pid] = len(rows)
+                rows.append(target)
+        pnl = stress_pnl(
+            np.array(rows),
+            scenarios,
             symbols=self.symbols,
             sectors=self.sectors,
             covariance=covariance,
-            top=0,
         )
-        held = run(weights)
-        targets = self.state.targets.get(portfolio_id)
-        proposed: tuple = ()
-        if targets:
-            target = np.zeros(len(self.symbols))
-            for symbol, weight in targets.items():
-                target[self.symbol_index[symbol]] = weight
-            proposed = run(target)
-        return tuple(
-            StressView(
-                h.scenario,
-                h.kind,
-                h.window or "",
-                h.pnl_fraction,
-                proposed[k].pnl_fraction if proposed else None,
+        return {
+            pid: tuple(
+                StressView(
+                    scenario.name,
+                    scenario.kind,
+                    scenario.window or "",
+                    float(pnl[k, p]),
+                    float(pnl[k, proposed[pid]]) if pid in proposed else None,
+                )
+                for k, scenario in enumerate(scenarios)
             )
-            for k, h in enumerate(held)
-        )
+            for p, pid in enumerate(holdings)
+        }
 
     def _monitor(
         self,
@@ -1655,6 +1675,7 @@ class Coordinator:
             eligible = mandate.universe & tradable & ~excluded & ~self._restricted(pid)
             current = self._current_weights(pid, tick.close)
             sleeve_outcomes: tuple[SleeveOutcome, ...] = ()
+            budgeting: dict[str, object] = {}
             if mandate.sleeves:
                 combined = allocate_sleeves(
                     pid,
@@ -1667,7 +1688,9 @@ class Coordinator:
                     self.sectors,
                     pins,
                 )
+                combined, budgeting = self._budget_sleeves(mandate, combined, tick.timestamp)
                 outcome, sleeve_outcomes = combined.outcome, combined.sleeves
+                self._sleeve_risk[pid] = self._sleeve_attribution(sleeve_outcomes)
             else:
                 outcome = allocator.allocate(
                     self._latest_coordinated[pid],
@@ -1752,7 +1775,16 @@ class Coordinator:
                                     for i in np.flatnonzero(r.weights)
                                 }
                                 for r in sleeve_outcomes
-                            }
+                            },
+                            "sleeve_capital": {
+                                r.sleeve.sleeve_id: round(r.sleeve.capital, 8)
+                                for r in sleeve_outcomes
+                            },
+                            "sleeve_var_99_shares": {
+                                sleeve: round(share, 8)
+                                for sleeve, share in self._sleeve_risk.get(pid, ())
+                            },
+                            **budgeting,
                         }
                         if sleeve_outcomes
                         else {}
@@ -1817,6 +1849,46 @@ class Coordinator:
                 **({"sleeve": sleeve} if sleeve else {}),
             },
             portfolio_id,
+        )
+
+    def _budget_sleeves(
+        self, mandate: PortfolioMandate, combined: CombinedAllocation, today: date
+    ) -> tuple[CombinedAllocation, dict[str, object]]:
+        """The sleeves recombined with the capital their risk budgets call for
+        (engine/risk/budgets.py), from the weights just sized; the configured capital while a
+        sleeve holds nothing."""
+        budgeting, model = mandate.sleeve_budgeting, self._risk_model
+        if budgeting is None or model is None:
+            return combined, {}
+        weights = np.array([r.weights[model.columns] for r in combined.sleeves])
+        decided = budgeting.allocate(weights, model.covariance, model.scenarios)
+        if decided is None:
+            return combined, {}
+        ids = [r.sleeve.sleeve_id for r in combined.sleeves]
+        return recombine(mandate.portfolio_id, today, combined, decided.capital), {
+            "sleeve_risk_budgets": {
+                i: round(float(b), 8) for i, b in zip(ids, decided.budgets, strict=True)
+            },
+            "sleeve_volatility_daily": {
+                i: [_json_float(float(a)), _json_float(float(b))]
+                for i, a, b in zip(ids, decided.short_vol, decided.long_vol, strict=True)
+            },
+        }
+
+    def _sleeve_attribution(
+        self, outcomes: tuple[SleeveOutcome, ...]
+    ) -> tuple[tuple[str, float], ...]:
+        """Each sleeve's Euler share of the combined target's parametric 99% VaR."""
+        model = self._risk_model
+        if model is None or not outcomes:
+            return ()
+        contributions = np.array([r.contribution[model.columns] for r in outcomes])
+        attribution = parametric_var_attribution(contributions.sum(axis=0), model.covariance, 0.99)
+        if attribution.total <= 0:
+            return ()
+        shares = by_sleeve(contributions, attribution.marginal) / attribution.total
+        return tuple(
+            (r.sleeve.sleeve_id, float(share)) for r, share in zip(outcomes, shares, strict=True)
         )
 
     def _sleeve_weights(self, portfolio_id: str) -> dict[str, np.ndarray]:

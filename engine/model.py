@@ -256,3 +256,5 @@ class CycleReport:
     orders: int = 0
     fills: int = 0
     error: str | None = None
+    # Orders the pre-trade risk gate checked (passed, scaled or rejected).
+    orders_checked: int = 0

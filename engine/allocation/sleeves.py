@@ -14,7 +14,7 @@ when every sleeve is infeasible does the portfolio keep its holdings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -87,6 +87,30 @@ def allocate_sleeves(
         if outcome.sized is not None:
             sized |= outcome.sized
         results.append(SleeveOutcome(sleeve, outcome, weights))
+    return _combine(portfolio_id, timestamp, tuple(results), "; ".join(problems) or None, sized)
+
+
+def recombine(
+    portfolio_id: str, timestamp: date, combined: CombinedAllocation, capital: np.ndarray
+) -> CombinedAllocation:
+    """The same sleeves' weights combined with new ``capital`` (one per sleeve, summing to one):
+    a sleeve's weights do not depend on its capital, so risk budgeting can set the capital from
+    the weights just sized."""
+    results = tuple(
+        SleeveOutcome(replace(r.sleeve, capital=float(c)), r.outcome, r.weights)
+        for r, c in zip(combined.sleeves, capital, strict=True)
+    )
+    outcome = combined.outcome
+    return _combine(portfolio_id, timestamp, results, outcome.reason, outcome.sized)
+
+
+def _combine(
+    portfolio_id: str,
+    timestamp: date,
+    results: tuple[SleeveOutcome, ...],
+    reason: str | None,
+    sized: np.ndarray | None,
+) -> CombinedAllocation:
     combined = np.sum([r.contribution for r in results], axis=0)
     all_infeasible = all(r.outcome.status == "infeasible" for r in results)
     status = "infeasible" if all_infeasible else "ok"
@@ -94,7 +118,4 @@ def allocate_sleeves(
         f"{r.sleeve.sleeve_id} {r.outcome.model} {r.sleeve.capital:.0%}" for r in results
     )
     target = TargetWeights(portfolio_id, timestamp, combined, 1.0 - float(combined.sum()))
-    reason = "; ".join(problems) or None
-    return CombinedAllocation(
-        AllocationOutcome(target, model, status, reason, sized), tuple(results)
-    )
+    return CombinedAllocation(AllocationOutcome(target, model, status, reason, sized), results)

@@ -33,6 +33,8 @@ volatility limit's job, engine/risk/limits.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 _NEWTON_TOLERANCE = 1e-22  # on the squared Newton decrement: y to ~1e-11, relative
@@ -219,3 +221,48 @@ def sleeve_covariance(covariance: np.ndarray, sleeve_weights: np.ndarray) -> np.
         raise ValueError(f"covariance: shape {covariance.shape} must be ({n}, {n}) for the weights")
     result = sleeve_weights @ covariance @ sleeve_weights.T
     return (result + result.T) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class SleeveBudgeting:
+    """A multi-strategy portfolio's risk budgets per sleeve and how far they and the capital may
+    move (see ``[portfolios.risk_budgeting]`` in the config)."""
+
+    budgets: tuple[float, ...]
+    capital_bounds: tuple[float, float] = (0.05, 0.95)
+    adapt_to_regime: bool = True
+    short_window_days: int = 21
+    long_window_days: int = 126
+    budget_bounds: tuple[float, float] = (0.1, 0.9)
+
+    def allocate(
+        self, sleeve_weights: np.ndarray, covariance: np.ndarray, returns: np.ndarray
+    ) -> SleeveCapital | None:
+        """Capital per sleeve from the sleeves' latest own weights (sleeves x instruments, over
+        the instruments of ``covariance`` and ``returns``, daily, days x instruments); None when
+        a sleeve holds nothing yet or carries no risk (the configured capital then stands)."""
+        sleeve_cov = sleeve_covariance(covariance, sleeve_weights)
+        if not np.all(np.diag(sleeve_cov) > 0):
+            return None
+        budgets = np.array(self.budgets)
+        short = np.full(len(budgets), np.nan)
+        long = np.full(len(budgets), np.nan)
+        if self.adapt_to_regime:
+            for s, weights in enumerate(sleeve_weights):
+                short[s], long[s] = sleeve_volatility(
+                    returns, weights, self.short_window_days, self.long_window_days
+                )
+            budgets = regime_adjusted_budgets(budgets, short, long, *self.budget_bounds)
+        capital = risk_budget_capital(budgets, sleeve_cov, *self.capital_bounds)
+        return SleeveCapital(capital, budgets, short, long)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SleeveCapital:
+    """What the budgeting decided: capital and the (regime-adjusted) budgets per sleeve, and
+    each sleeve's short- and long-window daily volatility."""
+
+    capital: np.ndarray
+    budgets: np.ndarray
+    short_vol: np.ndarray
+    long_vol: np.ndarray

@@ -191,7 +191,12 @@ class RiskGate:
         else:
             for k in np.flatnonzero(work.approved):
                 work.cut(k, 0, "gate", 0.0, 0.0, "the limits could not all be kept together")
-        return [self._decision(work, k) for k in range(n)]
+        requested = np.abs(work.requested).tolist()
+        approved = np.abs(work.approved).tolist()
+        return [
+            GateDecision(order, q, q, "passed") if q == a else self._decision(work, k, q, a)
+            for k, (order, q, a) in enumerate(zip(orders, requested, approved, strict=True))
+        ]
 
     # -- the checks ---------------------------------------------------------------------------
     def _trading_state(self, work: _Work, state: str) -> None:
@@ -257,9 +262,12 @@ class RiskGate:
         with np.errstate(divide="ignore", invalid="ignore"):
             cap = np.where(work.price > 0, limit.value * book.nav_usd / work.price, 0.0)
         bound = np.maximum(np.floor(cap * (1 + EPS)), np.abs(work.pre)).astype(np.int64)
-        for k in np.flatnonzero(worse & (weight > limit.value * (1 + EPS))):
-            allowed = int(np.clip(post[k], -bound[k], bound[k]))
-            keep = allowed - int(work.pre[k]) if limit.mode == "soft" else 0
+        over = np.flatnonzero(worse & (weight > limit.value * (1 + EPS)))
+        if limit.mode == "soft":
+            keeps = (np.clip(post[over], -bound[over], bound[over]) - work.pre[over]).tolist()
+        else:
+            keeps = [0] * len(over)
+        for k, keep in zip(over.tolist(), keeps, strict=True):
             work.cut(
                 k,
                 keep,
@@ -414,7 +422,8 @@ class RiskGate:
         if limit is None:
             return
         allowed = int(limit.value)
-        live = [k for k in self._priority(work) if work.approved[k] != 0]
+        moving = (work.approved != 0).tolist()
+        live = [k for k in self._priority(work) if moving[k]]
         for k in live[allowed:]:
             work.cut(
                 k,
@@ -429,9 +438,8 @@ class RiskGate:
     @staticmethod
     def _priority(work: _Work) -> list[int]:
         """Reducing orders first, then by notional, largest first (ties: as given)."""
-        reducing = work.reducing()
-        notional = np.abs(work.approved) * work.price
-        return sorted(range(len(work.orders)), key=lambda k: (not reducing[k], -notional[k], k))
+        order = np.lexsort((-np.abs(work.approved) * work.price, ~work.reducing()))
+        return order.tolist()
 
     @staticmethod
     def _largest(move: int, fits) -> int:
@@ -447,11 +455,8 @@ class RiskGate:
         return step * lo
 
     @staticmethod
-    def _decision(work: _Work, k: int) -> GateDecision:
+    def _decision(work: _Work, k: int, requested: int, approved: int) -> GateDecision:
         order = work.orders[k]
-        requested, approved = abs(int(work.requested[k])), abs(int(work.approved[k]))
-        if approved == requested:
-            return GateDecision(order, requested, approved, "passed")
         action: Literal["scaled", "rejected"] = "scaled" if approved else "rejected"
         return GateDecision(
             replace(order, quantity_shares=approved) if approved else order,

@@ -481,6 +481,32 @@ def run_stress(
     return tuple(results)
 
 
+def stress_pnl(
+    weights: np.ndarray,
+    scenarios: Sequence[Scenario],
+    *,
+    symbols: Sequence[str],
+    sectors: Sequence[str],
+    covariance: np.ndarray,
+) -> np.ndarray:
+    """The total P&L (fractions of NAV) of several portfolios under each scenario, as
+    ``run_stress`` gives it, without the breakdowns: ``weights`` is portfolios x instruments and
+    the result scenarios x portfolios. Each scenario's returns (with the sector proxy) and each
+    stressed covariance are worked out once for all the portfolios."""
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    out = np.empty((len(scenarios), len(weights)))
+    for k, scenario in enumerate(scenarios):
+        if isinstance(scenario, VolatilityShock | CorrelationShock):
+            stressed = scenario.stressed_covariance(np.asarray(covariance, dtype=float))
+            variance = np.einsum("pi,ij,pj->p", weights, stressed, weights)
+            z = NormalDist().inv_cdf(scenario.level)
+            out[k] = -z * np.sqrt(np.maximum(variance, 0.0))
+        else:
+            returns, _ = sector_proxy_returns(scenario.returns_for(symbols, sectors), sectors)
+            out[k] = weights @ returns
+    return out
+
+
 # -- holdings and presentation ------------------------------------------------------------------
 def weights_from_holdings(
     shares: np.ndarray, prices_usd: np.ndarray, cash_usd: float

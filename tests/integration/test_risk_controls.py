@@ -272,3 +272,54 @@ mode = "soft"
     view = next(v for v in coordinator.latest_risk.values() if v.portfolio_id == "follow")
     # What it holds stays near the budget (whole shares and drift keep it from exact).
     assert view.volatility_annual < 0.02 * 1.5
+
+
+def test_sleeve_capital_follows_risk_budgets_within_bounds(tmp_path: Path) -> None:
+    # The "guarded" portfolio is the last one: tables appended at the end belong to it.
+    sleeves = """
+[portfolios.risk_budgeting]
+capital_bounds = [0.1, 0.9]
+short_window_days = 5
+long_window_days = 20
+budget_bounds = [0.3, 0.7]
+
+[[portfolios.sleeves]]
+id = "trend"
+capital = 0.5
+risk_budget = 0.5
+sources = ["momentum"]
+allocation = { model = "inverse_volatility", lookback_days = 25 }
+
+[[portfolios.sleeves]]
+id = "reversion"
+capital = 0.5
+risk_budget = 0.5
+sources = ["mean_reversion"]
+allocation = { model = "equal_weight", lookback_days = 25 }
+"""
+    text = SIGNALS_CONFIG.format(days=90, snapshot_every=20_000) + sleeves
+    parts = build_engine(parse_config(text, "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    coordinator = parts.coordinator
+    coordinator.start({"mode": "test"})
+    for tick in coordinator.resume(parts.feed):
+        coordinator.run_cycle(tick)
+    assert coordinator.cycle_errors == 0
+    targets = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=500)
+    budgeted = [e.payload for e in targets if "sleeve_risk_budgets" in e.payload]
+    assert len(budgeted) > 10
+    moved = 0
+    for p in budgeted:
+        capital, budgets = p["sleeve_capital"], p["sleeve_risk_budgets"]
+        shares = p["sleeve_var_99_shares"]
+        assert sum(capital.values()) == pytest.approx(1.0)
+        assert all(0.1 - 1e-9 <= c <= 0.9 + 1e-9 for c in capital.values())
+        assert all(0.3 - 1e-9 <= b <= 0.7 + 1e-9 for b in budgets.values())
+        assert sum(shares.values()) == pytest.approx(1.0, abs=1e-6)
+        if all(0.1 + 1e-6 < c < 0.9 - 1e-6 for c in capital.values()):
+            # Inside the bounds each sleeve carries exactly its budget of the target's risk.
+            for sleeve, budget in budgets.items():
+                assert shares[sleeve] == pytest.approx(budget, abs=1e-5)
+        moved += any(abs(b - 0.5) > 1e-3 for b in budgets.values())
+    assert moved, "the budgets never adapted to the volatility regime"
+    view = coordinator.latest_risk["guarded"]
+    assert {s for s, _ in view.sleeve_contributions} == {"trend", "reversion"}

@@ -147,3 +147,44 @@ def test_the_config_and_the_allocator_agree_on_which_models_may_short() -> None:
     from engine.allocation import mandate
 
     assert config.LONG_SHORT_MODELS == mandate.LONG_SHORT_MODELS
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'name = "volatility"\nportfolio = "growth"',
+            'name = "volatility"\nportfolio = "nobody"',
+            r"risk\.limits\[\d+\]\.portfolio 'nobody' is not a portfolio",
+        ),
+        (
+            'tenant = "absolute-return"\nvalue = 1.6',
+            'tenant = "elsewhere"\nvalue = 1.6',
+            r"tenant 'elsewhere' has no portfolio",
+        ),
+        (
+            'name = "max_position_weight"\nvalue = 0.30',
+            'name = "max_position_weight"\nvalue = -0.30',
+            r"value: -0.3 must be above 0",
+        ),
+        ('name = "sector_cap"', 'name = "sector_caps"', r"'sector_caps' is not a risk limit"),
+        ('on_breach = "reduce"', 'on_breach = "panic"', r"on_breach"),
+        ("risk_budget = 0.4", "risk_budget = 0.5", r"risk_budget values sum to 1.1, not 1"),
+        ("long_window_days = 126", "long_window_days = 400", r"less than history_days 260"),
+        ("budget_bounds = [0.25, 0.75]", "budget_bounds = [0.8, 0.75]", r"0.8 is above 0.75"),
+    ],
+)
+def test_risk_limit_and_budget_rules_are_explained(old: str, new: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(_default_with(old, new))
+
+
+def test_a_restricted_instrument_must_be_in_the_market_data() -> None:
+    from engine.assembly import build_risk_manager
+
+    text = default_config_text() + (
+        '\n[[risk.limits]]\nname = "restricted_instruments"\nsymbols = ["ZZZZ"]\n'
+    )
+    config = parse_config(text)
+    with pytest.raises(ConfigError, match=r"symbols: \['ZZZZ'\] are not in the market data"):
+        build_risk_manager(config, load_bundled().instruments)

@@ -20,6 +20,7 @@ from engine.risk.stress import (
     default_hypothetical,
     historical_scenarios,
     run_stress,
+    stress_pnl,
     weights_from_holdings,
 )
 
@@ -278,3 +279,24 @@ def test_bad_inputs_are_refused_with_the_reason() -> None:
         run_stress(np.ones(3), [VolatilityShock(2.0)], symbols=THREE, sectors=("A", "A", "B"))
     with pytest.raises(StressError, match="lam"):
         CorrelationShock(1.5)
+
+
+def test_stress_pnl_of_many_portfolios_equals_each_run_alone() -> None:
+    nan = np.nan
+    prices = np.array([[100.0, 50.0, nan, 20.0], [90.0, 55.0, 12.0, 15.0]])
+    dates = _days(2)
+    (window,) = historical_scenarios(
+        prices, dates, window_days=1, worst=0, named={"w": (dates[0], dates[1])}
+    )
+    scenarios = (window, *default_hypothetical(SECTORS))
+    rng = np.random.default_rng(5)
+    returns = rng.normal(0, 0.01, size=(80, 4))
+    covariance = np.cov(returns, rowvar=False)
+    books = np.vstack([WEIGHTS, rng.normal(0, 0.3, size=4), np.zeros(4)])
+    many = stress_pnl(books, scenarios, symbols=SYMBOLS, sectors=SECTORS, covariance=covariance)
+    assert many.shape == (len(scenarios), 3)
+    for p, weights in enumerate(books):
+        alone = run_stress(
+            weights, scenarios, symbols=SYMBOLS, sectors=SECTORS, covariance=covariance
+        )
+        assert many[:, p] == pytest.approx([r.pnl_fraction for r in alone], abs=1e-15)
