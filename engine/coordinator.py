@@ -80,12 +80,17 @@ from engine.model import (
     TargetWeights,
     to_cash,
 )
-from engine.risk.attribution import by_sleeve, parametric_var_attribution
+from engine.risk.attribution import (
+    by_sleeve,
+    historical_cvar_attribution,
+    parametric_var_attribution,
+    volatility_attribution,
+)
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.gate import Book, GateDecision, RiskGate, RiskModel, budget_measure
 from engine.risk.limits import LimitUsage, level_of
 from engine.risk.manager import MONITOR_ACTOR, Emit, Measures, RiskManager
-from engine.risk.metrics import RiskFigures, drawdowns, risk_figures
+from engine.risk.metrics import TRADING_DAYS_PER_YEAR, RiskFigures, drawdowns, risk_figures
 from engine.risk.stress import HistoricalScenario, Scenario, stress_pnl
 from engine.signals.book import ALL_PORTFOLIOS, Override, signal_from_payload, signal_payload
 from engine.signals.coordination import SignalCoordinator
@@ -104,6 +109,7 @@ from engine.snapshot import (
     EngineStatus,
     ExecutionQualityView,
     GateDecisionView,
+    InstrumentRiskView,
     LimitView,
     NavPoint,
     PortfolioView,
@@ -1418,6 +1424,7 @@ class Coordinator:
                 sleeve_contributions=self._sleeve_risk.get(pid, ()),
                 stress=stressed,
                 budget_scaling=self._budget_scaling.get(pid),
+                attribution=self._attribution(weights, columns, covariance, scenarios),
             )
             self.latest_risk[pid] = view
             if cycle % self.risk_record_every == 0:
@@ -1478,6 +1485,37 @@ class Coordinator:
             )
             for p, pid in enumerate(holdings)
         }
+
+    def _attribution(
+        self,
+        weights: np.ndarray,
+        columns: np.ndarray,
+        covariance: np.ndarray,
+        scenarios: np.ndarray,
+    ) -> tuple[InstrumentRiskView, ...]:
+        """Marginal and component volatility, VaR and CVaR of each holding with a history."""
+        w = weights[columns]
+        if not np.any(w):
+            return ()
+        annual = float(np.sqrt(TRADING_DAYS_PER_YEAR))
+        vol = volatility_attribution(w, covariance)
+        var = parametric_var_attribution(w, covariance, 0.99)
+        cvar = historical_cvar_attribution(w, scenarios, 0.99)
+        held = np.flatnonzero(w)
+        held = held[np.argsort(-np.abs(var.component[held]), kind="stable")]
+        return tuple(
+            InstrumentRiskView(
+                self.symbols[columns[k]],
+                self.sectors[columns[k]],
+                float(w[k]),
+                float(vol.marginal[k]) * annual,
+                float(vol.component[k]) * annual,
+                float(var.marginal[k]),
+                float(var.component[k]),
+                float(cvar.component[k]),
+            )
+            for k in held
+        )
 
     def _monitor(
         self,

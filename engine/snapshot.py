@@ -355,6 +355,23 @@ class StressView:
 
 
 @dataclass(frozen=True, slots=True)
+class InstrumentRiskView:
+    """One holding's Euler risk attribution (engine/risk/attribution.py): ``marginal`` is the
+    measure's change per unit of NAV added to the instrument, ``component`` its part of the
+    total (weight x marginal; the components sum to the total). Volatility is annualised; VaR
+    and CVaR are 1-day at 99%, fractions of NAV."""
+
+    symbol: str
+    sector: str
+    weight: float
+    marginal_volatility: float
+    component_volatility: float
+    marginal_var_99: float
+    component_var_99: float
+    component_cvar_99_historical: float
+
+
+@dataclass(frozen=True, slots=True)
 class RiskView:
     """A portfolio's risk at the latest close, from its current holdings (fractions of NAV; VaR
     and CVaR are 1-day losses, positive, as fractions of NAV).
@@ -390,6 +407,8 @@ class RiskView:
     stress: tuple[StressView, ...] = ()
     # Scaling of the latest allocation toward the risk budget: (limit, factor < 1), if any.
     budget_scaling: tuple[str, float] | None = None
+    # Held instruments, largest |component VaR| first.
+    attribution: tuple[InstrumentRiskView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,16 @@ def test_each_cycle_measures_every_portfolios_risk_from_its_holdings(tmp_path: P
         assert sum(share for _, share in view.sector_contributions) == pytest.approx(1.0)
         assert 0 <= view.drawdown <= view.max_drawdown < 1
         assert view.history and view.history[-1][1] == view.var_99_historical
+        # Euler: the holdings' components add up to the portfolio's figures.
+        rows = view.attribution
+        assert {r.symbol for r in rows} == {coordinator.symbols[i] for i in np.flatnonzero(weights)}
+        assert sum(r.component_volatility for r in rows) == pytest.approx(view.volatility_annual)
+        assert sum(r.component_var_99 for r in rows) == pytest.approx(view.var_99_parametric)
+        assert sum(r.component_cvar_99_historical for r in rows) == pytest.approx(
+            view.cvar_99_historical
+        )
+        for r in rows:
+            assert r.component_var_99 == pytest.approx(r.weight * r.marginal_var_99)
     recorded = parts.store.query(event_type="RiskMeasured", limit=1000)
     assert len(recorded) == 2 * (coordinator.cycles_completed // 5)
     latest = next(e for e in recorded if e.portfolio_id == "guarded")
