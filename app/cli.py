@@ -274,6 +274,27 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="an empty database for the engine part (default: a temp SQLite)"
     )
     bench_signals.add_argument("--json", action="store_true", help="print one JSON object")
+    bench = commands.add_parser(
+        "bench",
+        help="latency of the whole coordination cycle, per stage (real engine, simulated feed)",
+        description="Runs the real engine on the simulated market and prints p50/p95/p99/max "
+        "latency of the cycle and of each stage, cycles per second and peak memory. --suite runs "
+        "the scaling curve (100/500/2,000 instruments x 1/10 portfolios) and the event "
+        "throughput, and writes docs/benchmarks.md and docs/benchmarks.png.",
+    )
+    bench.add_argument("--instruments", type=int, default=500, help="universe (500)")
+    bench.add_argument("--portfolios", type=int, default=10, help="portfolios (10)")
+    bench.add_argument("--cycles", type=int, default=50, help="measured cycles (50; suite 20)")
+    bench.add_argument("--warmup", type=int, default=5, help="cycles left out first (5; suite 3)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--suite", action="store_true", help="scaling curve + event throughput")
+    bench.add_argument("--out", type=Path, default=Path("docs"), help="where --suite writes (docs)")
+    bench.add_argument(
+        "--pulsar-url", help="with --suite: also measure the Pulsar relay on this broker"
+    )
+    bench.add_argument(
+        "--events", type=int, default=50_000, help="with --suite: events appended (50,000)"
+    )
     bench_trades = commands.add_parser(
         "bench-trades",
         help="trade coordination benchmark: orders coordinated per second, 10 x 500",
@@ -832,6 +853,40 @@ def _signals_import(args: argparse.Namespace, signal_file: SignalFile) -> Import
     return result
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    if args.instruments < 20 or args.portfolios < 1 or args.cycles < 2 or args.warmup < 0:
+        raise ConfigError("--instruments at least 20, --portfolios 1, --cycles 2, --warmup 0")
+    if args.suite:
+        from engine.bench.suite import run_suite
+
+        cycles = args.cycles if args.cycles != 50 else 20
+        warmup = args.warmup if args.warmup != 5 else 3
+        results = run_suite(
+            args.out,
+            cycles,
+            warmup,
+            args.events,
+            args.pulsar_url,
+            progress=lambda line: print(line, file=sys.stderr),
+            command=f"pcoord bench --suite --cycles {cycles} --warmup {warmup}",
+        )
+        if args.json:
+            print(json.dumps([r.as_dict() for r in results]))
+        print(f"wrote {args.out / 'benchmarks.md'} and {args.out / 'benchmarks.png'}")
+        return 0
+    from engine.bench.cycle_bench import run_cycle_bench
+
+    total = args.cycles + args.warmup
+    with tqdm(total=total, unit="cycle", desc="bench", file=sys.stderr) as bar:
+        result = run_cycle_bench(
+            args.instruments, args.portfolios, args.cycles, args.warmup, lambda _: bar.update()
+        )
+    print(json.dumps(result.as_dict()) if args.json else result.format())
+    return 0
+
+
 def _bench_trades(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -989,6 +1044,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "allocate": _allocate,
         "bench-allocation": _bench_allocation,
         "bench-trades": _bench_trades,
+        "bench": _bench,
         "signals": _signals,
         "stress": _stress,
     }

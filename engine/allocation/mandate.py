@@ -29,7 +29,7 @@ import numpy as np
 from engine.allocation.expected_returns import SignalToReturn
 from engine.allocation.impact import AllocationImpact, assess_allocation
 from engine.allocation.optimisers import Bounds, InfeasibleAllocation, Limits, Sizer
-from engine.allocation.risk_models import RiskModel, trailing_returns
+from engine.allocation.risk_models import RiskModel, cached_estimate, trailing_returns
 from engine.allocation.rounding import ShareLimits
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.model import CoordinatedSignals, TargetWeights
@@ -172,7 +172,7 @@ class MandateAllocator:
         bounds = self.bounds(len(chosen), reserve)
         if len(chosen) == 0 or bounds is None:
             return weights, members  # no view to act on, or pins take it all: the rest is cash
-        estimate = self.risk_model.estimate(returns[:, chosen])
+        estimate = cached_estimate(self.risk_model, returns[:, chosen])
         limits = Limits(
             tuple(sectors[i] for i in chosen) if sectors else (),
             self.sector_caps if sectors else (),
@@ -254,7 +254,7 @@ class MandateAllocator:
         chosen = np.flatnonzero(involved)
         if len(chosen) == 0:
             return None
-        estimate = self.risk_model.estimate(returns[:, chosen])
+        estimate = cached_estimate(self.risk_model, returns[:, chosen])
         benchmark = (universe & full_history)[chosen].astype(float)
         benchmark = benchmark / benchmark.sum() if benchmark.sum() > 0 else benchmark
         mu = self.signal_to_return.expected_returns(

@@ -18,6 +18,9 @@ which instruments have enough history, so that an estimator never guesses.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -172,15 +175,18 @@ class PcaFactorModel:
 
     def estimate(self, returns: np.ndarray) -> CovarianceEstimate:
         returns = _checked(returns)
-        sample = np.atleast_2d(np.cov(returns, rowvar=False, ddof=1))
-        k = min(self.factors, sample.shape[0])
-        values, vectors = np.linalg.eigh(sample)
-        top = np.argsort(values)[::-1][:k]
-        exposures = vectors[:, top]
-        factor_variance = np.clip(values[top], 0.0, None)
+        days, n = returns.shape
+        # The eigenpairs of S = X'X / (T - 1) from the thin SVD of the centred returns X: the
+        # same factors as eigh(S), without forming S (T x N instead of N x N work; T << N).
+        centred = returns - returns.mean(axis=0)
+        _, singular, rows = np.linalg.svd(centred, full_matrices=False)
+        k = min(self.factors, n, len(singular))
+        exposures = rows[:k].T
+        factor_variance = singular[:k] ** 2 / (days - 1)
+        variance = (centred**2).sum(axis=0) / (days - 1)
         explained = (exposures**2) @ factor_variance
-        floor = self.specific_floor * float(np.mean(np.diag(sample)))
-        specific = np.maximum(np.diag(sample) - explained, floor)
+        floor = self.specific_floor * float(np.mean(variance))
+        specific = np.maximum(variance - explained, floor)
         return CovarianceEstimate(
             self.name,
             len(returns),
@@ -188,6 +194,31 @@ class PcaFactorModel:
             factor_covariance=np.diag(factor_variance),
             specific_variance=specific,
         )
+
+
+_CACHE_SIZE = 16
+_cache: OrderedDict[tuple[object, ...], CovarianceEstimate] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def cached_estimate(model: RiskModel, returns: np.ndarray) -> CovarianceEstimate:
+    """``model.estimate(returns)``, computed once for equal inputs: portfolios sharing a
+    universe and a look-back (and a cycle's allocation and its impact assessment) reuse it. The
+    key is the model's settings and the returns' exact bytes, so a hit is the same estimate."""
+    returns = np.ascontiguousarray(returns, dtype=float)
+    digest = hashlib.blake2b(returns.tobytes(), digest_size=16).digest()
+    key = (type(model).__name__, tuple(sorted(vars(model).items())), returns.shape, digest)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    estimate = model.estimate(returns)
+    with _cache_lock:
+        _cache[key] = estimate
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return estimate
 
 
 def make_risk_model(name: str, halflife_days: float = 63.0, factors: int = 5) -> RiskModel:

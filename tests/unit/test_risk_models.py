@@ -110,3 +110,15 @@ def test_expected_return_is_ic_times_volatility_times_conviction() -> None:
         SignalToReturn(0)
     with pytest.raises(ValueError, match="volatility: must be finite"):
         mapping.expected_returns(np.zeros(1), np.zeros(1), np.array([np.nan]))
+
+
+def test_equal_returns_share_one_cached_estimate() -> None:
+    from engine.allocation.risk_models import LedoitWolfShrinkage, cached_estimate
+
+    returns = np.random.default_rng(9).normal(0, 0.01, size=(30, 20))
+    first = cached_estimate(LedoitWolfShrinkage(), returns)
+    assert cached_estimate(LedoitWolfShrinkage(), returns.copy()) is first
+    changed = returns.copy()
+    changed[3, 4] += 1e-12
+    assert cached_estimate(LedoitWolfShrinkage(), changed) is not first
+    assert np.array_equal(first.covariance, LedoitWolfShrinkage().estimate(returns).covariance)

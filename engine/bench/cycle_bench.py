@@ -1,0 +1,208 @@
+"""Coordination latency: the whole cycle of the real engine, per stage, at a given scale.
+
+``instruments`` simulated stocks (correlated prices, log-normal volumes) and ``portfolios``
+portfolios over the whole universe, each rebalancing every day with a constrained mean-variance
+allocation (per-name cap, sector caps, a turnover limit; a 10-factor PCA risk model), half on
+momentum and half on mean reversion, every other pair long/short. A binding set of risk limits
+(trade_bench.BENCH_LIMITS) is checked by the gate and monitored each close. Each cycle runs every
+stage: market, execution (fills, ledger), risk, signals, quality, coordination, allocation,
+orders, gate, trades (netting, crossing, scheduling), events (appended to the SQLite store in one
+transaction), and snapshot (the immutable view the dashboard reads, built as in live mode).
+
+Reported: p50 / p95 / p99 / max latency of the cycle and of each stage, cycles per second and the
+process's peak resident memory. The first ``warmup`` cycles (problem compilation, caches) are
+left out.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.assembly import build_engine
+from engine.bench.trade_bench import BENCH_LIMITS
+from engine.config import parse_config
+from engine.coordinator import STAGES
+from engine.snapshot import EngineStatus
+
+# The seed quality gate, and our own targets (ms).
+SEED_GATE_P95_MS = 200.0
+TARGET_P95_MS = {500: 50.0, 2000: 200.0}
+TARGET_P99_MS = {500: 100.0}
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    data = np.asarray(values, dtype=float)
+    if not len(data):
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    p50, p95, p99 = np.percentile(data, [50, 95, 99])
+    return {
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "max_ms": float(data.max()),
+    }
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set size so far (MB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CycleBenchResult:
+    instruments: int
+    portfolios: int
+    cycles: int
+    seconds: float
+    cycle: dict[str, float]
+    stages: dict[str, dict[str, float]]
+    peak_rss_mb: float
+    orders: int
+    fills: int
+    events: int
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def cycles_per_second(self) -> float:
+        return self.cycles / self.seconds if self.seconds else 0.0
+
+    @property
+    def slowest_stage(self) -> str:
+        return max(self.stages, key=lambda name: self.stages[name]["p95_ms"])
+
+    def as_dict(self) -> dict[str, object]:
+        """Flat keys: ``cycle.p95_ms``, ``stages.allocation.p95_ms``, ``peak_rss_mb``, ..."""
+        out: dict[str, object] = {
+            "instruments": self.instruments,
+            "portfolios": self.portfolios,
+            "cycles": self.cycles,
+            "cycles_per_second": round(self.cycles_per_second, 3),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "orders": self.orders,
+            "fills": self.fills,
+            "events": self.events,
+            "slowest_stage": self.slowest_stage,
+        }
+        out.update({f"cycle.{k}": round(v, 3) for k, v in self.cycle.items()})
+        for name, figures in self.stages.items():
+            out.update({f"stages.{name}.{k}": round(v, 3) for k, v in figures.items()})
+        return out
+
+    def format(self) -> str:
+        lines = [
+            f"coordination cycle, {self.instruments} instruments x {self.portfolios} portfolios, "
+            f"{self.cycles} cycles (real engine, SQLite event store, snapshot built each cycle)",
+            f"  cycle  p50 {self.cycle['p50_ms']:8.1f} ms  p95 {self.cycle['p95_ms']:8.1f} ms  "
+            f"p99 {self.cycle['p99_ms']:8.1f} ms  max {self.cycle['max_ms']:8.1f} ms  "
+            f"{self.cycles_per_second:.2f} cycles/s",
+        ]
+        for name, figures in self.stages.items():
+            lines.append(
+                f"  {name:<13}p50 {figures['p50_ms']:8.1f}   p95 {figures['p95_ms']:8.1f}   "
+                f"p99 {figures['p99_ms']:8.1f}   max {figures['max_ms']:8.1f}"
+            )
+        lines.append(
+            f"  peak memory {self.peak_rss_mb:.0f} MB; {self.orders:,} orders, {self.fills:,} "
+            f"fills, {self.events:,} events; slowest stage (p95): {self.slowest_stage}"
+        )
+        target = TARGET_P95_MS.get(self.instruments)
+        verdict = f"  seed gate p95 <= {SEED_GATE_P95_MS:.0f} ms: " + (
+            "met" if self.cycle["p95_ms"] <= SEED_GATE_P95_MS else "NOT met"
+        )
+        if target is not None and self.portfolios == 10:
+            verdict += f"; our target p95 <= {target:.0f} ms: " + (
+                "met" if self.cycle["p95_ms"] <= target else "NOT met"
+            )
+        lines.append(verdict)
+        return "\n".join(lines)
+
+
+def bench_config(instruments: int, portfolios: int, days: int) -> str:
+    blocks = []
+    for k in range(portfolios):
+        source = "momentum" if k % 2 == 0 else "mean_reversion"
+        long_short = k % 4 >= 2
+        shorts = (
+            "max_short_weight = 0.01\ngross_exposure = 1.5\nnet_exposure = [0.0, 0.2]\n"
+            if long_short
+            else ""
+        )
+        blocks.append(
+            f'[[portfolios]]\nid = "p{k:02d}"\nname = "Bench {k}"\nsources = ["{source}"]\n'
+            f'max_weight = 0.01\ninitial_cash_usd = "100000000"\n'
+            '[portfolios.allocation]\nmodel = "mean_variance"\nrisk_model = "pca"\n'
+            "pca_factors = 10\nlookback_days = 60\nrisk_aversion = 5.0\nmax_turnover = 0.5\n"
+            'sector_caps = { "Information Technology" = 0.15, "Financials" = 0.15 }\n' + shorts
+        )
+    return (
+        'history_days = 80\n\n[market]\nsource = "simulated"\n'
+        f"simulated_instruments = {instruments}\nsimulated_days = {days}\nseed = 3\n\n"
+        "[sources.momentum]\nhorizons_days = [21, 63]\nskip_days = 1\n\n"
+        "[sources.mean_reversion]\nlookbacks_days = [5]\nvolatility_days = 21\n\n"
+        + "\n".join(blocks)
+        + BENCH_LIMITS
+    )
+
+
+def run_cycle_bench(
+    instruments: int = 500,
+    portfolios: int = 10,
+    cycles: int = 50,
+    warmup: int = 5,
+    on_cycle: Callable[[int], None] | None = None,
+) -> CycleBenchResult:
+    config = parse_config(bench_config(instruments, portfolios, cycles + warmup + 2), "bench")
+    with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
+        parts = build_engine(config, f"sqlite:///{scratch}/bench.db")
+        coordinator = parts.coordinator
+        coordinator.start({"mode": "bench"})
+        totals: list[float] = []
+        stages: dict[str, list[float]] = {name: [] for name in STAGES}
+        orders = fills = 0
+        errors: list[str] = []
+        started = None
+        for k, tick in enumerate(coordinator.resume(parts.feed)):
+            if k == warmup:
+                started = time.perf_counter()
+            report = coordinator.run_cycle(tick)
+            t0 = time.perf_counter()
+            coordinator.build_snapshot(EngineStatus.RUNNING, 0.0)
+            coordinator.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
+            report = coordinator.recent_cycles[-1]
+            if report.error:
+                errors.append(f"cycle {report.cycle}: {report.error}")
+            if k >= warmup:
+                totals.append(report.total_ms)
+                orders += report.orders
+                fills += report.fills
+                for name in STAGES:
+                    stages[name].append(report.stage_ms.get(name, 0.0))
+            if on_cycle is not None:
+                on_cycle(k + 1)
+            if len(totals) >= cycles:
+                break
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        events = parts.store.last_seq()
+        parts.store.close()
+    if errors:
+        raise RuntimeError("bench: cycles failed: " + "; ".join(errors[:3]))
+    return CycleBenchResult(
+        instruments,
+        portfolios,
+        len(totals),
+        seconds,
+        percentiles(totals),
+        {name: percentiles(values) for name, values in stages.items()},
+        peak_rss_mb(),
+        orders,
+        fills,
+        events,
+    )
