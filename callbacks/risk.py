@@ -1,15 +1,15 @@
 """Risk: the portfolio picker, then the chosen portfolio's trading state, limit utilisation, risk
 alerts, the pre-trade gate's decisions, exposures and risk figures, net exposure by sector, the
-shares of the 99% VaR by instrument, sector and sleeve, stress results, the VaR history and the
-audit trail of risk controls; a risk officer's trading state, limit and acknowledgement sent as
-commands.
+shares of the 99% VaR by instrument, sector and sleeve, each holding's risk attribution, stress
+results, the VaR history and the audit trail of risk controls; a risk officer's trading state,
+limit and acknowledgement sent as commands.
 
 One refresh reads the snapshot once and redraws only the parts whose content changed: each part
-has a key in the rendered Store (the market date of the risk view for the figures; a digest of
-the limits, which carries their versions and utilisations; the trading state and its reason; a
-digest of the alerts, gate decisions and audit entries shown), so a quiet second costs a few
-lookups and redraws nothing. An answered command bumps a counter that triggers the refresh at
-once, so a paused engine still shows it.
+has a key in the rendered Store (the market date of the risk view and a digest of its attribution
+for the figures and the attribution table; a digest of the limits, which carries their versions
+and utilisations; the trading state and its reason; a digest of the alerts, gate decisions and
+audit entries shown), so a quiet second costs a few lookups and redraws nothing. An answered
+command bumps a counter that triggers the refresh at once, so a paused engine still shows it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from components.figures import (
 from components.risk import (
     RESTRICTED,
     alerts_table,
+    attribution_table,
     gate_decisions_table,
     limit_amount,
     limit_form_values,
@@ -235,8 +236,12 @@ def rendered_keys(
     portfolio = snapshot.portfolio(portfolio_id)
     risk = risk_of(snapshot, portfolio_id)
     return {
-        # The figures are measured once a cycle, at the close.
-        "risk": [portfolio_id, risk.market_date.isoformat() if risk else None],
+        # The figures and the attribution are measured once a cycle, at the close.
+        "risk": [
+            portfolio_id,
+            risk.market_date.isoformat() if risk else None,
+            _digest(risk.attribution) if risk else None,
+        ],
         "state": [
             portfolio_id,
             portfolio.trading_state,
@@ -289,6 +294,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
         Output(ids.RISK_SECTOR_CONTRIBUTIONS_GRAPH, "figure"),
         Output(ids.RISK_HISTORY_GRAPH, "figure"),
         Output(ids.RISK_STRESS_TABLE, "children"),
+        Output(ids.RISK_ATTRIBUTION_TABLE, "children"),
         Output(ids.RISK_SLEEVES_GRAPH, "figure"),
         Output(ids.RISK_SLEEVES_CARD, "hidden"),
         Output(ids.RISK_TRADING_STATE, "children"),
@@ -343,6 +349,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
             when(figures, lambda: var_contributions_figure(risk, colour, by_sector=True)),
             when(figures, lambda: var_history_figure(risk, colour)),
             when(figures, lambda: stress_table(risk.stress if risk else ())),
+            when(figures, lambda: attribution_table(risk)),
             when(figures, lambda: sleeve_contributions_figure(risk, colour)),
             when(figures, lambda: not sleeves),
             when(

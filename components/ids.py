@@ -148,6 +148,8 @@ RISK_ALERT_FEEDBACK = "risk-alert-feedback"
 RISK_ACK_BUTTON = "risk-ack-button"
 RISK_GATE_TABLE = "risk-gate-table"
 RISK_STRESS_TABLE = "risk-stress-table"
+# Each holding's marginal and component volatility, VaR and CVaR, with a total row.
+RISK_ATTRIBUTION_TABLE = "risk-attribution-table"
 # The sleeves card is hidden for a portfolio allocated as one book.
 RISK_SLEEVES_CARD = "risk-sleeves-card"
 RISK_SLEEVES_GRAPH = "risk-sleeves-graph"

@@ -3,8 +3,9 @@ and the control to change it; each risk limit's utilisation and the form to set 
 alerts to acknowledge; the orders the pre-trade gate scaled or rejected; its exposures and risk
 at the latest close (gross, net, volatility, 1-day VaR and CVaR at 95% and 99%, parametric and
 historical, drawdown), net exposure by sector, each instrument's, sector's and sleeve's share of
-the 99% VaR, stress results, the historical 99% VaR of recent cycles, and the audit trail of
-changes to the risk controls."""
+the 99% VaR, each holding's risk attribution (marginal and component volatility, VaR and CVaR,
+adding up to the portfolio's), stress results, the historical 99% VaR of recent cycles, and the
+audit trail of changes to the risk controls."""
 
 from __future__ import annotations
 
@@ -269,6 +270,13 @@ def layout() -> html.Div:
                         className="mb-3",
                     ),
                 ]
+            ),
+            titled_card(
+                "Risk attribution: each holding's marginal and component risk, in % of NAV "
+                "(annual volatility; 1-day 99% VaR, parametric; 1-day 99% CVaR, historical; "
+                "negative: a hedge)",
+                html.Div(id=ids.RISK_ATTRIBUTION_TABLE, className="pc-scroll"),
+                class_name="mb-3",
             ),
             html.Div(
                 titled_card(

@@ -4,12 +4,14 @@ For one portfolio's orders of a cycle, the gate applies, in this order:
 
 1. the trading state: HALTED passes nothing; REDUCING passes only the part of an order that
    reduces a position (a sell of at most what is held long, a buy of at most what is short);
-2. ``restricted_instruments``: no new exposure (the closing part of an order passes);
+2. ``restricted_instruments``: no new exposure (soft: the closing part of an order passes;
+   hard: an order adding exposure is rejected whole);
 3. ``max_order_notional_usd`` on each order;
 4. ``max_position_weight`` on each instrument after its order;
-5. ``sector_cap``, ``gross_exposure`` and ``net_exposure`` on the holdings after the orders;
-6. the portfolio risk budgets (volatility, tracking error, VaR, CVaR) after the orders;
-7. ``max_orders_per_cycle``.
+5. ``max_orders_per_cycle``;
+6. ``sector_cap``, ``gross_exposure`` and ``net_exposure`` on the holdings after the orders, then
+   the portfolio risk budgets (volatility, tracking error, VaR, CVaR), again until no order
+   changes (cutting one order can break a limit another kept).
 
 The rule for a limit on a measure of the holdings: after the orders, the measure is within the
 threshold, or no higher than before them. So a portfolio already over a limit (after a market

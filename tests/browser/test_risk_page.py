@@ -84,6 +84,14 @@ def test_risk_page_shows_the_chosen_portfolios_measured_risk(
         lambda: dashboard.find_elements(f"#{ids.RISK_CONTRIBUTIONS_GRAPH} .bars path"),
         "the VaR contributions chart has no bars",
     )
+    # Each holding's risk attribution, with a total row that adds up to the portfolio's figures.
+    if risk.attribution:
+        dashboard.wait_for_contains_text(
+            f"#{ids.RISK_ATTRIBUTION_TABLE}", "the totals above equal them", timeout=WAIT_S
+        )
+        attribution = text(dashboard, ids.RISK_ATTRIBUTION_TABLE)
+        assert risk.attribution[0].symbol in attribution
+        assert f"{risk.var_99_parametric * 100:.2f}%" in attribution
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
 

@@ -1,7 +1,7 @@
 """The Risk page's pure builders, fed hand-made risk views: figures in percent of NAV, bars
 ranked largest first with hedges shown, and an empty state before anything is measured; the risk
-officer's pieces (trading state, limit utilisation, alerts, gate decisions, stress, audit) and
-the commands its forms send."""
+officer's pieces (trading state, limit utilisation, alerts, gate decisions, risk attribution,
+stress, audit) and the commands its forms send."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from components.figures import (
 from components.risk import (
     WARNING_COLOUR,
     alerts_table,
+    attribution_table,
     gate_decisions_table,
     limit_amount,
     limit_form_values,
@@ -55,6 +56,7 @@ from engine.risk.limits import KINDS
 from engine.snapshot import (
     EngineStatus,
     GateDecisionView,
+    InstrumentRiskView,
     LimitView,
     PortfolioView,
     RiskAlertView,
@@ -470,6 +472,75 @@ def test_stress_results_are_percent_of_nav_worst_first_losses_red() -> None:
     assert loss.style == {"color": NEGATIVE}
 
 
+# Each holding's risk: weight x marginal = component, and the components add up to the figures of
+# _risk(): volatility 18.25% (12.00 + 7.00 - 0.75), VaR 2.65% (1.80 + 1.05 - 0.20), CVaR 3.98%
+# (2.50 + 1.68 - 0.20). XOM, short, is a hedge: its components are negative.
+ATTRIBUTION = (
+    InstrumentRiskView("AAPL", "Technology", 0.40, 0.30, 0.12, 0.045, 0.018, 0.025),
+    InstrumentRiskView("MSFT", "Technology", 0.35, 0.20, 0.07, 0.030, 0.0105, 0.0168),
+    InstrumentRiskView("XOM", "Energy", -0.15, 0.05, -0.0075, 0.002 / 0.15, -0.002, -0.002),
+)
+
+
+def test_risk_attribution_shows_each_holding_in_percent_and_its_share_of_the_total() -> None:
+    table = attribution_table(_risk(attribution=ATTRIBUTION))
+
+    assert [text_of(th) for th in find(table, "Th")] == [
+        "instrument",
+        "sector",
+        "weight",
+        "marginal volatility",
+        "component volatility",
+        "share",
+        "marginal VaR 99%",
+        "component VaR 99%",
+        "share",
+        "component CVaR 99% (hist.)",
+        "share",
+    ]
+    # In the engine's order (largest |component VaR| first); shares of the portfolio's figure:
+    # 12 / 18.25 = 65.8%, 1.8 / 2.65 = 67.9%, 2.5 / 3.98 = 62.8%, and so on.
+    assert shown_rows(table)[:3] == [
+        "AAPL|Technology|40.00%|30.00%|12.00%|65.8%|4.50%|1.80%|67.9%|2.50%|62.8%",
+        "MSFT|Technology|35.00%|20.00%|7.00%|38.4%|3.00%|1.05%|39.6%|1.68%|42.2%",
+        "XOM|Energy|-15.00%|5.00%|-0.75%|-4.1%|1.33%|-0.20%|-7.5%|-0.20%|-5.0%",
+    ]
+
+
+def test_risk_attribution_total_row_adds_up_to_the_portfolios_figures() -> None:
+    risk = _risk(attribution=ATTRIBUTION)
+    table = attribution_table(risk)
+
+    total = shown_rows(table)[-1]
+    assert total == "total||60.00%||18.25%|100.0%||2.65%|100.0%|3.98%|100.0%"
+    # The same sums, computed here from the rows, are the portfolio's own figures.
+    for field, figure in (
+        ("component_volatility", risk.volatility_annual),
+        ("component_var_99", risk.var_99_parametric),
+        ("component_cvar_99_historical", risk.cvar_99_historical),
+    ):
+        assert sum(getattr(a, field) for a in ATTRIBUTION) == pytest.approx(figure, abs=1e-12)
+    check = text_of(table)
+    assert (
+        "annual volatility 18.25%, 1-day 99% VaR (parametric) 2.65%, 1-day 99% CVaR "
+        "(historical) 3.98%; the totals above equal them." in check
+    )
+
+
+def test_risk_attribution_says_so_when_the_components_miss_the_portfolios_figure() -> None:
+    table = attribution_table(_risk(attribution=ATTRIBUTION, volatility_annual=0.25))
+
+    # The total is still the sum of the rows; its share of the (larger) figure is not 100%.
+    assert shown_rows(table)[-1].split("|")[4:6] == ["18.25%", "73.0%"]
+    assert "do not add up to them" in text_of(table)
+
+
+def test_risk_attribution_before_anything_is_measured_or_held() -> None:
+    assert "No risk measured yet" in text_of(attribution_table(None))
+    nothing_held = attribution_table(_risk())
+    assert shown_rows(nothing_held) == ["Nothing held: no risk to attribute."]
+
+
 def test_audit_trail_is_newest_first() -> None:
     older = RiskAuditView(datetime(2024, 1, 2, 9, 0), "growth", "limit set", "risk", "x v2")
     newer = RiskAuditView(datetime(2024, 1, 2, 9, 5), None, "alert acknowledged", "ro", "A-1")
@@ -671,6 +742,8 @@ def test_a_part_of_the_page_redraws_only_when_what_it_shows_changes() -> None:
 
     next_close = _snapshot((replace(risk, market_date=date(2006, 3, 8)),))
     assert _changed(before, rendered_keys(next_close, "growth")) == {"risk"}
+    reattributed = _snapshot((replace(risk, attribution=ATTRIBUTION),))
+    assert _changed(before, rendered_keys(reattributed, "growth")) == {"risk"}
 
     lowered = replace(NOTIONAL, threshold=5_000.0, version=2, utilisation=8.5, level="breach")
     relimited = _snapshot((replace(risk, limits=(_limit(), lowered)),))
