@@ -1,4 +1,5 @@
-"""Overview: live counters and status, the engine commands, NAV and latency charts."""
+"""Overview: live counters and status, the engine commands, NAV and latency charts, and the cycle
+latency against the seed gate and our target."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from components import ids
 from components.cards import portfolio_cards, status_badge, transport_line
 from components.colours import portfolio_colours
 from components.figures import latency_figure, nav_figure
+from components.latency import latency_card_body, latency_trend_figure
 from engine.commands import Command, CommandRefused, Pause, Resume, SetSpeed
+from engine.performance.latency import latency_summary
 from engine.snapshot import EngineStatus
 
 if TYPE_CHECKING:
@@ -105,6 +108,33 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
             nav_figure(snapshot.portfolios, colours),
             latency_figure(snapshot.recent_cycles, snapshot.stage_names),
             snapshot.cycles_completed,
+        )
+
+    @app.callback(
+        Output(ids.OVERVIEW_LATENCY_SUMMARY, "children"),
+        Output(ids.OVERVIEW_LATENCY_TREND_GRAPH, "figure"),
+        Output(ids.OVERVIEW_LATENCY_RENDERED, "data"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        State(ids.OVERVIEW_LATENCY_RENDERED, "data"),
+    )
+    def show_latency(_tick: int | None, rendered: list[float] | None) -> tuple[Any, ...]:
+        snapshot = runner.snapshot()
+        # Keyed on the latest cycle and its time: no new cycle, nothing to summarise or redraw.
+        # The time is in the key because the engine adds its snapshot time to the latest cycle
+        # after publishing it; [] stands for "no cycle yet", so the waiting card is drawn once.
+        last = snapshot.recent_cycles[-1] if snapshot.recent_cycles else None
+        key = [last.cycle, last.total_ms] if last is not None else []
+        if key == rendered:
+            raise PreventUpdate
+        summary = latency_summary(snapshot.recent_cycles)
+        return (
+            latency_card_body(
+                summary,
+                instruments=len(snapshot.instruments),
+                portfolios=len(snapshot.portfolios),
+            ),
+            latency_trend_figure(snapshot.recent_cycles),
+            key,
         )
 
     @app.callback(

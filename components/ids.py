@@ -27,6 +27,11 @@ OVERVIEW_PORTFOLIO_CARDS = "overview-portfolio-cards"
 OVERVIEW_NAV_GRAPH = "overview-nav-graph"
 OVERVIEW_LATENCY_GRAPH = "overview-latency-graph"
 OVERVIEW_RENDERED_CYCLE = "overview-rendered-cycle"
+# Cycle latency against the seed gate and our target: the card, its chart, and the last cycle
+# they show (an unchanged snapshot redraws neither).
+OVERVIEW_LATENCY_SUMMARY = "overview-latency-summary"
+OVERVIEW_LATENCY_TREND_GRAPH = "overview-latency-trend-graph"
+OVERVIEW_LATENCY_RENDERED = "overview-latency-rendered"
 
 # Signals.
 SIGNALS_RAW_HEATMAP = "signals-raw-heatmap"

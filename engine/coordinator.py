@@ -2348,25 +2348,42 @@ class Coordinator:
         )
 
     def _raw_rows(self) -> Iterator[SignalRow]:
+        symbols = self.symbols
         for batch in self._latest_batches:
-            for i in np.flatnonzero(batch.confidence > 0):
-                yield SignalRow(
-                    batch.key, self.symbols[i], float(batch.score[i]), float(batch.confidence[i])
-                )
+            index = np.flatnonzero(batch.confidence > 0)
+            key = batch.key
+            for i, score, confidence in zip(
+                index.tolist(),
+                batch.score[index].tolist(),
+                batch.confidence[index].tolist(),
+                strict=True,
+            ):
+                yield SignalRow(key, symbols[i], score, confidence)
 
     def _coordinated_rows(self) -> Iterator[SignalRow]:
+        # Per portfolio, whole columns at a time: a row per instrument with a view, built from
+        # plain Python numbers (the snapshot is rebuilt every cycle).
+        symbols = self.symbols
         for pid, coordinated in self._latest_coordinated.items():
-            for i in np.flatnonzero(coordinated.confidence > 0):
+            index = np.flatnonzero(coordinated.confidence > 0)
+            keys = list(coordinated.lineage)
+            shares = [coordinated.lineage[key][index] for key in keys]
+            rounded = [np.round(share, 4).tolist() for share in shares]
+            present = [(share > 0).tolist() for share in shares]
+            for j, (i, score, confidence) in enumerate(
+                zip(
+                    index.tolist(),
+                    coordinated.score[index].tolist(),
+                    coordinated.confidence[index].tolist(),
+                    strict=True,
+                )
+            ):
                 yield SignalRow(
                     pid,
-                    self.symbols[i],
-                    float(coordinated.score[i]),
-                    float(coordinated.confidence[i]),
-                    tuple(
-                        (key, round(float(share[i]), 4))
-                        for key, share in coordinated.lineage.items()
-                        if share[i] > 0
-                    ),
+                    symbols[i],
+                    score,
+                    confidence,
+                    tuple((key, rounded[k][j]) for k, key in enumerate(keys) if present[k][j]),
                 )
 
     def _signal_flows(self) -> Iterator[SignalFlow]:

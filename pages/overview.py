@@ -1,4 +1,5 @@
-"""Overview: engine status and controls, live counters, NAV per portfolio, cycle latency."""
+"""Overview: engine status and controls, live counters, NAV per portfolio, cycle latency per stage
+and against the seed gate and our target."""
 
 from __future__ import annotations
 
@@ -100,7 +101,28 @@ def layout() -> html.Div:
                     ),
                 ]
             ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        titled_card(
+                            "Cycle latency",
+                            html.Div("…", id=ids.OVERVIEW_LATENCY_SUMMARY),
+                        ),
+                        lg=5,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        titled_card(
+                            "Cycle time, recent cycles, against the 50 ms target and 200 ms gate",
+                            graph(ids.OVERVIEW_LATENCY_TREND_GRAPH, height_px=300),
+                        ),
+                        lg=7,
+                        className="mb-3",
+                    ),
+                ]
+            ),
             dcc.Store(id=ids.OVERVIEW_RENDERED_CYCLE),
+            dcc.Store(id=ids.OVERVIEW_LATENCY_RENDERED),
         ]
     )
 

@@ -48,6 +48,37 @@ def _refreshes(dash_duo: DashComposite, times: int) -> None:
     wait(moved, f"the overview did not refresh {times} times")
 
 
+def _shows_latency_against_the_gates(dashboard: DashComposite, runtime: Runtime) -> None:
+    """The Overview's latency card: the recent cycles' percentiles, the 50 ms target and 200 ms
+    seed gate they are held to, and the engine size next to the one the targets are set for."""
+    card = f"#{ids.OVERVIEW_LATENCY_SUMMARY}"
+    dashboard.wait_for_element(f"{card} .pc-latency-p95", timeout=WAIT_S)
+    count = re.search(
+        r"Last ([\d,]+) cycles? \(cycles? [\d,–]+\)", text(dashboard, ids.OVERVIEW_LATENCY_SUMMARY)
+    )
+    assert count is not None, "the latency card does not say how many cycles it summarises"
+    assert 1 <= int(count.group(1).replace(",", "")) <= 300
+    for percentile in ("p50", "p95", "p99", "max"):
+        shown = dashboard.find_element(f"{card} .pc-latency-{percentile}").text
+        assert re.fullmatch(r"[\d,]+\.\d ms", shown), f"{percentile} reads {shown!r}"
+    shown = text(dashboard, ids.OVERVIEW_LATENCY_SUMMARY)
+    assert "target ≤ 50 ms · seed gate ≤ 200 ms" in shown
+    assert "target ≤ 100 ms" in shown
+    assert "of cycles within 200 ms · the seed gate asks ≥ 95%" in shown
+    assert "of cycles within 50 ms · our target asks ≥ 95%" in shown
+    assert "slowest stage by p95: " in shown
+    snapshot = runtime.runner.snapshot()
+    assert "Targets are set for 500 instruments × 10 portfolios on 2 cores" in shown
+    assert (
+        f"This engine: {len(snapshot.instruments):,} instruments × "
+        f"{len(snapshot.portfolios):,} portfolios." in shown
+    )
+    trend = f"#{ids.OVERVIEW_LATENCY_TREND_GRAPH}"
+    dashboard.wait_for_contains_text(trend, "seed gate 200 ms", timeout=WAIT_S)
+    dashboard.wait_for_contains_text(trend, "target p95 50 ms", timeout=WAIT_S)
+    assert len(dashboard.find_elements(f"{trend} .scatterlayer .trace")) == 1
+
+
 def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Runtime) -> None:
     portfolios = runtime.runner.snapshot().portfolios
     names = [view.name for view in portfolios]
@@ -75,6 +106,7 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
         ),
         "the latency chart does not stack one bar per stage",
     )
+    _shows_latency_against_the_gates(dashboard, runtime)
 
     # Signals: a heatmap per source and per portfolio, and the ranked table.
     open_page(dashboard, "/signals")
