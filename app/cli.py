@@ -408,21 +408,23 @@ def _serve(args: argparse.Namespace) -> int:
     from app.api import ApiSettings
     from app.dashboard import create_app
     from app.runtime import build_runtime
+    from engine.performance.latency import low_latency_gc
 
     runtime = build_runtime(args.config, args.database_url, args.speed)
     dash_app = create_app(
         runtime.runner, runtime.store, api=ApiSettings.from_config(runtime.config)
     )
-    return _serve_until_stopped(
-        dash_app.server,
-        args.host,
-        args.port,
-        f"Portfolio Coordinator: dashboard on http://{args.host}:{args.port}/ "
-        f"({len(runtime.config.portfolios)} portfolios, "
-        f"{runtime.runner.snapshot().speed_days_per_second:g} days/s)",
-        runtime.runner.start,
-        runtime.close,
-    )
+    with low_latency_gc():
+        return _serve_until_stopped(
+            dash_app.server,
+            args.host,
+            args.port,
+            f"Portfolio Coordinator: dashboard on http://{args.host}:{args.port}/ "
+            f"({len(runtime.config.portfolios)} portfolios, "
+            f"{runtime.runner.snapshot().speed_days_per_second:g} days/s)",
+            runtime.runner.start,
+            runtime.close,
+        )
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -452,6 +454,7 @@ def _replay(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from engine.assembly import build_engine
+    from engine.performance.latency import low_latency_gc
     from engine.replay import run_replay
 
     config = load_config(args.config)
@@ -480,7 +483,8 @@ def _replay(args: argparse.Namespace) -> int:
         def _progress(report: object) -> None:
             bar.update(1)
 
-        summary = run_replay(parts, out_dir, _progress)
+        with low_latency_gc():
+            summary = run_replay(parts, out_dir, _progress)
     transport = parts.bus.health()
     if transport.bus != "embedded":
         print(

@@ -37,6 +37,7 @@ from engine.performance.latency import (
     TARGET_P95_MS,
     TARGET_P99_MS,
     TARGET_PORTFOLIOS,
+    low_latency_gc,
 )
 from engine.snapshot import EngineStatus
 
@@ -175,31 +176,33 @@ def run_cycle_bench(
         parts = build_engine(config, f"sqlite:///{scratch}/bench.db")
         coordinator = parts.coordinator
         coordinator.start({"mode": "bench"})
-        totals: list[float] = []
-        stages: dict[str, list[float]] = {name: [] for name in STAGES}
-        orders = fills = 0
-        errors: list[str] = []
-        started = None
-        for k, tick in enumerate(coordinator.resume(parts.feed)):
-            if k == warmup:
-                started = time.perf_counter()
-            report = coordinator.run_cycle(tick)
-            t0 = time.perf_counter()
-            coordinator.build_snapshot(EngineStatus.RUNNING, 0.0)
-            coordinator.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
-            report = coordinator.recent_cycles[-1]
-            if report.error:
-                errors.append(f"cycle {report.cycle}: {report.error}")
-            if k >= warmup:
-                totals.append(report.total_ms)
-                orders += report.orders
-                fills += report.fills
-                for name in STAGES:
-                    stages[name].append(report.stage_ms.get(name, 0.0))
-            if on_cycle is not None:
-                on_cycle(k + 1)
-            if len(totals) >= cycles:
-                break
+        # As `pcoord serve` and `pcoord replay` run the engine.
+        with low_latency_gc():
+            totals: list[float] = []
+            stages: dict[str, list[float]] = {name: [] for name in STAGES}
+            orders = fills = 0
+            errors: list[str] = []
+            started = None
+            for k, tick in enumerate(coordinator.resume(parts.feed)):
+                if k == warmup:
+                    started = time.perf_counter()
+                report = coordinator.run_cycle(tick)
+                t0 = time.perf_counter()
+                coordinator.build_snapshot(EngineStatus.RUNNING, 0.0)
+                coordinator.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
+                report = coordinator.recent_cycles[-1]
+                if report.error:
+                    errors.append(f"cycle {report.cycle}: {report.error}")
+                if k >= warmup:
+                    totals.append(report.total_ms)
+                    orders += report.orders
+                    fills += report.fills
+                    for name in STAGES:
+                        stages[name].append(report.stage_ms.get(name, 0.0))
+                if on_cycle is not None:
+                    on_cycle(k + 1)
+                if len(totals) >= cycles:
+                    break
         seconds = time.perf_counter() - started if started is not None else 0.0
         events = parts.store.last_seq()
         parts.store.close()

@@ -11,7 +11,9 @@ report or a test.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -148,3 +150,31 @@ def latency_summary(reports: Sequence[CycleReport]) -> LatencySummary:
         slowest_stage=slowest,
         untimed_cycles=untimed,
     )
+
+
+# Objects allocated between collections of the youngest generation (CPython's default is 700).
+YOUNG_GENERATION_THRESHOLD = 20_000
+
+
+@contextmanager
+def low_latency_gc(young_threshold: int = YOUNG_GENERATION_THRESHOLD) -> Iterator[None]:
+    """Run the engine with fewer, shorter garbage-collector pauses; restored on exit.
+
+    The engine keeps many long-lived objects (the state, the event and signal histories). With
+    CPython's default thresholds the collector walks all of them every few cycles: at 500
+    instruments x 10 portfolios that is a pause of about 100 ms, which lands in whichever stage
+    is running. Everything alive when the engine has started (modules, configuration, the
+    recovered state) is frozen out of the collector's reach, and the youngest generation is
+    collected every ``young_threshold`` allocations instead of every 700, so the older
+    generations are reached far less often. Reference counting still frees everything that is
+    not in a cycle at once; cyclic garbage waits a little longer.
+    """
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(young_threshold, thresholds[1], thresholds[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()

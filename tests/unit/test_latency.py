@@ -148,3 +148,16 @@ def test_a_fast_run_meets_the_target_and_the_seed_gate() -> None:
     assert summary.p99_grade is LatencyGrade.MEETS_TARGET
     assert summary.meets_seed_gate is True
     assert summary.share_within_target == 1.0
+
+
+def test_low_latency_gc_freezes_start_up_objects_and_restores_the_collector() -> None:
+    import gc
+
+    from engine.performance.latency import low_latency_gc
+
+    before = gc.get_threshold()
+    with low_latency_gc(young_threshold=12_345):
+        assert gc.get_threshold() == (12_345, before[1], before[2])
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
