@@ -39,13 +39,14 @@ def transport_line(transport: TransportView) -> html.Span:
 
 
 def _trading_state_badge(view: PortfolioView) -> list[dbc.Badge]:
-    """A red HALTED badge (its reason on hover) for a portfolio that may not trade; else nothing."""
+    """A badge (its reason on hover) for a portfolio that may not trade freely: red HALTED, amber
+    REDUCING; nothing when ACTIVE."""
     if view.trading_state == "ACTIVE":
         return []
     return [
         dbc.Badge(
             view.trading_state,
-            color="danger",
+            color="danger" if view.trading_state == "HALTED" else "warning",
             className="ms-2 pc-trading-state",
             title=view.halt_reason or "",
         )

@@ -184,7 +184,12 @@ def markdown(
     pulsar = throughput.get("pulsar")
     if isinstance(pulsar, dict):
         publish = pulsar.get("publish", {})
-        lines.append(f"- Apache Pulsar outbox relay: {publish}")
+        if isinstance(publish, dict) and "events_per_second" in publish:
+            lines.append(
+                f"- Apache Pulsar outbox relay (standalone broker on 127.0.0.1): "
+                f"{publish['events']:,} stored events published in {publish['seconds']} s, "
+                f"**{publish['events_per_second']:,.0f} events/s**."
+            )
     else:
         lines.append("- Apache Pulsar: not measured in this run (give `--pulsar-url`).")
     return "\n".join(lines) + "\n"
