@@ -1353,25 +1353,25 @@ class Coordinator:
         covariance = np.atleast_2d(np.cov(scenarios, rowvar=False))
         self._risk_model = RiskModel(columns, covariance, scenarios)
         cycle = self.cycles_completed + 1
+        # Each NAV once: valuing a book sums every position exactly (Decimal).
+        nav_now = {
+            m.portfolio_id: float(self.ledger.nav_usd(m.portfolio_id)) for m in self.mandates
+        }
+        holdings = {
+            pid: self._current_weights(pid, tick.close, nav) for pid, nav in nav_now.items()
+        }
         stress: dict[str, tuple[StressView, ...]] | None = None
         if cycle % self.stress_every_cycles == 0:  # by the cycle alone: the same after a restart
             full_covariance = np.zeros((len(self.symbols), len(self.symbols)))
             full_covariance[np.ix_(columns, columns)] = covariance
-            stress = self._stress_all(
-                {
-                    m.portfolio_id: self._current_weights(m.portfolio_id, tick.close)
-                    for m in self.mandates
-                },
-                full_covariance,
-                tick.timestamp,
-            )
+            stress = self._stress_all(holdings, full_covariance, tick.timestamp)
         sectors = np.array(self.sectors)
         for mandate in self.mandates:
             pid = mandate.portfolio_id
-            weights = self._current_weights(pid, tick.close)
+            weights = holdings[pid]
             figures = risk_figures(weights[columns], scenarios, covariance)
             navs = [point.nav_usd for point in self.state.nav_history.get(pid, ())]
-            nav_series = np.array([*navs, float(self.ledger.nav_usd(pid))])
+            nav_series = np.array([*navs, nav_now[pid]])
             current_dd, max_dd = drawdowns(nav_series)
             held = weights != 0
             share = np.zeros(len(weights))
@@ -1674,8 +1674,12 @@ class Coordinator:
                 mandate.portfolio_id,
             )
 
-    def _current_weights(self, portfolio_id: str, close: np.ndarray) -> np.ndarray:
-        nav = float(self.ledger.nav_usd(portfolio_id))
+    def _current_weights(
+        self, portfolio_id: str, close: np.ndarray, nav: float | None = None
+    ) -> np.ndarray:
+        """What the portfolio holds, as fractions of its NAV (``nav`` in USD if known)."""
+        if nav is None:
+            nav = float(self.ledger.nav_usd(portfolio_id))
         if nav <= 0:
             return np.zeros(len(close))
         shares = self.ledger.shares_vector(portfolio_id, self.symbols)

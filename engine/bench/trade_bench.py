@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.assembly import build_engine
 from engine.config import parse_config
+from engine.performance.latency import low_latency_gc
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,26 +182,28 @@ def run_trade_bench(
         parts = build_engine(config, f"sqlite:///{scratch}/bench.db")
         coordinator = parts.coordinator
         coordinator.start({"mode": "bench"})
-        orders_ms, execution_ms, gate_ms, risk_ms = [], [], [], []
-        orders = fills = checked = 0
-        for k, tick in enumerate(coordinator.resume(parts.feed)):
-            before_orders = sum(coordinator.orders_total.values())
-            report = coordinator.run_cycle(tick)
-            if report.error:
-                raise RuntimeError(f"trade bench: cycle {report.cycle} failed: {report.error}")
-            if k >= warmup:
-                orders += sum(coordinator.orders_total.values()) - before_orders
-                fills += report.fills
-                checked += report.orders_checked
-                stages = report.stage_ms
-                orders_ms.append(sum(stages.get(s, 0.0) for s in ("orders", "gate", "trades")))
-                execution_ms.append(stages.get("execution", 0.0))
-                gate_ms.append(stages.get("gate", 0.0))
-                risk_ms.append(stages.get("risk", 0.0))
-            if on_cycle is not None:
-                on_cycle(k + 1)
-            if len(orders_ms) >= cycles:
-                break
+        # As `pcoord serve` and `pcoord replay` run the engine.
+        with low_latency_gc():
+            orders_ms, execution_ms, gate_ms, risk_ms = [], [], [], []
+            orders = fills = checked = 0
+            for k, tick in enumerate(coordinator.resume(parts.feed)):
+                before_orders = sum(coordinator.orders_total.values())
+                report = coordinator.run_cycle(tick)
+                if report.error:
+                    raise RuntimeError(f"trade bench: cycle {report.cycle} failed: {report.error}")
+                if k >= warmup:
+                    orders += sum(coordinator.orders_total.values()) - before_orders
+                    fills += report.fills
+                    checked += report.orders_checked
+                    stages = report.stage_ms
+                    orders_ms.append(sum(stages.get(s, 0.0) for s in ("orders", "gate", "trades")))
+                    execution_ms.append(stages.get("execution", 0.0))
+                    gate_ms.append(stages.get("gate", 0.0))
+                    risk_ms.append(stages.get("risk", 0.0))
+                if on_cycle is not None:
+                    on_cycle(k + 1)
+                if len(orders_ms) >= cycles:
+                    break
         crosses = sum(
             1
             for event in parts.store.query(event_type="CrossExecuted", limit=1_000_000)

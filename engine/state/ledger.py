@@ -36,12 +36,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
 
-from engine.model import Fill, Position, Side, to_cash, to_price
+from engine.model import CENT, Fill, Position, Side, to_cash, to_price
 
 _LONG, _SHORT = "LONG", "SHORT"
 
@@ -263,8 +263,15 @@ class Ledger:
     def nav_usd(self, portfolio_id: str) -> Decimal:
         """Net asset value: cash plus every position (shorts negative) at its latest mark."""
         book = self._books[portfolio_id]
+        marks = self._marks
+        # Each position rounded to the cent as Position.market_value_usd does; the sum of exact
+        # decimals does not depend on the order.
         return book.cash_usd + sum(
-            (position.market_value_usd for position in self.positions(portfolio_id)), Decimal(0)
+            (
+                (marks[symbol] * quantity).quantize(CENT, rounding=ROUND_HALF_EVEN)
+                for symbol, quantity in book.shares.items()
+            ),
+            Decimal(0),
         )
 
     # -- persistence: the exact state as JSON-ready data (Decimal as strings) -----------------
