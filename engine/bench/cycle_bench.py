@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.assembly import build_engine
-from engine.bench.trade_bench import BENCH_LIMITS
+from engine.bench.trade_bench import bench_config as trade_bench_config
 from engine.config import parse_config
 from engine.coordinator import STAGES
 from engine.performance.latency import (
@@ -137,31 +137,16 @@ class CycleBenchResult:
         return "\n".join(lines)
 
 
+# Every portfolio: constrained mean-variance on a factor risk model.
+MEAN_VARIANCE = (
+    'model = "mean_variance"\nrisk_model = "pca"\npca_factors = 10\nlookback_days = 60\n'
+    "risk_aversion = 5.0\nmax_turnover = 0.5\n"
+    'sector_caps = { "Information Technology" = 0.15, "Financials" = 0.15 }\n'
+)
+
+
 def bench_config(instruments: int, portfolios: int, days: int) -> str:
-    blocks = []
-    for k in range(portfolios):
-        source = "momentum" if k % 2 == 0 else "mean_reversion"
-        long_short = k % 4 >= 2
-        shorts = (
-            "max_short_weight = 0.01\ngross_exposure = 1.5\nnet_exposure = [0.0, 0.2]\n"
-            if long_short
-            else ""
-        )
-        blocks.append(
-            f'[[portfolios]]\nid = "p{k:02d}"\nname = "Bench {k}"\nsources = ["{source}"]\n'
-            f'max_weight = 0.01\ninitial_cash_usd = "100000000"\n'
-            '[portfolios.allocation]\nmodel = "mean_variance"\nrisk_model = "pca"\n'
-            "pca_factors = 10\nlookback_days = 60\nrisk_aversion = 5.0\nmax_turnover = 0.5\n"
-            'sector_caps = { "Information Technology" = 0.15, "Financials" = 0.15 }\n' + shorts
-        )
-    return (
-        'history_days = 80\n\n[market]\nsource = "simulated"\n'
-        f"simulated_instruments = {instruments}\nsimulated_days = {days}\nseed = 3\n\n"
-        "[sources.momentum]\nhorizons_days = [21, 63]\nskip_days = 1\n\n"
-        "[sources.mean_reversion]\nlookbacks_days = [5]\nvolatility_days = 21\n\n"
-        + "\n".join(blocks)
-        + BENCH_LIMITS
-    )
+    return trade_bench_config(instruments, portfolios, days, MEAN_VARIANCE)
 
 
 def run_cycle_bench(

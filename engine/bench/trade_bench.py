@@ -97,20 +97,22 @@ class TradeBenchResult:
         )
 
 
-def bench_config(instruments: int, portfolios: int, days: int) -> str:
+def bench_config(instruments: int, portfolios: int, days: int, allocation: str = "") -> str:
+    """The benchmark market and portfolios as config text: ``portfolios`` books over the whole
+    simulated universe, alternately on momentum and mean reversion, every other pair long/short;
+    ``allocation`` holds keys added to every portfolio's ``[portfolios.allocation]``."""
     blocks = []
     for k in range(portfolios):
         source = "momentum" if k % 2 == 0 else "mean_reversion"
-        long_short = k % 4 >= 2
-        allocation = (
-            "[portfolios.allocation]\nmax_short_weight = 0.01\ngross_exposure = 1.5\n"
-            "net_exposure = [0.0, 0.2]\n"
-            if long_short
+        shorts = (
+            "max_short_weight = 0.01\ngross_exposure = 1.5\nnet_exposure = [0.0, 0.2]\n"
+            if k % 4 >= 2
             else ""
         )
         blocks.append(
             f'[[portfolios]]\nid = "p{k:02d}"\nname = "Bench {k}"\nsources = ["{source}"]\n'
-            f'max_weight = 0.01\ninitial_cash_usd = "100000000"\n{allocation}'
+            f'max_weight = 0.01\ninitial_cash_usd = "100000000"\n'
+            f"[portfolios.allocation]\n{allocation}{shorts}"
         )
     return (
         'history_days = 80\n\n[market]\nsource = "simulated"\n'
