@@ -359,9 +359,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Value the portfolio's current holdings (or, with --proposed, its latest "
         "target weights) from the event store and apply the standard stress set: named "
         "historical episodes and the worst --window-days windows of the price history, each "
-        "sector -20%, the market -10%, volatilities x2 and correlations half-way to one "
-        "(1-day 99% parametric VaR). P&L is a fraction of NAV, negative = loss; USD figures use "
-        "the current NAV, also with --proposed.",
+        "sector -20%, the market -10%, each instrument held -30% on its own, volatilities x2 "
+        "and correlations half-way to one (1-day 99% parametric VaR), then any --shock. P&L is "
+        "a fraction of NAV, negative = loss; USD figures use the current NAV, also with "
+        "--proposed.",
     )
     stress.add_argument("--portfolio", required=True, help="portfolio id, e.g. growth")
     stress.add_argument(
@@ -371,6 +372,14 @@ def _parser() -> argparse.ArgumentParser:
     stress.add_argument("--database-url", help=database_help)
     stress.add_argument(
         "--window-days", type=int, default=20, help="trading days per worst window (20)"
+    )
+    stress.add_argument(
+        "--shock",
+        action="append",
+        default=[],
+        metavar="NAME=RETURN",
+        help="a scenario of your own: an instrument, a sector or 'market' moving by RETURN "
+        "(-0.3 or -30%%); repeatable",
     )
     stress.add_argument("--json", action="store_true", help="print one JSON object")
     _add_signals_commands(commands)
@@ -550,6 +559,7 @@ def _stress(args: argparse.Namespace) -> int:
         default_hypothetical,
         format_table,
         historical_scenarios,
+        parse_shock,
         results_json,
         run_stress,
         weights_from_holdings,
@@ -624,9 +634,15 @@ def _stress(args: argparse.Namespace) -> int:
     lookback_days = min(config.risk.lookback_days or config.history_days - 1, day)
     returns, _ = trailing_returns(history.close[: day + 1], lookback_days)
     covariance = np.atleast_2d(np.cov(np.nan_to_num(returns), rowvar=False, ddof=1))
+    try:
+        own = [parse_shock(text, symbols, sectors) for text in args.shock]
+    except StressError as exc:
+        raise ConfigError(f"stress: {exc}") from exc
+    held_symbols = [symbols[i] for i in np.flatnonzero(weights)]
     scenarios = (
         *historical_scenarios(history.close, history.dates, args.window_days, symbols=symbols),
-        *default_hypothetical(sectors),
+        *default_hypothetical(sectors, instruments=held_symbols),
+        *own,
     )
     results = run_stress(
         weights, scenarios, symbols=symbols, sectors=sectors, covariance=covariance, nav_usd=nav_usd

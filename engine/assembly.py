@@ -254,15 +254,22 @@ def build_risk_manager(config: AppConfig, instruments: tuple[Instrument, ...]) -
     )
 
 
+MAX_INSTRUMENT_SHOCKS = 30
+
+
 def build_stress_scenarios(feed: MarketFeed) -> tuple[Scenario, ...]:
     """The standard stress set: the named crises and worst 20-day windows of the whole price
-    history (real data only), and the hypothetical shocks."""
+    history (real data only), and the hypothetical shocks (each instrument on its own up to
+    ``MAX_INSTRUMENT_SHOCKS`` instruments)."""
     sectors = [i.sector for i in feed.instruments]
     historical: tuple[Scenario, ...] = ()
     if isinstance(feed, HistoricalFeed):
         history = feed.history
         historical = historical_scenarios(history.close, history.dates, symbols=history.symbols)
-    return (*historical, *default_hypothetical(sectors))
+    symbols = [i.symbol for i in feed.instruments]
+    # One shock per instrument while the list stays readable; beyond, `pcoord stress --shock`.
+    singles = symbols if len(symbols) <= MAX_INSTRUMENT_SHOCKS else ()
+    return (*historical, *default_hypothetical(sectors, instruments=singles))
 
 
 def build_engine(

@@ -219,19 +219,48 @@ Scenario = ReturnScenario | CovarianceScenario
 def default_hypothetical(
     sectors: Iterable[str],
     *,
+    instruments: Iterable[str] = (),
     sector_shock: float = -0.20,
     market_shock: float = -0.10,
+    instrument_shock: float = -0.30,
     volatility_factor: float = 2.0,
     correlation_lam: float = 0.5,
     level: float = DEFAULT_LEVEL,
 ) -> tuple[Scenario, ...]:
     """The standard hypothetical set: the market down 10%, each sector (of the distinct names in
-    ``sectors``, sorted) down 20%, volatilities doubled, correlations half-way to one."""
+    ``sectors``, sorted) down 20%, each of ``instruments`` down 30% on its own, volatilities
+    doubled, correlations half-way to one."""
     return (
         MarketShock(market_shock),
         *(SectorShock(sector, sector_shock) for sector in sorted(set(sectors))),
+        *(InstrumentShock(symbol, instrument_shock) for symbol in dict.fromkeys(instruments)),
         VolatilityShock(volatility_factor, level),
         CorrelationShock(correlation_lam, level),
+    )
+
+
+def parse_shock(text: str, symbols: Sequence[str], sectors: Sequence[str]) -> Scenario:
+    """A shock written ``NAME=RETURN``: NAME an instrument, a sector or ``market``; RETURN a
+    fraction (``-0.25``) or a percentage (``-25%``)."""
+    name, sep, amount = text.partition("=")
+    name, amount = name.strip(), amount.strip()
+    if not sep or not name or not amount:
+        raise StressError(f"shock {text!r}: write NAME=RETURN, e.g. AAPL=-0.3 or Energy=-25%")
+    try:
+        shock = float(amount[:-1]) / 100 if amount.endswith("%") else float(amount)
+    except ValueError:
+        raise StressError(f"shock {text!r}: {amount!r} is not a return") from None
+    if not -1 <= shock <= 10:
+        raise StressError(f"shock {text!r}: a return of {shock:+.0%} is not a price move")
+    if name.lower() == "market":
+        return MarketShock(shock)
+    if name.upper() in symbols:
+        return InstrumentShock(name.upper(), shock)
+    if name in set(sectors):
+        return SectorShock(name, shock)
+    known = ", ".join(sorted(set(sectors)))
+    raise StressError(
+        f"shock {text!r}: {name!r} is not an instrument, a sector ({known}) or market"
     )
 
 

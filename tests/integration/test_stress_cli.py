@@ -104,3 +104,24 @@ def test_an_empty_database_says_to_run_the_engine_first(
     assert main(["stress", "--portfolio", "growth", "--database-url", url]) == 2
     err = capsys.readouterr().err
     assert "no engine state" in err and "pcoord replay" in err
+
+
+def test_each_holding_is_shocked_and_own_shocks_are_added(
+    replayed: tuple[str, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = replayed
+    report = _stress_json(url, capsys, "--shock", "JPM=-50%", "--shock", "Energy=-0.4")
+    by_name = {r["scenario"]: r for r in report["scenarios"]}
+    held = {r["scenario"].split()[0] for r in report["scenarios"] if r["kind"] == "instrument"} - {
+        "JPM"
+    }
+    assert held, "growth holds something at the end of March 2020"
+    for symbol in held:
+        shock = by_name[f"{symbol} -30%"]
+        # One instrument -30% costs its weight times 30%: the sector P&L is that alone.
+        (only,) = [v for v in shock["pnl_by_sector"].values() if v != 0]
+        assert shock["pnl_fraction"] == pytest.approx(only)
+    assert "JPM -50%" in by_name and "Energy -40%" in by_name
+    capsys.readouterr()
+    assert main(["stress", "--portfolio", "growth", "--database-url", url, "--shock", "ZZZ=1"]) == 2
+    assert "'ZZZ' is not an instrument, a sector" in capsys.readouterr().err

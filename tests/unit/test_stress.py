@@ -251,16 +251,41 @@ def test_worst_windows_are_non_overlapping_and_really_the_worst() -> None:
         assert np.nanmean(scenario.returns) == pytest.approx(universe[t])
 
 
-def test_default_hypothetical_has_each_sector_market_vol_and_correlation() -> None:
-    scenarios = default_hypothetical(["Tech", "Energy", "Tech"])
+def test_default_hypothetical_has_each_sector_instrument_market_vol_and_correlation() -> None:
+    scenarios = default_hypothetical(["Tech", "Energy", "Tech"], instruments=["AAA", "BBB"])
     names = [s.name for s in scenarios]
     assert names == [
         "Market -10%",
         "Energy -20%",
         "Tech -20%",
+        "AAA -30%",
+        "BBB -30%",
         "Volatility x2",
         "Correlation lam=0.5",
     ]
+
+
+def test_a_written_shock_names_an_instrument_a_sector_or_the_market() -> None:
+    from engine.risk.stress import parse_shock
+
+    assert parse_shock("aaa=-30%", SYMBOLS, SECTORS) == InstrumentShock("AAA", -0.3)
+    assert parse_shock("Energy = -0.25", SYMBOLS, SECTORS) == SectorShock("Energy", -0.25)
+    assert parse_shock("market=-5%", SYMBOLS, SECTORS) == MarketShock(-0.05)
+    (result,) = run_stress(
+        WEIGHTS,
+        [parse_shock("DDD=-50%", SYMBOLS, SECTORS)],
+        symbols=SYMBOLS,
+        sectors=SECTORS,
+    )
+    assert result.pnl_fraction == pytest.approx(-0.1 * -0.5)  # the short gains 5% of NAV
+    for bad, reason in (
+        ("AAA", "write NAME=RETURN"),
+        ("AAA=x", "is not a return"),
+        ("AAA=-200%", "is not a price move"),
+        ("Utilities=-0.2", "is not an instrument, a sector"),
+    ):
+        with pytest.raises(StressError, match=reason):
+            parse_shock(bad, SYMBOLS, SECTORS)
 
 
 def test_weights_from_holdings_value_shorts_negative() -> None:
