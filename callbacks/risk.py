@@ -204,9 +204,16 @@ def describe_limit(command: SetRiskLimit, name: str, answer: object = None) -> s
         what = f"Set {command.limit} of {name} to {amount}"
     warn = "" if command.warn_at is None else f", warn at {command.warn_at * 100:g}%"
     version = versions_text(answer)
-    return f"{what} ({command.mode}{warn}, on breach: {command.on_breach})" + (
+    text = f"{what} ({command.mode}{warn}, on breach: {command.on_breach})" + (
         f": now {version}." if version else "."
     )
+    cancelled = answer.get("cancelled_orders", {}) if isinstance(answer, dict) else {}
+    count = sum(len(ids) for ids in cancelled.values())
+    if count:
+        orders = "working order" if count == 1 else "working orders"
+        verb = "was" if count == 1 else "were"
+        text += f" {count} {orders} no longer passed and {verb} cancelled."
+    return text
 
 
 def describe_acknowledgement(command: AcknowledgeAlert) -> str:

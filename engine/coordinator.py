@@ -963,13 +963,57 @@ class Coordinator:
         )
         for change in changes:
             self._record(change, in_cycle=False)
+        cancelled = {pid: self._recheck_working_orders(pid, command.limit) for pid in portfolio_ids}
         self._flush_events()
         for pid in portfolio_ids:
             self._show_new_limits(pid)
         return {
             "limit": command.limit,
             "versions": {c.portfolio_id: c.payload["version"] for c in changes},
+            "cancelled_orders": {pid: ids for pid, ids in cancelled.items() if ids},
         }
+
+    def _recheck_working_orders(self, portfolio_id: str, limit: str) -> list[str]:
+        """What is left of the portfolio's working orders goes through the gate again under the
+        changed limits, at the latest close; an order that would no longer pass whole is
+        cancelled (the next rebalance makes what fits). Returns the cancelled order ids."""
+        working = [o for o in self.state.pending_orders.values() if o.portfolio_id == portfolio_id]
+        if not working or not len(self.prices):
+            return []
+        left = []
+        for order in working:
+            progress = self.state.order_progress.get(order.order_id)
+            remaining = order.quantity_shares - (progress.filled_shares if progress else 0)
+            if remaining > 0:
+                left.append(replace(order, quantity_shares=remaining))
+        close = self.prices.window()[-1]
+        decisions = self.gate.check(
+            left,
+            self._book(portfolio_id, close),
+            self.risk_manager.limits(self.state, portfolio_id),
+            self.state.trading_state(portfolio_id),
+            self._risk_model,
+        )
+        cancelled = []
+        for decision in decisions:
+            if decision.action != "passed":
+                order = self.state.pending_orders[decision.order.order_id]
+                self._cancel(order, f"{limit} changed: {decision.reason}")
+                cancelled.append(order.order_id)
+        return cancelled
+
+    def _book(self, portfolio_id: str, close: np.ndarray) -> Book:
+        """The portfolio as the gate sees it at ``close`` (USD per share)."""
+        manager = self.risk_manager
+        return Book(
+            float(self.ledger.nav_usd(portfolio_id)),
+            self.ledger.shares_vector(portfolio_id, self.symbols),
+            close,
+            manager.sector_codes,
+            manager.sector_names,
+            self.symbols,
+            self.symbol_index,
+        )
 
     def _show_new_limits(self, portfolio_id: str) -> None:
         """The Risk view shows a changed limit at once, against the last close's measures;
@@ -2048,15 +2092,7 @@ class Coordinator:
             limits = manager.limits(self.state, pid)
             if model is not None and "tracking_error" in limits:
                 model = replace(model, benchmark=self._benchmark(mandate))
-            book = Book(
-                float(self.ledger.nav_usd(pid)),
-                self.ledger.shares_vector(pid, self.symbols),
-                tick.close,
-                manager.sector_codes,
-                manager.sector_names,
-                self.symbols,
-                self.symbol_index,
-            )
+            book = self._book(pid, tick.close)
             decisions = self.gate.check(made, book, limits, self.state.trading_state(pid), model)
             self._approved.extend(d.order for d in decisions if d.approved)
             for k, decision in enumerate(decisions):

@@ -220,8 +220,8 @@ def test_alerts_are_raised_acknowledged_and_cleared(tmp_path: Path) -> None:
     parts = _engine(tmp_path)
     coordinator = parts.coordinator
     ticks = iter(coordinator.resume(parts.feed))
-    _run_until_orders(coordinator, ticks)
-    coordinator.run_cycle(next(ticks))
+    while not coordinator.ledger.holdings_of("guarded"):
+        coordinator.run_cycle(next(ticks))
     coordinator.set_risk_limit(
         SetRiskLimit("risk", "tiny", portfolio_id="guarded", limit="gross_exposure", value=0.01)
     )
@@ -323,3 +323,38 @@ allocation = { model = "equal_weight", lookback_days = 25 }
     assert moved, "the budgets never adapted to the volatility regime"
     view = coordinator.latest_risk["guarded"]
     assert {s for s, _ in view.sleeve_contributions} == {"trend", "reversion"}
+
+
+def test_working_orders_that_a_lowered_limit_refuses_are_cancelled(tmp_path: Path) -> None:
+    parts = _engine(tmp_path)
+    coordinator = parts.coordinator
+    ticks = iter(coordinator.resume(parts.feed))
+    while not any(o.portfolio_id == "follow" for o in coordinator.state.pending_orders.values()):
+        coordinator.run_cycle(next(ticks))
+    working = {
+        o.order_id: o
+        for o in coordinator.state.pending_orders.values()
+        if o.portfolio_id == "follow"
+    }
+    close = coordinator.prices.window()[-1]
+    notional = {
+        i: o.quantity_shares * float(close[coordinator.symbol_index[o.symbol]])
+        for i, o in working.items()
+    }
+    threshold = max(notional.values()) / 2  # the largest order no longer fits
+    reply = coordinator.set_risk_limit(
+        SetRiskLimit(
+            "risk",
+            "smaller tickets now",
+            portfolio_id="follow",
+            limit="max_order_notional_usd",
+            value=threshold,
+        )
+    )
+    over = {i for i, value in notional.items() if value > threshold}
+    assert over and set(reply["cancelled_orders"]["follow"]) == over
+    still = {o.order_id for o in coordinator.state.pending_orders.values()}
+    assert still & set(working) == set(working) - over
+    cancelled = parts.store.query(event_type="OrderCancelled", portfolio_id="follow", limit=50)
+    reasons = {e.payload["order_id"]: e.payload["reason"] for e in cancelled}
+    assert all(reasons[i].startswith("max_order_notional_usd changed:") for i in over)

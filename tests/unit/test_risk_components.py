@@ -659,6 +659,10 @@ def test_an_answered_limit_says_what_was_set_and_its_new_version() -> None:
         "alert): now v4."
     )
     assert describe_limit(command, "Growth", None).endswith("on breach: alert).")
+    answer["cancelled_orders"] = {"growth": ["growth-00000012-0003", "growth-00000012-0007"]}
+    assert describe_limit(command, "Growth", answer).endswith(
+        "now v4. 2 working orders no longer passed and were cancelled."
+    )
     restricted = set_risk_limit_command(
         **_limit_form(limit="restricted_instruments", symbols="TSLA")
     )
