@@ -23,8 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from engine.assembly import build_engine
 from engine.bench.trade_bench import bench_config as trade_bench_config
 from engine.config import parse_config
@@ -39,6 +37,7 @@ from engine.performance.latency import (
     TARGET_PORTFOLIOS,
     low_latency_gc,
 )
+from engine.performance.metrics import latency_percentiles
 from engine.snapshot import EngineStatus
 
 # Our targets by universe size (the engine at 10 portfolios), from the quality gates.
@@ -47,19 +46,6 @@ P95_TARGET_BY_SIZE = {
     LARGE_UNIVERSE_INSTRUMENTS: TARGET_P95_LARGE_UNIVERSE_MS,
 }
 P99_TARGET_BY_SIZE = {TARGET_INSTRUMENTS: TARGET_P99_MS}
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    data = np.asarray(values, dtype=float)
-    if not len(data):
-        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
-    p50, p95, p99 = np.percentile(data, [50, 95, 99])
-    return {
-        "p50_ms": float(p50),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
-        "max_ms": float(data.max()),
-    }
 
 
 def peak_rss_mb() -> float:
@@ -198,8 +184,8 @@ def run_cycle_bench(
         portfolios,
         len(totals),
         seconds,
-        percentiles(totals),
-        {name: percentiles(values) for name, values in stages.items()},
+        latency_percentiles(totals),
+        {name: latency_percentiles(values) for name, values in stages.items()},
         peak_rss_mb(),
         orders,
         fills,

@@ -31,7 +31,7 @@ portfolio in REDUCING (only risk-reducing orders pass), ``halt`` in HALTED (no o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Mode = Literal["hard", "soft"]
@@ -208,7 +208,6 @@ class LimitUsage:
     utilisation: float
     level: Literal["ok", "warning", "breach"]
     detail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def level_of(

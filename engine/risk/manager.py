@@ -96,7 +96,6 @@ class RiskManager:
         self.tenants = dict(tenants)
         self.symbols = symbols
         self.known_symbols = frozenset(symbols)
-        self.sectors = np.array(sectors)
         self.sector_names = tuple(sorted(set(sectors)))
         self.sector_codes = np.array([self.sector_names.index(s) for s in sectors])
         self.hysteresis = hysteresis
