@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engine.errors import ConfigError
 from engine.risk.limits import LimitScope, make_limit
 from engine.signals.horizons import horizon_days
 
@@ -25,10 +26,6 @@ MODEL_SOURCE_NAMES = ("momentum", "mean_reversion")
 RESERVED_SOURCE_NAMES = (*MODEL_SOURCE_NAMES, "manual")
 LONG_SHORT_MODELS = ("signal_proportional", "minimum_variance", "mean_variance")
 SOURCE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-
-
-class ConfigError(ValueError):
-    """A configuration file could not be read or broke a rule; the message names the key."""
 
 
 class _Strict(BaseModel):

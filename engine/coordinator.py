@@ -63,6 +63,7 @@ from engine.commands import (
     SetWeightOverride,
     SubmitSignals,
 )
+from engine.errors import RecoveryError
 from engine.events.bus import EventBus
 from engine.events.store import utc_now
 from engine.market.feeds import RollingPrices
@@ -257,10 +258,6 @@ def _audit_view(event: Event) -> RiskAuditView:
     else:
         detail = f"alert {p['alert_id']} acknowledged: {p.get('note', '')}"
     return RiskAuditView(event.timestamp, event.portfolio_id, event.type, event.actor, detail)
-
-
-class RecoveryError(RuntimeError):
-    """The stored state cannot be continued with this configuration; says what differs."""
 
 
 class Coordinator:

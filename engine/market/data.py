@@ -15,13 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.errors import MarketDataError
 from engine.model import Instrument
 
 UNKNOWN_SECTOR = "Unknown"
-
-
-class MarketDataError(ValueError):
-    """A price file could not be used; the message names the file, the column and the reason."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

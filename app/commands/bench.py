@@ -1,0 +1,144 @@
+"""The benchmark commands: `pcoord bench` and `bench-store/-pulsar/-signals/-trades/-allocation`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.config import load_config
+from engine.errors import ConfigError
+
+
+def bench(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    if args.instruments < 20 or args.portfolios < 1 or args.cycles < 2 or args.warmup < 0:
+        raise ConfigError("--instruments at least 20, --portfolios 1, --cycles 2, --warmup 0")
+    if args.suite:
+        from engine.bench.suite import run_suite
+
+        cycles = args.cycles if args.cycles != 50 else 20
+        warmup = args.warmup if args.warmup != 5 else 3
+        results = run_suite(
+            args.out,
+            cycles,
+            warmup,
+            args.events,
+            args.pulsar_url,
+            progress=lambda line: print(line, file=sys.stderr),
+            command=f"pcoord bench --suite --cycles {cycles} --warmup {warmup}",
+        )
+        if args.json:
+            print(json.dumps([r.as_dict() for r in results]))
+        print(f"wrote {args.out / 'benchmarks.md'} and {args.out / 'benchmarks.png'}")
+        return 0
+    from engine.bench.cycle_bench import run_cycle_bench
+
+    total = args.cycles + args.warmup
+    with tqdm(total=total, unit="cycle", desc="bench", file=sys.stderr) as bar:
+        result = run_cycle_bench(
+            args.instruments, args.portfolios, args.cycles, args.warmup, lambda _: bar.update()
+        )
+    print(json.dumps(result.as_dict()) if args.json else result.format())
+    return 0
+
+
+def bench_store(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from engine.bench.store_bench import run_store_bench
+
+    if args.events < 1 or args.portfolios < 1:
+        raise ConfigError("--events and --portfolios must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
+        url = args.database_url or f"sqlite:///{scratch}/bench.db"
+        with tqdm(total=args.events, unit="event", desc="append", file=sys.stderr) as bar:
+            result = run_store_bench(
+                url, args.events, args.portfolios, args.snapshot_every, bar.update
+            )
+    figures = result.as_dict()
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<32} {value}")
+    return 0
+
+
+def bench_pulsar(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from engine.assembly import pulsar_settings
+    from engine.bench.pulsar_bench import run_pulsar_bench
+
+    settings = pulsar_settings(load_config(None))
+    script = Path(__file__).resolve().parents[2] / "scripts" / "pulsar.sh"
+    with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
+        figures = run_pulsar_bench(
+            settings.service_url,
+            Path(scratch),
+            events=args.events,
+            cycles_per_second=args.cycles_per_second,
+            outage_seconds=args.outage_seconds,
+            broker_script=script if args.outage_seconds > 0 else None,
+            progress=lambda line: print(line, file=sys.stderr),
+        )
+    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+    return 0
+
+
+def bench_signals(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from engine.bench.signal_bench import run_signal_bench
+
+    if args.instruments < 20 or args.sources < 1 or args.rounds < 1:
+        raise ConfigError("--instruments must be at least 20, --sources and --rounds at least 1")
+    with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
+        url = args.database_url or f"sqlite:///{scratch}/bench.db"
+        with tqdm(total=args.rounds, unit="round", desc="signals", file=sys.stderr) as bar:
+            result = run_signal_bench(
+                url, args.instruments, args.sources, args.rounds, on_round=lambda _: bar.update()
+            )
+    print(json.dumps(result.as_dict()) if args.json else result.format())
+    return 0
+
+
+def bench_trades(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from engine.bench.trade_bench import run_trade_bench
+
+    if args.instruments < 20 or args.portfolios < 2 or args.cycles < 2:
+        raise ConfigError("--instruments at least 20, --portfolios and --cycles at least 2")
+    warmup = 5
+    with tqdm(total=args.cycles + warmup, unit="cycle", desc="trades", file=sys.stderr) as bar:
+        result = run_trade_bench(
+            args.instruments, args.portfolios, args.cycles, warmup, lambda _: bar.update()
+        )
+    print(json.dumps(result.as_dict()) if args.json else result.format())
+    return 0
+
+
+def bench_allocation(args: argparse.Namespace) -> int:
+    from engine.bench.allocation_bench import format_results, run_allocation_bench
+
+    if min(args.sizes) < 2 or args.cycles < 2 or args.reference_cycles < 0:
+        raise ConfigError("--sizes must be at least 2, --cycles at least 2")
+    results = run_allocation_bench(
+        tuple(args.sizes),
+        args.cycles,
+        args.reference_cycles,
+        on_cycle=lambda n, k: print(f"N={n}: cycle {k}", file=sys.stderr),
+    )
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results]))
+    else:
+        print(format_results(results))
+    return 0
