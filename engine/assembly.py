@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from engine.config import (
 from engine.coordinator import Coordinator, PortfolioMandate
 from engine.events.bus import EmbeddedEventBus, EventBus
 from engine.events.pulsar_bus import PulsarEventBus, PulsarSettings
-from engine.events.store import SqlEventStore
+from engine.events.store import SqlEventStore, default_database_url
 from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
@@ -41,13 +40,7 @@ from engine.trading.execution import ExecutionDesk
 from engine.trading.orders import OrderGenerator
 from engine.trading.scheduling import ExecutionPolicy
 
-DATABASE_URL_ENV = "PCOORD_DATABASE_URL"
 PULSAR_URL_ENV = "PCOORD_PULSAR_URL"
-
-
-def default_database_url(var_dir: Path = Path("var")) -> str:
-    """``PCOORD_DATABASE_URL`` if set, else the SQLite file ``var/pcoord.db`` (working dir)."""
-    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{(var_dir / 'pcoord.db').resolve()}"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

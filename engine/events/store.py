@@ -9,12 +9,16 @@ transaction: a cycle's events are all stored or none are.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -32,12 +37,18 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import StatementError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, StatementError
 
+from engine.errors import StoreError
 from engine.model import Event
+
+log = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "PCOORD_DATABASE_URL"
 
 metadata = MetaData()
 # SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere sequences are 64-bit.
@@ -50,14 +61,19 @@ events_table = Table(
         "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
     Column("event_id", String(128), nullable=False, unique=True),
-    Column("type", String(64), nullable=False, index=True),
+    Column("type", String(64), nullable=False),
     Column("ts", DateTime(timezone=True), nullable=False),
     Column("actor", String(128), nullable=False),
-    Column("portfolio_id", String(64), index=True),
+    Column("portfolio_id", String(64)),
     Column("portfolio_seq", BigInteger),
     Column("correlation_id", String(128)),
     Column("version", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
+    # What readers filter on, newest first: by type, by portfolio, and each portfolio's numbering
+    # (its max is read when a writer opens the store).
+    Index("ix_events_type_seq", "type", "seq"),
+    Index("ix_events_portfolio_seq", "portfolio_id", "seq"),
+    Index("ix_events_portfolio_numbering", "portfolio_id", "portfolio_seq"),
 )
 
 
@@ -83,34 +99,85 @@ def _enable_sqlite_wal(engine: Engine) -> None:
         cursor.close()
 
 
-def create_db_engine(database_url: str) -> Engine:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False}, json_serializer=_dumps
-        )
-        _enable_sqlite_wal(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=_dumps)
+def default_database_url(var_dir: Path = Path("var")) -> str:
+    """``PCOORD_DATABASE_URL`` if set, else the SQLite file ``var/pcoord.db`` (working dir)."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{(var_dir / 'pcoord.db').resolve()}"
+
+
+def shown_url(url: str | URL) -> str:
+    """A database URL fit to print: its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return str(url)
+
+
+def _parse_url(database_url: str) -> URL:
+    try:
+        return make_url(database_url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"{database_url!r} is not a database URL (for example sqlite:///var/pcoord.db or "
+            "postgresql+psycopg://user@host:5432/pcoord)"
+        ) from exc
+
+
+def create_db_engine(database_url: str, create: bool = True) -> Engine:
+    """An engine for ``database_url``. With ``create`` false, a SQLite file that does not exist
+    is an error (a reader must not leave an empty database behind a mistyped path)."""
+    url = _parse_url(database_url)
+    try:
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:":
+                path = Path(url.database)
+                if not create and not path.is_file():
+                    raise StoreError(
+                        f"no event store at {path}: there is no such database file (run `pcoord "
+                        "serve` or `pcoord replay` first, or pass --database-url)"
+                    )
+                path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False}, json_serializer=_dumps
+            )
+            _enable_sqlite_wal(engine)
+            return engine
+        return create_engine(url, pool_pre_ping=True, json_serializer=_dumps)
+    except ArgumentError as exc:  # an unknown dialect or driver
+        raise StoreError(f"cannot use {shown_url(url)}: {exc}") from exc
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The database's own words, first line, without SQLAlchemy's statement and links."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
 
 
 class SqlEventStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        metadata.create_all(engine)
-        self._lock = threading.Lock()
-        with engine.connect() as connection:
-            rows = connection.execute(
-                select(events_table.c.portfolio_id, func.max(events_table.c.portfolio_seq))
-                .where(events_table.c.portfolio_id.is_not(None))
-                .group_by(events_table.c.portfolio_id)
-            )
-            self._portfolio_seq: dict[str, int] = {pid: int(seq) for pid, seq in rows}
-        self.store_id = self._identity()
+    """The event log. ``writable`` stores create their tables and indexes (a new database, or one
+    written by an older version); read-only ones (``pcoord check``, ``events``, ``stress``) create
+    nothing and refuse a database that holds no event log."""
 
-    def _identity(self) -> str:
+    def __init__(self, engine: Engine, writable: bool = True) -> None:
+        self.engine = engine
+        self.writable = writable
+        self._lock = threading.Lock()
+        # Each portfolio's last portfolio_seq, read on the first append (readers never need it).
+        self._portfolio_seq: dict[str, int] | None = None
+        try:
+            if writable:
+                metadata.create_all(engine)
+                _create_missing_indexes(engine)
+            elif not inspect(engine).has_table(events_table.name):
+                raise StoreError(
+                    f"{shown_url(engine.url)} holds no event log (no table "
+                    f"{events_table.name!r}): run `pcoord serve` or `pcoord replay` on it first"
+                )
+        except DBAPIError as exc:
+            raise StoreError(
+                f"cannot open the event store at {shown_url(engine.url)}: {_reason(exc)}"
+            ) from exc
+
+    @cached_property
+    def store_id(self) -> str:
         """A random id given to this event store when it was created, kept in it for ever.
 
         Sequence numbers restart in a new store; whatever keys on them outside the database
@@ -120,14 +187,50 @@ class SqlEventStore:
             found = connection.execute(
                 select(store_meta_table.c.value).where(store_meta_table.c.key == "store_id")
             ).scalar()
-            if found is None:
+            if found is None and self.writable:
                 found = uuid.uuid4().hex[:16]
                 connection.execute(store_meta_table.insert().values(key="store_id", value=found))
-        return str(found)
+        return str(found or "")
 
     @classmethod
-    def from_url(cls, database_url: str) -> SqlEventStore:
-        return cls(create_db_engine(database_url))
+    def from_url(cls, database_url: str, writable: bool = True) -> SqlEventStore:
+        """The store at ``database_url``; ``writable=False`` opens an existing one to read."""
+        return cls(create_db_engine(database_url, create=writable), writable)
+
+    @contextmanager
+    def consistent_read(self) -> Iterator[Connection]:
+        """One connection whose reads all see the store as of one moment, while a running
+        engine goes on appending: SQLite's WAL keeps a read transaction's snapshot, PostgreSQL
+        gives one at REPEATABLE READ. Pass it to the read methods' ``connection``."""
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            elif connection.dialect.name == "sqlite":
+                # pysqlite begins no transaction for a SELECT; without this each statement
+                # would see the store as of its own moment.
+                connection.exec_driver_sql("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.rollback()
+
+    @contextmanager
+    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
+        if connection is not None:
+            yield connection
+            return
+        with self.engine.connect() as own:
+            yield own
+
+    def _portfolio_counters(self, connection: Connection) -> dict[str, int]:
+        if self._portfolio_seq is None:
+            rows = connection.execute(
+                select(events_table.c.portfolio_id, func.max(events_table.c.portfolio_seq))
+                .where(events_table.c.portfolio_id.is_not(None))
+                .group_by(events_table.c.portfolio_id)
+            )
+            self._portfolio_seq = {pid: int(seq) for pid, seq in rows}
+        return self._portfolio_seq
 
     def append(
         self,
@@ -149,7 +252,7 @@ class SqlEventStore:
                     select(events_table.c.event_id).where(events_table.c.event_id.in_(ids))
                 ).scalars()
             )
-            counters = dict(self._portfolio_seq)
+            counters = dict(self._portfolio_counters(connection))
             rows: list[dict[str, Any]] = []
             fresh: list[Event] = []
             for item in events:
@@ -209,6 +312,7 @@ class SqlEventStore:
         event_type: str | None = None,
         before_seq: int | None = None,
         limit: int = 100,
+        connection: Connection | None = None,
     ) -> list[Event]:
         """Events newest first, filtered by portfolio and type, older than ``before_seq``."""
         statement = select(events_table).order_by(events_table.c.seq.desc()).limit(limit)
@@ -218,8 +322,8 @@ class SqlEventStore:
             statement = statement.where(events_table.c.type == event_type)
         if before_seq is not None:
             statement = statement.where(events_table.c.seq < before_seq)
-        with self.engine.connect() as connection:
-            return [self._row_to_event(row) for row in connection.execute(statement)]
+        with self._reading(connection) as reading:
+            return [self._row_to_event(row) for row in reading.execute(statement)]
 
     def read_from(
         self,
@@ -227,6 +331,7 @@ class SqlEventStore:
         limit: int | None = None,
         portfolio_id: str | None = None,
         event_types: frozenset[str] | None = None,
+        connection: Connection | None = None,
     ) -> list[Event]:
         """Events in global order starting at ``from_seq``, optionally filtered."""
         statement = (
@@ -239,8 +344,8 @@ class SqlEventStore:
             statement = statement.where(events_table.c.portfolio_id == portfolio_id)
         if event_types is not None:
             statement = statement.where(events_table.c.type.in_(sorted(event_types)))
-        with self.engine.connect() as connection:
-            return [self._row_to_event(row) for row in connection.execute(statement)]
+        with self._reading(connection) as reading:
+            return [self._row_to_event(row) for row in reading.execute(statement)]
 
     def iter_from(
         self,
@@ -248,11 +353,12 @@ class SqlEventStore:
         page_size: int = 10_000,
         portfolio_id: str | None = None,
         event_types: frozenset[str] | None = None,
+        connection: Connection | None = None,
     ) -> Iterator[Event]:
         """Every event from ``from_seq`` on, in order, read in pages (bounded memory)."""
         next_seq = from_seq
         while True:
-            page = self.read_from(next_seq, page_size, portfolio_id, event_types)
+            page = self.read_from(next_seq, page_size, portfolio_id, event_types, connection)
             yield from page
             if len(page) < page_size:
                 return
@@ -319,6 +425,15 @@ store_meta_table = Table(
     Column("key", String(64), primary_key=True),
     Column("value", String(256), nullable=False),
 )
+
+
+def _create_missing_indexes(engine: Engine) -> None:
+    """Indexes added since a store was created: ``create_all`` makes them only with a new table."""
+    present = {index["name"] for index in inspect(engine).get_indexes(events_table.name)}
+    for index in events_table.indexes:
+        if index.name not in present:
+            log.info("event store: creating index %s (once, on an older store)", index.name)
+            index.create(engine, checkfirst=True)
 
 
 def _check_widths(item: Event) -> None:

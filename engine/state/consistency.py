@@ -23,6 +23,8 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
+
 from engine.state.engine_state import STATE_FORMAT_VERSION, EngineState
 from engine.state.repository import StateRepository
 
@@ -128,13 +130,15 @@ def _invariants(rebuilt: EngineState) -> list[Difference]:
     return differences
 
 
-def _older_format(repository: StateRepository, rejected: list[str]) -> list[str]:
+def _older_format(
+    repository: StateRepository, rejected: list[str], connection: Connection
+) -> list[str]:
     """The rejection reasons (``snapshot <id> (...``, as the repository words them) of snapshots
     that are intact but were written in a state format other than ``STATE_FORMAT_VERSION``."""
     if not rejected:
         return []
     outdated = []
-    for row in repository.snapshot_rows():
+    for row in repository.snapshot_rows(connection):
         reasons = [reason for reason in rejected if reason.startswith(f"snapshot {row.id} (")]
         if not reasons or hashlib.sha256(row.state.encode()).hexdigest() != row.sha256:
             continue
@@ -148,14 +152,22 @@ def _older_format(repository: StateRepository, rejected: list[str]) -> list[str]
 
 
 def check_consistency(repository: StateRepository) -> ConsistencyReport:
+    """Compare rebuild, projection and snapshot as of one moment of the store: a running engine
+    may go on appending, and what it commits meanwhile is not seen (one consistent read), so a
+    live store gets the same verdict as a stopped one."""
+    with repository.store.consistent_read() as connection:
+        return _check(repository, connection)
+
+
+def _check(repository: StateRepository, connection: Connection) -> ConsistencyReport:
     started = time.perf_counter()
     report = ConsistencyReport()
     rejected: list[str] = []
-    snapshot = repository.latest_snapshot(rejected)
-    report.outdated_snapshots = _older_format(repository, rejected)
+    snapshot = repository.latest_snapshot(rejected, connection)
+    report.outdated_snapshots = _older_format(repository, rejected, connection)
     rejected = [reason for reason in rejected if reason not in report.outdated_snapshots]
     rebuilt = EngineState()
-    for event in repository.store.iter_from(1):
+    for event in repository.store.iter_from(1, connection=connection):
         rebuilt.apply(event)
         report.events_checked += 1
         if snapshot is not None and event.seq == snapshot.last_seq:
@@ -191,7 +203,7 @@ def check_consistency(repository: StateRepository) -> ConsistencyReport:
     report.differences += [
         Difference("snapshot", "*", "checksum", "valid", reason) for reason in rejected
     ]
-    projection = repository.read_projection()
+    projection = repository.read_projection(connection)
     report.portfolios = len(rebuilt.ledger.portfolio_ids)
     for pid in rebuilt.ledger.portfolio_ids:
         stored = projection.get(pid, {"cash_usd": None, "shares": {}})

@@ -13,7 +13,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -115,7 +116,16 @@ def _upsert(
 class StateRepository:
     def __init__(self, store: SqlEventStore) -> None:
         self.store = store
-        metadata.create_all(store.engine)
+        if store.writable:
+            metadata.create_all(store.engine)
+
+    @contextmanager
+    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
+        if connection is not None:
+            yield connection
+            return
+        with self.store.engine.connect() as own:
+            yield own
 
     # -- written inside the cycle's transaction ------------------------------------------------
     def write_projection(
@@ -175,9 +185,9 @@ class StateRepository:
         )
 
     # -- read side ----------------------------------------------------------------------------
-    def read_projection(self) -> dict[str, dict[str, Any]]:
+    def read_projection(self, connection: Connection | None = None) -> dict[str, dict[str, Any]]:
         """portfolio -> {cash_usd, realised_pnl_usd, shares: {symbol: quantity}, last_seq}."""
-        with self.store.engine.connect() as connection:
+        with self._reading(connection) as connection:
             result: dict[str, dict[str, Any]] = {
                 row.portfolio_id: {
                     "cash_usd": Decimal(row.cash_usd),
@@ -194,15 +204,17 @@ class StateRepository:
                 )["shares"][row.symbol] = int(row.quantity_shares)
         return result
 
-    def snapshot_rows(self) -> list[Any]:
-        with self.store.engine.connect() as connection:
+    def snapshot_rows(self, connection: Connection | None = None) -> list[Any]:
+        with self._reading(connection) as connection:
             return list(
                 connection.execute(select(snapshots_table).order_by(snapshots_table.c.id.desc()))
             )
 
-    def latest_snapshot(self, rejected: list[str] | None = None) -> LoadedSnapshot | None:
+    def latest_snapshot(
+        self, rejected: list[str] | None = None, connection: Connection | None = None
+    ) -> LoadedSnapshot | None:
         """The newest snapshot that passes its checksum and loads; older ones if it does not."""
-        for row in self.snapshot_rows():
+        for row in self.snapshot_rows(connection):
             reason = None
             if hashlib.sha256(row.state.encode()).hexdigest() != row.sha256:
                 reason = f"snapshot {row.id} (seq {row.last_seq}): checksum mismatch"

@@ -7,6 +7,7 @@ import pytest
 
 from app.cli import main
 from engine.config import load_config
+from engine.events.store import SqlEventStore
 from engine.market.data import load_sectors
 
 
@@ -101,6 +102,7 @@ def test_an_empty_database_says_to_run_the_engine_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
+    SqlEventStore.from_url(url).close()  # a store no engine has written to yet
     assert main(["stress", "--portfolio", "growth", "--database-url", url]) == 2
     err = capsys.readouterr().err
     assert "no engine state" in err and "pcoord replay" in err
