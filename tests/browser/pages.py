@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from dash.testing.composite import DashComposite
 from dash.testing.wait import until
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import Select
 
 from components import ids
@@ -13,8 +14,25 @@ from components import ids
 WAIT_S = 20
 
 
+def read_text(dash_duo: DashComposite, selector: str) -> str:
+    """The text of the element at ``selector``. The pages redraw every second, so an element found
+    just before a redraw can be gone by the time it is read (on a busy machine the gap is wider):
+    then it is found again."""
+    read: list[str] = []
+
+    def once() -> bool:
+        try:
+            read.append(dash_duo.find_element(selector).text)
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait(once, f"{selector} was redrawn every time it was read")
+    return read[-1]
+
+
 def text(dash_duo: DashComposite, component_id: str) -> str:
-    return dash_duo.find_element(f"#{component_id}").text
+    return read_text(dash_duo, f"#{component_id}")
 
 
 def wait(condition: Callable[[], object], message: str) -> None:

@@ -14,7 +14,7 @@ from app.runtime import Runtime
 from components import ids
 from engine.commands import Pause
 from engine.snapshot import EngineStatus
-from tests.browser.pages import WAIT_S, choose, click, open_page, text, wait
+from tests.browser.pages import WAIT_S, choose, click, open_page, read_text, text, wait
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +46,7 @@ def test_allocation_page_shows_outcome_risk_and_cash_of_the_chosen_portfolio(
 
     dashboard.wait_for_element(f"#{ids.ALLOCATION_OUTCOME} .badge", timeout=WAIT_S)
     statuses = {"ok", "fallback", "infeasible"}
-    assert dashboard.find_element(f"#{ids.ALLOCATION_OUTCOME} .badge").text in statuses
+    assert read_text(dashboard, f"#{ids.ALLOCATION_OUTCOME} .badge") in statuses
     assert "constraint at its limit" in text(dashboard, ids.ALLOCATION_OUTCOME)
     dashboard.wait_for_contains_text(
         f"#{ids.ALLOCATION_RISK_GRAPH}", "share of ex-ante variance", timeout=WAIT_S

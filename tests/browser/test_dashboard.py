@@ -20,7 +20,7 @@ from app.runtime import Runtime
 from components import ids
 from engine.commands import Pause
 from engine.snapshot import EngineStatus
-from tests.browser.pages import WAIT_S, open_page, text, wait
+from tests.browser.pages import WAIT_S, open_page, read_text, text, wait
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +59,7 @@ def _shows_latency_against_the_gates(dashboard: DashComposite, runtime: Runtime)
     assert count is not None, "the latency card does not say how many cycles it summarises"
     assert 1 <= int(count.group(1).replace(",", "")) <= 300
     for percentile in ("p50", "p95", "p99", "max"):
-        shown = dashboard.find_element(f"{card} .pc-latency-{percentile}").text
+        shown = read_text(dashboard, f"{card} .pc-latency-{percentile}")
         assert re.fullmatch(r"[\d,]+\.\d ms", shown), f"{percentile} reads {shown!r}"
     shown = text(dashboard, ids.OVERVIEW_LATENCY_SUMMARY)
     assert "target ≤ 50 ms · seed gate ≤ 200 ms" in shown

@@ -8,6 +8,7 @@ import os
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections import defaultdict
@@ -22,6 +23,7 @@ from sqlalchemy import update
 from engine.assembly import EngineParts, build_engine
 from engine.config import AppConfig
 from engine.events.pulsar_bus import (
+    FAMILIES,
     WIRE_SCHEMA,
     OutboxRelay,
     PortfolioSequencer,
@@ -36,8 +38,9 @@ from engine.events.pulsar_bus import (
 from engine.events.store import SqlEventStore
 from engine.model import Event
 from engine.state.engine_state import EngineState
-from tests.support import simulated_config
+from tests.support import eventually, simulated_config
 
+pytestmark = pytest.mark.pulsar
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -127,11 +130,43 @@ def test_a_republished_event_is_dropped_by_the_broker(
     assert [e.seq for e in read_events(settings)] == [e.seq for e in stored]
 
 
-def _partition_topic(settings: PulsarSettings, family: str, partitions: int) -> None:
+def _admin_url(settings: PulsarSettings, family: str, path: str) -> str:
+    """The broker's admin REST address of ``path`` under the topic of ``family``."""
     admin = os.environ.get("PCOORD_TEST_PULSAR_ADMIN_URL", "http://127.0.0.1:8080")
     topic = settings.topic(family).removeprefix("persistent://")
+    return f"{admin}/admin/v2/persistent/{topic}/{path}"
+
+
+def _readers_attached(settings: PulsarSettings) -> bool:
+    """True once every family's topic has a reader connected: from then on, a message published
+    to it reaches a reader that started at the latest message."""
+    for family in FAMILIES:
+        try:
+            with urllib.request.urlopen(_admin_url(settings, family, "stats"), timeout=10) as reply:
+                subscriptions = json.loads(reply.read())["subscriptions"]
+        except urllib.error.HTTPError as error:
+            if error.code == 404:  # the topic is not there yet: the reader creates it
+                return False
+            raise
+        if not any(
+            name.startswith("reader-") and sub["consumers"] for name, sub in subscriptions.items()
+        ):
+            return False
+    return True
+
+
+def _next_millisecond() -> datetime:
+    """Wait until the clock reaches a later millisecond than now (publish times are whole
+    milliseconds); that moment. Whatever was published before is then strictly earlier."""
+    start = int(datetime.now(UTC).timestamp() * 1000)
+    while int((now := datetime.now(UTC)).timestamp() * 1000) <= start:
+        time.sleep(0.0005)
+    return now
+
+
+def _partition_topic(settings: PulsarSettings, family: str, partitions: int) -> None:
     request = urllib.request.Request(
-        f"{admin}/admin/v2/persistent/{topic}/partitions",
+        _admin_url(settings, family, "partitions"),
         data=json.dumps(partitions).encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},
@@ -303,20 +338,21 @@ def test_tail_follows_new_events_of_one_portfolio(tmp_path: Path, settings: Puls
 
     follower = threading.Thread(target=follow)
     follower.start()
-    time.sleep(1.0)  # the readers start at the latest message: give them time to attach
-    store.append(
-        [
-            Event(f"late-{n}", "OrderCreated", datetime.now(UTC), "t", {}, f"p{n % 2}")
-            for n in range(6)
-        ]
-    )
-    relay.notify()
-    deadline = time.monotonic() + 20
-    while len(tailed) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    follower.join(10)
-    relay.stop()
+    try:
+        # The readers start at the latest message: publish once the broker shows them attached.
+        assert eventually(lambda: _readers_attached(settings), 30), "the readers never attached"
+        store.append(
+            [
+                Event(f"late-{n}", "OrderCreated", datetime.now(UTC), "t", {}, f"p{n % 2}")
+                for n in range(6)
+            ]
+        )
+        relay.notify()
+        eventually(lambda: len(tailed) >= 3, 20)
+    finally:
+        stop.set()
+        follower.join(10)
+        relay.stop()
     assert [e.event_id for e in tailed] == ["late-1", "late-3", "late-5"]
 
 
@@ -327,9 +363,8 @@ def test_a_reader_can_start_from_a_publish_time(tmp_path: Path, settings: Pulsar
     _append_portfolio_events(store, portfolios=2, per_portfolio=5)
     relay.notify()
     assert relay.wait_until_published(10, 30)
-    time.sleep(0.05)  # publish times are in milliseconds: keep the two batches apart
-    boundary = datetime.now(UTC)
-    time.sleep(0.05)
+    boundary = _next_millisecond()  # after every publish time of the first batch
+    _next_millisecond()  # and before every one of the second
     store.append(
         [Event(f"late-{n}", "OrderCreated", datetime.now(UTC), "t", {}, "p0") for n in range(3)]
     )

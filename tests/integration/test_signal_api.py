@@ -414,16 +414,37 @@ def test_a_read_only_follower_refuses_signals_with_409(
     assert "read-only" in answer["error"]
 
 
+class _BusyEngine:
+    """The real runner, with its command queue held back until ``release``: an engine busy with a
+    long cycle. A submission then times out whatever the machine's speed, and is still applied
+    once the engine gets to it."""
+
+    def __init__(self, runner: Any) -> None:
+        self._runner = runner
+        self._held: list[Any] = []
+
+    def submit(self, command: Any) -> None:
+        self._held.append(command)
+
+    def release(self) -> None:
+        for command in self._held:
+            self._runner.submit(command)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runner, name)
+
+
 def test_after_a_timeout_resubmitting_the_same_ids_is_safe(
     paused_signal_server: SignalServer, serve_http: Callable[[Flask], str]
 ) -> None:
     server = paused_signal_server
     today = market_date(server)
     runtime = server.runtime
-    # A second API on the same engine that gives up at once: the engine cannot answer a
-    # submission within a microsecond, so the request times out while the signals are queued.
+    # A second API on the same engine, which is busy: the request times out with the signals
+    # still queued, and the engine takes them afterwards.
+    busy = _BusyEngine(runtime.runner)
     impatient = serve_http(
-        create_app(runtime.runner, runtime.store, api=ApiSettings(reply_timeout_s=1e-6)).server
+        create_app(busy, runtime.store, api=ApiSettings(reply_timeout_s=0.05)).server
     )
     sent = [signal("t-1", today), signal("t-2", today, instrument="MSFT")]
 
@@ -432,6 +453,8 @@ def test_after_a_timeout_resubmitting_the_same_ids_is_safe(
     assert status == 504
     assert "did not answer" in answer["error"]
     assert "safe" in answer["error"]
+    assert events_of(server, "SignalReceived") == []
+    busy.release()
     assert eventually(lambda: len(events_of(server, "SignalReceived")) == 2)
 
     status, answer = post(server, sent)
