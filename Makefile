@@ -1,8 +1,10 @@
 # Portfolio Coordinator: every target does its own set-up on a fresh machine.
 #   make run    engine + dashboard on http://127.0.0.1:8050/ (embedded defaults)
-#   make test   lint, format check and the whole test suite (unit, integration, browser), with a
-#               throw-away PostgreSQL server (scripts/postgres.sh) that it starts and stops
-#               and a real Apache Pulsar standalone broker (scripts/pulsar.sh), likewise
+#   make test   lint, format check and the whole test suite (unit, integration, browser) on both
+#               cores, with a throw-away PostgreSQL server (scripts/postgres.sh) that it starts and
+#               stops and a real Apache Pulsar standalone broker (scripts/pulsar.sh), likewise;
+#               line coverage of the product (table printed, HTML in var/coverage/html), under
+#               85% fails
 #   make postgres-start / postgres-stop   that server, for running the tests by hand
 #   make pulsar-start / pulsar-stop       that broker
 
@@ -13,6 +15,9 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 PYTEST_ARGS ?=
+# Both cores by default (the browser tests share one worker); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
+COVERAGE_ARGS := --cov --cov-report=term --cov-report=html --cov-fail-under=85
 
 .PHONY: install system-deps run replay test lint format clean postgres-start postgres-stop \
 	pulsar pulsar-start pulsar-stop
@@ -50,7 +55,7 @@ test: $(STAMP) system-deps lint
 	PCOORD_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh url)" \
 	PCOORD_TEST_PULSAR_URL="$$(bash scripts/pulsar.sh url)" \
 	PCOORD_TEST_PULSAR_ADMIN_URL="$$(bash scripts/pulsar.sh url --admin)" \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 postgres-start:
 	bash scripts/postgres.sh start

@@ -6,7 +6,23 @@ import atexit
 import shutil
 import tempfile
 
+import pytest
 from selenium.webdriver.chrome.options import Options as ChromeOptions
+
+# Kinds of test that must not run at the same time as others of their kind when the suite runs on
+# several cores (`make test`: pytest-xdist, --dist loadgroup sends a group to one worker):
+# browser tests serve the dashboard on dash_duo's fixed port, and one Pulsar test kills and
+# restarts the one broker that the others publish to.
+SERIAL_GROUPS = ("browser", "pulsar")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for group in SERIAL_GROUPS:
+            if item.get_closest_marker(group):
+                item.add_marker(pytest.mark.xdist_group(group))
+
 
 # Browser options (dash[testing] hook) ----------------------------------------------------------
 

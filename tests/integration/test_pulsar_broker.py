@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pulsar
 import pytest
 
+pytestmark = pytest.mark.pulsar
 PULSAR_URL_VARIABLE = "PCOORD_TEST_PULSAR_URL"
 NOT_RUNNING = (
     "the Pulsar broker is not running: `make test` starts it, or run "

@@ -18,6 +18,7 @@ import pytest
 
 from engine.events.store import SqlEventStore
 
+pytestmark = pytest.mark.pulsar
 REPO = Path(__file__).resolve().parents[2]
 
 
