@@ -215,7 +215,8 @@ class SqlEventStore:
                 connection.rollback()
 
     @contextmanager
-    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
+    def reading(self, connection: Connection | None = None) -> Iterator[Connection]:
+        """``connection`` if given (a ``consistent_read``), else a connection of its own."""
         if connection is not None:
             yield connection
             return
@@ -245,65 +246,70 @@ class SqlEventStore:
         """
         if not events:
             return []
-        with self._lock, self.engine.begin() as connection:
-            ids = [item.event_id for item in events]
-            existing = set(
-                connection.execute(
-                    select(events_table.c.event_id).where(events_table.c.event_id.in_(ids))
-                ).scalars()
-            )
-            counters = dict(self._portfolio_counters(connection))
-            rows: list[dict[str, Any]] = []
-            fresh: list[Event] = []
-            for item in events:
-                if item.event_id in existing:
-                    continue
-                _check_widths(item)
-                existing.add(item.event_id)
-                portfolio_seq = None
-                if item.portfolio_id is not None:
-                    portfolio_seq = counters.get(item.portfolio_id, 0) + 1
-                    counters[item.portfolio_id] = portfolio_seq
-                fresh.append(item)
-                rows.append(
-                    {
-                        "event_id": item.event_id,
-                        "type": item.type,
-                        "ts": _as_utc(item.timestamp, item.event_id),
-                        "actor": item.actor,
-                        "portfolio_id": item.portfolio_id,
-                        "portfolio_seq": portfolio_seq,
-                        "correlation_id": item.correlation_id,
-                        "version": item.version,
-                        "payload": item.payload,
-                    }
+        with self._lock:
+            with self.engine.begin() as connection:
+                ids = [item.event_id for item in events]
+                existing = set(
+                    connection.execute(
+                        select(events_table.c.event_id).where(events_table.c.event_id.in_(ids))
+                    ).scalars()
                 )
-            if not rows:
-                return []
-            # One executemany, then one read of the numbers the database gave: far cheaper than
-            # INSERT .. RETURNING in parameter order, which SQLite runs a row at a time.
-            try:
-                connection.execute(events_table.insert(), rows)
-            except StatementError as exc:
-                if isinstance(exc.orig, TypeError):  # a payload value that is not JSON (SQLite)
-                    raise ValueError(str(exc.orig)) from exc
-                raise
-            except TypeError as exc:  # the same, raised unwrapped by the PostgreSQL driver path
-                raise ValueError(str(exc)) from exc
-            seq_of = dict(
-                connection.execute(
-                    select(events_table.c.event_id, events_table.c.seq).where(
-                        events_table.c.event_id.in_([row["event_id"] for row in rows])
+                counters = dict(self._portfolio_counters(connection))
+                rows: list[dict[str, Any]] = []
+                fresh: list[Event] = []
+                for item in events:
+                    if item.event_id in existing:
+                        continue
+                    _check_widths(item)
+                    existing.add(item.event_id)
+                    portfolio_seq = None
+                    if item.portfolio_id is not None:
+                        portfolio_seq = counters.get(item.portfolio_id, 0) + 1
+                        counters[item.portfolio_id] = portfolio_seq
+                    fresh.append(item)
+                    rows.append(
+                        {
+                            "event_id": item.event_id,
+                            "type": item.type,
+                            "ts": _as_utc(item.timestamp, item.event_id),
+                            "actor": item.actor,
+                            "portfolio_id": item.portfolio_id,
+                            "portfolio_seq": portfolio_seq,
+                            "correlation_id": item.correlation_id,
+                            "version": item.version,
+                            "payload": item.payload,
+                        }
                     )
-                ).all()
-            )
-            stored = [
-                replace(item, seq=int(seq_of[item.event_id]), portfolio_seq=row["portfolio_seq"])
-                for item, row in zip(fresh, rows, strict=True)
-            ]
-            if also is not None:
-                also(connection, stored)
-        self._portfolio_seq = counters
+                if not rows:
+                    return []
+                # One executemany, then one read of the numbers the database gave: far cheaper than
+                # INSERT .. RETURNING in parameter order, which SQLite runs a row at a time.
+                try:
+                    connection.execute(events_table.insert(), rows)
+                except StatementError as exc:
+                    if isinstance(exc.orig, TypeError):  # a payload value that is not JSON (SQLite)
+                        raise ValueError(str(exc.orig)) from exc
+                    raise
+                except TypeError as exc:  # the same, raised unwrapped by the PostgreSQL driver path
+                    raise ValueError(str(exc)) from exc
+                seq_of = dict(
+                    connection.execute(
+                        select(events_table.c.event_id, events_table.c.seq).where(
+                            events_table.c.event_id.in_([row["event_id"] for row in rows])
+                        )
+                    ).all()
+                )
+                stored = [
+                    replace(
+                        item, seq=int(seq_of[item.event_id]), portfolio_seq=row["portfolio_seq"]
+                    )
+                    for item, row in zip(fresh, rows, strict=True)
+                ]
+                if also is not None:
+                    also(connection, stored)
+            # Still under the lock, and only once committed: the next append (another
+            # thread's) numbers on from here, never from the counters before this one.
+            self._portfolio_seq = counters
         return stored
 
     def query(
@@ -322,7 +328,7 @@ class SqlEventStore:
             statement = statement.where(events_table.c.type == event_type)
         if before_seq is not None:
             statement = statement.where(events_table.c.seq < before_seq)
-        with self._reading(connection) as reading:
+        with self.reading(connection) as reading:
             return [self._row_to_event(row) for row in reading.execute(statement)]
 
     def read_from(
@@ -344,7 +350,7 @@ class SqlEventStore:
             statement = statement.where(events_table.c.portfolio_id == portfolio_id)
         if event_types is not None:
             statement = statement.where(events_table.c.type.in_(sorted(event_types)))
-        with self._reading(connection) as reading:
+        with self.reading(connection) as reading:
             return [self._row_to_event(row) for row in reading.execute(statement)]
 
     def iter_from(

@@ -13,8 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -119,14 +118,6 @@ class StateRepository:
         if store.writable:
             metadata.create_all(store.engine)
 
-    @contextmanager
-    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
-        if connection is not None:
-            yield connection
-            return
-        with self.store.engine.connect() as own:
-            yield own
-
     # -- written inside the cycle's transaction ------------------------------------------------
     def write_projection(
         self,
@@ -187,7 +178,7 @@ class StateRepository:
     # -- read side ----------------------------------------------------------------------------
     def read_projection(self, connection: Connection | None = None) -> dict[str, dict[str, Any]]:
         """portfolio -> {cash_usd, realised_pnl_usd, shares: {symbol: quantity}, last_seq}."""
-        with self._reading(connection) as connection:
+        with self.store.reading(connection) as connection:
             result: dict[str, dict[str, Any]] = {
                 row.portfolio_id: {
                     "cash_usd": Decimal(row.cash_usd),
@@ -205,7 +196,7 @@ class StateRepository:
         return result
 
     def snapshot_rows(self, connection: Connection | None = None) -> list[Any]:
-        with self._reading(connection) as connection:
+        with self.store.reading(connection) as connection:
             return list(
                 connection.execute(select(snapshots_table).order_by(snapshots_table.c.id.desc()))
             )

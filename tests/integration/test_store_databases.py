@@ -6,6 +6,7 @@ Every test runs once per database (the ``database_url`` fixture, ids ``sqlite`` 
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,43 @@ def test_append_assigns_global_seq_and_gapless_portfolio_seq(
     assert store.count() == len(portfolios)
     # What was returned is what was stored.
     assert store.read_from(1) == stored
+
+
+def test_threads_appending_for_different_portfolios_number_each_without_gaps(
+    database_url: str, open_store: OpenStore
+) -> None:
+    """Appends from several threads (the API, a relay, the engine) take turns: none numbers a
+    portfolio's event from counters that another append has moved on since."""
+    store = open_store(database_url)
+    portfolios = [f"p{n}" for n in range(6)]
+    batches = 40
+    start = threading.Barrier(len(portfolios))
+
+    def append_all(pid: str) -> None:
+        start.wait()
+        for batch in range(batches):
+            store.append(
+                [
+                    Event(f"{pid}-{batch}-{k}", "order.placed", START, "engine", {}, pid)
+                    for k in range(3)
+                ]
+            )
+
+    threads = [threading.Thread(target=append_all, args=(pid,)) for pid in portfolios]
+    # Switch threads as often as the interpreter can, so that a window between one append and
+    # the next (if the store left one) is hit: a correct store passes however the threads run.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for pid in portfolios:
+        numbers = [e.portfolio_seq for e in store.read_from(1, portfolio_id=pid)]
+        assert numbers == list(range(1, 3 * batches + 1)), pid
 
 
 def test_appending_a_stored_event_id_again_is_a_no_op(
