@@ -55,7 +55,7 @@ test: $(STAMP) system-deps lint
 	PCOORD_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh url)" \
 	PCOORD_TEST_PULSAR_URL="$$(bash scripts/pulsar.sh url)" \
 	PCOORD_TEST_PULSAR_ADMIN_URL="$$(bash scripts/pulsar.sh url --admin)" \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(COVERAGE_ARGS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 postgres-start:
 	bash scripts/postgres.sh start
