@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 PYTEST_ARGS ?=
-# Both cores by default (the browser tests share one worker); PYTEST_WORKERS=0 runs in one process.
+# Both cores by default (the Pulsar tests share one worker); PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= auto
 COVERAGE_ARGS := --cov --cov-report=term --cov-report=html --cov-fail-under=85
 

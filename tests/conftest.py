@@ -10,10 +10,9 @@ import pytest
 from selenium.webdriver.chrome.options import Options as ChromeOptions
 
 # Kinds of test that must not run at the same time as others of their kind when the suite runs on
-# several cores (`make test`: pytest-xdist, --dist loadgroup sends a group to one worker):
-# browser tests serve the dashboard on dash_duo's fixed port, and one Pulsar test kills and
-# restarts the one broker that the others publish to.
-SERIAL_GROUPS = ("browser", "pulsar")
+# several cores (`make test`: pytest-xdist, --dist loadgroup sends a group to one worker): one
+# Pulsar test kills and restarts the one broker that the others publish to.
+SERIAL_GROUPS = ("pulsar",)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +25,16 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
         runtime.runner.stop()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def dashboard(dash_duo: DashComposite, runtime: Runtime) -> DashComposite:
-    dash_duo.start_server(create_app(runtime.runner, runtime.store))
+    # A port of its own: dash_duo numbers ports per process from one start, so two test
+    # workers would otherwise serve on the same one.
+    dash_duo.start_server(create_app(runtime.runner, runtime.store), port=_free_port())
     dash_duo.wait_for_element(f"#{ids.OVERVIEW_STATUS_BADGE} .badge", timeout=WAIT_S)
     return dash_duo
