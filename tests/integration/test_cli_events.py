@@ -72,3 +72,39 @@ def test_a_command_is_in_the_trail_with_actor_and_reason(
 def test_a_bad_limit_is_refused(replayed: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["events", "--database-url", replayed, "--limit", "0"]) == 2
     assert "--limit: 0 must be at least 1" in capsys.readouterr().err
+
+
+def test_since_a_time_prints_from_the_first_event_at_or_after_it(
+    replayed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = SqlEventStore.from_url(replayed, writable=False)
+    middle = store.read_from(store.last_seq() // 2, 1)[0]
+    store.close()
+    capsys.readouterr()
+    since = middle.timestamp.isoformat()
+    assert main(["events", "--database-url", replayed, "--since", since, "--json"]) == 0
+    rows = _json_lines(capsys)
+    assert rows and all(row["timestamp"] >= since for row in rows)
+    assert rows[0]["seq"] <= middle.seq
+
+
+def test_an_unknown_type_says_nothing_matches(
+    replayed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["events", "--database-url", replayed, "--type", "NoSuchEvent"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no events match" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["tail"], "events tail: use --bus pulsar"),
+        (["--bus", "pulsar"], "only 'events tail' reads Pulsar"),
+    ],
+)
+def test_the_store_and_the_stream_are_not_mixed_up(
+    replayed: str, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["events", *extra, "--database-url", replayed]) == 2
+    assert message in capsys.readouterr().err
