@@ -76,6 +76,38 @@ def trailing_returns(prices: np.ndarray, lookback_days: int) -> tuple[np.ndarray
     return returns, complete
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ScenarioRisk:
+    """The risk view at one close that risk measurement, stress testing and the risk budgets
+    share: daily return ``scenarios`` (days x len(columns), oldest first) of the instruments in
+    ``columns`` (indices into the universe) with a full history over the lookback, and their
+    sample ``covariance`` (ddof 1, daily units)."""
+
+    columns: np.ndarray
+    scenarios: np.ndarray
+    covariance: np.ndarray
+
+    def universe_covariance(self, instruments: int) -> np.ndarray:
+        """The covariance over the whole universe of ``instruments``: zero rows and columns for
+        the instruments without a full history, which therefore carry no estimated risk."""
+        full = np.zeros((instruments, instruments))
+        full[np.ix_(self.columns, self.columns)] = self.covariance
+        return full
+
+
+def scenario_risk(prices: np.ndarray, lookback_days: int) -> ScenarioRisk | None:
+    """The one covariance estimate of the engine's risk stage and of ``pcoord stress``: the
+    trailing ``lookback_days`` returns of ``prices`` (days x instruments, oldest first), the
+    instruments with every return, and their sample covariance. None while there is too little
+    history (fewer than two returns, or no instrument with a full history)."""
+    returns, complete = trailing_returns(prices, lookback_days)
+    columns = np.flatnonzero(complete)
+    if len(columns) == 0 or len(returns) < 2:
+        return None
+    scenarios = returns[:, columns]
+    return ScenarioRisk(columns, scenarios, np.atleast_2d(np.cov(scenarios, rowvar=False)))
+
+
 class RiskModel(Protocol):
     name: str
 
