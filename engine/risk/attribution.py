@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.risk.metrics import parametric_var_cvar
+from engine.risk.metrics import TRADING_DAYS_PER_YEAR, parametric_var_cvar
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -196,3 +196,45 @@ def by_sleeve(sleeve_contributions: np.ndarray, marginal: np.ndarray) -> np.ndar
             f"(sleeves, {len(marginal)}) for the marginals"
         )
     return sleeve_contributions @ marginal
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingRisk:
+    """One holding's Euler attribution at the 99% level: ``index`` into the weights given;
+    volatility annualised; VaR parametric and CVaR historical, 1-day, fractions of NAV."""
+
+    index: int
+    weight: float
+    marginal_volatility: float
+    component_volatility: float
+    marginal_var_99: float
+    component_var_99: float
+    component_cvar_99_historical: float
+
+
+def holding_attribution(
+    weights: np.ndarray, covariance: np.ndarray, scenarios: np.ndarray
+) -> tuple[HoldingRisk, ...]:
+    """Marginal and component volatility, VaR and CVaR of each holding (non-zero weight), the
+    largest VaR component first; none for an empty book. ``scenarios``: days x instruments."""
+    w = np.asarray(weights, dtype=float)
+    if not np.any(w):
+        return ()
+    annual = float(np.sqrt(TRADING_DAYS_PER_YEAR))
+    vol = volatility_attribution(w, covariance)
+    var = parametric_var_attribution(w, covariance, 0.99)
+    cvar = historical_cvar_attribution(w, scenarios, 0.99)
+    held = np.flatnonzero(w)
+    held = held[np.argsort(-np.abs(var.component[held]), kind="stable")]
+    return tuple(
+        HoldingRisk(
+            int(k),
+            float(w[k]),
+            float(vol.marginal[k]) * annual,
+            float(vol.component[k]) * annual,
+            float(var.marginal[k]),
+            float(var.component[k]),
+            float(cvar.component[k]),
+        )
+        for k in held
+    )

@@ -42,6 +42,7 @@ from engine.risk.limits import (
     make_limit,
     resolve_limits,
 )
+from engine.risk.metrics import RiskFigures
 
 CONFIG_ACTOR = "config"
 MONITOR_ACTOR = "risk-monitor"
@@ -81,6 +82,32 @@ class BudgetScaling:
     value: float
     threshold: float
     factor: float
+
+
+def portfolio_measures(
+    weights: np.ndarray,
+    figures: RiskFigures,
+    drawdown: float,
+    last_orders: tuple[int, float, int],
+    tracking_error: float | None = None,
+) -> Measures:
+    """The measures a portfolio's limits are checked against at a close: its risk ``figures``
+    by budget name (volatility, VaR and CVaR at 95/99%, parametric and historical), the
+    tracking error when the portfolio has such a limit, its drawdown over the monitoring
+    window and the size of its last rebalance's orders (cycle, largest notional USD, count)."""
+    budget = {
+        "volatility": figures.volatility_annual,
+        **{
+            f"{measure}_{int(level * 100)}_{method}": getattr(figures, f"{measure}_{method}")[level]
+            for measure in ("var", "cvar")
+            for method in ("parametric", "historical")
+            for level in (0.95, 0.99)
+        },
+    }
+    if tracking_error is not None:
+        budget["tracking_error"] = tracking_error
+    _, notional, count = last_orders
+    return Measures(weights, budget, drawdown, notional, count)
 
 
 class RiskManager:

@@ -536,6 +536,35 @@ def stress_pnl(
     return out
 
 
+def applicable(scenarios: Sequence[Scenario], today: date) -> list[Scenario]:
+    """The scenarios that can be run on ``today``: a historical window counts once it is
+    history (it ended on or before today); the hypothetical ones always."""
+    return [s for s in scenarios if not isinstance(s, HistoricalScenario) or s.end <= today]
+
+
+def portfolio_stress(
+    holdings: Mapping[str, np.ndarray],
+    proposed: Mapping[str, np.ndarray],
+    scenarios: Sequence[Scenario],
+    *,
+    symbols: Sequence[str],
+    sectors: Sequence[str],
+    covariance: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each scenario's P&L (fractions of NAV) on every portfolio's holdings and on its proposed
+    allocation, where it has one, in one ``stress_pnl`` pass: (by portfolio, P&L per scenario)
+    for the holdings, and the same for the proposals. Weights are over ``symbols``."""
+    if not scenarios or not holdings:
+        return {}, {}
+    rows = [*holdings.values(), *proposed.values()]
+    pnl = stress_pnl(
+        np.array(rows), scenarios, symbols=symbols, sectors=sectors, covariance=covariance
+    )
+    on_holdings = {pid: pnl[:, p] for p, pid in enumerate(holdings)}
+    on_proposed = {pid: pnl[:, len(holdings) + p] for p, pid in enumerate(proposed)}
+    return on_holdings, on_proposed
+
+
 # -- holdings and presentation ------------------------------------------------------------------
 def weights_from_holdings(
     shares: np.ndarray, prices_usd: np.ndarray, cash_usd: float
