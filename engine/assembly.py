@@ -19,7 +19,8 @@ from engine.config import (
     CoordinationConfig,
     PortfolioConfig,
 )
-from engine.coordinator import Coordinator, PortfolioMandate
+from engine.coordinator import Coordinator
+from engine.cycle.context import PortfolioMandate
 from engine.events.bus import EmbeddedEventBus, EventBus
 from engine.events.pulsar_bus import PulsarEventBus, PulsarSettings
 from engine.events.store import SqlEventStore, default_database_url

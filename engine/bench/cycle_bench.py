@@ -160,8 +160,8 @@ def run_cycle_bench(
                 report = coordinator.run_cycle(tick)
                 t0 = time.perf_counter()
                 coordinator.build_snapshot(EngineStatus.RUNNING, 0.0)
-                coordinator.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
-                report = coordinator.recent_cycles[-1]
+                coordinator.views.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
+                report = coordinator.views.recent_cycles[-1]
                 if report.error:
                     errors.append(f"cycle {report.cycle}: {report.error}")
                 if k >= warmup:

@@ -166,13 +166,13 @@ def run_signal_bench(
     coordinator = parts.coordinator
     coordinator.start({"bench": "signals"})
     ticks = iter(parts.feed)
-    symbols = coordinator.symbols
+    symbols = coordinator.universe.symbols
     specs = {
         f"feed{k}": ExternalSourceSpec(f"feed{k}", 5, frozenset(), 10**8) for k in range(sources)
     }
     intake = SignalIntake(SignalValidator(symbols, specs), specs)
     book = SignalBook()
-    index = coordinator.symbol_index
+    index = coordinator.universe.symbol_index
     names = tuple(specs)
     policies = (ConfidenceBlend(), PriorityRule(), MajorityVote(0.6))
     portfolios = [SignalCoordinator(p.name, names, p) for p in policies]
@@ -204,7 +204,7 @@ def run_signal_bench(
 
             command = SubmitSignals("bench", "signal bench", tuple(raws), "bench")
             t3 = time.perf_counter()
-            coordinator.submit_signals(command)
+            coordinator.apply(command)
             submit_s += time.perf_counter() - t3
             report = coordinator.run_cycle(next(ticks))
             stage_ms.append(report.stage_ms.get("coordination", float("nan")))

@@ -90,7 +90,7 @@ def test_a_long_short_mandate_shorts_within_its_gross_and_net_limits(tmp_path: P
     assert shorted
     ledger = parts.coordinator.ledger
     assert ledger.allows_short("guarded") and not ledger.allows_short("follow")
-    assert any(ledger.shares("guarded", s) < 0 for s in parts.coordinator.symbols)
+    assert any(ledger.shares("guarded", s) < 0 for s in parts.coordinator.universe.symbols)
     # Short sale proceeds are cash: cash exceeds NAV while the book is net short-ish or flat.
     assert ledger.cash_usd("guarded") > 0
 
@@ -117,13 +117,13 @@ def test_sleeves_are_sized_apart_and_combined_by_capital(tmp_path: Path) -> None
     # whole shares; a trade under the minimum size (0.2% of NAV) stays at the holding.
     latest = targets[0].payload
     nav = float(coordinator.ledger.nav_usd("guarded"))
-    close = coordinator.prices.window()[-1]
+    close = coordinator.market.latest_close()
     trend, reversion = latest["sleeves"]["trend"], latest["sleeves"]["reversion"]
     for symbol in set(latest["weights"]) | set(trend) | set(reversion):
         expected = 0.7 * trend.get(symbol, 0) + 0.3 * reversion.get(symbol, 0)
-        share = float(close[coordinator.symbol_index[symbol]]) / nav
+        share = float(close[coordinator.universe.symbol_index[symbol]]) / nav
         assert abs(latest["weights"].get(symbol, 0) - expected) <= 0.002 + 2 * share
-    view = coordinator.latest_allocations["guarded"]
+    view = coordinator.views.latest_allocations["guarded"]
     assert [s.sleeve_id for s in view.sleeves] == ["trend", "reversion"]
     assert view.model.startswith("sleeves: trend inverse_volatility 70%")
 
@@ -148,7 +148,7 @@ def test_weight_overrides_pin_and_exclude_through_the_command_queue(tmp_path: Pa
         answer()
         assert command.reply.result()["instrument"] in ("SIM00001", "SIM00002")
     with pytest.raises(ValueError, match=r"outside this long-only mandate's bounds"):
-        coordinator.set_weight_override(
+        coordinator.apply(
             SetWeightOverride("pm", "x", portfolio_id="guarded", symbol="SIM00003", weight=-0.1)
         )
     for _ in range(3):
@@ -157,15 +157,13 @@ def test_weight_overrides_pin_and_exclude_through_the_command_queue(tmp_path: Pa
         0
     ].payload["weights"]
     nav = float(coordinator.ledger.nav_usd("guarded"))
-    price = float(coordinator.prices.window()[-1][1])
+    price = float(coordinator.market.latest_close()[1])
     assert abs(weights["SIM00001"] - 0.2) <= price / nav + 1e-9
     assert "SIM00002" not in weights
     assert coordinator.ledger.shares("guarded", "SIM00002") == 0
     audit = parts.store.query(portfolio_id="guarded", event_type="WeightOverrideSet", limit=5)
     assert {(e.actor, e.payload["action"]) for e in audit} == {("pm", "pin"), ("pm", "exclude")}
-    coordinator.lift_weight_override(
-        LiftWeightOverride("pm", "done", portfolio_id="guarded", symbol="SIM00002")
-    )
+    coordinator.apply(LiftWeightOverride("pm", "done", portfolio_id="guarded", symbol="SIM00002"))
     view = coordinator.build_snapshot(EngineStatus.RUNNING, 1.0).portfolio("guarded")
     assert [(o.symbol, o.weight) for o in view.weight_overrides] == [("SIM00001", 0.2)]
 
@@ -184,12 +182,12 @@ def test_a_held_portfolio_cancels_its_orders_and_makes_no_new_ones(tmp_path: Pat
     views = coordinator.build_snapshot(EngineStatus.RUNNING, 1.0).working_orders
     assert first.order_id in {v.order_id for v in views}
     assert all(v.estimated_cost_bps > 0 for v in views)
-    cancelled = coordinator.cancel_order(CancelOrder("pm", "too big", order_id=first.order_id))
+    cancelled = coordinator.apply(CancelOrder("pm", "too big", order_id=first.order_id))
     assert cancelled["remaining_shares"] == first.quantity_shares
     assert first.order_id not in coordinator.state.pending_orders
     with pytest.raises(ValueError, match="is not working"):
-        coordinator.cancel_order(CancelOrder("pm", "again", order_id=first.order_id))
-    coordinator.set_trading_state(
+        coordinator.apply(CancelOrder("pm", "again", order_id=first.order_id))
+    coordinator.apply(
         SetTradingState("risk", "limit review", portfolio_id="guarded", state="HALTED")
     )
     assert not any(o.portfolio_id == "guarded" for o in coordinator.state.pending_orders.values())
@@ -199,12 +197,8 @@ def test_a_held_portfolio_cancels_its_orders_and_makes_no_new_ones(tmp_path: Pat
     assert coordinator.orders_total["guarded"] == before
     assert coordinator.state.halted["guarded"] == "set by risk: limit review"
     with pytest.raises(ValueError, match="already HALTED"):
-        coordinator.set_trading_state(
-            SetTradingState("risk", "again", portfolio_id="guarded", state="HALTED")
-        )
-    coordinator.set_trading_state(
-        SetTradingState("risk", "done", portfolio_id="guarded", state="ACTIVE")
-    )
+        coordinator.apply(SetTradingState("risk", "again", portfolio_id="guarded", state="HALTED"))
+    coordinator.apply(SetTradingState("risk", "done", portfolio_id="guarded", state="ACTIVE"))
     assert "guarded" not in coordinator.state.halted
     audit = parts.store.query(portfolio_id="guarded", event_type="TradingStateChanged", limit=5)
     assert [e.payload["state"] for e in audit] == ["ACTIVE", "HALTED"]

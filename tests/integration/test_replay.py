@@ -39,7 +39,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict:
         report = coordinator.run_cycle(tick)
         cycles += 1
         assert report.error is None, report.error
-        for fill in coordinator.last_cycle_fills:
+        for fill in coordinator.views.last_cycle_fills:
             fills.append(fill)
             signed = fill.quantity_shares if fill.side is Side.BUY else -fill.quantity_shares
             shares[(fill.portfolio_id, fill.symbol)] += signed
@@ -52,9 +52,10 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict:
             cash[fill.portfolio_id] += flow
             if fill.order_id not in orders_seen:
                 violations.append(f"fill {fill.fill_id} has no earlier order")
-        orders_seen.update(order.order_id for order in coordinator.recent_orders)
+        orders_seen.update(order.order_id for order in coordinator.views.recent_orders)
         marks = {
-            s: to_price(float(p)) for s, p in zip(coordinator.symbols, tick.close, strict=True)
+            s: to_price(float(p))
+            for s, p in zip(coordinator.universe.symbols, tick.close, strict=True)
         }
         for pid in initial:
             # Cash moves by fills and by the interest credited on it (tested in test_ledger_cash).
@@ -64,7 +65,9 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict:
             if ledger_cash < 0:
                 violations.append(f"{tick.timestamp} {pid}: negative cash {ledger_cash}")
             held = {s: q for (p, s), q in shares.items() if p == pid and q}
-            ledger_held = {s: coordinator.ledger.shares(pid, s) for s in coordinator.symbols}
+            ledger_held = {
+                s: coordinator.ledger.shares(pid, s) for s in coordinator.universe.symbols
+            }
             if held != {s: q for s, q in ledger_held.items() if q}:
                 violations.append(f"{tick.timestamp} {pid}: positions differ from fills")
             if any(q < 0 for q in held.values()) and not coordinator.ledger.allows_short(pid):

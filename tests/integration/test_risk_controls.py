@@ -53,7 +53,7 @@ def test_limits_are_versioned_audited_data_that_survive_restarts(tmp_path: Path)
     }
     assert {e.actor for e in seeded} == {"config"}
 
-    reply = coordinator.set_risk_limit(
+    reply = coordinator.apply(
         SetRiskLimit(
             "risk.officer",
             "tighter after review",
@@ -71,7 +71,7 @@ def test_limits_are_versioned_audited_data_that_survive_restarts(tmp_path: Path)
     with pytest.raises(ValueError, match=r"SetRiskLimit.value: -0.1 must be above 0"):
         SetRiskLimit("x", "y", portfolio_id="follow", limit="max_position_weight", value=-0.1)
     with pytest.raises(ValueError, match="symbols: \\['ZZZ'\\] are not in the market data"):
-        coordinator.set_risk_limit(
+        coordinator.apply(
             SetRiskLimit(
                 "x", "y", portfolio_id="follow", limit="restricted_instruments", symbols=("ZZZ",)
             )
@@ -85,7 +85,7 @@ def test_limits_are_versioned_audited_data_that_survive_restarts(tmp_path: Path)
         0.05,
         2,
     )
-    assert again.coordinator._unpublished == []
+    assert again.coordinator.recorder.pending == 0
     # Changing the config's own setting is applied, as a new version.
     text = SIGNALS_CONFIG.format(days=80, snapshot_every=20_000) + LIMITS.format(position=0.4)
     changed = build_engine(parse_config(text, "test"), f"sqlite:///{tmp_path / 'e.db'}")
@@ -96,11 +96,11 @@ def test_limits_are_versioned_audited_data_that_survive_restarts(tmp_path: Path)
         3,
     )
     # A tenant-wide limit reaches each of the tenant's portfolios; removing is audited too.
-    reply = changed.coordinator.set_risk_limit(
+    reply = changed.coordinator.apply(
         SetRiskLimit("risk", "desk-wide", tenant="default", limit="var_99_historical", value=0.2)
     )
     assert reply["versions"] == {"follow": 1, "guarded": 1}
-    changed.coordinator.set_risk_limit(
+    changed.coordinator.apply(
         SetRiskLimit(
             "risk", "not needed", portfolio_id="guarded", limit="var_99_historical", remove=True
         )
@@ -117,7 +117,7 @@ def test_a_lowered_limit_scales_the_next_orders_and_records_why(tmp_path: Path) 
     coordinator = parts.coordinator
     ticks = iter(coordinator.resume(parts.feed))
     _run_until_orders(coordinator, ticks)
-    coordinator.set_risk_limit(
+    coordinator.apply(
         SetRiskLimit(
             "risk",
             "smaller tickets",
@@ -144,7 +144,7 @@ def test_a_lowered_limit_scales_the_next_orders_and_records_why(tmp_path: Path) 
     snapshot = coordinator.build_snapshot(EngineStatus.RUNNING, 1.0)
     assert any(d.limit == "max_order_notional_usd" for d in snapshot.gate_decisions)
     # A hard limit rejects instead, naming the limit, the value and the threshold.
-    coordinator.set_risk_limit(
+    coordinator.apply(
         SetRiskLimit(
             "risk",
             "no trading above 1 USD",
@@ -168,11 +168,11 @@ def test_reducing_passes_only_orders_that_reduce_and_monitoring_sets_it(tmp_path
     _run_until_orders(coordinator, ticks)
     for _ in range(3):
         coordinator.run_cycle(next(ticks))
-    coordinator.set_trading_state(
+    coordinator.apply(
         SetTradingState("risk", "drawdown review", portfolio_id="follow", state="REDUCING")
     )
     for _ in range(15):
-        held = {s: coordinator.ledger.shares("follow", s) for s in coordinator.symbols}
+        held = {s: coordinator.ledger.shares("follow", s) for s in coordinator.universe.symbols}
         before = coordinator.orders_total["follow"]
         coordinator.run_cycle(next(ticks))
         made = coordinator.orders_total["follow"] - before
@@ -187,12 +187,10 @@ def test_reducing_passes_only_orders_that_reduce_and_monitoring_sets_it(tmp_path
                 assert 0 < shares <= position
             else:
                 assert 0 < shares <= -position
-    coordinator.set_trading_state(
-        SetTradingState("risk", "review done", portfolio_id="follow", state="ACTIVE")
-    )
+    coordinator.apply(SetTradingState("risk", "review done", portfolio_id="follow", state="ACTIVE"))
     # Monitoring: a drawdown limit that any fall breaches puts the book in REDUCING itself,
     # and takes it back out once the limit is gone.
-    coordinator.set_risk_limit(
+    coordinator.apply(
         SetRiskLimit(
             "risk",
             "stop on any loss",
@@ -209,7 +207,7 @@ def test_reducing_passes_only_orders_that_reduce_and_monitoring_sets_it(tmp_path
     changed = parts.store.query(event_type="TradingStateChanged", portfolio_id="follow", limit=1)[0]
     assert changed.actor == "risk-monitor" and changed.payload["automatic"] is True
     assert changed.payload["limit"] == "max_drawdown"
-    coordinator.set_risk_limit(
+    coordinator.apply(
         SetRiskLimit("risk", "lifted", portfolio_id="follow", limit="max_drawdown", remove=True)
     )
     coordinator.run_cycle(next(ticks))
@@ -222,14 +220,14 @@ def test_alerts_are_raised_acknowledged_and_cleared(tmp_path: Path) -> None:
     ticks = iter(coordinator.resume(parts.feed))
     while not coordinator.ledger.holdings_of("guarded"):
         coordinator.run_cycle(next(ticks))
-    coordinator.set_risk_limit(
+    coordinator.apply(
         SetRiskLimit("risk", "tiny", portfolio_id="guarded", limit="gross_exposure", value=0.01)
     )
     coordinator.run_cycle(next(ticks))
     raised = parts.store.query(event_type="RiskAlertRaised", portfolio_id="guarded", limit=5)
     alert = next(e for e in raised if e.payload["limit"] == "gross_exposure")
     assert alert.payload["level"] == "breach" and alert.payload["utilisation"] > 1
-    coordinator.acknowledge_alert(
+    coordinator.apply(
         AcknowledgeAlert(
             "risk.officer", "seen, limit is a test", alert_id=alert.payload["alert_id"]
         )
@@ -238,8 +236,8 @@ def test_alerts_are_raised_acknowledged_and_cleared(tmp_path: Path) -> None:
     seen = next(v for v in views if v.alert_id == alert.payload["alert_id"])
     assert seen.acknowledged_by == "risk.officer"
     with pytest.raises(ValueError, match="is not open"):
-        coordinator.acknowledge_alert(AcknowledgeAlert("r", "x", alert_id="nope"))
-    coordinator.set_risk_limit(
+        coordinator.apply(AcknowledgeAlert("r", "x", alert_id="nope"))
+    coordinator.apply(
         SetRiskLimit(
             "risk", "back to normal", portfolio_id="guarded", limit="gross_exposure", value=10.0
         )
@@ -269,7 +267,7 @@ mode = "soft"
         assert p["limit"] == "volatility"
         assert p["factor"] == pytest.approx(p["threshold"] / p["value"], rel=1e-6)
         assert p["factor"] < 1
-    view = next(v for v in coordinator.latest_risk.values() if v.portfolio_id == "follow")
+    view = next(v for v in coordinator.risk.latest.values() if v.portfolio_id == "follow")
     # What it holds stays near the budget (whole shares and drift keep it from exact).
     assert view.volatility_annual < 0.02 * 1.5
 
@@ -321,7 +319,7 @@ allocation = { model = "equal_weight", lookback_days = 25 }
                 assert shares[sleeve] == pytest.approx(budget, abs=1e-5)
         moved += any(abs(b - 0.5) > 1e-3 for b in budgets.values())
     assert moved, "the budgets never adapted to the volatility regime"
-    view = coordinator.latest_risk["guarded"]
+    view = coordinator.risk.latest["guarded"]
     assert {s for s, _ in view.sleeve_contributions} == {"trend", "reversion"}
 
 
@@ -336,13 +334,13 @@ def test_working_orders_that_a_lowered_limit_refuses_are_cancelled(tmp_path: Pat
         for o in coordinator.state.pending_orders.values()
         if o.portfolio_id == "follow"
     }
-    close = coordinator.prices.window()[-1]
+    close = coordinator.market.latest_close()
     notional = {
-        i: o.quantity_shares * float(close[coordinator.symbol_index[o.symbol]])
+        i: o.quantity_shares * float(close[coordinator.universe.symbol_index[o.symbol]])
         for i, o in working.items()
     }
     threshold = max(notional.values()) / 2  # the largest order no longer fits
-    reply = coordinator.set_risk_limit(
+    reply = coordinator.apply(
         SetRiskLimit(
             "risk",
             "smaller tickets now",

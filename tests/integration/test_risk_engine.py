@@ -25,7 +25,10 @@ def test_each_cycle_measures_every_portfolios_risk_from_its_holdings(tmp_path: P
     views = {view.portfolio_id: view for view in snapshot.risk}
     assert set(views) == {"follow", "guarded"}
     for pid, view in views.items():
-        weights = coordinator._current_weights(pid, coordinator.prices.window()[-1])
+        # What it holds as fractions of NAV, worked out here from the ledger and the close.
+        close = np.nan_to_num(coordinator.market.latest_close())
+        shares = coordinator.ledger.shares_vector(pid, coordinator.universe.symbols)
+        weights = shares * close / float(coordinator.ledger.nav_usd(pid))
         assert view.gross_exposure == pytest.approx(np.abs(weights).sum())
         assert view.net_exposure == pytest.approx(weights.sum())
         assert 0 < view.var_95_parametric < view.var_99_parametric < view.cvar_99_parametric
@@ -36,7 +39,9 @@ def test_each_cycle_measures_every_portfolios_risk_from_its_holdings(tmp_path: P
         assert view.history and view.history[-1][1] == view.var_99_historical
         # Euler: the holdings' components add up to the portfolio's figures.
         rows = view.attribution
-        assert {r.symbol for r in rows} == {coordinator.symbols[i] for i in np.flatnonzero(weights)}
+        assert {r.symbol for r in rows} == {
+            coordinator.universe.symbols[i] for i in np.flatnonzero(weights)
+        }
         assert sum(r.component_volatility for r in rows) == pytest.approx(view.volatility_annual)
         assert sum(r.component_var_99 for r in rows) == pytest.approx(view.var_99_parametric)
         assert sum(r.component_cvar_99_historical for r in rows) == pytest.approx(

@@ -58,13 +58,13 @@ def _signal(coordinator: Coordinator, **fields: Any) -> dict[str, Any]:
 
 
 def _submit(coordinator: Coordinator, *signals: dict[str, Any]) -> list[str]:
-    outcomes = coordinator.submit_signals(SubmitSignals("test-feed", "test", signals, "test"))
+    outcomes = coordinator.apply(SubmitSignals("test-feed", "test", signals, "test"))
     return [o.status for o in outcomes]
 
 
 def _coordinated(coordinator: Coordinator, portfolio_id: str, symbol: str) -> tuple[float, float]:
-    signals = coordinator._latest_coordinated[portfolio_id]
-    i = coordinator.symbol_index[symbol]
+    signals = coordinator.views.latest_coordinated[portfolio_id]
+    i = coordinator.universe.symbol_index[symbol]
     return float(signals.score[i]), float(signals.confidence[i])
 
 
@@ -84,10 +84,10 @@ def test_a_desk_view_wins_by_priority_only_where_the_portfolio_subscribes(tmp_pa
     # one business day at the 1m half-life of 10.5 days.
     assert score == pytest.approx(-0.8)
     assert confidence == pytest.approx(0.9 * 0.5 ** (age / 10.5))
-    lineage = coordinator._latest_coordinated["follow"].lineage
-    assert lineage["desk/1m"][coordinator.symbol_index["SIM00007"]] == 1.0
+    lineage = coordinator.views.latest_coordinated["follow"].lineage
+    assert lineage["desk/1m"][coordinator.universe.symbol_index["SIM00007"]] == 1.0
     # "guarded" does not subscribe to the desk: the view never reaches it.
-    assert "desk/1m" not in coordinator._latest_coordinated["guarded"].lineage
+    assert "desk/1m" not in coordinator.views.latest_coordinated["guarded"].lineage
     rows = {(r.origin, r.symbol) for r in coordinator.build_snapshot("running", 1).raw_signals}  # type: ignore[arg-type]
     assert ("desk/1m", "SIM00007") in rows
     (received,) = parts.store.query(event_type="SignalReceived")
@@ -107,8 +107,8 @@ def test_a_guard_veto_blocks_a_held_name_and_the_portfolio_sells_it(tmp_path: Pa
     assert _submit(coordinator, guard) == ["accepted"]
     _drive(parts, 41)
 
-    signals = coordinator._latest_coordinated["guarded"]
-    i = coordinator.symbol_index[symbol]
+    signals = coordinator.views.latest_coordinated["guarded"]
+    i = coordinator.universe.symbol_index[symbol]
     assert signals.vetoed[i] and signals.score[i] == 0.0
     assert coordinator.state.targets["guarded"].get(symbol, 0.0) == 0.0
     sells = [
@@ -158,7 +158,7 @@ def test_overrides_apply_expire_and_are_audited(tmp_path: Path) -> None:
     today = coordinator.market_date
     assert today is not None
     tomorrow = np.busday_offset(today, 1, roll="forward").astype(date)
-    pin = coordinator.set_override(
+    pin = coordinator.apply(
         SetOverride(
             "pm-alice",
             "house view",
@@ -170,7 +170,7 @@ def test_overrides_apply_expire_and_are_audited(tmp_path: Path) -> None:
             expires_on=tomorrow,
         )
     )
-    veto = coordinator.set_override(
+    veto = coordinator.apply(
         SetOverride("pm-bob", "compliance", kind="veto", portfolio_id="*", symbol="SIM00004")
     )
     _drive(parts, 41)
@@ -180,12 +180,12 @@ def test_overrides_apply_expire_and_are_audited(tmp_path: Path) -> None:
 
     _drive(parts, 43)  # the pin's last day has passed
     assert set(coordinator.state.overrides) == {veto.override_id}
-    coordinator.lift_override(LiftOverride("pm-bob", "cleared", override_id=veto.override_id))
+    coordinator.apply(LiftOverride("pm-bob", "cleared", override_id=veto.override_id))
     assert coordinator.state.overrides == {}
     with pytest.raises(ValueError, match="override_id: 'nope' is not active"):
-        coordinator.lift_override(LiftOverride("pm-bob", "again", override_id="nope"))
+        coordinator.apply(LiftOverride("pm-bob", "again", override_id="nope"))
     with pytest.raises(ValueError, match="instrument: 'ZZZ' is not in the market data"):
-        coordinator.set_override(SetOverride("pm", "why", kind="veto", symbol="ZZZ"))
+        coordinator.apply(SetOverride("pm", "why", kind="veto", symbol="ZZZ"))
 
     trail = [
         (e.type, e.actor, e.payload["override_id"], e.payload["reason"])
@@ -210,7 +210,7 @@ def _desk_views(coordinator: Coordinator) -> None:
                 _signal(
                     coordinator, id=f"q{cycle}-{s}", instrument=s, score=float(rng.uniform(-1, 1))
                 )
-                for s in coordinator.symbols
+                for s in coordinator.universe.symbols
             ),
         )
 
@@ -223,7 +223,7 @@ def test_signals_overrides_and_quality_carry_over_a_restart_exactly(
 
     first = _engine(database_url, snapshot_every=400)
     _drive(first, 40, _desk_views)
-    first.coordinator.set_override(
+    first.coordinator.apply(
         SetOverride("pm", "hold off", kind="veto", portfolio_id="follow", symbol="SIM00002")
     )
     first.bus.close()
@@ -260,14 +260,14 @@ def test_a_follower_rebuilds_the_signal_records_from_the_events_alone(tmp_path: 
     coordinator = parts.coordinator
     _drive(parts, 30)
     _submit(coordinator, _signal(coordinator, id="bad", instrument="SIM00001", score=3))
-    coordinator.set_override(SetOverride("pm", "why not", kind="veto", symbol="SIM00005"))
+    coordinator.apply(SetOverride("pm", "why not", kind="veto", symbol="SIM00005"))
     _drive(parts, 45, _desk_views)
     engine_view = coordinator.build_snapshot("running", 1.0)  # type: ignore[arg-type]
 
-    follower = PulsarFollower(PulsarSettings(), coordinator.instruments)
+    follower = PulsarFollower(PulsarSettings(), coordinator.universe.instruments)
     for event in parts.store.iter_from(1):
-        follower._apply(event)
-    followed = follower._build()
+        follower.apply(event)
+    followed = follower.build_snapshot()
     assert followed.rejected_signals == engine_view.rejected_signals
     assert followed.overrides == engine_view.overrides and len(followed.overrides) == 1
     # (repr: a not-yet-measured IC is NaN, which never equals itself)

@@ -137,9 +137,12 @@ def _running():
 
 def test_recent_trades_come_back_after_a_restart(database_url: str) -> None:
     first = _run(database_url, days=60)
-    orders, fills = list(first.coordinator.recent_orders), list(first.coordinator.recent_fills)
+    orders, fills = (
+        list(first.coordinator.views.recent_orders),
+        list(first.coordinator.views.recent_fills),
+    )
     assert orders and fills
     first.store.close()
     again = build_engine(simulated_config(days=60, snapshot_every=300), database_url)
-    assert list(again.coordinator.recent_orders) == orders
-    assert list(again.coordinator.recent_fills) == fills
+    assert list(again.coordinator.views.recent_orders) == orders
+    assert list(again.coordinator.views.recent_fills) == fills

@@ -1,0 +1,424 @@
+"""The allocation stage: target weights for each portfolio due to rebalance.
+
+For each due portfolio: its eligible instruments (tradable today, in its universe, not excluded
+by a weight override or a restricted-instruments limit), the mandate's allocator (or its sleeves,
+combined with risk budgets), scaled toward cash when over a risk budget, then rounded to whole
+shares within the mandate's limits; the proposal's impact is assessed before any order is made.
+
+Emits ``AllocationScaled``, ``AllocationInfeasible``/``AllocationFallback``, ``AllocationProposed``
+and ``TargetWeightsSet``. Keeps no state of its own: what the next cycle's risk view reports of
+this allocation (budget scaling, sleeve risk shares) is returned as a ``RiskCarry``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import numpy as np
+
+from engine.allocation.impact import AllocationImpact
+from engine.allocation.mandate import AllocationOutcome
+from engine.allocation.rounding import binding_limits, round_to_shares
+from engine.allocation.sleeves import CombinedAllocation, SleeveOutcome, allocate_sleeves, recombine
+from engine.cycle.context import (
+    MarketClose,
+    PortfolioMandate,
+    RiskCarry,
+    Universe,
+    current_weights,
+    json_float,
+)
+from engine.cycle.coordination import Coordinated
+from engine.cycle.recorder import Emitter
+from engine.model import TargetWeights
+from engine.risk.attribution import by_sleeve, parametric_var_attribution
+from engine.risk.gate import RiskModel
+from engine.risk.manager import RiskManager
+from engine.snapshot import AllocationView, SleeveView
+from engine.state.engine_state import EngineState
+from engine.trading.costs import CostModel
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A portfolio's rebalance target: weights (whole shares at today's close) and shares."""
+
+    weights: TargetWeights
+    shares: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationResult:
+    """The due portfolios' targets (those that can trade), the view of every due portfolio,
+    the impacts assessed, and what the next cycle's risk view carries."""
+
+    targets: Mapping[str, Target] = field(default_factory=dict)
+    views: Mapping[str, AllocationView] = field(default_factory=dict)
+    impacts: Mapping[str, AllocationImpact] = field(default_factory=dict)
+    carry: RiskCarry = field(default_factory=RiskCarry)
+
+
+class AllocationStage:
+    def __init__(
+        self,
+        universe: Universe,
+        mandates: tuple[PortfolioMandate, ...],
+        risk_manager: RiskManager,
+        cost_model: CostModel,
+    ) -> None:
+        self.universe = universe
+        self.mandates = mandates
+        self.risk_manager = risk_manager
+        self.cost_model = cost_model
+
+    def run(
+        self,
+        cycle: int,
+        market: MarketClose,
+        state: EngineState,
+        coordinated: Coordinated,
+        model: RiskModel | None,
+        carry: RiskCarry,
+        emit: Emitter,
+    ) -> AllocationResult:
+        due = [m for m in self.mandates if m.due(cycle)] if coordinated else []
+        if not due:
+            return AllocationResult(carry=carry)
+        scaling = dict(carry.budget_scaling)
+        sleeve_risk = dict(carry.sleeve_risk)
+        targets: dict[str, Target] = {}
+        views: dict[str, AllocationView] = {}
+        impacts: dict[str, AllocationImpact] = {}
+        tick, ledger, symbols = market.tick, state.ledger, self.universe.symbols
+        tradable = market.tradable
+        for mandate in due:
+            pid = mandate.portfolio_id
+            allocator = mandate.allocator
+            pins, excluded = self._weight_pins(state, pid)
+            if pins is not None:
+                pins = np.where(tradable, pins, np.nan)
+            eligible = mandate.universe & tradable & ~excluded & ~self._restricted(state, pid)
+            nav = float(ledger.nav_usd(pid))
+            current = current_weights(ledger, pid, self.universe, tick.close, nav)
+            sleeve_outcomes: tuple[SleeveOutcome, ...] = ()
+            budgeting: dict[str, object] = {}
+            if mandate.sleeves:
+                combined = allocate_sleeves(
+                    pid,
+                    mandate.sleeves,
+                    coordinated.sleeves[pid],
+                    self._sleeve_weights(state, pid),
+                    eligible,
+                    tick.timestamp,
+                    market.window,
+                    self.universe.sectors,
+                    pins,
+                )
+                combined, budgeting = _budget_sleeves(mandate, combined, model, tick.timestamp)
+                outcome, sleeve_outcomes = combined.outcome, combined.sleeves
+                sleeve_risk[pid] = _sleeve_attribution(sleeve_outcomes, model)
+            else:
+                outcome = allocator.allocate(
+                    coordinated.portfolios[pid],
+                    eligible,
+                    tick.timestamp,
+                    market.window,
+                    current,
+                    self.universe.sectors,
+                    pins,
+                )
+            if outcome.status != "infeasible":
+                scaling.pop(pid, None)
+                outcome = self._within_budget(
+                    state, pid, outcome, model, scaling, tick.timestamp, emit
+                )
+            shares = None
+            binding: tuple[str, ...] = ()
+            if outcome.status != "infeasible" and nav > 0:
+                # Whole shares, keeping the mandate's limits: what the orders will aim at.
+                limits = allocator.share_limits(current, outcome.sized, self.universe.sectors)
+                held = ledger.shares_vector(pid, symbols)
+                rounded = round_to_shares(outcome.target.weights, nav, tick.close, held, limits)
+                if rounded.breaches:
+                    outcome = AllocationOutcome(
+                        outcome.target,
+                        outcome.model,
+                        "infeasible",
+                        "whole shares cannot keep "
+                        + ", ".join(sorted(rounded.breaches))
+                        + " at these prices",
+                    )
+                else:
+                    shares = rounded.shares
+                    unit = np.where(tradable, tick.close, 0.0) / nav
+                    binding = binding_limits(rounded.weights, unit, current, limits, symbols)
+                    outcome = replace(
+                        outcome,
+                        target=TargetWeights(
+                            pid, tick.timestamp, rounded.weights, rounded.cash_weight
+                        ),
+                    )
+            # Recorded as events: a portfolio (or sleeve) that did not get the model it asked for.
+            for sleeve_result in sleeve_outcomes:
+                if sleeve_result.outcome.status != "ok":
+                    _allocation_problem(
+                        pid,
+                        tick.timestamp,
+                        sleeve_result.outcome,
+                        emit,
+                        sleeve_result.sleeve.sleeve_id,
+                    )
+            if outcome.status != "ok" and (not sleeve_outcomes or outcome.status == "infeasible"):
+                _allocation_problem(pid, tick.timestamp, outcome, emit)
+            if outcome.status == "infeasible" or shares is None:
+                views[pid] = AllocationView(
+                    tick.timestamp, outcome.model, outcome.status, outcome.reason, (), ()
+                )
+                continue  # nothing to trade: the targets stay where the holdings are
+            target = outcome.target
+            targets[pid] = Target(target, shares)
+            impact = self._propose(
+                mandate, market, coordinated, target.weights, current, eligible, nav, emit
+            )
+            if impact is not None:
+                impacts[pid] = impact
+            views[pid] = AllocationView(
+                tick.timestamp,
+                outcome.model,
+                outcome.status,
+                outcome.reason,
+                binding,
+                impact.risk_contributions if impact is not None else (),
+                tuple(self._sleeve_view(result) for result in sleeve_outcomes),
+            )
+            held_weights = {
+                symbols[i]: round(float(target.weights[i]), 6)
+                for i in np.flatnonzero(target.weights)
+            }
+            emit(
+                "TargetWeightsSet",
+                {
+                    "market_date": tick.timestamp.isoformat(),
+                    "weights": held_weights,
+                    "cash_weight": round(target.cash_weight, 6),
+                    "model": outcome.model,
+                    "binding": list(binding),
+                    **(
+                        {
+                            "sleeves": {
+                                r.sleeve.sleeve_id: {
+                                    symbols[i]: round(float(r.weights[i]), 8)
+                                    for i in np.flatnonzero(r.weights)
+                                }
+                                for r in sleeve_outcomes
+                            },
+                            "sleeve_capital": {
+                                r.sleeve.sleeve_id: round(r.sleeve.capital, 8)
+                                for r in sleeve_outcomes
+                            },
+                            "sleeve_var_99_shares": {
+                                sleeve: round(share, 8)
+                                for sleeve, share in sleeve_risk.get(pid, ())
+                            },
+                            **budgeting,
+                        }
+                        if sleeve_outcomes
+                        else {}
+                    ),
+                },
+                pid,
+            )
+        return AllocationResult(targets, views, impacts, RiskCarry(scaling, sleeve_risk))
+
+    def _weight_pins(self, state: EngineState, pid: str) -> tuple[np.ndarray | None, np.ndarray]:
+        """A manager's weight overrides: pinned weights (NaN where none) and excluded names."""
+        overrides = state.weight_overrides.get(pid, {})
+        n = len(self.universe)
+        excluded = np.zeros(n, dtype=bool)
+        if not overrides:
+            return None, excluded
+        pins = np.full(n, np.nan)
+        for symbol, override in overrides.items():
+            i = self.universe.symbol_index[symbol]
+            if override["weight"] is None:
+                excluded[i] = True
+            else:
+                pins[i] = float(override["weight"])
+        return pins, excluded
+
+    def _restricted(self, state: EngineState, pid: str) -> np.ndarray:
+        """Instruments the portfolio may hold no new exposure to: the allocation leaves them
+        out (so a rebalance sells what is held), and the gate blocks any order adding to them."""
+        limit = self.risk_manager.limits(state, pid).get("restricted_instruments")
+        mask = np.zeros(len(self.universe), dtype=bool)
+        if limit is not None:
+            mask[[self.universe.symbol_index[s] for s in limit.symbols]] = True
+        return mask
+
+    def _sleeve_weights(self, state: EngineState, pid: str) -> dict[str, np.ndarray]:
+        """Each sleeve's last weights (of its own capital), from the last ``TargetWeightsSet``."""
+        recorded = state.sleeve_targets.get(pid, {})
+        return {
+            sleeve_id: self.universe.vector(by_symbol) for sleeve_id, by_symbol in recorded.items()
+        }
+
+    def _within_budget(
+        self,
+        state: EngineState,
+        pid: str,
+        outcome: AllocationOutcome,
+        model: RiskModel | None,
+        scaling: dict[str, tuple[str, float]],
+        today: date,
+        emit: Emitter,
+    ) -> AllocationOutcome:
+        """The allocation scaled toward cash when its volatility, VaR or CVaR is over the
+        portfolio's budget (risk-adjusted coordination: before orders, not only at the gate)."""
+        if model is None:
+            return outcome
+        limits = self.risk_manager.limits(state, pid)
+        scaled = self.risk_manager.budget_scaling(limits, outcome.target.weights, model)
+        if scaled is None:
+            return outcome
+        weights = outcome.target.weights * scaled.factor
+        scaling[pid] = (scaled.limit, scaled.factor)
+        emit(
+            "AllocationScaled",
+            {
+                "market_date": today.isoformat(),
+                "limit": scaled.limit,
+                "value": round(scaled.value, 8),
+                "threshold": scaled.threshold,
+                "factor": round(scaled.factor, 8),
+            },
+            pid,
+        )
+        target = TargetWeights(pid, today, weights, 1.0 - float(weights.sum()))
+        return replace(outcome, target=target)
+
+    def _propose(
+        self,
+        mandate: PortfolioMandate,
+        market: MarketClose,
+        coordinated: Coordinated,
+        target: np.ndarray,
+        current: np.ndarray,
+        eligible: np.ndarray,
+        nav: float,
+        emit: Emitter,
+    ) -> AllocationImpact | None:
+        """The proposal's impact, recorded before any order is made (``AllocationProposed``)."""
+        pid, close, stats = mandate.portfolio_id, market.close, market.stats
+        priced = market.tradable
+        shares = np.where(priced, np.abs(target - current) * nav / np.where(priced, close, 1), 0)
+        cost_bps = self.cost_model.estimate_bps(
+            np.rint(shares), close, stats.daily_volatility, stats.adv_shares
+        )
+        # Unknown liquidity prices at the spread and commission only, and says so in no figure:
+        # the venue will not trade such a name anyway.
+        floor_bps = float((self.cost_model.half_spread + self.cost_model.commission_rate) * 10_000)
+        cost_bps = np.where(np.isfinite(cost_bps), cost_bps, floor_bps)
+        assessed = mandate.allocator.assess(
+            self.universe.symbols,
+            coordinated.portfolios[pid],
+            target,
+            current,
+            eligible,
+            market.window,
+            nav,
+            cost_bps,
+        )
+        if assessed is None:
+            return None
+        impact, unassessed = assessed
+        emit(
+            "AllocationProposed",
+            {
+                "market_date": market.today.isoformat(),
+                "model": mandate.allocator.model,
+                **impact.payload(),
+                "unassessed_weight": round(unassessed, 6),
+                "benchmark": "universe equally weighted",
+            },
+            pid,
+        )
+        return impact
+
+    def _sleeve_view(self, result: SleeveOutcome) -> SleeveView:
+        contribution = result.contribution
+        order = np.argsort(-np.abs(contribution), kind="stable")
+        return SleeveView(
+            result.sleeve.sleeve_id,
+            result.sleeve.capital,
+            result.outcome.model,
+            result.sleeve.sources,
+            tuple(
+                (self.universe.symbols[i], float(contribution[i]))
+                for i in order
+                if contribution[i] != 0
+            ),
+        )
+
+
+def _allocation_problem(
+    pid: str, today: date, outcome: AllocationOutcome, emit: Emitter, sleeve: str = ""
+) -> None:
+    infeasible = outcome.status == "infeasible"
+    if sleeve:
+        action = "sleeve kept its weights" if infeasible else "sleeve used signal_proportional"
+    else:
+        action = "kept current holdings" if infeasible else "used signal_proportional"
+    emit(
+        "AllocationInfeasible" if infeasible else "AllocationFallback",
+        {
+            "market_date": today.isoformat(),
+            "model": outcome.model,
+            "reason": outcome.reason,
+            "action": action,
+            **({"sleeve": sleeve} if sleeve else {}),
+        },
+        pid,
+    )
+
+
+def _budget_sleeves(
+    mandate: PortfolioMandate, combined: CombinedAllocation, model: RiskModel | None, today: date
+) -> tuple[CombinedAllocation, dict[str, object]]:
+    """The sleeves recombined with the capital their risk budgets call for
+    (engine/risk/budgets.py), from the weights just sized; the configured capital while a
+    sleeve holds nothing."""
+    budgeting = mandate.sleeve_budgeting
+    if budgeting is None or model is None:
+        return combined, {}
+    weights = np.array([r.weights[model.columns] for r in combined.sleeves])
+    decided = budgeting.allocate(weights, model.covariance, model.scenarios)
+    if decided is None:
+        return combined, {}
+    ids = [r.sleeve.sleeve_id for r in combined.sleeves]
+    return recombine(mandate.portfolio_id, today, combined, decided.capital), {
+        "sleeve_risk_budgets": {
+            i: round(float(b), 8) for i, b in zip(ids, decided.budgets, strict=True)
+        },
+        "sleeve_volatility_daily": {
+            i: [json_float(float(a)), json_float(float(b))]
+            for i, a, b in zip(ids, decided.short_vol, decided.long_vol, strict=True)
+        },
+    }
+
+
+def _sleeve_attribution(
+    outcomes: tuple[SleeveOutcome, ...], model: RiskModel | None
+) -> tuple[tuple[str, float], ...]:
+    """Each sleeve's Euler share of the combined target's parametric 99% VaR."""
+    if model is None or not outcomes:
+        return ()
+    contributions = np.array([r.contribution[model.columns] for r in outcomes])
+    attribution = parametric_var_attribution(contributions.sum(axis=0), model.covariance, 0.99)
+    if attribution.total <= 0:
+        return ()
+    shares = by_sleeve(contributions, attribution.marginal) / attribution.total
+    return tuple(
+        (r.sleeve.sleeve_id, float(share)) for r, share in zip(outcomes, shares, strict=True)
+    )

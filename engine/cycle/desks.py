@@ -1,0 +1,224 @@
+"""A person's commands on a portfolio, each owned by the service it concerns:
+
+- ``WeightDesk``: ``SetWeightOverride`` / ``LiftWeightOverride`` (what the allocation pins or
+  leaves out);
+- ``TradingDesk``: ``CancelOrder`` / ``SetTradingState`` (working orders and trading states);
+- ``RiskDesk``: ``SetRiskLimit`` / ``AcknowledgeAlert`` (limits, re-checking the working orders
+  under a changed limit, and alerts).
+
+Each validates first and names the field and the reason in a ValueError, then records events;
+nothing is recorded for a refused command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from engine.commands import (
+    AcknowledgeAlert,
+    CancelOrder,
+    LiftWeightOverride,
+    SetRiskLimit,
+    SetTradingState,
+    SetWeightOverride,
+)
+from engine.cycle.context import PortfolioMandate, Universe, mandate_of
+from engine.cycle.controls import cancel_order, change_trading_state, remaining_shares
+from engine.cycle.gate import GateStage
+from engine.cycle.recorder import Emitter, record_all
+from engine.cycle.risk import RiskStage
+from engine.state.engine_state import EngineState
+
+
+class WeightDesk:
+    def __init__(
+        self,
+        universe: Universe,
+        mandates: tuple[PortfolioMandate, ...],
+        state: EngineState,
+        emit: Emitter,
+    ) -> None:
+        self.universe = universe
+        self.mandates = mandates
+        self.state = state
+        self.emit = emit
+
+    def set_override(self, command: SetWeightOverride) -> dict[str, object]:
+        """Pin an instrument's target weight or exclude it, within the mandate's limits."""
+        mandate = mandate_of(self.mandates, command.portfolio_id)
+        allocator = mandate.allocator
+        if command.symbol not in self.universe.symbol_index:
+            raise ValueError(f"instrument: {command.symbol!r} is not in the market data")
+        weight = command.weight
+        if weight is not None:
+            low = -allocator.max_short_weight
+            if not low <= weight <= allocator.max_weight:
+                kind = "long/short" if mandate.long_short else "long-only"
+                raise ValueError(
+                    f"weight: {weight:.4%} is outside this {kind} mandate's bounds "
+                    f"[{low:.2%}, {allocator.max_weight:.2%}] of NAV"
+                )
+            others = self.state.weight_overrides.get(command.portfolio_id, {})
+            pinned = weight + sum(
+                float(o["weight"])
+                for symbol, o in others.items()
+                if symbol != command.symbol and o["weight"] is not None
+            )
+            ceiling = allocator.net_range[1] if mandate.long_short else allocator.invested
+            if pinned > ceiling + 1e-12:
+                raise ValueError(
+                    f"weight: pins would total {pinned:.2%} of NAV, above the {ceiling:.2%} "
+                    "the mandate may invest"
+                )
+        market_date = self.state.market_date
+        payload: dict[str, object] = {
+            "instrument": command.symbol,
+            "weight": weight,
+            "action": "exclude" if weight is None else "pin",
+            "reason": command.reason,
+            "market_date": market_date.isoformat() if market_date else None,
+        }
+        self.emit("WeightOverrideSet", payload, command.portfolio_id, actor=command.actor)
+        return payload
+
+    def lift_override(self, command: LiftWeightOverride) -> dict[str, object]:
+        mandate_of(self.mandates, command.portfolio_id)
+        active = self.state.weight_overrides.get(command.portfolio_id, {})
+        if command.symbol not in active:
+            raise ValueError(
+                f"instrument: {command.symbol!r} has no weight override in "
+                f"{command.portfolio_id} (overridden: {', '.join(sorted(active)) or 'none'})"
+            )
+        payload: dict[str, object] = {"instrument": command.symbol, "reason": command.reason}
+        self.emit("WeightOverrideLifted", payload, command.portfolio_id, actor=command.actor)
+        return payload
+
+
+class TradingDesk:
+    def __init__(
+        self, mandates: tuple[PortfolioMandate, ...], state: EngineState, emit: Emitter
+    ) -> None:
+        self.mandates = mandates
+        self.state = state
+        self.emit = emit
+
+    def cancel(self, command: CancelOrder) -> dict[str, object]:
+        """Cancels an order not yet filled: it never reaches the venue."""
+        order = self.state.pending_orders.get(command.order_id)
+        if order is None:
+            working = ", ".join(sorted(self.state.pending_orders)[:10]) or "none"
+            raise ValueError(f"order_id: {command.order_id!r} is not working (working: {working})")
+        reason = f"cancelled by {command.actor}: {command.reason}"
+        return cancel_order(self.state, order, reason, self.emit)
+
+    def set_state(self, command: SetTradingState) -> dict[str, object]:
+        """A person sets a portfolio's trading state. HALTED cancels its working orders;
+        REDUCING those that would not reduce a position."""
+        pid = mandate_of(self.mandates, command.portfolio_id).portfolio_id
+        now = self.state.trading_state(pid)
+        if command.state == now:
+            raise ValueError(f"state: {pid} is already {now}")
+        reason = f"set by {command.actor}: {command.reason}"
+        return change_trading_state(
+            self.state, pid, command.state, reason, command.actor, self.emit
+        )
+
+
+class RiskDesk:
+    def __init__(
+        self,
+        mandates: tuple[PortfolioMandate, ...],
+        state: EngineState,
+        emit: Emitter,
+        risk: RiskStage,
+        gate: GateStage,
+        latest_close: Callable[[], np.ndarray | None],
+    ) -> None:
+        self.mandates = mandates
+        self.state = state
+        self.emit = emit
+        self.risk = risk
+        self.gate = gate
+        self.latest_close = latest_close
+
+    def set_limit(self, command: SetRiskLimit) -> dict[str, object]:
+        """Sets or removes a risk limit of one portfolio or of every portfolio of a tenant."""
+        manager = self.risk.risk_manager
+        if command.portfolio_id:
+            mandate_of(self.mandates, command.portfolio_id)
+            portfolio_ids, scope = [command.portfolio_id], "portfolio"
+        else:
+            tenants = manager.tenants
+            portfolio_ids = [p for p, t in tenants.items() if t == command.tenant]
+            if not portfolio_ids:
+                raise ValueError(
+                    f"tenant: {command.tenant!r} has no portfolio "
+                    f"(tenants: {', '.join(sorted(set(tenants.values())))})"
+                )
+            scope = f"tenant {command.tenant}"
+        changes = manager.command_changes(
+            self.state,
+            portfolio_ids,
+            command.limit,
+            command.value,
+            command.mode,
+            command.warn_at,
+            command.on_breach,
+            command.symbols,
+            command.remove,
+            command.actor,
+            command.reason,
+            scope,
+        )
+        record_all(self.emit, changes)
+        cancelled = {pid: self._recheck_working_orders(pid, command.limit) for pid in portfolio_ids}
+        for pid in portfolio_ids:
+            self.risk.refresh_limits(self.state, pid)
+        return {
+            "limit": command.limit,
+            "versions": {c.portfolio_id: c.payload["version"] for c in changes},
+            "cancelled_orders": {pid: ids for pid, ids in cancelled.items() if ids},
+        }
+
+    def _recheck_working_orders(self, portfolio_id: str, limit: str) -> list[str]:
+        """What is left of the portfolio's working orders goes through the gate again under the
+        changed limits, at the latest close; an order that would no longer pass whole is
+        cancelled (the next rebalance makes what fits). Returns the cancelled order ids."""
+        state = self.state
+        working = [o for o in state.pending_orders.values() if o.portfolio_id == portfolio_id]
+        close = self.latest_close()
+        if not working or close is None:
+            return []
+        left = [
+            replace(order, quantity_shares=remaining)
+            for order in working
+            if (remaining := remaining_shares(state, order)) > 0
+        ]
+        # Measured with the risk model of the last close, without a tracking-error benchmark,
+        # as when the limit was first set.
+        decisions = self.gate.gate.check(
+            left,
+            self.gate.book(state, portfolio_id, close),
+            self.risk.risk_manager.limits(state, portfolio_id),
+            state.trading_state(portfolio_id),
+            self.risk.model,
+        )
+        cancelled = []
+        for decision in decisions:
+            if decision.action != "passed":
+                order = state.pending_orders[decision.order.order_id]
+                cancel_order(state, order, f"{limit} changed: {decision.reason}", self.emit)
+                cancelled.append(order.order_id)
+        return cancelled
+
+    def acknowledge(self, command: AcknowledgeAlert) -> dict[str, object]:
+        alert = self.state.risk_alerts.get(command.alert_id)
+        if alert is None:
+            open_ids = ", ".join(sorted(self.state.risk_alerts)[:10]) or "none"
+            raise ValueError(f"alert_id: {command.alert_id!r} is not open (open: {open_ids})")
+        payload: dict[str, object] = {"alert_id": command.alert_id, "note": command.reason}
+        self.emit("RiskAlertAcknowledged", payload, alert["portfolio_id"], actor=command.actor)
+        return payload

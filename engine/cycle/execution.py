@@ -1,0 +1,197 @@
+"""The execution stage: the orders decided in earlier cycles are worked at this close (no
+look-ahead): crossed internally, filled by their schedules on the venue, completed or expired.
+
+Emits ``CrossExecuted``, ``OrderFilled``, ``BlockExecuted`` and ``OrderCompleted``. Keeps no state
+of its own: the working orders are in the ``EngineState``; the desk (engine/trading/execution.py)
+holds the venue model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from engine.cycle.context import MarketClose, PortfolioMandate, Universe
+from engine.cycle.recorder import Emitter
+from engine.model import Fill
+from engine.snapshot import BlockView, CrossView
+from engine.state.engine_state import QUALITY_FIELDS, EngineState
+from engine.trading.execution import Completion, ExecutionDesk
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """What traded at this close: fills, internal crosses and venue blocks, oldest first."""
+
+    fills: tuple[Fill, ...] = ()
+    crosses: tuple[CrossView, ...] = ()
+    blocks: tuple[BlockView, ...] = ()
+
+
+class ExecutionStage:
+    def __init__(
+        self, universe: Universe, mandates: tuple[PortfolioMandate, ...], desk: ExecutionDesk
+    ) -> None:
+        self.universe = universe
+        self.mandates = mandates
+        self.desk = desk
+        self._long_short = frozenset(m.portfolio_id for m in mandates if m.long_short)
+
+    def run(
+        self, cycle: int, market: MarketClose, state: EngineState, emit: Emitter
+    ) -> ExecutionResult:
+        if not state.pending_orders:
+            return ExecutionResult()
+        tick, ledger = market.tick, state.ledger
+        working = {
+            order_id: (order, state.order_progress[order_id])
+            for order_id, order in state.pending_orders.items()
+        }
+        window = market.window
+        arrival = {}
+        for order_id, (_, progress) in working.items():
+            back = cycle - (progress.created_cycle + 1)  # rows back from today's close
+            if 0 <= back < len(window):
+                arrival[order_id] = window[len(window) - 1 - back]
+        day = self.desk.execute(
+            working,
+            cycle,
+            tick.close,
+            tick.volume_shares,
+            market.stats,
+            self.universe.symbol_index,
+            {pid: ledger.cash_usd(pid) for pid in ledger.portfolio_ids},
+            ledger.holdings(),
+            self._long_short,
+            arrival,
+            f"B{cycle:08d}",
+        )
+        market_date = tick.timestamp.isoformat()
+        crosses = []
+        for record in day.crosses:
+            emit(
+                "CrossExecuted",
+                {
+                    "market_date": market_date,
+                    "symbol": record.symbol,
+                    "quantity_shares": record.quantity_shares,
+                    "price_usd": str(record.price_usd),
+                    "orders": record.orders,
+                    "unmatched": record.unmatched,
+                    "savings_usd": {pid: str(v) for pid, v in record.savings_usd.items()},
+                },
+            )
+            if record.quantity_shares:
+                by_portfolio: dict[str, int] = {}
+                for order_id, shares in record.orders.items():
+                    pid = working[order_id][0].portfolio_id
+                    by_portfolio[pid] = by_portfolio.get(pid, 0) + shares
+                crosses.append(
+                    CrossView(
+                        tick.timestamp,
+                        record.symbol,
+                        record.quantity_shares,
+                        record.price_usd,
+                        tuple(sorted(by_portfolio.items())),
+                        sum(record.savings_usd.values(), Decimal(0)),
+                    )
+                )
+        settles = {
+            m.portfolio_id: np.busday_offset(
+                tick.timestamp, m.settlement_days, roll="forward"
+            ).astype(date)
+            for m in self.mandates
+        }
+        day_index: dict[str, int] = {}
+        filled_after = {oid: progress.filled_shares for oid, (_, progress) in working.items()}
+        fills = []
+        for done in day.fills:
+            order = done.order
+            filled_after[order.order_id] += done.quantity_shares
+            d = cycle - working[order.order_id][1].created_cycle - 1
+            suffix = "X" if done.venue == "internal cross" else f"F{d:02d}"
+            n = day_index[order.order_id] = day_index.get(order.order_id, 0) + 1
+            fill = Fill(
+                f"{order.order_id}-{suffix}{'' if n == 1 else n}",
+                order.order_id,
+                order.portfolio_id,
+                order.symbol,
+                order.side,
+                done.quantity_shares,
+                done.price_usd,
+                done.commission_usd,
+                tick.timestamp,
+                settles[order.portfolio_id],
+            )
+            emit(
+                "OrderFilled",
+                {
+                    "order_id": fill.order_id,
+                    "fill_id": fill.fill_id,
+                    "symbol": fill.symbol,
+                    "side": fill.side.value,
+                    "quantity_shares": fill.quantity_shares,
+                    "price_usd": str(fill.price_usd),
+                    "market_price_usd": str(done.market_price_usd),
+                    "commission_usd": str(fill.commission_usd),
+                    "cash_change_usd": str(fill.cash_change_usd),
+                    "venue": done.venue,
+                    "block_id": done.block_id,
+                    "state": "FILLED"
+                    if filled_after[order.order_id] == order.quantity_shares
+                    else "PARTIALLY_FILLED",
+                    "market_date": market_date,
+                    "settlement_date": settles[order.portfolio_id].isoformat(),
+                },
+                fill.portfolio_id,
+            )
+            fills.append(fill)
+        blocks = []
+        for block in day.blocks:
+            emit(
+                "BlockExecuted",
+                {
+                    "market_date": market_date,
+                    "block_id": block.block_id,
+                    "symbol": block.symbol,
+                    "side": block.side.value,
+                    "planned_shares": block.planned_shares,
+                    "filled_shares": block.filled_shares,
+                    "price_usd": None if block.price_usd is None else str(block.price_usd),
+                    "children": block.children,
+                },
+            )
+            blocks.append(
+                BlockView(
+                    block.block_id,
+                    tick.timestamp,
+                    block.symbol,
+                    block.side.value,
+                    block.planned_shares,
+                    block.filled_shares,
+                    len(block.children),
+                )
+            )
+        for completion in day.completions:
+            _complete(completion, market_date, emit)
+        return ExecutionResult(tuple(fills), tuple(crosses), tuple(blocks))
+
+
+def _complete(completion: Completion, market_date: str, emit: Emitter) -> None:
+    quality = completion.quality
+    emit(
+        "OrderCompleted",
+        {
+            "order_id": completion.order.order_id,
+            "symbol": completion.order.symbol,
+            "state": completion.state,
+            "reason": completion.reason,
+            "market_date": market_date,
+            "shortfall": {name: str(getattr(quality, name)) for name in QUALITY_FIELDS},
+            "shortfall_bps": round(quality.total_bps, 3),
+        },
+        completion.order.portfolio_id,
+    )

@@ -1,0 +1,98 @@
+"""The trades stage: the approved orders are netted against each other for internal crossing,
+scheduled, given an algorithm and ranked (engine/trading/execution.py), then recorded
+(``OrderCreated``) numbered in execution priority: risk-reducing first, then by urgency. An order
+in an instrument with no traded volume known is rejected (its impact cannot be worked out).
+
+Keeps no state of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+
+from engine.cycle.context import MarketClose, Universe
+from engine.cycle.coordination import Coordinated
+from engine.cycle.gate import gate_payload
+from engine.cycle.recorder import Emitter
+from engine.model import Order
+from engine.risk.gate import GateDecision
+from engine.state.engine_state import EngineState
+from engine.trading.execution import ExecutionDesk
+
+
+class TradesStage:
+    def __init__(self, universe: Universe, desk: ExecutionDesk) -> None:
+        self.universe = universe
+        self.desk = desk
+
+    def run(
+        self,
+        cycle: int,
+        market: MarketClose,
+        state: EngineState,
+        approved: tuple[Order, ...],
+        scaled: Mapping[tuple[str, str], GateDecision],
+        coordinated: Coordinated,
+        emit: Emitter,
+    ) -> tuple[Order, ...]:
+        """The orders created, in execution priority."""
+        if not approved:
+            return ()
+        index = self.universe.symbol_index
+        strength: dict[tuple[str, str], float] = {}
+        for order in approved:
+            signals = coordinated.portfolios[order.portfolio_id]
+            i = index[order.symbol]
+            strength[(order.portfolio_id, order.symbol)] = float(
+                signals.score[i] * signals.confidence[i]
+            )
+        stats = market.stats
+        planned = self.desk.plan(
+            list(approved), state.ledger.holdings(), strength, stats, index, cycle
+        )
+        counters: dict[str, int] = {}
+        created = []
+        for item in planned:
+            pid = item.order.portfolio_id
+            k = counters[pid] = counters.get(pid, 0) + 1
+            order = replace(item.order, order_id=f"{pid}-{cycle:08d}-{k - 1:04d}")
+            created.append(order)
+            emit(
+                "OrderCreated",
+                {
+                    "order_id": order.order_id,
+                    "symbol": order.symbol,
+                    "side": order.side.value,
+                    "quantity_shares": order.quantity_shares,
+                    "decision_price_usd": str(order.decision_price_usd),
+                    "market_date": order.created.isoformat(),
+                    "urgency": round(item.urgency, 4),
+                    "risk_reducing": item.risk_reducing,
+                    **item.progress.payload(),
+                    **(
+                        {"risk_check": gate_payload(note)}
+                        if (note := scaled.get((pid, order.symbol)))
+                        else {}
+                    ),
+                },
+                pid,
+            )
+            adv = stats.adv_shares[index[order.symbol]]
+            if not (np.isfinite(adv) and adv > 0):
+                # No traded volume known: neither its impact nor a participation cap can be
+                # worked out, so it does not go to the market.
+                emit(
+                    "OrderRejected",
+                    {
+                        "order_id": order.order_id,
+                        "symbol": order.symbol,
+                        "side": order.side.value,
+                        "quantity_shares": order.quantity_shares,
+                        "reason": f"no traded volume known for {order.symbol}: impact unknown",
+                    },
+                    pid,
+                )
+        return tuple(created)
