@@ -1,8 +1,9 @@
 """Following a running engine from another process, through Apache Pulsar alone.
 
 ``PulsarFollower`` reads every event family from the earliest message, folds the events into the
-same ``EngineState`` as the engine does, and publishes a ``StateSnapshot`` that a dashboard reads
-exactly as it reads the engine's own. It offers the runner's read side (``snapshot``) and refuses
+same ``EngineState`` as the engine does, and publishes a ``StateSnapshot`` built with the same
+state views as the engine's own (engine/views/state_views.py), which a dashboard reads exactly
+as it reads the engine's. It offers the runner's read side (``snapshot``) and refuses
 commands: those go to the engine's own dashboard. ``FollowedEventLog`` keeps the recent events for
 the Events page, with the query side of the SQL store.
 """
@@ -32,13 +33,20 @@ from engine.signals.records import (
 from engine.snapshot import (
     EngineStatus,
     PortfolioView,
-    PositionView,
     QualityPoint,
     RejectedSignal,
     StateSnapshot,
     TransportView,
 )
 from engine.state.engine_state import EngineState, fill_from_event
+from engine.views.state_views import (
+    active_overrides,
+    execution_quality_views,
+    position_views,
+    risk_alert_views,
+    weight_override_views,
+    working_order_views,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +115,7 @@ class PulsarFollower:
         self._conflicts: dict[str, tuple[Conflict, ...]] = {}
         self._events_seen = 0
         self._stop = threading.Event()
-        self._snapshot = self._build()
+        self._snapshot = self.build_snapshot()
         self._thread = threading.Thread(target=self._run, name="pulsar-follower", daemon=True)
 
     # -- the runner's read side, and no write side ---------------------------------------------
@@ -141,17 +149,18 @@ class PulsarFollower:
         while not self._stop.is_set():
             try:
                 for event in tail_events(self.settings, from_earliest=True, stop=self._stop):
-                    self._apply(event)
+                    self.apply(event)
                     now = time.monotonic()
                     if event.type == "CycleCompleted" or now - last_publish > 0.5:
-                        self._snapshot = self._build()
+                        self._snapshot = self.build_snapshot()
                         last_publish = now
             except Exception:
                 log.exception("following %s failed; reconnecting", self.settings.service_url)
                 self._state = EngineState()  # the readers start again from the earliest
                 self._stop.wait(2.0)
 
-    def _apply(self, event: Event) -> None:
+    def apply(self, event: Event) -> None:
+        """Fold one event into the followed state (the reading thread calls this for each)."""
         self._events_seen += 1
         self.log.add(event)
         try:
@@ -201,33 +210,17 @@ class PulsarFollower:
                 return Decimal(repr(float(price))).quantize(Decimal("0.0001"))
         return self._last_fill_price.get(symbol, Decimal(0))
 
-    def _build(self) -> StateSnapshot:
+    def build_snapshot(self) -> StateSnapshot:
         state = self._state
-        sector = {i.symbol: i.sector for i in self.instruments}
+        sectors = {i.symbol: i.sector for i in self.instruments}
         index = {i.symbol: k for k, i in enumerate(self.instruments)}
         portfolios = []
         for pid in state.ledger.portfolio_ids:
-            history = tuple(state.nav_history.get(pid, ()))
             # Valued as the engine valued them at the last cycle: the ledger may already hold
             # fills of the next one, which travel on another topic than the cycle's result.
             nav, cash = self._valuation.get(pid, (state.ledger.cash_usd(pid),) * 2)
-            targets = state.targets.get(pid, {})
-            held = state.ledger.holdings_of(pid)
-            views = []
-            for symbol in sorted(set(held) | set(targets)):
-                price = self._mark(symbol, index)
-                value = (price * held.get(symbol, 0)).quantize(Decimal("0.01"))
-                views.append(
-                    PositionView(
-                        symbol,
-                        sector.get(symbol, "Unknown"),
-                        held.get(symbol, 0),
-                        price,
-                        value,
-                        float(value / nav) if nav else 0.0,
-                        targets.get(symbol, 0.0),
-                    )
-                )
+            shown = set(state.ledger.holdings_of(pid)) | set(state.targets.get(pid, {}))
+            prices = {symbol: self._mark(symbol, index) for symbol in shown}
             portfolios.append(
                 PortfolioView(
                     pid,
@@ -236,13 +229,14 @@ class PulsarFollower:
                     nav,
                     cash,
                     state.initial_cash_usd[pid],
-                    tuple(views),
+                    position_views(state, pid, nav, sectors, prices),
                     state.target_cash_weight.get(pid, 1.0),
-                    history,
+                    tuple(state.nav_history.get(pid, ())),
                     state.orders_total.get(pid, 0),
                     state.fills_total.get(pid, 0),
                     state.trading_state(pid),
                     state.trading_states.get(pid, {}).get("reason"),
+                    weight_overrides=weight_override_views(state, pid),
                 )
             )
         return StateSnapshot(
@@ -254,11 +248,14 @@ class PulsarFollower:
             instruments=self.instruments,
             portfolios=tuple(portfolios),
             recent_orders=tuple(self._recent_orders),
+            working_orders=working_order_views(state),
+            execution_quality=execution_quality_views(state),
             recent_fills=tuple(self._recent_fills),
             recent_cycles=tuple(self._last_cycle_reports),
             transport=TransportView("pulsar (following)", None, None, None),
             conflicts=tuple(c for conflicts in self._conflicts.values() for c in conflicts),
             rejected_signals=tuple(self._rejections),
             quality_history=tuple(self._quality),
-            overrides=tuple(sorted(state.overrides.values(), key=lambda o: o.override_id)),
+            overrides=active_overrides(state),
+            risk_alerts=risk_alert_views(state),
         )

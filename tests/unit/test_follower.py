@@ -80,8 +80,8 @@ def test_a_follower_folds_the_books_and_refuses_commands() -> None:
         ),
     ]
     for event in events:
-        follower._apply(event)
-    snapshot = follower._build()
+        follower.apply(event)
+    snapshot = follower.build_snapshot()
     (view,) = snapshot.portfolios
     assert (view.name, str(view.nav_usd), str(view.cash_usd)) == ("One", "999.00", "899.00")
     assert [(p.symbol, p.quantity_shares, str(p.price_usd)) for p in view.positions] == [
