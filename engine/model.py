@@ -51,12 +51,6 @@ class MarketTick:
     volume_shares: np.ndarray
 
 
-class SourceKind(enum.StrEnum):
-    MODEL = "model"
-    EXTERNAL = "external"
-    MANUAL = "manual"
-
-
 @dataclass(frozen=True, slots=True)
 class Signal:
     """One view of one source on one instrument, as submitted from outside the engine.
@@ -239,12 +233,6 @@ class Event:
     version: int = 1
     seq: int | None = None
     portfolio_seq: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StageTiming:
-    stage: str
-    ms: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -259,11 +259,6 @@ class EmbeddedEventBus:
             self._subscriptions = [*self._subscriptions, subscription]
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        with self._lock:
-            self._subscriptions = [s for s in self._subscriptions if s is not subscription]
-        subscription.close()
-
     def publish(self, events: Sequence[Event], also: InTransaction | None = None) -> list[Event]:
         stored = self.store.append(events, also)
         subscriptions = self._subscriptions  # a snapshot of the list: subscribe may swap it

@@ -19,7 +19,7 @@ gains it, within the bounds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -225,13 +225,3 @@ class QualityTracker:
             full_sum / full_n if full_n else float("nan"),
             full_n,
         )
-
-    def multipliers(self, sources: Iterable[str]) -> dict[str, float]:
-        return {source: self.quality(source).multiplier for source in sources}
-
-    def horizon_quality(self) -> Mapping[str, tuple[float, int]]:
-        """Full-history mean IC and number of observations per ``source/horizon``."""
-        return {
-            key: (self._full_ic_sum[key] / self._full_ic_count[key], self._full_ic_count[key])
-            for key in sorted(self._full_ic_count)
-        }

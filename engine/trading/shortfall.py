@@ -130,10 +130,6 @@ class Shortfall:
         return self._bps(self.delay_usd)
 
     @property
-    def timing_bps(self) -> float:
-        return self._bps(self.timing_usd)
-
-    @property
     def spread_bps(self) -> float:
         return self._bps(self.spread_usd)
 
