@@ -1,6 +1,6 @@
 """Risk coordination: the limits in force, their utilisation, alerts and trading states.
 
-The coordinator owns the events; this module decides what they are. Everything here reads the
+The cycle records the events (engine/cycle/recorder.py); this module decides what they are. Everything here reads the
 engine state (the fold of the events) and returns the events to record, so a restarted engine
 decides exactly as the one before it.
 
@@ -56,7 +56,7 @@ SCALABLE = tuple(
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """An event the coordinator is to record."""
+    """An event the risk stage or a risk command is to record."""
 
     type: str
     payload: dict[str, Any]

@@ -2,7 +2,7 @@
 
 ``SignalIntake.review`` decides, for each raw signal of a submission, ``accepted``, ``rejected``
 (with the field and the reason) or ``duplicate`` (an id already accepted and still live: ignored,
-so a client can safely resubmit after a timeout). It changes nothing: the coordinator turns the
+so a client can safely resubmit after a timeout). It changes nothing: the ``SignalDesk`` turns the
 outcomes into ``SignalReceived`` and ``SignalRejected`` events.
 """
 

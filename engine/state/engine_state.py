@@ -4,7 +4,7 @@ Everything the engine must know to carry on after a restart (cash, positions, ta
 pending settlement, interest income and accrual, orders waiting for the next tick, how many cycles
 ran, each portfolio's trading state, risk limits and open risk alerts, recent NAVs, the live
 external signals and manual overrides)
-changes only by ``EngineState.apply(event)``. The coordinator applies each event the moment it
+changes only by ``EngineState.apply(event)``. The ``EventRecorder`` applies each event the moment it
 emits it; start-up applies the stored events after the latest snapshot. Same code, same result: the
 live state is by construction the fold of its events.
 
