@@ -112,7 +112,7 @@ def test_the_engine_halts_a_portfolio_whose_state_drifts_from_its_events(
     for _ in range(40):
         coordinator.run_cycle(next(ticks))
     # A bug (or a stray write) changes the live ledger without an event:
-    coordinator.ledger._books["alpha"].cash_usd += Decimal("100.00")
+    coordinator.ledger.credit_interest("alpha", Decimal("100.00"), coordinator.market_date)
     coordinator.run_cycle(next(ticks))
     (alert,) = parts.store.query(event_type="ConsistencyAlert")
     assert alert.portfolio_id == "alpha"
