@@ -30,6 +30,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date
 from functools import partial
 
 import numpy as np
@@ -241,7 +242,7 @@ class Coordinator:
         return self.state.cycles_completed
 
     @property
-    def market_date(self):
+    def market_date(self) -> date | None:
         return self.state.market_date
 
     @property
