@@ -222,10 +222,14 @@ def order_filled(
 def holding(
     emit: Recorder, portfolio_id: str, symbol: str, quantity: int, price: str, n: int = 0
 ) -> None:
-    """Buy ``quantity`` shares at ``price`` with no commission: an order created and filled."""
+    """Trade ``quantity`` shares (negative: sell, or short in a long/short book) at ``price``
+    with no commission: an order created and filled at once."""
     order_id = f"{portfolio_id}-seed-{symbol}-{n}"
-    order_created(emit, order_id, portfolio_id, symbol, "BUY", quantity, price, 0)
-    order_filled(emit, order_id, portfolio_id, symbol, "BUY", quantity, price, "0.00", venue=None)
+    side = "BUY" if quantity > 0 else "SELL"
+    order_created(emit, order_id, portfolio_id, symbol, side, abs(quantity), price, 0)
+    order_filled(
+        emit, order_id, portfolio_id, symbol, side, abs(quantity), price, "0.00", venue=None
+    )
 
 
 def set_limit(
@@ -271,6 +275,12 @@ def price_window(
     returns = rng.normal(0.0005, 0.015, size=(days - 1, len(start)))
     growth = np.vstack([np.ones(len(start)), np.exp(np.cumsum(returns, axis=0))])
     return np.round(np.array(start) * growth, 2)
+
+
+def moving_window(prices: tuple[float, ...], days: int = 40, seed: int = 7) -> np.ndarray:
+    """A seeded random walk over ``days`` whose last close is exactly ``prices``."""
+    walk = price_window(days, seed, prices)
+    return walk / walk[-1] * np.array(prices, dtype=float)
 
 
 def volume_window(days: int = 40, shares: float = 1_000_000.0) -> np.ndarray:
