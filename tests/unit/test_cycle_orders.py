@@ -1,0 +1,302 @@
+"""The orders, gate and trades stages, built with plain data and called directly."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from engine.cycle.allocation import Target
+from engine.cycle.coordination import Coordinated, CoordinationStage
+from engine.cycle.gate import GateStage
+from engine.cycle.orders import OrdersStage
+from engine.cycle.signals import SignalViews
+from engine.cycle.trades import TradesStage
+from engine.model import Order, Side, SignalBatch, TargetWeights
+from engine.risk.gate import GateDecision
+from tests.unit.cycle_support import (
+    SYMBOLS,
+    TODAY,
+    UNIVERSE,
+    desk,
+    flat_close,
+    holding,
+    mandates,
+    market_close,
+    opened_state,
+    order_created,
+    risk_manager,
+    set_limit,
+    volume_window,
+)
+
+PRICES = (50.0, 20.0, 80.0, 10.0)
+
+
+def _target(pid: str, shares: list[int]) -> Target:
+    vector = np.array(shares, dtype=np.int64)
+    weights = vector * np.array(PRICES) / 100_000
+    return Target(TargetWeights(pid, TODAY, weights, 1 - weights.sum()), vector)
+
+
+def _order(pid: str, symbol: str, side: Side, quantity: int, k: int = 0) -> Order:
+    price = Decimal(str(PRICES[SYMBOLS.index(symbol)]))
+    return Order(f"{pid}-00000003-{k:04d}", pid, symbol, side, quantity, price, TODAY)
+
+
+def _coordinated() -> Coordinated:
+    score = np.array([0.5, 0.2, 0.4, 0.9])
+    batch = SignalBatch("momentum", "1w", TODAY, score, np.ones(4))
+    _, emit = opened_state()
+    return CoordinationStage(UNIVERSE, mandates()).run(
+        1, flat_close(PRICES), SignalViews((batch,), (batch,)), {}, (), emit
+    )
+
+
+# -- orders ---------------------------------------------------------------------------------
+
+
+def test_a_rebalance_cancels_what_is_working_and_sells_before_it_buys() -> None:
+    state, emit = opened_state()
+    holding(emit, "alpha", "AAA", 400, "50")
+    order_created(emit, "alpha-00000000-0000", "alpha", "BBB", "BUY", 10, "20", cycle=0)
+    order_created(emit, "beta-00000000-0000", "beta", "BBB", "BUY", 10, "20", cycle=0)
+    emit.clear()
+
+    made = OrdersStage(UNIVERSE, mandates()).run(
+        1, flat_close(PRICES), state, {"alpha": _target("alpha", [100, 0, 100, 500])}, emit
+    )
+
+    (cancelled,) = emit.of("OrderCancelled")
+    assert cancelled.payload["order_id"] == "alpha-00000000-0000"
+    assert cancelled.payload["reason"] == "replaced by the rebalance"
+    assert cancelled.payload["remaining_shares"] == 10
+    assert set(state.pending_orders) == {"beta-00000000-0000"}  # beta has no new target
+    orders = made["alpha"]
+    assert [(o.side, o.symbol, o.quantity_shares) for o in orders] == [
+        (Side.SELL, "AAA", 300),
+        (Side.BUY, "CCC", 100),
+        (Side.BUY, "DDD", 500),
+    ]
+    assert [o.order_id for o in orders] == [f"alpha-00000001-{k:04d}" for k in range(3)]
+    assert orders[1].decision_price_usd == Decimal("80")
+    assert set(made) == {"alpha"}
+
+
+def test_buys_are_cut_to_the_cash_the_sells_leave() -> None:
+    state, emit = opened_state({"alpha": "10000", "beta": "10000"})
+    holding(emit, "alpha", "AAA", 200, "50")  # all the cash in AAA
+    assert state.ledger.cash_usd("alpha") == 0
+
+    made = OrdersStage(UNIVERSE, mandates()).run(
+        1, flat_close(PRICES), state, {"alpha": _target("alpha", [0, 0, 0, 2000])}, emit
+    )
+
+    sell, buy = made["alpha"]
+    assert (sell.side, sell.quantity_shares) == (Side.SELL, 200)
+    assert buy.side is Side.BUY
+    assert 900 < buy.quantity_shares < 1000  # 10,000 USD of sales less the cost allowance
+    proceeds = Decimal(200 * 50)
+    assert buy.quantity_shares * buy.decision_price_usd <= proceeds
+
+
+def test_a_halted_portfolio_makes_no_orders_and_keeps_what_is_working() -> None:
+    state, emit = opened_state()
+    order_created(emit, "alpha-00000000-0000", "alpha", "BBB", "BUY", 10, "20", cycle=0)
+    emit("TradingStateChanged", {"state": "HALTED", "reason": "x"}, "alpha", actor="pm")
+    emit.clear()
+
+    made = OrdersStage(UNIVERSE, mandates()).run(
+        1, flat_close(PRICES), state, {"alpha": _target("alpha", [100, 0, 0, 0])}, emit
+    )
+
+    assert made == {}
+    assert emit.events == []
+
+
+def test_a_portfolio_not_due_makes_no_orders() -> None:
+    state, emit = opened_state()
+    made = OrdersStage(UNIVERSE, mandates()).run(
+        2, flat_close(PRICES), state, {"beta": _target("beta", [100, 0, 0, 0])}, emit
+    )
+    assert made == {}
+
+
+# -- gate -----------------------------------------------------------------------------------
+
+
+def test_the_gate_rejects_an_order_breaching_a_position_limit_and_names_it() -> None:
+    state, emit = opened_state()
+    set_limit(emit, "alpha", "max_position_weight", 0.3)
+    emit.clear()
+    orders = {
+        "alpha": [
+            _order("alpha", "AAA", Side.BUY, 1000, 0),
+            _order("alpha", "DDD", Side.BUY, 100, 1),
+        ]
+    }
+
+    result = GateStage(UNIVERSE, mandates(), risk_manager()).run(
+        3, flat_close(PRICES), state, orders, None, emit
+    )
+
+    assert [o.symbol for o in result.approved] == ["DDD"]
+    (rejected,) = emit.of("OrderRejected")
+    payload = rejected.payload
+    assert payload["limit"] == "max_position_weight"
+    assert payload["value"] == pytest.approx(1000 * 50 / 100_000)
+    assert payload["threshold"] == 0.3
+    assert payload["approved_shares"] == 0 and payload["requested_shares"] == 1000
+    assert payload["check"] == "pre-trade"
+    assert payload["order_id"] == "alpha-00000003-G0000"
+    assert "AAA would be 50.00% of NAV" in payload["reason"]
+    (view,) = result.decisions
+    assert (view.action, view.limit, view.symbol) == ("rejected", "max_position_weight", "AAA")
+    assert result.scaled == {}
+
+
+def test_a_soft_limit_scales_the_order_to_what_fits() -> None:
+    state, emit = opened_state()
+    set_limit(emit, "alpha", "max_position_weight", 0.3, mode="soft")
+    emit.clear()
+
+    result = GateStage(UNIVERSE, mandates(), risk_manager()).run(
+        3,
+        flat_close(PRICES),
+        state,
+        {"alpha": [_order("alpha", "AAA", Side.BUY, 1000)]},
+        None,
+        emit,
+    )
+
+    (approved,) = result.approved
+    assert approved.quantity_shares == int(0.3 * 100_000 / 50)
+    decision = result.scaled[("alpha", "AAA")]
+    assert (decision.action, decision.limit) == ("scaled", "max_position_weight")
+    assert emit.events == []
+    assert result.decisions[0].approved_shares == 600
+
+
+def test_a_halted_portfolio_passes_no_order() -> None:
+    state, emit = opened_state()
+    emit("TradingStateChanged", {"state": "HALTED", "reason": "x"}, "alpha", actor="pm")
+    emit.clear()
+
+    result = GateStage(UNIVERSE, mandates(), risk_manager()).run(
+        3, flat_close(PRICES), state, {"alpha": [_order("alpha", "DDD", Side.BUY, 10)]}, None, emit
+    )
+
+    assert result.approved == ()
+    assert emit.of("OrderRejected")[0].payload["limit"] == "trading_state"
+
+
+def test_orders_within_every_limit_pass_without_a_record() -> None:
+    state, emit = opened_state()
+    set_limit(emit, "alpha", "max_order_notional_usd", 10_000)
+    emit.clear()
+    orders = [_order("alpha", "DDD", Side.BUY, 100), _order("alpha", "BBB", Side.BUY, 100, 1)]
+
+    result = GateStage(UNIVERSE, mandates(), risk_manager()).run(
+        3, flat_close(PRICES), state, {"alpha": orders, "beta": []}, None, emit
+    )
+
+    assert result.approved == tuple(orders)
+    assert result.decisions == ()
+    assert emit.events == []
+
+
+def test_the_gates_book_is_the_portfolio_at_the_close() -> None:
+    state, emit = opened_state()
+    holding(emit, "alpha", "CCC", 100, "80")
+    close = np.array([50.0, 20.0, 90.0, 10.0])
+    state.ledger.mark(SYMBOLS, close)
+
+    book = GateStage(UNIVERSE, mandates(), risk_manager()).book(state, "alpha", close)
+
+    assert book.nav_usd == pytest.approx(100_000 - 8_000 + 9_000)
+    assert book.shares.tolist() == [0, 0, 100, 0]
+    assert book.sector_names == ("Energy", "Health", "Tech")
+
+
+# -- trades ---------------------------------------------------------------------------------
+
+
+def test_approved_orders_are_recorded_numbered_in_priority_risk_reducing_first() -> None:
+    state, emit = opened_state()
+    holding(emit, "alpha", "AAA", 400, "50")
+    emit.clear()
+    approved = (
+        _order("alpha", "DDD", Side.BUY, 1000, 0),
+        _order("alpha", "AAA", Side.SELL, 100, 1),
+    )
+
+    created = TradesStage(UNIVERSE, desk()).run(
+        3, flat_close(PRICES), state, approved, {}, _coordinated(), emit
+    )
+
+    assert [(o.symbol, o.order_id) for o in created] == [
+        ("AAA", "alpha-00000003-0000"),
+        ("DDD", "alpha-00000003-0001"),
+    ]
+    events = emit.of("OrderCreated")
+    assert [e.payload["risk_reducing"] for e in events] == [True, False]
+    assert events[0].payload["cycle"] == 3
+    assert events[0].payload["schedule"] == [100]  # 100 shares of a 1,000,000 ADV: at once
+    assert set(state.pending_orders) == {"alpha-00000003-0000", "alpha-00000003-0001"}
+    assert state.order_progress["alpha-00000003-0001"].created_cycle == 3
+    assert state.orders_total["alpha"] == 3  # the seeded holding's order and these two
+
+
+def test_a_scaled_order_carries_the_gates_note() -> None:
+    state, emit = opened_state()
+    order = _order("alpha", "AAA", Side.BUY, 600)
+    note = GateDecision(order, 1000, 600, "scaled", "max_position_weight", 0.5, 0.3, "too big")
+
+    TradesStage(UNIVERSE, desk()).run(
+        3, flat_close(PRICES), state, (order,), {("alpha", "AAA"): note}, _coordinated(), emit
+    )
+
+    check = emit.of("OrderCreated")[0].payload["risk_check"]
+    assert check["limit"] == "max_position_weight"
+    assert (check["requested_shares"], check["approved_shares"]) == (1000, 600)
+
+
+def test_an_order_with_no_traded_volume_known_is_rejected() -> None:
+    state, emit = opened_state()
+    volumes = volume_window(25)
+    volumes[:, 3] = np.nan  # DDD has never traded
+    close = market_close(np.tile(np.array(PRICES), (25, 1)), volumes)
+    approved = (_order("alpha", "DDD", Side.BUY, 100), _order("alpha", "AAA", Side.BUY, 10, 1))
+
+    TradesStage(UNIVERSE, desk()).run(3, close, state, approved, {}, _coordinated(), emit)
+
+    (rejected,) = emit.of("OrderRejected")
+    assert rejected.payload["symbol"] == "DDD"
+    assert "no traded volume known for DDD" in rejected.payload["reason"]
+    assert [o.symbol for o in state.pending_orders.values()] == ["AAA"]
+
+
+def test_opposite_orders_of_two_portfolios_are_planned_to_cross() -> None:
+    state, emit = opened_state()
+    holding(emit, "beta", "AAA", 100, "50")
+    emit.clear()
+    approved = (_order("alpha", "AAA", Side.BUY, 100), _order("beta", "AAA", Side.SELL, 100))
+
+    TradesStage(UNIVERSE, desk(crossing=True)).run(
+        3, flat_close(PRICES), state, approved, {}, _coordinated(), emit
+    )
+
+    payloads = {e.portfolio_id: e.payload for e in emit.of("OrderCreated")}
+    assert payloads["alpha"]["cross_shares"] == payloads["beta"]["cross_shares"] == 100
+    assert payloads["alpha"]["algorithm"] == "CROSS"
+    assert payloads["alpha"]["schedule"] == []
+
+
+def test_nothing_approved_creates_nothing() -> None:
+    state, emit = opened_state()
+    created = TradesStage(UNIVERSE, desk()).run(
+        3, flat_close(PRICES), state, (), {}, Coordinated(), emit
+    )
+    assert created == ()
+    assert emit.events == []
