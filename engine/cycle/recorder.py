@@ -104,7 +104,9 @@ class EventRecorder:
 
         Payloads hold JSON values only (money as decimal strings, dates as ISO strings), so the
         state, subscribers and a reader of the store all see the same thing."""
-        correlation = self.state.cycles_completed + 1
+        # Inside a cycle, the cycle begun (even after its CycleCompleted moved the state on);
+        # outside, the cycle to come.
+        correlation = self._cycle or self.state.cycles_completed + 1
         if self._cycle is not None:
             self._position += 1
             event_id = f"c{correlation:09d}-{self._position:05d}"

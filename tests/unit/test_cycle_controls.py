@@ -232,6 +232,25 @@ def test_events_inside_a_cycle_are_numbered_from_the_cycle_and_outside_by_sessio
     bus.close()
 
 
+def test_a_cycle_numbers_its_events_by_the_cycle_begun_even_after_it_completes(
+    store: SqlEventStore,
+) -> None:
+    recorder, bus = _recorder(store)
+    recorder.begin_cycle(7)
+    opened = _open(recorder)
+    completed = recorder.emit("CycleCompleted", {"cycle": 7, "market_date": "2020-01-02"})
+    late = recorder.emit("OrderCancelled", {"order_id": "x"}, "alpha")
+    recorder.end_cycle()
+
+    assert [e.event_id for e in (opened, completed, late)] == [
+        "c000000007-00001",
+        "c000000007-00002",
+        "c000000007-00003",
+    ]
+    assert {e.correlation_id for e in (opened, completed, late)} == {"cycle-7"}
+    bus.close()
+
+
 def test_a_cycle_run_again_gets_the_same_ids_and_is_stored_once(store: SqlEventStore) -> None:
     recorder, bus = _recorder(store)
     recorder.begin_cycle(1)
