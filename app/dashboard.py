@@ -1,6 +1,6 @@
 """The Dash app factory: a multi-page dashboard over a running engine, plus its JSON API.
 
-``create_app`` takes the engine's runner and event store instead of reaching for globals, so a
+``create_app`` takes the engine's runner and event log instead of reaching for globals, so a
 test (or a process serving two engines) can build as many apps as it needs.
 """
 
@@ -17,10 +17,11 @@ from app.api import ApiSettings, register_api
 from callbacks import register_all
 from components import ids
 from components.layout import navbar
+from engine.views.queries import EventQueries
 
 if TYPE_CHECKING:
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
+    from engine.views.queries import EventLog
 
 # The top-level assets/ folder, next to app/ (Dash would otherwise look inside app/).
 ASSETS_FOLDER = Path(__file__).resolve().parent.parent / "assets"
@@ -39,12 +40,13 @@ REFRESH_MS = 1000
 
 def create_app(
     runner: CoordinatorRunner,
-    store: SqlEventStore,
+    events: EventLog,
     *,
     title: str = "Portfolio Coordinator",
     api: ApiSettings | None = None,
 ) -> dash.Dash:
-    """A Dash app showing ``runner``'s snapshots and ``store``'s events; the runner is not started.
+    """A Dash app showing ``runner``'s snapshots and the ``events`` of its log (the SQL store or a
+    follower's recent events, read through ``EventQueries``); the runner is not started.
 
     ``api`` bounds the JSON API (``ApiSettings.from_config`` takes them from the engine's config).
 
@@ -72,6 +74,6 @@ def create_app(
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
         ]
     )
-    register_all(app, runner, store)
+    register_all(app, runner, EventQueries(events))
     register_api(app.server, runner, api)
     return app

@@ -1,9 +1,10 @@
-"""Callbacks, grouped by page. Each module's ``register(app, runner, store)`` binds its callbacks to
-one app with ``app.callback`` (never the global ``dash.callback``), so several apps, each with its
-own engine, can live in one process (tests do).
+"""Callbacks, grouped by page. Each module's ``register(app, runner, queries)`` binds its
+callbacks to one app with ``app.callback`` (never the global ``dash.callback``), so several apps,
+each with its own engine, can live in one process (tests do).
 
-Callbacks only read ``runner.snapshot()`` or ``store.query(...)``, or submit a command; they run
-every second, so each stays a few list comprehensions over one immutable snapshot.
+Callbacks only read ``runner.snapshot()`` or the ``EventQueries`` read model (engine/views/), or
+submit a command; they run every second, so each stays a few list comprehensions over one
+immutable snapshot.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
+    from engine.views.queries import EventQueries
 
 
-def register_all(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register_all(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     for page in (shell, overview, signals, allocation, trades, risk, events):
-        page.register(app, runner, store)
+        page.register(app, runner, queries)

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
     from engine.snapshot import StateSnapshot
+    from engine.views.queries import EventQueries
 
 # The engine answers between cycles, within a cycle's time; past this the person is told it is
 # still pending rather than left with a frozen button.
@@ -133,7 +133,7 @@ def _is_long_short(snapshot: StateSnapshot, portfolio_id: str | None) -> bool:
     return any(v.long_short for v in snapshot.portfolios if v.portfolio_id == portfolio_id)
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     register_portfolio_picker(app, runner, ids.ALLOCATION_PORTFOLIO_PICKER)
 
     @app.callback(

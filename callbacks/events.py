@@ -1,4 +1,5 @@
-"""Events: the event log from the store, newest first, filtered and paged by global sequence.
+"""Events: the event log (the ``EventQueries`` read model), newest first, filtered and paged by
+global sequence.
 
 Two callbacks, on purpose. ``choose_page`` turns a person's action (a filter, a paging button)
 into the query to show; ``show_events`` runs that query, on the action and on every refresh tick.
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
+    from engine.views.queries import EventQueries
 
 PAGE_SIZE = 50
 # A download is built in memory in one request; past this many rows use `pcoord events --json`.
@@ -68,7 +69,7 @@ def _turn_page(
     raise PreventUpdate
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     @app.callback(
         Output(ids.EVENTS_PORTFOLIO_FILTER, "options"),
         Output(ids.EVENTS_TYPE_FILTER, "options"),
@@ -79,7 +80,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
             {"label": view.name, "value": view.portfolio_id}
             for view in runner.snapshot().portfolios
         ]
-        types = [{"label": name, "value": name} for name in store.event_types()]
+        types = [{"label": name, "value": name} for name in queries.event_types()]
         return (
             [{"label": "all portfolios", "value": ids.ALL}, *portfolios],
             [{"label": "all types", "value": ids.ALL}, *types],
@@ -132,35 +133,29 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
         # An older page never changes; only the newest page follows the log.
         if refresh and page["before_seq"] is not None:
             raise PreventUpdate
-        # One extra row tells whether an older page exists without a count query.
-        events = store.query(
-            portfolio_id=page["portfolio_id"],
-            event_type=page["event_type"],
-            before_seq=page["before_seq"],
-            limit=PAGE_SIZE + 1,
+        found = queries.page(
+            page["portfolio_id"], page["event_type"], page["before_seq"], size=PAGE_SIZE
         )
-        has_older = len(events) > PAGE_SIZE
-        events = events[:PAGE_SIZE]
-        newest_seq = events[0].seq if events else None
+        rows, has_older, newest_seq = found.events, found.has_older, found.newest_seq
         if refresh and newest_seq == shown["newest_seq"]:
             raise PreventUpdate
         snapshot = runner.snapshot()
         colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
         page_number = len(page["newer"]) + 1
-        if events:
+        if rows:
             label = (
-                f"page {page_number} · seq {events[0].seq:,} to {events[-1].seq:,}, newest first"
+                f"page {page_number} · seq {rows[0].seq:,} to {rows[-1].seq:,}, newest first"
                 + (" · live" if page["before_seq"] is None else "")
             )
         else:
             label = f"page {page_number} · no events"
         return (
-            events_table(events, PortfolioLabels(snapshot.portfolios, colours)),
+            events_table(rows, PortfolioLabels(snapshot.portfolios, colours)),
             label,
             {
                 "page": page,
                 "newest_seq": newest_seq,
-                "oldest_seq": events[-1].seq if has_older else None,
+                "oldest_seq": found.oldest_seq if has_older else None,
             },
             not has_older,
             page_number == 1,
@@ -175,13 +170,11 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
     )
     def export_events(_clicks: int | None, page: dict[str, Any] | None) -> dict[str, Any]:
         filters = page or _first_page(None, None)
-        newest_first = store.query(
-            portfolio_id=filters["portfolio_id"],
-            event_type=filters["event_type"],
-            limit=EXPORT_MAX_ROWS,
+        oldest_first = queries.export(
+            filters["portfolio_id"], filters["event_type"], limit=EXPORT_MAX_ROWS
         )
         return dcc.send_string(
-            events_csv(reversed(newest_first)),
+            events_csv(oldest_first),
             events_csv_filename(filters["portfolio_id"], filters["event_type"]),
             type="text/csv",
         )

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
+    from engine.views.queries import EventQueries
 
 ACTOR = "dashboard-user"
 
@@ -58,7 +58,7 @@ def _command_from_click(trigger: Any, speed: float | str | None) -> tuple[Comman
     return command, f"Speed {days_per_second:g} trading days/s sent"
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     @app.callback(
         Output(ids.OVERVIEW_STATUS_BADGE, "children"),
         Output(ids.OVERVIEW_PAUSE_BUTTON, "disabled"),

@@ -55,8 +55,8 @@ if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
     from engine.snapshot import LimitView, RiskView, StateSnapshot
+    from engine.views.queries import EventQueries
 
 # The alerts card shows the chosen portfolio's alerts, or every portfolio's.
 ALERT_SCOPES = ("portfolio", "all")
@@ -290,7 +290,7 @@ def limits_card(risk: RiskView | None) -> html.Div:
     return html.Div([limits_summary(risk.limits), limits_table(risk.limits)])
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     register_portfolio_picker(app, runner, ids.RISK_PORTFOLIO_PICKER)
 
     @app.callback(

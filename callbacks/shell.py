@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     import dash_bootstrap_components as dbc
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
+    from engine.views.queries import EventQueries
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     @app.callback(
         Output(ids.NAVBAR_STATUS, "children"),
         Output(ids.NAVBAR_MARKET_DATE, "children"),

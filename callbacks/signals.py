@@ -1,5 +1,5 @@
 """Signals: flow, heatmaps, lineage, conflicts, source quality and intake from the snapshot; manual
-overrides sent as commands, with their audit trail from the event store.
+overrides sent as commands, with their audit trail from the event log's read model.
 
 Four refreshes, each skipping its work unless what it shows can have changed: the signal views
 change only with a cycle; the intake counters with a submission (which needs no cycle); the
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
     from engine.snapshot import StateSnapshot
+    from engine.views.queries import EventQueries
 
 # The engine answers between cycles, within a cycle's time; past this the person is told it is
 # still pending rather than left with a frozen button.
@@ -124,7 +124,7 @@ def _labels(snapshot: StateSnapshot) -> PortfolioLabels:
     return PortfolioLabels(snapshot.portfolios, colours)
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     @app.callback(
         Output(ids.SIGNALS_FLOW_SANKEY, "figure"),
         Output(ids.SIGNALS_RAW_HEATMAP, "figure"),
@@ -302,11 +302,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) ->
         if shown == rendered:
             raise PreventUpdate
         labels = _labels(snapshot)
-        audit = [
-            event
-            for event_type in AUDIT_EVENT_TYPES
-            for event in store.query(event_type=event_type, limit=RECENT_ROWS)
-        ]
+        audit = queries.audit_trail(AUDIT_EVENT_TYPES, limit=RECENT_ROWS)
         return (
             overrides_table(snapshot.overrides, labels, ids.lift_button),
             override_audit_table(audit, labels),

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
-    from engine.events.store import SqlEventStore
     from engine.snapshot import PortfolioView, StateSnapshot, WorkingOrderView
+    from engine.views.queries import EventQueries
 
 CANCEL_REASON = "cancelled from the dashboard"
 # The hold form's choices and the trading state each asks for (a state's own name works too).
@@ -142,7 +142,7 @@ def _working_order(snapshot: StateSnapshot, order_id: str) -> WorkingOrderView |
     return next((o for o in snapshot.working_orders if o.order_id == order_id), None)
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, store: SqlEventStore) -> None:
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     @app.callback(
         Output(ids.TRADES_SUMMARY, "children"),
         Output(ids.TRADES_ORDERS_TABLE, "children"),
