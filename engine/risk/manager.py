@@ -1,8 +1,8 @@
 """Risk coordination: the limits in force, their utilisation, alerts and trading states.
 
-The cycle records the events (engine/cycle/recorder.py); this module decides what they are. Everything here reads the
-engine state (the fold of the events) and returns the events to record, so a restarted engine
-decides exactly as the one before it.
+The cycle records the events (engine/cycle/recorder.py); this module decides what they are.
+Everything here reads the engine state (the fold of the events) and returns the events to
+record, so a restarted engine decides exactly as the one before it.
 
 - **Limits in force** are the fold of ``RiskLimitSet`` / ``RiskLimitRemoved``. At start-up the
   configured limits are compared with those: a limit the config adds or changes is recorded

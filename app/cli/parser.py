@@ -1,39 +1,13 @@
-"""``pcoord``: the command line of Portfolio Coordinator."""
+"""The ``pcoord`` argument parser: every command and its options, nothing else.
+
+Only the standard library is imported here, so that ``pcoord --help`` is instant; each command's
+handler lives in its own module of this package and is imported when that command runs."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import logging
-import sys
-import time
-import traceback
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-from engine.errors import ConfigError, MarketDataError, RecoveryError, StoreError
-
-# Only the standard library and engine.errors above: every command's own module (and with it
-# cvxpy, pandas, SQLAlchemy, Dash) is imported when that command runs, so `--help` is instant.
-
-# The module and function that handle each command.
-HANDLERS = {
-    "serve": "app.commands.serve:serve",
-    "dashboard": "app.commands.serve:dashboard",
-    "replay": "app.commands.replay:replay",
-    "check": "app.commands.store:check",
-    "events": "app.commands.store:events",
-    "stress": "app.commands.stress:stress",
-    "allocate": "app.commands.allocate:allocate",
-    "signals": "app.commands.signals:signals",
-    "bench": "app.commands.bench:bench",
-    "bench-store": "app.commands.bench:bench_store",
-    "bench-pulsar": "app.commands.bench:bench_pulsar",
-    "bench-signals": "app.commands.bench:bench_signals",
-    "bench-trades": "app.commands.bench:bench_trades",
-    "bench-allocation": "app.commands.bench:bench_allocation",
-}
 
 # Where `pcoord serve` listens unless told otherwise, and so where `signals import` sends.
 DEFAULT_HOST = "127.0.0.1"
@@ -146,7 +120,7 @@ def _add_signals_commands(commands: argparse._SubParsersAction) -> None:
     quality.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pcoord",
         description="Portfolio Coordinator: signals -> allocation -> risk-checked trades, live.",
@@ -382,28 +356,3 @@ def _parser() -> argparse.ArgumentParser:
     stress.add_argument("--json", action="store_true", help="print one JSON object")
     _add_signals_commands(commands)
     return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    started = time.perf_counter()
-    args = _parser().parse_args(argv)
-    # When the command began, for what it reports of its own start-up (replay's startup_s).
-    args.command_started = started
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    module_name, function_name = HANDLERS[args.command].split(":")
-    handler = getattr(importlib.import_module(module_name), function_name)
-    try:
-        return int(handler(args))
-    except (ConfigError, MarketDataError, RecoveryError, StoreError) as exc:
-        # A person's mistake or the environment's, not a bug: one line, the traceback on -v.
-        if args.verbose:
-            traceback.print_exc()
-        print(f"pcoord: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
