@@ -566,6 +566,25 @@ def portfolio_stress(
 
 
 # -- holdings and presentation ------------------------------------------------------------------
+def last_prices(closes: np.ndarray) -> np.ndarray:
+    """Each instrument's last finite close in ``closes`` (days x instruments, oldest first): a
+    gap keeps the previous close; NaN for an instrument never priced."""
+    closes = np.asarray(closes, dtype=float)
+    days = np.arange(len(closes))[:, None]
+    last = np.where(np.isfinite(closes), days, -1).max(axis=0)
+    priced = closes[np.maximum(last, 0), np.arange(closes.shape[1])]
+    return np.where(last >= 0, priced, np.nan)
+
+
+def weights_from_targets(targets: Mapping[str, float], symbols: Sequence[str]) -> np.ndarray:
+    """Target weights by symbol as a vector over ``symbols``; a StressError names targets in
+    instruments the price history lacks."""
+    unknown = sorted(set(targets) - set(symbols))
+    if unknown:
+        raise StressError(f"target instruments {unknown} are not in the price history")
+    return np.array([targets.get(symbol, 0.0) for symbol in symbols], dtype=float)
+
+
 def weights_from_holdings(
     shares: np.ndarray, prices_usd: np.ndarray, cash_usd: float
 ) -> tuple[np.ndarray, float]:

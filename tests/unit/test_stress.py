@@ -19,9 +19,11 @@ from engine.risk.stress import (
     VolatilityShock,
     default_hypothetical,
     historical_scenarios,
+    last_prices,
     run_stress,
     stress_pnl,
     weights_from_holdings,
+    weights_from_targets,
 )
 
 Z_99 = 2.3263478740408408  # standard normal 99% quantile, from tables
@@ -325,3 +327,23 @@ def test_stress_pnl_of_many_portfolios_equals_each_run_alone() -> None:
             weights, scenarios, symbols=SYMBOLS, sectors=SECTORS, covariance=covariance
         )
         assert many[:, p] == pytest.approx([r.pnl_fraction for r in alone], abs=1e-15)
+
+
+def test_last_prices_keep_the_previous_close_over_a_gap_and_nan_for_never_priced() -> None:
+    closes = np.array(
+        [
+            [10.0, np.nan, 5.0, np.nan],
+            [11.0, 20.0, np.nan, np.nan],
+            [np.nan, 21.0, np.nan, np.nan],
+        ]
+    )
+    prices = last_prices(closes)
+    np.testing.assert_array_equal(prices[:3], [11.0, 21.0, 5.0])
+    assert np.isnan(prices[3])
+
+
+def test_target_weights_line_up_with_the_symbols_and_unknown_ones_are_named() -> None:
+    weights = weights_from_targets({"CCC": 0.3, "AAA": 0.5}, SYMBOLS)
+    np.testing.assert_array_equal(weights, [0.5, 0.0, 0.3, 0.0])
+    with pytest.raises(StressError, match=r"target instruments \['ZZZ'\] are not in the price"):
+        weights_from_targets({"ZZZ": 0.1}, SYMBOLS)
