@@ -27,26 +27,24 @@ from callbacks.pickers import register_portfolio_picker
 from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
-from components.figures import (
-    sector_exposure_figure,
-    sleeve_contributions_figure,
-    var_contributions_figure,
-    var_history_figure,
-)
 from components.risk import (
     RESTRICTED,
     alerts_table,
-    attribution_table,
     gate_decisions_table,
     limit_amount,
     limit_form_values,
     limit_value_help,
     limits_summary,
     limits_table,
-    risk_audit_table,
-    stress_table,
     trading_state_panel,
 )
+from components.risk_figures import (
+    sector_exposure_figure,
+    sleeve_contributions_figure,
+    var_contributions_figure,
+    var_history_figure,
+)
+from components.risk_tables import attribution_table, risk_audit_table, stress_table
 from components.tables import PortfolioLabels, portfolio_label, risk_figures
 from engine.commands import AcknowledgeAlert, SetRiskLimit, SetTradingState
 from engine.risk.limits import KINDS

@@ -25,10 +25,7 @@ from components.figures import (
     source_colours,
     source_quality_figure,
 )
-from components.tables import (
-    ALL_PORTFOLIOS_LABEL,
-    RECENT_ROWS,
-    PortfolioLabels,
+from components.signal_tables import (
     conflict_counts_table,
     conflicts_table,
     coordinated_signals_table,
@@ -37,6 +34,7 @@ from components.tables import (
     rejected_signals_table,
     source_quality_table,
 )
+from components.tables import ALL_PORTFOLIOS_LABEL, RECENT_ROWS, PortfolioLabels
 from engine.commands import LiftOverride, SetOverride
 from engine.signals.book import ALL_PORTFOLIOS, Override
 

@@ -21,15 +21,14 @@ from dash.exceptions import PreventUpdate
 from callbacks.commands import alert, describe_trading_state, send, trading_state_command
 from components import ids
 from components.colours import portfolio_colours
-from components.figures import execution_schedule_figure
-from components.tables import (
-    PortfolioLabels,
+from components.schedule_figure import execution_schedule_figure
+from components.tables import PortfolioLabels, portfolio_label
+from components.trade_tables import (
     blocks_table,
     crosses_table,
     execution_quality_table,
     fills_table,
     orders_table,
-    portfolio_label,
     trading_state_badge,
     working_orders_table,
 )

@@ -1,4 +1,7 @@
 """Plotly figure builders: snapshot data in, figure out. No engine access, no Dash callbacks.
+This module holds the shared base (``base_figure``, ``waiting``, ``thin``) and the Overview,
+Signals and Allocation figures; the execution schedule is in ``schedule_figure.py`` and the Risk
+page's figures in ``risk_figures.py``.
 
 Figures are plain plotly-JSON dicts rather than ``go.Figure`` objects: they are rebuilt every
 second, and plotly's per-property validation cost 10-20 ms a figure, many times the work itself.
@@ -20,10 +23,8 @@ from engine.snapshot import (
     AllocationView,
     PortfolioView,
     QualityPoint,
-    RiskView,
     SignalFlow,
     SignalRow,
-    WorkingOrderView,
 )
 
 Figure = dict[str, Any]
@@ -34,7 +35,7 @@ MAX_POINTS_PER_TRACE = 600
 MAX_CYCLES_SHOWN = 100
 
 _GRID = "#E9ECEF"
-_AXIS_LINE = "#ADB5BD"
+AXIS_LINE = "#ADB5BD"
 
 # The dashboard's own small template, in place of a named plotly one.
 THEME: dict[str, Any] = {
@@ -46,14 +47,14 @@ THEME: dict[str, Any] = {
         "hoverlabel": {"font": {"size": 12}},
         "xaxis": {
             "gridcolor": _GRID,
-            "linecolor": _AXIS_LINE,
+            "linecolor": AXIS_LINE,
             "zeroline": False,
             "automargin": True,
         },
         "yaxis": {
             "gridcolor": _GRID,
-            "linecolor": _AXIS_LINE,
-            "zerolinecolor": _AXIS_LINE,
+            "linecolor": AXIS_LINE,
+            "zerolinecolor": AXIS_LINE,
             "automargin": True,
         },
     }
@@ -77,7 +78,7 @@ MANUAL_COLOUR = "#212529"
 UNITS_FLOW = "instrument-equivalents"
 
 
-def _figure(
+def base_figure(
     traces: list[dict[str, Any]], *, x_title: str, y_title: str, revision: str, **layout: Any
 ) -> Figure:
     return {
@@ -101,7 +102,7 @@ def _figure(
     }
 
 
-def _waiting(figure: Figure, message: str) -> Figure:
+def waiting(figure: Figure, message: str) -> Figure:
     figure["layout"]["annotations"] = [
         {
             "text": message,
@@ -148,10 +149,10 @@ def nav_figure(
                 "hovertemplate": "%{x}<br>NAV $%{y:,.2f}<extra>%{fullData.name}</extra>",
             }
         )
-    figure = _figure(traces, x_title="market date", y_title="NAV (USD)", revision="nav")
+    figure = base_figure(traces, x_title="market date", y_title="NAV (USD)", revision="nav")
     figure["layout"]["yaxis"].update(tickprefix="$", tickformat=",.0f")
     if not any(view.nav_history for view in portfolios):
-        _waiting(figure, "Waiting for the first cycle…")
+        waiting(figure, "Waiting for the first cycle…")
     return figure
 
 
@@ -179,7 +180,7 @@ def latency_figure(
         }
         for stage in stages
     ]
-    figure = _figure(
+    figure = base_figure(
         traces,
         x_title="cycle",
         y_title="latency (ms)",
@@ -188,7 +189,7 @@ def latency_figure(
         bargap=0.1,
     )
     if not cycles:
-        _waiting(figure, "No cycle has run yet")
+        waiting(figure, "No cycle has run yet")
     return figure
 
 
@@ -230,12 +231,12 @@ def signal_heatmap(
         "xgap": 1,
         "ygap": 1,
     }
-    figure = _figure(
+    figure = base_figure(
         [heatmap], x_title="instrument", y_title=y_title, revision=f"signals-{y_title}"
     )
     figure["layout"]["yaxis"]["autorange"] = "reversed"
     if not origins:
-        _waiting(figure, "No signals yet")
+        waiting(figure, "No signals yet")
     return figure
 
 
@@ -267,7 +268,7 @@ def weights_figure(portfolio: PortfolioView, colour: str) -> Figure:
             "hovertemplate": "%{x}<br>current %{y:.2f}% of NAV<extra></extra>",
         },
     ]
-    figure = _figure(
+    figure = base_figure(
         traces,
         x_title="instrument",
         y_title="weight (% of NAV)",
@@ -339,7 +340,7 @@ def signal_flow_figure(
     node_colours = (
         [colours_by_source.get(source, MANUAL_COLOUR) for source in sources]
         + [translucent(colours_by_source.get(source_of[key], MANUAL_COLOUR), 0.7) for key in keys]
-        + [portfolio_colours.get(pid, _AXIS_LINE) for pid in portfolios]
+        + [portfolio_colours.get(pid, AXIS_LINE) for pid in portfolios]
     )
 
     through_key: dict[str, float] = {}
@@ -383,7 +384,7 @@ def signal_flow_figure(
     }
     figure: Figure = {"data": [sankey], "layout": _plain_layout("signal-flow")}
     if not flows:
-        _waiting(figure, "No coordinated signals yet")
+        waiting(figure, "No coordinated signals yet")
     return figure
 
 
@@ -436,7 +437,7 @@ def source_quality_figure(
                 ),
             }
         )
-    figure = _figure(
+    figure = base_figure(
         traces,
         x_title="",
         y_title="rolling IC",
@@ -453,7 +454,7 @@ def source_quality_figure(
     }
     layout["hovermode"] = "x unified"
     if not traces:
-        _waiting(figure, "Source quality not measured yet")
+        waiting(figure, "Source quality not measured yet")
     return figure
 
 
@@ -474,7 +475,7 @@ def risk_contributions_figure(allocation: AllocationView | None, colour: str) ->
         "marker": {"color": colour},
         "hovertemplate": "%{y}<br>%{x:.1f}% of ex-ante variance<extra></extra>",
     }
-    figure = _figure(
+    figure = base_figure(
         [bar],
         x_title="share of ex-ante variance (%)",
         y_title="instrument",
@@ -486,287 +487,5 @@ def risk_contributions_figure(allocation: AllocationView | None, colour: str) ->
     # Plotly stacks categories bottom-up; reversed, the largest contribution reads first.
     figure["layout"]["yaxis"].update(autorange="reversed", type="category")
     if not ranked:
-        _waiting(figure, "No allocation yet" if allocation is None else "Nothing held at target")
-    return figure
-
-
-# Rows of the execution schedule: beyond this many orders a heatmap's rows cannot be read.
-MAX_SCHEDULED_ORDERS = 30
-# Days already traded are grey; days still to trade go from light to dark blue with their share
-# of the order, colours that are no portfolio's.
-SCHEDULE_DONE_COLOUR = "#CED4DA"
-SCHEDULE_COLOURSCALE: tuple[tuple[float, str], ...] = ((0.0, "#DEEBF7"), (1.0, "#08519C"))
-
-
-def schedule_days(order: WorkingOrderView) -> list[tuple[int, int]]:
-    """Each day of an order's schedule as (planned shares, shares of it already filled).
-
-    Fills are counted against the plan in its order: the first day's slice fills first, so a
-    day is done once the filled shares cover its slice and every slice before it."""
-    days = []
-    before = 0
-    for planned in order.schedule:
-        done = min(max(order.filled_shares - before, 0), planned)
-        days.append((planned, done))
-        before += planned
-    return days
-
-
-def _order_label(order: WorkingOrderView, name: str, colour: str) -> str:
-    """The order's row label: a swatch of its portfolio's colour, what it trades, and its id
-    (which keeps two orders in the same instrument apart)."""
-    return (
-        f"<span style='color:{colour}'>■</span> {order.symbol} {order.side} "
-        f"{order.quantity_shares:,} · {name} · {order.order_id}"
-    )
-
-
-def execution_schedule_figure(
-    orders: Sequence[WorkingOrderView],
-    names: Mapping[str, str],
-    colours: Mapping[str, str],
-    *,
-    max_orders: int = MAX_SCHEDULED_ORDERS,
-) -> Figure:
-    """The plan of each working order, newest on top: planned shares per day of its schedule
-    (day 1 = the day it was created), in grey once filled, in blue, darker for a larger share
-    of the order, while still to trade. Each cell reads its planned shares."""
-    shown = sorted(reversed(orders), key=lambda order: order.created, reverse=True)[:max_orders]
-    width = max((len(order.schedule) for order in shown), default=0)
-    days = list(range(1, width + 1))
-    labels = [
-        _order_label(
-            o, names.get(o.portfolio_id, o.portfolio_id), colours.get(o.portfolio_id, _AXIS_LINE)
-        )
-        for o in shown
-    ]
-    to_trade: list[list[float | None]] = []
-    filled: list[list[float | None]] = []
-    text: list[list[str]] = []
-    hover: list[list[str]] = []
-    for order in shown:
-        to_trade_row: list[float | None] = [None] * width
-        filled_row: list[float | None] = [None] * width
-        text_row = [""] * width
-        hover_row = [""] * width
-        for day, (planned, done) in enumerate(schedule_days(order)):
-            if planned <= 0:
-                continue
-            share_pct = 100.0 * planned / order.quantity_shares if order.quantity_shares else 0.0
-            if done >= planned:
-                filled_row[day] = share_pct
-                status = "filled"
-            else:
-                to_trade_row[day] = share_pct
-                status = f"{done:,} filled, {planned - done:,} to trade"
-            text_row[day] = f"{planned:,}"
-            hover_row[day] = (
-                f"{order.symbol} {order.side} · {order.order_id}<br>day {day + 1}: "
-                f"{planned:,} shares planned ({share_pct:.0f}% of the order)<br>{status}"
-            )
-        to_trade.append(to_trade_row)
-        filled.append(filled_row)
-        text.append(text_row)
-        hover.append(hover_row)
-    common = {
-        "type": "heatmap",
-        "x": days,
-        "y": labels,
-        "text": text,
-        "customdata": hover,
-        "texttemplate": "%{text}",
-        "hovertemplate": "%{customdata}<extra></extra>",
-        "xgap": 2,
-        "ygap": 2,
-    }
-    traces = [
-        {
-            **common,
-            "name": "filled",
-            "z": filled,
-            "zmin": 0,
-            "zmax": 100,
-            "colorscale": [[0.0, SCHEDULE_DONE_COLOUR], [1.0, SCHEDULE_DONE_COLOUR]],
-            "showscale": False,
-        },
-        {
-            **common,
-            "name": "to trade",
-            "z": to_trade,
-            "zmin": 0,
-            "zmax": 100,
-            "colorscale": [list(stop) for stop in SCHEDULE_COLOURSCALE],
-            "colorbar": {
-                "title": {"text": "% of the order", "side": "right"},
-                "ticksuffix": "%",
-                "thickness": 12,
-            },
-        },
-    ]
-    figure = _figure(
-        traces,
-        x_title="day of the order's schedule (1 = the day it was created)",
-        y_title="",
-        revision="execution-schedule",
-        showlegend=False,
-    )
-    layout = figure["layout"]
-    layout["xaxis"].update(dtick=1, tickprefix="day ", showgrid=False)
-    layout["yaxis"].update(autorange="reversed", type="category", showgrid=False)
-    if not shown:
-        _waiting(figure, "No working orders: nothing scheduled")
-    elif len(orders) > len(shown):
-        layout["annotations"] = [
-            {
-                "text": f"the {len(shown)} newest of {len(orders):,} working orders",
-                "showarrow": False,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 1,
-                "y": 1.0,
-                "xanchor": "right",
-                "yanchor": "bottom",
-                "font": {"size": 11, "color": "#6c757d"},
-            }
-        ]
-    return figure
-
-
-# The Risk page ------------------------------------------------------------------------------------
-
-NO_RISK_YET = "No risk measured yet"
-# A hedge (a negative share of the VaR) is drawn in the portfolio's colour, faded, so it reads as
-# the same portfolio taking risk away rather than as another portfolio.
-HEDGE_ALPHA = 0.45
-
-
-def ranked_shares(shares: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-    """(name, share) largest first, hedges (negative shares) last; ties keep their name order."""
-    return sorted(shares, key=lambda item: (-item[1], item[0]))
-
-
-def _ranked_bars(
-    shares: Sequence[tuple[str, float]],
-    *,
-    colour: str,
-    name: str,
-    x_title: str,
-    y_title: str,
-    hover_units: str,
-    revision: str,
-) -> Figure:
-    """Horizontal bars of (name, fraction) in percent, largest on top; negative bars faded."""
-    ranked = ranked_shares(shares)
-    bar = {
-        "type": "bar",
-        "orientation": "h",
-        "name": name,
-        "x": [share * 100 for _, share in ranked],
-        "y": [label for label, _ in ranked],
-        "marker": {
-            "color": [
-                colour if share >= 0 else translucent(colour, HEDGE_ALPHA) for _, share in ranked
-            ]
-        },
-        "hovertemplate": f"%{{y}}<br>%{{x:.2f}}% {hover_units}<extra></extra>",
-    }
-    figure = _figure(
-        [bar],
-        x_title=x_title,
-        y_title=y_title,
-        revision=revision,
-        showlegend=False,
-        bargap=0.25,
-    )
-    figure["layout"]["xaxis"].update(ticksuffix="%", zeroline=True, zerolinecolor=_AXIS_LINE)
-    # Plotly stacks categories bottom-up; reversed, the largest bar reads first.
-    figure["layout"]["yaxis"].update(autorange="reversed", type="category")
-    return figure
-
-
-def sector_exposure_figure(risk: RiskView | None, colour: str) -> Figure:
-    """Net exposure of each sector in percent of NAV (shorts negative), longest first."""
-    figure = _ranked_bars(
-        risk.sector_exposures if risk else (),
-        colour=colour,
-        name="net exposure",
-        x_title="net exposure (% of NAV)",
-        y_title="sector",
-        hover_units="of NAV, net",
-        revision="risk-sector-exposure",
-    )
-    if risk is None:
-        _waiting(figure, NO_RISK_YET)
-    elif not risk.sector_exposures:
-        _waiting(figure, "Nothing held")
-    return figure
-
-
-def var_contributions_figure(
-    risk: RiskView | None, colour: str, *, by_sector: bool = False
-) -> Figure:
-    """Each instrument's (or sector's) share of the parametric 1-day 99% VaR, Euler's
-    decomposition, in percent, largest first: the shares add up to 100%, and a negative share is
-    a hedge (it takes VaR away), drawn faded."""
-    shares = (risk.sector_contributions if by_sector else risk.contributions) if risk else ()
-    figure = _ranked_bars(
-        shares,
-        colour=colour,
-        name="share of 99% VaR",
-        x_title="share of the 1-day 99% VaR (%; negative: a hedge)",
-        y_title="sector" if by_sector else "instrument",
-        hover_units="of the 1-day 99% VaR",
-        revision="risk-sector-contributions" if by_sector else "risk-contributions",
-    )
-    if risk is None:
-        _waiting(figure, NO_RISK_YET)
-    elif not shares:
-        _waiting(figure, "Nothing held")
-    return figure
-
-
-def var_history_figure(risk: RiskView | None, colour: str) -> Figure:
-    """The historical 1-day 99% VaR of recent cycles, in percent of NAV."""
-    points = thin(risk.history if risk else (), MAX_POINTS_PER_TRACE)
-    line = {
-        "type": "scatter",
-        "mode": "lines+markers" if len(points) < 2 else "lines",
-        "name": "historical 99% VaR",
-        "x": [day.isoformat() for day, _ in points],
-        "y": [var * 100 for _, var in points],
-        "line": {"color": colour, "width": 2},
-        "hovertemplate": "%{x}<br>1-day 99% VaR %{y:.2f}% of NAV<extra></extra>",
-    }
-    figure = _figure(
-        [line],
-        x_title="market date",
-        y_title="1-day 99% VaR, historical (% of NAV)",
-        revision="risk-history",
-        showlegend=False,
-    )
-    figure["layout"]["yaxis"].update(ticksuffix="%", rangemode="tozero")
-    if risk is None:
-        _waiting(figure, NO_RISK_YET)
-    elif not points:
-        _waiting(figure, "No VaR history yet")
-    return figure
-
-
-def sleeve_contributions_figure(risk: RiskView | None, colour: str) -> Figure:
-    """Each strategy sleeve's share of the parametric 1-day 99% VaR (Euler), in percent, largest
-    first; a negative share is a sleeve that hedges the others."""
-    shares = risk.sleeve_contributions if risk else ()
-    figure = _ranked_bars(
-        shares,
-        colour=colour,
-        name="share of 99% VaR",
-        x_title="share of the 1-day 99% VaR (%; negative: a hedge)",
-        y_title="sleeve",
-        hover_units="of the 1-day 99% VaR",
-        revision="risk-sleeve-contributions",
-    )
-    if risk is None:
-        _waiting(figure, NO_RISK_YET)
-    elif not shares:
-        _waiting(figure, "One book: no sleeves")
+        waiting(figure, "No allocation yet" if allocation is None else "Nothing held at target")
     return figure

@@ -17,7 +17,7 @@ from dash import html
 
 from components import formatting as fmt
 from components.colours import NEGATIVE, POSITIVE
-from components.figures import Figure, _figure, _waiting
+from components.figures import Figure, base_figure, waiting
 from components.risk import WARNING_COLOUR
 from engine.model import CycleReport
 from engine.performance.latency import (
@@ -228,7 +228,9 @@ def latency_trend_figure(cycles: Sequence[CycleReport]) -> Figure:
         "hovertemplate": "cycle %{x}<br>%{y:.1f} ms<extra></extra>",
         "showlegend": False,
     }
-    figure = _figure([trace], x_title="cycle", y_title="cycle time (ms)", revision="latency-trend")
+    figure = base_figure(
+        [trace], x_title="cycle", y_title="cycle time (ms)", revision="latency-trend"
+    )
     top_ms = max([SEED_GATE_P95_MS, *totals_ms]) * 1.1
     figure["layout"]["yaxis"]["range"] = [0, top_ms]
     target_shape, target_label = _bound_line(
@@ -239,7 +241,7 @@ def latency_trend_figure(cycles: Sequence[CycleReport]) -> Figure:
     )
     figure["layout"]["shapes"] = [target_shape, gate_shape]
     if not timed:
-        _waiting(figure, "No timed cycle yet")
+        waiting(figure, "No timed cycle yet")
     figure["layout"]["annotations"] = [
         *figure["layout"].get("annotations", []),
         target_label,

@@ -1,4 +1,10 @@
-"""Table builders: snapshot rows or events in, a Bootstrap table out (newest first where timed).
+"""The table builder and the tables of the Overview, Allocation, Events and Risk figures.
+
+``build_table(columns, rows, empty=...)`` is the one way a table is made: a spec of ``Column``s
+(header, numeric or not) and rows of plain values or ``Cell``s (a value with its own class or
+style). Each table is a column spec plus the rows it maps from snapshot views or events (newest
+first where timed); the Signals and Trades pages' tables are in ``signal_tables.py`` and
+``trade_tables.py``, the Risk page's in ``risk.py`` and ``risk_tables.py``.
 
 Numbers are right-aligned and formatted for a person (money to the cent, shares whole); the exact
 values stay in the engine and the JSON API. Each cell is a Dash component, which costs about 15 us
@@ -8,7 +14,6 @@ its text.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,22 +25,14 @@ from dash import html
 from components import formatting as fmt
 from components.colours import NEGATIVE, POSITIVE
 from engine.allocation.impact import AllocationImpact
-from engine.model import Conflict, Event, Fill, Order, Side
-from engine.signals.book import ALL_PORTFOLIOS, Override
+from engine.model import Event, Side
+from engine.signals.book import ALL_PORTFOLIOS
 from engine.snapshot import (
     AllocationView,
-    BlockView,
-    ConflictCount,
-    CrossView,
-    ExecutionQualityView,
     PortfolioView,
-    RejectedSignal,
     RiskView,
-    SignalRow,
     SleeveView,
-    SourceQualityView,
     WeightOverrideView,
-    WorkingOrderView,
 )
 
 # Rows a live table shows: enough to follow what just happened, few enough to redraw each second.
@@ -73,7 +70,9 @@ def _td(cell: Any, align: str | None) -> html.Td:
     return html.Td(cell.content, className=class_name, style=cell.style)
 
 
-def _table(columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, empty: str) -> html.Div:
+def build_table(
+    columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, empty: str
+) -> html.Div:
     align = ["text-end" if column.numeric else None for column in columns]
     header = html.Thead(
         html.Tr([html.Th(c.header, className=a) for c, a in zip(columns, align, strict=True)])
@@ -90,6 +89,13 @@ def _table(columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, empty: s
         dbc.Table([header, body], striped=True, hover=True, size="sm", className="pc-table mb-0"),
         className="pc-table-wrap",
     )
+
+
+def shown_of(table: html.Div, shown: int, total: int) -> html.Div:
+    """``table`` with a note of how many of ``total`` rows it shows, when it does not show all."""
+    if total <= shown:
+        return table
+    return html.Div([table, html.Small(f"showing {shown} of {total:,}", className="text-muted")])
 
 
 def newest_first(items: Sequence[T], key: Callable[[T], Any]) -> list[T]:
@@ -135,79 +141,13 @@ class PortfolioLabels:
         )
 
 
-def _side(side: Side) -> Cell:
+def side_cell(side: Side) -> Cell:
     return Cell(side.value, class_name=f"pc-side pc-side-{side.value.lower()}")
 
 
-def _score(value: float) -> Cell:
+def score_cell(value: float) -> Cell:
     colour = POSITIVE if value > 0 else NEGATIVE if value < 0 else None
     return Cell(f"{value:+.2f}", style={"color": colour} if colour else None)
-
-
-ORDER_COLUMNS = (
-    Column("date"),
-    Column("order"),
-    Column("portfolio"),
-    Column("symbol"),
-    Column("side"),
-    Column("shares", numeric=True),
-    Column("decision price (USD)", numeric=True),
-    Column("notional (USD)", numeric=True),
-)
-
-
-def orders_table(
-    orders: Sequence[Order], labels: PortfolioLabels, *, limit: int = RECENT_ROWS
-) -> html.Div:
-    rows = [
-        [
-            fmt.day(order.created),
-            order.order_id,
-            labels(order.portfolio_id),
-            order.symbol,
-            _side(order.side),
-            fmt.shares(order.quantity_shares),
-            fmt.price(order.decision_price_usd),
-            fmt.usd(order.decision_price_usd * order.quantity_shares),
-        ]
-        for order in newest_first(orders, key=lambda order: order.created)[:limit]
-    ]
-    return _table(ORDER_COLUMNS, rows, empty="No orders yet")
-
-
-FILL_COLUMNS = (
-    Column("date"),
-    Column("fill"),
-    Column("order"),
-    Column("portfolio"),
-    Column("symbol"),
-    Column("side"),
-    Column("shares", numeric=True),
-    Column("price (USD)", numeric=True),
-    Column("notional (USD)", numeric=True),
-    Column("commission (USD)", numeric=True),
-)
-
-
-def fills_table(
-    fills: Sequence[Fill], labels: PortfolioLabels, *, limit: int = RECENT_ROWS
-) -> html.Div:
-    rows = [
-        [
-            fmt.day(fill.timestamp),
-            fill.fill_id,
-            fill.order_id,
-            labels(fill.portfolio_id),
-            fill.symbol,
-            _side(fill.side),
-            fmt.shares(fill.quantity_shares),
-            fmt.price(fill.price_usd),
-            fmt.usd(fill.notional_usd),
-            fmt.usd(fill.commission_usd),
-        ]
-        for fill in newest_first(fills, key=lambda fill: fill.timestamp)[:limit]
-    ]
-    return _table(FILL_COLUMNS, rows, empty="No fills yet")
 
 
 HOLDING_COLUMNS = (
@@ -252,288 +192,7 @@ def holdings_table(portfolio: PortfolioView) -> html.Div:
         ]
     )
     rows.append([html.Strong("NAV"), "", "", "", html.Strong(fmt.usd(portfolio.nav_usd)), "", ""])
-    return _table(HOLDING_COLUMNS, rows, empty="No holdings")
-
-
-SIGNAL_COLUMNS = (
-    Column("portfolio"),
-    Column("symbol"),
-    Column("score", numeric=True),
-    Column("confidence", numeric=True),
-)
-LINEAGE_COLUMN = Column("lineage (share of the score)")
-
-
-def lineage_text(lineage: Sequence[tuple[str, float]]) -> str:
-    """Each raw view's share of a coordinated score, largest first: ``momentum/3m 40%, ...``."""
-    if not lineage:
-        return fmt.EMPTY
-    ranked = sorted(lineage, key=lambda item: item[1], reverse=True)
-    return ", ".join(f"{key} {share:.0%}" for key, share in ranked)
-
-
-def coordinated_signals_table(
-    rows: Sequence[SignalRow], labels: PortfolioLabels, *, lineage: bool = False
-) -> html.Div:
-    """Views held with some confidence, per portfolio, strongest (|score| x confidence) first;
-    with ``lineage``, the share of each raw ``source/horizon`` view in the score."""
-    portfolio_order = {
-        origin: index for index, origin in enumerate(dict.fromkeys(r.origin for r in rows))
-    }
-    ranked = sorted(
-        (row for row in rows if row.confidence > 0),
-        key=lambda row: (portfolio_order[row.origin], -abs(row.score) * row.confidence),
-    )
-    table_rows = [
-        [labels(row.origin), row.symbol, _score(row.score), fmt.pct(row.confidence, 0)]
-        + ([lineage_text(row.lineage)] if lineage else [])
-        for row in ranked
-    ]
-    columns = (*SIGNAL_COLUMNS, LINEAGE_COLUMN) if lineage else SIGNAL_COLUMNS
-    return _table(columns, table_rows, empty="No coordinated signals yet")
-
-
-CONFLICT_COUNT_COLUMNS = (
-    Column("portfolio"),
-    Column("conflicts in the latest cycle", numeric=True),
-    Column("this session", numeric=True),
-)
-
-
-def conflict_counts_table(counts: Sequence[ConflictCount], labels: PortfolioLabels) -> html.Div:
-    """Instruments on which a portfolio's sources disagreed in direction: in the latest cycle, and
-    summed over this session's rebalancing cycles."""
-    rows = [[labels(c.portfolio_id), f"{c.latest_cycle:,}", f"{c.session_total:,}"] for c in counts]
-    return _table(CONFLICT_COUNT_COLUMNS, rows, empty="No portfolios")
-
-
-CONFLICT_COLUMNS = (
-    Column("portfolio"),
-    Column("instrument"),
-    Column("policy"),
-    Column("what each source said (score @ confidence, weight)"),
-    Column("result", numeric=True),
-    Column("resolution"),
-)
-
-
-def _source_view_lines(conflict: Conflict) -> list[Any]:
-    lines: list[Any] = []
-    for view in conflict.views:
-        if lines:
-            lines.append(html.Br())
-        lines.append(
-            f"{view.source} {view.score:+.2f} @ {view.confidence:.0%}, weight {view.weight:.2f}"
-        )
-    return lines
-
-
-def conflicts_table(
-    conflicts: Sequence[Conflict], labels: PortfolioLabels, *, limit: int = RECENT_ROWS
-) -> html.Div:
-    """The latest cycle's conflicts, portfolio by portfolio: each source's view, then what the
-    policy made of them (score @ confidence) and why."""
-    rows = [
-        [
-            labels(c.portfolio_id),
-            c.symbol,
-            c.policy,
-            Cell(_source_view_lines(c), class_name="pc-views"),
-            Cell(f"{c.score:+.2f} @ {c.confidence:.0%}"),
-            c.resolution,
-        ]
-        for c in conflicts[:limit]
-    ]
-    table = _table(CONFLICT_COLUMNS, rows, empty="No conflicts in the latest cycle")
-    if len(conflicts) <= limit:
-        return table
-    return html.Div(
-        [table, html.Small(f"showing {limit} of {len(conflicts):,}", className="text-muted")]
-    )
-
-
-REJECTED_COLUMNS = (
-    Column("time (UTC)"),
-    Column("source"),
-    Column("signal id"),
-    Column("instrument"),
-    Column("field"),
-    Column("reason"),
-    Column("value"),
-    Column("channel"),
-    Column("actor"),
-)
-
-
-def rejected_signals_table(
-    rejections: Sequence[RejectedSignal], *, limit: int = RECENT_ROWS
-) -> html.Div:
-    """Signals the engine refused, newest first, each with the field and the rule it broke."""
-    rows = [
-        [
-            fmt.moment(r.received_at),
-            r.source or fmt.EMPTY,
-            r.signal_id or fmt.EMPTY,
-            r.instrument or fmt.EMPTY,
-            Cell(r.field, class_name="fw-semibold"),
-            Cell(r.reason, class_name="pc-wrap"),
-            Cell(r.value or fmt.EMPTY, class_name="pc-wrap"),
-            r.channel or fmt.EMPTY,
-            r.actor,
-        ]
-        for r in newest_first(rejections, key=lambda r: r.received_at)[:limit]
-    ]
-    return _table(REJECTED_COLUMNS, rows, empty="No signal rejected yet")
-
-
-QUALITY_COLUMNS = (
-    Column("source"),
-    Column("kind"),
-    Column("priority", numeric=True),
-    Column("horizons"),
-    Column("rolling IC", numeric=True),
-    Column("hit rate", numeric=True),
-    Column("coverage", numeric=True),
-    Column("observations", numeric=True),
-    Column("weight multiplier", numeric=True),
-)
-
-
-def _measured(value: float, text: str) -> str:
-    """NaN means the source has not been measured yet (too few matured views)."""
-    return text if math.isfinite(value) else fmt.EMPTY
-
-
-def source_quality_table(
-    sources: Sequence[SourceQualityView], colours_by_source: Mapping[str, str]
-) -> html.Div:
-    """Each source's configured priority and measured quality; ``—`` where not measured yet."""
-    rows = [
-        [
-            Cell(
-                [
-                    html.Span(
-                        className="pc-swatch",
-                        style={"backgroundColor": colours_by_source.get(q.source, "#ADB5BD")},
-                    ),
-                    q.source,
-                ],
-                class_name="pc-portfolio-label",
-            ),
-            q.kind,
-            f"{q.priority:g}",
-            ", ".join(q.horizons) or "any",
-            _measured(q.ic, f"{q.ic:+.3f}"),
-            _measured(q.hit_rate, fmt.pct(q.hit_rate)),
-            _measured(q.coverage, fmt.pct(q.coverage)),
-            f"{q.observations:,}",
-            _measured(q.multiplier, f"{q.multiplier:.2f}×"),
-        ]
-        for q in sources
-    ]
-    return _table(QUALITY_COLUMNS, rows, empty="No signal sources configured")
-
-
-OVERRIDE_COLUMNS = (
-    Column("override"),
-    Column("action"),
-    Column("portfolio"),
-    Column("instrument"),
-    Column("score", numeric=True),
-    Column("confidence", numeric=True),
-    Column("set on (market date)"),
-    Column("last day"),
-    Column("actor"),
-    Column("reason"),
-    Column(""),
-)
-
-
-def overrides_table(
-    overrides: Sequence[Override],
-    labels: PortfolioLabels,
-    lift_button_id: Callable[[str], dict[str, str]],
-) -> html.Div:
-    """Active pins and vetoes, each with a Lift button whose id ``lift_button_id`` names."""
-    rows = [
-        [
-            html.Code(o.override_id),
-            Cell(o.kind, class_name="fw-semibold"),
-            labels(o.portfolio_id),
-            o.symbol,
-            _score(o.score) if o.kind == "pin" else fmt.EMPTY,
-            fmt.pct(o.confidence, 0) if o.kind == "pin" else fmt.EMPTY,
-            fmt.day(o.set_on),
-            fmt.day(o.expires_on) if o.expires_on else "until lifted",
-            o.actor,
-            Cell(o.reason, class_name="pc-wrap"),
-            dbc.Button(
-                "Lift",
-                id=lift_button_id(o.override_id),
-                size="sm",
-                color="secondary",
-                outline=True,
-                className="py-0",
-            ),
-        ]
-        for o in overrides
-    ]
-    return _table(OVERRIDE_COLUMNS, rows, empty="No active overrides")
-
-
-OVERRIDE_AUDIT_COLUMNS = (
-    Column("time (UTC)"),
-    Column("actor"),
-    Column("action"),
-    Column("override"),
-    Column("portfolio"),
-    Column("instrument"),
-    Column("reason"),
-)
-LIFTED_PREFIX = "lifted: "
-
-
-def _audit_action(event: Event) -> tuple[str, str]:
-    """What happened to the override, and why, as a person says it."""
-    payload = event.payload
-    kind = payload.get("kind", "override")
-    reason = str(payload.get("reason", ""))
-    if event.type == "OverrideSet":
-        if kind == "pin":
-            return (
-                f"pin set ({payload['score']:+.2f} @ {payload['confidence']:.0%})",
-                reason,
-            )
-        return f"{kind} set", reason
-    if reason.startswith(LIFTED_PREFIX):
-        return f"{kind} lifted", reason.removeprefix(LIFTED_PREFIX)
-    return f"{kind} expired", reason
-
-
-def override_audit_table(
-    events: Sequence[Event], labels: PortfolioLabels, *, limit: int = RECENT_ROWS
-) -> html.Div:
-    """``OverrideSet`` and ``OverrideExpired`` events, newest first (by sequence number).
-
-    An override for every portfolio is stored without a portfolio id, so an event without one
-    reads "All portfolios".
-    """
-    ordered = sorted(events, key=lambda event: event.seq or 0, reverse=True)[:limit]
-    rows = []
-    for event in ordered:
-        action, reason = _audit_action(event)
-        rows.append(
-            [
-                fmt.moment(event.timestamp),
-                event.actor,
-                Cell(action, class_name="fw-semibold"),
-                html.Code(event.payload.get("override_id", fmt.EMPTY)),
-                labels(event.portfolio_id or ALL_PORTFOLIOS),
-                event.payload.get("instrument", fmt.EMPTY),
-                Cell(reason, class_name="pc-wrap"),
-            ]
-        )
-    return _table(OVERRIDE_AUDIT_COLUMNS, rows, empty="No override set yet")
+    return build_table(HOLDING_COLUMNS, rows, empty="No holdings")
 
 
 EVENT_COLUMNS = (
@@ -567,7 +226,7 @@ def events_table(events: Sequence[Event], labels: PortfolioLabels) -> html.Div:
         ]
         for event in events
     ]
-    return _table(EVENT_COLUMNS, rows, empty="No events match these filters")
+    return build_table(EVENT_COLUMNS, rows, empty="No events match these filters")
 
 
 IMPACT_COLUMNS = (Column(""), Column("now", numeric=True), Column("proposed", numeric=True))
@@ -576,7 +235,7 @@ IMPACT_COLUMNS = (Column(""), Column("now", numeric=True), Column("proposed", nu
 def impact_table(impact: AllocationImpact | None) -> html.Div:
     """The latest proposal against the current holdings: return, risk, turnover, cost, changes."""
     if impact is None:
-        return _table(
+        return build_table(
             IMPACT_COLUMNS, [], empty="No proposal yet (one is assessed at each rebalance)."
         )
     rows = [
@@ -605,7 +264,7 @@ def impact_table(impact: AllocationImpact | None) -> html.Div:
     rows += [
         (f"change: {c.symbol}", fmt.pct(c.current), fmt.pct(c.target)) for c in impact.top_changes
     ]
-    return _table(IMPACT_COLUMNS, rows, empty="")
+    return build_table(IMPACT_COLUMNS, rows, empty="")
 
 
 ALLOCATION_STATUS_COLOURS = {"ok": "success", "fallback": "warning", "infeasible": "danger"}
@@ -640,7 +299,7 @@ def allocation_outcome(allocation: AllocationView | None) -> html.Div:
         colour = "text-danger" if allocation.status == "infeasible" else "text-muted"
         children.append(html.Div(allocation.reason, className=f"small {colour} mb-2"))
     children.append(
-        _table(
+        build_table(
             BINDING_COLUMNS,
             [_binding_row(binding) for binding in allocation.binding],
             empty="No constraint binds: the target sits inside every limit.",
@@ -677,7 +336,7 @@ def sleeves_table(
                 or fmt.EMPTY,
             ]
         )
-    return _table(SLEEVE_COLUMNS, rows, empty="One book: this portfolio has no sleeves.")
+    return build_table(SLEEVE_COLUMNS, rows, empty="One book: this portfolio has no sleeves.")
 
 
 CASH_COLUMNS = (Column(""), Column("value", numeric=True))
@@ -707,7 +366,7 @@ def cash_table(portfolio: PortfolioView) -> html.Div:
         rows.append(["interest rate (a year)", fmt.pct(cash.interest_rate_annual, 2)])
     rows.append(["cash weight", fmt.pct(portfolio.cash_weight, 2)])
     rows.append(["target cash weight", fmt.pct(portfolio.target_cash_weight, 2)])
-    return _table(CASH_COLUMNS, rows, empty="")
+    return build_table(CASH_COLUMNS, rows, empty="")
 
 
 WEIGHT_OVERRIDE_COLUMNS = (
@@ -746,247 +405,11 @@ def weight_overrides_table(
         ]
         for o in sorted(overrides, key=lambda o: o.symbol)
     ]
-    return _table(
+    return build_table(
         WEIGHT_OVERRIDE_COLUMNS,
         rows,
         empty="No weight overrides: the allocation sets every weight.",
     )
-
-
-# Trades: the working-order blotter, crosses, blocks and execution quality ----------------------
-
-# The blotter shows every working order up to this many; past it, the newest, and says so.
-WORKING_ROWS = 100
-ORDER_STATE_COLOURS = {"NEW": "secondary", "PARTIALLY_FILLED": "info"}
-TRADING_STATE_COLOURS = {"ACTIVE": "success", "REDUCING": "warning", "HALTED": "danger"}
-
-
-def _side_text(side: str) -> Cell:
-    """A side given as text (``"BUY"``), coloured like ``_side``."""
-    return Cell(side, class_name=f"pc-side pc-side-{side.lower()}")
-
-
-def _bps(value: float) -> str:
-    """Basis points to one decimal; ``—`` when not measured (NaN)."""
-    return f"{value:,.1f}" if math.isfinite(value) else fmt.EMPTY
-
-
-def _shown_of(table: html.Div, shown: int, total: int) -> html.Div:
-    if total <= shown:
-        return table
-    return html.Div([table, html.Small(f"showing {shown} of {total:,}", className="text-muted")])
-
-
-def trading_state_badge(state: str, halt_reason: str | None = None) -> html.Span:
-    """A portfolio's trading state (ACTIVE, REDUCING, HALTED) as a badge, with why it is not
-    active when the engine says."""
-    children: list[Any] = [
-        dbc.Badge(
-            state,
-            color=TRADING_STATE_COLOURS.get(state, "secondary"),
-            className="pc-status",
-        )
-    ]
-    if halt_reason and state != "ACTIVE":
-        children.append(html.Span(f" {halt_reason}", className="text-danger"))
-    return html.Span(children, className="pc-trading-state")
-
-
-def filled_progress(filled_shares: int, quantity_shares: int) -> list[Any]:
-    """``1,200 / 5,000`` over a thin bar of the filled share of the order."""
-    filled_pct = 100.0 * filled_shares / quantity_shares if quantity_shares else 0.0
-    return [
-        f"{fmt.shares(filled_shares)} / {fmt.shares(quantity_shares)}",
-        dbc.Progress(
-            value=filled_pct,
-            color="success",
-            style={"height": "4px"},
-            className="mt-1",
-        ),
-    ]
-
-
-WORKING_ORDER_COLUMNS = (
-    Column("created"),
-    Column("order"),
-    Column("portfolio"),
-    Column("symbol"),
-    Column("side"),
-    Column("filled / shares", numeric=True),
-    Column("state"),
-    Column("algorithm (why)"),
-    Column("crossed shares", numeric=True),
-    Column("est. cost (bps)", numeric=True),
-    Column(""),
-)
-
-
-def working_orders_table(
-    orders: Sequence[WorkingOrderView],
-    labels: PortfolioLabels,
-    cancel_button_id: Callable[[str], dict[str, str]],
-    *,
-    limit: int = WORKING_ROWS,
-) -> html.Div:
-    """The blotter: orders still working, newest first, each with its fill progress, state,
-    the algorithm chosen and why, the shares crossed internally, the cost model's estimate and
-    a Cancel button whose id ``cancel_button_id(order_id)`` names."""
-    shown = newest_first(orders, key=lambda order: order.created)[:limit]
-    rows = [
-        [
-            fmt.day(o.created),
-            html.Code(o.order_id),
-            labels(o.portfolio_id),
-            o.symbol,
-            _side_text(o.side),
-            filled_progress(o.filled_shares, o.quantity_shares),
-            dbc.Badge(o.state, color=ORDER_STATE_COLOURS.get(o.state, "secondary")),
-            Cell(
-                [html.Span(o.algorithm, className="fw-semibold"), html.Br(), o.reason],
-                class_name="pc-wrap small",
-            ),
-            fmt.shares(o.crossed_shares) if o.crossed_shares else fmt.EMPTY,
-            _bps(o.estimated_cost_bps),
-            dbc.Button(
-                "Cancel",
-                id=cancel_button_id(o.order_id),
-                size="sm",
-                color="danger",
-                outline=True,
-                className="py-0",
-            ),
-        ]
-        for o in shown
-    ]
-    table = _table(WORKING_ORDER_COLUMNS, rows, empty="No working orders: nothing left to trade.")
-    return _shown_of(table, len(shown), len(orders))
-
-
-def signed_portfolio_shares(
-    portfolios: Sequence[tuple[str, int]],
-    names: Mapping[str, str],
-    colours: Mapping[str, str],
-) -> list[Any]:
-    """Each portfolio of a cross behind its colour, with its signed shares (+ bought, - sold),
-    buyers first."""
-    ranked = sorted(portfolios, key=lambda item: item[1], reverse=True)
-    return [
-        html.Span(
-            [
-                html.Span(
-                    className="pc-swatch", style={"backgroundColor": colours.get(pid, "#ADB5BD")}
-                ),
-                f"{names.get(pid, pid)} {shares:+,}",
-            ],
-            className="pc-portfolio-label me-2",
-        )
-        for pid, shares in ranked
-    ]
-
-
-CROSS_COLUMNS = (
-    Column("date"),
-    Column("symbol"),
-    Column("shares", numeric=True),
-    Column("mid price (USD)", numeric=True),
-    Column("portfolios (signed shares)"),
-    Column("saving (USD)", numeric=True),
-)
-
-
-def crosses_table(
-    crosses: Sequence[CrossView],
-    names: Mapping[str, str],
-    colours: Mapping[str, str],
-    *,
-    limit: int = RECENT_ROWS,
-) -> html.Div:
-    """Shares crossed internally between portfolios at the mid, newest first, with each
-    portfolio's side and the spread and impact the venue would have charged (the saving)."""
-    rows = [
-        [
-            fmt.day(c.market_date),
-            c.symbol,
-            fmt.shares(c.quantity_shares),
-            fmt.price(c.price_usd),
-            signed_portfolio_shares(c.portfolios, names, colours),
-            fmt.usd(c.saving_usd),
-        ]
-        for c in newest_first(crosses, key=lambda c: c.market_date)[:limit]
-    ]
-    return _table(
-        CROSS_COLUMNS, rows, empty="No crosses yet: no two portfolios traded against each other."
-    )
-
-
-BLOCK_COLUMNS = (
-    Column("block"),
-    Column("date"),
-    Column("symbol"),
-    Column("side"),
-    Column("shares", numeric=True),
-    Column("filled", numeric=True),
-    Column("fill rate", numeric=True),
-    Column("child orders", numeric=True),
-)
-
-
-def blocks_table(blocks: Sequence[BlockView], *, limit: int = RECENT_ROWS) -> html.Div:
-    """The day's blocks sent to the venue, newest first: the children's slices on one instrument
-    and side as one order, and how much of it filled."""
-    rows = [
-        [
-            html.Code(b.block_id),
-            fmt.day(b.market_date),
-            b.symbol,
-            _side_text(b.side),
-            fmt.shares(b.quantity_shares),
-            fmt.shares(b.filled_shares),
-            fmt.pct(b.filled_shares / b.quantity_shares if b.quantity_shares else None, 0),
-            f"{b.children:,}",
-        ]
-        for b in newest_first(blocks, key=lambda b: b.market_date)[:limit]
-    ]
-    return _table(BLOCK_COLUMNS, rows, empty="No blocks yet")
-
-
-EXECUTION_QUALITY_COLUMNS = (
-    Column("portfolio"),
-    Column("orders", numeric=True),
-    Column("decision notional (USD)", numeric=True),
-    Column("delay (bps)", numeric=True),
-    Column("spread (bps)", numeric=True),
-    Column("impact (bps)", numeric=True),
-    Column("commission (bps)", numeric=True),
-    Column("opportunity (bps)", numeric=True),
-    Column("total (bps)", numeric=True),
-    Column("total (USD)", numeric=True),
-    Column("crossing saving (USD)", numeric=True),
-)
-
-
-def execution_quality_table(
-    quality: Sequence[ExecutionQualityView], labels: PortfolioLabels
-) -> html.Div:
-    """Implementation shortfall of each portfolio's completed orders, split into its parts
-    (basis points of the decision notional; a cost is positive), and what crossing saved."""
-    rows = [
-        [
-            labels(q.portfolio_id),
-            f"{q.orders:,}",
-            fmt.usd(q.decision_notional_usd),
-            _bps(q.delay_bps),
-            _bps(q.spread_bps),
-            _bps(q.impact_bps),
-            _bps(q.commission_bps),
-            _bps(q.opportunity_bps),
-            Cell(_bps(q.total_bps), class_name="fw-semibold"),
-            fmt.usd(q.total_usd),
-            fmt.usd(q.crossing_saving_usd),
-        ]
-        for q in quality
-    ]
-    return _table(EXECUTION_QUALITY_COLUMNS, rows, empty="No completed orders yet to measure.")
 
 
 # The Risk page ------------------------------------------------------------------------------------
@@ -1033,8 +456,8 @@ def risk_figures(risk: RiskView | None) -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(_table(RISK_EXPOSURE_COLUMNS, exposures, empty=""), md=5),
-                    dbc.Col(_table(RISK_VAR_COLUMNS, losses, empty=""), md=7),
+                    dbc.Col(build_table(RISK_EXPOSURE_COLUMNS, exposures, empty=""), md=5),
+                    dbc.Col(build_table(RISK_VAR_COLUMNS, losses, empty=""), md=7),
                 ]
             ),
         ]

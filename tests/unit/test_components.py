@@ -14,15 +14,9 @@ from components import formatting as fmt
 from components.cards import portfolio_cards, status_badge
 from components.colours import PORTFOLIO_PALETTE, portfolio_colours
 from components.figures import latency_figure, nav_figure, signal_heatmap, thin, weights_figure
-from components.tables import (
-    PAYLOAD_DISPLAY_CHARS,
-    PortfolioLabels,
-    coordinated_signals_table,
-    events_table,
-    fills_table,
-    holdings_table,
-    orders_table,
-)
+from components.signal_tables import coordinated_signals_table
+from components.tables import PAYLOAD_DISPLAY_CHARS, PortfolioLabels, events_table, holdings_table
+from components.trade_tables import fills_table, orders_table
 from engine.model import CycleReport, Event, Fill, Instrument, Order, Side
 from engine.snapshot import (
     EngineStatus,

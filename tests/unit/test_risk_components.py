@@ -28,28 +28,26 @@ from callbacks.risk import (
 )
 from components import ids
 from components.colours import NEGATIVE, POSITIVE, translucent
-from components.figures import (
-    NO_RISK_YET,
-    sector_exposure_figure,
-    sleeve_contributions_figure,
-    var_contributions_figure,
-    var_history_figure,
-)
 from components.risk import (
     WARNING_COLOUR,
     alerts_table,
-    attribution_table,
     gate_decisions_table,
     limit_amount,
     limit_form_values,
     limit_options,
     limit_value_help,
     limits_table,
-    risk_audit_table,
-    stress_table,
     trading_state_panel,
     utilisation_bar,
 )
+from components.risk_figures import (
+    NO_RISK_YET,
+    sector_exposure_figure,
+    sleeve_contributions_figure,
+    var_contributions_figure,
+    var_history_figure,
+)
+from components.risk_tables import attribution_table, risk_audit_table, stress_table
 from components.tables import PortfolioLabels, risk_figures
 from engine.commands import AcknowledgeAlert, SetRiskLimit, SetTradingState
 from engine.risk.limits import KINDS

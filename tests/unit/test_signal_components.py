@@ -20,8 +20,7 @@ from components.figures import (
     source_colours,
     source_quality_figure,
 )
-from components.tables import (
-    PortfolioLabels,
+from components.signal_tables import (
     conflict_counts_table,
     conflicts_table,
     coordinated_signals_table,
@@ -31,6 +30,7 @@ from components.tables import (
     rejected_signals_table,
     source_quality_table,
 )
+from components.tables import PortfolioLabels
 from engine.model import Conflict, Event, SourceView
 from engine.signals.book import Override
 from engine.snapshot import (

@@ -21,9 +21,9 @@ from callbacks.trades import (
     trading_strip,
 )
 from components import ids
-from components.figures import execution_schedule_figure, schedule_days
-from components.tables import (
-    PortfolioLabels,
+from components.schedule_figure import execution_schedule_figure, schedule_days
+from components.tables import PortfolioLabels
+from components.trade_tables import (
     blocks_table,
     crosses_table,
     execution_quality_table,
