@@ -73,6 +73,7 @@ def _tail_pulsar(args: argparse.Namespace) -> int:
 
 def events(args: argparse.Namespace) -> int:
     from engine.events.store import SqlEventStore, default_database_url
+    from engine.views.queries import EventQueries
 
     if args.action == "tail":
         if args.bus != "pulsar":
@@ -94,7 +95,7 @@ def events(args: argparse.Namespace) -> int:
             frozenset({args.event_type}) if args.event_type else None,
         )
     else:
-        selected = store.query(args.portfolio, args.event_type, limit=args.limit)[::-1]
+        selected = EventQueries(store).export(args.portfolio, args.event_type, limit=args.limit)
     store.close()
     for event in selected:
         _print_event(event, args.json)
