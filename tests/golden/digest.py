@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -80,7 +81,15 @@ def replay_digest(out_dir: Path) -> dict[str, object]:
 
 
 def run_replay(out_dir: Path) -> None:
-    """Replay the bundled history into `out_dir` with `pcoord replay` (a process of its own)."""
+    """Replay the bundled history into `out_dir` with `pcoord replay` (a process of its own).
+
+    Not measured for coverage: line tracing doubles a 5-minute replay, and every line it runs is
+    run by the shorter replays of the other tests."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
+    }
     subprocess.run(
         [
             sys.executable,
@@ -95,6 +104,7 @@ def run_replay(out_dir: Path) -> None:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
+        env=environment,
     )
 
 
