@@ -566,44 +566,7 @@ def portfolio_stress(
     return on_holdings, on_proposed
 
 
-# -- holdings and presentation ------------------------------------------------------------------
-def last_prices(closes: np.ndarray) -> np.ndarray:
-    """Each instrument's last finite close in ``closes`` (days x instruments, oldest first): a
-    gap keeps the previous close; NaN for an instrument never priced."""
-    closes = np.asarray(closes, dtype=float)
-    days = np.arange(len(closes))[:, None]
-    last = np.where(np.isfinite(closes), days, -1).max(axis=0)
-    priced = closes[np.maximum(last, 0), np.arange(closes.shape[1])]
-    return np.where(last >= 0, priced, np.nan)
-
-
-def weights_from_targets(targets: Mapping[str, float], symbols: Sequence[str]) -> np.ndarray:
-    """Target weights by symbol as a vector over ``symbols``; a StressError names targets in
-    instruments the price history lacks."""
-    unknown = sorted(set(targets) - set(symbols))
-    if unknown:
-        raise StressError(f"target instruments {unknown} are not in the price history")
-    return np.array([targets.get(symbol, 0.0) for symbol in symbols], dtype=float)
-
-
-def weights_from_holdings(
-    shares: np.ndarray, prices_usd: np.ndarray, cash_usd: float
-) -> tuple[np.ndarray, float]:
-    """Weights (fractions of NAV) of ``shares`` (signed) at ``prices_usd`` per share, and the NAV
-    in USD (cash plus positions, shorts negative). A held instrument without a price is an
-    error; with a NAV that is not positive weights are meaningless and also refused."""
-    shares = np.asarray(shares, dtype=float)
-    prices_usd = np.asarray(prices_usd, dtype=float)
-    unpriced = (shares != 0) & ~(np.isfinite(prices_usd) & (prices_usd > 0))
-    if unpriced.any():
-        raise StressError(f"holdings: no price for held instruments at {np.flatnonzero(unpriced)}")
-    values_usd = np.where(shares != 0, shares * np.nan_to_num(prices_usd), 0.0)
-    nav_usd = float(cash_usd) + float(values_usd.sum())
-    if nav_usd <= 0:
-        raise StressError(f"holdings: NAV USD {nav_usd:,.2f} is not positive; weights undefined")
-    return values_usd / nav_usd, nav_usd
-
-
+# -- one portfolio's standard set, as of a date (pcoord stress) ---------------------------------
 def closes_through(closes: np.ndarray, dates: Sequence[date], as_of: date) -> np.ndarray:
     """The rows of ``closes`` (days x instruments, one per trading day of ``dates``, ascending)
     on or before ``as_of``; a StressError when that leaves fewer than two (no return to use)."""
@@ -670,6 +633,44 @@ def standard_stress(
     return StressReport(
         results, float(np.abs(weights).sum()), float(weights.sum()), len(risk.scenarios)
     )
+
+
+# -- holdings and presentation ------------------------------------------------------------------
+def last_prices(closes: np.ndarray) -> np.ndarray:
+    """Each instrument's last finite close in ``closes`` (days x instruments, oldest first): a
+    gap keeps the previous close; NaN for an instrument never priced."""
+    closes = np.asarray(closes, dtype=float)
+    days = np.arange(len(closes))[:, None]
+    last = np.where(np.isfinite(closes), days, -1).max(axis=0)
+    priced = closes[np.maximum(last, 0), np.arange(closes.shape[1])]
+    return np.where(last >= 0, priced, np.nan)
+
+
+def weights_from_targets(targets: Mapping[str, float], symbols: Sequence[str]) -> np.ndarray:
+    """Target weights by symbol as a vector over ``symbols``; a StressError names targets in
+    instruments the price history lacks."""
+    unknown = sorted(set(targets) - set(symbols))
+    if unknown:
+        raise StressError(f"target instruments {unknown} are not in the price history")
+    return np.array([targets.get(symbol, 0.0) for symbol in symbols], dtype=float)
+
+
+def weights_from_holdings(
+    shares: np.ndarray, prices_usd: np.ndarray, cash_usd: float
+) -> tuple[np.ndarray, float]:
+    """Weights (fractions of NAV) of ``shares`` (signed) at ``prices_usd`` per share, and the NAV
+    in USD (cash plus positions, shorts negative). A held instrument without a price is an
+    error; with a NAV that is not positive weights are meaningless and also refused."""
+    shares = np.asarray(shares, dtype=float)
+    prices_usd = np.asarray(prices_usd, dtype=float)
+    unpriced = (shares != 0) & ~(np.isfinite(prices_usd) & (prices_usd > 0))
+    if unpriced.any():
+        raise StressError(f"holdings: no price for held instruments at {np.flatnonzero(unpriced)}")
+    values_usd = np.where(shares != 0, shares * np.nan_to_num(prices_usd), 0.0)
+    nav_usd = float(cash_usd) + float(values_usd.sum())
+    if nav_usd <= 0:
+        raise StressError(f"holdings: NAV USD {nav_usd:,.2f} is not positive; weights undefined")
+    return values_usd / nav_usd, nav_usd
 
 
 def format_table(results: Sequence[StressResult], contributors: int = 3) -> str:
