@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from engine.snapshot import StateSnapshot
     from engine.views.queries import EventQueries
 
-# The engine answers between cycles, within a cycle's time; past this the person is told it is
-# still pending rather than left with a frozen button.
+# The reason recorded with a lift made on this page: the audit trail says where it came from.
 LIFT_REASON = "lifted from the dashboard"
 WEIGHT_MODES = ("pin", "exclude")
 # Whoever lifts without naming themselves still has to be someone in the audit trail.

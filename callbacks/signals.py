@@ -45,10 +45,8 @@ if TYPE_CHECKING:
     from engine.snapshot import StateSnapshot
     from engine.views.queries import EventQueries
 
-# The engine answers between cycles, within a cycle's time; past this the person is told it is
-# still pending rather than left with a frozen button.
+# The reason recorded with a lift made on this page: the audit trail says where it came from.
 LIFT_REASON = "lifted from dashboard"
-AUDIT_EVENT_TYPES = ("OverrideSet", "OverrideExpired")
 
 
 def set_override_command(
@@ -300,7 +298,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         if shown == rendered:
             raise PreventUpdate
         labels = _labels(snapshot)
-        audit = queries.audit_trail(AUDIT_EVENT_TYPES, limit=RECENT_ROWS)
+        audit = queries.override_history(limit=RECENT_ROWS)
         return (
             overrides_table(snapshot.overrides, labels, ids.lift_button),
             override_audit_table(audit, labels),

@@ -304,7 +304,7 @@ def build_engine(
         source_priorities={name: config.sources.priority(name) for name in config.sources.names},
         quality=build_quality_tracker(config),
         quality_record_every=config.signals.quality.record_every_cycles,
-        risk_lookback_days=config.risk.lookback_days or config.history_days - 1,
+        risk_lookback_days=config.risk_lookback_days,
         risk_record_every=config.risk.record_every_cycles,
         risk_manager=build_risk_manager(config, feed.instruments),
         drawdown_window_days=config.risk.drawdown_window_days,

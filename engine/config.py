@@ -437,6 +437,12 @@ class AppConfig(_Strict):
     history_days: Annotated[int, Field(ge=10, le=5000)] = 260
     portfolios: Annotated[tuple[PortfolioConfig, ...], Field(min_length=1)]
 
+    @property
+    def risk_lookback_days(self) -> int:
+        """Daily returns behind the risk stage's covariance (and ``pcoord stress``'s): ``[risk]
+        lookback_days``, else every return of the price window."""
+        return self.risk.lookback_days or self.history_days - 1
+
     @model_validator(mode="after")
     def _unique_portfolio_ids(self) -> AppConfig:
         seen: set[str] = set()

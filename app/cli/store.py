@@ -73,7 +73,7 @@ def _tail_pulsar(args: argparse.Namespace) -> int:
 
 def events(args: argparse.Namespace) -> int:
     from engine.events.store import SqlEventStore, default_database_url
-    from engine.views.queries import EventQueries
+    from engine.views.queries import StoredEventQueries
 
     if args.action == "tail":
         if args.bus != "pulsar":
@@ -84,19 +84,16 @@ def events(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
     store = SqlEventStore.from_url(args.database_url or default_database_url(), writable=False)
-    from_seq = args.from_seq
-    if args.since is not None:
-        from_seq = max(from_seq or 1, store.first_seq_at(args.since))
-    if from_seq is not None:
-        selected = store.read_from(
-            from_seq,
-            args.limit,
-            args.portfolio,
-            frozenset({args.event_type}) if args.event_type else None,
-        )
-    else:
-        selected = EventQueries(store).export(args.portfolio, args.event_type, limit=args.limit)
-    store.close()
+    queries = StoredEventQueries(store)
+    try:
+        if args.from_seq is None and args.since is None:
+            selected = queries.export(args.portfolio, args.event_type, limit=args.limit)
+        else:
+            selected = queries.oldest_first(
+                args.from_seq, args.since, args.portfolio, args.event_type, args.limit
+            )
+    finally:
+        store.close()
     for event in selected:
         _print_event(event, args.json)
     if not selected and not args.json:

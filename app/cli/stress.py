@@ -10,22 +10,16 @@ from engine.errors import ConfigError
 
 def stress(args: argparse.Namespace) -> int:
     """Stress the portfolio's holdings (or proposed targets) with the standard scenario set."""
-    from datetime import timedelta
-
-    import numpy as np
-
-    from engine.allocation.risk_models import scenario_risk
     from engine.events.store import SqlEventStore, default_database_url
     from engine.market.data import load_bundled, load_price_file
     from engine.risk.stress import (
         StressError,
-        default_hypothetical,
+        closes_through,
         format_table,
-        historical_scenarios,
         last_prices,
         parse_shock,
         results_json,
-        run_stress,
+        standard_stress,
         weights_from_holdings,
         weights_from_targets,
     )
@@ -63,22 +57,20 @@ def stress(args: argparse.Namespace) -> int:
     symbols = history.symbols
     sectors = tuple(instrument.sector for instrument in history.instruments)
     as_of = state.market_date or history.dates[-1]
-    day = history.index_of(as_of + timedelta(days=1)) - 1  # the last trading day <= as_of
-    if day < 1:
-        raise ConfigError(f"stress: the price history starts after the engine's date {as_of}")
     held = state.ledger.holdings_of(args.portfolio)
     foreign = sorted(set(held) - set(symbols))
-    if foreign:
-        raise ConfigError(f"stress: held instruments {foreign} are not in the price history")
-    prices_usd = last_prices(history.close[: day + 1])  # on or before the engine's date
     try:
+        # Holdings are valued at the last close on or before the engine's date.
+        prices_usd = last_prices(closes_through(history.close, history.dates, as_of))
+        if foreign:
+            raise StressError(f"held instruments {foreign} are not in the price history")
         weights, nav_usd = weights_from_holdings(
             state.ledger.shares_vector(args.portfolio, symbols),
             prices_usd,
             float(state.ledger.cash_usd(args.portfolio)),
         )
     except StressError as exc:
-        raise ConfigError(f"stress: {args.portfolio}: {exc}") from exc
+        raise ConfigError(f"stress: {exc}") from exc
     basis = "holdings"
     if args.proposed:
         targets = state.targets.get(args.portfolio)
@@ -91,44 +83,39 @@ def stress(args: argparse.Namespace) -> int:
         except StressError as exc:
             raise ConfigError(f"stress: {exc}") from exc
         basis = "proposed targets"
-    lookback_days = min(config.risk.lookback_days or config.history_days - 1, day)
-    # The engine's own estimate: instruments without a full history carry no estimated risk.
-    risk = scenario_risk(history.close[: day + 1], lookback_days)
-    if risk is None:
-        raise ConfigError(f"stress: too little price history before {as_of} to estimate risk")
-    covariance = risk.universe_covariance(len(symbols))
-    return_days = len(risk.scenarios)
     try:
-        own = [parse_shock(text, symbols, sectors) for text in args.shock]
+        report = standard_stress(
+            weights,
+            history.close,
+            history.dates,
+            as_of,
+            symbols=symbols,
+            sectors=sectors,
+            lookback_days=config.risk_lookback_days,
+            window_days=args.window_days,
+            own=[parse_shock(text, symbols, sectors) for text in args.shock],
+            nav_usd=nav_usd,
+        )
     except StressError as exc:
         raise ConfigError(f"stress: {exc}") from exc
-    held_symbols = [symbols[i] for i in np.flatnonzero(weights)]
-    scenarios = (
-        *historical_scenarios(history.close, history.dates, args.window_days, symbols=symbols),
-        *default_hypothetical(sectors, instruments=held_symbols),
-        *own,
-    )
-    results = run_stress(
-        weights, scenarios, symbols=symbols, sectors=sectors, covariance=covariance, nav_usd=nav_usd
-    )
     if args.json:
         print(
             results_json(
-                results,
+                report.results,
                 portfolio=args.portfolio,
                 basis=basis,
                 as_of=as_of.isoformat(),
                 nav_usd=nav_usd,
-                gross_exposure=float(np.abs(weights).sum()),
-                net_exposure=float(weights.sum()),
-                covariance_days=return_days,
+                gross_exposure=report.gross_exposure,
+                net_exposure=report.net_exposure,
+                covariance_days=report.covariance_days,
             )
         )
         return 0
     print(
         f"{args.portfolio}: stress of {basis} as of {as_of}, NAV USD {nav_usd:,.2f}, gross "
-        f"{np.abs(weights).sum():.1%}, net {weights.sum():.1%} of NAV; VaR from {return_days} "
-        "daily returns"
+        f"{report.gross_exposure:.1%}, net {report.net_exposure:.1%} of NAV; VaR from "
+        f"{report.covariance_days} daily returns"
     )
-    print(format_table(results))
+    print(format_table(report.results))
     return 0

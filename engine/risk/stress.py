@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.allocation.risk_models import scenario_risk
 from engine.risk.metrics import parametric_var_cvar
 
 DEFAULT_NAMED: Mapping[str, tuple[date, date]] = {
@@ -563,6 +564,75 @@ def portfolio_stress(
     on_holdings = {pid: pnl[:, p] for p, pid in enumerate(holdings)}
     on_proposed = {pid: pnl[:, len(holdings) + p] for p, pid in enumerate(proposed)}
     return on_holdings, on_proposed
+
+
+# -- one portfolio's standard set, as of a date (pcoord stress) ---------------------------------
+def closes_through(closes: np.ndarray, dates: Sequence[date], as_of: date) -> np.ndarray:
+    """The rows of ``closes`` (days x instruments, one per trading day of ``dates``, ascending)
+    on or before ``as_of``; a StressError when that leaves fewer than two (no return to use)."""
+    days = np.array(dates, dtype="datetime64[D]")
+    count = int(np.searchsorted(days, np.datetime64(as_of), side="right"))
+    if count < 2:
+        raise StressError(f"the price history starts after the engine's date {as_of}")
+    return np.asarray(closes, dtype=float)[:count]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StressReport:
+    """The standard stress set run on one portfolio's weights: the results in the order run,
+    the weights' gross (``sum |w|``) and net (``sum w``) exposure as fractions of NAV, and the
+    number of daily returns behind the covariance scenarios."""
+
+    results: tuple[StressResult, ...]
+    gross_exposure: float
+    net_exposure: float
+    covariance_days: int
+
+
+def standard_stress(
+    weights: np.ndarray,
+    closes: np.ndarray,
+    dates: Sequence[date],
+    as_of: date,
+    *,
+    symbols: Sequence[str],
+    sectors: Sequence[str],
+    lookback_days: int,
+    window_days: int = 20,
+    own: Sequence[Scenario] = (),
+    nav_usd: float | None = None,
+) -> StressReport:
+    """The standard set on ``weights`` (fractions of NAV over ``symbols``) as of ``as_of``.
+
+    Scenarios, in order: ``historical_scenarios`` of the whole price history (``closes``, days x
+    instruments over ``dates``) with ``window_days`` windows; ``default_hypothetical`` with each
+    instrument the weights hold shocked on its own; then ``own``. The covariance scenarios use
+    the engine's one estimate (``scenario_risk``) from the closes up to ``as_of``, over
+    ``lookback_days`` returns or as many as there are: an instrument without a full history
+    over them carries no estimated risk, as in the engine's risk stage.
+    """
+    known = closes_through(closes, dates, as_of)
+    risk = scenario_risk(known, min(lookback_days, len(known) - 1))
+    if risk is None:
+        raise StressError(f"too little price history before {as_of} to estimate risk")
+    weights = np.asarray(weights, dtype=float)
+    held = [symbols[i] for i in np.flatnonzero(weights)]
+    scenarios = (
+        *historical_scenarios(closes, dates, window_days, symbols=symbols),
+        *default_hypothetical(sectors, instruments=held),
+        *own,
+    )
+    results = run_stress(
+        weights,
+        scenarios,
+        symbols=symbols,
+        sectors=sectors,
+        covariance=risk.universe_covariance(len(symbols)),
+        nav_usd=nav_usd,
+    )
+    return StressReport(
+        results, float(np.abs(weights).sum()), float(weights.sum()), len(risk.scenarios)
+    )
 
 
 # -- holdings and presentation ------------------------------------------------------------------

@@ -1,14 +1,20 @@
 """`pcoord stress` stresses a replayed portfolio's holdings or targets, as a table or JSON."""
 
 import json
+from datetime import date
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from app.cli import main
 from engine.config import load_config
 from engine.events.store import SqlEventStore
-from engine.market.data import load_sectors
+from engine.market.data import load_bundled, load_sectors
+from engine.state.repository import StateRepository
+
+Z_99 = 2.3263478740408408  # standard normal 99% quantile, from tables
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +81,36 @@ def test_json_figures_are_consistent_with_the_replay(
     vol = scenarios["Volatility x2"]
     assert vol["var_stressed"] == pytest.approx(2 * vol["var_base"])
     assert scenarios["2020 COVID crash"]["pnl_fraction"] < 0
+
+
+def test_the_var_is_that_of_the_holdings_over_the_instruments_with_a_full_history(
+    replayed: tuple[str, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The covariance scenarios' base VaR, computed again with pandas from the bundled closes:
+    the trailing returns up to the engine's date, only the instruments priced on every day of
+    them (as the engine's risk stage estimates it), sample covariance."""
+    url, _ = replayed
+    report = _stress_json(url, capsys)
+    config = load_config()
+    history = load_bundled(config.market.adv_usd)
+    as_of = date.fromisoformat(report["as_of"])
+    closes = pd.DataFrame(history.close, index=history.dates, columns=history.symbols)
+    closes = closes[closes.index <= as_of]
+    store = SqlEventStore.from_url(url, writable=False)
+    state, _ = StateRepository(store).recover()
+    store.close()
+    shares = pd.Series(state.ledger.shares_vector("growth", history.symbols), closes.columns)
+    held = shares[shares != 0]
+    weights = held * closes[held.index].ffill().iloc[-1] / report["nav_usd"]
+    lookback = min(config.risk.lookback_days or config.history_days - 1, len(closes) - 1)
+    window = closes.iloc[-(lookback + 1) :]
+    returns = (window / window.shift(1) - 1.0).iloc[1:]
+    full = returns.columns[returns.notna().all() & (window > 0).all()]
+    covered = weights[weights.index.isin(full)]
+    sigma = np.sqrt(covered @ returns[covered.index].cov() @ covered)
+    vol = next(s for s in report["scenarios"] if s["scenario"] == "Volatility x2")
+    assert report["covariance_days"] == lookback
+    assert vol["var_base"] == pytest.approx(Z_99 * sigma, rel=1e-9)
 
 
 def test_proposed_targets_are_stressed_too(

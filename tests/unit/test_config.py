@@ -188,3 +188,11 @@ def test_a_restricted_instrument_must_be_in_the_market_data() -> None:
     config = parse_config(text)
     with pytest.raises(ConfigError, match=r"symbols: \['ZZZZ'\] are not in the market data"):
         build_risk_manager(config, load_bundled().instruments)
+
+
+def test_the_risk_lookback_is_the_configured_one_else_the_whole_price_window() -> None:
+    config = load_config()
+    assert config.risk.lookback_days is None
+    assert config.risk_lookback_days == config.history_days - 1
+    text = _default_with("[risk]\n", "[risk]\nlookback_days = 60\n")
+    assert parse_config(text, "my.toml").risk_lookback_days == 60

@@ -1,10 +1,11 @@
 """The event log's read model over a real SQLite store and over a Pulsar follower's recent
-events: the same pages, audit trails and exports from either."""
+events: the same pages, audit trails, override history and exports from either; and the store's
+forward reading from a sequence number or a moment."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,19 @@ import pytest
 from engine.events.store import SqlEventStore
 from engine.follower import FollowedEventLog
 from engine.model import Event
-from engine.views.queries import EventLog, EventQueries
+from engine.views.queries import EventLog, EventQueries, StoredEventQueries
 
 WHEN = datetime(2024, 3, 1, 21, 0, tzinfo=UTC)
 
 
 def _events() -> list[Event]:
+    """Twenty events an hour apart, seq n at WHEN + n - 1 hours; odd ones alpha's, even beta's."""
     kinds = ["OrderCreated", "OverrideSet", "OrderFilled", "OverrideExpired"] * 5
     return [
         Event(
             event_id=f"e{n:03d}",
             type=kind,
-            timestamp=WHEN,
+            timestamp=WHEN + timedelta(hours=n - 1),
             actor="engine",
             payload={"n": n},
             portfolio_id="alpha" if n % 2 else "beta",
@@ -93,3 +95,50 @@ def test_the_types_held_are_listed_sorted(log: EventLog) -> None:
         "OverrideExpired",
         "OverrideSet",
     ]
+
+
+def test_the_override_history_is_every_override_set_or_expired_newest_first(log: EventLog) -> None:
+    history = EventQueries(log).override_history(limit=50)
+    assert [e.seq for e in history] == [20, 18, 16, 14, 12, 10, 8, 6, 4, 2]
+    assert [e.type for e in history[:2]] == ["OverrideExpired", "OverrideSet"]
+    assert [e.seq for e in EventQueries(log).override_history(limit=3)] == [20, 18, 16]
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Iterator[StoredEventQueries]:
+    store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'events.db'}")
+    store.append(_events())
+    yield StoredEventQueries(store)
+    store.close()
+
+
+def test_the_store_is_read_forward_from_a_sequence_number(stored: StoredEventQueries) -> None:
+    assert [e.seq for e in stored.oldest_first(from_seq=15, limit=3)] == [15, 16, 17]
+    assert [e.seq for e in stored.oldest_first(limit=2)] == [1, 2]  # from the first event
+    rows = stored.oldest_first(from_seq=4, portfolio_id="alpha", event_type="OrderCreated")
+    assert [e.seq for e in rows] == [5, 9, 13, 17]
+
+
+def test_the_store_is_read_forward_from_a_moment(stored: StoredEventQueries) -> None:
+    # seq 11 was stored at WHEN + 10 h, so half an hour before that it is the first one after.
+    since = WHEN + timedelta(hours=9, minutes=30)
+    assert [e.seq for e in stored.oldest_first(since=since, limit=3)] == [11, 12, 13]
+    assert stored.oldest_first(since=WHEN + timedelta(days=2)) == []
+
+
+def test_a_sequence_number_and_a_moment_start_at_whichever_is_later(
+    stored: StoredEventQueries,
+) -> None:
+    at_seq_11 = WHEN + timedelta(hours=10)
+    assert [e.seq for e in stored.oldest_first(5, at_seq_11, limit=2)] == [11, 12]
+    assert [e.seq for e in stored.oldest_first(15, at_seq_11, limit=2)] == [15, 16]
+
+
+def test_reading_forward_for_no_rows_is_refused(stored: StoredEventQueries) -> None:
+    with pytest.raises(ValueError, match="limit: 0 must be at least 1"):
+        stored.oldest_first(limit=0)
+
+
+def test_the_store_answers_the_dashboards_questions_too(stored: StoredEventQueries) -> None:
+    assert [e.seq for e in stored.page(size=2).events] == [20, 19]
+    assert [e.seq for e in stored.export(event_type="OverrideSet", limit=2)] == [14, 18]

@@ -17,10 +17,12 @@ from engine.risk.stress import (
     SectorShock,
     StressError,
     VolatilityShock,
+    closes_through,
     default_hypothetical,
     historical_scenarios,
     last_prices,
     run_stress,
+    standard_stress,
     stress_pnl,
     weights_from_holdings,
     weights_from_targets,
@@ -347,3 +349,87 @@ def test_target_weights_line_up_with_the_symbols_and_unknown_ones_are_named() ->
     np.testing.assert_array_equal(weights, [0.5, 0.0, 0.3, 0.0])
     with pytest.raises(StressError, match=r"target instruments \['ZZZ'\] are not in the price"):
         weights_from_targets({"ZZZ": 0.1}, SYMBOLS)
+
+
+# Seven trading days of four instruments; DDD has no close on the third, so no full history.
+CLOSES = np.array(
+    [
+        [100.0, 50.0, 20.0, 10.0],
+        [102.0, 49.0, 20.5, 10.5],
+        [101.0, 51.0, 19.5, np.nan],
+        [104.0, 50.5, 20.0, 10.2],
+        [103.0, 52.0, 21.0, 10.4],
+        [60.0, 30.0, 12.0, 6.0],  # after the as-of date: a crash the covariance must not see
+        [61.0, 31.0, 12.5, 6.1],
+    ]
+)
+CLOSE_DATES = _days(7)
+AS_OF = CLOSE_DATES[4]
+
+
+def test_closes_through_a_date_keep_the_days_on_or_before_it() -> None:
+    assert closes_through(CLOSES, CLOSE_DATES, AS_OF).shape == (5, 4)
+    assert len(closes_through(CLOSES, CLOSE_DATES, AS_OF + timedelta(hours=30))) == 6
+    with pytest.raises(StressError, match="starts after the engine's date 2021-01-04"):
+        closes_through(CLOSES, CLOSE_DATES, CLOSE_DATES[0])  # one close: no return yet
+
+
+def test_standard_stress_takes_risk_only_from_full_histories_up_to_the_date() -> None:
+    report = standard_stress(
+        WEIGHTS, CLOSES, CLOSE_DATES, AS_OF, symbols=SYMBOLS, sectors=SECTORS, lookback_days=10
+    )
+    # By hand: the four returns up to the as-of date (the lookback is cut to the history there)
+    # of AAA, BBB and CCC; DDD's gap leaves it without estimated risk, so its short adds none.
+    window = CLOSES[:5, :3]
+    returns = window[1:] / window[:-1] - 1.0
+    covariance = np.cov(returns, rowvar=False, ddof=1)
+    sigma = np.sqrt(WEIGHTS[:3] @ covariance @ WEIGHTS[:3])
+    by_name = {result.scenario: result for result in report.results}
+    assert by_name["Volatility x2"].var_base == pytest.approx(Z_99 * sigma, rel=1e-12)
+    assert report.covariance_days == 4
+    # Reading DDD's gap as a zero return (np.nan_to_num) would have given it risk of its own.
+    gaps_as_zero = np.cov(np.nan_to_num(CLOSES[1:5] / CLOSES[:4] - 1.0), rowvar=False, ddof=1)
+    assert Z_99 * np.sqrt(WEIGHTS @ gaps_as_zero @ WEIGHTS) != pytest.approx(Z_99 * sigma)
+
+
+def test_standard_stress_runs_history_then_the_hypothetical_set_then_ones_own() -> None:
+    weights = np.array([0.5, 0.0, 0.3, 0.0])  # holds AAA and CCC only
+    own = [MarketShock(-0.5)]
+    report = standard_stress(
+        weights,
+        CLOSES,
+        CLOSE_DATES,
+        AS_OF,
+        symbols=SYMBOLS,
+        sectors=SECTORS,
+        lookback_days=3,
+        window_days=2,
+        own=own,
+        nav_usd=2_000_000.0,
+    )
+    names = [result.scenario for result in report.results]
+    # No named crisis falls inside these days; the worst windows come from the whole history.
+    assert names[:-9] == ["Worst 2-day window #1", "Worst 2-day window #2"]
+    assert names[-9:] == [
+        "Market -10%",
+        "Energy -20%",
+        "Financials -20%",
+        "Tech -20%",
+        "AAA -30%",
+        "CCC -30%",
+        "Volatility x2",
+        "Correlation lam=0.5",
+        "Market -50%",
+    ]
+    assert (report.gross_exposure, report.net_exposure) == pytest.approx((0.8, 0.8))
+    assert report.covariance_days == 3
+    assert report.results[-1].pnl_usd == pytest.approx(-0.5 * 0.8 * 2_000_000.0)
+
+
+def test_standard_stress_needs_a_full_history_to_estimate_risk() -> None:
+    gappy = CLOSES.copy()
+    gappy[1, :] = np.nan  # every instrument misses a close inside the lookback
+    with pytest.raises(StressError, match="too little price history before 2021-01-08"):
+        standard_stress(
+            WEIGHTS, gappy, CLOSE_DATES, AS_OF, symbols=SYMBOLS, sectors=SECTORS, lookback_days=4
+        )
