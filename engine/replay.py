@@ -20,6 +20,7 @@ from engine.assembly import EngineParts
 from engine.coordinator import STAGES
 from engine.model import CycleReport, to_cash
 from engine.performance.metrics import latency_percentiles, return_statistics
+from engine.performance.turnover import TradeRecord, turnover_report
 
 FILL_COLUMNS = (
     "date",
@@ -62,6 +63,8 @@ def run_replay(
     coordinator.record_finish()
 
     nav_series: dict[str, list[float]] = defaultdict(list)
+    nav_days: dict[str, list[str]] = defaultdict(list)
+    trades: dict[str, list[TradeRecord]] = defaultdict(list)
     first_date = last_date = None
     failed = 0
     with (
@@ -89,6 +92,12 @@ def run_replay(
                         p["commission_usd"],
                     ]
                 )
+                notional = Decimal(p["quantity_shares"]) * Decimal(p["price_usd"])
+                trades[event.portfolio_id].append(
+                    TradeRecord(
+                        p["market_date"], p["order_id"], p["symbol"], p["side"], float(notional)
+                    )
+                )
                 continue
             first_date = first_date or p["market_date"]
             last_date = p["market_date"]
@@ -96,6 +105,7 @@ def run_replay(
             for pid, (nav_usd, cash_usd) in p["valuation_usd"].items():
                 nav.writerow([p["market_date"], pid, nav_usd, cash_usd])
                 nav_series[pid].append(float(nav_usd))
+                nav_days[pid].append(p["market_date"])
 
     state = coordinator.state
     portfolios = {}
@@ -118,6 +128,8 @@ def run_replay(
             "cycles": state.cycles_completed,
             "trading_state": state.trading_state(pid),
             "execution": execution_summary([state.execution_quality.get(pid, {})]),
+            # Traded notional over average NAV per year, and names reversed within 5 days.
+            "turnover": turnover_report(trades[pid], nav_days[pid], nav_series[pid]).summary(),
         }
     summary = {
         "first_date": first_date,
