@@ -141,6 +141,7 @@ def build_allocator(
         rules.max_short_weight,
         rules.gross_exposure,
         rules.net_exposure,
+        rules.signal_band,
     )
 
 

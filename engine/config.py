@@ -25,6 +25,8 @@ DEFAULT_CONFIG_RESOURCE = "default_config.toml"
 MODEL_SOURCE_NAMES = ("momentum", "mean_reversion")
 RESERVED_SOURCE_NAMES = (*MODEL_SOURCE_NAMES, "manual")
 LONG_SHORT_MODELS = ("signal_proportional", "minimum_variance", "mean_variance")
+# The long-only models that size the names with a positive view (engine/allocation/mandate.py).
+SIGNAL_BAND_MODELS = ("equal_weight", "inverse_volatility", "risk_parity", "minimum_variance")
 SOURCE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 
@@ -190,6 +192,10 @@ class AllocationConfig(_Strict):
     sector_caps: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
     # Largest sum of |weight changes| per rebalance (e.g. 0.2 = 20% of NAV); none by default.
     max_turnover: Annotated[float, Field(gt=0, le=2)] | None = None
+    # No-trade band on the view (conviction = score x confidence) of the long-only models that
+    # size the names with a positive view: buy a name only above +signal_band, keep a held one
+    # until it is no longer above -signal_band. 0: exactly the names with a positive view.
+    signal_band: Annotated[float, Field(ge=0, lt=1)] = 0.0
     # Long/short: the largest short per name (0 = long-only), the most gross exposure sum |w|
     # and the net exposure range sum(w) (default: 1 - cash_buffer exactly); all of NAV.
     max_short_weight: Annotated[float, Field(ge=0, le=1)] = 0.0
@@ -200,6 +206,15 @@ class AllocationConfig(_Strict):
 
     @model_validator(mode="after")
     def _long_short_rules(self) -> AllocationConfig:
+        if self.signal_band > 0 and (
+            self.model not in SIGNAL_BAND_MODELS or self.max_short_weight > 0
+        ):
+            raise ValueError(
+                f"signal_band applies to the long-only models that size the names with a "
+                f"positive view ({', '.join(SIGNAL_BAND_MODELS)}); model {self.model!r}"
+                + (" with max_short_weight > 0" if self.max_short_weight > 0 else "")
+                + " sizes every view"
+            )
         if self.max_short_weight == 0:
             if self.gross_exposure is not None or self.net_exposure is not None:
                 raise ValueError(

@@ -10,6 +10,13 @@ Equal weight, inverse volatility and risk parity are capped at ``max_weight`` af
 excess staying in cash; a turnover limit counts the names being sized (selling out of names
 without a view is not limited).
 
+A ``signal_band`` (long-only models that size the names with a positive view) is a no-trade band
+on the view: a name not held is bought only when its conviction (score x confidence) is above
+``+signal_band``, and a held name is kept until its conviction is no longer above
+``-signal_band``. A view wavering around zero then neither sells a holding nor buys a new name
+each rebalance; only a view that changes by more than the band does. With the default 0 the book
+holds exactly the names with a positive view.
+
 A long/short mandate (``max_short_weight > 0``, with ``signal_proportional``, ``minimum_variance``
 or ``mean_variance``) keeps its net exposure in ``net_range`` and its gross exposure at most
 ``gross``; the risk-based models then size every name with a view, either way.
@@ -36,6 +43,8 @@ from engine.model import CoordinatedSignals, TargetWeights
 
 SIZING_MODELS = ("signal_proportional", *Sizer.MODELS)
 LONG_SHORT_MODELS = ("signal_proportional", "minimum_variance", "mean_variance")
+# The models that size (long-only) the names with a positive view, where a signal band applies.
+SIGNAL_BAND_MODELS = ("equal_weight", "inverse_volatility", "risk_parity", "minimum_variance")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,9 +73,18 @@ class MandateAllocator:
         max_short_weight: float = 0.0,
         gross: float | None = None,
         net_range: tuple[float, float] | None = None,
+        signal_band: float = 0.0,
     ) -> None:
         if model not in SIZING_MODELS:
             raise ValueError(f"model: {model!r} is not one of {', '.join(SIZING_MODELS)}")
+        if not 0.0 <= signal_band < 1.0:
+            raise ValueError(f"signal_band: {signal_band} must be in [0, 1)")
+        if signal_band > 0 and (model not in SIGNAL_BAND_MODELS or max_short_weight > 0):
+            raise ValueError(
+                f"signal_band: applies to the long-only models that size the names with a "
+                f"positive view ({', '.join(SIGNAL_BAND_MODELS)}), not to {model!r}"
+                + (" with shorts" if max_short_weight > 0 else "")
+            )
         if max_short_weight > 0 and model not in LONG_SHORT_MODELS:
             raise ValueError(
                 f"model: {model!r} is long-only; a long/short mandate needs one of "
@@ -85,6 +103,7 @@ class MandateAllocator:
         self.max_short_weight = max_short_weight
         self.gross = gross
         self.net_range = net_range or (self.invested, self.invested)
+        self.signal_band = signal_band
         self.fallback = SignalProportionalAllocator(
             portfolio_id,
             max_weight,
@@ -166,7 +185,7 @@ class MandateAllocator:
         if self.model == "mean_variance" or self.long_short:
             members = eligible & full_history & (signals.confidence > 0)
         else:
-            members = eligible & full_history & (conviction > 0)
+            members = eligible & full_history & self.wanted(conviction, current)
         weights = np.zeros(n)
         chosen = np.flatnonzero(members)
         bounds = self.bounds(len(chosen), reserve)
@@ -187,6 +206,12 @@ class MandateAllocator:
         assert self._sizer is not None  # every model but signal_proportional has one
         weights[chosen] = self._sizer.weights(estimate, bounds, mu, limits)
         return weights, members
+
+    def wanted(self, conviction: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """The names a long-only model sizes: a positive view, or, with a ``signal_band``, a
+        view above the band for a name not held and above minus the band for a held one."""
+        held = np.asarray(current) > 0
+        return np.where(held, conviction > -self.signal_band, conviction > self.signal_band)
 
     def bounds(self, names: int, reserve: float = 0.0) -> Bounds | None:
         """The mandate's bounds over ``names`` sized instruments, less the ``reserve`` that
