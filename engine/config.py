@@ -206,15 +206,6 @@ class AllocationConfig(_Strict):
 
     @model_validator(mode="after")
     def _long_short_rules(self) -> AllocationConfig:
-        if self.signal_band > 0 and (
-            self.model not in SIGNAL_BAND_MODELS or self.max_short_weight > 0
-        ):
-            raise ValueError(
-                f"signal_band applies to the long-only models that size the names with a "
-                f"positive view ({', '.join(SIGNAL_BAND_MODELS)}); model {self.model!r}"
-                + (" with max_short_weight > 0" if self.max_short_weight > 0 else "")
-                + " sizes every view"
-            )
         if self.max_short_weight == 0:
             if self.gross_exposure is not None or self.net_exposure is not None:
                 raise ValueError(
@@ -237,6 +228,20 @@ class AllocationConfig(_Strict):
                     f"gross_exposure {self.gross_exposure} cannot hold the net exposure "
                     f"[{low}, {high}]"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _signal_band_rules(self) -> AllocationConfig:
+        # After the long/short rules: a broken long/short book is explained first.
+        if self.signal_band > 0 and (
+            self.model not in SIGNAL_BAND_MODELS or self.max_short_weight > 0
+        ):
+            raise ValueError(
+                f"signal_band applies to the long-only models that size the names with a "
+                f"positive view ({', '.join(SIGNAL_BAND_MODELS)}); model {self.model!r}"
+                + (" with max_short_weight > 0" if self.max_short_weight > 0 else "")
+                + " sizes every view"
+            )
         return self
 
 

@@ -72,3 +72,10 @@ def test_the_config_names_a_band_out_of_range_or_on_a_model_that_sizes_every_vie
     assert growth in text
     with pytest.raises(ConfigError, match=r"portfolios\[0\]\.allocation.*signal_band applies to"):
         parse_config(text.replace(growth, growth + "signal_band = 0.1\n"))
+
+
+def test_the_config_and_the_allocator_agree_on_which_models_take_a_signal_band() -> None:
+    from engine import config
+    from engine.allocation import mandate
+
+    assert config.SIGNAL_BAND_MODELS == mandate.SIGNAL_BAND_MODELS
