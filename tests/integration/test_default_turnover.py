@@ -9,7 +9,11 @@ Two years of the bundled history (2006-2007) on the default configuration, cycle
   (score x confidence) on the name when each of the two orders was decided; it changed when its
   sign differs (a view turning from long to flat or short is reason to trade) or it moved by
   ``SIGNAL_CHANGE`` or more. A reversal with the same view is churn: the allocation moving back
-  and forth on noise.
+  and forth on noise. For a portfolio of sleeves the view is its blended one (what the live
+  views keep), which blends the same sources as the sleeves.
+
+On the defaults before the limits (rebalancing daily or weekly) both fail: 11x to 60x NAV a year,
+and some 5,850 reversals on an unchanged view in these two years.
 
 The measures are the replay report's (engine/performance/turnover.py).
 """
