@@ -72,6 +72,7 @@ def create_app(
             navbar(title, dash.page_registry.values()),
             html.Main(dash.page_container, className="container-fluid pc-main"),
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
+            dcc.Store(id=ids.SNAPSHOT_VERSION),
         ]
     )
     register_all(app, runner, EventQueries(events))

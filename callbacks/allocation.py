@@ -146,12 +146,12 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.ALLOCATION_SLEEVES_CARD, "hidden"),
         Output(ids.ALLOCATION_CASH, "children"),
         Output(ids.ALLOCATION_RENDERED, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
         State(ids.ALLOCATION_RENDERED, "data"),
     )
     def show_allocation(
-        _tick: int | None, portfolio_id: str | None, rendered: dict[str, Any] | None
+        _version: int | None, portfolio_id: str | None, rendered: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         if not portfolio_id:
             raise PreventUpdate
@@ -195,11 +195,11 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
 
     @app.callback(
         Output(ids.ALLOCATION_OVERRIDE_INSTRUMENT, "options"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.ALLOCATION_OVERRIDE_INSTRUMENT, "options"),
     )
     def offer_instruments(
-        _tick: int | None, instruments_shown: list[dict[str, str]] | None
+        _version: int | None, instruments_shown: list[dict[str, str]] | None
     ) -> list[dict[str, str]]:
         instruments = [
             {"label": f"{i.symbol} · {i.name or i.sector}", "value": i.symbol}
@@ -276,13 +276,13 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
     @app.callback(
         Output(ids.ALLOCATION_OVERRIDES_TABLE, "children"),
         Output(ids.ALLOCATION_OVERRIDES_RENDERED, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
         Input(ids.ALLOCATION_OVERRIDES_CHANGED, "data"),
         State(ids.ALLOCATION_OVERRIDES_RENDERED, "data"),
     )
     def show_weight_overrides(
-        _tick: int | None,
+        _version: int | None,
         portfolio_id: str | None,
         changed: int | None,
         rendered: dict[str, Any] | None,

@@ -105,4 +105,10 @@ def send(
     except Exception as error:
         # Whatever the engine refused with names the field; the person needs to read it.
         return alert(f"Not applied. {error}", "danger"), counter
-    return alert(done(answer), "success"), counter + 1
+    return alert(f"{done(answer)}{recorded_as(command.reply.seq)}", "success"), counter + 1
+
+
+def recorded_as(seq: int | None) -> str:
+    """Where the change is in the audit trail: the sequence of its event (the page shows the
+    change from the snapshot carrying that sequence on, which is the one already published)."""
+    return f" Recorded as event #{seq:,}." if seq else ""

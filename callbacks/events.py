@@ -121,11 +121,11 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.EVENTS_NEWER_BUTTON, "disabled"),
         Output(ids.EVENTS_NEWEST_BUTTON, "disabled"),
         Input(ids.EVENTS_PAGE, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.EVENTS_SHOWN, "data"),
     )
     def show_events(
-        page: dict[str, Any] | None, _tick: int | None, shown: dict[str, Any] | None
+        page: dict[str, Any] | None, _version: int | None, shown: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         if page is None:
             raise PreventUpdate

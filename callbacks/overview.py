@@ -70,9 +70,9 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.OVERVIEW_ERROR, "children"),
         Output(ids.OVERVIEW_TRANSPORT, "children"),
         Output(ids.OVERVIEW_REFRESHED_AT, "children"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
     )
-    def show_counters(_tick: int | None) -> tuple[Any, ...]:
+    def show_counters(_version: int | None) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
         can_pause = snapshot.status in (EngineStatus.STARTING, EngineStatus.RUNNING)
         return (
@@ -94,10 +94,10 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.OVERVIEW_NAV_GRAPH, "figure"),
         Output(ids.OVERVIEW_LATENCY_GRAPH, "figure"),
         Output(ids.OVERVIEW_RENDERED_CYCLE, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.OVERVIEW_RENDERED_CYCLE, "data"),
     )
-    def show_portfolios(_tick: int | None, rendered_cycle: int | None) -> tuple[Any, ...]:
+    def show_portfolios(_version: int | None, rendered_cycle: int | None) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
         # Charts only change with a cycle: a paused or finished engine costs no redraw.
         if snapshot.cycles_completed == rendered_cycle:
@@ -114,10 +114,10 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.OVERVIEW_LATENCY_SUMMARY, "children"),
         Output(ids.OVERVIEW_LATENCY_TREND_GRAPH, "figure"),
         Output(ids.OVERVIEW_LATENCY_RENDERED, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.OVERVIEW_LATENCY_RENDERED, "data"),
     )
-    def show_latency(_tick: int | None, rendered: list[float] | None) -> tuple[Any, ...]:
+    def show_latency(_version: int | None, rendered: list[float] | None) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
         # Keyed on the latest cycle and its time: no new cycle, nothing to summarise or redraw.
         # The time is in the key because the engine adds its snapshot time to the latest cycle

@@ -22,10 +22,10 @@ def register_portfolio_picker(app: dash.Dash, runner: CoordinatorRunner, picker_
     @app.callback(
         Output(picker_id, "options"),
         Output(picker_id, "value"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(picker_id, "value"),
     )
-    def offer_portfolios(_tick: int | None, chosen: str | None) -> tuple[list[dict], str | None]:
+    def offer_portfolios(_version: int | None, chosen: str | None) -> tuple[list[dict], str | None]:
         portfolios = runner.snapshot().portfolios
         if chosen is not None and any(view.portfolio_id == chosen for view in portfolios):
             raise PreventUpdate

@@ -308,14 +308,14 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.RISK_GATE_TABLE, "children"),
         Output(ids.RISK_AUDIT_TABLE, "children"),
         Output(ids.RISK_RENDERED, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.RISK_PORTFOLIO_PICKER, "value"),
         Input(ids.RISK_ALERTS_SCOPE, "value"),
         Input(ids.RISK_CHANGED, "data"),
         State(ids.RISK_RENDERED, "data"),
     )
     def show_risk(
-        _tick: int | None,
+        _version: int | None,
         portfolio_id: str | None,
         scope: str | None,
         _changed: int | None,

@@ -1,10 +1,16 @@
-"""The navbar's live engine status and market date, on every page."""
+"""On every page: the snapshot version the pages listen to, and the navbar's engine status and
+market date.
+
+The one-second interval fires only ``follow_snapshot``, which answers with nothing unless the
+engine published a new snapshot; the pages' callbacks take ``SNAPSHOT_VERSION`` as their input,
+so a paused engine, or one between cycles, costs the server one tiny request per tab a second."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dash import Input, Output
+from dash import Input, Output, State
+from dash.exceptions import PreventUpdate
 
 from components import formatting as fmt
 from components import ids
@@ -20,10 +26,21 @@ if TYPE_CHECKING:
 
 def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     @app.callback(
+        Output(ids.SNAPSHOT_VERSION, "data"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        State(ids.SNAPSHOT_VERSION, "data"),
+    )
+    def follow_snapshot(_tick: int | None, shown: int | None) -> int:
+        version = runner.snapshot().version
+        if version == shown:
+            raise PreventUpdate
+        return version
+
+    @app.callback(
         Output(ids.NAVBAR_STATUS, "children"),
         Output(ids.NAVBAR_MARKET_DATE, "children"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
     )
-    def show_engine_state(_tick: int | None) -> tuple[dbc.Badge, str]:
+    def show_engine_state(_version: int | None) -> tuple[dbc.Badge, str]:
         snapshot = runner.snapshot()
         return status_badge(snapshot.status), f"market {fmt.day(snapshot.market_date)}"

@@ -132,10 +132,10 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.SIGNALS_QUALITY_GRAPH, "figure"),
         Output(ids.SIGNALS_OVERRIDE_EXPIRES, "min"),
         Output(ids.SIGNALS_RENDERED_CYCLE, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.SIGNALS_RENDERED_CYCLE, "data"),
     )
-    def show_signals(_tick: int | None, rendered_cycle: int | None) -> tuple[Any, ...]:
+    def show_signals(_version: int | None, rendered_cycle: int | None) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
         # Every view here comes out of a cycle: a paused or finished engine costs no redraw.
         if snapshot.cycles_completed == rendered_cycle:
@@ -167,10 +167,10 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.SIGNALS_REJECTED_COUNT, "children"),
         Output(ids.SIGNALS_REJECTED_TABLE, "children"),
         Output(ids.SIGNALS_INTAKE_RENDERED, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.SIGNALS_INTAKE_RENDERED, "data"),
     )
-    def show_intake(_tick: int | None, rendered: list[int] | None) -> tuple[Any, ...]:
+    def show_intake(_version: int | None, rendered: list[int] | None) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
         # Submissions arrive between cycles too (over HTTP while paused), so this follows the
         # counters, not the cycle.
@@ -191,12 +191,12 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
     @app.callback(
         Output(ids.SIGNALS_OVERRIDE_PORTFOLIO, "options"),
         Output(ids.SIGNALS_OVERRIDE_INSTRUMENT, "options"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.SIGNALS_OVERRIDE_PORTFOLIO, "options"),
         State(ids.SIGNALS_OVERRIDE_INSTRUMENT, "options"),
     )
     def offer_override_choices(
-        _tick: int | None,
+        _version: int | None,
         portfolios_shown: list[dict[str, str]] | None,
         instruments_shown: list[dict[str, str]] | None,
     ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -283,12 +283,12 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.SIGNALS_OVERRIDES_TABLE, "children"),
         Output(ids.SIGNALS_OVERRIDE_AUDIT, "children"),
         Output(ids.SIGNALS_OVERRIDES_RENDERED, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.SIGNALS_OVERRIDES_CHANGED, "data"),
         State(ids.SIGNALS_OVERRIDES_RENDERED, "data"),
     )
     def show_overrides(
-        _tick: int | None, changed: int | None, rendered: dict[str, Any] | None
+        _version: int | None, changed: int | None, rendered: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
         # The engine answers a command before it publishes the snapshot that shows it, so the

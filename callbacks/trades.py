@@ -152,12 +152,12 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.TRADES_BLOCKS_TABLE, "children"),
         Output(ids.TRADES_QUALITY_TABLE, "children"),
         Output(ids.TRADES_RENDERED, "data"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.TRADES_CHANGED, "data"),
         State(ids.TRADES_RENDERED, "data"),
     )
     def show_trades(
-        _tick: int | None, _changed: int | None, rendered: dict[str, Any] | None
+        _version: int | None, _changed: int | None, rendered: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
         keys = rendered_keys(snapshot)
@@ -196,11 +196,11 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
     @app.callback(
         Output(ids.TRADES_HOLD_PORTFOLIO, "options"),
         Output(ids.TRADES_HOLD_PORTFOLIO, "value"),
-        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.TRADES_HOLD_PORTFOLIO, "options"),
     )
     def offer_portfolios(
-        _tick: int | None, offered: list[dict[str, str]] | None
+        _version: int | None, offered: list[dict[str, str]] | None
     ) -> tuple[list[dict[str, str]], Any]:
         options = [
             {"label": view.name, "value": view.portfolio_id}

@@ -5,6 +5,9 @@ Ids are prefixed by the page that owns them; the shell (navbar, refresh timer) h
 
 # App shell: present on every page.
 REFRESH_INTERVAL = "refresh-interval"
+# The published snapshot's version, changed only when the engine published a new one: pages
+# listen to it rather than to the interval, so an unchanged engine costs no callback at all.
+SNAPSHOT_VERSION = "snapshot-version"
 NAVBAR = "navbar"
 NAVBAR_STATUS = "navbar-status"
 NAVBAR_MARKET_DATE = "navbar-market-date"

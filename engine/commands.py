@@ -19,6 +19,16 @@ class CommandRefused(RuntimeError):
     """The engine behind this view cannot take commands (for example a read-only follower)."""
 
 
+class CommandReply(Future):
+    """The engine's answer to a command, and ``seq``: the sequence of the last event stored when
+    the command was applied (0 when nothing was stored yet). A page that sent the command shows
+    its effect once the snapshot it reads has ``event_seq >= seq``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seq: int | None = None
+
+
 MAX_ACTOR_CHARS = 128  # the event store's actor column
 
 
@@ -85,7 +95,7 @@ class SubmitSignals(Command):
 
     signals: tuple[object, ...] = ()
     channel: str = "api"
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
 
 OVERRIDE_KINDS = ("pin", "veto")
@@ -105,7 +115,7 @@ class SetOverride(Command):
     score: float = 0.0
     confidence: float = 1.0
     expires_on: date | None = None
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -131,7 +141,7 @@ class LiftOverride(Command):
     """Ends an active override before its expiry; the engine answers on ``reply``."""
 
     override_id: str = ""
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def details(self) -> dict[str, object]:
         return {"override_id": self.override_id}
@@ -146,7 +156,7 @@ class SetWeightOverride(Command):
     portfolio_id: str = ""
     symbol: str = ""
     weight: float | None = None
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -173,7 +183,7 @@ class LiftWeightOverride(Command):
 
     portfolio_id: str = ""
     symbol: str = ""
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def details(self) -> dict[str, object]:
         return {"portfolio_id": self.portfolio_id, "instrument": self.symbol}
@@ -184,7 +194,7 @@ class CancelOrder(Command):
     """Cancels what is left of a working order; the engine answers on ``reply``."""
 
     order_id: str = ""
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -202,7 +212,7 @@ class SetTradingState(Command):
 
     portfolio_id: str = ""
     state: str = "ACTIVE"
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -234,7 +244,7 @@ class SetRiskLimit(Command):
     on_breach: str = "alert"
     symbols: tuple[str, ...] = ()
     remove: bool = False
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
@@ -274,7 +284,7 @@ class AcknowledgeAlert(Command):
     """A risk officer has seen a risk alert; it stays listed until the measure recovers."""
 
     alert_id: str = ""
-    reply: Future = field(default_factory=Future, compare=False, repr=False)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)

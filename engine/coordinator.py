@@ -338,6 +338,7 @@ class Coordinator:
             result = self.apply(command)
         except Exception as exc:
             return partial(reply.set_exception, exc)
+        reply.seq = self.recorder.last_seq
         return partial(reply.set_result, result)
 
     # -- the cycle ----------------------------------------------------------------------------
@@ -468,7 +469,11 @@ class Coordinator:
         return report
 
     # -- read side ----------------------------------------------------------------------------
-    def build_snapshot(self, status: EngineStatus, speed_days_per_second: float) -> StateSnapshot:
+    def build_snapshot(
+        self, status: EngineStatus, speed_days_per_second: float, version: int = 0
+    ) -> StateSnapshot:
+        """The read side's picture; ``version`` numbers the runner's publications, and the
+        snapshot carries the sequence of the last stored event it reflects."""
         return self.views.snapshot(
             status,
             speed_days_per_second,
@@ -484,6 +489,8 @@ class Coordinator:
             self.bus.health(),
             self.cycle_errors,
             self.last_error,
+            event_seq=self.recorder.last_seq,
+            version=version,
         )
 
 
@@ -512,6 +519,7 @@ class CoordinatorRunner:
         self._published = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="coordinator", daemon=True)
         self._next_due = 0.0
+        self._version = 0
         self._snapshot = coordinator.build_snapshot(
             self.pacing.status, self.pacing.speed_days_per_second
         )
@@ -568,14 +576,11 @@ class CoordinatorRunner:
         except queue.Empty:
             return
 
-    def _build(self) -> StateSnapshot:
-        return self.coordinator.build_snapshot(
-            self.pacing.status, self.pacing.speed_days_per_second
-        )
-
     def _publish(self) -> None:
+        # Only the engine thread publishes, so the counter needs no lock of its own.
+        self._version += 1
         snapshot = self.coordinator.build_snapshot(
-            self.pacing.status, self.pacing.speed_days_per_second
+            self.pacing.status, self.pacing.speed_days_per_second, self._version
         )
         with self._published:
             self._snapshot = snapshot

@@ -114,6 +114,7 @@ class PulsarFollower:
         self._quality: deque[QualityPoint] = deque(maxlen=20_000)
         self._conflicts: dict[str, tuple[Conflict, ...]] = {}
         self._events_seen = 0
+        self._last_seq = 0
         self._stop = threading.Event()
         self._snapshot = self.build_snapshot()
         self._thread = threading.Thread(target=self._run, name="pulsar-follower", daemon=True)
@@ -162,6 +163,7 @@ class PulsarFollower:
     def apply(self, event: Event) -> None:
         """Fold one event into the followed state (the reading thread calls this for each)."""
         self._events_seen += 1
+        self._last_seq = int(event.seq or self._last_seq)
         self.log.add(event)
         try:
             self._state.apply(event)
@@ -240,6 +242,9 @@ class PulsarFollower:
                 )
             )
         return StateSnapshot(
+            # Each event folded is a change a page may show.
+            version=self._events_seen,
+            event_seq=self._last_seq,
             status=self._status,
             speed_days_per_second=self._speed,
             cycles_completed=state.cycles_completed,

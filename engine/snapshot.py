@@ -446,6 +446,11 @@ class StateSnapshot:
     risk_alerts: tuple[RiskAlertView, ...] = ()
     gate_decisions: tuple[GateDecisionView, ...] = ()
     risk_audit: tuple[RiskAuditView, ...] = ()
+    # ``version`` changes with every publication (a page redraws only when it changed);
+    # ``event_seq`` is the last stored event the snapshot reflects (a command's reply names the
+    # sequence its page waits for).
+    version: int = 0
+    event_seq: int = 0
 
     @property
     def last_cycle_ms(self) -> float | None:

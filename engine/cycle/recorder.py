@@ -77,11 +77,17 @@ class EventRecorder:
         self._cycle: int | None = None
         self._position = 0
         self._listeners: list[Callable[[Event], None]] = []
+        self._last_seq = repository.store.last_seq()
 
     @property
     def pending(self) -> int:
         """Events emitted and not yet stored (kept for the next flush after a store failure)."""
         return len(self._unpublished)
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence of the last event this engine has stored (or found in the store)."""
+        return self._last_seq
 
     def on_event(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener`` with every event as it is emitted (read models keep their lists)."""
@@ -135,6 +141,8 @@ class EventRecorder:
         self._snapshot_written = False
         stored = self.bus.publish(batch, also=self._persist_state)
         del self._unpublished[: len(batch)]
+        if stored:
+            self._last_seq = int(stored[-1].seq or self._last_seq)
         self._events_since_snapshot = (
             0 if self._snapshot_written else self._events_since_snapshot + len(stored)
         )

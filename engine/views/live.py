@@ -230,9 +230,13 @@ class LiveViews:
         transport: TransportView,
         cycle_errors: int,
         last_error: str | None,
+        event_seq: int = 0,
+        version: int = 0,
     ) -> StateSnapshot:
         state = self.state
         return StateSnapshot(
+            version=version,
+            event_seq=event_seq,
             status=status,
             speed_days_per_second=speed_days_per_second,
             cycles_completed=state.cycles_completed,

@@ -137,6 +137,26 @@ def test_when_an_override_is_answered_the_published_snapshot_already_shows_it(
         refused.reply.result(timeout=10)
 
 
+def test_a_reply_names_the_sequence_of_its_event_and_the_snapshot_already_carries_it(
+    runner: CoordinatorRunner, parts: EngineParts
+) -> None:
+    assert runner.wait_for_cycles(2, timeout_s=20)
+    runner.submit(Pause("alice", "reviewing"))
+    assert eventually(lambda: runner.snapshot().status is EngineStatus.PAUSED)
+    version = runner.snapshot().version
+    command = SetOverride("alice", "earnings tomorrow", kind="veto", symbol="SIM00003")
+    runner.submit(command)
+    override = command.reply.result(timeout=10)
+
+    assert command.reply.seq == parts.store.last_seq()
+    (applied,) = parts.store.query(event_type="OverrideSet")
+    assert applied.seq == command.reply.seq
+    assert applied.payload["override_id"] == override.override_id
+    snapshot = runner.snapshot()
+    assert snapshot.event_seq >= command.reply.seq
+    assert snapshot.version > version
+
+
 def test_a_command_without_an_actor_or_with_one_the_store_cannot_hold_is_refused() -> None:
     with pytest.raises(ValueError, match=r"Pause\.actor: say who"):
         Pause(" ", "no one")
