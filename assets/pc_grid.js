@@ -1,0 +1,12 @@
+// Server-paged grids (components/grid.py): when a page's callback says a table's rows changed,
+// reload the rows the grid shows. The grid keeps its page, sort and filters and asks the server
+// again through getRowsRequest.
+window.dash_clientside = window.dash_clientside || {};
+window.dash_clientside.pcGrid = {
+    refresh: function (_key, gridId) {
+        dash_ag_grid.getApiAsync(gridId).then(function (api) {
+            api.refreshInfiniteCache();
+        });
+        return window.dash_clientside.no_update;
+    },
+};
