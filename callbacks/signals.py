@@ -130,7 +130,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.SIGNALS_CONFLICTS_TABLE, "children"),
         Output(ids.SIGNALS_QUALITY_TABLE, "children"),
         Output(ids.SIGNALS_QUALITY_GRAPH, "figure"),
-        Output(ids.SIGNALS_OVERRIDE_EXPIRES, "min"),
+        Output(ids.SIGNALS_OVERRIDE_EXPIRES, "min_date_allowed"),
         Output(ids.SIGNALS_RENDERED_CYCLE, "data"),
         Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.SIGNALS_RENDERED_CYCLE, "data"),

@@ -86,11 +86,14 @@ def base_figure(
         "layout": {
             "template": THEME,
             "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+            # Under the plot, at the foot of the figure: above it, the modebar (top right)
+            # covered the legend and the latest data.
             "legend": {
                 "orientation": "h",
                 "x": 0,
-                "y": 1.02,
                 "xanchor": "left",
+                "yref": "container",
+                "y": 0,
                 "yanchor": "bottom",
                 "traceorder": "normal",
             },
@@ -332,7 +335,12 @@ def signal_flow_figure(
         pid for pid in dict.fromkeys(f.portfolio_id for f in flows) if pid not in portfolios
     ]
 
-    labels = sources + keys + [portfolio_names.get(pid, pid) for pid in portfolios]
+    full_names = sources + keys + [portfolio_names.get(pid, pid) for pid in portfolios]
+    # The middle column names only the horizon: its colour already says the source, and the
+    # full "source/horizon" labels of neighbouring nodes overlapped. Hover shows the full name.
+    labels = (
+        sources + [key.split("/", 1)[-1] for key in keys] + full_names[len(sources) + len(keys) :]
+    )
     node = {name: index for index, name in enumerate(sources)}
     node.update({key: len(sources) + index for index, key in enumerate(keys)})
     first_portfolio = len(sources) + len(keys)
@@ -365,11 +373,12 @@ def signal_flow_figure(
         "valuesuffix": f" {UNITS_FLOW}",
         "node": {
             "label": labels,
+            "customdata": full_names,
             "color": node_colours,
-            "pad": 14,
+            "pad": 22,
             "thickness": 14,
             "line": {"color": "white", "width": 0.5},
-            "hovertemplate": f"%{{label}}<br>%{{value:.2f}} {UNITS_FLOW}<extra></extra>",
+            "hovertemplate": f"%{{customdata}}<br>%{{value:.2f}} {UNITS_FLOW}<extra></extra>",
         },
         "link": {
             "source": link_source,
@@ -377,7 +386,7 @@ def signal_flow_figure(
             "value": link_value,
             "color": link_colour,
             "hovertemplate": (
-                f"%{{source.label}} → %{{target.label}}<br>%{{value:.2f}} {UNITS_FLOW}"
+                f"%{{source.customdata}} → %{{target.customdata}}<br>%{{value:.2f}} {UNITS_FLOW}"
                 "<extra></extra>"
             ),
         },

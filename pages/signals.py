@@ -55,7 +55,15 @@ def _override_form() -> html.Div:
                     dbc.Col(
                         form_field(
                             "last day it applies (market date)",
-                            dbc.Input(id=ids.SIGNALS_OVERRIDE_EXPIRES, type="date"),
+                            dcc.DatePickerSingle(
+                                id=ids.SIGNALS_OVERRIDE_EXPIRES,
+                                # ISO like every other date here (a date input follows the
+                                # browser's locale: mm/dd/yyyy on most desks).
+                                display_format="YYYY-MM-DD",
+                                placeholder="YYYY-MM-DD",
+                                clearable=True,
+                                first_day_of_week=1,
+                            ),
                             help_text="empty: until lifted",
                         ),
                         md=3,
@@ -119,7 +127,7 @@ def layout() -> html.Div:
             titled_card(
                 "Signal flow: source → source/horizon → portfolio",
                 [
-                    graph(ids.SIGNALS_FLOW_SANKEY, height_px=340),
+                    graph(ids.SIGNALS_FLOW_SANKEY, height_px=420),
                     html.Small(
                         "Width: instrument-equivalents, the sum over instruments of each view's "
                         "share of the portfolio's coordinated score.",

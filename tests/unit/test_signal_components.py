@@ -74,9 +74,9 @@ FLOWS = (
 
 
 def _links(figure: go.Figure) -> dict[tuple[str, str], tuple[float, str]]:
-    """Each link as (from label, to label) -> (width, colour)."""
+    """Each link as (from node, to node), named in full, -> (width, colour)."""
     sankey = figure.data[0]
-    labels = list(sankey.node.label)
+    labels = list(sankey.node.customdata)
     return {
         (labels[s], labels[t]): (v, c)
         for s, t, v, c in zip(
@@ -111,8 +111,10 @@ def test_sankey_feeds_each_horizon_from_its_source_with_what_flows_out_of_it() -
     assert links[("mean_reversion", "mean_reversion/1w")][0] == 1.0
     assert links[("manual", "manual/override")][0] == 1.0
     sankey = figure.data[0]
-    labels = list(sankey.node.label)
+    labels = list(sankey.node.customdata)
     assert labels[:3] == ["momentum", "mean_reversion", "manual"]
+    # Shown labels: the horizon only in the middle column (its colour says the source).
+    assert all("/" not in shown for shown in sankey.node.label)
     assert set(labels[-2:]) == {"Growth", "Balanced"}
     node_colour = dict(zip(labels, sankey.node.color, strict=True))
     assert node_colour["Growth"] == COLOURS["growth"]
