@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -104,8 +105,24 @@ def send(
         )
     except Exception as error:
         # Whatever the engine refused with names the field; the person needs to read it.
-        return alert(f"Not applied. {error}", "danger"), counter
+        return alert(f"Not applied. {in_user_words(error)}", "danger"), counter
     return alert(f"{done(answer)}{recorded_as(command.reply.seq)}", "success"), counter + 1
+
+
+# "SetRiskLimit.value: ..." -> "value: ...": the field is the person's, the class is ours.
+_COMMAND_PREFIX = re.compile(r"\b[A-Z][A-Za-z]+\.(?=[a-z_]+\b)")
+
+
+def in_user_words(error: BaseException) -> str:
+    """An error as a person reads it: the field and the reason, without Python's class names.
+
+    Refusals (``ValueError``, ``KeyError``, ``CommandRefused``) already name the field; anything
+    else is a fault of ours, said as such."""
+    message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    message = _COMMAND_PREFIX.sub("", message)
+    if isinstance(error, ValueError | KeyError | CommandRefused | TimeoutError):
+        return message
+    return f"the engine could not apply it ({message or 'no detail'}); see the server log"
 
 
 def recorded_as(seq: int | None) -> str:

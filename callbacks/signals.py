@@ -16,7 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks.commands import alert, send
+from callbacks.commands import alert, in_user_words, send
 from components import ids
 from components.colours import portfolio_colours
 from components.figures import (
@@ -268,7 +268,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
                     portfolio_id, symbol, kind, score, confidence, expires_on, reason, actor
                 )
         except ValueError as error:
-            return alert(f"Not applied. {error}", "danger"), changed or 0
+            return alert(f"Not applied. {in_user_words(error)}", "danger"), changed or 0
         done = "Lifted" if lifting else "Applied"
         return send(
             runner,
