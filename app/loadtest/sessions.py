@@ -234,7 +234,7 @@ def run_dashboard_load(
         queue_warnings=warnings.count,
         max_queue_depth=warnings.max_depth,
         engine_cycles=int(after["cycles_completed"]) - int(before["cycles_completed"]),
-        market_dates=(str(before["market_date"]), str(after["market_date"])),
+        market_dates=(str(before["market_date"] or "start"), str(after["market_date"])),
         chains_cut=recorder.chains_cut,
         error_examples=recorder.error_examples,
     )
