@@ -157,11 +157,13 @@ def bench_dashboard(args: argparse.Namespace) -> int:
         laps=args.laps,
         pages=tuple(args.pages),
         config=args.config,
+        warmup_s=max(0.0, args.warmup),
     )
     command = (
         f"pcoord bench-dashboard --sessions {args.sessions} --seconds {args.seconds:g} "
         f"--dwell {args.dwell} --threads {args.threads}"
         + (f" --laps {args.laps}" if args.laps else "")
+        + (f" --warmup {args.warmup:g}" if args.warmup > 0 else "")
         + "".join(f" --page {page}" for page in args.pages)
     )
     try:

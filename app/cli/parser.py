@@ -200,6 +200,13 @@ def _add_bench_dashboard_command(commands: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="a page to visit, e.g. /trades; repeatable (default: every page in the navigation)",
     )
+    load.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="let the engine run alone this long first, for a longer history on the pages (0)",
+    )
     _add_threads_option(load)
     load.add_argument("--config", type=Path, help="TOML config replacing the default")
     load.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")

@@ -44,6 +44,9 @@ class LoadSettings:
     pages: tuple[str, ...] = ()  # empty: every page the layout links to
     config: Path | None = None
     progress_every_s: float = 10.0
+    # The engine runs alone this long first, so that the pages show a longer history (the
+    # Trades page's tables grow with it).
+    warmup_s: float = 0.0
 
 
 class Session(threading.Thread):
@@ -196,6 +199,7 @@ def run_dashboard_load(
         ServerProcess(Path(scratch), settings.threads, settings.config) as server,
     ):
         progress(f"server up on {HOST}:{server.port} ({settings.threads} threads)")
+        _warm_up(settings, server, progress)
         before = _health(server.port)
         pages = list(settings.pages) or discover_pages(server.port)
         progress(f"{settings.sessions} sessions over {len(pages)} pages: {' '.join(pages)}")
@@ -238,6 +242,21 @@ def run_dashboard_load(
         chains_cut=recorder.chains_cut,
         error_examples=recorder.error_examples,
     )
+
+
+def _warm_up(
+    settings: LoadSettings, server: ServerProcess, progress: Callable[[str], None]
+) -> None:
+    """Let the engine run with no session for ``settings.warmup_s``."""
+    started = time.monotonic()
+    next_report = started + settings.progress_every_s
+    while (left := started + settings.warmup_s - time.monotonic()) > 0:
+        time.sleep(min(left, max(0.0, next_report - time.monotonic()), 1.0))
+        server.check_alive()
+        if time.monotonic() >= next_report:
+            next_report += settings.progress_every_s
+            elapsed = time.monotonic() - started
+            progress(f"warm-up {elapsed:4.0f} s: market {_market_date(server.port)}")
 
 
 def _watch(
