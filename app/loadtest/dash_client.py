@@ -433,8 +433,12 @@ class DashTab:
         stack: list[tuple[tuple[str, str], Any]] = [(owner, value)]
         while stack:
             holder, node = stack.pop()
+            # Children are pushed in reverse so that they are registered in document order:
+            # the order in which the renderer lists ALL-pattern matches.
             if isinstance(node, list):
-                stack.extend((holder, item) for item in node if isinstance(item, dict | list))
+                stack.extend(
+                    (holder, item) for item in reversed(node) if isinstance(item, dict | list)
+                )
                 continue
             if not isinstance(node, dict):
                 continue
@@ -449,12 +453,14 @@ class DashTab:
                     self._ids[key] = component_id
                     self.types[key] = node["type"]
                     new_keys.append(key)
-                for name, child in props.items():
+                for name, child in reversed(props.items()):
                     if name not in OPAQUE_PROPS and isinstance(child, dict | list):
                         stack.append(((key, name) if key is not None else holder, child))
             else:
                 stack.extend(
-                    (holder, child) for child in node.values() if isinstance(child, dict | list)
+                    (holder, child)
+                    for child in reversed(node.values())
+                    if isinstance(child, dict | list)
                 )
         return new_keys
 
