@@ -161,6 +161,57 @@ class ChainResult:
         return sum(answer.wire_bytes for answer in self.answers)
 
 
+class _CallbackGraph:
+    """Which server-side callbacks listen to a component's prop, and which fire initially when
+    it appears: looked up by id for plain ids, and pattern by pattern only for dict ids, so a
+    page of hundreds of components costs the client (which shares the server's cores) little."""
+
+    def __init__(self, dependencies: list[Dependency]) -> None:
+        self._listeners: dict[tuple[str, str], list[Dependency]] = {}
+        self._pattern_listeners: list[tuple[PropSpec, Dependency]] = []
+        self._initial: dict[str, list[Dependency]] = {}
+        self._pattern_initial: list[tuple[PropSpec, Dependency]] = []
+        for dependency in dependencies:
+            if dependency.clientside:
+                continue
+            for spec in dependency.inputs:
+                if spec.is_pattern:
+                    self._pattern_listeners.append((spec, dependency))
+                else:
+                    key = (stringify_id(spec.component_id), spec.clean_prop)
+                    self._listeners.setdefault(key, []).append(dependency)
+            if dependency.prevent_initial_call:
+                continue
+            for spec in (*dependency.inputs, *dependency.outputs):
+                if spec.is_pattern:
+                    self._pattern_initial.append((spec, dependency))
+                else:
+                    self._initial.setdefault(stringify_id(spec.component_id), []).append(dependency)
+
+    def listening(self, key: str, component_id: ComponentId, prop: str) -> list[Dependency]:
+        """The callbacks with this component's prop as an Input."""
+        found = list(self._listeners.get((key, prop), ()))
+        if isinstance(component_id, dict):
+            found += [
+                dependency
+                for spec, dependency in self._pattern_listeners
+                if spec.clean_prop == prop and spec.matches(component_id)
+            ]
+        return found
+
+    def drawing_on(self, key: str, component_id: ComponentId) -> list[Dependency]:
+        """The callbacks to call initially when this component appears (an Input or an Output
+        of theirs is on it, and they do not prevent the initial call)."""
+        found = list(self._initial.get(key, ()))
+        if isinstance(component_id, dict):
+            found += [
+                dependency
+                for spec, dependency in self._pattern_initial
+                if spec.matches(component_id)
+            ]
+        return found
+
+
 class _Connections:
     """Keep-alive HTTP connections, one per worker thread, as a browser reuses its sockets."""
 
@@ -221,6 +272,7 @@ class DashTab:
         self._ids: dict[str, ComponentId] = {}
         self._owned: dict[tuple[str, str], set[str]] = {}
         self.dependencies: list[Dependency] = []
+        self._graph = _CallbackGraph([])
         self.root: dict[str, Any] = {}
 
     # -- the page ---------------------------------------------------------------------------
@@ -230,6 +282,7 @@ class DashTab:
         self.dependencies = [
             Dependency.from_json(entry) for entry in self._get_json("/_dash-dependencies")
         ]
+        self._graph = _CallbackGraph(self.dependencies)
         self.root = self._get_json("/_dash-layout")
         self.props.clear()
         self._owned.clear()
@@ -394,26 +447,17 @@ class DashTab:
         component_id = self._ids.get(key)
         if component_id is None:
             return
-        for dependency in self.dependencies:
-            if dependency.clientside:
-                continue
-            if any(
-                spec.clean_prop == prop and spec.matches(component_id) for spec in dependency.inputs
-            ):
-                triggered.setdefault(dependency, set()).add(f"{key}.{prop}")
+        for dependency in self._graph.listening(key, component_id, prop):
+            triggered.setdefault(dependency, set()).add(f"{key}.{prop}")
 
     def _initial_calls(self, new_keys: Iterable[str]) -> dict[Dependency, set[str]]:
         """Callbacks with an input or an output among newly mounted components."""
-        new_ids = [self._ids[key] for key in new_keys if key in self._ids]
-        if not new_ids:
-            return {}
         calls: dict[Dependency, set[str]] = {}
-        for dependency in self.dependencies:
-            if dependency.clientside or dependency.prevent_initial_call:
-                continue
-            specs = (*dependency.inputs, *dependency.outputs)
-            if any(spec.matches(cid) for spec in specs for cid in new_ids):
-                calls[dependency] = set()
+        for key in new_keys:
+            component_id = self._ids.get(key)
+            if component_id is not None:
+                for dependency in self._graph.drawing_on(key, component_id):
+                    calls.setdefault(dependency, set())
         return calls
 
     # -- the component tree -----------------------------------------------------------------

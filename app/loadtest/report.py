@@ -185,6 +185,8 @@ class LoadReport:
     market_dates: tuple[str, str]
     chains_cut: int
     error_examples: list[str]
+    # CPU the simulated sessions took (all their threads): the server had the rest of the cores.
+    client_cpu_s: float
 
     @property
     def overall(self) -> PageFigures:
@@ -242,6 +244,10 @@ class LoadReport:
         lines.append(
             f"waitress queue warnings: {self.queue_warnings} (deepest queue "
             f"{self.max_queue_depth}); chains cut at the wave limit: {self.chains_cut}"
+        )
+        lines.append(
+            f"the simulated sessions used {self.client_cpu_s:.1f} s of CPU in "
+            f"{self.seconds:.0f} s ({self.client_cpu_s / max(self.seconds, 1e-9):.0%} of one core)"
         )
         lines += [f"error: {example}" for example in self.error_examples]
         lines.append(self.verdict())

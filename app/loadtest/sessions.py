@@ -209,7 +209,7 @@ def run_dashboard_load(
             Session(index, server.port, pages, settings, recorder, stop)
             for index in range(settings.sessions)
         ]
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         for session in sessions:
             session.start()
         try:
@@ -219,6 +219,7 @@ def run_dashboard_load(
             for session in sessions:
                 session.join(JOIN_TIMEOUT_S)
         elapsed = time.monotonic() - started
+        client_cpu_s = time.process_time() - cpu_started
         server.check_alive()
         after = _health(server.port)
         warnings = server.queue_warnings()
@@ -240,6 +241,7 @@ def run_dashboard_load(
         engine_cycles=int(after["cycles_completed"]) - int(before["cycles_completed"]),
         market_dates=(str(before["market_date"] or "start"), str(after["market_date"])),
         chains_cut=recorder.chains_cut,
+        client_cpu_s=client_cpu_s,
         error_examples=recorder.error_examples,
     )
 

@@ -64,6 +64,7 @@ def test_every_callback_answered_and_was_measured(load_run: tuple[int, dict, str
     assert overall["page"] == "all pages"
     assert overall["errors"] == 0 and figures["error_examples"] == []
     assert figures["chains_cut"] == 0
+    assert figures["client_cpu_s"] > 0
     for row in figures["pages"]:
         page = row["page"]
         # Each page's own callbacks fire on opening it and again on its refresh ticks.
