@@ -35,6 +35,7 @@ HANDLERS = {
     "bench-signals": "app.cli.bench:bench_signals",
     "bench-trades": "app.cli.bench:bench_trades",
     "bench-allocation": "app.cli.bench:bench_allocation",
+    "bench-dashboard": "app.cli.bench:bench_dashboard",
 }
 
 

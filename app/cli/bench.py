@@ -1,4 +1,5 @@
-"""The benchmark commands: `pcoord bench` and `bench-store/-pulsar/-signals/-trades/-allocation`."""
+"""The benchmark commands: `pcoord bench` and `bench-store/-pulsar/-signals/-trades/-allocation/
+-dashboard`."""
 
 from __future__ import annotations
 
@@ -141,4 +142,38 @@ def bench_allocation(args: argparse.Namespace) -> int:
         print(json.dumps([r.as_dict() for r in results]))
     else:
         print(format_results(results))
+    return 0
+
+
+def bench_dashboard(args: argparse.Namespace) -> int:
+    from app.loadtest.server import ServerFailed
+    from app.loadtest.sessions import LoadSettings, LoadToolError, run_dashboard_load
+
+    settings = LoadSettings(
+        sessions=args.sessions,
+        seconds=args.seconds,
+        threads=args.threads,
+        dwell_ticks=args.dwell,
+        laps=args.laps,
+        pages=tuple(args.pages),
+        config=args.config,
+        warmup_s=max(0.0, args.warmup),
+    )
+    command = (
+        f"pcoord bench-dashboard --sessions {args.sessions} --seconds {args.seconds:g} "
+        f"--dwell {args.dwell} --threads {args.threads}"
+        + (f" --laps {args.laps}" if args.laps else "")
+        + (f" --warmup {args.warmup:g}" if args.warmup > 0 else "")
+        + "".join(f" --page {page}" for page in args.pages)
+    )
+    try:
+        report = run_dashboard_load(
+            settings, lambda line: print(line, file=sys.stderr, flush=True), command
+        )
+    except (LoadToolError, ServerFailed) as exc:
+        print(f"pcoord bench-dashboard: {exc}", file=sys.stderr)
+        return 1
+    print(report.format())
+    if args.json:
+        args.json.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
     return 0

@@ -13,6 +13,9 @@ from pathlib import Path
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 DEFAULT_IMPORT_BATCH = 5000
+# waitress worker threads of `pcoord serve`: the dashboard requests answered at once (see
+# docs/benchmarks.md, "Dashboard load", for how it was chosen).
+DEFAULT_SERVER_THREADS = 8
 
 
 def _date(text: str) -> date:
@@ -50,6 +53,25 @@ def _batch_size(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1 signal per request")
     return value
+
+
+def _server_threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"{value} must be from 1 to 256 server threads")
+    return value
+
+
+def _add_threads_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--threads",
+        type=_server_threads,
+        default=DEFAULT_SERVER_THREADS,
+        help=f"web server worker threads, requests answered at once ({DEFAULT_SERVER_THREADS})",
+    )
 
 
 def _server_url(text: str) -> str:
@@ -120,6 +142,76 @@ def _add_signals_commands(commands: argparse._SubParsersAction) -> None:
     quality.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be more than 0 seconds")
+    return value
+
+
+def _add_bench_dashboard_command(commands: argparse._SubParsersAction) -> None:
+    load = commands.add_parser(
+        "bench-dashboard",
+        help="dashboard load test: N simulated browser sessions on every page at the refresh",
+        description="Serve the dashboard as `pcoord serve` does, in a subprocess on a free local "
+        "port with a fresh temporary event store and the engine at full speed (1000 days/s), "
+        "and drive it with simulated browser sessions speaking Dash's HTTP protocol: each "
+        "loads the app, opens a page, fires its callbacks and their chains, then refreshes "
+        "every second and moves to the next page every --dwell ticks. Prints callback latency "
+        "(p50/p95/max), response sizes, errors, time to settle and KiB per refresh per page, "
+        "the server's queue warnings, and a verdict against the targets (p95 < 100 ms, no "
+        "queue warnings, no response over 100 KiB); missing them does not fail the command.",
+    )
+    load.add_argument(
+        "--sessions", type=_at_least_one, default=10, help="simulated browser sessions (10)"
+    )
+    load.add_argument(
+        "--seconds", type=_positive_seconds, default=60.0, help="how long the load runs (60)"
+    )
+    load.add_argument(
+        "--dwell",
+        type=_at_least_one,
+        default=10,
+        help="refresh ticks a session stays on a page before the next one (10)",
+    )
+    load.add_argument(
+        "--laps",
+        type=_at_least_one,
+        help="stop once every session has been on every page this many times (or at --seconds)",
+    )
+    load.add_argument(
+        "--page",
+        dest="pages",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a page to visit, e.g. /trades; repeatable (default: every page in the navigation)",
+    )
+    load.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="let the engine run alone this long first, for a longer history on the pages (0)",
+    )
+    _add_threads_option(load)
+    load.add_argument("--config", type=Path, help="TOML config replacing the default")
+    load.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pcoord",
@@ -143,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url",
         help="SQLAlchemy URL of the event store (default: $PCOORD_DATABASE_URL or var/pcoord.db)",
     )
+    _add_threads_option(serve)
 
     dashboard = commands.add_parser(
         "dashboard",
@@ -152,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     dashboard.add_argument("--port", type=int, default=8051, help="port to listen on (8051)")
     dashboard.add_argument("--config", type=Path, help="the engine's TOML config")
+    _add_threads_option(dashboard)
 
     replay = commands.add_parser("replay", help="run the cycle over history as fast as it goes")
     replay.add_argument("--config", type=Path, help="TOML config replacing the default")
@@ -287,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference-cycles", type=int, default=5, help="PyPortfolioOpt solves per size (5)"
     )
     bench_allocation.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_bench_dashboard_command(commands)
     allocate = commands.add_parser(
         "allocate",
         help="weights from a price history with the engine's sizing models (one shot)",

@@ -19,12 +19,14 @@ def _serve_until_stopped(
     banner: str,
     start: Callable[[], None],
     stop: Callable[[], None],
+    threads: int,
 ) -> int:
     """Serve ``flask_app`` with waitress until Ctrl+C or SIGTERM; ``stop`` runs before the web
-    server closes, so the engine (or follower) ends first."""
+    server closes, so the engine (or follower) ends first. ``threads`` is waitress's worker count:
+    the requests it answers at once (see docs/benchmarks.md, "Dashboard load")."""
     from waitress import create_server
 
-    server = create_server(flask_app, host=host, port=port, threads=8)
+    server = create_server(flask_app, host=host, port=port, threads=threads)
     start()
     # SIGTERM (a service manager stopping us) ends the server as Ctrl+C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -59,6 +61,7 @@ def serve(args: argparse.Namespace) -> int:
             f"{runtime.runner.snapshot().speed_days_per_second:g} days/s)",
             runtime.runner.start,
             runtime.close,
+            args.threads,
         )
 
 
@@ -82,4 +85,5 @@ def dashboard(args: argparse.Namespace) -> int:
         f"http://{args.host}:{args.port}/",
         follower.start,
         follower.stop,
+        args.threads,
     )

@@ -195,6 +195,20 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+# Sections of benchmarks.md below this line come from other commands (`pcoord bench-dashboard`)
+# or are written by hand: the suite rewrites what is above it and keeps them.
+KEPT_SECTIONS_MARKER = "<!-- kept by pcoord bench --suite: sections below are not regenerated -->"
+
+
+def _kept_sections(report: Path) -> str:
+    """What the existing report holds from the marker on ('' when there is no such part)."""
+    if not report.exists():
+        return ""
+    text = report.read_text("utf-8")
+    start = text.find(KEPT_SECTIONS_MARKER)
+    return "" if start < 0 else "\n" + text[start:]
+
+
 def run_suite(
     out_dir: Path,
     cycles: int = 20,
@@ -211,5 +225,7 @@ def run_suite(
     throughput = run_event_throughput(events, pulsar_url)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot(results, out_dir / "benchmarks.png")
-    (out_dir / "benchmarks.md").write_text(markdown(results, throughput, command), "utf-8")
+    report = out_dir / "benchmarks.md"
+    kept = _kept_sections(report)
+    report.write_text(markdown(results, throughput, command) + kept, "utf-8")
     return results

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from engine.bench.suite import run_suite
+from engine.bench.suite import KEPT_SECTIONS_MARKER, run_suite
 from engine.coordinator import STAGES
 
 
@@ -36,6 +36,8 @@ def test_bench_refuses_a_universe_too_small(capsys: pytest.CaptureFixture) -> No
 
 
 def test_the_suite_writes_the_table_and_the_plot(tmp_path: Path) -> None:
+    kept = f"{KEPT_SECTIONS_MARKER}\n\n## Dashboard load\n\nfigures of bench-dashboard\n"
+    (tmp_path / "benchmarks.md").write_text("# stale suite figures\n\n" + kept)
     results = run_suite(
         tmp_path,
         cycles=3,
@@ -49,4 +51,6 @@ def test_the_suite_writes_the_table_and_the_plot(tmp_path: Path) -> None:
     report = (tmp_path / "benchmarks.md").read_text()
     assert "| 30 | 1 | 3 |" in report and "| 30 | 2 | 3 |" in report
     assert "events/s" in report and "![cycle latency" in report
+    # What is below the marker (the dashboard load figures) survives a new suite run.
+    assert "stale suite figures" not in report and report.endswith(kept)
     assert (tmp_path / "benchmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
