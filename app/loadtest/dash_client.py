@@ -11,7 +11,10 @@ and runs callbacks as the renderer does:
   answer and so triggers nothing). A callback waits while one of its inputs is still the output
   of a callback pending or in flight, so each fires once per chain, after its inputs settled;
 - clientside callbacks are skipped (no JavaScript here); pattern-matching ids (ALL, MATCH,
-  ALLSMALLER) are resolved against the components present.
+  ALLSMALLER) are resolved against the components present;
+- a server-paged AG Grid (``rowModelType="infinite"``) asks for its first page when it appears,
+  as the grid does, and asks again when a clientside callback holding it fires (the dashboard's
+  refresh of a grid whose rows changed, components/grid.py).
 
 Nothing here knows this dashboard's pages or ids: it reads them from the server, so it keeps
 working as the callbacks change.
@@ -34,7 +37,9 @@ WILDCARDS = ("ALL", "MATCH", "ALLSMALLER")
 BROWSER_CONNECTIONS = 6
 # Props never holding components: walking a large figure for ids would cost the client CPU the
 # measured server needs (they share the machine).
-OPAQUE_PROPS = frozenset({"figure", "rowData", "columnDefs", "data"})
+OPAQUE_PROPS = frozenset({"figure", "rowData", "columnDefs", "data", "getRowsResponse"})
+GRID_TYPE = "AgGrid"
+GRID_PAGE_ROWS = 25
 # A chain that keeps re-triggering itself is cut after this many waves and counted.
 MAX_WAVES = 50
 REQUEST_TIMEOUT_S = 120.0
@@ -171,8 +176,19 @@ class _CallbackGraph:
         self._pattern_listeners: list[tuple[PropSpec, Dependency]] = []
         self._initial: dict[str, list[Dependency]] = {}
         self._pattern_initial: list[tuple[PropSpec, Dependency]] = []
+        # A clientside callback's plain input -> the ids it holds (a grid it refreshes).
+        self._clientside: dict[tuple[str, str], list[str]] = {}
         for dependency in dependencies:
             if dependency.clientside:
+                held = [
+                    stringify_id(spec.component_id)
+                    for spec in (*dependency.outputs, *dependency.state)
+                    if not spec.is_pattern
+                ]
+                for spec in dependency.inputs:
+                    if not spec.is_pattern:
+                        key = (stringify_id(spec.component_id), spec.clean_prop)
+                        self._clientside.setdefault(key, []).extend(held)
                 continue
             for spec in dependency.inputs:
                 if spec.is_pattern:
@@ -198,6 +214,10 @@ class _CallbackGraph:
                 if spec.clean_prop == prop and spec.matches(component_id)
             ]
         return found
+
+    def held_by_clientside(self, key: str, prop: str) -> list[str]:
+        """The ids a clientside callback listening to this prop acts on."""
+        return self._clientside.get((key, prop), [])
 
     def drawing_on(self, key: str, component_id: ComponentId) -> list[Dependency]:
         """The callbacks to call initially when this component appears (an Input or an Output
@@ -449,6 +469,28 @@ class DashTab:
             return
         for dependency in self._graph.listening(key, component_id, prop):
             triggered.setdefault(dependency, set()).add(f"{key}.{prop}")
+        for held in self._graph.held_by_clientside(key, prop):
+            if self._is_paged_grid(held):
+                self._ask_for_rows(held, triggered)
+
+    def _is_paged_grid(self, key: str) -> bool:
+        return self.types.get(key) == GRID_TYPE and (
+            self.props.get(key, {}).get("rowModelType") == "infinite"
+        )
+
+    def _ask_for_rows(self, key: str, triggered: dict[Dependency, set[str]]) -> None:
+        """What the grid does on appearing or being refreshed: request the page it shows."""
+        props = self.props[key]
+        page = (props.get("dashGridOptions") or {}).get("cacheBlockSize") or GRID_PAGE_ROWS
+        request = props.get("getRowsRequest") or {
+            "startRow": 0,
+            "endRow": page,
+            "sortModel": [],
+            "filterModel": {},
+        }
+        props["getRowsRequest"] = dict(request)
+        for dependency in self._graph.listening(key, self._ids[key], "getRowsRequest"):
+            triggered.setdefault(dependency, set()).add(f"{key}.getRowsRequest")
 
     def _initial_calls(self, new_keys: Iterable[str]) -> dict[Dependency, set[str]]:
         """Callbacks with an input or an output among newly mounted components."""
@@ -458,6 +500,8 @@ class DashTab:
             if component_id is not None:
                 for dependency in self._graph.drawing_on(key, component_id):
                     calls.setdefault(dependency, set())
+                if self._is_paged_grid(key):
+                    self._ask_for_rows(key, calls)
         return calls
 
     # -- the component tree -----------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from dash import ALL, Input, Output, dcc, html, no_update
 
 from app.loadtest.dash_client import CallbackAnswer, DashTab
+from components.grid import refresh_store_id, register_refresh, serve_rows, server_grid
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -117,3 +118,56 @@ def test_the_navigation_links_and_timers_are_read_from_the_layout(tab) -> None:
     client.load()
     assert client.components_of_type("Interval") == ["tick"]
     assert client.links() == []
+
+
+def _grid_app() -> dash.Dash:
+    """A server-paged grid (components/grid.py) whose rows change with a version store."""
+    app = dash.Dash(__name__)
+    app.layout = html.Div(
+        [
+            dcc.Store(id="version", data=0),
+            html.Button(id="bump"),
+            server_grid("orders", [{"field": "n"}], page_size=5),
+        ]
+    )
+
+    @app.callback(Output("version", "data"), Input("bump", "n_clicks"), prevent_initial_call=True)
+    def bump(clicks: int) -> int:
+        return clicks
+
+    @app.callback(Output(refresh_store_id("orders"), "data"), Input("version", "data"))
+    def rows_changed(version: int) -> int:
+        return version
+
+    @app.callback(
+        Output("orders", "getRowsResponse"),
+        Input("orders", "getRowsRequest"),
+        dash.State("version", "data"),
+    )
+    def rows(request: dict | None, version: int) -> dict:
+        return serve_rows([{"n": version * 100 + i} for i in range(12)], request)
+
+    register_refresh(app, "orders")
+    return app
+
+
+def test_a_paged_grid_asks_for_its_first_page_and_again_when_refreshed(
+    serve_http: Callable[[Flask], str],
+) -> None:
+    url = serve_http(_grid_app().server)
+    answers: list[CallbackAnswer] = []
+    client = DashTab("127.0.0.1", int(url.rsplit(":", 1)[1]), on_answer=answers.append)
+    try:
+        client.load()
+        assert client.props["orders"]["getRowsRequest"]["endRow"] == 5
+        first = client.props["orders"]["getRowsResponse"]
+        assert [row["n"] for row in first["rowData"]] == [0, 1, 2, 3, 4]
+        assert first["rowCount"] == 12
+
+        answers.clear()
+        client.set_props({"bump": {"n_clicks": 1}})
+        # The refresh store changed; its clientside callback makes the grid ask again.
+        assert _fired(answers) == ["version", "orders-refresh", "orders"]
+        assert client.props["orders"]["getRowsResponse"]["rowData"][0] == {"n": 100}
+    finally:
+        client.close()
