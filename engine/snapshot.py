@@ -495,6 +495,7 @@ class BookSummaryView:
     turnover_since: date | None
     alerts: int
     breaches: int
+    halt_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,7 @@ def book_summary(
         turnover_since=turnover.since,
         alerts=alerts,
         breaches=breaches,
+        halt_reason=view.halt_reason,
     )
 
 
