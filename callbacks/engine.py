@@ -3,6 +3,7 @@ cycle latency against the seed gate and our target. Everything is read from the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
@@ -14,6 +15,7 @@ from components import ids
 from components.cards import status_badge, transport_line
 from components.figures import latency_figure
 from components.latency import latency_card_body, latency_trend_figure
+from engine.model import CycleReport
 from engine.performance.latency import latency_summary
 
 if TYPE_CHECKING:
@@ -36,6 +38,15 @@ def _error_alert(cycle_errors: int, last_error: str | None) -> dbc.Alert | None:
     )
 
 
+def _snapshot_time(cycles: Sequence[CycleReport]) -> str:
+    """The latest measured snapshot publication. The engine times a publication after it
+    published, so the newest cycle of a snapshot is never timed yet: the one before it is."""
+    for cycle in reversed(cycles[-3:]):
+        if "snapshot" in cycle.stage_ms:
+            return f"{fmt.ms(cycle.stage_ms['snapshot'])} (cycle {cycle.cycle:,})"
+    return fmt.EMPTY
+
+
 def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     @app.callback(
         Output(ids.ENGINE_STATUS_BADGE, "children"),
@@ -52,14 +63,13 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
     )
     def show_counters(_version: int | None) -> tuple[Any, ...]:
         snapshot = runner.snapshot()
-        last = snapshot.recent_cycles[-1] if snapshot.recent_cycles else None
         return (
             status_badge(snapshot.status),
             f"{snapshot.cycles_completed:,}",
             fmt.day(snapshot.market_date),
             f"{snapshot.speed_days_per_second:g} days/s",
             fmt.ms(snapshot.last_cycle_ms),
-            fmt.ms(last.stage_ms.get("snapshot")) if last is not None else fmt.EMPTY,
+            _snapshot_time(snapshot.recent_cycles),
             f"{snapshot.cycle_errors:,}",
             _error_alert(snapshot.cycle_errors, snapshot.last_error),
             transport_line(snapshot.transport),
