@@ -58,7 +58,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
             raise PreventUpdate
         colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
         names = {view.portfolio_id: view.name for view in snapshot.portfolios}
-        alerts = f"{overview.breaches:,} in breach · {overview.alerts:,} open"
+        alerts = f"{overview.breaches:,} breaches · {overview.alerts:,} open"
         return (
             fmt.day(overview.market_date),
             fmt.usd(overview.aum_usd),

@@ -99,24 +99,25 @@ def _alerts_cell(alerts: int, breaches: int) -> html.Td:
 
 BOOK_COLUMNS = (
     "Portfolio",
-    "NAV (USD)",
-    "Today's P&L (USD, %)",
-    "Period P&L since start (USD, %)",
-    "Drift from target (% of NAV)",
-    "Cash / target (% of NAV)",
-    "Cash to invest (USD)",
+    "NAV",
+    "Today's P&L",
+    "P&L since start",
+    "Drift from target",
+    "Cash / target",
+    "Cash to invest",
     "Annual turnover",
     "Alerts",
 )
 _BOOK_TITLES = {
-    "Today's P&L (USD, %)": "Change of NAV on the latest market date, against the previous one",
-    "Period P&L since start (USD, %)": "NAV less the starting capital (start of the replay)",
-    "Drift from target (% of NAV)": (
+    "NAV": "Net asset value at the latest market date, USD",
+    "Today's P&L": "Change of NAV on the latest market date against the previous one: USD (%)",
+    "P&L since start": "NAV less the starting capital (start of the replay): USD (%)",
+    "Drift from target": (
         "Half the sum of |weight - target weight| over instruments and cash: the share of NAV "
-        "a rebalance to target would trade one way"
+        "a rebalance to target would trade one way, % of NAV"
     ),
-    "Cash / target (% of NAV)": "Cash weight now / the target cash weight",
-    "Cash to invest (USD)": "Cash above the target cash weight",
+    "Cash / target": "Cash weight now / the target cash weight, % of NAV",
+    "Cash to invest": "Cash above the target cash weight, USD",
     "Annual turnover": (
         "Traded notional (buys + sells) over average NAV, per year of 252 trading days"
     ),

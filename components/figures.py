@@ -135,13 +135,16 @@ def legend_below(figure: Figure) -> Figure:
     all use it, so the modebar is in the same place on each."""
     layout = figure["layout"]
     layout["margin"] = {**layout.get("margin", {}), "t": 32}
+    # At the bottom of the whole figure (container), not of the plot: plotly then makes room
+    # for it below the x axis's title instead of drawing it over the title.
     layout["legend"] = {
         **layout.get("legend", {}),
         "orientation": "h",
         "x": 0,
         "xanchor": "left",
-        "y": -0.12,
-        "yanchor": "top",
+        "yref": "container",
+        "y": 0,
+        "yanchor": "bottom",
     }
     return figure
 

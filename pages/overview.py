@@ -22,7 +22,7 @@ def _totals() -> dbc.Card:
                     dbc.Col(kpi("market date", ids.OVERVIEW_MARKET_DATE)),
                     dbc.Col(kpi("total AUM (USD)", ids.OVERVIEW_AUM)),
                     dbc.Col(kpi("today's P&L (USD, %)", ids.OVERVIEW_PNL_TODAY)),
-                    dbc.Col(kpi("period P&L since start (USD, %)", ids.OVERVIEW_PNL_PERIOD)),
+                    dbc.Col(kpi("P&L since start (USD, %)", ids.OVERVIEW_PNL_PERIOD)),
                     dbc.Col(kpi("cash to invest (USD)", ids.OVERVIEW_CASH_TO_INVEST)),
                     dbc.Col(kpi("alerts", ids.OVERVIEW_ALERT_COUNT)),
                 ],
@@ -48,7 +48,8 @@ def layout() -> html.Div:
         [
             _totals(),
             titled_card(
-                "Portfolios (P&L and turnover in USD; weights in % of NAV)",
+                "Portfolios: money in USD, P&L as USD (%), drift and cash in % of NAV, "
+                "turnover in × NAV a year",
                 html.Div("…", id=ids.OVERVIEW_BOOKS_TABLE),
                 class_name="mb-3",
             ),

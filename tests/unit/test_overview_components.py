@@ -68,7 +68,11 @@ def test_overview_and_engine_charts_keep_the_legend_below_and_the_top_for_the_mo
         latency_trend_figure(cycles),
     ):
         layout = plotly_figure(figure).layout
-        assert layout.legend.yanchor == "top" and layout.legend.y < 0
+        assert (layout.legend.yref, layout.legend.y, layout.legend.yanchor) == (
+            "container",
+            0,
+            "bottom",
+        )
         assert layout.margin.t >= 30
 
 
