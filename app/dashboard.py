@@ -33,6 +33,7 @@ PAGE_MODULES = (
     "pages.trades",
     "pages.risk",
     "pages.events",
+    "pages.engine",
 )
 
 REFRESH_MS = 1000

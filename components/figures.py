@@ -26,6 +26,7 @@ from engine.snapshot import (
     SignalFlow,
     SignalRow,
 )
+from engine.views.overview import rebased
 
 Figure = dict[str, Any]
 
@@ -131,13 +132,39 @@ def thin(points: Sequence[T], max_points: int) -> list[T]:
     return kept
 
 
+def legend_below(figure: Figure) -> Figure:
+    """The legend under the plot and a top margin the modebar sits in: shown on hover at the
+    top right, it then covers neither the legend nor the data. The Overview and Engine charts
+    all use it, so the modebar is in the same place on each."""
+    layout = figure["layout"]
+    layout["margin"] = {**layout.get("margin", {}), "t": 32}
+    # At the bottom of the whole figure (container), not of the plot: plotly then makes room
+    # for it below the x axis's title instead of drawing it over the title.
+    layout["legend"] = {
+        **layout.get("legend", {}),
+        "orientation": "h",
+        "x": 0,
+        "xanchor": "left",
+        "yref": "container",
+        "y": 0,
+        "yanchor": "bottom",
+    }
+    return figure
+
+
+NAV_INDEX_TITLE = "NAV rebased (start = 100)"
+
+
 def nav_figure(
     portfolios: Sequence[PortfolioView],
     colours: Mapping[str, str],
     *,
+    log_scale: bool = False,
     max_points: int = MAX_POINTS_PER_TRACE,
 ) -> Figure:
-    """NAV over market time, one line per portfolio in the portfolio's colour."""
+    """NAV over market dates rebased to 100 at each portfolio's start (its starting capital),
+    one line per portfolio in its colour, so a $2.5M and a $0.5M book compare on one axis; on a
+    log scale equal percentage moves are equal heights."""
     traces = []
     for view in portfolios:
         points = thin(view.nav_history, max_points)
@@ -147,13 +174,14 @@ def nav_figure(
                 "mode": "lines",
                 "name": view.name,
                 "x": [point.timestamp.isoformat() for point in points],
-                "y": [point.nav_usd for point in points],
+                "y": rebased(points, view.initial_nav_usd),
                 "line": {"color": colours[view.portfolio_id], "width": 2},
-                "hovertemplate": "%{x}<br>NAV $%{y:,.2f}<extra>%{fullData.name}</extra>",
+                "hovertemplate": "market date %{x}<br>%{y:.2f}<extra>%{fullData.name}</extra>",
             }
         )
-    figure = base_figure(traces, x_title="market date", y_title="NAV (USD)", revision="nav")
-    figure["layout"]["yaxis"].update(tickprefix="$", tickformat=",.0f")
+    figure = base_figure(traces, x_title="market date", y_title=NAV_INDEX_TITLE, revision="nav")
+    figure["layout"]["yaxis"].update(type="log" if log_scale else "linear", tickformat=",.0f")
+    legend_below(figure)
     if not any(view.nav_history for view in portfolios):
         waiting(figure, "Waiting for the first cycle…")
     return figure
@@ -191,6 +219,7 @@ def latency_figure(
         barmode="stack",
         bargap=0.1,
     )
+    legend_below(figure)
     if not cycles:
         waiting(figure, "No cycle has run yet")
     return figure

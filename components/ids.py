@@ -12,29 +12,37 @@ NAVBAR = "navbar"
 NAVBAR_STATUS = "navbar-status"
 NAVBAR_MARKET_DATE = "navbar-market-date"
 
-# Overview.
-OVERVIEW_STATUS_BADGE = "overview-status-badge"
-OVERVIEW_PAUSE_BUTTON = "overview-pause-button"
-OVERVIEW_RESUME_BUTTON = "overview-resume-button"
-OVERVIEW_SPEED_INPUT = "overview-speed-input"
-OVERVIEW_SPEED_BUTTON = "overview-speed-button"
-OVERVIEW_COMMAND_FEEDBACK = "overview-command-feedback"
-OVERVIEW_CYCLES = "overview-cycles"
+# Overview: the portfolio manager's landing page.
 OVERVIEW_MARKET_DATE = "overview-market-date"
-OVERVIEW_SPEED = "overview-speed"
-OVERVIEW_LAST_CYCLE_MS = "overview-last-cycle-ms"
-OVERVIEW_REFRESHED_AT = "overview-refreshed-at"
-OVERVIEW_ERROR = "overview-error"
-OVERVIEW_TRANSPORT = "overview-transport"
-OVERVIEW_PORTFOLIO_CARDS = "overview-portfolio-cards"
+OVERVIEW_AUM = "overview-aum"
+OVERVIEW_PNL_TODAY = "overview-pnl-today"
+OVERVIEW_PNL_PERIOD = "overview-pnl-period"
+OVERVIEW_CASH_TO_INVEST = "overview-cash-to-invest"
+OVERVIEW_ALERT_COUNT = "overview-alert-count"
+OVERVIEW_BOOKS_TABLE = "overview-books-table"
+OVERVIEW_ALERTS_TABLE = "overview-alerts-table"
 OVERVIEW_NAV_GRAPH = "overview-nav-graph"
-OVERVIEW_LATENCY_GRAPH = "overview-latency-graph"
-OVERVIEW_RENDERED_CYCLE = "overview-rendered-cycle"
-# Cycle latency against the seed gate and our target: the card, its chart, and the last cycle
-# they show (an unchanged snapshot redraws neither).
-OVERVIEW_LATENCY_SUMMARY = "overview-latency-summary"
-OVERVIEW_LATENCY_TREND_GRAPH = "overview-latency-trend-graph"
-OVERVIEW_LATENCY_RENDERED = "overview-latency-rendered"
+OVERVIEW_NAV_SCALE = "overview-nav-scale"
+# The snapshot version the page last drew: an unchanged snapshot redraws nothing.
+OVERVIEW_RENDERED = "overview-rendered"
+
+# Engine: the cycle's latency against the seed gate and our target, its stages, transport and
+# errors, and the engine's counters (moved from the Overview).
+ENGINE_STATUS_BADGE = "engine-status-badge"
+ENGINE_CYCLES = "engine-cycles"
+ENGINE_MARKET_DATE = "engine-market-date"
+ENGINE_SPEED = "engine-speed"
+ENGINE_LAST_CYCLE_MS = "engine-last-cycle-ms"
+ENGINE_SNAPSHOT_MS = "engine-snapshot-ms"
+ENGINE_CYCLE_ERRORS = "engine-cycle-errors"
+ENGINE_PUBLISHED_AT = "engine-published-at"
+ENGINE_ERROR = "engine-error"
+ENGINE_TRANSPORT = "engine-transport"
+ENGINE_LATENCY_GRAPH = "engine-latency-graph"
+ENGINE_LATENCY_SUMMARY = "engine-latency-summary"
+ENGINE_LATENCY_TREND_GRAPH = "engine-latency-trend-graph"
+# The last cycle (and its time) the latency card and charts show.
+ENGINE_LATENCY_RENDERED = "engine-latency-rendered"
 
 # Signals.
 SIGNALS_RAW_HEATMAP = "signals-raw-heatmap"

@@ -39,6 +39,7 @@ from engine.snapshot import (
     TransportView,
 )
 from engine.state.engine_state import EngineState, fill_from_event
+from engine.views.overview import TurnoverTracker, overview_view
 from engine.views.state_views import (
     active_overrides,
     execution_quality_views,
@@ -101,6 +102,7 @@ class PulsarFollower:
         self.log = FollowedEventLog()
         self._history = history
         self._state = EngineState()
+        self._turnover = TurnoverTracker()
         self._names: dict[str, str] = {}
         self._last_fill_price: dict[str, Decimal] = {}
         # NAV and cash as the engine valued them at the last completed cycle (exact strings).
@@ -158,6 +160,7 @@ class PulsarFollower:
             except Exception:
                 log.exception("following %s failed; reconnecting", self.settings.service_url)
                 self._state = EngineState()  # the readers start again from the earliest
+                self._turnover = TurnoverTracker()
                 self._stop.wait(2.0)
 
     def apply(self, event: Event) -> None:
@@ -170,6 +173,7 @@ class PulsarFollower:
         except Exception:
             log.exception("event %s (%s) does not fold; skipped", event.seq, event.type)
             return
+        self._turnover.observe(event)
         p = event.payload
         if event.type == "PortfolioOpened":
             self._names[p["portfolio_id"]] = p["name"]
@@ -241,6 +245,8 @@ class PulsarFollower:
                     weight_overrides=weight_override_views(state, pid),
                 )
             )
+        portfolios = tuple(portfolios)
+        risk_alerts = risk_alert_views(state)
         return StateSnapshot(
             # Each event folded is a change a page may show.
             version=self._events_seen,
@@ -251,7 +257,7 @@ class PulsarFollower:
             market_date=state.market_date,
             published_at=utc_now(),
             instruments=self.instruments,
-            portfolios=tuple(portfolios),
+            portfolios=portfolios,
             recent_orders=tuple(self._recent_orders),
             working_orders=working_order_views(state),
             execution_quality=execution_quality_views(state),
@@ -262,5 +268,6 @@ class PulsarFollower:
             rejected_signals=tuple(self._rejections),
             quality_history=tuple(self._quality),
             overrides=active_overrides(state),
-            risk_alerts=risk_alert_views(state),
+            risk_alerts=risk_alerts,
+            overview=overview_view(portfolios, risk_alerts, (), self._turnover, state.market_date),
         )

@@ -451,6 +451,9 @@ class StateSnapshot:
     # sequence its page waits for).
     version: int = 0
     event_seq: int = 0
+    # The portfolio manager's figures (AUM, P&L, drift, cash to invest, turnover, alerts),
+    # computed once per publication by engine/views/overview.py; None before the first one.
+    overview: OverviewView | None = None
 
     @property
     def last_cycle_ms(self) -> float | None:
@@ -461,3 +464,51 @@ class StateSnapshot:
             if view.portfolio_id == portfolio_id:
                 return view
         raise KeyError(f"portfolio_id: no portfolio named {portfolio_id!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class BookSummaryView:
+    """One portfolio as its manager reads it (engine/views/overview.py defines each figure).
+
+    Money in USD; ``*_pct`` and weights are fractions (0.012 = 1.2%). ``pnl_today_usd`` is the
+    change of NAV on ``pnl_date``, the latest market date (None before the first cycle);
+    ``drift`` is half the sum of |weight - target weight| over instruments and cash, the share
+    of NAV a rebalance to target would trade one way; ``annual_turnover`` is traded notional
+    over average NAV per year of trading days, measured since ``turnover_since`` (None until a
+    cycle was seen). ``alerts``: open risk alerts; ``breaches``: limits in breach now."""
+
+    portfolio_id: str
+    name: str
+    trading_state: str
+    nav_usd: Decimal
+    pnl_date: date | None
+    pnl_today_usd: Decimal | None
+    pnl_today_pct: float | None
+    pnl_period_usd: Decimal
+    pnl_period_pct: float
+    drift: float
+    cash_weight: float
+    target_cash_weight: float
+    cash_to_invest_usd: Decimal
+    traded_usd: Decimal
+    annual_turnover: float | None
+    turnover_since: date | None
+    alerts: int
+    breaches: int
+    halt_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewView:
+    """Every portfolio's ``BookSummaryView`` and their totals (AUM is the sum of the NAVs)."""
+
+    market_date: date | None
+    aum_usd: Decimal
+    pnl_today_usd: Decimal | None
+    pnl_today_pct: float | None
+    pnl_period_usd: Decimal
+    pnl_period_pct: float
+    cash_to_invest_usd: Decimal
+    alerts: int
+    breaches: int
+    books: tuple[BookSummaryView, ...]

@@ -45,6 +45,7 @@ from engine.snapshot import (
     TransportView,
 )
 from engine.state.engine_state import EngineState, fill_from_event, order_from_event
+from engine.views.overview import TurnoverTracker, overview_view
 from engine.views.state_views import (
     active_overrides,
     cash_view,
@@ -138,9 +139,13 @@ class LiveViews:
         self.conflicts_session: dict[str, int] = {m.portfolio_id: 0 for m in mandates}
         self.signals_accepted_session = 0
         self.signals_rejected_session = 0
+        # Running traded notional and NAV sum per portfolio: the Overview's annual turnover
+        # without walking the fills (counted from this engine's start).
+        self.turnover = TurnoverTracker()
 
     # -- fed by events --------------------------------------------------------------------
     def observe(self, event: Event) -> None:
+        self.turnover.observe(event)
         if event.type in RISK_AUDIT_EVENTS:
             self.risk_audit.append(audit_view(event))
         elif event.type == "SignalReceived":
@@ -234,6 +239,9 @@ class LiveViews:
         version: int = 0,
     ) -> StateSnapshot:
         state = self.state
+        portfolios = self.portfolio_views()
+        risk_views = tuple(risk[m.portfolio_id] for m in self.mandates if m.portfolio_id in risk)
+        risk_alerts = risk_alert_views(state)
         return StateSnapshot(
             version=version,
             event_seq=event_seq,
@@ -243,7 +251,7 @@ class LiveViews:
             market_date=state.market_date,
             published_at=utc_now(),
             instruments=self.universe.instruments,
-            portfolios=self.portfolio_views(),
+            portfolios=portfolios,
             raw_signals=tuple(self._raw_rows()),
             coordinated_signals=tuple(self._coordinated_rows()),
             recent_orders=tuple(self.recent_orders),
@@ -251,7 +259,7 @@ class LiveViews:
             recent_crosses=tuple(self.recent_crosses),
             recent_blocks=tuple(self.recent_blocks),
             execution_quality=execution_quality_views(state),
-            risk=tuple(risk[m.portfolio_id] for m in self.mandates if m.portfolio_id in risk),
+            risk=risk_views,
             recent_fills=tuple(self.recent_fills),
             recent_cycles=tuple(self.recent_cycles),
             cycle_errors=cycle_errors,
@@ -276,9 +284,12 @@ class LiveViews:
             overrides=active_overrides(state),
             signals_accepted_session=self.signals_accepted_session,
             signals_rejected_session=self.signals_rejected_session,
-            risk_alerts=risk_alert_views(state),
+            risk_alerts=risk_alerts,
             gate_decisions=tuple(self.recent_gate_decisions),
             risk_audit=tuple(self.risk_audit),
+            overview=overview_view(
+                portfolios, risk_alerts, risk_views, self.turnover, state.market_date
+            ),
         )
 
     def _raw_rows(self) -> Iterator[SignalRow]:

@@ -17,7 +17,9 @@ from dash.testing.composite import DashComposite
 from selenium.webdriver.support.ui import Select
 
 from app.runtime import Runtime
+from components import formatting as fmt
 from components import ids
+from components.cards import pnl_text, turnover_text
 from engine.commands import Pause
 from engine.snapshot import EngineStatus
 from tests.browser.pages import WAIT_S, open_page, read_text, text, wait
@@ -37,31 +39,21 @@ def _event_column(dash_duo: DashComposite, column: int) -> list[str]:
     )
 
 
-def _refreshes(dash_duo: DashComposite, times: int) -> None:
-    """Wait until the overview has redrawn ``times`` more times (its "refreshed" clock moves)."""
-    seen = {text(dash_duo, ids.OVERVIEW_REFRESHED_AT)}
-
-    def moved() -> bool:
-        seen.add(text(dash_duo, ids.OVERVIEW_REFRESHED_AT))
-        return len(seen) > times
-
-    wait(moved, f"the overview did not refresh {times} times")
-
-
 def _shows_latency_against_the_gates(dashboard: DashComposite, runtime: Runtime) -> None:
-    """The Overview's latency card: the recent cycles' percentiles, the 50 ms target and 200 ms
-    seed gate they are held to, and the engine size next to the one the targets are set for."""
-    card = f"#{ids.OVERVIEW_LATENCY_SUMMARY}"
+    """The Engine page's latency card: the recent cycles' percentiles, the 50 ms target and
+    200 ms seed gate they are held to, and the engine size next to the one the targets are set
+    for."""
+    card = f"#{ids.ENGINE_LATENCY_SUMMARY}"
     dashboard.wait_for_element(f"{card} .pc-latency-p95", timeout=WAIT_S)
     count = re.search(
-        r"Last ([\d,]+) cycles? \(cycles? [\d,–]+\)", text(dashboard, ids.OVERVIEW_LATENCY_SUMMARY)
+        r"Last ([\d,]+) cycles? \(cycles? [\d,–]+\)", text(dashboard, ids.ENGINE_LATENCY_SUMMARY)
     )
     assert count is not None, "the latency card does not say how many cycles it summarises"
     assert 1 <= int(count.group(1).replace(",", "")) <= 300
     for percentile in ("p50", "p95", "p99", "max"):
         shown = read_text(dashboard, f"{card} .pc-latency-{percentile}")
         assert re.fullmatch(r"[\d,]+\.\d ms", shown), f"{percentile} reads {shown!r}"
-    shown = text(dashboard, ids.OVERVIEW_LATENCY_SUMMARY)
+    shown = text(dashboard, ids.ENGINE_LATENCY_SUMMARY)
     assert "target ≤ 50 ms · seed gate ≤ 200 ms" in shown
     assert "target ≤ 100 ms" in shown
     assert "of cycles within 200 ms · the seed gate asks ≥ 95%" in shown
@@ -73,22 +65,30 @@ def _shows_latency_against_the_gates(dashboard: DashComposite, runtime: Runtime)
         f"This engine: {len(snapshot.instruments):,} instruments × "
         f"{len(snapshot.portfolios):,} portfolios." in shown
     )
-    trend = f"#{ids.OVERVIEW_LATENCY_TREND_GRAPH}"
+    trend = f"#{ids.ENGINE_LATENCY_TREND_GRAPH}"
     dashboard.wait_for_contains_text(trend, "seed gate 200 ms", timeout=WAIT_S)
     dashboard.wait_for_contains_text(trend, "target p95 50 ms", timeout=WAIT_S)
     assert len(dashboard.find_elements(f"{trend} .scatterlayer .trace")) == 1
+
+
+def _nav_axis_type(dash_duo: DashComposite) -> str:
+    """The NAV chart's y axis type as plotly drew it."""
+    return dash_duo.driver.execute_script(
+        "const plot = document.querySelector(arguments[0]);"
+        "return plot && plot._fullLayout ? plot._fullLayout.yaxis.type : null;",
+        f"#{ids.OVERVIEW_NAV_GRAPH} .js-plotly-plot",
+    )
 
 
 def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Runtime) -> None:
     portfolios = runtime.runner.snapshot().portfolios
     names = [view.name for view in portfolios]
 
-    # Overview: counters, one card and one NAV line per portfolio, latency bars per stage.
-    wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > 0, "no cycle was counted")
+    # Overview: each book in the table, one rebased NAV line per portfolio.
+    wait(lambda: text(dashboard, ids.OVERVIEW_AUM).startswith("$"), "no total AUM")
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", text(dashboard, ids.OVERVIEW_MARKET_DATE))
-    assert text(dashboard, ids.OVERVIEW_SPEED) == "20 days/s"
     for name in names:
-        dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_PORTFOLIO_CARDS}", name, timeout=WAIT_S)
+        dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_BOOKS_TABLE}", name, timeout=WAIT_S)
     wait(
         lambda: (
             len(dashboard.find_elements(f"#{ids.OVERVIEW_NAV_GRAPH} .scatterlayer .trace"))
@@ -96,17 +96,23 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
         ),
         "the NAV chart does not draw one line per portfolio",
     )
-    dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_NAV_GRAPH}", "NAV (USD)")
-    dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_LATENCY_GRAPH}", "latency (ms)")
+    dashboard.wait_for_contains_text(f"#{ids.OVERVIEW_NAV_GRAPH}", "NAV rebased (start = 100)")
+
+    # Engine: counters, latency bars per stage, latency against the gates.
+    open_page(dashboard, "/engine")
+    # The counters are drawn with the status badge, by one callback.
+    dashboard.wait_for_element(f"#{ids.ENGINE_STATUS_BADGE} .badge", timeout=WAIT_S)
+    wait(lambda: _count(dashboard, ids.ENGINE_CYCLES) > 0, "no cycle was counted")
+    assert text(dashboard, ids.ENGINE_SPEED) == "20 days/s"
+    dashboard.wait_for_contains_text(f"#{ids.ENGINE_LATENCY_GRAPH}", "latency (ms)")
     stages = runtime.runner.snapshot().stage_names
     wait(
         lambda: (
-            len(dashboard.find_elements(f"#{ids.OVERVIEW_LATENCY_GRAPH} .barlayer .trace"))
+            len(dashboard.find_elements(f"#{ids.ENGINE_LATENCY_GRAPH} .barlayer .trace"))
             == len(stages)
         ),
         "the latency chart does not stack one bar per stage",
     )
-    _shows_latency_against_the_gates(dashboard, runtime)
 
     # Signals: a heatmap per source and per portfolio, and the ranked table.
     open_page(dashboard, "/signals")
@@ -156,55 +162,67 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
 
-def test_pause_stops_the_live_cycle_count_and_resume_restarts_it(
+def test_overview_shows_the_managers_figures_of_the_snapshot(
     dashboard: DashComposite, runtime: Runtime
 ) -> None:
-    started_at = _count(dashboard, ids.OVERVIEW_CYCLES)
-    wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > started_at, "the cycle count is not live")
+    assert runtime.runner.wait_for_cycles(3, timeout_s=WAIT_S)
+    # Paused, the figures hold still, so the page can be compared with the read model exactly.
+    runtime.runner.submit(Pause("test", "compare the Overview with a still snapshot"))
+    wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
+    overview = runtime.runner.snapshot().overview
+    assert overview is not None
 
-    dashboard.find_element(f"#{ids.OVERVIEW_PAUSE_BUTTON}").click()
-    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_STATUS_BADGE}", "paused", timeout=WAIT_S)
-    dashboard.wait_for_text_to_equal(f"#{ids.NAVBAR_STATUS}", "paused", timeout=WAIT_S)
-    paused_at = runtime.runner.snapshot().cycles_completed
-    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_CYCLES}", f"{paused_at:,}", timeout=WAIT_S)
-    _refreshes(dashboard, 3)
-    assert _count(dashboard, ids.OVERVIEW_CYCLES) == paused_at
-    assert runtime.runner.snapshot().cycles_completed == paused_at
-    assert dashboard.find_element(f"#{ids.OVERVIEW_PAUSE_BUTTON}").get_attribute("disabled")
-    assert not dashboard.find_element(f"#{ids.OVERVIEW_RESUME_BUTTON}").get_attribute("disabled")
-
-    dashboard.find_element(f"#{ids.OVERVIEW_RESUME_BUTTON}").click()
-    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_STATUS_BADGE}", "running", timeout=WAIT_S)
-    wait(lambda: _count(dashboard, ids.OVERVIEW_CYCLES) > paused_at, "resume did not restart")
-
-    # Both commands are in the audit trail, with who pressed them and why.
-    open_page(dashboard, "/events")
-    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
-    Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("CommandApplied")
-    dashboard.wait_for_contains_text(
-        f"#{ids.EVENTS_TABLE}", "resumed from dashboard", timeout=WAIT_S
+    dashboard.wait_for_text_to_equal(
+        f"#{ids.OVERVIEW_MARKET_DATE}", fmt.day(overview.market_date), timeout=WAIT_S
     )
-    assert "paused from dashboard" in text(dashboard, ids.EVENTS_TABLE)
-    assert "dashboard-user" in text(dashboard, ids.EVENTS_TABLE)
+    dashboard.wait_for_text_to_equal(
+        f"#{ids.OVERVIEW_AUM}", fmt.usd(overview.aum_usd), timeout=WAIT_S
+    )
+    assert text(dashboard, ids.OVERVIEW_PNL_TODAY) == pnl_text(
+        overview.pnl_today_usd, overview.pnl_today_pct
+    )
+    assert text(dashboard, ids.OVERVIEW_PNL_PERIOD) == pnl_text(
+        overview.pnl_period_usd, overview.pnl_period_pct
+    )
+    assert text(dashboard, ids.OVERVIEW_CASH_TO_INVEST) == fmt.usd(overview.cash_to_invest_usd)
+    rows = dashboard.find_elements(f"#{ids.OVERVIEW_BOOKS_TABLE} tbody tr.pc-book-row")
+    assert len(rows) == len(overview.books)
+    for row, book in zip(rows, overview.books, strict=True):
+        assert book.name in row.text
+        assert fmt.usd(book.nav_usd) in row.text
+        assert turnover_text(book.annual_turnover) in row.text
+    header = text(dashboard, ids.OVERVIEW_BOOKS_TABLE)
+    for column in ("Drift from target", "Cash to invest", "Annual turnover"):
+        assert column in header
+
+    # The log switch redraws the axis alone, and back.
+    wait(lambda: _nav_axis_type(dashboard) == "linear", "the NAV chart is not drawn")
+    dashboard.find_element(f"#{ids.OVERVIEW_NAV_SCALE} input[value='log']").click()
+    wait(lambda: _nav_axis_type(dashboard) == "log", "the log switch did not change the axis")
+    dashboard.find_element(f"#{ids.OVERVIEW_NAV_SCALE} input[value='linear']").click()
+    wait(lambda: _nav_axis_type(dashboard) == "linear", "the axis did not go back to linear")
+    assert dashboard.get_logs() == [], "the browser console reported errors"
 
 
-def test_replay_speed_is_set_from_the_dashboard_and_a_bad_one_is_explained(
-    dashboard: DashComposite,
+def test_engine_page_shows_the_cycle_latency_against_the_gates(
+    dashboard: DashComposite, runtime: Runtime
 ) -> None:
-    speed_input = dashboard.find_element(f"#{ids.OVERVIEW_SPEED_INPUT}")
-    speed_input.send_keys("5")
-    dashboard.find_element(f"#{ids.OVERVIEW_SPEED_BUTTON}").click()
-    dashboard.wait_for_text_to_equal(f"#{ids.OVERVIEW_SPEED}", "5 days/s", timeout=WAIT_S)
-
-    dashboard.clear_input(speed_input)
-    speed_input.send_keys("5000")
-    dashboard.find_element(f"#{ids.OVERVIEW_SPEED_BUTTON}").click()
-    dashboard.wait_for_contains_text(
-        f"#{ids.OVERVIEW_COMMAND_FEEDBACK}", "trading days per second", timeout=WAIT_S
+    open_page(dashboard, "/engine")
+    dashboard.wait_for_element(f"#{ids.ENGINE_STATUS_BADGE} .badge", timeout=WAIT_S)
+    wait(lambda: _count(dashboard, ids.ENGINE_CYCLES) > 0, "no cycle was counted")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", text(dashboard, ids.ENGINE_MARKET_DATE))
+    assert re.fullmatch(r"[\d,]+\.\d ms", text(dashboard, ids.ENGINE_LAST_CYCLE_MS))
+    wait(
+        lambda: re.fullmatch(
+            r"[\d,]+\.\d ms \(cycle [\d,]+\)", text(dashboard, ids.ENGINE_SNAPSHOT_MS)
+        ),
+        "the snapshot publication time is not shown",
     )
-    assert "5000" in text(dashboard, ids.OVERVIEW_COMMAND_FEEDBACK)
-    _refreshes(dashboard, 2)
-    assert text(dashboard, ids.OVERVIEW_SPEED) == "5 days/s"
+    assert text(dashboard, ids.ENGINE_CYCLE_ERRORS) == "0"
+    assert "embedded bus" in text(dashboard, ids.ENGINE_TRANSPORT)
+    assert "(wall clock)" in text(dashboard, ids.ENGINE_PUBLISHED_AT)
+    _shows_latency_against_the_gates(dashboard, runtime)
+    assert dashboard.get_logs() == [], "the browser console reported errors"
 
 
 def test_health_api_reports_status_progress_and_exact_money(

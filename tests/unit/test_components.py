@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,7 @@ import pytest
 from dash.development.base_component import Component
 
 from components import formatting as fmt
-from components.cards import portfolio_cards, status_badge
+from components.cards import books_table, status_badge
 from components.colours import PORTFOLIO_PALETTE, portfolio_colours
 from components.figures import latency_figure, nav_figure, signal_heatmap, thin, weights_figure
 from components.signal_tables import coordinated_signals_table
@@ -26,7 +25,8 @@ from engine.snapshot import (
     SignalRow,
     StateSnapshot,
 )
-from tests.unit.component_tree import find, plotly_figure, shown_rows, text_of
+from engine.views.overview import TurnoverTracker, overview_view
+from tests.unit.component_tree import find, plotly_figure, shown_rows
 
 START = date(2020, 1, 2)
 
@@ -153,10 +153,9 @@ def test_each_portfolio_keeps_one_colour_on_every_page() -> None:
         trace.name: trace.line.color
         for trace in plotly_figure(nav_figure(snapshot.portfolios, colours)).data
     }
-    card_borders = [
-        card.style["borderLeftColor"]
-        for card in find(portfolio_cards(snapshot.portfolios, colours), "Card")
-    ]
+    book_rows = books_table(
+        overview_view(snapshot.portfolios, (), (), TurnoverTracker(), START), colours
+    )
     weight_bars = {
         trace.name: trace.marker.color
         for trace in plotly_figure(weights_figure(_growth(), colours["growth"])).data
@@ -165,10 +164,9 @@ def test_each_portfolio_keeps_one_colour_on_every_page() -> None:
     signal_bars = _portfolio_bars(coordinated_signals_table(snapshot.coordinated_signals, labels))
 
     assert nav_lines == {"Growth": colours["growth"], "Income": colours["income"]}
-    assert card_borders == [colours["growth"], colours["income"]]
     assert weight_bars["current"] == colours["growth"]
     assert signal_bars == {"Growth": colours["growth"], "Income": colours["income"]}
-    assert _swatch_colours(portfolio_cards(snapshot.portfolios, colours)) == set(colours.values())
+    assert _swatch_colours(book_rows) == set(colours.values())
 
 
 def test_more_portfolios_than_colours_reuse_the_palette_in_order() -> None:
@@ -177,19 +175,6 @@ def test_more_portfolios_than_colours_reuse_the_palette_in_order() -> None:
 
 
 # Figures -----------------------------------------------------------------------------------------
-
-
-def test_nav_figure_draws_one_line_per_portfolio_in_usd_over_market_dates() -> None:
-    snapshot = _snapshot()
-    figure = plotly_figure(nav_figure(snapshot.portfolios, portfolio_colours(["growth", "income"])))
-
-    assert [trace.name for trace in figure.data] == ["Growth", "Income"]
-    growth = figure.data[0]
-    assert list(growth.y) == [25_000.0, 25_100.0, 25_200.0, 25_300.0, 25_400.0]
-    assert list(growth.x) == ["2020-01-02", "2020-01-03", "2020-01-04", "2020-01-05", "2020-01-06"]
-    assert figure.layout.yaxis.title.text == "NAV (USD)"
-    assert figure.layout.xaxis.title.text == "market date"
-    assert not figure.layout.annotations
 
 
 def test_nav_figure_says_it_waits_before_the_first_cycle() -> None:
@@ -400,40 +385,12 @@ def test_status_badge_reads_the_engine_status() -> None:
     assert status_badge(EngineStatus.RUNNING).color == "success"
 
 
-def test_portfolio_cards_show_nav_return_and_cash_of_each_portfolio() -> None:
-    snapshot = _snapshot()
-    texts = [
-        text_of(card)
-        for card in find(
-            portfolio_cards(snapshot.portfolios, portfolio_colours(["growth", "income"])), "Card"
-        )
-    ]
-    # Growth: 29,029.50 / 25,000.00 - 1 = +16.118%.
-    assert texts[0] == (
-        "Growth$29,029.50+16.12% since startcash $2,000.50 (6.9%)7 orders · 6 fills"
-    )
-    assert texts[1].startswith("Income$50,000.00+0.00% since start")
-
-
 @pytest.mark.parametrize(
     ("amount", "shown"),
     [(Decimal("1234567.891"), "$1,234,567.89"), (Decimal("-12.5"), "-$12.50"), (None, "—")],
 )
 def test_money_reads_in_dollars_to_the_cent(amount: Decimal | None, shown: str) -> None:
     assert fmt.usd(amount) == shown
-
-
-def test_a_halted_portfolio_card_says_so_with_the_reason() -> None:
-    halted = replace(_growth(), trading_state="HALTED", halt_reason="consistency check failed")
-    (card,) = find(portfolio_cards((halted,), portfolio_colours(["growth"])), "Card")
-    (badge,) = find(card, "Badge")
-    assert (badge.children, badge.color, badge.title) == (
-        "HALTED",
-        "danger",
-        "consistency check failed",
-    )
-    active = find(portfolio_cards((_growth(),), portfolio_colours(["growth"])), "Badge")
-    assert active == []
 
 
 def test_the_transport_line_shows_the_relay_lag_and_its_error() -> None:

@@ -88,5 +88,10 @@ def test_a_follower_folds_the_books_and_refuses_commands() -> None:
         ("AAA", 10, "10.0000")
     ]
     assert snapshot.status is EngineStatus.RUNNING and snapshot.cycles_completed == 2
+    # The Overview's figures, from the followed events alone: $100 traded on one day of a
+    # $999 book is 100 / 999 x 252 times NAV a year; 999 - 1,000 lost since the start.
+    (book,) = snapshot.overview.books
+    assert book.annual_turnover == pytest.approx(100 / 999 * 252)
+    assert (str(book.pnl_today_usd), str(book.pnl_period_usd)) == ("-1.00", "-1.00")
     with pytest.raises(CommandRefused, match="read-only"):
         follower.submit(Pause("alice", "from the follower"))
