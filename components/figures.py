@@ -86,9 +86,10 @@ def base_figure(
         "data": traces,
         "layout": {
             "template": THEME,
-            "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
-            # Under the plot, at the foot of the figure: above it, the modebar (top right)
-            # covered the legend and the latest data.
+            # The top margin is the modebar's (shown on hover at the top right) and the legend
+            # sits at the foot of the whole figure, below the x axis's title: above the plot,
+            # the modebar covered the legend and the latest data.
+            "margin": {"l": 8, "r": 8, "t": 32, "b": 8},
             "legend": {
                 "orientation": "h",
                 "x": 0,
@@ -132,26 +133,6 @@ def thin(points: Sequence[T], max_points: int) -> list[T]:
     return kept
 
 
-def legend_below(figure: Figure) -> Figure:
-    """The legend under the plot and a top margin the modebar sits in: shown on hover at the
-    top right, it then covers neither the legend nor the data. The Overview and Engine charts
-    all use it, so the modebar is in the same place on each."""
-    layout = figure["layout"]
-    layout["margin"] = {**layout.get("margin", {}), "t": 32}
-    # At the bottom of the whole figure (container), not of the plot: plotly then makes room
-    # for it below the x axis's title instead of drawing it over the title.
-    layout["legend"] = {
-        **layout.get("legend", {}),
-        "orientation": "h",
-        "x": 0,
-        "xanchor": "left",
-        "yref": "container",
-        "y": 0,
-        "yanchor": "bottom",
-    }
-    return figure
-
-
 NAV_INDEX_TITLE = "NAV rebased (start = 100)"
 
 
@@ -181,7 +162,6 @@ def nav_figure(
         )
     figure = base_figure(traces, x_title="market date", y_title=NAV_INDEX_TITLE, revision="nav")
     figure["layout"]["yaxis"].update(type="log" if log_scale else "linear", tickformat=",.0f")
-    legend_below(figure)
     if not any(view.nav_history for view in portfolios):
         waiting(figure, "Waiting for the first cycle…")
     return figure
@@ -219,7 +199,6 @@ def latency_figure(
         barmode="stack",
         bargap=0.1,
     )
-    legend_below(figure)
     if not cycles:
         waiting(figure, "No cycle has run yet")
     return figure

@@ -17,7 +17,7 @@ from dash import html
 
 from components import formatting as fmt
 from components.colours import NEGATIVE, POSITIVE
-from components.figures import Figure, base_figure, legend_below, waiting
+from components.figures import Figure, base_figure, waiting
 from components.risk import WARNING_COLOUR
 from engine.model import CycleReport
 from engine.performance.latency import (
@@ -233,7 +233,6 @@ def latency_trend_figure(cycles: Sequence[CycleReport]) -> Figure:
     )
     top_ms = max([SEED_GATE_P95_MS, *totals_ms]) * 1.1
     figure["layout"]["yaxis"]["range"] = [0, top_ms]
-    legend_below(figure)
     target_shape, target_label = _bound_line(
         TARGET_P95_MS, POSITIVE, f"target p95 {_ms_bound(TARGET_P95_MS)}"
     )

@@ -60,7 +60,7 @@ def test_nav_is_rebased_to_100_so_a_big_and_a_small_book_compare() -> None:
     assert plotly_figure(nav_figure((BIG,), COLOURS, log_scale=True)).layout.yaxis.type == "log"
 
 
-def test_overview_and_engine_charts_keep_the_legend_below_and_the_top_for_the_modebar() -> None:
+def test_charts_keep_the_legend_below_and_the_top_for_the_modebar() -> None:
     cycles = [CycleReport(1, DAY, {"market": 1.0}, total_ms=1.0)]
     for figure in (
         nav_figure((BIG, SMALL), COLOURS),
