@@ -8,7 +8,6 @@ change only with a cycle (or another portfolio chosen); the weight overrides wit
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
@@ -30,6 +29,7 @@ from components.tables import (
     sleeves_table,
     weight_overrides_table,
 )
+from components.units import PERCENT_RULE, parse_fraction
 from engine.commands import LiftWeightOverride, SetWeightOverride
 
 if TYPE_CHECKING:
@@ -47,24 +47,21 @@ FALLBACK_ACTOR = "dashboard-user"
 
 
 def _weight_fraction(weight_pct: float | str | None, *, long_short: bool) -> float:
-    """The pinned weight as a fraction of NAV, from the form's percent."""
+    """The pinned weight as a fraction of NAV, from the form's percent by the one rule of every
+    form (components/units.py): ``5%``, ``5`` and ``0.05`` are all 5% of NAV."""
     if weight_pct is None or (isinstance(weight_pct, str) and not weight_pct.strip()):
-        raise ValueError("weight: a pin needs a weight in percent of NAV (5 for 5%)")
-    try:
-        percent = float(weight_pct)
-    except (TypeError, ValueError):
-        raise ValueError(f"weight: {weight_pct!r} is not a number (percent of NAV)") from None
-    if not math.isfinite(percent):
-        raise ValueError(f"weight: {weight_pct!r} is not a finite percentage of NAV")
-    if percent < 0 and not long_short:
+        raise ValueError("weight: a pin needs a weight in percent of NAV (5% for 5%)")
+    fraction = parse_fraction(weight_pct, "weight")
+    percent = fraction * 100.0
+    if fraction < 0 and not long_short:
         raise ValueError(
             f"weight: {percent:g}% is a short, and this portfolio is long-only: "
             "pin 0% or more, or exclude the instrument"
         )
-    lowest_pct = -100.0 if long_short else 0.0
-    if not lowest_pct <= percent <= 100.0:
-        raise ValueError(f"weight: {percent:g}% must be between {lowest_pct:g}% and 100% of NAV")
-    return percent / 100.0
+    lowest = -1.0 if long_short else 0.0
+    if not lowest <= fraction <= 1.0:
+        raise ValueError(f"weight: {percent:g}% must be between {lowest * 100:g}% and 100% of NAV")
+    return fraction
 
 
 def set_weight_override_command(
@@ -220,8 +217,8 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         if mode == "exclude":
             return True, "excluded: held at 0% and left out of the allocation"
         if _is_long_short(runner.snapshot(), portfolio_id):
-            return False, "long/short: negative for a short"
-        return False, "long-only: 0 to 100"
+            return False, f"long/short, negative for a short; {PERCENT_RULE}"
+        return False, f"long-only, 0% to 100%; {PERCENT_RULE}"
 
     @app.callback(
         Output(ids.ALLOCATION_OVERRIDE_FEEDBACK, "children"),

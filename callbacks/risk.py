@@ -36,6 +36,7 @@ from components.risk import (
     limit_value_help,
     limits_summary,
     limits_table,
+    shown_unit,
     trading_state_panel,
 )
 from components.risk_figures import (
@@ -46,6 +47,7 @@ from components.risk_figures import (
 )
 from components.risk_tables import attribution_table, risk_audit_table, stress_table
 from components.tables import PortfolioLabels, portfolio_label, risk_figures
+from components.units import parse_fraction
 from engine.commands import AcknowledgeAlert, SetRiskLimit, SetTradingState
 from engine.risk.limits import KINDS
 
@@ -84,41 +86,38 @@ def _blank(text: object) -> bool:
 
 
 def limit_value(limit: str, text: float | str | None) -> float | None:
-    """The threshold from the form, in the limit's unit: a fraction of NAV typed as ``0.10`` or
-    ``10%``; dollars with or without ``$`` and thousands separators; None for restricted
-    instruments (whose list is the symbols)."""
+    """The threshold from the form, in the limit's unit: a fraction of NAV typed in percent by
+    the one rule of every form (components/units.py: ``10%``, ``10`` and ``0.10`` are all 10%);
+    dollars with or without ``$`` and thousands separators; None for restricted instruments
+    (whose list is the symbols)."""
     if limit == RESTRICTED:
         return None
     unit = KINDS[limit].unit
     if _blank(text):
-        raise ValueError(f"value: {limit} needs a threshold in {unit}")
+        raise ValueError(f"value: {limit} needs a threshold in {shown_unit(unit)}")
+    if "fraction" in unit:
+        return parse_fraction(text, "value")
     cleaned = str(text).strip().replace(",", "").replace("$", "").replace("_", "")
-    percent = cleaned.endswith("%")
+    if cleaned.endswith("%"):
+        raise ValueError(f"value: {text!r} is a percentage, but {limit} is in {unit}")
     try:
-        value = float(cleaned.removesuffix("%"))
+        value = float(cleaned)
     except ValueError:
         raise ValueError(f"value: {text!r} is not a number ({unit})") from None
     if not math.isfinite(value):
         raise ValueError(f"value: {text!r} is not a finite threshold ({unit})")
-    if percent:
-        if "fraction" not in unit:
-            raise ValueError(f"value: {text!r} is a percentage, but {limit} is in {unit}")
-        value /= 100.0
     return value
 
 
 def warn_at_fraction(text: float | str | None) -> float | None:
-    """The warning level from the form's percent of the limit (80 for 80%); blank: the
-    engine's default."""
+    """The warning level from the form's percent of the limit (``80%``, ``80`` or ``0.8``, the
+    one rule of every form); blank: the engine's default."""
     if _blank(text):
         return None
-    try:
-        percent = float(str(text).strip().removesuffix("%"))
-    except ValueError:
-        raise ValueError(f"warn at: {text!r} is not a number (percent of the limit)") from None
-    if not (math.isfinite(percent) and 0 < percent <= 100):
-        raise ValueError(f"warn at: {text!r} must be a percentage of the limit in (0, 100]")
-    return percent / 100.0
+    fraction = parse_fraction(text, "warn at")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"warn at: {text!r} must be a percentage of the limit in (0%, 100%]")
+    return fraction
 
 
 def symbols_of(text: str | None) -> tuple[str, ...]:

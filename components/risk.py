@@ -28,6 +28,7 @@ from components.tables import (
     shown_of,
 )
 from components.trade_tables import side_text_cell, trading_state_badge
+from components.units import PERCENT_RULE, percent_text
 from engine.risk.limits import DEFAULT_WARN_AT, KINDS, MODES, ON_BREACH, TRADING_STATES
 from engine.snapshot import (
     GateDecisionView,
@@ -262,7 +263,7 @@ def limit_value_help(limit_name: str | None) -> str:
     if kind.name == RESTRICTED:
         return "no value: list the instruments under symbols"
     if "fraction" in kind.unit:
-        return f"{kind.description}; {kind.unit}: 0.10 or 10%"
+        return f"{kind.description}; in {shown_unit(kind.unit)}: {PERCENT_RULE}"
     if kind.integer:
         return f"{kind.description}; a whole number of {kind.unit}"
     return f"{kind.description}; in {kind.unit}"
@@ -272,12 +273,18 @@ def limit_form_values(limit: LimitView | None) -> tuple[str, str, str, str, str]
     """The form's value, mode, warn-at (percent of the limit), on-breach and symbols fields for
     a limit in force (its current setting, to edit), or the defaults for a new one."""
     if limit is None:
-        return "", "hard", f"{DEFAULT_WARN_AT * 100:g}", "alert", ""
-    value = "" if limit.name == RESTRICTED else f"{limit.threshold:g}"
+        return "", "hard", percent_text(DEFAULT_WARN_AT), "alert", ""
+    if limit.name == RESTRICTED:
+        value = ""
+    elif "fraction" in limit.unit:
+        # With its %, so that sending the form back unchanged reads the same threshold.
+        value = percent_text(limit.threshold)
+    else:
+        value = f"{limit.threshold:g}"
     return (
         value,
         limit.mode,
-        f"{limit.warn_at * 100:g}",
+        percent_text(limit.warn_at),
         limit.on_breach,
         ", ".join(limit.symbols),
     )

@@ -50,9 +50,9 @@ def _override_form() -> html.Div:
                             "weight (% of NAV)",
                             dbc.Input(
                                 id=ids.ALLOCATION_OVERRIDE_WEIGHT,
-                                type="number",
-                                step=0.1,
-                                placeholder="e.g. 5",
+                                # Text, so that "5%" can be typed: one rule in every form.
+                                type="text",
+                                placeholder="e.g. 5%",
                             ),
                             help_text=dbc.FormText(id=ids.ALLOCATION_OVERRIDE_WEIGHT_HELP),
                         ),

@@ -594,12 +594,16 @@ def test_the_limit_form_sends_the_threshold_in_the_limits_unit_for_the_portfolio
         "alert",
     )
     assert (command.actor, command.reason, command.symbols) == ("risk", "cap single orders", ())
-    # A fraction of NAV may be typed as a percentage; a blank warning level is the default.
-    weight = set_risk_limit_command(
-        **_limit_form(limit="max_position_weight", value="10%", warn_at_pct="")
-    )
-    assert (weight.value, weight.warn_at) == (0.1, None)
-    assert set_risk_limit_command(**_limit_form(limit="gross_exposure", value="1.5")).value == 1.5
+    # A fraction of NAV reads by the one rule of every form: 10%, 10 and 0.10 are all 10%; a
+    # blank warning level is the default.
+    for typed in ("10%", "10", "0.10"):
+        weight = set_risk_limit_command(
+            **_limit_form(limit="max_position_weight", value=typed, warn_at_pct="")
+        )
+        assert (weight.value, weight.warn_at) == (pytest.approx(0.1), None)
+    gross = set_risk_limit_command(**_limit_form(limit="gross_exposure", value="150%"))
+    assert gross.value == pytest.approx(1.5)
+    assert set_risk_limit_command(**_limit_form(warn_at_pct="0.9")).warn_at == pytest.approx(0.9)
 
 
 def test_restricted_instruments_take_the_symbols_and_no_value() -> None:
@@ -626,11 +630,15 @@ def test_restricted_instruments_take_the_symbols_and_no_value() -> None:
             "SetRiskLimit.value: max_orders_per_cycle counts orders, a whole number",
         ),
         (
-            {"limit": "max_position_weight", "value": "15"},
-            "SetRiskLimit.value: 15.0 is a fraction of NAV (0.10 = 10%)",
+            {"limit": "max_drawdown", "value": "100%"},
+            "SetRiskLimit.value: 1.0 is a fraction of the peak NAV, below 1",
         ),
-        ({"warn_at_pct": "150"}, "warn at: '150' must be a percentage of the limit in (0, 100]"),
-        ({"warn_at_pct": "often"}, "warn at: 'often' is not a number"),
+        (
+            {"limit": "max_position_weight", "value": "lots"},
+            "value: 'lots' is not a percentage (e.g. 25%)",
+        ),
+        ({"warn_at_pct": "150"}, "warn at: '150' must be a percentage of the limit in (0%, 100%]"),
+        ({"warn_at_pct": "often"}, "warn at: 'often' is not a percentage"),
         ({"mode": "firm"}, "SetRiskLimit.mode: 'firm' must be 'hard' (reject) or 'soft'"),
         ({"on_breach": "panic"}, "SetRiskLimit.on_breach: 'panic' must be one of"),
         (
@@ -675,11 +683,11 @@ def test_the_form_starts_from_the_limit_in_force_or_the_defaults() -> None:
     assert limit_of(risk, "max_order_notional_usd") == NOTIONAL
     assert limit_of(risk, "volatility") is None
     assert limit_of(None, "volatility") is None
-    assert limit_form_values(NOTIONAL) == ("50000", "soft", "80", "alert", "")
-    assert limit_form_values(RESTRICTED) == ("", "hard", "80", "reduce", "TSLA, GME")
-    assert limit_form_values(None) == ("", "hard", "80", "alert", "")
+    assert limit_form_values(NOTIONAL) == ("50000", "soft", "80%", "alert", "")
+    assert limit_form_values(RESTRICTED) == ("", "hard", "80%", "reduce", "TSLA, GME")
+    assert limit_form_values(None) == ("", "hard", "80%", "alert", "")
     assert [o["value"] for o in limit_options()] == list(KINDS)
-    assert "0.10 or 10%" in limit_value_help("max_position_weight")
+    assert "25%, 25 and 0.25 all mean 25%" in limit_value_help("max_position_weight")
     assert "whole number of orders" in limit_value_help("max_orders_per_cycle")
     assert limit_value_help(None) == "choose a limit"
 
