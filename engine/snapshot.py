@@ -378,8 +378,10 @@ class RiskView:
 
     ``contributions``: (symbol, share of the parametric 1-day 99% VaR), Euler's decomposition, so
     they sum to 1; ``sector_contributions`` the same by sector; ``sector_exposures``: (sector,
-    net weight). ``drawdown`` and ``max_drawdown`` are positive fractions below the running peak
-    NAV. ``history``: (market date, historical 99% VaR) of recent cycles."""
+    net weight). ``drawdown`` (current) and ``max_drawdown`` are positive fractions below the
+    peak closing NAV of the last ``drawdown_window_days`` trading days (engine/risk/metrics.py
+    ``trailing_drawdowns``), the measure the ``max_drawdown`` limit is checked against.
+    ``history``: (market date, historical 99% VaR) of recent cycles."""
 
     portfolio_id: str
     market_date: date
@@ -409,6 +411,8 @@ class RiskView:
     budget_scaling: tuple[str, float] | None = None
     # Held instruments, largest |component VaR| first.
     attribution: tuple[InstrumentRiskView, ...] = ()
+    # The trailing window ``drawdown`` and ``max_drawdown`` are measured over (trading days).
+    drawdown_window_days: int = 252
 
 
 @dataclass(frozen=True, slots=True)

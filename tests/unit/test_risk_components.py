@@ -143,10 +143,12 @@ def test_risk_card_shows_exposures_volatility_and_drawdowns_in_percent_of_nav() 
         "gross exposure|130.00%",
         "net exposure|70.00%",
         "volatility (annual)|18.25%",
-        "drawdown (current)|4.20%",
-        "drawdown (maximum)|11.50%",
+        "drawdown now (252-day peak)|4.20%",
+        "drawdown, deepest in 252 days|11.50%",
     ]
     assert "2006-03-07" in text_of(card)
+    # The window and basis of the drawdown are named, as the max_drawdown limit measures it.
+    assert "from the peak NAV of the last 252 trading days (daily closes)" in text_of(card)
 
 
 def test_risk_card_sets_parametric_beside_historical_var_and_cvar_at_both_levels() -> None:
