@@ -22,23 +22,31 @@ from typing import TYPE_CHECKING, Any
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.commands import alert, describe_trading_state, send, trading_state_command
+from callbacks.commands import (
+    alert,
+    describe_trading_state,
+    in_user_words,
+    send,
+    trading_state_command,
+)
 from callbacks.pickers import register_portfolio_picker
 from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
+from components.grid import refresh_store_id, register_refresh, serve_rows
 from components.risk import (
     RESTRICTED,
     alerts_table,
     gate_decisions_table,
     limit_amount,
     limit_form_values,
+    limit_grid_rows,
     limit_value_help,
     limits_summary,
-    limits_table,
     shown_unit,
     trading_state_panel,
 )
+from components.risk_confirm import limit_change, trading_state_change
 from components.risk_figures import (
     sector_exposure_figure,
     sleeve_contributions_figure,
@@ -60,7 +68,6 @@ if TYPE_CHECKING:
 
 # The alerts card shows the chosen portfolio's alerts, or every portfolio's.
 ALERT_SCOPES = ("portfolio", "all")
-ACKNOWLEDGED = "acknowledged from the dashboard"
 # Whoever acknowledges without naming themselves still has to be someone in the audit trail.
 FALLBACK_ACTOR = "dashboard-user"
 SHOWN_ONCE_APPLIED = "the limits, alerts and audit trail below show it once applied"
@@ -165,11 +172,12 @@ def acknowledge_alert_command(
     alert_id: str, note: str | None, actor: str | None
 ) -> AcknowledgeAlert:
     """The ``AcknowledgeAlert`` of an alert's Acknowledge button, by the alerts card's actor,
-    with its note (or a default one) as the reason."""
+    with its note as the reason (required, as for every command: it goes into the audit trail).
+    """
+    if _blank(note):
+        raise ValueError("note: say why you acknowledge the alert (it goes into the audit trail)")
     return AcknowledgeAlert(
-        (actor or "").strip() or FALLBACK_ACTOR,
-        (note or "").strip() or ACKNOWLEDGED,
-        alert_id=alert_id,
+        (actor or "").strip() or FALLBACK_ACTOR, (note or "").strip(), alert_id=alert_id
     )
 
 
@@ -279,12 +287,17 @@ def risk_summary(name: str, colour: str, risk: RiskView | None) -> html.Span:
 
 
 def limits_card(risk: RiskView | None) -> html.Div:
+    """Above the limits grid: how many limits are at each level, or that none is measured."""
     if risk is None:
         return html.Div(
             "No limits measured yet: the engine measures them after each close.",
             className="text-muted",
         )
-    return html.Div([limits_summary(risk.limits), limits_table(risk.limits)])
+    return limits_summary(risk.limits)
+
+
+def working_orders_of(snapshot: StateSnapshot, portfolio_id: str) -> int:
+    return sum(1 for order in snapshot.working_orders if order.portfolio_id == portfolio_id)
 
 
 def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
@@ -306,6 +319,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.RISK_ALERTS_TABLE, "children"),
         Output(ids.RISK_GATE_TABLE, "children"),
         Output(ids.RISK_AUDIT_TABLE, "children"),
+        Output(refresh_store_id(ids.RISK_LIMITS_GRID), "data"),
         Output(ids.RISK_RENDERED, "data"),
         Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.RISK_PORTFOLIO_PICKER, "value"),
@@ -381,8 +395,22 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
                 changed("audit"),
                 lambda: risk_audit_table(_audit_of(snapshot, portfolio_id), labels),
             ),
+            # The grid reloads its rows (limit_rows below) when the limits' key changed.
+            keys["limits"] if changed("limits") else no_update,
             keys,
         )
+
+    register_refresh(app, ids.RISK_LIMITS_GRID)
+
+    @app.callback(
+        Output(ids.RISK_LIMITS_GRID, "getRowsResponse"),
+        Input(ids.RISK_LIMITS_GRID, "getRowsRequest"),
+        State(ids.RISK_PORTFOLIO_PICKER, "value"),
+    )
+    def limit_rows(request: dict[str, Any] | None, portfolio_id: str | None) -> dict[str, Any]:
+        risk = risk_of(runner.snapshot(), portfolio_id) if portfolio_id else None
+        rows = limit_grid_rows(risk.limits, risk.drawdown_window_days) if risk else []
+        return serve_rows(rows, request)
 
     @app.callback(
         Output(ids.RISK_LIMIT_VALUE, "value"),
@@ -412,8 +440,13 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.RISK_LIMIT_FEEDBACK, "children"),
         Output(ids.RISK_ALERT_FEEDBACK, "children"),
         Output(ids.RISK_CHANGED, "data"),
+        Output(ids.RISK_CONFIRM_MODAL, "is_open"),
+        Output(ids.RISK_CONFIRM_BODY, "children"),
+        Output(ids.RISK_PENDING, "data"),
         Input(ids.RISK_STATE_APPLY, "n_clicks"),
         Input(ids.RISK_LIMIT_APPLY, "n_clicks"),
+        Input(ids.RISK_CONFIRM_YES, "n_clicks"),
+        Input(ids.RISK_CONFIRM_NO, "n_clicks"),
         Input({"type": ids.RISK_ACK_BUTTON, "index": ALL}, "n_clicks"),
         State(ids.RISK_PORTFOLIO_PICKER, "value"),
         State(ids.RISK_STATE_SELECT, "value"),
@@ -430,11 +463,14 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         State(ids.RISK_ALERT_NOTE, "value"),
         State(ids.RISK_ALERT_ACTOR, "value"),
         State(ids.RISK_CHANGED, "data"),
+        State(ids.RISK_PENDING, "data"),
         prevent_initial_call=True,
     )
     def send_risk_command(
         _state_apply: int | None,
         _limit_apply: int | None,
+        _confirm: int | None,
+        _cancel: int | None,
         _acks: list[int | None],
         portfolio_id: str | None,
         state: str | None,
@@ -451,57 +487,93 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         note: str | None,
         ack_actor: str | None,
         changed: int | None,
-    ) -> tuple[Any, Any, Any, int]:
+        pending: dict[str, Any] | None,
+    ) -> tuple[Any, ...]:
+        """Apply on a trading state or a limit asks first (the confirmation shows it before ->
+        after, and keeps the form as it was); Confirm sends exactly that; Cancel sends nothing.
+        An acknowledgement is sent at once."""
         # A redrawn alerts table brings new Acknowledge buttons, which fire this with no click.
         if not ctx.triggered or not ctx.triggered[0]["value"]:
             raise PreventUpdate
         trigger = ctx.triggered_id
-        names = {view.portfolio_id: view.name for view in runner.snapshot().portfolios}
-        name = names.get(portfolio_id or "", portfolio_id or "")
-        counter = changed or 0
+        snapshot = runner.snapshot()
+        names = {view.portfolio_id: view.name for view in snapshot.portfolios}
+        state_form = [portfolio_id, state, state_reason, state_actor]
+        limit_form = [
+            portfolio_id,
+            limit,
+            value,
+            mode,
+            warn_at_pct,
+            on_breach,
+            symbols,
+            limit_reason,
+            limit_actor,
+        ]
 
         def refused(error: ValueError) -> Any:
-            return alert(f"Not applied. {error}", "danger")
+            return alert(f"Not applied. {in_user_words(error)}", "danger")
 
-        if trigger == ids.RISK_STATE_APPLY:
+        def answer(
+            state_feedback: Any = no_update,
+            limit_feedback: Any = no_update,
+            ack_feedback: Any = no_update,
+            count: Any = no_update,
+            is_open: bool = False,
+            body: Any = no_update,
+            keep: Any = None,
+        ) -> tuple[Any, ...]:
+            return state_feedback, limit_feedback, ack_feedback, count, is_open, body, keep
+
+        if trigger in (ids.RISK_STATE_APPLY, ids.RISK_LIMIT_APPLY):
+            kind = "state" if trigger == ids.RISK_STATE_APPLY else "limit"
+            form = state_form if kind == "state" else limit_form
             try:
-                command: SetTradingState = trading_state_command(
-                    portfolio_id, state, state_reason, state_actor
-                )
+                body = _review(snapshot, kind, form, names)
             except ValueError as error:
-                return refused(error), no_update, no_update, counter
-            feedback, counter = send(
-                runner,
-                command,
-                lambda _: describe_trading_state(command, name),
-                changed,
-                shown_once_applied=SHOWN_ONCE_APPLIED,
-            )
-            return feedback, no_update, no_update, counter
-        if trigger == ids.RISK_LIMIT_APPLY:
+                if kind == "state":
+                    return answer(state_feedback=refused(error))
+                return answer(limit_feedback=refused(error))
+            return answer(is_open=True, body=body, keep={"kind": kind, "form": form})
+        if trigger == ids.RISK_CONFIRM_NO:
+            cancelled = alert("Not sent: cancelled at the confirmation.", "secondary")
+            if (pending or {}).get("kind") == "limit":
+                return answer(limit_feedback=cancelled)
+            return answer(state_feedback=cancelled)
+        if trigger == ids.RISK_CONFIRM_YES:
+            if not pending:
+                raise PreventUpdate
+            kind, form = pending["kind"], pending["form"]
+            name = names.get(form[0] or "", form[0] or "")
+            if kind == "state":
+                try:
+                    command: SetTradingState = trading_state_command(*form)
+                except ValueError as error:
+                    return answer(state_feedback=refused(error))
+                feedback, counter = send(
+                    runner,
+                    command,
+                    lambda _: describe_trading_state(command, name),
+                    changed,
+                    shown_once_applied=SHOWN_ONCE_APPLIED,
+                )
+                return answer(state_feedback=feedback, count=counter)
             try:
-                set_limit = set_risk_limit_command(
-                    portfolio_id,
-                    limit,
-                    value,
-                    mode,
-                    warn_at_pct,
-                    on_breach,
-                    symbols,
-                    limit_reason,
-                    limit_actor,
-                )
+                set_limit = set_risk_limit_command(*form)
             except ValueError as error:
-                return no_update, refused(error), no_update, counter
+                return answer(limit_feedback=refused(error))
             feedback, counter = send(
                 runner,
                 set_limit,
-                lambda answer: describe_limit(set_limit, name, answer),
+                lambda reply: describe_limit(set_limit, name, reply),
                 changed,
                 shown_once_applied=SHOWN_ONCE_APPLIED,
             )
-            return no_update, feedback, no_update, counter
-        acknowledge = acknowledge_alert_command(trigger["index"], note, ack_actor)
+            return answer(limit_feedback=feedback, count=counter)
+        try:
+            acknowledge = acknowledge_alert_command(trigger["index"], note, ack_actor)
+        except ValueError as error:
+            return answer(ack_feedback=refused(error))
         feedback, counter = send(
             runner,
             acknowledge,
@@ -509,4 +581,29 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
             changed,
             shown_once_applied=SHOWN_ONCE_APPLIED,
         )
-        return no_update, no_update, feedback, counter
+        return answer(ack_feedback=feedback, count=counter)
+
+
+def _review(snapshot: StateSnapshot, kind: str, form: list[Any], names: dict[str, str]) -> html.Div:
+    """What the confirmation shows for a form: the command it makes (raising ``ValueError``
+    naming the field when the form is incomplete), before -> after."""
+    portfolio_id = form[0]
+    name = names.get(portfolio_id or "", portfolio_id or "")
+    if kind == "state":
+        command = trading_state_command(*form)
+        before = snapshot.portfolio(command.portfolio_id).trading_state
+        text = trading_state_change(
+            name, before, command, working_orders_of(snapshot, command.portfolio_id)
+        )
+        reason = command.reason
+    else:
+        set_limit = set_risk_limit_command(*form)
+        current = limit_of(risk_of(snapshot, portfolio_id), set_limit.limit)
+        text = limit_change(name, current, set_limit)
+        reason = None  # limit_change names the reason itself
+    return html.Div(
+        [
+            html.P(text, className="fw-semibold pc-confirm-change mb-1"),
+            html.P(f"Reason: {reason}", className="mb-0") if reason else None,
+        ]
+    )

@@ -340,6 +340,9 @@ class RiskAuditView:
     action: str
     actor: str
     detail: str
+    # The market date it took effect on: the latest close for a command, the cycle's close for
+    # a change the engine made itself; None when not known (entries read back after a restart).
+    market_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
