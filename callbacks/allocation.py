@@ -18,12 +18,13 @@ from callbacks.commands import alert, send
 from callbacks.pickers import register_portfolio_picker
 from components import formatting as fmt
 from components import ids
+from components.allocation_why import holding_grid_rows, holdings_footer, why_panel
 from components.colours import portfolio_colours
 from components.figures import risk_contributions_figure, weights_figure
+from components.grid import refresh_store_id, register_refresh, serve_rows
 from components.tables import (
     allocation_outcome,
     cash_table,
-    holdings_table,
     impact_table,
     portfolio_label,
     sleeves_table,
@@ -142,6 +143,8 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.ALLOCATION_SLEEVES_TABLE, "children"),
         Output(ids.ALLOCATION_SLEEVES_CARD, "hidden"),
         Output(ids.ALLOCATION_CASH, "children"),
+        Output(ids.ALLOCATION_WHY, "children"),
+        Output(refresh_store_id(ids.ALLOCATION_HOLDINGS_GRID), "data"),
         Output(ids.ALLOCATION_RENDERED, "data"),
         Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
@@ -153,14 +156,24 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         if not portfolio_id:
             raise PreventUpdate
         snapshot = runner.snapshot()
-        shown = {"portfolio_id": portfolio_id, "cycle": snapshot.cycles_completed}
-        if shown == rendered:
-            raise PreventUpdate
-        colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
         try:
             portfolio = snapshot.portfolio(portfolio_id)
         except KeyError as error:
             raise PreventUpdate from error
+        risk = next((r for r in snapshot.risk if r.portfolio_id == portfolio_id), None)
+        # A cycle changes everything here; a trading state or a limit set between cycles
+        # changes why the book sits where it does.
+        shown = {
+            "portfolio_id": portfolio_id,
+            "cycle": snapshot.cycles_completed,
+            "state": [portfolio.trading_state, portfolio.halt_reason],
+            "limits": [[limit.name, limit.version, limit.level] for limit in risk.limits]
+            if risk
+            else None,
+        }
+        if shown == rendered:
+            raise PreventUpdate
+        colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
         colour = colours[portfolio_id]
         summary = html.Span(
             [
@@ -179,7 +192,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         sleeves = allocation.sleeves if allocation else ()
         return (
             weights_figure(portfolio, colour),
-            holdings_table(portfolio),
+            holdings_footer(portfolio),
             summary,
             impact_table(portfolio.impact),
             allocation_outcome(allocation),
@@ -187,8 +200,24 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
             sleeves_table(sleeves),
             not sleeves,
             cash_table(portfolio),
+            why_panel(portfolio, risk, snapshot.gate_decisions),
+            [portfolio_id, snapshot.cycles_completed],
             shown,
         )
+
+    register_refresh(app, ids.ALLOCATION_HOLDINGS_GRID)
+
+    @app.callback(
+        Output(ids.ALLOCATION_HOLDINGS_GRID, "getRowsResponse"),
+        Input(ids.ALLOCATION_HOLDINGS_GRID, "getRowsRequest"),
+        State(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
+    )
+    def holding_rows(request: dict[str, Any] | None, portfolio_id: str | None) -> dict[str, Any]:
+        snapshot = runner.snapshot()
+        known = {view.portfolio_id for view in snapshot.portfolios}
+        if portfolio_id not in known:
+            return serve_rows([], request)
+        return serve_rows(holding_grid_rows(snapshot.portfolio(portfolio_id)), request)
 
     @app.callback(
         Output(ids.ALLOCATION_OVERRIDE_INSTRUMENT, "options"),

@@ -219,7 +219,9 @@ class LiveViews:
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             nav = ledger.nav_usd(pid)
-            prices = {p.symbol: p.price_usd for p in ledger.positions(pid)}
+            # Every name shown at its latest close, held or only targeted (not $0 when not held).
+            shown = set(ledger.holdings_of(pid)) | set(state.targets.get(pid, {}))
+            prices = {s: mark for s in shown if (mark := ledger.mark_of(s)) is not None}
             portfolios.append(
                 PortfolioView(
                     pid,
