@@ -8,8 +8,13 @@ One refresh reads the snapshot once and redraws only the parts whose content cha
 has a key in the rendered Store (the market date of the risk view and a digest of its attribution
 for the figures and the attribution table; a digest of the limits, which carries their versions
 and utilisations; the trading state and its reason; a digest of the alerts, gate decisions and
-audit entries shown), so a quiet second costs a few lookups and redraws nothing. An answered
-command bumps a counter that triggers the refresh at once, so a paused engine still shows it.
+audit entries shown), so a quiet second costs a few lookups and redraws nothing. The limits are
+a server grid: when their key changes the grid's refresh store gets it, and the grid asks for its
+rows again. An answered command bumps a counter that triggers the refresh at once; the engine
+publishes the snapshot carrying the change before it answers, so the new limit version, trading
+state and audit row show on that refresh even with the engine paused.
+
+A trading state or a limit is sent only after a confirmation that shows it before -> after.
 """
 
 from __future__ import annotations

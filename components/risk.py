@@ -289,10 +289,16 @@ def risk_submit(
     return columns
 
 
+# Short enough to read whole in the select; the panel above it says the full meaning.
+STATE_OPTION_LABELS = {
+    "ACTIVE": "ACTIVE (trade within limits)",
+    "REDUCING": "REDUCING (reduce only)",
+    "HALTED": "HALTED (no orders)",
+}
+
+
 def trading_state_options() -> list[dict[str, str]]:
-    return [
-        {"label": f"{state}: {STATE_MEANINGS[state]}", "value": state} for state in TRADING_STATES
-    ]
+    return [{"label": STATE_OPTION_LABELS[state], "value": state} for state in TRADING_STATES]
 
 
 def mode_options() -> list[dict[str, str]]:

@@ -56,7 +56,7 @@ def _trading_state_card() -> dbc.Card:
                         ids.RISK_STATE_REASON,
                         ids.RISK_STATE_ACTOR,
                         ids.RISK_STATE_APPLY,
-                        placeholder="why this trading state",
+                        placeholder="why this trading state (required)",
                         reason_md=5,
                     ),
                 ]
@@ -141,7 +141,7 @@ def _limit_form() -> html.Div:
                         ids.RISK_LIMIT_REASON,
                         ids.RISK_LIMIT_ACTOR,
                         ids.RISK_LIMIT_APPLY,
-                        placeholder="why this limit",
+                        placeholder="why this limit (required)",
                         reason_md=6,
                     ),
                 ]
