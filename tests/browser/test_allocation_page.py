@@ -55,7 +55,6 @@ def test_allocation_page_shows_outcome_risk_and_cash_of_the_chosen_portfolio(
     # The holdings grid: every name held or targeted at its market price, never $0.
     dashboard.driver.set_window_size(1440, 900)
     positions = runner.snapshot().portfolio(PORTFOLIO).positions
-    shown = {p.symbol for p in positions if p.quantity_shares or p.target_weight}
     assert all(p.price_usd > 0 for p in positions), [
         (p.symbol, p.price_usd) for p in positions if not p.price_usd
     ]
@@ -74,8 +73,8 @@ def test_allocation_page_shows_outcome_risk_and_cash_of_the_chosen_portfolio(
         lambda: prices() and all(prices().values()),
         f"the holdings grid shows no price in some row: {prices()}",
     )
+    # (The engine runs on: the rows may be of a later close than the positions read above.)
     for symbol, price in prices().items():
-        assert symbol in shown, symbol
         assert price.startswith("$") and price not in ("$0.00", "$0.0000"), (symbol, price)
     dashboard.wait_for_contains_text(
         f"#{ids.ALLOCATION_RISK_GRAPH}", "share of ex-ante variance", timeout=WAIT_S
