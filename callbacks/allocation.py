@@ -8,7 +8,6 @@ change only with a cycle (or another portfolio chosen); the weight overrides wit
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
@@ -19,17 +18,19 @@ from callbacks.commands import alert, send
 from callbacks.pickers import register_portfolio_picker
 from components import formatting as fmt
 from components import ids
+from components.allocation_why import holding_grid_rows, holdings_footer, why_panel
 from components.colours import portfolio_colours
 from components.figures import risk_contributions_figure, weights_figure
+from components.grid import refresh_store_id, register_refresh, serve_rows
 from components.tables import (
     allocation_outcome,
     cash_table,
-    holdings_table,
     impact_table,
     portfolio_label,
     sleeves_table,
     weight_overrides_table,
 )
+from components.units import PERCENT_RULE, parse_fraction
 from engine.commands import LiftWeightOverride, SetWeightOverride
 
 if TYPE_CHECKING:
@@ -47,24 +48,21 @@ FALLBACK_ACTOR = "dashboard-user"
 
 
 def _weight_fraction(weight_pct: float | str | None, *, long_short: bool) -> float:
-    """The pinned weight as a fraction of NAV, from the form's percent."""
+    """The pinned weight as a fraction of NAV, from the form's percent by the one rule of every
+    form (components/units.py): ``5%``, ``5`` and ``0.05`` are all 5% of NAV."""
     if weight_pct is None or (isinstance(weight_pct, str) and not weight_pct.strip()):
-        raise ValueError("weight: a pin needs a weight in percent of NAV (5 for 5%)")
-    try:
-        percent = float(weight_pct)
-    except (TypeError, ValueError):
-        raise ValueError(f"weight: {weight_pct!r} is not a number (percent of NAV)") from None
-    if not math.isfinite(percent):
-        raise ValueError(f"weight: {weight_pct!r} is not a finite percentage of NAV")
-    if percent < 0 and not long_short:
+        raise ValueError("weight: a pin needs a weight in percent of NAV (5% for 5%)")
+    fraction = parse_fraction(weight_pct, "weight")
+    percent = fraction * 100.0
+    if fraction < 0 and not long_short:
         raise ValueError(
             f"weight: {percent:g}% is a short, and this portfolio is long-only: "
             "pin 0% or more, or exclude the instrument"
         )
-    lowest_pct = -100.0 if long_short else 0.0
-    if not lowest_pct <= percent <= 100.0:
-        raise ValueError(f"weight: {percent:g}% must be between {lowest_pct:g}% and 100% of NAV")
-    return percent / 100.0
+    lowest = -1.0 if long_short else 0.0
+    if not lowest <= fraction <= 1.0:
+        raise ValueError(f"weight: {percent:g}% must be between {lowest * 100:g}% and 100% of NAV")
+    return fraction
 
 
 def set_weight_override_command(
@@ -145,6 +143,8 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.ALLOCATION_SLEEVES_TABLE, "children"),
         Output(ids.ALLOCATION_SLEEVES_CARD, "hidden"),
         Output(ids.ALLOCATION_CASH, "children"),
+        Output(ids.ALLOCATION_WHY, "children"),
+        Output(refresh_store_id(ids.ALLOCATION_HOLDINGS_GRID), "data"),
         Output(ids.ALLOCATION_RENDERED, "data"),
         Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
@@ -156,14 +156,24 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         if not portfolio_id:
             raise PreventUpdate
         snapshot = runner.snapshot()
-        shown = {"portfolio_id": portfolio_id, "cycle": snapshot.cycles_completed}
-        if shown == rendered:
-            raise PreventUpdate
-        colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
         try:
             portfolio = snapshot.portfolio(portfolio_id)
         except KeyError as error:
             raise PreventUpdate from error
+        risk = next((r for r in snapshot.risk if r.portfolio_id == portfolio_id), None)
+        # A cycle changes everything here; a trading state or a limit set between cycles
+        # changes why the book sits where it does.
+        shown = {
+            "portfolio_id": portfolio_id,
+            "cycle": snapshot.cycles_completed,
+            "state": [portfolio.trading_state, portfolio.halt_reason],
+            "limits": [[limit.name, limit.version, limit.level] for limit in risk.limits]
+            if risk
+            else None,
+        }
+        if shown == rendered:
+            raise PreventUpdate
+        colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
         colour = colours[portfolio_id]
         summary = html.Span(
             [
@@ -182,7 +192,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         sleeves = allocation.sleeves if allocation else ()
         return (
             weights_figure(portfolio, colour),
-            holdings_table(portfolio),
+            holdings_footer(portfolio),
             summary,
             impact_table(portfolio.impact),
             allocation_outcome(allocation),
@@ -190,8 +200,24 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
             sleeves_table(sleeves),
             not sleeves,
             cash_table(portfolio),
+            why_panel(portfolio, risk, snapshot.gate_decisions),
+            [portfolio_id, snapshot.cycles_completed],
             shown,
         )
+
+    register_refresh(app, ids.ALLOCATION_HOLDINGS_GRID)
+
+    @app.callback(
+        Output(ids.ALLOCATION_HOLDINGS_GRID, "getRowsResponse"),
+        Input(ids.ALLOCATION_HOLDINGS_GRID, "getRowsRequest"),
+        State(ids.ALLOCATION_PORTFOLIO_PICKER, "value"),
+    )
+    def holding_rows(request: dict[str, Any] | None, portfolio_id: str | None) -> dict[str, Any]:
+        snapshot = runner.snapshot()
+        known = {view.portfolio_id for view in snapshot.portfolios}
+        if portfolio_id not in known:
+            return serve_rows([], request)
+        return serve_rows(holding_grid_rows(snapshot.portfolio(portfolio_id)), request)
 
     @app.callback(
         Output(ids.ALLOCATION_OVERRIDE_INSTRUMENT, "options"),
@@ -220,8 +246,8 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         if mode == "exclude":
             return True, "excluded: held at 0% and left out of the allocation"
         if _is_long_short(runner.snapshot(), portfolio_id):
-            return False, "long/short: negative for a short"
-        return False, "long-only: 0 to 100"
+            return False, f"long/short, negative for a short; {PERCENT_RULE}"
+        return False, f"long-only, 0% to 100%; {PERCENT_RULE}"
 
     @app.callback(
         Output(ids.ALLOCATION_OVERRIDE_FEEDBACK, "children"),

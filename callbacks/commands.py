@@ -91,7 +91,7 @@ def send(
     try:
         runner.submit(command)
     except CommandRefused as refusal:
-        return alert(f"Not applied. {refusal}", "danger"), counter
+        return alert(f"Not applied. {in_user_words(refusal)}", "danger"), counter
     try:
         answer = command.reply.result(timeout=REPLY_TIMEOUT_S)
     except TimeoutError:
@@ -129,3 +129,13 @@ def recorded_as(seq: int | None) -> str:
     """Where the change is in the audit trail: the sequence of its event (the page shows the
     change from the snapshot carrying that sequence on, which is the one already published)."""
     return f" Recorded as event #{seq:,}." if seq else ""
+
+
+# A command's own check names its field as ``SetRiskLimit.value``; the person typed "value".
+_COMMAND_FIELD = re.compile(r"\b[A-Z][A-Za-z]+\.([a-z_]+)\b")
+
+
+def in_user_words(error: object) -> str:
+    """An engine refusal as the person reads it: the field they filled in, without the internal
+    command class (``SetSpeed.days_per_second: ...`` reads ``days per second: ...``)."""
+    return _COMMAND_FIELD.sub(lambda found: found.group(1).replace("_", " "), str(error))

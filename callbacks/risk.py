@@ -8,8 +8,13 @@ One refresh reads the snapshot once and redraws only the parts whose content cha
 has a key in the rendered Store (the market date of the risk view and a digest of its attribution
 for the figures and the attribution table; a digest of the limits, which carries their versions
 and utilisations; the trading state and its reason; a digest of the alerts, gate decisions and
-audit entries shown), so a quiet second costs a few lookups and redraws nothing. An answered
-command bumps a counter that triggers the refresh at once, so a paused engine still shows it.
+audit entries shown), so a quiet second costs a few lookups and redraws nothing. The limits are
+a server grid: when their key changes the grid's refresh store gets it, and the grid asks for its
+rows again. An answered command bumps a counter that triggers the refresh at once; the engine
+publishes the snapshot carrying the change before it answers, so the new limit version, trading
+state and audit row show on that refresh even with the engine paused.
+
+A trading state or a limit is sent only after a confirmation that shows it before -> after.
 """
 
 from __future__ import annotations
@@ -22,22 +27,31 @@ from typing import TYPE_CHECKING, Any
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.commands import alert, describe_trading_state, send, trading_state_command
+from callbacks.commands import (
+    alert,
+    describe_trading_state,
+    in_user_words,
+    send,
+    trading_state_command,
+)
 from callbacks.pickers import register_portfolio_picker
 from components import formatting as fmt
 from components import ids
 from components.colours import portfolio_colours
+from components.grid import refresh_store_id, register_refresh, serve_rows
 from components.risk import (
     RESTRICTED,
     alerts_table,
     gate_decisions_table,
     limit_amount,
     limit_form_values,
+    limit_grid_rows,
     limit_value_help,
     limits_summary,
-    limits_table,
+    shown_unit,
     trading_state_panel,
 )
+from components.risk_confirm import limit_change, trading_state_change
 from components.risk_figures import (
     sector_exposure_figure,
     sleeve_contributions_figure,
@@ -46,6 +60,7 @@ from components.risk_figures import (
 )
 from components.risk_tables import attribution_table, risk_audit_table, stress_table
 from components.tables import PortfolioLabels, portfolio_label, risk_figures
+from components.units import parse_fraction
 from engine.commands import AcknowledgeAlert, SetRiskLimit, SetTradingState
 from engine.risk.limits import KINDS
 
@@ -58,7 +73,6 @@ if TYPE_CHECKING:
 
 # The alerts card shows the chosen portfolio's alerts, or every portfolio's.
 ALERT_SCOPES = ("portfolio", "all")
-ACKNOWLEDGED = "acknowledged from the dashboard"
 # Whoever acknowledges without naming themselves still has to be someone in the audit trail.
 FALLBACK_ACTOR = "dashboard-user"
 SHOWN_ONCE_APPLIED = "the limits, alerts and audit trail below show it once applied"
@@ -84,41 +98,38 @@ def _blank(text: object) -> bool:
 
 
 def limit_value(limit: str, text: float | str | None) -> float | None:
-    """The threshold from the form, in the limit's unit: a fraction of NAV typed as ``0.10`` or
-    ``10%``; dollars with or without ``$`` and thousands separators; None for restricted
-    instruments (whose list is the symbols)."""
+    """The threshold from the form, in the limit's unit: a fraction of NAV typed in percent by
+    the one rule of every form (components/units.py: ``10%``, ``10`` and ``0.10`` are all 10%);
+    dollars with or without ``$`` and thousands separators; None for restricted instruments
+    (whose list is the symbols)."""
     if limit == RESTRICTED:
         return None
     unit = KINDS[limit].unit
     if _blank(text):
-        raise ValueError(f"value: {limit} needs a threshold in {unit}")
+        raise ValueError(f"value: {limit} needs a threshold in {shown_unit(unit)}")
+    if "fraction" in unit:
+        return parse_fraction(text, "value")
     cleaned = str(text).strip().replace(",", "").replace("$", "").replace("_", "")
-    percent = cleaned.endswith("%")
+    if cleaned.endswith("%"):
+        raise ValueError(f"value: {text!r} is a percentage, but {limit} is in {unit}")
     try:
-        value = float(cleaned.removesuffix("%"))
+        value = float(cleaned)
     except ValueError:
         raise ValueError(f"value: {text!r} is not a number ({unit})") from None
     if not math.isfinite(value):
         raise ValueError(f"value: {text!r} is not a finite threshold ({unit})")
-    if percent:
-        if "fraction" not in unit:
-            raise ValueError(f"value: {text!r} is a percentage, but {limit} is in {unit}")
-        value /= 100.0
     return value
 
 
 def warn_at_fraction(text: float | str | None) -> float | None:
-    """The warning level from the form's percent of the limit (80 for 80%); blank: the
-    engine's default."""
+    """The warning level from the form's percent of the limit (``80%``, ``80`` or ``0.8``, the
+    one rule of every form); blank: the engine's default."""
     if _blank(text):
         return None
-    try:
-        percent = float(str(text).strip().removesuffix("%"))
-    except ValueError:
-        raise ValueError(f"warn at: {text!r} is not a number (percent of the limit)") from None
-    if not (math.isfinite(percent) and 0 < percent <= 100):
-        raise ValueError(f"warn at: {text!r} must be a percentage of the limit in (0, 100]")
-    return percent / 100.0
+    fraction = parse_fraction(text, "warn at")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"warn at: {text!r} must be a percentage of the limit in (0%, 100%]")
+    return fraction
 
 
 def symbols_of(text: str | None) -> tuple[str, ...]:
@@ -166,11 +177,12 @@ def acknowledge_alert_command(
     alert_id: str, note: str | None, actor: str | None
 ) -> AcknowledgeAlert:
     """The ``AcknowledgeAlert`` of an alert's Acknowledge button, by the alerts card's actor,
-    with its note (or a default one) as the reason."""
+    with its note as the reason (required, as for every command: it goes into the audit trail).
+    """
+    if _blank(note):
+        raise ValueError("note: say why you acknowledge the alert (it goes into the audit trail)")
     return AcknowledgeAlert(
-        (actor or "").strip() or FALLBACK_ACTOR,
-        (note or "").strip() or ACKNOWLEDGED,
-        alert_id=alert_id,
+        (actor or "").strip() or FALLBACK_ACTOR, (note or "").strip(), alert_id=alert_id
     )
 
 
@@ -280,12 +292,17 @@ def risk_summary(name: str, colour: str, risk: RiskView | None) -> html.Span:
 
 
 def limits_card(risk: RiskView | None) -> html.Div:
+    """Above the limits grid: how many limits are at each level, or that none is measured."""
     if risk is None:
         return html.Div(
             "No limits measured yet: the engine measures them after each close.",
             className="text-muted",
         )
-    return html.Div([limits_summary(risk.limits), limits_table(risk.limits)])
+    return limits_summary(risk.limits)
+
+
+def working_orders_of(snapshot: StateSnapshot, portfolio_id: str) -> int:
+    return sum(1 for order in snapshot.working_orders if order.portfolio_id == portfolio_id)
 
 
 def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
@@ -307,6 +324,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.RISK_ALERTS_TABLE, "children"),
         Output(ids.RISK_GATE_TABLE, "children"),
         Output(ids.RISK_AUDIT_TABLE, "children"),
+        Output(refresh_store_id(ids.RISK_LIMITS_GRID), "data"),
         Output(ids.RISK_RENDERED, "data"),
         Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.RISK_PORTFOLIO_PICKER, "value"),
@@ -382,8 +400,22 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
                 changed("audit"),
                 lambda: risk_audit_table(_audit_of(snapshot, portfolio_id), labels),
             ),
+            # The grid reloads its rows (limit_rows below) when the limits' key changed.
+            keys["limits"] if changed("limits") else no_update,
             keys,
         )
+
+    register_refresh(app, ids.RISK_LIMITS_GRID)
+
+    @app.callback(
+        Output(ids.RISK_LIMITS_GRID, "getRowsResponse"),
+        Input(ids.RISK_LIMITS_GRID, "getRowsRequest"),
+        State(ids.RISK_PORTFOLIO_PICKER, "value"),
+    )
+    def limit_rows(request: dict[str, Any] | None, portfolio_id: str | None) -> dict[str, Any]:
+        risk = risk_of(runner.snapshot(), portfolio_id) if portfolio_id else None
+        rows = limit_grid_rows(risk.limits, risk.drawdown_window_days) if risk else []
+        return serve_rows(rows, request)
 
     @app.callback(
         Output(ids.RISK_LIMIT_VALUE, "value"),
@@ -413,8 +445,13 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.RISK_LIMIT_FEEDBACK, "children"),
         Output(ids.RISK_ALERT_FEEDBACK, "children"),
         Output(ids.RISK_CHANGED, "data"),
+        Output(ids.RISK_CONFIRM_MODAL, "is_open"),
+        Output(ids.RISK_CONFIRM_BODY, "children"),
+        Output(ids.RISK_PENDING, "data"),
         Input(ids.RISK_STATE_APPLY, "n_clicks"),
         Input(ids.RISK_LIMIT_APPLY, "n_clicks"),
+        Input(ids.RISK_CONFIRM_YES, "n_clicks"),
+        Input(ids.RISK_CONFIRM_NO, "n_clicks"),
         Input({"type": ids.RISK_ACK_BUTTON, "index": ALL}, "n_clicks"),
         State(ids.RISK_PORTFOLIO_PICKER, "value"),
         State(ids.RISK_STATE_SELECT, "value"),
@@ -431,11 +468,14 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         State(ids.RISK_ALERT_NOTE, "value"),
         State(ids.RISK_ALERT_ACTOR, "value"),
         State(ids.RISK_CHANGED, "data"),
+        State(ids.RISK_PENDING, "data"),
         prevent_initial_call=True,
     )
     def send_risk_command(
         _state_apply: int | None,
         _limit_apply: int | None,
+        _confirm: int | None,
+        _cancel: int | None,
         _acks: list[int | None],
         portfolio_id: str | None,
         state: str | None,
@@ -452,57 +492,93 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         note: str | None,
         ack_actor: str | None,
         changed: int | None,
-    ) -> tuple[Any, Any, Any, int]:
+        pending: dict[str, Any] | None,
+    ) -> tuple[Any, ...]:
+        """Apply on a trading state or a limit asks first (the confirmation shows it before ->
+        after, and keeps the form as it was); Confirm sends exactly that; Cancel sends nothing.
+        An acknowledgement is sent at once."""
         # A redrawn alerts table brings new Acknowledge buttons, which fire this with no click.
         if not ctx.triggered or not ctx.triggered[0]["value"]:
             raise PreventUpdate
         trigger = ctx.triggered_id
-        names = {view.portfolio_id: view.name for view in runner.snapshot().portfolios}
-        name = names.get(portfolio_id or "", portfolio_id or "")
-        counter = changed or 0
+        snapshot = runner.snapshot()
+        names = {view.portfolio_id: view.name for view in snapshot.portfolios}
+        state_form = [portfolio_id, state, state_reason, state_actor]
+        limit_form = [
+            portfolio_id,
+            limit,
+            value,
+            mode,
+            warn_at_pct,
+            on_breach,
+            symbols,
+            limit_reason,
+            limit_actor,
+        ]
 
         def refused(error: ValueError) -> Any:
-            return alert(f"Not applied. {error}", "danger")
+            return alert(f"Not applied. {in_user_words(error)}", "danger")
 
-        if trigger == ids.RISK_STATE_APPLY:
+        def answer(
+            state_feedback: Any = no_update,
+            limit_feedback: Any = no_update,
+            ack_feedback: Any = no_update,
+            count: Any = no_update,
+            is_open: bool = False,
+            body: Any = no_update,
+            keep: Any = None,
+        ) -> tuple[Any, ...]:
+            return state_feedback, limit_feedback, ack_feedback, count, is_open, body, keep
+
+        if trigger in (ids.RISK_STATE_APPLY, ids.RISK_LIMIT_APPLY):
+            kind = "state" if trigger == ids.RISK_STATE_APPLY else "limit"
+            form = state_form if kind == "state" else limit_form
             try:
-                command: SetTradingState = trading_state_command(
-                    portfolio_id, state, state_reason, state_actor
-                )
+                body = _review(snapshot, kind, form, names)
             except ValueError as error:
-                return refused(error), no_update, no_update, counter
-            feedback, counter = send(
-                runner,
-                command,
-                lambda _: describe_trading_state(command, name),
-                changed,
-                shown_once_applied=SHOWN_ONCE_APPLIED,
-            )
-            return feedback, no_update, no_update, counter
-        if trigger == ids.RISK_LIMIT_APPLY:
+                if kind == "state":
+                    return answer(state_feedback=refused(error))
+                return answer(limit_feedback=refused(error))
+            return answer(is_open=True, body=body, keep={"kind": kind, "form": form})
+        if trigger == ids.RISK_CONFIRM_NO:
+            cancelled = alert("Not sent: cancelled at the confirmation.", "secondary")
+            if (pending or {}).get("kind") == "limit":
+                return answer(limit_feedback=cancelled)
+            return answer(state_feedback=cancelled)
+        if trigger == ids.RISK_CONFIRM_YES:
+            if not pending:
+                raise PreventUpdate
+            kind, form = pending["kind"], pending["form"]
+            name = names.get(form[0] or "", form[0] or "")
+            if kind == "state":
+                try:
+                    command: SetTradingState = trading_state_command(*form)
+                except ValueError as error:
+                    return answer(state_feedback=refused(error))
+                feedback, counter = send(
+                    runner,
+                    command,
+                    lambda _: describe_trading_state(command, name),
+                    changed,
+                    shown_once_applied=SHOWN_ONCE_APPLIED,
+                )
+                return answer(state_feedback=feedback, count=counter)
             try:
-                set_limit = set_risk_limit_command(
-                    portfolio_id,
-                    limit,
-                    value,
-                    mode,
-                    warn_at_pct,
-                    on_breach,
-                    symbols,
-                    limit_reason,
-                    limit_actor,
-                )
+                set_limit = set_risk_limit_command(*form)
             except ValueError as error:
-                return no_update, refused(error), no_update, counter
+                return answer(limit_feedback=refused(error))
             feedback, counter = send(
                 runner,
                 set_limit,
-                lambda answer: describe_limit(set_limit, name, answer),
+                lambda reply: describe_limit(set_limit, name, reply),
                 changed,
                 shown_once_applied=SHOWN_ONCE_APPLIED,
             )
-            return no_update, feedback, no_update, counter
-        acknowledge = acknowledge_alert_command(trigger["index"], note, ack_actor)
+            return answer(limit_feedback=feedback, count=counter)
+        try:
+            acknowledge = acknowledge_alert_command(trigger["index"], note, ack_actor)
+        except ValueError as error:
+            return answer(ack_feedback=refused(error))
         feedback, counter = send(
             runner,
             acknowledge,
@@ -510,4 +586,29 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
             changed,
             shown_once_applied=SHOWN_ONCE_APPLIED,
         )
-        return no_update, no_update, feedback, counter
+        return answer(ack_feedback=feedback, count=counter)
+
+
+def _review(snapshot: StateSnapshot, kind: str, form: list[Any], names: dict[str, str]) -> html.Div:
+    """What the confirmation shows for a form: the command it makes (raising ``ValueError``
+    naming the field when the form is incomplete), before -> after."""
+    portfolio_id = form[0]
+    name = names.get(portfolio_id or "", portfolio_id or "")
+    if kind == "state":
+        command = trading_state_command(*form)
+        before = snapshot.portfolio(command.portfolio_id).trading_state
+        text = trading_state_change(
+            name, before, command, working_orders_of(snapshot, command.portfolio_id)
+        )
+        reason = command.reason
+    else:
+        set_limit = set_risk_limit_command(*form)
+        current = limit_of(risk_of(snapshot, portfolio_id), set_limit.limit)
+        text = limit_change(name, current, set_limit)
+        reason = None  # limit_change names the reason itself
+    return html.Div(
+        [
+            html.P(text, className="fw-semibold pc-confirm-change mb-1"),
+            html.P(f"Reason: {reason}", className="mb-0") if reason else None,
+        ]
+    )

@@ -111,14 +111,17 @@ def server_grid(
         "tooltipShowDelay": 300,
         **(grid_options or {}),
     }
-    if row_id:
-        options["getRowId"] = {"function": f"String(params.data['{row_id}'])"}
     rows_shown = page_size + 2  # header and pager
     return html.Div(
         [
             dag.AgGrid(
                 id=grid_id,
                 rowModelType="infinite",
+                # dash-ag-grid reads getRowId as its own small expression language: only the
+                # plain ``params.data.field`` form works (a {"function": ...} in
+                # dashGridOptions, or String(...), gives every row the id "undefined", and
+                # AG Grid then draws one row twice and drops another).
+                **({"getRowId": f"params.data.{row_id}"} if row_id else {}),
                 columnDefs=list(columns),
                 defaultColDef={
                     "sortable": True,

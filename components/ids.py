@@ -209,3 +209,14 @@ def trades_cancel_button(order_id: str) -> dict[str, str]:
 def risk_ack_button(alert_id: str) -> dict[str, str]:
     """The pattern-matching id of the Acknowledge button of one risk alert."""
     return {"type": RISK_ACK_BUTTON, "index": alert_id}
+
+
+# Issue 19, the Risk and Allocation pages: the confirmation of a risk control, the server grids.
+RISK_CONFIRM_MODAL = "risk-confirm-modal"
+RISK_CONFIRM_BODY = "risk-confirm-body"
+RISK_CONFIRM_YES = "risk-confirm-yes"
+RISK_CONFIRM_NO = "risk-confirm-no"
+RISK_PENDING = "risk-pending"
+RISK_LIMITS_GRID = "risk-limits-grid"
+ALLOCATION_HOLDINGS_GRID = "allocation-holdings-grid"
+ALLOCATION_WHY = "allocation-why"

@@ -1,6 +1,6 @@
-"""The risk officer's pieces of the Risk page: the trading state, limit utilisation bars, risk
-alerts and the pre-trade gate's decisions (each holding's risk attribution, stress results and
-the audit trail of risk controls are in ``risk_tables.py``).
+"""The risk officer's pieces of the Risk page: the trading state, the limits grid's columns and
+rows, risk alerts and the pre-trade gate's decisions (each holding's risk attribution, stress
+results and the audit trail of risk controls are in ``risk_tables.py``).
 
 Pure functions: snapshot views in, components out. Limits carry their unit (see
 engine/risk/limits.py); a fraction of NAV reads as a percentage, dollars to the cent, a count
@@ -17,7 +17,8 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components import formatting as fmt
-from components.colours import NEGATIVE, POSITIVE
+from components.colours import NEGATIVE
+from components.grid import number_column, percent_column, text_column
 from components.layout import audited_submit
 from components.tables import (
     RECENT_ROWS,
@@ -28,7 +29,9 @@ from components.tables import (
     shown_of,
 )
 from components.trade_tables import side_text_cell, trading_state_badge
+from components.units import PERCENT_RULE, percent_text
 from engine.risk.limits import DEFAULT_WARN_AT, KINDS, MODES, ON_BREACH, TRADING_STATES
+from engine.risk.metrics import drawdown_basis
 from engine.snapshot import (
     GateDecisionView,
     LimitView,
@@ -39,10 +42,7 @@ RESTRICTED = "restricted_instruments"
 # Who a risk form's commands are recorded as, until the person types their own name.
 RISK_ACTOR = "risk"
 WARNING_COLOUR = "#E69F00"
-LEVEL_COLOURS = {"ok": POSITIVE, "warning": WARNING_COLOUR, "breach": NEGATIVE}
 LEVEL_BADGES = {"ok": "success", "warning": "warning", "breach": "danger"}
-# A utilisation bar's track spans 0 to 150% of the limit; a bar past it is cut (its text is not).
-BAR_SCALE = 1.5
 STATE_MEANINGS = {
     "ACTIVE": "orders pass within the limits",
     "REDUCING": "only orders that reduce a position pass",
@@ -115,112 +115,98 @@ def trading_state_panel(
 # Limit utilisation --------------------------------------------------------------------------------
 
 
-def utilisation_bar(limit: LimitView) -> html.Div:
-    """One horizontal bar: the measure's utilisation of its limit (measure / threshold), coloured
-    by level (green ok, amber warning, red breach), a thin mark at the warning level and a dark
-    one at the limit itself, and the utilisation in percent."""
-    if limit.name == RESTRICTED:
-        return html.Div(
-            ", ".join(limit.symbols) or fmt.EMPTY, className="pc-restricted fw-semibold"
-        )
-    if limit.utilisation is None or not math.isfinite(limit.utilisation):
-        return html.Div("not measured yet", className="text-muted small")
-    colour = LEVEL_COLOURS.get(limit.level, "#6c757d")
-    filled_pct = 100.0 * min(max(limit.utilisation, 0.0), BAR_SCALE) / BAR_SCALE
-
-    def mark(at: float, mark_colour: str, title: str) -> html.Div:
-        return html.Div(
-            title=title,
-            style={
-                "position": "absolute",
-                "left": f"{100.0 * min(at, BAR_SCALE) / BAR_SCALE:.1f}%",
-                "top": "-3px",
-                "bottom": "-3px",
-                "width": "2px",
-                "background": mark_colour,
-            },
-        )
-
-    track = html.Div(
-        [
-            html.Div(
-                className=f"pc-limit-fill pc-limit-{limit.level}",
-                style={
-                    "width": f"{filled_pct:.1f}%",
-                    "height": "100%",
-                    "background": colour,
-                    "borderRadius": "2px",
-                },
-            ),
-            mark(limit.warn_at, WARNING_COLOUR, f"warning from {limit.warn_at * 100:.0f}%"),
-            mark(1.0, "#212529", "the limit (100%)"),
-        ],
-        style={
-            "position": "relative",
-            "flex": "1 1 auto",
-            "minWidth": "9rem",
-            "height": "0.8rem",
-            "background": "#E9ECEF",
-            "borderRadius": "2px",
-        },
+# How each row's measure and threshold read: percent of NAV, dollars, or a whole count.
+AMOUNT_FORMAT = {
+    "function": (
+        "params.value == null ? '' : params.data.amount_format === '%' "
+        "? d3.format(',.2%')(params.value) : params.data.amount_format === '$' "
+        "? d3.format('$,.2f')(params.value) : d3.format(',.0f')(params.value)"
     )
-    return html.Div(
-        [
-            track,
-            html.Span(
-                utilisation_text(limit.utilisation),
-                className="pc-limit-pct fw-semibold",
-                style={"color": colour, "minWidth": "3.5rem", "textAlign": "right"},
-            ),
-        ],
-        className="pc-limit-bar",
-        title=f"{limit.level}: {utilisation_text(limit.utilisation)} of the limit",
-        style={"display": "flex", "alignItems": "center", "gap": "0.5rem"},
+}
+# A row coloured by its level: amber at a warning, red at a breach.
+LEVEL_STYLE = {
+    "function": (
+        "!params.data ? {} : params.data.level === 'breach' "
+        f"? {{color: '{NEGATIVE}', fontWeight: 600}} : params.data.level === 'warning' "
+        f"? {{color: '{WARNING_COLOUR}', fontWeight: 600}} : {{}}"
     )
+}
 
 
-LIMIT_COLUMNS = (
-    Column("limit"),
-    Column("utilisation (of the limit)"),
-    Column("value", numeric=True),
-    Column("threshold", numeric=True),
-    Column("unit"),
-    Column("mode"),
-    Column("warn at", numeric=True),
-    Column("on breach"),
-    Column("version", numeric=True),
-    Column("scope"),
-    Column("set by"),
-    Column("binding"),
-)
+def measure_basis(name: str, drawdown_window_days: int) -> str:
+    """What a limit's measure is, for its tooltip: the kind's description in its unit, and for
+    the drawdown its window and basis (the one definition the figures card also shows)."""
+    kind = KINDS.get(name)
+    if kind is None:
+        return name
+    if name == "max_drawdown":
+        return f"Drawdown {drawdown_basis(drawdown_window_days)}, at the latest close"
+    return f"{kind.description[:1].upper()}{kind.description[1:]}, in {shown_unit(kind.unit)}"
 
 
-def limits_table(limits: Sequence[LimitView]) -> html.Div:
-    """One row a limit in force: its utilisation bar, the measure and the threshold in the
-    limit's unit, hard or soft, the warning level, what a breach does, its version and who set
-    it, and what binds (an instrument, a sector); restricted instruments are listed by symbol."""
-    rows = [
-        [
-            Cell(limit.name, class_name="fw-semibold"),
-            utilisation_bar(limit),
-            fmt.EMPTY if limit.name == RESTRICTED else limit_amount(limit.value, limit.unit),
-            fmt.EMPTY if limit.name == RESTRICTED else limit_amount(limit.threshold, limit.unit),
-            shown_unit(limit.unit),
-            dbc.Badge(
-                limit.mode,
-                color="dark" if limit.mode == "hard" else "secondary",
-                className="pc-limit-mode",
-            ),
-            fmt.pct(limit.warn_at, 0),
-            limit.on_breach,
-            f"v{limit.version}",
-            limit.scope,
-            limit.set_by or fmt.EMPTY,
-            Cell(limit.detail or fmt.EMPTY, class_name="small"),
-        ]
+def _amount_format(unit: str) -> str:
+    if "fraction" in unit:
+        return "%"
+    return "$" if unit == "USD" else "n"
+
+
+def limit_grid_columns() -> list[dict[str, Any]]:
+    """The limits grid: the limit pinned (its measure's basis as the tooltip), utilisation
+    coloured by level, the measure and threshold in the limit's unit, then its setting."""
+    limit = text_column("limit", "limit", pinned=True, width=210)
+    limit["tooltipField"] = "basis"
+    utilisation = percent_column("utilisation", "utilisation", decimals=0)
+    utilisation["cellStyle"] = LEVEL_STYLE
+    level = text_column("level", "level")
+    level["cellStyle"] = LEVEL_STYLE
+    amounts = [
+        {**number_column(field, header), "valueFormatter": AMOUNT_FORMAT}
+        for field, header in (("value", "measure"), ("threshold", "threshold"))
+    ]
+    version = number_column("version", "version", decimals=0)
+    version["valueFormatter"] = {"function": "params.value == null ? '' : 'v' + params.value"}
+    binding = text_column("binding", "binding")
+    binding["tooltipField"] = "binding"
+    return [
+        limit,
+        utilisation,
+        level,
+        *amounts,
+        text_column("mode", "mode"),
+        percent_column("warn_at", "warn at", decimals=0),
+        text_column("on_breach", "on breach"),
+        version,
+        text_column("set_by", "set by"),
+        binding,
+    ]
+
+
+def limit_grid_rows(limits: Sequence[LimitView], drawdown_window_days: int) -> list[dict[str, Any]]:
+    """One plain row a limit in force, for the server grid (restricted instruments list their
+    symbols under binding)."""
+
+    def finite(value: float | None) -> float | None:
+        return value if value is not None and math.isfinite(value) else None
+
+    return [
+        {
+            "limit": limit.name,
+            "basis": measure_basis(limit.name, drawdown_window_days),
+            "utilisation": None if limit.name == RESTRICTED else finite(limit.utilisation),
+            "level": limit.level,
+            "value": None if limit.name == RESTRICTED else finite(limit.value),
+            "threshold": None if limit.name == RESTRICTED else finite(limit.threshold),
+            "amount_format": _amount_format(limit.unit),
+            "mode": limit.mode,
+            "warn_at": limit.warn_at,
+            "on_breach": limit.on_breach,
+            "version": limit.version,
+            "scope": limit.scope,
+            "set_by": limit.set_by or "config",
+            "binding": ", ".join(limit.symbols) if limit.name == RESTRICTED else limit.detail,
+        }
         for limit in limits
     ]
-    return build_table(LIMIT_COLUMNS, rows, empty="No risk limits in force for this portfolio.")
 
 
 def breach_count(limits: Sequence[LimitView]) -> dict[str, int]:
@@ -262,7 +248,7 @@ def limit_value_help(limit_name: str | None) -> str:
     if kind.name == RESTRICTED:
         return "no value: list the instruments under symbols"
     if "fraction" in kind.unit:
-        return f"{kind.description}; {kind.unit}: 0.10 or 10%"
+        return f"{kind.description}; in {shown_unit(kind.unit)}: {PERCENT_RULE}"
     if kind.integer:
         return f"{kind.description}; a whole number of {kind.unit}"
     return f"{kind.description}; in {kind.unit}"
@@ -272,12 +258,18 @@ def limit_form_values(limit: LimitView | None) -> tuple[str, str, str, str, str]
     """The form's value, mode, warn-at (percent of the limit), on-breach and symbols fields for
     a limit in force (its current setting, to edit), or the defaults for a new one."""
     if limit is None:
-        return "", "hard", f"{DEFAULT_WARN_AT * 100:g}", "alert", ""
-    value = "" if limit.name == RESTRICTED else f"{limit.threshold:g}"
+        return "", "hard", percent_text(DEFAULT_WARN_AT), "alert", ""
+    if limit.name == RESTRICTED:
+        value = ""
+    elif "fraction" in limit.unit:
+        # With its %, so that sending the form back unchanged reads the same threshold.
+        value = percent_text(limit.threshold)
+    else:
+        value = f"{limit.threshold:g}"
     return (
         value,
         limit.mode,
-        f"{limit.warn_at * 100:g}",
+        percent_text(limit.warn_at),
         limit.on_breach,
         ", ".join(limit.symbols),
     )
@@ -297,10 +289,16 @@ def risk_submit(
     return columns
 
 
+# Short enough to read whole in the select; the panel above it says the full meaning.
+STATE_OPTION_LABELS = {
+    "ACTIVE": "ACTIVE (trade within limits)",
+    "REDUCING": "REDUCING (reduce only)",
+    "HALTED": "HALTED (no orders)",
+}
+
+
 def trading_state_options() -> list[dict[str, str]]:
-    return [
-        {"label": f"{state}: {STATE_MEANINGS[state]}", "value": state} for state in TRADING_STATES
-    ]
+    return [{"label": STATE_OPTION_LABELS[state], "value": state} for state in TRADING_STATES]
 
 
 def mode_options() -> list[dict[str, str]]:

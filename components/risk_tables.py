@@ -167,8 +167,11 @@ def _pnl(fraction: float | None) -> Cell | str:
 
 def stress_table(stress: Sequence[StressView]) -> html.Div:
     """Each stress scenario's P&L on the holdings and on the latest proposed allocation, in
-    percent of NAV (a loss negative, red), worst first."""
-    rows = [
+    percent of NAV (a loss negative, red), worst first. Shocks to single names the portfolio
+    neither holds nor proposes move nothing: they read as one line, not one row each."""
+    idle = [s for s in stress if _idle_instrument_shock(s)]
+    shown = [s for s in stress if not _idle_instrument_shock(s)]
+    rows: list[list[Any]] = [
         [
             Cell(s.scenario, class_name="fw-semibold"),
             s.kind,
@@ -176,15 +179,46 @@ def stress_table(stress: Sequence[StressView]) -> html.Div:
             _pnl(s.pnl_holdings),
             _pnl(s.pnl_proposed),
         ]
-        for s in sorted(stress, key=lambda s: (s.pnl_holdings, s.scenario))
+        for s in sorted(shown, key=lambda s: (s.pnl_holdings, s.scenario))
     ]
+    if idle:
+        names = sorted(s.scenario.split(" ")[0] for s in idle)
+        listed = ", ".join(names[:IDLE_NAMES_LISTED]) + (
+            ", ..." if len(names) > IDLE_NAMES_LISTED else ""
+        )
+        rows.append(
+            [
+                Cell(
+                    f"{len(idle)} names not held: no P&L",
+                    class_name="text-muted pc-stress-idle",
+                ),
+                "instrument",
+                "",
+                Cell(listed, class_name="text-muted small pc-wrap"),
+                "",
+            ]
+        )
     return build_table(STRESS_COLUMNS, rows, empty="No stress results yet.")
+
+
+# Names listed in the line that collapses the shocks to names not held.
+IDLE_NAMES_LISTED = 12
+
+
+def _idle_instrument_shock(stress: StressView) -> bool:
+    """A single-name shock that moves neither the holdings nor the proposed allocation."""
+    return (
+        stress.kind == "instrument"
+        and stress.pnl_holdings == 0.0
+        and (stress.pnl_proposed is None or stress.pnl_proposed == 0.0)
+    )
 
 
 # The audit trail of risk controls ----------------------------------------------------------------
 
 AUDIT_COLUMNS = (
-    Column("recorded at"),
+    Column("recorded at (UTC, wall clock)"),
+    Column("market date"),
     Column("portfolio"),
     Column("action"),
     Column("actor"),
@@ -200,6 +234,7 @@ def risk_audit_table(
     rows = [
         [
             fmt.moment(a.recorded_at),
+            fmt.day(a.market_date),
             labels(a.portfolio_id),
             Cell(a.action, class_name="fw-semibold"),
             a.actor,

@@ -26,6 +26,7 @@ from components import formatting as fmt
 from components.colours import NEGATIVE, POSITIVE
 from engine.allocation.impact import AllocationImpact
 from engine.model import Event, Side
+from engine.risk.metrics import drawdown_basis
 from engine.signals.book import ALL_PORTFOLIOS
 from engine.snapshot import (
     AllocationView,
@@ -440,8 +441,23 @@ def risk_figures(risk: RiskView | None) -> html.Div:
         ("gross exposure", pct(risk.gross_exposure)),
         ("net exposure", pct(risk.net_exposure)),
         ("volatility (annual)", pct(risk.volatility_annual)),
-        ("drawdown (current)", pct(risk.drawdown)),
-        ("drawdown (maximum)", pct(risk.max_drawdown)),
+        # One definition, the one the max_drawdown limit is checked against (its window named).
+        (
+            html.Span(
+                f"drawdown now ({risk.drawdown_window_days}-day peak)",
+                title=f"Drawdown {drawdown_basis(risk.drawdown_window_days)}, at the latest close",
+                className="pc-drawdown-label",
+            ),
+            pct(risk.drawdown),
+        ),
+        (
+            html.Span(
+                f"drawdown, deepest in {risk.drawdown_window_days} days",
+                title=f"The deepest drawdown {drawdown_basis(risk.drawdown_window_days)}",
+                className="pc-drawdown-label",
+            ),
+            pct(risk.max_drawdown),
+        ),
     ]
     losses = [
         ("VaR 95%", pct(risk.var_95_parametric), pct(risk.var_95_historical)),
@@ -452,7 +468,9 @@ def risk_figures(risk: RiskView | None) -> html.Div:
     return html.Div(
         [
             html.Div(
-                f"at the close of {fmt.day(risk.market_date)}", className="text-muted small mb-2"
+                f"at the close of {fmt.day(risk.market_date)}; drawdown "
+                f"{drawdown_basis(risk.drawdown_window_days)}, as its limit",
+                className="text-muted small mb-2",
             ),
             dbc.Row(
                 [

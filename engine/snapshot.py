@@ -340,6 +340,9 @@ class RiskAuditView:
     action: str
     actor: str
     detail: str
+    # The market date it took effect on: the latest close for a command, the cycle's close for
+    # a change the engine made itself; None when not known (entries read back after a restart).
+    market_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,8 +381,10 @@ class RiskView:
 
     ``contributions``: (symbol, share of the parametric 1-day 99% VaR), Euler's decomposition, so
     they sum to 1; ``sector_contributions`` the same by sector; ``sector_exposures``: (sector,
-    net weight). ``drawdown`` and ``max_drawdown`` are positive fractions below the running peak
-    NAV. ``history``: (market date, historical 99% VaR) of recent cycles."""
+    net weight). ``drawdown`` (current) and ``max_drawdown`` are positive fractions below the
+    peak closing NAV of the last ``drawdown_window_days`` trading days (engine/risk/metrics.py
+    ``trailing_drawdowns``), the measure the ``max_drawdown`` limit is checked against.
+    ``history``: (market date, historical 99% VaR) of recent cycles."""
 
     portfolio_id: str
     market_date: date
@@ -409,6 +414,8 @@ class RiskView:
     budget_scaling: tuple[str, float] | None = None
     # Held instruments, largest |component VaR| first.
     attribution: tuple[InstrumentRiskView, ...] = ()
+    # The trailing window ``drawdown`` and ``max_drawdown`` are measured over (trading days).
+    drawdown_window_days: int = 252
 
 
 @dataclass(frozen=True, slots=True)

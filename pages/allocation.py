@@ -9,6 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
+from components.allocation_why import holding_grid_columns
+from components.grid import server_grid
 from components.layout import audited_submit, form_field, graph, page_title, titled_card
 
 WEIGHT_MODES = (
@@ -50,9 +52,9 @@ def _override_form() -> html.Div:
                             "weight (% of NAV)",
                             dbc.Input(
                                 id=ids.ALLOCATION_OVERRIDE_WEIGHT,
-                                type="number",
-                                step=0.1,
-                                placeholder="e.g. 5",
+                                # Text, so that "5%" can be typed: one rule in every form.
+                                type="text",
+                                placeholder="e.g. 5%",
                             ),
                             help_text=dbc.FormText(id=ids.ALLOCATION_OVERRIDE_WEIGHT_HELP),
                         ),
@@ -96,8 +98,11 @@ def layout() -> html.Div:
                 [
                     dbc.Col(
                         titled_card(
-                            "Allocation outcome",
-                            html.Div(id=ids.ALLOCATION_OUTCOME),
+                            "Distance from target, and why; the latest allocation's outcome",
+                            [
+                                html.Div(id=ids.ALLOCATION_WHY, className="mb-2"),
+                                html.Div(id=ids.ALLOCATION_OUTCOME),
+                            ],
                             class_name="h-100",
                         ),
                         lg=6,
@@ -160,7 +165,18 @@ def layout() -> html.Div:
                 ],
                 class_name="mb-3",
             ),
-            titled_card("Holdings", html.Div(id=ids.ALLOCATION_HOLDINGS_TABLE), class_name="mb-3"),
+            titled_card(
+                "Holdings (names not held show their latest close)",
+                [
+                    server_grid(
+                        ids.ALLOCATION_HOLDINGS_GRID,
+                        holding_grid_columns(),
+                        row_id="symbol",
+                    ),
+                    html.Div(id=ids.ALLOCATION_HOLDINGS_TABLE),
+                ],
+                class_name="mb-3",
+            ),
             dcc.Store(id=ids.ALLOCATION_RENDERED),
             dcc.Store(id=ids.ALLOCATION_OVERRIDES_CHANGED, data=0),
             dcc.Store(id=ids.ALLOCATION_OVERRIDES_RENDERED),

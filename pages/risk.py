@@ -14,9 +14,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
+from components.grid import server_grid
 from components.layout import form_field, graph, page_title, titled_card
 from components.risk import (
     RISK_ACTOR,
+    limit_grid_columns,
     limit_options,
     mode_options,
     on_breach_options,
@@ -24,6 +26,8 @@ from components.risk import (
     trading_state_options,
 )
 
+# Every limit of a portfolio on one page of the grid (there are about twenty kinds).
+LIMITS_PAGE_SIZE = 20
 # The limit the edit form starts on: the one a desk changes most.
 FIRST_LIMIT = "max_order_notional_usd"
 
@@ -38,10 +42,12 @@ def _trading_state_card() -> dbc.Card:
                     dbc.Col(
                         form_field(
                             "set the trading state",
+                            # Starts empty: no state is one click away from being set.
                             dbc.Select(
                                 id=ids.RISK_STATE_SELECT,
                                 options=trading_state_options(),
-                                value="HALTED",
+                                placeholder="choose a trading state",
+                                className="pc-state-select",
                             ),
                         ),
                         md=4,
@@ -50,7 +56,7 @@ def _trading_state_card() -> dbc.Card:
                         ids.RISK_STATE_REASON,
                         ids.RISK_STATE_ACTOR,
                         ids.RISK_STATE_APPLY,
-                        placeholder="why this trading state",
+                        placeholder="why this trading state (required)",
                         reason_md=5,
                     ),
                 ]
@@ -80,7 +86,7 @@ def _limit_form() -> html.Div:
                     ),
                     dbc.Col(
                         form_field(
-                            "value (threshold)",
+                            "value (threshold; % of NAV for fractions)",
                             dbc.Input(id=ids.RISK_LIMIT_VALUE, type="text"),
                             help_text=dbc.FormText(id=ids.RISK_LIMIT_VALUE_HELP),
                         ),
@@ -100,7 +106,7 @@ def _limit_form() -> html.Div:
                     dbc.Col(
                         form_field(
                             "warn at (% of the limit)",
-                            dbc.Input(id=ids.RISK_LIMIT_WARN_AT, type="text", value="80"),
+                            dbc.Input(id=ids.RISK_LIMIT_WARN_AT, type="text", value="80%"),
                         ),
                         md=1,
                     ),
@@ -135,13 +141,32 @@ def _limit_form() -> html.Div:
                         ids.RISK_LIMIT_REASON,
                         ids.RISK_LIMIT_ACTOR,
                         ids.RISK_LIMIT_APPLY,
-                        placeholder="why this limit",
+                        placeholder="why this limit (required)",
                         reason_md=6,
                     ),
                 ]
             ),
             html.Div(id=ids.RISK_LIMIT_FEEDBACK, className="mt-1"),
         ]
+    )
+
+
+def _confirmation() -> dbc.Modal:
+    """Asks before a trading state or a limit is sent, showing it before -> after."""
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Confirm the change to the risk controls")),
+            dbc.ModalBody(html.Div(id=ids.RISK_CONFIRM_BODY)),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id=ids.RISK_CONFIRM_NO, color="secondary"),
+                    dbc.Button("Confirm and send", id=ids.RISK_CONFIRM_YES, color="danger"),
+                ]
+            ),
+        ],
+        id=ids.RISK_CONFIRM_MODAL,
+        is_open=False,
+        backdrop="static",
     )
 
 
@@ -168,7 +193,7 @@ def _alerts_card() -> dbc.Card:
                         dbc.Input(
                             id=ids.RISK_ALERT_NOTE,
                             type="text",
-                            placeholder="note with an acknowledgement (optional)",
+                            placeholder="why you acknowledge (required: the audit trail)",
                             maxLength=500,
                             size="sm",
                         ),
@@ -216,9 +241,18 @@ def layout() -> html.Div:
             ),
             _trading_state_card(),
             titled_card(
-                "Risk limits: utilisation at the latest close (the amber mark: warning; "
-                "the dark one: the limit)",
-                [html.Div(id=ids.RISK_LIMITS_TABLE), _limit_form()],
+                "Risk limits: utilisation at the latest close (amber: warning; red: breach; "
+                "hover a limit for what it measures)",
+                [
+                    html.Div(id=ids.RISK_LIMITS_TABLE),
+                    server_grid(
+                        ids.RISK_LIMITS_GRID,
+                        limit_grid_columns(),
+                        page_size=LIMITS_PAGE_SIZE,
+                        row_id="limit",
+                    ),
+                    _limit_form(),
+                ],
                 class_name="mb-3",
             ),
             _alerts_card(),
@@ -304,6 +338,8 @@ def layout() -> html.Div:
             ),
             dcc.Store(id=ids.RISK_RENDERED),
             dcc.Store(id=ids.RISK_CHANGED, data=0),
+            dcc.Store(id=ids.RISK_PENDING),
+            _confirmation(),
         ]
     )
 

@@ -36,7 +36,7 @@ from engine.risk.attribution import holding_attribution
 from engine.risk.gate import RiskModel, budget_measure
 from engine.risk.limits import LimitUsage, level_of
 from engine.risk.manager import MONITOR_ACTOR, Measures, RiskManager, portfolio_measures
-from engine.risk.metrics import RiskFigures, drawdowns, risk_figures
+from engine.risk.metrics import Drawdowns, RiskFigures, risk_figures, trailing_drawdowns
 from engine.risk.stress import HistoricalScenario, Scenario, applicable, portfolio_stress
 from engine.snapshot import InstrumentRiskView, LimitView, RiskView, StressView
 from engine.state.engine_state import EngineState
@@ -158,7 +158,8 @@ class RiskStage:
             figures = risk_figures(weights[columns], scenarios, covariance)
             navs = [point.nav_usd for point in state.nav_history.get(pid, ())]
             nav_series = np.array([*navs, nav_now[pid]])
-            current_dd, max_dd = drawdowns(nav_series)
+            # Measured once: the max_drawdown limit and the figures read the same numbers.
+            drawdown = trailing_drawdowns(nav_series, self.drawdown_window_days)
             held = weights != 0
             share = np.zeros(len(weights))
             share[columns] = figures.contributions
@@ -180,7 +181,7 @@ class RiskStage:
             history = self.history.setdefault(pid, deque(maxlen=RISK_HISTORY_POINTS))
             history.append((tick.timestamp, figures.var_historical[0.99]))
             usages = self._monitor(
-                mandate, state, model, weights, figures, nav_series, tick.timestamp, emit
+                mandate, state, model, weights, figures, drawdown, tick.timestamp, emit
             )
             previous = self.latest.get(pid)
             if stress is not None:
@@ -201,8 +202,8 @@ class RiskStage:
                 figures.var_historical[0.99],
                 figures.cvar_historical[0.95],
                 figures.cvar_historical[0.99],
-                current_dd,
-                max_dd,
+                drawdown.current,
+                drawdown.maximum,
                 exposure,
                 by_symbol,
                 by_sector,
@@ -213,6 +214,7 @@ class RiskStage:
                 stress=stressed,
                 budget_scaling=carry.budget_scaling.get(pid),
                 attribution=self._attribution(weights, columns, covariance, scenarios),
+                drawdown_window_days=drawdown.window_days,
             )
             self.latest[pid] = views[pid] = view
             if cycle % self.record_every == 0:
@@ -312,7 +314,7 @@ class RiskStage:
         model: RiskModel,
         weights: np.ndarray,
         figures: RiskFigures,
-        nav_series: np.ndarray,
+        drawdown: Drawdowns,
         today: date,
         emit: Emitter,
     ) -> list[LimitUsage]:
@@ -324,11 +326,10 @@ class RiskStage:
         if "tracking_error" in limits:
             benchmarked = replace(model, benchmark=mandate.benchmark)
             tracking = budget_measure("tracking_error", weights, benchmarked)
-        recent = nav_series[-(self.drawdown_window_days + 1) :]
         measures = portfolio_measures(
             weights,
             figures,
-            drawdowns(recent)[0],
+            drawdown.current,
             state.last_orders.get(pid, (0, 0.0, 0)),
             tracking,
         )

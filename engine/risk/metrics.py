@@ -13,7 +13,9 @@ are positive numbers.
 - **Euler attribution**: risk measures homogeneous of degree one split exactly into ``w_i dR/dw_i``.
   For the parametric VaR the contribution of instrument ``i`` is ``z_a w_i (Sigma w)_i / sigma``;
   the contributions sum to the VaR, and the reported shares (contribution / VaR) to one.
-- **Drawdown**: ``1 - NAV / running peak NAV``.
+- **Drawdown**: ``1 - NAV / running peak NAV`` over the daily closes of a trailing window
+  (``trailing_drawdowns``): the one definition the ``max_drawdown`` limit is checked against and
+  the Risk page shows, so the limits table and the figures can never disagree.
 """
 
 from __future__ import annotations
@@ -69,6 +71,31 @@ def drawdowns(nav: np.ndarray) -> tuple[float, float]:
     peak = np.maximum.accumulate(nav)
     depth = 1.0 - nav / peak
     return float(depth[-1]), float(depth.max())
+
+
+@dataclass(frozen=True, slots=True)
+class Drawdowns:
+    """Drawdowns of the daily closing NAV over a trailing window (fractions below the peak)."""
+
+    current: float  # below the highest close of the window, at the latest close
+    maximum: float  # the deepest fall below a running peak within the window
+    window_days: int
+
+
+def trailing_drawdowns(nav: np.ndarray, window_days: int) -> Drawdowns:
+    """Current and maximum drawdown over the last ``window_days`` trading days of daily closing
+    NAVs (the latest close and the ``window_days`` before it, so a one-day window compares two
+    closes). The peak is the highest close inside the window: a fall older than the window no
+    longer counts, so a book that stopped trading after a stop can come out of it."""
+    if window_days < 1:
+        raise ValueError(f"window_days: {window_days} must be at least one trading day")
+    current, maximum = drawdowns(np.asarray(nav, dtype=float)[-(window_days + 1) :])
+    return Drawdowns(current, maximum, window_days)
+
+
+def drawdown_basis(window_days: int) -> str:
+    """What a drawdown figure measures, for its label and tooltip."""
+    return f"from the peak NAV of the last {window_days} trading days (daily closes)"
 
 
 def risk_figures(weights: np.ndarray, returns: np.ndarray, covariance: np.ndarray) -> RiskFigures:

@@ -254,6 +254,10 @@ class Ledger:
             if np.isfinite(price) and price > 0:
                 self._marks[symbol] = to_price(float(price))
 
+    def mark_of(self, symbol: str) -> Decimal | None:
+        """The latest valuation price of ``symbol`` (USD/share), held or not; None before any."""
+        return self._marks.get(symbol)
+
     def positions(self, portfolio_id: str) -> list[Position]:
         return [
             Position(symbol, quantity, self._marks[symbol])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from datetime import date
 
 import numpy as np
 
@@ -66,8 +67,9 @@ RISK_AUDIT_EVENTS = (
 )
 
 
-def audit_view(event: Event) -> RiskAuditView:
-    """One line of the risk audit trail: who changed which limit or state, and why."""
+def audit_view(event: Event, market_date: date | None = None) -> RiskAuditView:
+    """One line of the risk audit trail: who changed which limit or state, and why, recorded
+    at a wall-clock time on a market date."""
     p = event.payload
     if event.type == "RiskLimitSet":
         setting = ", ".join(p["symbols"]) if p["symbols"] else f"{p['value']:g} {p.get('unit', '')}"
@@ -78,7 +80,14 @@ def audit_view(event: Event) -> RiskAuditView:
         detail = f"{p.get('previous', '?')} -> {p['state']}: {p['reason']}"
     else:
         detail = f"alert {p['alert_id']} acknowledged: {p.get('note', '')}"
-    return RiskAuditView(event.timestamp, event.portfolio_id, event.type, event.actor, detail)
+    return RiskAuditView(
+        event.timestamp, event.portfolio_id, event.type, event.actor, detail, market_date
+    )
+
+
+def _in_cycle(event: Event) -> bool:
+    # The recorder numbers a cycle's events "c<cycle>-<position>"; a command's are "s<session>-".
+    return event.event_id.startswith("c")
 
 
 class LiveViews:
@@ -120,6 +129,8 @@ class LiveViews:
             ),
             maxlen=recent_items,
         )
+        # Audit entries of the running cycle, dated at its CycleCompleted.
+        self._undated_audit = 0
         self.recent_rejections: deque[RejectedSignal] = deque(
             (rejection_from_event(e) for e in newest("SignalRejected")), maxlen=recent_items
         )
@@ -147,7 +158,14 @@ class LiveViews:
     def observe(self, event: Event) -> None:
         self.turnover.observe(event)
         if event.type in RISK_AUDIT_EVENTS:
-            self.risk_audit.append(audit_view(event))
+            # Inside a cycle the close it measures is known at its CycleCompleted (below); a
+            # command between cycles takes effect on the latest close.
+            in_cycle = _in_cycle(event)
+            self._undated_audit += in_cycle
+            market_date = None if in_cycle else self.state.market_date
+            self.risk_audit.append(audit_view(event, market_date))
+        elif event.type == "CycleCompleted":
+            self._date_audit_entries(date.fromisoformat(event.payload["market_date"]))
         elif event.type == "SignalReceived":
             self.signals_accepted_session += 1
         elif event.type == "SignalRejected":
@@ -155,6 +173,13 @@ class LiveViews:
             self.recent_rejections.append(rejection_from_event(event))
         elif event.type == "SourceQualityMeasured":
             self.quality_history.extend(quality_points_from_event(event))
+
+    def _date_audit_entries(self, market_date: date) -> None:
+        """The cycle's own audit entries (the newest ``_undated_audit``) get its close."""
+        audit = self.risk_audit
+        for k in range(max(len(audit) - self._undated_audit, 0), len(audit)):
+            audit[k] = replace(audit[k], market_date=market_date)
+        self._undated_audit = 0
 
     # -- fed by the cycle -----------------------------------------------------------------
     def record_execution(self, result: ExecutionResult) -> None:
@@ -199,7 +224,9 @@ class LiveViews:
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             nav = ledger.nav_usd(pid)
-            prices = {p.symbol: p.price_usd for p in ledger.positions(pid)}
+            # Every name shown at its latest close, held or only targeted (not $0 when not held).
+            shown = set(ledger.holdings_of(pid)) | set(state.targets.get(pid, {}))
+            prices = {s: mark for s in shown if (mark := ledger.mark_of(s)) is not None}
             portfolios.append(
                 PortfolioView(
                     pid,

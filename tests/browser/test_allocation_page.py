@@ -48,6 +48,34 @@ def test_allocation_page_shows_outcome_risk_and_cash_of_the_chosen_portfolio(
     statuses = {"ok", "fallback", "infeasible"}
     assert read_text(dashboard, f"#{ids.ALLOCATION_OUTCOME} .badge") in statuses
     assert "constraint at its limit" in text(dashboard, ids.ALLOCATION_OUTCOME)
+    # How far the book sits from its target, and why (or that nothing holds it back).
+    dashboard.wait_for_contains_text(
+        f"#{ids.ALLOCATION_WHY}", "of NAV from its target", timeout=WAIT_S
+    )
+    # The holdings grid: every name held or targeted at its market price, never $0.
+    dashboard.driver.set_window_size(1440, 900)
+    positions = runner.snapshot().portfolio(PORTFOLIO).positions
+    assert all(p.price_usd > 0 for p in positions), [
+        (p.symbol, p.price_usd) for p in positions if not p.price_usd
+    ]
+
+    def prices() -> dict[str, str]:
+        return dashboard.driver.execute_script(
+            "const g = document.querySelector(arguments[0]); const out = {};"
+            "g.querySelectorAll('.ag-center-cols-container .ag-row').forEach(r => {"
+            " const p = r.querySelector(\"[col-id='price_usd']\");"
+            " out[r.getAttribute('row-id')] = p ? p.textContent : ''; });"
+            "return out;",
+            f"#{ids.ALLOCATION_HOLDINGS_GRID}",
+        )
+
+    wait(
+        lambda: prices() and all(prices().values()),
+        f"the holdings grid shows no price in some row: {prices()}",
+    )
+    # (The engine runs on: the rows may be of a later close than the positions read above.)
+    for symbol, price in prices().items():
+        assert price.startswith("$") and price not in ("$0.00", "$0.0000"), (symbol, price)
     dashboard.wait_for_contains_text(
         f"#{ids.ALLOCATION_RISK_GRAPH}", "share of ex-ante variance", timeout=WAIT_S
     )

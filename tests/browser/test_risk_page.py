@@ -1,9 +1,10 @@
 """The Risk page in headless Chromium over a real engine: a portfolio manager opens /risk, picks a
 portfolio, and once the engine has measured its risk sees the figures card (VaR and CVaR,
 parametric and historical, in percent of NAV), the sector exposure, the shares of the 99% VaR and
-the VaR history. A risk officer sees the trading state and each limit's utilisation, sets a limit
-from the form (and sees its new version), changes the trading state, and lowers the order
-notional limit to watch the next orders scaled under it.
+the VaR history. A risk officer sees the trading state and each limit's utilisation in the limits
+grid, sets a limit from the form after confirming it before -> after (and sees its new version and
+audit row with the engine paused), halts and releases a book after confirming, and lowers the
+order notional limit to watch the next orders scaled under it.
 
 Every wait is on a condition the page or the engine shows; none is a fixed sleep.
 """
@@ -120,23 +121,47 @@ def _open_risk(dashboard: DashComposite, runtime: Runtime) -> str:
     choose(dashboard, ids.RISK_PORTFOLIO_PICKER, PORTFOLIO)
     name = runtime.runner.snapshot().portfolio(PORTFOLIO).name
     dashboard.wait_for_contains_text(f"#{ids.RISK_SUMMARY}", name, timeout=WAIT_S)
-    dashboard.wait_for_contains_text(f"#{ids.RISK_LIMITS_TABLE}", NOTIONAL, timeout=WAIT_S)
+    wait(lambda: _limit_row(dashboard, NOTIONAL), f"the limits grid has no {NOTIONAL} row")
     return name
 
 
 def _limit_row(dashboard: DashComposite, limit: str) -> str:
-    """The limit's row as the page shows it, read in one go (a running engine redraws it)."""
-    rows = dashboard.driver.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0]), r => r.innerText);",
-        f"#{ids.RISK_LIMITS_TABLE} tbody tr",
+    """The limit's row of the limits grid as the page shows it (the pinned limit column and the
+    rest are two halves of one row), read in one go."""
+    return dashboard.driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), r => r.innerText).join(' | ');",
+        f"#{ids.RISK_LIMITS_GRID} .ag-row[row-id='{limit}']",
     )
-    return next((row for row in rows if row.startswith(limit)), "")
+
+
+def _grid_limits(dashboard: DashComposite) -> list[str]:
+    return dashboard.driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]),"
+        " r => r.getAttribute('row-id'));",
+        f"#{ids.RISK_LIMITS_GRID} .ag-pinned-left-cols-container .ag-row",
+    )
 
 
 def _type(dashboard: DashComposite, component_id: str, value: str) -> None:
     box = dashboard.find_element(f"#{component_id}")
     box.clear()
     box.send_keys(value)
+
+
+def _confirm(dashboard: DashComposite, *expected: str) -> str:
+    """The confirmation opens showing the change before -> after; confirm it. Its text."""
+    # Read once the modal has faded in (a hidden element reads as no text).
+    wait(
+        lambda: all(part in text(dashboard, ids.RISK_CONFIRM_BODY) for part in expected),
+        f"the confirmation does not show {expected}",
+    )
+    shown = text(dashboard, ids.RISK_CONFIRM_BODY)
+    click(dashboard, f"#{ids.RISK_CONFIRM_YES}")
+    wait(
+        lambda: not dashboard.find_elements(f"#{ids.RISK_CONFIRM_BODY}"),
+        "the confirmation stays open after Confirm",
+    )
+    return shown
 
 
 def _set_limit(dashboard: DashComposite, limit: str, value: str, mode: str, reason: str) -> None:
@@ -161,115 +186,155 @@ def test_risk_page_shows_the_trading_state_and_each_limits_utilisation(
     _open_risk(dashboard, runtime)
 
     dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", state, timeout=WAIT_S)
-    shown = text(dashboard, ids.RISK_LIMITS_TABLE)
+    wait(lambda: set(_grid_limits(dashboard)) == set(limits), "the grid lists other limits")
     for limit in limits.values():
-        assert limit.name in shown
-        assert f"v{limit.version}" in shown
-    # One utilisation bar per measured limit, each reading its utilisation in percent.
-    measured = [limit for limit in limits.values() if limit.utilisation is not None]
-    bars = dashboard.find_elements(f"#{ids.RISK_LIMITS_TABLE} .pc-limit-bar")
-    assert len(bars) == len(measured)
-    for limit in measured:
-        assert f"{limit.utilisation * 100:.0f}%" in shown
+        row = _limit_row(dashboard, limit.name)
+        assert f"v{limit.version}" in row
+        if limit.utilisation is not None and limit.name != "restricted_instruments":
+            assert f"{limit.utilisation * 100:.0f}%" in row, (limit.name, row)
+    # No column is cut at 1440 px: the grid needs no horizontal scroll to show them all.
+    dashboard.driver.set_window_size(1440, 900)
+    scroll = dashboard.driver.execute_script(
+        "const v = document.querySelector(arguments[0]); return [v.scrollWidth, v.clientWidth];",
+        f"#{ids.RISK_LIMITS_GRID} .ag-center-cols-viewport",
+    )
+    assert scroll[0] <= scroll[1] + 1, f"the limits grid is cut at 1440 px: {scroll}"
     for card in (ids.RISK_ALERTS_TABLE, ids.RISK_GATE_TABLE, ids.RISK_AUDIT_TABLE):
         dashboard.wait_for_element(f"#{card} table", timeout=WAIT_S)
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
 
-def test_a_risk_officer_sets_a_limit_and_sees_it_with_a_new_version(
+def test_a_limit_change_shows_its_new_version_and_audit_row_without_a_new_close(
     dashboard: DashComposite, runtime: Runtime
 ) -> None:
     wait(lambda: NOTIONAL in _limits(runtime), f"the portfolio has no {NOTIONAL} limit")
-    # Paused, so that the version the form sets is the next one.
+    # Paused: no close can redraw the page; only the command's own publication can.
     _pause(runtime, "set a limit between two closes")
-    before = _limits(runtime)[NOTIONAL].version
+    before = _limits(runtime)[NOTIONAL]
     name = _open_risk(dashboard, runtime)
+    wait(lambda: f"v{before.version}" in _limit_row(dashboard, NOTIONAL), "no limit row")
 
     _set_limit(dashboard, NOTIONAL, "2,500,000", "hard", "tighter single-order cap")
+    version = before.version + 1
+    _confirm(
+        dashboard,
+        f"{NOTIONAL} of {name}: ",
+        "-> $2,500,000.00",
+        f"v{before.version} -> v{version}",
+        "Reason: tighter single-order cap",
+    )
 
     dashboard.wait_for_contains_text(
         f"#{ids.RISK_LIMIT_FEEDBACK}",
         f"Set {NOTIONAL} of {name} to $2,500,000.00 (hard",
         timeout=WAIT_S,
     )
-    # The engine answers with the new version at once, and records who set it and why.
-    version = before + 1
-    assert f"now v{version}" in text(dashboard, ids.RISK_LIMIT_FEEDBACK)
+    feedback = text(dashboard, ids.RISK_LIMIT_FEEDBACK)
+    assert f"now v{version}" in feedback
+    assert "Recorded as event #" in feedback
     set_events = runtime.store.query(portfolio_id=PORTFOLIO, event_type="RiskLimitSet", limit=5)
     assert any(
         e.actor == "risk" and e.payload["version"] == version and e.payload["name"] == NOTIONAL
         for e in set_events
     )
-    # The engine measures limits at the close: the next one shows the new setting.
-    runtime.runner.submit(Resume("test", "measure the limits again"))
-    wait(
-        lambda: _limits(runtime)[NOTIONAL].version == version,
-        "the engine never measured the new limit",
-    )
-    after = _limits(runtime)[NOTIONAL]
-    assert (after.threshold, after.mode, after.set_by) == (2_500_000.0, "hard", "risk")
+    # What the control said is what the page shows, with the engine still paused.
     wait(
         lambda: (
             f"v{version}" in _limit_row(dashboard, NOTIONAL)
             and "$2,500,000.00" in _limit_row(dashboard, NOTIONAL)
         ),
-        "the limits table does not show the new threshold and version",
+        "the limits grid does not show the new threshold and version",
     )
     dashboard.wait_for_contains_text(
         f"#{ids.RISK_AUDIT_TABLE}", "tighter single-order cap", timeout=WAIT_S
     )
+    audit = text(dashboard, ids.RISK_AUDIT_TABLE)
+    assert "recorded at (UTC, wall clock)" in audit and "market date" in audit
+    assert runtime.runner.snapshot().market_date.isoformat() in audit
+    assert runtime.runner.snapshot().status is EngineStatus.PAUSED
 
-    # A value the form cannot read is refused before it reaches the engine, naming the field.
+    # A value the form cannot read is refused before any confirmation, naming the field.
     _type(dashboard, ids.RISK_LIMIT_VALUE, "a lot")
     click(dashboard, f"#{ids.RISK_LIMIT_APPLY}")
     dashboard.wait_for_contains_text(
         f"#{ids.RISK_LIMIT_FEEDBACK}", "Not applied. value: 'a lot'", timeout=WAIT_S
     )
-    # One the engine refuses (an instrument it does not know) comes back with its field named.
+    assert not dashboard.find_elements(f"#{ids.RISK_CONFIRM_BODY}")
+    # One the engine refuses (an instrument it does not know) comes back with its field named,
+    # in the person's words (no internal class name).
     choose(dashboard, ids.RISK_LIMIT_NAME, "restricted_instruments")
     wait(
         lambda: dashboard.find_element(f"#{ids.RISK_LIMIT_SYMBOLS}").is_enabled(),
         "the symbols field stays disabled for restricted instruments",
     )
     _type(dashboard, ids.RISK_LIMIT_SYMBOLS, "ZZZZ")
+    _type(dashboard, ids.RISK_LIMIT_REASON, "no new exposure")
     click(dashboard, f"#{ids.RISK_LIMIT_APPLY}")
-    dashboard.wait_for_contains_text(f"#{ids.RISK_LIMIT_FEEDBACK}", "Not applied.", timeout=WAIT_S)
-    assert "symbols" in text(dashboard, ids.RISK_LIMIT_FEEDBACK)
+    _confirm(dashboard, f"restricted_instruments of {name}: none -> ZZZZ")
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_LIMIT_FEEDBACK}", "Not applied. symbols", timeout=WAIT_S
+    )
+    refusal = text(dashboard, ids.RISK_LIMIT_FEEDBACK)
+    assert "SetRiskLimit" not in refusal
     assert "restricted_instruments" not in _limits(runtime)
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
 
-def test_changing_the_trading_state_shows_it_on_the_page_and_in_the_engine(
+def test_a_halt_asks_for_confirmation_then_the_chip_says_halted(
     dashboard: DashComposite, runtime: Runtime
 ) -> None:
     _pause(runtime, "show that a trading state needs no cycle to appear")
     assert runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state == "ACTIVE"
     name = _open_risk(dashboard, runtime)
     dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", "ACTIVE", timeout=WAIT_S)
-    reason = "limit review: reduce only"
-
-    Select(dashboard.find_element(f"#{ids.RISK_STATE_SELECT}")).select_by_value("REDUCING")
-    _type(dashboard, ids.RISK_STATE_REASON, reason)
-    assert dashboard.find_element(f"#{ids.RISK_STATE_ACTOR}").get_attribute("value") == "risk"
+    # No destructive default: the select starts empty, and Apply on it asks for a state.
+    select = Select(dashboard.find_element(f"#{ids.RISK_STATE_SELECT}"))
+    assert select.first_selected_option.get_attribute("value") == ""
+    _type(dashboard, ids.RISK_STATE_REASON, "breach review")
     click(dashboard, f"#{ids.RISK_STATE_APPLY}")
-
     dashboard.wait_for_contains_text(
-        f"#{ids.RISK_STATE_FEEDBACK}", f"{name} is REDUCING", timeout=WAIT_S
+        f"#{ids.RISK_STATE_FEEDBACK}", "Not applied. trading state", timeout=WAIT_S
     )
-    assert runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state == "REDUCING"
-    dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", "REDUCING", timeout=WAIT_S)
-    assert reason in text(dashboard, ids.RISK_TRADING_STATE)
-    badge = dashboard.find_element(f"#{ids.RISK_TRADING_STATE} .badge")
-    assert "bg-warning" in badge.get_attribute("class")
+    assert runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state == "ACTIVE"
 
-    Select(dashboard.find_element(f"#{ids.RISK_STATE_SELECT}")).select_by_value("ACTIVE")
+    select.select_by_value("HALTED")
+    click(dashboard, f"#{ids.RISK_STATE_APPLY}")
+    working = sum(
+        1 for o in runtime.runner.snapshot().working_orders if o.portfolio_id == PORTFOLIO
+    )
+    # Cancel first: nothing is sent.
+    wait(
+        lambda: f"{name}: ACTIVE -> HALTED" in text(dashboard, ids.RISK_CONFIRM_BODY),
+        "the confirmation does not show the change",
+    )
+    click(dashboard, f"#{ids.RISK_CONFIRM_NO}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_STATE_FEEDBACK}", "Not sent: cancelled", timeout=WAIT_S
+    )
+    assert runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state == "ACTIVE"
+
+    click(dashboard, f"#{ids.RISK_STATE_APPLY}")
+    orders = "no working order to cancel" if not working else f"its {working} working order"
+    _confirm(dashboard, f"{name}: ACTIVE -> HALTED", orders, "Reason: breach review")
+    dashboard.wait_for_contains_text(
+        f"#{ids.RISK_STATE_FEEDBACK}", f"Halted trading in {name}", timeout=WAIT_S
+    )
+    assert "Recorded as event #" in text(dashboard, ids.RISK_STATE_FEEDBACK)
+    assert runtime.runner.snapshot().portfolio(PORTFOLIO).trading_state == "HALTED"
+    dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", "HALTED", timeout=WAIT_S)
+    badge = dashboard.find_element(f"#{ids.RISK_TRADING_STATE} .badge")
+    assert "bg-danger" in badge.get_attribute("class")
+    dashboard.wait_for_contains_text(f"#{ids.RISK_AUDIT_TABLE}", "breach review", timeout=WAIT_S)
+
+    # Releasing it asks too, and says so.
+    select.select_by_value("ACTIVE")
     _type(dashboard, ids.RISK_STATE_REASON, "review done")
     click(dashboard, f"#{ids.RISK_STATE_APPLY}")
+    _confirm(dashboard, f"{name}: HALTED -> ACTIVE (release)")
     dashboard.wait_for_contains_text(
         f"#{ids.RISK_STATE_FEEDBACK}", f"{name} is ACTIVE", timeout=WAIT_S
     )
     dashboard.wait_for_contains_text(f"#{ids.RISK_TRADING_STATE}", "ACTIVE", timeout=WAIT_S)
-    assert reason not in text(dashboard, ids.RISK_TRADING_STATE)
     dashboard.wait_for_contains_text(f"#{ids.RISK_AUDIT_TABLE}", "review done", timeout=WAIT_S)
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
@@ -285,6 +350,7 @@ def test_lowering_the_order_notional_limit_scales_the_next_orders_under_it(
     _open_risk(dashboard, runtime)
 
     _set_limit(dashboard, NOTIONAL, f"{cap_usd}", "soft", "small orders only")
+    _confirm(dashboard, "-> $10,000.00 (lower: tighter)")
     dashboard.wait_for_contains_text(
         f"#{ids.RISK_LIMIT_FEEDBACK}", "$10,000.00 (soft", timeout=WAIT_S
     )

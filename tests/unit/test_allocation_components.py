@@ -270,6 +270,12 @@ def test_an_exclusion_ignores_whatever_weight_is_in_the_box() -> None:
     assert describe_weight_command(command, "Growth") == "Excluded AAPL from Growth."
 
 
+@pytest.mark.parametrize("typed", ["7.5%", "7.5", "0.075", 7.5])
+def test_a_pin_reads_by_the_one_unit_rule_of_every_form(typed: object) -> None:
+    # The same rule as the Risk page's limit form: a bare number above 1 is percent.
+    assert set_weight_override_command(**_form(weight_pct=typed)).weight == pytest.approx(0.075)
+
+
 def test_a_short_pin_is_accepted_in_a_long_short_portfolio() -> None:
     command = set_weight_override_command(**_form(weight_pct=-4, long_short=True))
     assert command.weight == pytest.approx(-0.04)
@@ -284,7 +290,7 @@ def test_a_pin_at_zero_is_a_weight_not_an_exclusion() -> None:
     [
         ({"weight_pct": None}, "weight: a pin needs a weight in percent of NAV"),
         ({"weight_pct": " "}, "weight: a pin needs a weight in percent of NAV"),
-        ({"weight_pct": "five"}, "weight: 'five' is not a number"),
+        ({"weight_pct": "five"}, "weight: 'five' is not a percentage"),
         ({"weight_pct": "nan"}, "weight: 'nan' is not a finite percentage"),
         ({"weight_pct": -5}, "weight: -5% is a short, and this portfolio is long-only"),
         ({"weight_pct": 120}, "weight: 120% must be between 0% and 100% of NAV"),

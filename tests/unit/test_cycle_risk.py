@@ -101,6 +101,30 @@ def test_drawdown_is_measured_from_the_recorded_navs() -> None:
     assert view.trading_state == "ACTIVE"
 
 
+def test_the_drawdown_limit_and_the_figures_read_one_drawdown_over_the_window() -> None:
+    # alpha's closes: 80,000, then a peak of 125,000, then today's 100,000 -> 20% below the peak.
+    state, emit, close = _books()
+    for cycle, (days_ago, nav) in enumerate(((3, "80000"), (2, "125000"), (1, "110000")), 1):
+        cycle_completed(
+            emit, cycle, TODAY - timedelta(days=days_ago), valuation_usd={"alpha": [nav, "0"]}
+        )
+    set_limit(emit, "alpha", "max_drawdown", 0.5)
+
+    view = _stage(drawdown_window_days=5).run(4, close, state, RiskCarry(), emit).views["alpha"]
+
+    limit = next(limit for limit in view.limits if limit.name == "max_drawdown")
+    assert view.drawdown == pytest.approx(0.2)
+    assert limit.value == view.drawdown
+    assert limit.utilisation == pytest.approx(0.2 / 0.5)
+    assert view.drawdown_window_days == 5
+    # A window of one day sees only 110,000 and 100,000: both read the shorter window.
+    short = _stage(drawdown_window_days=1).run(5, close, state, RiskCarry(), emit).views["alpha"]
+    short_limit = next(limit for limit in short.limits if limit.name == "max_drawdown")
+    assert short.drawdown == pytest.approx(1 - 100_000 / 110_000)
+    assert short_limit.value == short.drawdown
+    assert short.max_drawdown == short.drawdown
+
+
 def test_risk_measured_is_recorded_every_record_every_cycles() -> None:
     state, emit, close = _books()
     stage = _stage(record_every=5, stress_every=3)

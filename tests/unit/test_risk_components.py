@@ -5,17 +5,16 @@ stress, audit) and the commands its forms send."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from dash.development.base_component import Component
 
 from callbacks.commands import describe_trading_state, trading_state_command
 from callbacks.risk import (
-    ACKNOWLEDGED,
     acknowledge_alert_command,
     describe_limit,
     limit_of,
@@ -27,18 +26,17 @@ from callbacks.risk import (
     versions_text,
 )
 from components import ids
-from components.colours import NEGATIVE, POSITIVE, translucent
+from components.colours import NEGATIVE, translucent
 from components.risk import (
-    WARNING_COLOUR,
     alerts_table,
     gate_decisions_table,
     limit_amount,
     limit_form_values,
+    limit_grid_columns,
+    limit_grid_rows,
     limit_options,
     limit_value_help,
-    limits_table,
     trading_state_panel,
-    utilisation_bar,
 )
 from components.risk_figures import (
     NO_RISK_YET,
@@ -143,10 +141,12 @@ def test_risk_card_shows_exposures_volatility_and_drawdowns_in_percent_of_nav() 
         "gross exposure|130.00%",
         "net exposure|70.00%",
         "volatility (annual)|18.25%",
-        "drawdown (current)|4.20%",
-        "drawdown (maximum)|11.50%",
+        "drawdown now (252-day peak)|4.20%",
+        "drawdown, deepest in 252 days|11.50%",
     ]
     assert "2006-03-07" in text_of(card)
+    # The window and basis of the drawdown are named, as the max_drawdown limit measures it.
+    assert "from the peak NAV of the last 252 trading days (daily closes)" in text_of(card)
 
 
 def test_risk_card_sets_parametric_beside_historical_var_and_cvar_at_both_levels() -> None:
@@ -286,6 +286,7 @@ NOTIONAL = _limit(
     level="warning",
     detail="",
 )
+DRAWDOWN = _limit(name="max_drawdown", unit="fraction of peak NAV", threshold=0.3, detail="")
 RESTRICTED = _limit(
     name="restricted_instruments",
     unit="instruments",
@@ -299,54 +300,47 @@ RESTRICTED = _limit(
 )
 
 
-def _style(component: Component) -> dict[str, str]:
-    return getattr(component, "style", None) or {}
+def test_the_limits_grid_has_a_plain_row_a_limit_in_its_unit_with_its_measure_named() -> None:
+    rows = limit_grid_rows((_limit(), NOTIONAL, RESTRICTED, DRAWDOWN), drawdown_window_days=252)
+
+    weight, notional, restricted, drawdown = rows
+    assert weight == {
+        "limit": "max_position_weight",
+        "basis": "Largest |position weight|, in % of NAV",
+        "utilisation": 1.2,
+        "level": "breach",
+        "value": 0.12,
+        "threshold": 0.10,
+        "amount_format": "%",
+        "mode": "hard",
+        "warn_at": 0.8,
+        "on_breach": "reduce",
+        "version": 3,
+        "scope": "portfolio",
+        "set_by": "risk",
+        "binding": "AAPL",
+    }
+    assert (notional["amount_format"], notional["set_by"]) == ("$", "config")
+    assert (restricted["binding"], restricted["utilisation"], restricted["value"]) == (
+        "TSLA, GME",
+        None,
+        None,
+    )
+    # The drawdown names its window and basis, the same words as the figures card.
+    assert drawdown["basis"] == (
+        "Drawdown from the peak NAV of the last 252 trading days (daily closes), "
+        "at the latest close"
+    )
+    # Rows are plain JSON for the grid: no NaN, no Decimal.
+    assert json.loads(json.dumps(rows, allow_nan=False)) == rows
+    columns = limit_grid_columns()
+    assert columns[0]["field"] == "limit" and columns[0]["pinned"] == "left"
+    assert {c["field"] for c in columns} <= set(weight)
 
 
-def _fill(bar: Component) -> Component:
-    (fill,) = [d for d in find(bar, "Div") if "pc-limit-fill" in getattr(d, "className", "")]
-    return fill
-
-
-def test_a_breached_limit_draws_a_red_bar_reading_120_percent_past_the_limit_mark() -> None:
-    bar = utilisation_bar(_limit())
-
-    assert text_of(bar) == "120%"
-    (label,) = find(bar, "Span")
-    assert _style(label)["color"] == NEGATIVE
-    # The track spans 0-150% of the limit: 120% fills four fifths of it.
-    assert _style(_fill(bar))["width"] == "80.0%"
-    assert _style(_fill(bar))["background"] == NEGATIVE
-    marks = {d.title: _style(d)["left"] for d in find(bar, "Div") if "left" in _style(d)}
-    # Warning from 80% of the limit (80/150 of the track), the limit at 100% (100/150).
-    assert marks == {"warning from 80%": "53.3%", "the limit (100%)": "66.7%"}
-
-
-def test_a_bar_is_amber_at_a_warning_green_when_ok_and_cut_at_the_end_of_its_track() -> None:
-    assert _style(_fill(utilisation_bar(NOTIONAL)))["background"] == WARNING_COLOUR
-    assert text_of(utilisation_bar(NOTIONAL)) == "85%"
-    ok = utilisation_bar(_limit(utilisation=0.3, value=0.03, level="ok"))
-    assert _style(_fill(ok))["background"] == POSITIVE
-    assert _style(_fill(ok))["width"] == "20.0%"
-    far_over = utilisation_bar(_limit(utilisation=3.0))
-    assert _style(_fill(far_over))["width"] == "100.0%"
-    assert text_of(far_over) == "300%"
-
-
-def test_a_limit_not_measured_yet_says_so_and_restricted_instruments_are_listed() -> None:
-    assert text_of(utilisation_bar(_limit(utilisation=None, value=None))) == "not measured yet"
-    assert text_of(utilisation_bar(RESTRICTED)) == "TSLA, GME"
-
-
-def test_limits_table_shows_each_limit_in_its_unit_with_mode_version_and_who_set_it() -> None:
-    table = limits_table((_limit(), NOTIONAL, RESTRICTED))
-
-    assert shown_rows(table) == [
-        "max_position_weight|120%|12.00%|10.00%|% of NAV|hard|80%|reduce|v3|portfolio|risk|AAPL",
-        "max_order_notional_usd|85%|$42,500.00|$50,000.00|USD|soft|80%|alert|v1|config|—|—",
-        "restricted_instruments|TSLA, GME|—|—|instruments|hard|80%|reduce|v2|portfolio|risk|—",
-    ]
-    assert "No risk limits" in text_of(limits_table(()))
+def test_a_limit_not_measured_yet_has_no_utilisation_in_the_grid() -> None:
+    (row,) = limit_grid_rows((_limit(utilisation=float("nan"), value=None),), 252)
+    assert (row["utilisation"], row["value"]) == (None, None)
 
 
 def test_limit_amounts_read_in_the_kinds_unit() -> None:
@@ -470,6 +464,23 @@ def test_stress_results_are_percent_of_nav_worst_first_losses_red() -> None:
     assert loss.style == {"color": NEGATIVE}
 
 
+def test_shocks_to_names_not_held_collapse_into_one_line() -> None:
+    table = stress_table(
+        (
+            StressView("AAPL -20%", "instrument", "", -0.04, -0.03),
+            StressView("XOM -20%", "instrument", "", 0.0, None),
+            StressView("GE -20%", "instrument", "", 0.0, 0.0),
+            StressView("market -10%", "market", "", -0.08, -0.07),
+        )
+    )
+
+    assert shown_rows(table) == [
+        "market -10%|market||-8.00%|-7.00%",
+        "AAPL -20%|instrument||-4.00%|-3.00%",
+        "2 names not held: no P&L|instrument||GE, XOM|",
+    ]
+
+
 # Each holding's risk: weight x marginal = component, and the components add up to the figures of
 # _risk(): volatility 18.25% (12.00 + 7.00 - 0.75), VaR 2.65% (1.80 + 1.05 - 0.20), CVaR 3.98%
 # (2.50 + 1.68 - 0.20). XOM, short, is a hedge: its components are negative.
@@ -540,12 +551,20 @@ def test_risk_attribution_before_anything_is_measured_or_held() -> None:
 
 
 def test_audit_trail_is_newest_first() -> None:
-    older = RiskAuditView(datetime(2024, 1, 2, 9, 0), "growth", "limit set", "risk", "x v2")
+    older = RiskAuditView(
+        datetime(2024, 1, 2, 9, 0), "growth", "limit set", "risk", "x v2", date(2008, 3, 14)
+    )
     newer = RiskAuditView(datetime(2024, 1, 2, 9, 5), None, "alert acknowledged", "ro", "A-1")
 
-    assert shown_rows(risk_audit_table((older, newer), LABELS)) == [
-        "2024-01-02 09:05:00|—|alert acknowledged|ro|A-1",
-        "2024-01-02 09:00:00|Growth|limit set|risk|x v2",
+    table = risk_audit_table((older, newer), LABELS)
+    # Both times, each labelled: the wall clock it was recorded at and the market date.
+    assert [text_of(th) for th in find(table, "Th")][:2] == [
+        "recorded at (UTC, wall clock)",
+        "market date",
+    ]
+    assert shown_rows(table) == [
+        "2024-01-02 09:05:00|—|—|alert acknowledged|ro|A-1",
+        "2024-01-02 09:00:00|2008-03-14|Growth|limit set|risk|x v2",
     ]
 
 
@@ -594,12 +613,16 @@ def test_the_limit_form_sends_the_threshold_in_the_limits_unit_for_the_portfolio
         "alert",
     )
     assert (command.actor, command.reason, command.symbols) == ("risk", "cap single orders", ())
-    # A fraction of NAV may be typed as a percentage; a blank warning level is the default.
-    weight = set_risk_limit_command(
-        **_limit_form(limit="max_position_weight", value="10%", warn_at_pct="")
-    )
-    assert (weight.value, weight.warn_at) == (0.1, None)
-    assert set_risk_limit_command(**_limit_form(limit="gross_exposure", value="1.5")).value == 1.5
+    # A fraction of NAV reads by the one rule of every form: 10%, 10 and 0.10 are all 10%; a
+    # blank warning level is the default.
+    for typed in ("10%", "10", "0.10"):
+        weight = set_risk_limit_command(
+            **_limit_form(limit="max_position_weight", value=typed, warn_at_pct="")
+        )
+        assert (weight.value, weight.warn_at) == (pytest.approx(0.1), None)
+    gross = set_risk_limit_command(**_limit_form(limit="gross_exposure", value="150%"))
+    assert gross.value == pytest.approx(1.5)
+    assert set_risk_limit_command(**_limit_form(warn_at_pct="0.9")).warn_at == pytest.approx(0.9)
 
 
 def test_restricted_instruments_take_the_symbols_and_no_value() -> None:
@@ -626,11 +649,15 @@ def test_restricted_instruments_take_the_symbols_and_no_value() -> None:
             "SetRiskLimit.value: max_orders_per_cycle counts orders, a whole number",
         ),
         (
-            {"limit": "max_position_weight", "value": "15"},
-            "SetRiskLimit.value: 15.0 is a fraction of NAV (0.10 = 10%)",
+            {"limit": "max_drawdown", "value": "100%"},
+            "SetRiskLimit.value: 1.0 is a fraction of the peak NAV, below 1",
         ),
-        ({"warn_at_pct": "150"}, "warn at: '150' must be a percentage of the limit in (0, 100]"),
-        ({"warn_at_pct": "often"}, "warn at: 'often' is not a number"),
+        (
+            {"limit": "max_position_weight", "value": "lots"},
+            "value: 'lots' is not a percentage (e.g. 25%)",
+        ),
+        ({"warn_at_pct": "150"}, "warn at: '150' must be a percentage of the limit in (0%, 100%]"),
+        ({"warn_at_pct": "often"}, "warn at: 'often' is not a percentage"),
         ({"mode": "firm"}, "SetRiskLimit.mode: 'firm' must be 'hard' (reject) or 'soft'"),
         ({"on_breach": "panic"}, "SetRiskLimit.on_breach: 'panic' must be one of"),
         (
@@ -675,11 +702,11 @@ def test_the_form_starts_from_the_limit_in_force_or_the_defaults() -> None:
     assert limit_of(risk, "max_order_notional_usd") == NOTIONAL
     assert limit_of(risk, "volatility") is None
     assert limit_of(None, "volatility") is None
-    assert limit_form_values(NOTIONAL) == ("50000", "soft", "80", "alert", "")
-    assert limit_form_values(RESTRICTED) == ("", "hard", "80", "reduce", "TSLA, GME")
-    assert limit_form_values(None) == ("", "hard", "80", "alert", "")
+    assert limit_form_values(NOTIONAL) == ("50000", "soft", "80%", "alert", "")
+    assert limit_form_values(RESTRICTED) == ("", "hard", "80%", "reduce", "TSLA, GME")
+    assert limit_form_values(None) == ("", "hard", "80%", "alert", "")
     assert [o["value"] for o in limit_options()] == list(KINDS)
-    assert "0.10 or 10%" in limit_value_help("max_position_weight")
+    assert "25%, 25 and 0.25 all mean 25%" in limit_value_help("max_position_weight")
     assert "whole number of orders" in limit_value_help("max_orders_per_cycle")
     assert limit_value_help(None) == "choose a limit"
 
@@ -722,8 +749,13 @@ def test_an_acknowledgement_names_the_alert_who_and_the_note() -> None:
 
     assert isinstance(command, AcknowledgeAlert)
     assert (command.alert_id, command.actor, command.reason) == ("A-1", "ro", "trimming tomorrow")
-    assert acknowledge_alert_command("A-1", None, None).reason == ACKNOWLEDGED
-    assert acknowledge_alert_command("A-1", None, "").actor == "dashboard-user"
+    assert acknowledge_alert_command("A-1", "seen", "").actor == "dashboard-user"
+
+
+@pytest.mark.parametrize("note", [None, "", "   "])
+def test_an_acknowledgement_without_a_note_is_refused_naming_the_field(note: str | None) -> None:
+    with pytest.raises(ValueError, match=r"^note: say why you acknowledge"):
+        acknowledge_alert_command("A-1", note, "ro")
 
 
 # The refresh guard -------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ import pytest
 from scipy.stats import norm
 
 from engine.risk.metrics import (
+    drawdown_basis,
     drawdowns,
     historical_var_cvar,
     parametric_var_cvar,
     risk_figures,
+    trailing_drawdowns,
 )
 
 
@@ -51,6 +53,28 @@ def test_euler_shares_of_var_add_up_and_hedges_are_negative() -> None:
     assert figures.net_exposure == pytest.approx(0.8)
     var_h, cvar_h = historical_var_cvar(returns @ weights, 0.99)
     assert figures.var_historical[0.99] == var_h and figures.cvar_historical[0.99] == cvar_h
+
+
+def test_drawdown_is_pinned_to_a_hand_computed_nav_series() -> None:
+    # NAV 100, 120, 90, 95, 130, 117: the peak is 130, the latest close 117 -> 10% below it;
+    # the deepest fall is from 120 to 90 -> 25%.
+    nav = np.array([100, 120, 90, 95, 130, 117])
+
+    whole = trailing_drawdowns(nav, window_days=5)
+    assert (whole.current, whole.maximum, whole.window_days) == (
+        pytest.approx(0.10),
+        pytest.approx(0.25),
+        5,
+    )
+    # A window of two trading days sees 95, 130, 117 only: the fall from 120 is out of it.
+    recent = trailing_drawdowns(nav, window_days=2)
+    assert (recent.current, recent.maximum) == (pytest.approx(0.10), pytest.approx(0.10))
+    # A book flat in cash for longer than the window has come out of an old drawdown.
+    flat = trailing_drawdowns(np.array([100, 50, 50, 50, 50]), window_days=3)
+    assert (flat.current, flat.maximum) == (0.0, 0.0)
+    assert drawdown_basis(252) == "from the peak NAV of the last 252 trading days (daily closes)"
+    with pytest.raises(ValueError, match="window_days"):
+        trailing_drawdowns(nav, window_days=0)
 
 
 def test_drawdown_is_measured_from_the_running_peak() -> None:
