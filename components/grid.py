@@ -99,7 +99,8 @@ def server_grid(
 ) -> html.Div:
     """A grid whose rows come from the server a page at a time, with its refresh store.
 
-    ``row_id`` names the field that identifies a row (kept selected across refreshes)."""
+    ``row_id`` names the field that identifies a row (kept selected across refreshes; its
+    values must be strings)."""
     options: dict[str, Any] = {
         "pagination": True,
         "paginationPageSize": page_size,
@@ -111,8 +112,10 @@ def server_grid(
         "tooltipShowDelay": 300,
         **(grid_options or {}),
     }
-    if row_id:
-        options["getRowId"] = {"function": f"String(params.data['{row_id}'])"}
+    # dash-ag-grid's own getRowId prop, in the plain form its expression parser reads (in
+    # Chromium a String(...) call or a function in dashGridOptions made every id "undefined").
+    # The field's values must be strings.
+    row_id_prop = {"getRowId": f"params.data.{row_id}"} if row_id else {}
     rows_shown = page_size + 2  # header and pager
     return html.Div(
         [
@@ -128,6 +131,7 @@ def server_grid(
                     "flex": 1,
                 },
                 dashGridOptions=options,
+                **row_id_prop,
                 className="ag-theme-alpine pc-grid",
                 style={"height": f"{height_px or rows_shown * 34 + 20}px", "width": "100%"},
             ),
