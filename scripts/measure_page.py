@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-from waitress import create_server  # noqa: E402
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+from waitress import create_server
 
-from app.dashboard import create_app  # noqa: E402
-from app.runtime import build_runtime  # noqa: E402
+from app.dashboard import create_app
+from app.runtime import build_runtime
 
 
 def _free_port() -> int:
@@ -46,9 +46,10 @@ def _callback_responses(driver: webdriver.Chrome) -> list[tuple[str, int]]:
         params = message.get("params", {})
         if message["method"] == "Network.requestWillBeSent":
             urls[params["requestId"]] = params["request"]["url"]
-        elif message["method"] == "Network.dataReceived":
-            if "_dash-update-component" in urls.get(params["requestId"], ""):
-                sizes.append((params["requestId"], params["dataLength"]))
+        elif message["method"] == "Network.dataReceived" and "_dash-update-component" in urls.get(
+            params["requestId"], ""
+        ):
+            sizes.append((params["requestId"], params["dataLength"]))
     totals: dict[str, int] = {}
     for request_id, length in sizes:
         totals[request_id] = totals.get(request_id, 0) + length
@@ -65,7 +66,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = build_runtime(database_url=f"sqlite:///{tmp}/m.db", speed_days_per_second=args.speed)
+        runtime = build_runtime(
+            database_url=f"sqlite:///{tmp}/m.db", speed_days_per_second=args.speed
+        )
         runtime.runner.start()
         port = _free_port()
         server = create_server(
