@@ -5,10 +5,11 @@ reduce, release) sent as commands after a confirmation that shows before -> afte
 One refresh reads the snapshot once and redraws only the parts whose content changed: each part
 has a key in the rendered Store (order and fill counts per portfolio, the length and ends of the
 crosses and blocks histories, a digest of the working orders and execution quality), so a quiet
-second costs well under a millisecond and sends nothing. The orders, fills and working-order
-grids are paged on the server: when their key changes the page writes it into the grid's refresh
-store and the grid asks again for the page it shows (a few KiB). An answered Cancel or Hold
-bumps a counter that triggers the refresh at once, so a paused engine still shows it.
+second costs well under a millisecond and sends nothing. The orders, fills, working-order,
+crosses and blocks grids are paged on the server: when their key changes the page writes it
+into the grid's refresh store and the grid asks again for the page it shows (a few KiB). An
+answered Cancel or Hold bumps a counter that triggers the refresh at once, so a paused engine
+still shows it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from components.grid import refresh_store_id, register_refresh, serve_rows
 from components.schedule_figure import execution_schedule_figure
 from components.tables import PortfolioLabels, portfolio_label
 from components.trade_tables import (
-    blocks_table,
-    crosses_table,
+    block_rows,
+    cross_rows,
     describe_cancel_before_after,
     execution_quality_table,
     fill_rows,
@@ -53,7 +54,13 @@ HOLD_MODES = {"hold": "HALTED", "reduce": "REDUCING", "release": "ACTIVE"}
 # Whoever cancels without naming themselves still has to be someone in the audit trail.
 FALLBACK_ACTOR = "dashboard-user"
 SHOWN_ONCE_APPLIED = "the blotter and the trading states above show it once applied"
-GRIDS = (ids.TRADES_ORDERS_GRID, ids.TRADES_FILLS_GRID, ids.TRADES_WORKING_GRID)
+GRIDS = (
+    ids.TRADES_ORDERS_GRID,
+    ids.TRADES_FILLS_GRID,
+    ids.TRADES_WORKING_GRID,
+    ids.TRADES_CROSSES_GRID,
+    ids.TRADES_BLOCKS_GRID,
+)
 # "SetTradingState.reason: say why" -> "reason: say why": a person reads the field, not the class.
 _CLASS_PREFIX = re.compile(r"\b[A-Z][A-Za-z]+\.(?=[a-z_]+:)")
 
@@ -187,6 +194,8 @@ class GridRows:
                     ids.TRADES_ORDERS_GRID: order_rows(snapshot.recent_orders, names),
                     ids.TRADES_FILLS_GRID: fill_rows(snapshot.recent_fills, names),
                     ids.TRADES_WORKING_GRID: working_order_rows(snapshot.working_orders, names),
+                    ids.TRADES_CROSSES_GRID: cross_rows(snapshot.recent_crosses, names),
+                    ids.TRADES_BLOCKS_GRID: block_rows(snapshot.recent_blocks),
                 }
                 self._version = snapshot.version
             return self._rows[grid_id]
@@ -223,8 +232,8 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(refresh_store_id(ids.TRADES_FILLS_GRID), "data"),
         Output(refresh_store_id(ids.TRADES_WORKING_GRID), "data"),
         Output(ids.TRADES_SCHEDULE_GRAPH, "figure"),
-        Output(ids.TRADES_CROSSES_TABLE, "children"),
-        Output(ids.TRADES_BLOCKS_TABLE, "children"),
+        Output(refresh_store_id(ids.TRADES_CROSSES_GRID), "data"),
+        Output(refresh_store_id(ids.TRADES_BLOCKS_GRID), "data"),
         Output(ids.TRADES_QUALITY_TABLE, "children"),
         Output(ids.TRADES_RENDERED, "data"),
         Input(ids.SNAPSHOT_VERSION, "data"),
@@ -268,10 +277,8 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
             execution_schedule_figure(snapshot.working_orders, names, colours)
             if working
             else no_update,
-            crosses_table(snapshot.recent_crosses, names, colours)
-            if changed("crosses")
-            else no_update,
-            blocks_table(snapshot.recent_blocks) if changed("blocks") else no_update,
+            keys["crosses"] if changed("crosses") else no_update,
+            keys["blocks"] if changed("blocks") else no_update,
             execution_quality_table(snapshot.execution_quality, labels)
             if changed("quality")
             else no_update,

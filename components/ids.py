@@ -228,3 +228,5 @@ TRADES_HOLD_DISMISS = "trades-hold-dismiss"
 # Events: the server-paged event grid and the payload of the event picked in it.
 EVENTS_GRID = "events-grid"
 EVENTS_DETAIL = "events-detail"
+TRADES_CROSSES_GRID = "trades-crosses-grid"
+TRADES_BLOCKS_GRID = "trades-blocks-grid"

@@ -17,11 +17,11 @@ from components.grid import (
     date_column,
     money_column,
     number_column,
+    percent_column,
     shares_column,
     text_column,
 )
 from components.tables import (
-    RECENT_ROWS,
     Cell,
     Column,
     PortfolioLabels,
@@ -222,92 +222,67 @@ def describe_cancel_before_after(order: WorkingOrderView, portfolio_name: str) -
     )
 
 
-def signed_portfolio_shares(
-    portfolios: Sequence[tuple[str, int]],
-    names: Mapping[str, str],
-    colours: Mapping[str, str],
-) -> list[Any]:
-    """Each portfolio of a cross behind its colour, with its signed shares (+ bought, - sold),
-    buyers first."""
+def signed_portfolio_shares(portfolios: Sequence[tuple[str, int]], names: Mapping[str, str]) -> str:
+    """Each portfolio of a cross with its signed shares (+ bought, - sold), buyers first:
+    ``Income +1,200 · Growth -1,200``."""
     ranked = sorted(portfolios, key=lambda item: item[1], reverse=True)
-    return [
-        html.Span(
-            [
-                html.Span(
-                    className="pc-swatch", style={"backgroundColor": colours.get(pid, "#ADB5BD")}
-                ),
-                f"{names.get(pid, pid)} {shares:+,}",
-            ],
-            className="pc-portfolio-label me-2",
-        )
-        for pid, shares in ranked
-    ]
+    return " · ".join(f"{names.get(pid, pid)} {shares:+,}" for pid, shares in ranked)
 
 
-CROSS_COLUMNS = (
-    Column("date"),
-    Column("symbol"),
-    Column("shares", numeric=True),
-    Column("mid price (USD)", numeric=True),
-    Column("portfolios (signed shares)"),
-    Column("saving (USD)", numeric=True),
+CROSS_GRID_COLUMNS = (
+    date_column("market_date", "market date", pinned=True),
+    text_column("symbol", "symbol", pinned=True, width=100),
+    shares_column("quantity_shares", "shares"),
+    money_column("price_usd", "mid price", decimals=4),
+    {**text_column("portfolios", "portfolios (signed shares)", width=260), "flex": 2},
+    money_column("saving_usd", "saving"),
 )
 
 
-def crosses_table(
-    crosses: Sequence[CrossView],
-    names: Mapping[str, str],
-    colours: Mapping[str, str],
-    *,
-    limit: int = RECENT_ROWS,
-) -> html.Div:
+def cross_rows(crosses: Sequence[CrossView], names: Mapping[str, str]) -> list[dict[str, Any]]:
     """Shares crossed internally between portfolios at the mid, newest first, with each
     portfolio's side and the spread and impact the venue would have charged (the saving)."""
-    rows = [
-        [
-            fmt.day(c.market_date),
-            c.symbol,
-            fmt.shares(c.quantity_shares),
-            fmt.price(c.price_usd),
-            signed_portfolio_shares(c.portfolios, names, colours),
-            fmt.usd(c.saving_usd),
-        ]
-        for c in newest_first(crosses, key=lambda c: c.market_date)[:limit]
+    return [
+        {
+            "market_date": c.market_date.isoformat(),
+            "symbol": c.symbol,
+            "quantity_shares": c.quantity_shares,
+            "price_usd": _price(c.price_usd),
+            "portfolios": signed_portfolio_shares(c.portfolios, names),
+            "saving_usd": _money(c.saving_usd),
+        }
+        for c in newest_first(crosses, key=lambda c: c.market_date)
     ]
-    return build_table(
-        CROSS_COLUMNS, rows, empty="No crosses yet: no two portfolios traded against each other."
-    )
 
 
-BLOCK_COLUMNS = (
-    Column("block"),
-    Column("date"),
-    Column("symbol"),
-    Column("side"),
-    Column("shares", numeric=True),
-    Column("filled", numeric=True),
-    Column("fill rate", numeric=True),
-    Column("child orders", numeric=True),
+BLOCK_GRID_COLUMNS = (
+    text_column("block_id", "block", pinned=True, width=150),
+    date_column("market_date", "market date"),
+    text_column("symbol", "symbol", width=100),
+    _side_column(),
+    shares_column("quantity_shares", "shares"),
+    shares_column("filled_shares", "filled"),
+    percent_column("fill_rate", "fill rate", decimals=0),
+    number_column("children", "child orders", decimals=0),
 )
 
 
-def blocks_table(blocks: Sequence[BlockView], *, limit: int = RECENT_ROWS) -> html.Div:
-    """The day's blocks sent to the venue, newest first: the children's slices on one instrument
-    and side as one order, and how much of it filled."""
-    rows = [
-        [
-            html.Code(b.block_id),
-            fmt.day(b.market_date),
-            b.symbol,
-            side_text_cell(b.side),
-            fmt.shares(b.quantity_shares),
-            fmt.shares(b.filled_shares),
-            fmt.pct(b.filled_shares / b.quantity_shares if b.quantity_shares else None, 0),
-            f"{b.children:,}",
-        ]
-        for b in newest_first(blocks, key=lambda b: b.market_date)[:limit]
+def block_rows(blocks: Sequence[BlockView]) -> list[dict[str, Any]]:
+    """The blocks sent to the venue, newest first: the children's slices on one instrument and
+    side as one order, and how much of it filled."""
+    return [
+        {
+            "block_id": b.block_id,
+            "market_date": b.market_date.isoformat(),
+            "symbol": b.symbol,
+            "side": b.side,
+            "quantity_shares": b.quantity_shares,
+            "filled_shares": b.filled_shares,
+            "fill_rate": b.filled_shares / b.quantity_shares if b.quantity_shares else None,
+            "children": b.children,
+        }
+        for b in newest_first(blocks, key=lambda b: b.market_date)
     ]
-    return build_table(BLOCK_COLUMNS, rows, empty="No blocks yet")
 
 
 EXECUTION_QUALITY_COLUMNS = (

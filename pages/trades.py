@@ -15,6 +15,8 @@ from components import ids
 from components.grid import server_grid
 from components.layout import DEFAULT_ACTOR, form_field, graph, page_title, titled_card
 from components.trade_tables import (
+    BLOCK_GRID_COLUMNS,
+    CROSS_GRID_COLUMNS,
     FILL_GRID_COLUMNS,
     ORDER_GRID_COLUMNS,
     ORDERS_GRID_PAGE,
@@ -222,7 +224,12 @@ def layout() -> html.Div:
                     dbc.Col(
                         titled_card(
                             "Crosses: shares matched between portfolios at the mid",
-                            html.Div(id=ids.TRADES_CROSSES_TABLE, className="pc-scroll"),
+                            html.Div(
+                                server_grid(
+                                    ids.TRADES_CROSSES_GRID, CROSS_GRID_COLUMNS, page_size=10
+                                ),
+                                id=ids.TRADES_CROSSES_TABLE,
+                            ),
                             class_name="h-100",
                         ),
                         xl=6,
@@ -231,7 +238,15 @@ def layout() -> html.Div:
                     dbc.Col(
                         titled_card(
                             "Blocks sent to the venue",
-                            html.Div(id=ids.TRADES_BLOCKS_TABLE, className="pc-scroll"),
+                            html.Div(
+                                server_grid(
+                                    ids.TRADES_BLOCKS_GRID,
+                                    BLOCK_GRID_COLUMNS,
+                                    page_size=10,
+                                    row_id="block_id",
+                                ),
+                                id=ids.TRADES_BLOCKS_TABLE,
+                            ),
                             class_name="h-100",
                         ),
                         xl=6,

@@ -38,22 +38,20 @@ def _free_port() -> int:
 
 
 def _callback_responses(driver: webdriver.Chrome) -> list[tuple[str, int]]:
-    """(request id, bytes) of each finished /_dash-update-component response in the log."""
-    urls: dict[str, str] = {}
-    sizes: list[tuple[str, int]] = []
+    """(outputs, bytes) of each finished /_dash-update-component response in the log."""
+    outputs: dict[str, str] = {}
+    totals: dict[str, int] = {}
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         params = message.get("params", {})
         if message["method"] == "Network.requestWillBeSent":
-            urls[params["requestId"]] = params["request"]["url"]
-        elif message["method"] == "Network.dataReceived" and "_dash-update-component" in urls.get(
-            params["requestId"], ""
-        ):
-            sizes.append((params["requestId"], params["dataLength"]))
-    totals: dict[str, int] = {}
-    for request_id, length in sizes:
-        totals[request_id] = totals.get(request_id, 0) + length
-    return list(totals.items())
+            request = params["request"]
+            if "_dash-update-component" in request["url"]:
+                body = json.loads(request.get("postData") or "{}")
+                outputs[params["requestId"]] = str(body.get("output", "?"))[:120]
+        elif message["method"] == "Network.dataReceived" and params["requestId"] in outputs:
+            totals[params["requestId"]] = totals.get(params["requestId"], 0) + params["dataLength"]
+    return [(outputs[request_id], size) for request_id, size in totals.items()]
 
 
 def main() -> None:
@@ -103,6 +101,8 @@ def main() -> None:
             server.close()
             runtime.runner.stop()
     sizes = sorted(size for _, size in responses)
+    for output, size in sorted(responses, key=lambda item: -item[1])[:3]:
+        print(f"  {size / 1024:8.1f} KiB  {output}")
     total = sum(sizes)
     print(f"page {args.path}: settled in {settled_s:.2f} s ({args.selector!r} shown)")
     print(

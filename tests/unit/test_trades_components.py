@@ -24,11 +24,13 @@ from callbacks.trades import (
 from components.schedule_figure import execution_schedule_figure, schedule_days
 from components.tables import PortfolioLabels
 from components.trade_tables import (
+    BLOCK_GRID_COLUMNS,
+    CROSS_GRID_COLUMNS,
     FILL_GRID_COLUMNS,
     ORDER_GRID_COLUMNS,
     WORKING_GRID_COLUMNS,
-    blocks_table,
-    crosses_table,
+    block_rows,
+    cross_rows,
     describe_cancel_before_after,
     execution_quality_table,
     fill_rows,
@@ -284,32 +286,29 @@ def test_crosses_show_the_mid_each_portfolios_signed_shares_buyers_first_and_the
             Decimal("18.00"),
         ),
     )
-    table = crosses_table(crosses, NAMES, COLOURS)
+    rows = cross_rows(crosses, NAMES)
 
-    assert _headers(table) == [
-        "date",
-        "symbol",
-        "shares",
-        "mid price (USD)",
-        "portfolios (signed shares)",
-        "saving (USD)",
+    assert rows == [
+        {
+            "market_date": "2006-03-07",
+            "symbol": "XOM",
+            "quantity_shares": 1200,
+            "price_usd": 80.0,
+            "portfolios": "Income +1,200 · Growth -1,200",
+            "saving_usd": 18.0,
+        },
+        {
+            "market_date": "2006-03-06",
+            "symbol": "AAPL",
+            "quantity_shares": 300,
+            "price_usd": 62.495,
+            "portfolios": "Growth +300 · Income -300",
+            "saving_usd": 4.12,
+        },
     ]
-    assert shown_rows(table) == [
-        "2006-03-07|XOM|1,200|$80.0000|Income +1,200Growth -1,200|$18.00",
-        "2006-03-06|AAPL|300|$62.4950|Growth +300Income -300|$4.12",
-    ]
-    swatches = [
-        s.style["backgroundColor"] for s in find(table, "Span") if getattr(s, "style", None)
-    ]
-    assert swatches == [COLOURS["income"], COLOURS["growth"], COLOURS["growth"], COLOURS["income"]]
     # A cross moves shares between portfolios: what one buys, the others sell.
     assert all(sum(shares for _, shares in c.portfolios) == 0 for c in crosses)
-
-
-def test_no_crosses_says_so() -> None:
-    assert shown_rows(crosses_table((), NAMES, COLOURS)) == [
-        "No crosses yet: no two portfolios traded against each other."
-    ]
+    assert cross_rows((), NAMES) == []
 
 
 def test_blocks_show_size_fill_rate_and_children_newest_first() -> None:
@@ -317,23 +316,16 @@ def test_blocks_show_size_fill_rate_and_children_newest_first() -> None:
         BlockView("B-1", MONDAY, "AAPL", "BUY", 4000, 3000, 3),
         BlockView("B-2", TUESDAY, "MSFT", "SELL", 1500, 1500, 2),
     )
-    table = blocks_table(blocks)
+    rows = block_rows(blocks)
 
-    assert _headers(table) == [
-        "block",
-        "date",
-        "symbol",
-        "side",
-        "shares",
-        "filled",
-        "fill rate",
-        "child orders",
+    assert [(r["block_id"], r["market_date"], r["fill_rate"], r["children"]) for r in rows] == [
+        ("B-2", "2006-03-07", 1.0, 2),
+        ("B-1", "2006-03-06", 0.75, 3),
     ]
-    assert shown_rows(table) == [
-        "B-2|2006-03-07|MSFT|SELL|1,500|1,500|100%|2",
-        "B-1|2006-03-06|AAPL|BUY|4,000|3,000|75%|3",
-    ]
-    assert shown_rows(blocks_table(())) == ["No blocks yet"]
+    # The fill rate is a fraction the grid shows as a percentage.
+    rate = next(c for c in BLOCK_GRID_COLUMNS if c["field"] == "fill_rate")
+    assert "%" in rate["valueFormatter"]["function"]
+    assert [c["field"] for c in CROSS_GRID_COLUMNS if c.get("pinned")] == ["market_date", "symbol"]
 
 
 # Execution quality -------------------------------------------------------------------------------
