@@ -20,7 +20,7 @@ from app.runtime import Runtime
 from components import ids
 from engine.commands import Pause
 from engine.snapshot import EngineStatus
-from tests.browser.pages import WAIT_S, open_page, read_text, text, wait
+from tests.browser.pages import WAIT_S, click, open_page, read_text, text, wait
 
 pytestmark = pytest.mark.browser
 
@@ -153,11 +153,16 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
         lambda: set(_event_column(dashboard, "type")) == {"OrderCreated"},
         "the type filter lets other event types through",
     )
+    # More than a page (25) of them, then a still log to page through.
+    wait(
+        lambda: len(runtime.store.query(event_type="OrderCreated", limit=30)) == 30,
+        "fewer than two pages of OrderCreated events",
+    )
     runtime.runner.submit(Pause("test", "a still log to page through"))
     wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
     wait(lambda: len(_seqs(dashboard)) > 1, "fewer than two OrderCreated events shown")
     newest_page = _seqs(dashboard)
-    dashboard.find_element(f"#{ids.EVENTS_GRID} .ag-paging-button[aria-label='Next Page']").click()
+    click(dashboard, f"#{ids.EVENTS_GRID} .ag-paging-button[aria-label='Next Page']")
     wait(
         lambda: (page := _seqs(dashboard)) and max(page) < min(newest_page),
         "the next page does not hold older events",
@@ -165,9 +170,7 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     older_page = _seqs(dashboard)
     assert older_page == sorted(older_page, reverse=True), "events are not newest first"
     assert set(_event_column(dashboard, "type")) == {"OrderCreated"}
-    dashboard.find_element(
-        f"#{ids.EVENTS_GRID} .ag-paging-button[aria-label='Previous Page']"
-    ).click()
+    click(dashboard, f"#{ids.EVENTS_GRID} .ag-paging-button[aria-label='Previous Page']")
     wait(lambda: _seqs(dashboard) == newest_page, "the first page did not come back")
 
     assert dashboard.get_logs() == [], "the browser console reported errors"

@@ -18,7 +18,7 @@ from components import ids
 from components.grid import serve_rows
 from engine.commands import Pause, Resume
 from engine.snapshot import EngineStatus
-from tests.browser.pages import WAIT_S, choose, click, open_page, text, wait
+from tests.browser.pages import WAIT_S, choose, click, open_page, read_text, text, wait
 
 pytestmark = pytest.mark.browser
 
@@ -60,10 +60,16 @@ def _trading_state(runtime: Runtime) -> str:
 
 
 def _pause_with_working_orders(runtime: Runtime) -> None:
-    """Pause the engine at a moment some orders are working (large ones work over days)."""
+    """Pause the engine at a moment some orders are working (large ones work over days): when
+    one has three days or more of its schedule to go, it is still working once the pause, taken
+    before the next cycle, holds."""
     runner = runtime.runner
+
+    def long_order_working() -> bool:
+        return any(len(o.schedule) >= 3 for o in runner.snapshot().working_orders)
+
     for _ in range(50):
-        wait(lambda: runner.snapshot().working_orders, "no order ever worked")
+        wait(long_order_working, "no order ever worked over three days")
         runner.submit(Pause("test", "catch a working order"))
         wait(lambda: runner.snapshot().status is EngineStatus.PAUSED, "no pause")
         if runner.snapshot().working_orders:
@@ -96,10 +102,11 @@ def test_trades_page_shows_the_blotter_schedule_crosses_blocks_and_execution_qua
     dashboard.wait_for_element(_rows(ids.TRADES_ORDERS_GRID), timeout=WAIT_S)
     dashboard.wait_for_element(_rows(ids.TRADES_FILLS_GRID), timeout=WAIT_S)
     # Money is shown as currency to the cent, never with a long tail of decimals.
-    notional = dashboard.find_element(
-        f"{_rows(ids.TRADES_ORDERS_GRID)} [col-id='notional_usd']"
-    ).text
-    assert notional.startswith("$") and len(notional.split(".")[-1]) == 2, notional
+    notional = f"{_rows(ids.TRADES_ORDERS_GRID)} [col-id='notional_usd']"
+    # A row is drawn empty until its page arrives: read it once it is filled.
+    wait(lambda: read_text(dashboard, notional), "the orders grid shows no notional")
+    shown = read_text(dashboard, notional)
+    assert shown.startswith("$") and len(shown.split(".")[-1]) == 2, shown
     assert "of" in text(dashboard, ids.TRADES_ORDERS_NOTE) or "all" in text(
         dashboard, ids.TRADES_ORDERS_NOTE
     )
