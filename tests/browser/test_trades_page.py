@@ -16,9 +16,9 @@ from app.runtime import Runtime
 from callbacks.trades import GridRows
 from components import ids
 from components.grid import serve_rows
-from engine.commands import Pause, Resume
+from engine.commands import Pause, Resume, SetSpeed
 from engine.snapshot import EngineStatus
-from tests.browser.pages import WAIT_S, choose, click, open_page, read_text, text, wait
+from tests.browser.pages import WAIT_S, choose, click, open_page, text, wait
 
 pytestmark = pytest.mark.browser
 
@@ -60,16 +60,13 @@ def _trading_state(runtime: Runtime) -> str:
 
 
 def _pause_with_working_orders(runtime: Runtime) -> None:
-    """Pause the engine at a moment some orders are working (large ones work over days): when
-    one has three days or more of its schedule to go, it is still working once the pause, taken
-    before the next cycle, holds."""
+    """Pause the engine at a moment some orders are working. Most orders of the default books
+    work for one day only, so the replay is slowed first: at two days a second the pause,
+    taken before the next cycle, lands while the orders just made still work."""
     runner = runtime.runner
-
-    def long_order_working() -> bool:
-        return any(len(o.schedule) >= 3 for o in runner.snapshot().working_orders)
-
+    runner.submit(SetSpeed("test", "time to catch a working order", days_per_second=2))
     for _ in range(50):
-        wait(long_order_working, "no order ever worked over three days")
+        wait(lambda: runner.snapshot().working_orders, "no order ever worked")
         runner.submit(Pause("test", "catch a working order"))
         wait(lambda: runner.snapshot().status is EngineStatus.PAUSED, "no pause")
         if runner.snapshot().working_orders:
@@ -102,10 +99,15 @@ def test_trades_page_shows_the_blotter_schedule_crosses_blocks_and_execution_qua
     dashboard.wait_for_element(_rows(ids.TRADES_ORDERS_GRID), timeout=WAIT_S)
     dashboard.wait_for_element(_rows(ids.TRADES_FILLS_GRID), timeout=WAIT_S)
     # Money is shown as currency to the cent, never with a long tail of decimals.
-    notional = f"{_rows(ids.TRADES_ORDERS_GRID)} [col-id='notional_usd']"
-    # A row is drawn empty until its page arrives: read it once it is filled.
-    wait(lambda: read_text(dashboard, notional), "the orders grid shows no notional")
-    shown = read_text(dashboard, notional)
+    # The first row's notional (its text, whether or not the grid has scrolled it into view).
+    notional = f"#{ids.TRADES_ORDERS_GRID} .ag-row[row-index='0'] [col-id='notional_usd']"
+
+    def first_notional() -> str:
+        cells = dashboard.find_elements(notional)
+        return cells[0].get_attribute("textContent") if cells else ""
+
+    wait(first_notional, "the orders grid shows no notional")
+    shown = first_notional()
     assert shown.startswith("$") and len(shown.split(".")[-1]) == 2, shown
     assert "of" in text(dashboard, ids.TRADES_ORDERS_NOTE) or "all" in text(
         dashboard, ids.TRADES_ORDERS_NOTE
