@@ -113,11 +113,13 @@ def send(
 _COMMAND_PREFIX = re.compile(r"\b[A-Z][A-Za-z]+\.(?=[a-z_]+\b)")
 
 
-def in_user_words(error: BaseException) -> str:
+def in_user_words(error: BaseException | str) -> str:
     """An error as a person reads it: the field and the reason, without Python's class names.
 
-    Refusals (``ValueError``, ``KeyError``, ``CommandRefused``) already name the field; anything
-    else is a fault of ours, said as such."""
+    Refusals (``ValueError``, ``KeyError``, ``CommandRefused``) and messages already name the
+    field; any other exception is a fault of ours, said as such."""
+    if isinstance(error, str):
+        return _COMMAND_PREFIX.sub("", error)
     message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
     message = _COMMAND_PREFIX.sub("", message)
     if isinstance(error, ValueError | KeyError | CommandRefused | TimeoutError):
@@ -129,13 +131,3 @@ def recorded_as(seq: int | None) -> str:
     """Where the change is in the audit trail: the sequence of its event (the page shows the
     change from the snapshot carrying that sequence on, which is the one already published)."""
     return f" Recorded as event #{seq:,}." if seq else ""
-
-
-# A command's own check names its field as ``SetRiskLimit.value``; the person typed "value".
-_COMMAND_FIELD = re.compile(r"\b[A-Z][A-Za-z]+\.([a-z_]+)\b")
-
-
-def in_user_words(error: object) -> str:
-    """An engine refusal as the person reads it: the field they filled in, without the internal
-    command class (``SetSpeed.days_per_second: ...`` reads ``days per second: ...``)."""
-    return _COMMAND_FIELD.sub(lambda found: found.group(1).replace("_", " "), str(error))

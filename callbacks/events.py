@@ -1,24 +1,24 @@
-"""Events: the event log (the ``EventQueries`` read model), newest first, filtered and paged by
-global sequence.
+"""Events: the event log (the ``EventQueries`` read model) in a server-paged grid, newest first,
+filtered by portfolio and type, and the pretty payload of the picked event.
 
-Two callbacks, on purpose. ``choose_page`` turns a person's action (a filter, a paging button)
-into the query to show; ``show_events`` runs that query, on the action and on every refresh tick.
-Dash drops a callback still running when the same callback is fired again, so if one callback did
-both, a refresh tick landing during a slow click would throw the click away.
+The grid pages a view anchored at an event sequence number, so rows hold still while a person
+pages: each request asks ``EventQueries.window`` for its rows up to that anchor. The anchor
+follows the log (the grid reloads) only while the person looks at the newest page, newest first,
+as the old "live" first page did; changing a filter anchors anew and goes back to page one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from dash import Input, Output, State, ctx, dcc
+from dash import Input, Output, State, dcc, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
-from components.colours import portfolio_colours
+from components.event_grid import event_detail, event_rows
 from components.exports import events_csv, events_csv_filename
-from components.tables import PortfolioLabels, events_table
+from components.grid import MAX_ROWS_PER_REQUEST, refresh_store_id, register_refresh
+from engine.views.queries import cycle_of
 
 if TYPE_CHECKING:
     import dash
@@ -26,50 +26,28 @@ if TYPE_CHECKING:
     from engine.coordinator import CoordinatorRunner
     from engine.views.queries import EventQueries
 
-PAGE_SIZE = 50
 # A download is built in memory in one request; past this many rows use `pcoord events --json`.
 EXPORT_MAX_ROWS = 100_000
 
 
-def _first_page(portfolio_id: str | None, event_type: str | None) -> dict[str, Any]:
-    """The query shown: filters, and ``before_seq`` None for the newest page, which follows the
-    log live; ``newer`` is the stack of ``before_seq`` values to step back towards it."""
+def _filters(portfolio_id: str | None, event_type: str | None) -> dict[str, str | None]:
     return {
         "portfolio_id": None if portfolio_id in (None, ids.ALL) else portfolio_id,
         "event_type": None if event_type in (None, ids.ALL) else event_type,
-        "before_seq": None,
-        "newer": [],
     }
 
 
-def _turn_page(
-    fired: Iterable[Any],
-    page: dict[str, Any] | None,
-    oldest_shown_seq: int | None,
-    filters: tuple[str | None, str | None],
-) -> dict[str, Any]:
-    """The page to show after the inputs in ``fired`` changed (a filter or a paging button)."""
-    fired = set(fired)
-    if (
-        page is None
-        or ids.EVENTS_NEWEST_BUTTON in fired
-        or not fired.isdisjoint((ids.EVENTS_PORTFOLIO_FILTER, ids.EVENTS_TYPE_FILTER))
-    ):
-        return _first_page(*filters)
-    if ids.EVENTS_OLDER_BUTTON in fired:
-        if oldest_shown_seq is None:
-            raise PreventUpdate
-        return {
-            **page,
-            "before_seq": oldest_shown_seq,
-            "newer": [*page["newer"], page["before_seq"]],
-        }
-    if ids.EVENTS_NEWER_BUTTON in fired and page["newer"]:
-        return {**page, "before_seq": page["newer"][-1], "newer": page["newer"][:-1]}
-    raise PreventUpdate
+def _on_live_page(pagination: dict[str, Any] | None, request: dict[str, Any] | None) -> bool:
+    """Whether the person looks at the newest events (first page, newest first)."""
+    page = (pagination or {}).get("currentPage") or 0
+    sort = ((request or {}).get("sortModel") or [{}])[0].get("sort", "desc")
+    return page == 0 and sort != "asc"
 
 
 def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
+    register_refresh(app, ids.EVENTS_GRID)
+    view_store = refresh_store_id(ids.EVENTS_GRID)
+
     @app.callback(
         Output(ids.EVENTS_PORTFOLIO_FILTER, "options"),
         Output(ids.EVENTS_TYPE_FILTER, "options"),
@@ -87,89 +65,96 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         )
 
     @app.callback(
-        Output(ids.EVENTS_PAGE, "data"),
+        Output(view_store, "data"),
+        Output(ids.EVENTS_GRID, "paginationGoTo"),
+        Output(ids.EVENTS_PAGE_LABEL, "children"),
+        Input(ids.SNAPSHOT_VERSION, "data"),
         Input(ids.EVENTS_PORTFOLIO_FILTER, "value"),
         Input(ids.EVENTS_TYPE_FILTER, "value"),
-        Input(ids.EVENTS_OLDER_BUTTON, "n_clicks"),
-        Input(ids.EVENTS_NEWER_BUTTON, "n_clicks"),
-        Input(ids.EVENTS_NEWEST_BUTTON, "n_clicks"),
-        State(ids.EVENTS_PAGE, "data"),
-        State(ids.EVENTS_SHOWN, "data"),
+        State(view_store, "data"),
+        State(ids.EVENTS_GRID, "paginationInfo"),
+        State(ids.EVENTS_GRID, "getRowsRequest"),
     )
-    def choose_page(
+    def anchor_view(
+        _version: int | None,
         portfolio_id: str | None,
         event_type: str | None,
-        _older: int | None,
-        _newer: int | None,
-        _newest: int | None,
-        page: dict[str, Any] | None,
-        shown: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        # All inputs that fired, not only the first: Dash merges changes that come close together.
-        return _turn_page(
-            ctx.triggered_prop_ids.values(),
-            page,
-            shown["oldest_seq"] if shown else None,
-            (portfolio_id, event_type),
+        view: dict[str, Any] | None,
+        pagination: dict[str, Any] | None,
+        request: dict[str, Any] | None,
+    ) -> tuple[Any, ...]:
+        filters = _filters(portfolio_id, event_type)
+        anchor = runner.snapshot().event_seq or None
+        refilter = view is None or {k: view.get(k) for k in filters} != filters
+        if not refilter and (
+            anchor == view.get("anchor") or not _on_live_page(pagination, request)
+        ):
+            # Nothing new, or the person is reading an older page: leave the rows still.
+            raise PreventUpdate
+        label = (
+            f"Events up to #{anchor:,}, newest first; the first page follows the log."
+            if anchor
+            else "No events yet."
         )
+        return {**filters, "anchor": anchor}, "first" if refilter and view else no_update, label
 
     @app.callback(
-        Output(ids.EVENTS_TABLE, "children"),
-        Output(ids.EVENTS_PAGE_LABEL, "children"),
-        Output(ids.EVENTS_SHOWN, "data"),
-        Output(ids.EVENTS_OLDER_BUTTON, "disabled"),
-        Output(ids.EVENTS_NEWER_BUTTON, "disabled"),
-        Output(ids.EVENTS_NEWEST_BUTTON, "disabled"),
-        Input(ids.EVENTS_PAGE, "data"),
-        Input(ids.SNAPSHOT_VERSION, "data"),
-        State(ids.EVENTS_SHOWN, "data"),
+        Output(ids.EVENTS_GRID, "getRowsResponse"),
+        Input(ids.EVENTS_GRID, "getRowsRequest"),
+        State(view_store, "data"),
     )
-    def show_events(
-        page: dict[str, Any] | None, _version: int | None, shown: dict[str, Any] | None
-    ) -> tuple[Any, ...]:
-        if page is None:
+    def serve_events(request: dict[str, Any] | None, view: dict[str, Any] | None) -> dict:
+        if request is None:
             raise PreventUpdate
-        refresh = shown is not None and shown["page"] == page
-        # An older page never changes; only the newest page follows the log.
-        if refresh and page["before_seq"] is not None:
-            raise PreventUpdate
-        found = queries.page(
-            page["portfolio_id"], page["event_type"], page["before_seq"], size=PAGE_SIZE
+        view = view or {"portfolio_id": None, "event_type": None, "anchor": None}
+        start = max(int(request.get("startRow") or 0), 0)
+        end = int(request.get("endRow") or start + 25)
+        size = max(min(end - start, MAX_ROWS_PER_REQUEST), 1)
+        sort = (request.get("sortModel") or [{}])[0].get("sort", "desc")
+        found = queries.window(
+            view["portfolio_id"],
+            view["event_type"],
+            start,
+            size,
+            anchor_seq=view.get("anchor"),
+            oldest_first=sort == "asc",
         )
-        rows, has_older, newest_seq = found.events, found.has_older, found.newest_seq
-        if refresh and newest_seq == shown["newest_seq"]:
-            raise PreventUpdate
         snapshot = runner.snapshot()
-        colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
-        page_number = len(page["newer"]) + 1
-        if rows:
-            label = (
-                f"page {page_number} · seq {rows[0].seq:,} to {rows[-1].seq:,}, newest first"
-                + (" · live" if page["before_seq"] is None else "")
-            )
-        else:
-            label = f"page {page_number} · no events"
-        return (
-            events_table(rows, PortfolioLabels(snapshot.portfolios, colours)),
-            label,
-            {
-                "page": page,
-                "newest_seq": newest_seq,
-                "oldest_seq": found.oldest_seq if has_older else None,
-            },
-            not has_older,
-            page_number == 1,
-            page_number == 1,
-        )
+        names = {p.portfolio_id: p.name for p in snapshot.portfolios}
+        cycles = {c for c in map(cycle_of, found.events) if c is not None}
+        rows = event_rows(found.events, names, queries.market_dates(cycles))
+        response: dict[str, Any] = {"rowData": rows}
+        if found.row_count is not None:
+            response["rowCount"] = found.row_count
+        return response
+
+    @app.callback(
+        Output(ids.EVENTS_DETAIL, "children"),
+        Input(ids.EVENTS_GRID, "cellClicked"),
+        prevent_initial_call=True,
+    )
+    def show_event(clicked: dict[str, Any] | None) -> Any:
+        row_id = (clicked or {}).get("rowId")
+        if not row_id or not str(row_id).isdigit():
+            raise PreventUpdate
+        event = queries.event(int(row_id))
+        cycle = cycle_of(event) if event else None
+        market_date = queries.market_dates([cycle]).get(cycle) if cycle is not None else None
+        names = {p.portfolio_id: p.name for p in runner.snapshot().portfolios}
+        name = names.get(event.portfolio_id) if event and event.portfolio_id else None
+        return event_detail(event, market_date, name)
 
     @app.callback(
         Output(ids.EVENTS_DOWNLOAD, "data"),
         Input(ids.EVENTS_EXPORT_BUTTON, "n_clicks"),
-        State(ids.EVENTS_PAGE, "data"),
+        State(ids.EVENTS_PORTFOLIO_FILTER, "value"),
+        State(ids.EVENTS_TYPE_FILTER, "value"),
         prevent_initial_call=True,
     )
-    def export_events(_clicks: int | None, page: dict[str, Any] | None) -> dict[str, Any]:
-        filters = page or _first_page(None, None)
+    def export_events(
+        _clicks: int | None, portfolio_id: str | None, event_type: str | None
+    ) -> dict[str, Any]:
+        filters = _filters(portfolio_id, event_type)
         oldest_first = queries.export(
             filters["portfolio_id"], filters["event_type"], limit=EXPORT_MAX_ROWS
         )

@@ -1,36 +1,49 @@
 """Trades: per-portfolio trading state and counts, the working-order blotter and its schedule,
 crosses, blocks, execution quality, recent orders and fills; Cancel and the trading state (hold,
-reduce, release) sent as commands.
+reduce, release) sent as commands after a confirmation that shows before -> after.
 
 One refresh reads the snapshot once and redraws only the parts whose content changed: each part
-has a key in the rendered Store (counts for the recent orders and fills, the length and ends of
-the crosses and blocks histories, a digest of the working orders and execution quality), so a
-quiet second costs well under a millisecond. An answered Cancel or Hold bumps a
-counter that triggers the refresh at once, so a paused engine still shows it.
+has a key in the rendered Store (order and fill counts per portfolio, the length and ends of the
+crosses and blocks histories, a digest of the working orders and execution quality), so a quiet
+second costs well under a millisecond and sends nothing. The orders, fills, working-order,
+crosses and blocks grids are paged on the server: when their key changes the page writes it
+into the grid's refresh store and the grid asks again for the page it shows (a few KiB). An
+answered Cancel or Hold bumps a counter that triggers the refresh at once, so a paused engine
+still shows it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.commands import alert, describe_trading_state, send, trading_state_command
+from callbacks.commands import (
+    alert,
+    describe_trading_state,
+    in_user_words,
+    send,
+    trading_state_command,
+)
 from components import ids
 from components.colours import portfolio_colours
+from components.grid import refresh_store_id, register_refresh, serve_rows
 from components.schedule_figure import execution_schedule_figure
 from components.tables import PortfolioLabels, portfolio_label
 from components.trade_tables import (
-    blocks_table,
-    crosses_table,
+    block_rows,
+    cross_rows,
+    describe_cancel_before_after,
     execution_quality_table,
-    fills_table,
-    orders_table,
+    fill_rows,
+    order_rows,
+    shown_of_total,
     trading_state_badge,
-    working_orders_table,
+    working_order_rows,
 )
 from engine.commands import CancelOrder, SetTradingState
 
@@ -41,12 +54,18 @@ if TYPE_CHECKING:
     from engine.snapshot import PortfolioView, StateSnapshot, WorkingOrderView
     from engine.views.queries import EventQueries
 
-CANCEL_REASON = "cancelled from the dashboard"
 # The hold form's choices and the trading state each asks for (a state's own name works too).
 HOLD_MODES = {"hold": "HALTED", "reduce": "REDUCING", "release": "ACTIVE"}
 # Whoever cancels without naming themselves still has to be someone in the audit trail.
 FALLBACK_ACTOR = "dashboard-user"
 SHOWN_ONCE_APPLIED = "the blotter and the trading states above show it once applied"
+GRIDS = (
+    ids.TRADES_ORDERS_GRID,
+    ids.TRADES_FILLS_GRID,
+    ids.TRADES_WORKING_GRID,
+    ids.TRADES_CROSSES_GRID,
+    ids.TRADES_BLOCKS_GRID,
+)
 
 
 def hold_trading_command(
@@ -56,8 +75,7 @@ def hold_trading_command(
     trading (HALTED), "reduce" lets only position-reducing orders pass (REDUCING), "release"
     lets it trade again (ACTIVE).
 
-    Raises ``ValueError`` naming the field when something is missing; the command itself checks
-    the reason (required: it goes into the audit trail)."""
+    Raises ``ValueError`` naming the field, in the person's words, when something is missing."""
     if not portfolio_id:
         raise ValueError("portfolio: choose the portfolio to hold or release")
     if mode in HOLD_MODES:
@@ -65,13 +83,18 @@ def hold_trading_command(
     elif mode in HOLD_MODES.values():
         state = mode
     else:
-        raise ValueError(f"trading: {mode!r} must be one of {', '.join(HOLD_MODES)}")
+        raise ValueError("trading: choose hold, reduce only or release")
+    if not (reason or "").strip():
+        raise ValueError("reason: say why (it goes into the audit trail)")
     return trading_state_command(portfolio_id, state, reason, actor)
 
 
-def cancel_order_command(order_id: str, actor: str | None) -> CancelOrder:
-    """The ``CancelOrder`` of a blotter row's Cancel button, by the hold form's actor."""
-    return CancelOrder((actor or "").strip() or FALLBACK_ACTOR, CANCEL_REASON, order_id=order_id)
+def cancel_order_command(order_id: str, reason: str | None, actor: str | None) -> CancelOrder:
+    """The ``CancelOrder`` of the confirmation dialog. Raises ``ValueError`` when the reason,
+    which goes into the audit trail, is missing."""
+    if not (reason or "").strip():
+        raise ValueError("reason: say why you cancel this order (it goes into the audit trail)")
+    return CancelOrder((actor or "").strip() or FALLBACK_ACTOR, reason.strip(), order_id=order_id)
 
 
 def describe_cancel(order_id: str, order: WorkingOrderView | None) -> str:
@@ -83,6 +106,19 @@ def describe_cancel(order_id: str, order: WorkingOrderView | None) -> str:
         f"Cancelled order {order_id} ({order.symbol} {order.side}): {left:,} of "
         f"{order.quantity_shares:,} shares were left to trade."
     )
+
+
+def describe_hold_before_after(snapshot: StateSnapshot, command: SetTradingState) -> str:
+    """What a trading-state change would do, before -> after: ``Growth: ACTIVE -> HALTED; its
+    3 working orders are cancelled``."""
+    view = snapshot.portfolio(command.portfolio_id)
+    working = sum(1 for o in snapshot.working_orders if o.portfolio_id == command.portfolio_id)
+    text = f"{view.name}: {view.trading_state} -> {command.state}"
+    if command.state == "HALTED" and working:
+        text += f"; its {working:,} working order{'s' if working != 1 else ''} are cancelled"
+    elif command.state == "REDUCING" and working:
+        text += "; its working orders that do not reduce a position are cancelled"
+    return f"{text}. Reason: {command.reason}"
 
 
 def _digest(views: object) -> str:
@@ -129,7 +165,8 @@ def rendered_keys(snapshot: StateSnapshot) -> dict[str, Any]:
             for v in snapshot.portfolios
         ],
         # Orders and fills arrive only on rebalancing days: the counts move with them.
-        "recent": [n for v in snapshot.portfolios for n in (v.orders_total, v.fills_total)],
+        "orders": [v.orders_total for v in snapshot.portfolios],
+        "fills": [v.fills_total for v in snapshot.portfolios],
         "working": _digest(snapshot.working_orders),
         "crosses": _history_key(snapshot.recent_crosses),
         "blocks": _history_key(snapshot.recent_blocks),
@@ -137,19 +174,63 @@ def rendered_keys(snapshot: StateSnapshot) -> dict[str, Any]:
     }
 
 
-def _working_order(snapshot: StateSnapshot, order_id: str) -> WorkingOrderView | None:
+class GridRows:
+    """The rows of the page's three grids, built once per snapshot version and then only sliced
+    by each grid request (every session and every page request shares them)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._rows: dict[str, list[dict[str, Any]]] = {}
+
+    def of(self, snapshot: StateSnapshot, grid_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._version != snapshot.version:
+                names = {view.portfolio_id: view.name for view in snapshot.portfolios}
+                self._rows = {
+                    ids.TRADES_ORDERS_GRID: order_rows(snapshot.recent_orders, names),
+                    ids.TRADES_FILLS_GRID: fill_rows(snapshot.recent_fills, names),
+                    ids.TRADES_WORKING_GRID: working_order_rows(snapshot.working_orders, names),
+                    ids.TRADES_CROSSES_GRID: cross_rows(snapshot.recent_crosses, names),
+                    ids.TRADES_BLOCKS_GRID: block_rows(snapshot.recent_blocks),
+                }
+                self._version = snapshot.version
+            return self._rows[grid_id]
+
+
+def _working_order(snapshot: StateSnapshot, order_id: str | None) -> WorkingOrderView | None:
     return next((o for o in snapshot.working_orders if o.order_id == order_id), None)
 
 
+def _portfolio_name(snapshot: StateSnapshot, portfolio_id: str) -> str:
+    return next(
+        (v.name for v in snapshot.portfolios if v.portfolio_id == portfolio_id), portfolio_id
+    )
+
+
+NO_LONGER_WORKING = (
+    "Order {order_id} is no longer working: it filled, expired or was cancelled since it was "
+    "shown. The blotter lists the orders working now."
+)
+
+
 def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
+    rows = GridRows()
+    for grid_id in GRIDS:
+        register_refresh(app, grid_id)
+        _serve(app, runner, rows, grid_id)
+
     @app.callback(
         Output(ids.TRADES_SUMMARY, "children"),
-        Output(ids.TRADES_ORDERS_TABLE, "children"),
-        Output(ids.TRADES_FILLS_TABLE, "children"),
-        Output(ids.TRADES_WORKING_TABLE, "children"),
+        Output(ids.TRADES_ORDERS_NOTE, "children"),
+        Output(ids.TRADES_FILLS_NOTE, "children"),
+        Output(ids.TRADES_WORKING_NOTE, "children"),
+        Output(refresh_store_id(ids.TRADES_ORDERS_GRID), "data"),
+        Output(refresh_store_id(ids.TRADES_FILLS_GRID), "data"),
+        Output(refresh_store_id(ids.TRADES_WORKING_GRID), "data"),
         Output(ids.TRADES_SCHEDULE_GRAPH, "figure"),
-        Output(ids.TRADES_CROSSES_TABLE, "children"),
-        Output(ids.TRADES_BLOCKS_TABLE, "children"),
+        Output(refresh_store_id(ids.TRADES_CROSSES_GRID), "data"),
+        Output(refresh_store_id(ids.TRADES_BLOCKS_GRID), "data"),
         Output(ids.TRADES_QUALITY_TABLE, "children"),
         Output(ids.TRADES_RENDERED, "data"),
         Input(ids.SNAPSHOT_VERSION, "data"),
@@ -171,22 +252,30 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
         names = {view.portfolio_id: view.name for view in snapshot.portfolios}
         labels = PortfolioLabels(snapshot.portfolios, colours)
-        recent = changed("recent")
+        orders_total = sum(v.orders_total for v in snapshot.portfolios)
+        fills_total = sum(v.fills_total for v in snapshot.portfolios)
         working = changed("working")
+        working_count = len(snapshot.working_orders)
         return (
             trading_strip(snapshot.portfolios, colours) if changed("summary") else no_update,
-            orders_table(snapshot.recent_orders, labels) if recent else no_update,
-            fills_table(snapshot.recent_fills, labels) if recent else no_update,
-            working_orders_table(snapshot.working_orders, labels, ids.trades_cancel_button)
+            shown_of_total("orders", len(snapshot.recent_orders), orders_total)
+            if changed("orders")
+            else no_update,
+            shown_of_total("fills", len(snapshot.recent_fills), fills_total)
+            if changed("fills")
+            else no_update,
+            f"{working_count:,} order{'s' if working_count != 1 else ''} working now, "
+            "newest first; dates are market dates"
             if working
             else no_update,
+            keys["orders"] if changed("orders") else no_update,
+            keys["fills"] if changed("fills") else no_update,
+            keys["working"] if working else no_update,
             execution_schedule_figure(snapshot.working_orders, names, colours)
             if working
             else no_update,
-            crosses_table(snapshot.recent_crosses, names, colours)
-            if changed("crosses")
-            else no_update,
-            blocks_table(snapshot.recent_blocks) if changed("blocks") else no_update,
+            keys["crosses"] if changed("crosses") else no_update,
+            keys["blocks"] if changed("blocks") else no_update,
             execution_quality_table(snapshot.execution_quality, labels)
             if changed("quality")
             else no_update,
@@ -195,13 +284,12 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
 
     @app.callback(
         Output(ids.TRADES_HOLD_PORTFOLIO, "options"),
-        Output(ids.TRADES_HOLD_PORTFOLIO, "value"),
         Input(ids.SNAPSHOT_VERSION, "data"),
         State(ids.TRADES_HOLD_PORTFOLIO, "options"),
     )
     def offer_portfolios(
         _version: int | None, offered: list[dict[str, str]] | None
-    ) -> tuple[list[dict[str, str]], Any]:
+    ) -> list[dict[str, str]]:
         options = [
             {"label": view.name, "value": view.portfolio_id}
             for view in runner.snapshot().portfolios
@@ -209,14 +297,16 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         # The portfolios are fixed for a run: fill the select once, and leave the choice alone.
         if options == offered:
             raise PreventUpdate
-        return options, no_update
+        return options
 
     @app.callback(
+        Output(ids.TRADES_HOLD_DIALOG, "is_open"),
+        Output(ids.TRADES_HOLD_SUMMARY, "children"),
         Output(ids.TRADES_HOLD_FEEDBACK, "children"),
-        Output(ids.TRADES_CANCEL_FEEDBACK, "children"),
         Output(ids.TRADES_CHANGED, "data"),
         Input(ids.TRADES_HOLD_APPLY, "n_clicks"),
-        Input({"type": ids.TRADES_CANCEL_BUTTON, "index": ALL}, "n_clicks"),
+        Input(ids.TRADES_HOLD_CONFIRM, "n_clicks"),
+        Input(ids.TRADES_HOLD_DISMISS, "n_clicks"),
         State(ids.TRADES_HOLD_PORTFOLIO, "value"),
         State(ids.TRADES_HOLD_MODE, "value"),
         State(ids.TRADES_HOLD_REASON, "value"),
@@ -226,41 +316,136 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
     )
     def change_trading(
         _apply: int | None,
-        _cancels: list[int | None],
+        _confirm: int | None,
+        _dismiss: int | None,
         portfolio_id: str | None,
         mode: str | None,
         reason: str | None,
         actor: str | None,
         changed: int | None,
-    ) -> tuple[Any, Any, int]:
-        # A redrawn blotter brings new Cancel buttons, which fire this with no click.
-        if not ctx.triggered or not ctx.triggered[0]["value"]:
-            raise PreventUpdate
+    ) -> tuple[Any, ...]:
         trigger = ctx.triggered_id
+        if trigger == ids.TRADES_HOLD_DISMISS:
+            return False, no_update, no_update, no_update
+        try:
+            hold = hold_trading_command(portfolio_id, mode, reason, actor)
+        except ValueError as error:
+            return (
+                False,
+                no_update,
+                alert(f"Not applied. {in_user_words(error)}", "danger"),
+                (no_update),
+            )
         snapshot = runner.snapshot()
         if trigger == ids.TRADES_HOLD_APPLY:
-            try:
-                hold = hold_trading_command(portfolio_id, mode, reason, actor)
-            except ValueError as error:
-                return alert(f"Not applied. {error}", "danger"), no_update, changed or 0
-            names = {view.portfolio_id: view.name for view in snapshot.portfolios}
-            name = names.get(hold.portfolio_id, hold.portfolio_id)
-            feedback, counter = send(
-                runner,
-                hold,
-                lambda _: describe_trading_state(hold, name),
-                changed,
-                shown_once_applied=SHOWN_ONCE_APPLIED,
-            )
-            return feedback, no_update, counter
-        order_id = trigger["index"]
-        order = _working_order(snapshot, order_id)
-        cancel = cancel_order_command(order_id, actor)
+            if snapshot.portfolio(hold.portfolio_id).trading_state == hold.state:
+                name = _portfolio_name(snapshot, hold.portfolio_id)
+                return (
+                    False,
+                    no_update,
+                    alert(f"{name} is already {hold.state}.", "info"),
+                    (no_update),
+                )
+            return True, describe_hold_before_after(snapshot, hold), None, no_update
+        name = _portfolio_name(snapshot, hold.portfolio_id)
         feedback, counter = send(
             runner,
-            cancel,
-            lambda _: describe_cancel(order_id, order),
+            hold,
+            lambda _: describe_trading_state(hold, name),
             changed,
             shown_once_applied=SHOWN_ONCE_APPLIED,
         )
-        return no_update, feedback, counter
+        return False, no_update, _plain(feedback), counter
+
+    @app.callback(
+        Output(ids.TRADES_CANCEL_SELECTED, "data"),
+        Output(ids.TRADES_CANCEL_SELECTION, "children"),
+        Output(ids.TRADES_CANCEL_OPEN, "disabled"),
+        Input(ids.TRADES_WORKING_GRID, "cellClicked"),
+        Input(refresh_store_id(ids.TRADES_WORKING_GRID), "data"),
+        State(ids.TRADES_CANCEL_SELECTED, "data"),
+        prevent_initial_call=True,
+    )
+    def pick_order(
+        clicked: dict[str, Any] | None, _working: Any, selected: str | None
+    ) -> tuple[Any, ...]:
+        snapshot = runner.snapshot()
+        if ctx.triggered_id == ids.TRADES_WORKING_GRID:
+            selected = (clicked or {}).get("rowId")
+        elif selected is None:
+            # The working orders changed and nothing is picked: nothing to say.
+            raise PreventUpdate
+        order = _working_order(snapshot, selected)
+        if order is None:
+            if selected is None:
+                raise PreventUpdate
+            return None, NO_LONGER_WORKING.format(order_id=selected), True
+        name = _portfolio_name(snapshot, order.portfolio_id)
+        return (
+            order.order_id,
+            [html.Code(order.order_id), " ", describe_cancel_before_after(order, name)],
+            False,
+        )
+
+    @app.callback(
+        Output(ids.TRADES_CANCEL_DIALOG, "is_open"),
+        Output(ids.TRADES_CANCEL_SUMMARY, "children"),
+        Output(ids.TRADES_CANCEL_ERROR, "children"),
+        Output(ids.TRADES_CANCEL_FEEDBACK, "children"),
+        Output(ids.TRADES_CHANGED, "data", allow_duplicate=True),
+        Input(ids.TRADES_CANCEL_OPEN, "n_clicks"),
+        Input(ids.TRADES_CANCEL_CONFIRM, "n_clicks"),
+        Input(ids.TRADES_CANCEL_DISMISS, "n_clicks"),
+        State(ids.TRADES_CANCEL_SELECTED, "data"),
+        State(ids.TRADES_CANCEL_REASON, "value"),
+        State(ids.TRADES_HOLD_ACTOR, "value"),
+        State(ids.TRADES_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
+    def cancel_order(
+        _open: int | None,
+        _confirm: int | None,
+        _dismiss: int | None,
+        order_id: str | None,
+        reason: str | None,
+        actor: str | None,
+        changed: int | None,
+    ) -> tuple[Any, ...]:
+        trigger = ctx.triggered_id
+        if trigger == ids.TRADES_CANCEL_DISMISS:
+            return False, no_update, None, no_update, no_update
+        snapshot = runner.snapshot()
+        order = _working_order(snapshot, order_id)
+        if order is None:
+            # What the page showed is gone: say so, and redraw the blotter from the live list.
+            gone = alert(NO_LONGER_WORKING.format(order_id=order_id or "?"), "warning")
+            return False, no_update, None, gone, (changed or 0) + 1
+        name = _portfolio_name(snapshot, order.portfolio_id)
+        if trigger == ids.TRADES_CANCEL_OPEN:
+            return True, describe_cancel_before_after(order, name), None, no_update, no_update
+        try:
+            cancel = cancel_order_command(order.order_id, reason, actor)
+        except ValueError as error:
+            return True, no_update, alert(in_user_words(error), "danger"), no_update, no_update
+        feedback, counter = send(
+            runner,
+            cancel,
+            lambda _: describe_cancel(order.order_id, order),
+            changed,
+            shown_once_applied=SHOWN_ONCE_APPLIED,
+        )
+        return False, no_update, None, _plain(feedback), counter
+
+
+def _plain(feedback: dbc.Alert) -> dbc.Alert:
+    """The alert ``send`` made, its message in the person's words (no internal names)."""
+    feedback.children = in_user_words(feedback.children)
+    return feedback
+
+
+def _serve(app: dash.Dash, runner: CoordinatorRunner, rows: GridRows, grid_id: str) -> None:
+    @app.callback(Output(grid_id, "getRowsResponse"), Input(grid_id, "getRowsRequest"))
+    def serve(request: dict[str, Any] | None) -> dict[str, Any]:
+        if request is None:
+            raise PreventUpdate
+        return serve_rows(rows.of(runner.snapshot(), grid_id), request)

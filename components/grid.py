@@ -99,7 +99,8 @@ def server_grid(
 ) -> html.Div:
     """A grid whose rows come from the server a page at a time, with its refresh store.
 
-    ``row_id`` names the field that identifies a row (kept selected across refreshes)."""
+    ``row_id`` names the field that identifies a row (kept selected across refreshes; its
+    values must be strings)."""
     options: dict[str, Any] = {
         "pagination": True,
         "paginationPageSize": page_size,

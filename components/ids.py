@@ -211,7 +211,7 @@ def risk_ack_button(alert_id: str) -> dict[str, str]:
     return {"type": RISK_ACK_BUTTON, "index": alert_id}
 
 
-# Issue 19, the Risk and Allocation pages: the confirmation of a risk control, the server grids.
+# The Risk and Allocation pages: the confirmation of a risk control, the server grids.
 RISK_CONFIRM_MODAL = "risk-confirm-modal"
 RISK_CONFIRM_BODY = "risk-confirm-body"
 RISK_CONFIRM_YES = "risk-confirm-yes"
@@ -220,3 +220,31 @@ RISK_PENDING = "risk-pending"
 RISK_LIMITS_GRID = "risk-limits-grid"
 ALLOCATION_HOLDINGS_GRID = "allocation-holdings-grid"
 ALLOCATION_WHY = "allocation-why"
+
+# Trades: server-paged grids (components/grid.py), the Cancel and Hold confirmation dialogs.
+TRADES_ORDERS_GRID = "trades-orders-grid"
+TRADES_FILLS_GRID = "trades-fills-grid"
+TRADES_WORKING_GRID = "trades-working-grid"
+TRADES_ORDERS_NOTE = "trades-orders-note"
+TRADES_FILLS_NOTE = "trades-fills-note"
+TRADES_WORKING_NOTE = "trades-working-note"
+# The working order picked in the blotter (its order id), and what Cancel would do to it.
+TRADES_CANCEL_SELECTED = "trades-cancel-selected"
+TRADES_CANCEL_SELECTION = "trades-cancel-selection"
+TRADES_CANCEL_OPEN = "trades-cancel-open"
+TRADES_CANCEL_DIALOG = "trades-cancel-dialog"
+TRADES_CANCEL_SUMMARY = "trades-cancel-summary"
+TRADES_CANCEL_REASON = "trades-cancel-reason"
+TRADES_CANCEL_CONFIRM = "trades-cancel-confirm"
+TRADES_CANCEL_DISMISS = "trades-cancel-dismiss"
+TRADES_CANCEL_ERROR = "trades-cancel-error"
+TRADES_HOLD_DIALOG = "trades-hold-dialog"
+TRADES_HOLD_SUMMARY = "trades-hold-summary"
+TRADES_HOLD_CONFIRM = "trades-hold-confirm"
+TRADES_HOLD_DISMISS = "trades-hold-dismiss"
+
+# Events: the server-paged event grid and the payload of the event picked in it.
+EVENTS_GRID = "events-grid"
+EVENTS_DETAIL = "events-detail"
+TRADES_CROSSES_GRID = "trades-crosses-grid"
+TRADES_BLOCKS_GRID = "trades-blocks-grid"

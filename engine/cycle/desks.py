@@ -109,8 +109,11 @@ class TradingDesk:
         """Cancels an order not yet filled: it never reaches the venue."""
         order = self.state.pending_orders.get(command.order_id)
         if order is None:
-            working = ", ".join(sorted(self.state.pending_orders)[:10]) or "none"
-            raise ValueError(f"order_id: {command.order_id!r} is not working (working: {working})")
+            # Usually a page that showed the order before it filled, expired or was cancelled.
+            raise ValueError(
+                f"order: {command.order_id} is no longer working (it filled, expired or was "
+                f"cancelled); {len(self.state.pending_orders):,} orders are working now"
+            )
         reason = f"cancelled by {command.actor}: {command.reason}"
         return cancel_order(self.state, order, reason, self.emit)
 

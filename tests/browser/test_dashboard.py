@@ -22,7 +22,7 @@ from components import ids
 from components.cards import pnl_text, turnover_text
 from engine.commands import Pause
 from engine.snapshot import EngineStatus
-from tests.browser.pages import WAIT_S, open_page, read_text, text, wait
+from tests.browser.pages import WAIT_S, click, open_page, read_text, text, wait
 
 pytestmark = pytest.mark.browser
 
@@ -31,12 +31,24 @@ def _count(dash_duo: DashComposite, component_id: str) -> int:
     return int(text(dash_duo, component_id).replace(",", ""))
 
 
-def _event_column(dash_duo: DashComposite, column: int) -> list[str]:
-    """One column of the event table, read in one step: the live table is redrawn every second."""
+def _event_column(dash_duo: DashComposite, field: str) -> list[str]:
+    """One column of the events grid, top to bottom, read in one step (the grid reloads as the
+    log grows)."""
     return dash_duo.driver.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0]), cell => cell.textContent);",
-        f"#{ids.EVENTS_TABLE} tbody td:nth-child({column})",
+        """
+        const index = cell => Number(cell.closest('.ag-row').getAttribute('row-index'));
+        const cells = Array.from(document.querySelectorAll(arguments[0]));
+        cells.sort((a, b) => index(a) - index(b));
+        return cells.map(cell => cell.textContent);
+        """,
+        f"#{ids.EVENTS_GRID} .ag-cell[col-id='{field}']",
     )
+
+
+def _seqs(dash_duo: DashComposite) -> list[int]:
+    """The seq column as numbers; empty while a row is still loading (an empty cell)."""
+    cells = _event_column(dash_duo, "seq")
+    return [int(seq.replace(",", "")) for seq in cells] if all(cells) else []
 
 
 def _shows_latency_against_the_gates(dashboard: DashComposite, runtime: Runtime) -> None:
@@ -135,29 +147,37 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
 
     # Trades: orders and fills, each row with its side.
     open_page(dashboard, "/trades")
-    dashboard.wait_for_element(f"#{ids.TRADES_ORDERS_TABLE} tbody .pc-side", timeout=WAIT_S)
-    dashboard.wait_for_element(f"#{ids.TRADES_FILLS_TABLE} tbody .pc-side", timeout=WAIT_S)
+    dashboard.wait_for_element(f"#{ids.TRADES_ORDERS_GRID} .pc-side", timeout=WAIT_S)
+    dashboard.wait_for_element(f"#{ids.TRADES_FILLS_GRID} .pc-side", timeout=WAIT_S)
     dashboard.wait_for_contains_text(f"#{ids.TRADES_SUMMARY}", "orders", timeout=WAIT_S)
 
-    # Events: newest first, filtered by type, paged back and forth.
+    # Events: newest first, filtered by type, paged forth and back on the server.
     open_page(dashboard, "/events")
-    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
+    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "newest first", timeout=WAIT_S)
     Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("OrderCreated")
     wait(
-        lambda: set(_event_column(dashboard, 3)) == {"OrderCreated"},
+        lambda: set(_event_column(dashboard, "type")) == {"OrderCreated"},
         "the type filter lets other event types through",
     )
-    dashboard.find_element(f"#{ids.EVENTS_OLDER_BUTTON}").click()
-    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 2", timeout=WAIT_S)
-    older_page = [int(seq) for seq in _event_column(dashboard, 1)]
+    # More than a page (25) of them, then a still log to page through.
+    wait(
+        lambda: len(runtime.store.query(event_type="OrderCreated", limit=30)) == 30,
+        "fewer than two pages of OrderCreated events",
+    )
+    runtime.runner.submit(Pause("test", "a still log to page through"))
+    wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
+    wait(lambda: len(_seqs(dashboard)) > 1, "fewer than two OrderCreated events shown")
+    newest_page = _seqs(dashboard)
+    click(dashboard, f"#{ids.EVENTS_GRID} .ag-paging-button[aria-label='Next Page']")
+    wait(
+        lambda: (page := _seqs(dashboard)) and max(page) < min(newest_page),
+        "the next page does not hold older events",
+    )
+    older_page = _seqs(dashboard)
     assert older_page == sorted(older_page, reverse=True), "events are not newest first"
-    assert set(_event_column(dashboard, 3)) == {"OrderCreated"}
-    dashboard.find_element(f"#{ids.EVENTS_NEWER_BUTTON}").click()
-    dashboard.wait_for_contains_text(f"#{ids.EVENTS_PAGE_LABEL}", "page 1", timeout=WAIT_S)
-    newest_page = [int(seq) for seq in _event_column(dashboard, 1)]
-    assert newest_page == sorted(newest_page, reverse=True), "events are not newest first"
-    # The newest page only moves up as events arrive, so it stays above the older page.
-    assert min(newest_page) > max(older_page)
+    assert set(_event_column(dashboard, "type")) == {"OrderCreated"}
+    click(dashboard, f"#{ids.EVENTS_GRID} .ag-paging-button[aria-label='Previous Page']")
+    wait(lambda: _seqs(dashboard) == newest_page, "the first page did not come back")
 
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
@@ -259,7 +279,7 @@ def test_events_export_downloads_the_filtered_log_as_csv(
 
     assert runtime.runner.wait_for_cycles(3, timeout_s=WAIT_S)
     open_page(dashboard, "/events")
-    dashboard.wait_for_element(f"#{ids.EVENTS_TABLE} tbody tr", timeout=WAIT_S)
+    dashboard.wait_for_element(f"#{ids.EVENTS_GRID} .ag-row", timeout=WAIT_S)
     wait(
         lambda: (
             "OrderFilled"
@@ -271,7 +291,7 @@ def test_events_export_downloads_the_filtered_log_as_csv(
         "the type filter never offered OrderFilled",
     )
     Select(dashboard.find_element(f"#{ids.EVENTS_TYPE_FILTER}")).select_by_value("OrderFilled")
-    wait(lambda: set(_event_column(dashboard, 3)) == {"OrderFilled"}, "filter not applied")
+    wait(lambda: set(_event_column(dashboard, "type")) == {"OrderFilled"}, "filter not applied")
     runtime.runner.submit(Pause("test", "a still log to compare the export with"))
     wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
     # Headless Chromium saves downloads only where DevTools allows it.

@@ -15,7 +15,6 @@ from components.colours import PORTFOLIO_PALETTE, portfolio_colours
 from components.figures import latency_figure, nav_figure, signal_heatmap, thin, weights_figure
 from components.signal_tables import coordinated_signals_table
 from components.tables import PAYLOAD_DISPLAY_CHARS, PortfolioLabels, events_table, holdings_table
-from components.trade_tables import fills_table, orders_table
 from engine.model import CycleReport, Event, Fill, Instrument, Order, Side
 from engine.snapshot import (
     EngineStatus,
@@ -297,33 +296,6 @@ def _fill(fill_id: str, day: int) -> Fill:
         Decimal("1.00"),
         START + timedelta(days=day),
     )
-
-
-def test_orders_table_puts_the_newest_order_first_even_within_one_day() -> None:
-    # As the snapshot holds them: in the order they were made.
-    orders = (_order("o-1", 0), _order("o-2", 1), _order("o-3", 1, Side.SELL))
-    labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
-
-    rows = shown_rows(orders_table(orders, labels))
-
-    assert [row.split("|")[1] for row in rows] == ["o-3", "o-2", "o-1"]
-    assert rows[0] == "2020-01-03|o-3|Growth|AAPL|SELL|10|$150.2500|$1,502.50"
-
-
-def test_fills_table_shows_exact_price_notional_and_commission_newest_first() -> None:
-    labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
-
-    rows = shown_rows(fills_table((_fill("f-1", 0), _fill("f-2", 2)), labels))
-
-    # 3 x 80.1234 = 240.3702 USD, shown to the cent.
-    assert rows[0] == "2020-01-04|f-2|o-f-2|Income|XOM|SELL|3|$80.1234|$240.37|$1.00"
-    assert rows[1].startswith("2020-01-02|f-1")
-
-
-def test_empty_tables_say_what_is_missing() -> None:
-    labels = PortfolioLabels((), {})
-    assert shown_rows(orders_table((), labels)) == ["No orders yet"]
-    assert shown_rows(fills_table((), labels)) == ["No fills yet"]
 
 
 def test_coordinated_signals_table_ranks_each_portfolio_by_strength_and_skips_no_view() -> None:

@@ -99,7 +99,7 @@ def test_the_trading_desk_cancels_a_working_order_and_sets_states() -> None:
 
     payload = desk.cancel(CancelOrder("pm", "stale", order_id="alpha-1"))
     assert payload["reason"] == "cancelled by pm: stale"
-    with pytest.raises(ValueError, match="order_id: 'alpha-1' is not working"):
+    with pytest.raises(ValueError, match="order: alpha-1 is no longer working"):
         desk.cancel(CancelOrder("pm", "again", order_id="alpha-1"))
 
     desk.set_state(SetTradingState("pm", "drill", portfolio_id="beta", state="HALTED"))

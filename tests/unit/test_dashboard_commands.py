@@ -29,3 +29,8 @@ def test_an_unexpected_failure_is_said_to_be_ours_without_a_class_name() -> None
     said = in_user_words(ZeroDivisionError("division by zero"))
     assert "ZeroDivisionError" not in said
     assert said == "the engine could not apply it (division by zero); see the server log"
+
+
+def test_a_message_alone_loses_the_class_prefix_and_keeps_the_rest() -> None:
+    assert in_user_words("SetTradingState.reason: say why") == "reason: say why"
+    assert in_user_words("order: O-1 is no longer working") == "order: O-1 is no longer working"

@@ -142,3 +142,74 @@ def test_reading_forward_for_no_rows_is_refused(stored: StoredEventQueries) -> N
 def test_the_store_answers_the_dashboards_questions_too(stored: StoredEventQueries) -> None:
     assert [e.seq for e in stored.page(size=2).events] == [20, 19]
     assert [e.seq for e in stored.export(event_type="OverrideSet", limit=2)] == [14, 18]
+
+
+# The Events grid: windows of a view anchored at a sequence number, and cycles' market dates ------
+
+
+def test_a_window_is_rows_of_the_view_up_to_its_anchor_newest_first(log: EventLog) -> None:
+    queries = EventQueries(log)
+    # Anchored at 15: events 16 to 20 arrived after the person began paging and stay out.
+    first = queries.window(None, None, 0, 6, anchor_seq=15)
+    second = queries.window(None, None, 6, 6, anchor_seq=15)
+    last = queries.window(None, None, 12, 6, anchor_seq=15)
+    assert [e.seq for e in first.events] == [15, 14, 13, 12, 11, 10]
+    assert [e.seq for e in second.events] == [9, 8, 7, 6, 5, 4]
+    assert [e.seq for e in last.events] == [3, 2, 1]
+    # The pager learns the row count once the last page is reached.
+    assert first.row_count is None and last.row_count == 15
+
+
+def test_a_filtered_window_counts_rows_of_the_filtered_view(log: EventLog) -> None:
+    queries = EventQueries(log)
+    # alpha's OrderCreated: seq 1, 5, 9, 13, 17 (every fourth, from 1).
+    page = queries.window("alpha", "OrderCreated", 1, 2, anchor_seq=20)
+    assert [e.seq for e in page.events] == [13, 9]
+    assert page.row_count is None
+    rest = queries.window("alpha", "OrderCreated", 3, 2, anchor_seq=20)
+    assert [e.seq for e in rest.events] == [5, 1] and rest.row_count == 5
+
+
+def test_a_window_oldest_first_reads_the_stored_log_forward(tmp_path: Path) -> None:
+    store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'events.db'}")
+    store.append(_events())
+    queries = EventQueries(store)
+    page = queries.window(None, "OrderFilled", 0, 3, anchor_seq=15, oldest_first=True)
+    assert [e.seq for e in page.events] == [3, 7, 11]
+    assert (
+        queries.window(None, "OrderFilled", 3, 3, anchor_seq=15, oldest_first=True).row_count == 4
+    )
+    store.close()
+
+
+def test_an_event_is_found_by_its_sequence_number(log: EventLog) -> None:
+    queries = EventQueries(log)
+    found = queries.event(7)
+    assert found is not None and found.payload == {"n": 7}
+    assert queries.event(99) is None
+
+
+def test_a_cycles_market_date_comes_from_its_completion_and_new_cycles_are_read_as_they_come(
+    tmp_path: Path,
+) -> None:
+    store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'events.db'}")
+
+    def completed(cycle: int, market_date: str) -> Event:
+        return Event(
+            event_id=f"c{cycle}",
+            type="CycleCompleted",
+            timestamp=WHEN,
+            actor="engine",
+            payload={"cycle": cycle, "market_date": market_date},
+            correlation_id=f"cycle-{cycle}",
+        )
+
+    store.append([completed(1, "2008-09-12"), completed(2, "2008-09-15")])
+    queries = EventQueries(store)
+    assert queries.market_dates([1, 2, 3]) == {
+        1: datetime(2008, 9, 12).date(),
+        2: datetime(2008, 9, 15).date(),
+    }
+    store.append([completed(3, "2008-09-16")])
+    assert queries.market_dates([3]) == {3: datetime(2008, 9, 16).date()}
+    store.close()

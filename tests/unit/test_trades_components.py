@@ -13,24 +13,33 @@ from dash.development.base_component import Component
 
 from callbacks.commands import describe_trading_state
 from callbacks.trades import (
-    CANCEL_REASON,
     cancel_order_command,
     describe_cancel,
+    describe_hold_before_after,
     hold_trading_command,
     rendered_keys,
     trading_strip,
 )
-from components import ids
 from components.schedule_figure import execution_schedule_figure, schedule_days
 from components.tables import PortfolioLabels
 from components.trade_tables import (
-    blocks_table,
-    crosses_table,
+    BLOCK_GRID_COLUMNS,
+    CROSS_GRID_COLUMNS,
+    FILL_GRID_COLUMNS,
+    ORDER_GRID_COLUMNS,
+    WORKING_GRID_COLUMNS,
+    block_rows,
+    cross_rows,
+    describe_cancel_before_after,
     execution_quality_table,
+    fill_rows,
+    order_rows,
+    shown_of_total,
     trading_state_badge,
-    working_orders_table,
+    working_order_rows,
 )
 from engine.commands import CancelOrder, SetTradingState
+from engine.model import Fill, Order, Side
 from engine.snapshot import (
     BlockView,
     CrossView,
@@ -97,7 +106,7 @@ def _headers(table: Component) -> list[str]:
 # The working-order blotter -----------------------------------------------------------------------
 
 
-def test_blotter_shows_progress_state_algorithm_and_why_crossed_cost_and_a_cancel_button() -> None:
+def test_blotter_rows_show_progress_what_is_left_the_algorithm_and_why_newest_first() -> None:
     newer = _order(
         order_id="O-2",
         portfolio_id="income",
@@ -111,57 +120,89 @@ def test_blotter_shows_progress_state_algorithm_and_why_crossed_cost_and_a_cance
         schedule=(800,),
         crossed_shares=0,
         created=TUESDAY,
-        estimated_cost_bps=3.0,
+        estimated_cost_bps=float("nan"),
     )
-    table = working_orders_table((_order(), newer), LABELS, ids.trades_cancel_button)
+    rows = working_order_rows((_order(), newer), NAMES)
 
-    assert _headers(table) == [
-        "created",
-        "order",
-        "portfolio",
-        "symbol",
-        "side",
-        "filled / shares",
-        "state",
-        "algorithm (why)",
-        "crossed shares",
-        "est. cost (bps)",
-        "",
+    assert [row["order_id"] for row in rows] == ["O-2", "O-1"]
+    assert rows[1] == {
+        "order_id": "O-1",
+        "portfolio": "Growth",
+        "symbol": "AAPL",
+        "created": "2006-03-06",
+        "side": "BUY",
+        "quantity_shares": 5000,
+        "filled_shares": 2400,
+        "left_shares": 2600,
+        # 2,600 left at the 62.50 decision price.
+        "left_usd": 162_500.0,
+        "state": "PARTIALLY_FILLED",
+        "algorithm": "VWAP",
+        "reason": "12% of ADV: spread over 4 days at 10% participation",
+        "crossed_shares": 300,
+        "estimated_cost_bps": 7.25,
+    }
+    # An estimate the cost model could not make is an empty cell, not NaN (which is not JSON).
+    assert rows[0]["estimated_cost_bps"] is None
+
+
+def test_the_blotter_grid_pins_the_order_portfolio_and_symbol_and_formats_every_number() -> None:
+    pinned = [c["field"] for c in WORKING_GRID_COLUMNS if c.get("pinned") == "left"]
+    assert pinned == ["order_id", "portfolio", "symbol"]
+    for columns in (WORKING_GRID_COLUMNS, ORDER_GRID_COLUMNS, FILL_GRID_COLUMNS):
+        numeric = [c for c in columns if c.get("filter") == "agNumberColumnFilter"]
+        assert numeric, "a grid with no number column"
+        # d3 fixed-point formats: never scientific notation, never a long tail of decimals.
+        for column in numeric:
+            spec = column["valueFormatter"]["function"]
+            assert "e" not in spec.split("d3.format('")[1].split("'")[0], spec
+
+
+def test_a_cancel_is_described_before_it_is_sent_as_before_and_after() -> None:
+    assert describe_cancel_before_after(_order(), "Growth") == (
+        "Cancel BUY 5,000 AAPL (2,600 left, $162,500.00) in Growth: working -> cancelled"
+    )
+
+
+# Orders and fills --------------------------------------------------------------------------------
+
+
+def test_order_and_fill_rows_are_newest_first_with_exact_prices_and_notionals_to_the_cent() -> None:
+    orders = (
+        Order("o-1", "growth", "AAPL", Side.BUY, 10, Decimal("150.2500"), MONDAY),
+        Order("o-2", "income", "XOM", Side.SELL, 3, Decimal("80.1234"), TUESDAY),
+    )
+    fill = Fill(
+        "f-1", "o-2", "income", "XOM", Side.SELL, 3, Decimal("80.1234"), Decimal("1.00"), TUESDAY
+    )
+
+    order_grid = order_rows(orders, NAMES)
+    fill_grid = fill_rows((fill,), NAMES)
+
+    assert [row["order_id"] for row in order_grid] == ["o-2", "o-1"]
+    assert order_grid[0]["decision_price_usd"] == 80.1234
+    # 3 x 80.1234 = 240.3702 USD, to the cent.
+    assert order_grid[0]["notional_usd"] == 240.37
+    assert order_grid[0]["portfolio"] == "Income" and order_grid[0]["created"] == "2006-03-07"
+    assert fill_grid == [
+        {
+            "fill_id": "f-1",
+            "portfolio": "Income",
+            "symbol": "XOM",
+            "date": "2006-03-07",
+            "order_id": "o-2",
+            "side": "SELL",
+            "quantity_shares": 3,
+            "price_usd": 80.1234,
+            "notional_usd": 240.37,
+            "commission_usd": 1.0,
+        }
     ]
-    # Newest first; an order with nothing crossed reads a dash, not 0.
-    assert shown_rows(table) == [
-        "2006-03-07|O-2|Income|XOM|SELL|0 / 800|NEW|IMMEDIATEsmall: 0.4% of ADV|—|3.0|Cancel",
-        "2006-03-06|O-1|Growth|AAPL|BUY|2,400 / 5,000|PARTIALLY_FILLED|"
-        "VWAP12% of ADV: spread over 4 days at 10% participation|300|7.2|Cancel",
-    ]
-    progress = [bar.value for bar in find(table, "Progress")]
-    assert progress == pytest.approx([0.0, 100 * 2400 / 5000])
-    assert [badge.color for badge in find(table, "Badge")] == ["secondary", "info"]
-    assert [button.id for button in find(table, "Button")] == [
-        {"type": ids.TRADES_CANCEL_BUTTON, "index": "O-2"},
-        {"type": ids.TRADES_CANCEL_BUTTON, "index": "O-1"},
-    ]
 
 
-def test_blotter_colours_each_side_and_each_portfolio() -> None:
-    table = working_orders_table((_order(),), LABELS, ids.trades_cancel_button)
-    cells = find(find(table, "Tbody")[0], "Td")
-    assert cells[2].style["borderLeft"] == f"4px solid {COLOURS['growth']}"
-    assert "pc-side-buy" in cells[4].className
-
-
-def test_a_long_blotter_shows_the_newest_and_says_how_many_there_are() -> None:
-    orders = tuple(_order(order_id=f"O-{day}", created=date(2006, 3, day)) for day in range(1, 11))
-    blotter = working_orders_table(orders, LABELS, ids.trades_cancel_button, limit=3)
-
-    assert [row.split("|")[1] for row in shown_rows(blotter)] == ["O-10", "O-9", "O-8"]
-    assert "showing 3 of 10" in text_of(blotter)
-
-
-def test_no_working_orders_says_so() -> None:
-    blotter = working_orders_table((), LABELS, ids.trades_cancel_button)
-    assert shown_rows(blotter) == ["No working orders: nothing left to trade."]
-    assert find(blotter, "Button") == []
+def test_a_grid_of_the_newest_trades_says_how_many_of_how_many_it_holds() -> None:
+    assert shown_of_total("orders", 12, 12) == "all 12 orders, newest first"
+    assert shown_of_total("fills", 200, 45_123).startswith("the newest 200 of 45,123 fills")
 
 
 # The execution schedule --------------------------------------------------------------------------
@@ -244,32 +285,29 @@ def test_crosses_show_the_mid_each_portfolios_signed_shares_buyers_first_and_the
             Decimal("18.00"),
         ),
     )
-    table = crosses_table(crosses, NAMES, COLOURS)
+    rows = cross_rows(crosses, NAMES)
 
-    assert _headers(table) == [
-        "date",
-        "symbol",
-        "shares",
-        "mid price (USD)",
-        "portfolios (signed shares)",
-        "saving (USD)",
+    assert rows == [
+        {
+            "market_date": "2006-03-07",
+            "symbol": "XOM",
+            "quantity_shares": 1200,
+            "price_usd": 80.0,
+            "portfolios": "Income +1,200 · Growth -1,200",
+            "saving_usd": 18.0,
+        },
+        {
+            "market_date": "2006-03-06",
+            "symbol": "AAPL",
+            "quantity_shares": 300,
+            "price_usd": 62.495,
+            "portfolios": "Growth +300 · Income -300",
+            "saving_usd": 4.12,
+        },
     ]
-    assert shown_rows(table) == [
-        "2006-03-07|XOM|1,200|$80.0000|Income +1,200Growth -1,200|$18.00",
-        "2006-03-06|AAPL|300|$62.4950|Growth +300Income -300|$4.12",
-    ]
-    swatches = [
-        s.style["backgroundColor"] for s in find(table, "Span") if getattr(s, "style", None)
-    ]
-    assert swatches == [COLOURS["income"], COLOURS["growth"], COLOURS["growth"], COLOURS["income"]]
     # A cross moves shares between portfolios: what one buys, the others sell.
     assert all(sum(shares for _, shares in c.portfolios) == 0 for c in crosses)
-
-
-def test_no_crosses_says_so() -> None:
-    assert shown_rows(crosses_table((), NAMES, COLOURS)) == [
-        "No crosses yet: no two portfolios traded against each other."
-    ]
+    assert cross_rows((), NAMES) == []
 
 
 def test_blocks_show_size_fill_rate_and_children_newest_first() -> None:
@@ -277,23 +315,16 @@ def test_blocks_show_size_fill_rate_and_children_newest_first() -> None:
         BlockView("B-1", MONDAY, "AAPL", "BUY", 4000, 3000, 3),
         BlockView("B-2", TUESDAY, "MSFT", "SELL", 1500, 1500, 2),
     )
-    table = blocks_table(blocks)
+    rows = block_rows(blocks)
 
-    assert _headers(table) == [
-        "block",
-        "date",
-        "symbol",
-        "side",
-        "shares",
-        "filled",
-        "fill rate",
-        "child orders",
+    assert [(r["block_id"], r["market_date"], r["fill_rate"], r["children"]) for r in rows] == [
+        ("B-2", "2006-03-07", 1.0, 2),
+        ("B-1", "2006-03-06", 0.75, 3),
     ]
-    assert shown_rows(table) == [
-        "B-2|2006-03-07|MSFT|SELL|1,500|1,500|100%|2",
-        "B-1|2006-03-06|AAPL|BUY|4,000|3,000|75%|3",
-    ]
-    assert shown_rows(blocks_table(())) == ["No blocks yet"]
+    # The fill rate is a fraction the grid shows as a percentage.
+    rate = next(c for c in BLOCK_GRID_COLUMNS if c["field"] == "fill_rate")
+    assert "%" in rate["valueFormatter"]["function"]
+    assert [c["field"] for c in CROSS_GRID_COLUMNS if c.get("pinned")] == ["market_date", "symbol"]
 
 
 # Execution quality -------------------------------------------------------------------------------
@@ -444,12 +475,13 @@ def test_reduce_lets_only_position_reducing_orders_through_and_state_names_work_
     [
         ({"portfolio_id": None}, "portfolio: choose the portfolio to hold or release"),
         ({"portfolio_id": ""}, "portfolio: choose"),
-        ({"mode": None}, "trading: None must be one of hold, reduce, release"),
-        ({"mode": "pause"}, "trading: 'pause' must be one of hold, reduce, release"),
+        # Nothing is chosen at first: the form says what to choose.
+        ({"mode": None}, "trading: choose hold, reduce only or release"),
+        ({"mode": "pause"}, "trading: choose hold, reduce only or release"),
         ({"actor": "  "}, "actor: say who"),
         ({"actor": None}, "actor: say who"),
-        ({"reason": None}, "SetTradingState.reason: say why"),
-        ({"reason": "   "}, "SetTradingState.reason: say why"),
+        ({"reason": None}, "reason: say why"),
+        ({"reason": "   "}, "reason: say why"),
     ],
 )
 def test_an_incomplete_hold_is_refused_with_the_field_named(
@@ -460,14 +492,32 @@ def test_an_incomplete_hold_is_refused_with_the_field_named(
     assert str(refused.value).startswith(message)
 
 
-def test_a_cancel_names_the_order_and_says_it_came_from_the_dashboard() -> None:
-    command = cancel_order_command("O-1", " pm ")
+def test_a_cancel_names_the_order_who_and_why_and_needs_a_reason() -> None:
+    command = cancel_order_command("O-1", " price moved away ", " pm ")
 
     assert isinstance(command, CancelOrder)
     assert command.order_id == "O-1"
-    assert (command.actor, command.reason) == ("pm", CANCEL_REASON)
-    assert CANCEL_REASON == "cancelled from the dashboard"
-    assert cancel_order_command("O-1", None).actor == "dashboard-user"
+    assert (command.actor, command.reason) == ("pm", "price moved away")
+    assert cancel_order_command("O-1", "stale", None).actor == "dashboard-user"
+    for missing in (None, "", "   "):
+        with pytest.raises(ValueError, match=r"^reason: say why you cancel"):
+            cancel_order_command("O-1", missing, "pm")
+
+
+def test_a_trading_state_change_is_described_before_it_is_sent_as_before_and_after() -> None:
+    snapshot = _snapshot(
+        working_orders=(
+            _order(),
+            _order(order_id="O-2"),
+            _order(order_id="O-3", portfolio_id="income"),
+        )
+    )
+    halt = hold_trading_command(**_form())
+    assert describe_hold_before_after(snapshot, halt) == (
+        "Growth: ACTIVE -> HALTED; its 2 working orders are cancelled. Reason: earnings blackout"
+    )
+    release = hold_trading_command(**_form(portfolio_id="income", mode="release", reason="over"))
+    assert describe_hold_before_after(snapshot, release) == "Income: ACTIVE -> ACTIVE. Reason: over"
 
 
 def test_an_answered_cancel_says_how_much_of_the_order_was_left() -> None:
