@@ -164,6 +164,10 @@ class StateRepository:
                     )
                 )
 
+    def clear_positions(self, connection: Connection) -> None:
+        """Every position row goes (a replay restarted: the portfolios hold only cash)."""
+        connection.execute(delete(positions_table))
+
     def write_snapshot(self, connection: Connection, state: EngineState, last_seq: int) -> None:
         text = json.dumps(state.to_dict(), sort_keys=True, separators=(",", ":"))
         connection.execute(
