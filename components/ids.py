@@ -201,3 +201,26 @@ def trades_cancel_button(order_id: str) -> dict[str, str]:
 def risk_ack_button(alert_id: str) -> dict[str, str]:
     """The pattern-matching id of the Acknowledge button of one risk alert."""
     return {"type": RISK_ACK_BUTTON, "index": alert_id}
+
+
+# The replay clock in the navbar (every page): its panel, the commands (each with a reason), the
+# restart's confirmation, and the engine's answer.
+CLOCK_TOGGLE = "clock-toggle"
+CLOCK_PANEL = "clock-panel"
+CLOCK_SUMMARY = "clock-summary"
+CLOCK_REASON = "clock-reason"
+CLOCK_ACTOR = "clock-actor"
+CLOCK_PAUSE_BUTTON = "clock-pause-button"
+CLOCK_RESUME_BUTTON = "clock-resume-button"
+CLOCK_STEP_BUTTON = "clock-step-button"
+CLOCK_SPEED_INPUT = "clock-speed-input"
+CLOCK_SPEED_BUTTON = "clock-speed-button"
+CLOCK_JUMP_DATE = "clock-jump-date"
+CLOCK_JUMP_BUTTON = "clock-jump-button"
+CLOCK_RESTART_DATE = "clock-restart-date"
+CLOCK_RESTART_BUTTON = "clock-restart-button"
+CLOCK_RESTART_MODAL = "clock-restart-modal"
+CLOCK_RESTART_TEXT = "clock-restart-text"
+CLOCK_RESTART_CONFIRM = "clock-restart-confirm"
+CLOCK_RESTART_CANCEL = "clock-restart-cancel"
+CLOCK_FEEDBACK = "clock-feedback"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from engine.commands import Command, CommandRefused, Pause, RestartFrom
 from engine.cycle.context import ENGINE_ACTOR
+from engine.cycle.pacing import ReplayCalendar
 from engine.model import MarketTick
 from engine.snapshot import EngineStatus, StateSnapshot
 
@@ -69,6 +70,11 @@ class CoordinatorRunner:
     @property
     def status(self) -> EngineStatus:
         return self.pacing.status
+
+    @property
+    def calendar(self) -> ReplayCalendar | None:
+        """The days the replay can restart from or jump to (None: not known ahead)."""
+        return self.pacing.calendar
 
     @property
     def can_restart(self) -> bool:
