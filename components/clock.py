@@ -30,7 +30,7 @@ def _date_picker(component_id: str, placeholder: str) -> dcc.DatePickerSingle:
 
 def clock_toggle() -> dbc.Button:
     return dbc.Button(
-        "Clock", id=ids.CLOCK_TOGGLE, color="secondary", outline=True, size="sm", n_clicks=0
+        "Clock", id=ids.CLOCK_TOGGLE, color="light", outline=True, size="sm", n_clicks=0
     )
 
 
@@ -100,9 +100,12 @@ def clock_panel() -> dbc.Collapse:
                         html.Div(
                             [
                                 dbc.Label("jump to market date", className="small mb-0 d-block"),
-                                _date_picker(ids.CLOCK_JUMP_DATE, "YYYY-MM-DD"),
-                                dbc.Button(
-                                    "Jump", id=ids.CLOCK_JUMP_BUTTON, size="sm", className="ms-1"
+                                html.Div(
+                                    [
+                                        _date_picker(ids.CLOCK_JUMP_DATE, "YYYY-MM-DD"),
+                                        dbc.Button("Jump", id=ids.CLOCK_JUMP_BUTTON, size="sm"),
+                                    ],
+                                    className="d-flex align-items-center gap-1",
                                 ),
                             ]
                         ),
@@ -111,14 +114,18 @@ def clock_panel() -> dbc.Collapse:
                                 dbc.Label(
                                     "restart from market date", className="small mb-0 d-block"
                                 ),
-                                _date_picker(ids.CLOCK_RESTART_DATE, "YYYY-MM-DD"),
-                                dbc.Button(
-                                    "Restart…",
-                                    id=ids.CLOCK_RESTART_BUTTON,
-                                    size="sm",
-                                    color="danger",
-                                    outline=True,
-                                    className="ms-1",
+                                html.Div(
+                                    [
+                                        _date_picker(ids.CLOCK_RESTART_DATE, "YYYY-MM-DD"),
+                                        dbc.Button(
+                                            "Restart…",
+                                            id=ids.CLOCK_RESTART_BUTTON,
+                                            size="sm",
+                                            color="danger",
+                                            outline=True,
+                                        ),
+                                    ],
+                                    className="d-flex align-items-center gap-1",
                                 ),
                             ]
                         ),

@@ -39,6 +39,8 @@ def navbar(title: str, pages: Iterable[Mapping[str, Any]]) -> dbc.Navbar:
                 clock_panel(),
             ],
             fluid=True,
+            # The clock's panel opens on a line of its own under the bar.
+            className="flex-wrap",
         ),
         id=ids.NAVBAR,
         color="dark",

@@ -13,6 +13,7 @@ from app.cli import main
 from engine.assembly import EngineParts, build_engine
 from engine.errors import RecoveryError
 from engine.events.archive import archive_before
+from engine.events.growth import store_growth
 from engine.events.store import SqlEventStore
 from engine.model import Event
 from engine.state.consistency import check_consistency
@@ -148,3 +149,18 @@ def test_the_cli_archives_and_reads_the_archive_back(
 
     assert main(["archive", "--before", "1999-01-01", "--database-url", url]) == 0
     assert "nothing to archive before 1999-01-01" in capsys.readouterr().out
+
+
+def test_store_growth_counts_cycles_events_and_payload_bytes(
+    ran: tuple[str, dict, list[Event]],
+) -> None:
+    url, _state, events = ran
+    stats = store_growth(SqlEventStore.from_url(url, writable=False), file_bytes=2_000_000)
+    assert stats["cycles"] == CYCLES
+    assert stats["events"] == len(events)
+    assert stats["events_per_cycle"] == pytest.approx(len(events) / CYCLES)
+    assert stats["file_mb_per_1000_cycles"] == pytest.approx(2.0 / CYCLES * 1000)
+    by_type = {row["type"]: row for row in stats["by_type"]}
+    fills = [e for e in events if e.type == "OrderFilled"]
+    assert by_type["OrderFilled"]["events"] == len(fills)
+    assert stats["payload_bytes"] == sum(row["payload_bytes"] for row in stats["by_type"])
