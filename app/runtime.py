@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.assembly import build_engine
 from engine.config import AppConfig, load_config
-from engine.coordinator import CoordinatorRunner
+from engine.coordinator import Coordinator, CoordinatorRunner
 from engine.events.bus import EventBus
 from engine.events.store import SqlEventStore
+from engine.model import MarketTick
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -37,5 +39,14 @@ def build_runtime(
     parts = build_engine(config, database_url)
     speed = speed_days_per_second or config.speed_days_per_second
     parts.coordinator.start({"mode": "live", "speed_days_per_second": speed})
-    runner = CoordinatorRunner(parts.coordinator, parts.coordinator.resume(parts.feed), speed)
+
+    def rebuild() -> tuple[Coordinator, Iterator[MarketTick]]:
+        # After a recorded ReplayRestarted: fresh stages on the same store and bus; the feed
+        # starts on the restart day (build_engine reads it from the store).
+        fresh = build_engine(config, database_url, store=parts.store, bus=parts.bus)
+        return fresh.coordinator, fresh.coordinator.resume(fresh.feed)
+
+    runner = CoordinatorRunner(
+        parts.coordinator, parts.coordinator.resume(parts.feed), speed, rebuild=rebuild
+    )
     return Runtime(config, runner, parts.store, parts.bus)

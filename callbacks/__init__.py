@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from callbacks import allocation, engine, events, overview, risk, shell, signals, trades
+from callbacks import allocation, clock, engine, events, overview, risk, shell, signals, trades
 
 if TYPE_CHECKING:
     import dash
@@ -21,5 +21,5 @@ if TYPE_CHECKING:
 
 
 def register_all(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
-    for page in (shell, overview, signals, allocation, trades, risk, events, engine):
+    for page in (shell, clock, overview, signals, allocation, trades, risk, events, engine):
         page.register(app, runner, queries)

@@ -43,4 +43,4 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
     )
     def show_engine_state(_version: int | None) -> tuple[dbc.Badge, str]:
         snapshot = runner.snapshot()
-        return status_badge(snapshot.status), f"market {fmt.day(snapshot.market_date)}"
+        return status_badge(snapshot.status), f"market date {fmt.day(snapshot.market_date)}"

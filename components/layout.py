@@ -14,7 +14,11 @@ GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover", "responsive": T
 
 
 def navbar(title: str, pages: Iterable[Mapping[str, Any]]) -> dbc.Navbar:
-    """Brand, one link per registered page (in page order), and the engine's live status."""
+    """Brand, one link per registered page (in page order), the engine's live status and
+    market date, and the replay clock's control (its panel opens under the bar)."""
+    # Here, not at the top: components/clock.py uses this module's form pieces.
+    from components.clock import clock_panel, clock_toggle
+
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in pages
@@ -28,11 +32,15 @@ def navbar(title: str, pages: Iterable[Mapping[str, Any]]) -> dbc.Navbar:
                     [
                         html.Span(id=ids.NAVBAR_MARKET_DATE, className="pc-navbar-date"),
                         html.Span(id=ids.NAVBAR_STATUS),
+                        clock_toggle(),
                     ],
                     className="d-flex align-items-center gap-3",
                 ),
+                clock_panel(),
             ],
             fluid=True,
+            # The clock's panel opens on a line of its own under the bar.
+            className="flex-wrap",
         ),
         id=ids.NAVBAR,
         color="dark",

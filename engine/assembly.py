@@ -21,6 +21,7 @@ from engine.config import (
 )
 from engine.coordinator import Coordinator
 from engine.cycle.context import PortfolioMandate
+from engine.cycle.pacing import ReplayCalendar
 from engine.events.bus import EmbeddedEventBus, EventBus
 from engine.events.pulsar_bus import PulsarEventBus, PulsarSettings
 from engine.events.store import SqlEventStore, default_database_url
@@ -267,16 +268,38 @@ def build_stress_scenarios(feed: MarketFeed) -> tuple[Scenario, ...]:
     return (*historical, *default_hypothetical(sectors, instruments=singles))
 
 
+def replay_calendar(feed: MarketFeed, warmup_days: int) -> ReplayCalendar | None:
+    """The days a historical feed can restart from or jump to: from the first day with a full
+    warm-up window to the feed's last day. None for a simulated market (no dates ahead)."""
+    if not isinstance(feed, HistoricalFeed):
+        return None
+    dates = feed.history.dates
+    return ReplayCalendar.of([d for d in dates[warmup_days:] if d <= feed.last_date])
+
+
+def restarted_on(store: SqlEventStore) -> date | None:
+    """The trading day the latest ``ReplayRestarted`` started the feed on, if any."""
+    latest = store.query(event_type="ReplayRestarted", limit=1)
+    return date.fromisoformat(latest[0].payload["first_trading_date"]) if latest else None
+
+
 def build_engine(
     config: AppConfig,
     database_url: str | None = None,
     start: date | None = None,
     end: date | None = None,
+    store: SqlEventStore | None = None,
+    bus: EventBus | None = None,
 ) -> EngineParts:
+    """The engine on ``database_url`` (or on ``store`` and ``bus`` already open).
+
+    A store whose replay was restarted (``RestartFrom``) starts the feed on the restart day,
+    whatever ``start`` says: the state it holds is that replay's."""
+    store = store or SqlEventStore.from_url(database_url or default_database_url())
+    start = restarted_on(store) or start
     feed = build_feed(config, start, end)
     mandates = build_mandates(config, feed.instruments)
-    store = SqlEventStore.from_url(database_url or default_database_url())
-    bus = build_bus(config, store)
+    bus = bus or build_bus(config, store)
     venue = config.venue
     coordinator = Coordinator(
         feed.instruments,
@@ -311,5 +334,6 @@ def build_engine(
         drawdown_window_days=config.risk.drawdown_window_days,
         stress_scenarios=build_stress_scenarios(feed),
         stress_every_cycles=config.risk.stress_every_cycles,
+        calendar=replay_calendar(feed, config.history_days),
     )
     return EngineParts(config, feed, coordinator, store, bus)

@@ -53,14 +53,82 @@ class Command:
         return {}
 
 
+def _require_reason(command: Command) -> None:
+    if not isinstance(command.reason, str) or not command.reason.strip():
+        raise ValueError(f"{command.name}.reason: say why (it goes into the audit trail)")
+
+
+# -- the replay clock -----------------------------------------------------------------------
+# Each clock command needs a reason and becomes a ``CommandApplied`` event; its ``reply`` is
+# answered with what the clock does now, or refused (nothing recorded) with the field and why.
+
+
 @dataclass(frozen=True, slots=True)
 class Pause(Command):
-    pass
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_reason(self)
 
 
 @dataclass(frozen=True, slots=True)
 class Resume(Command):
-    pass
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_reason(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Step(Command):
+    """Run exactly one cycle (the next trading day) while the clock is paused."""
+
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_reason(self)
+
+
+@dataclass(frozen=True, slots=True)
+class JumpTo(Command):
+    """Run every cycle up to ``market_date`` at full speed, then pause: the state stays a true
+    replay of each day. A date not after the current market date is a ``RestartFrom``."""
+
+    market_date: date | None = None
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_reason(self)
+        if not isinstance(self.market_date, date):
+            raise ValueError("JumpTo.market_date: give the market date to jump to (YYYY-MM-DD)")
+
+    def details(self) -> dict[str, object]:
+        return {"market_date": self.market_date.isoformat() if self.market_date else None}
+
+
+@dataclass(frozen=True, slots=True)
+class RestartFrom(Command):
+    """Start the replay again from ``market_date``: every portfolio back to its opening capital,
+    working orders, overrides, alerts and trading states cleared (risk limits kept), and the
+    market feed restarted on the first trading day on or after the date (``ReplayRestarted``)."""
+
+    market_date: date | None = None
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        _require_reason(self)
+        if not isinstance(self.market_date, date):
+            raise ValueError(
+                "RestartFrom.market_date: give the market date to restart from (YYYY-MM-DD)"
+            )
+
+    def details(self) -> dict[str, object]:
+        return {"market_date": self.market_date.isoformat() if self.market_date else None}
 
 
 MAX_SPEED_DAYS_PER_SECOND = 1000.0
@@ -71,9 +139,11 @@ class SetSpeed(Command):
     """Replay speed in trading days per second of wall time."""
 
     days_per_second: float = 1.0
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Command.__post_init__(self)
+        _require_reason(self)
         if not math.isfinite(self.days_per_second) or not (
             0 < self.days_per_second <= MAX_SPEED_DAYS_PER_SECOND
         ):
@@ -293,3 +363,6 @@ class AcknowledgeAlert(Command):
 
     def details(self) -> dict[str, object]:
         return {"alert_id": self.alert_id}
+
+
+CLOCK_COMMANDS = (Pause, Resume, Step, JumpTo, RestartFrom, SetSpeed)

@@ -24,8 +24,6 @@ Each stage is timed here, around the stage object's one method, not inside it.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 import traceback
 import uuid
@@ -36,23 +34,26 @@ from functools import partial
 import numpy as np
 
 from engine.commands import (
+    CLOCK_COMMANDS,
     AcknowledgeAlert,
     CancelOrder,
     Command,
-    CommandRefused,
+    JumpTo,
     LiftOverride,
     LiftWeightOverride,
     Pause,
+    RestartFrom,
     Resume,
     SetOverride,
     SetRiskLimit,
     SetSpeed,
     SetTradingState,
     SetWeightOverride,
+    Step,
     SubmitSignals,
 )
 from engine.cycle.allocation import AllocationStage
-from engine.cycle.context import ENGINE_ACTOR, PortfolioMandate, RiskCarry, Universe
+from engine.cycle.context import PortfolioMandate, RiskCarry, Universe
 from engine.cycle.coordination import CoordinationStage
 from engine.cycle.desks import RiskDesk, TradingDesk, WeightDesk
 from engine.cycle.execution import ExecutionStage
@@ -60,7 +61,7 @@ from engine.cycle.gate import GateStage
 from engine.cycle.interest import InterestStage
 from engine.cycle.market import MarketStage
 from engine.cycle.orders import OrdersStage
-from engine.cycle.pacing import Pacing
+from engine.cycle.pacing import Pacing, ReplayCalendar
 from engine.cycle.quality import QualityStage
 from engine.cycle.recorder import EventRecorder, record_all
 from engine.cycle.recovery import catch_up, check_recovered_state
@@ -136,6 +137,7 @@ class Coordinator:
         drawdown_window_days: int = 252,
         stress_scenarios: tuple[Scenario, ...] = (),
         stress_every_cycles: int = 5,
+        calendar: ReplayCalendar | None = None,
     ) -> None:
         universe = self.universe = Universe(instruments)
         self.mandates = mandates
@@ -198,7 +200,9 @@ class Coordinator:
         self.recorder.on_event(self.views.observe)
         self.cycle_errors = 0
         self.last_error: str | None = None
-        self.pacing = Pacing()
+        self.pacing = Pacing(calendar=calendar, market_date=lambda: self.state.market_date)
+        # Set once a RestartFrom is recorded: the runner then carries on with a fresh engine.
+        self.restart_requested: date | None = None
 
         intake = SignalIntake(
             SignalValidator(universe.symbols, self.external_sources), self.external_sources
@@ -224,6 +228,9 @@ class Coordinator:
         self.commands.register(Pause, self.pacing.pause)
         self.commands.register(Resume, self.pacing.resume)
         self.commands.register(SetSpeed, self.pacing.set_speed)
+        self.commands.register(Step, self.pacing.step)
+        self.commands.register(JumpTo, self.pacing.jump)
+        self.commands.register(RestartFrom, self.restart_from)
 
         self._open_new_portfolios()
         record_all(emit, self.risk_manager.config_changes(self.state))
@@ -310,6 +317,35 @@ class Coordinator:
             ticks, self.state, self.repository.store, self.market, self.signals, self.quality
         )
 
+    def restart_from(self, command: RestartFrom) -> dict[str, object]:
+        """Record ``ReplayRestarted``: the state folds back to the portfolios' opening cash
+        (engine/state/engine_state.py) and the runner rebuilds the stages and the feed."""
+        day = self.pacing.restart_day(command)
+        before = self.state.market_date
+        self.recorder.emit(
+            "ReplayRestarted",
+            {
+                "requested_date": command.market_date.isoformat() if command.market_date else None,
+                "first_trading_date": day.isoformat(),
+                "previous_market_date": before.isoformat() if before else None,
+                "previous_cycles": self.state.cycles_completed,
+                "portfolios": {
+                    pid: {
+                        "initial_cash_usd": str(self.state.initial_cash_usd[pid]),
+                        "allow_short": self.ledger.allows_short(pid),
+                    }
+                    for pid in sorted(self.state.initial_cash_usd)
+                },
+            },
+            actor=command.actor,
+        )
+        self.restart_requested = day
+        return {
+            **self.pacing.answer(),
+            "restarted_from": day.isoformat(),
+            "previous_market_date": before.isoformat() if before else None,
+        }
+
     # -- commands -----------------------------------------------------------------------------
     def apply(self, command: Command) -> object:
         """Apply a command the engine answers and store its events; returns the handler's
@@ -327,6 +363,15 @@ class Coordinator:
         command (pause, resume, speed) has no reply: it is recorded as ``CommandApplied`` and
         this returns None."""
         reply = getattr(command, "reply", None)
+        if isinstance(command, CLOCK_COMMANDS):
+            # The clock's handlers record nothing themselves: the command is the event.
+            try:
+                result = self.commands.route(command)
+                self.record_command(command)
+            except Exception as exc:
+                return partial(command.reply.set_exception, exc)
+            command.reply.seq = self.recorder.last_seq
+            return partial(command.reply.set_result, result)
         if reply is None:
             self.commands.route(command)
             try:
@@ -494,136 +539,5 @@ class Coordinator:
         )
 
 
-class CoordinatorRunner:
-    """Runs the coordinator's cycles in one background thread, paced at a replay speed.
-
-    Readers call ``snapshot()`` (the latest immutable picture, no lock) and ``submit()`` commands;
-    the engine thread applies commands between cycles. A failing cycle is recorded by the
-    coordinator and the runner goes on; nothing here can block the web server.
-    """
-
-    def __init__(
-        self,
-        coordinator: Coordinator,
-        ticks: Iterable[MarketTick],
-        speed_days_per_second: float,
-        start_paused: bool = False,
-    ) -> None:
-        self.coordinator = coordinator
-        self._ticks = iter(ticks)
-        self.pacing = coordinator.pacing
-        self.pacing.speed_days_per_second = speed_days_per_second
-        self.pacing.status = EngineStatus.PAUSED if start_paused else EngineStatus.STARTING
-        self._commands: queue.Queue[Command] = queue.Queue()
-        self._stop = threading.Event()
-        self._published = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="coordinator", daemon=True)
-        self._next_due = 0.0
-        self._version = 0
-        self._snapshot = coordinator.build_snapshot(
-            self.pacing.status, self.pacing.speed_days_per_second
-        )
-
-    @property
-    def status(self) -> EngineStatus:
-        return self.pacing.status
-
-    def snapshot(self) -> StateSnapshot:
-        return self._snapshot
-
-    def submit(self, command: Command) -> None:
-        self._commands.put(command)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        self._commands.put(Pause(ENGINE_ACTOR, "stopping"))  # wakes the thread if it waits
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def wait_for_cycles(self, n: int, timeout_s: float) -> bool:
-        """Block until at least ``n`` cycles have completed; False on timeout."""
-        deadline = time.monotonic() + timeout_s
-        with self._published:
-            while self._snapshot.cycles_completed < n:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._published.wait(remaining)
-        return True
-
-    def _apply(self, command: Command) -> None:
-        if self._stop.is_set():
-            if hasattr(command, "reply"):
-                command.reply.set_exception(CommandRefused("the engine is stopping"))
-            return
-        answer = self.coordinator.handle(command)
-        try:
-            self._publish()
-        finally:
-            if answer is not None:
-                answer()
-
-    def _wait(self, timeout_s: float) -> None:
-        """Sleep up to ``timeout_s``, waking at once to apply a command."""
-        try:
-            self._apply(self._commands.get(timeout=max(timeout_s, 0.0)))
-        except queue.Empty:
-            return
-
-    def _publish(self) -> None:
-        # Only the engine thread publishes, so the counter needs no lock of its own.
-        self._version += 1
-        snapshot = self.coordinator.build_snapshot(
-            self.pacing.status, self.pacing.speed_days_per_second, self._version
-        )
-        with self._published:
-            self._snapshot = snapshot
-            self._published.notify_all()
-
-    def _run(self) -> None:
-        if self.pacing.status is EngineStatus.STARTING:
-            self.pacing.status = EngineStatus.RUNNING
-        self._publish()
-        self._next_due = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                self._step()
-            except Exception as exc:
-                # run_cycle records its own failures; this guards the loop itself (a snapshot
-                # or a store outage) so that the engine thread never dies.
-                self.coordinator.last_error = f"engine loop: {type(exc).__name__}: {exc}"
-                log.exception("engine loop step failed; going on")
-                self._wait(0.5)
-        if self.pacing.status is not EngineStatus.FINISHED:
-            self.pacing.status = EngineStatus.STOPPED
-        self._publish()
-
-    def _step(self) -> None:
-        while not self._commands.empty():
-            self._apply(self._commands.get_nowait())
-        if self.pacing.status is not EngineStatus.RUNNING:
-            self._wait(0.5)
-            return
-        now = time.monotonic()
-        if now < self._next_due:
-            self._wait(self._next_due - now)
-            return
-        tick = next(self._ticks, None)
-        if tick is None:
-            self.pacing.status = EngineStatus.FINISHED
-            self.coordinator.record_finish()
-            self._publish()
-            return
-        self.coordinator.run_cycle(tick)
-        t0 = time.perf_counter()
-        self._publish()
-        self.coordinator.views.record_snapshot_time((time.perf_counter() - t0) * 1000.0)
-        self._next_due = max(
-            self._next_due + 1.0 / self.pacing.speed_days_per_second, time.monotonic() - 1.0
-        )
+# The background thread lives in engine/cycle/runner.py; importers name it from here too.
+from engine.cycle.runner import CoordinatorRunner  # noqa: E402

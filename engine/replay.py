@@ -34,6 +34,13 @@ FILL_COLUMNS = (
 )
 
 
+def replay_first_seq(parts: EngineParts) -> int:
+    """Where the report's replay begins in the log: after the latest restart (``RestartFrom``),
+    whose cycles and fills are the ones the portfolios now reflect; else the first event."""
+    restart = parts.store.query(event_type="ReplayRestarted", limit=1)
+    return int(restart[0].seq or 0) + 1 if restart else 1
+
+
 def run_replay(
     parts: EngineParts,
     out_dir: Path,
@@ -76,7 +83,8 @@ def run_replay(
         fills = csv.writer(fills_file)
         fills.writerow(FILL_COLUMNS)
         for event in parts.store.iter_from(
-            1, event_types=frozenset({"CycleCompleted", "OrderFilled"})
+            replay_first_seq(parts),
+            event_types=frozenset({"CycleCompleted", "OrderFilled"}),
         ):
             p = event.payload
             if event.type == "OrderFilled":

@@ -26,6 +26,8 @@ HANDLERS = {
     "replay": "app.cli.replay:replay",
     "check": "app.cli.store:check",
     "events": "app.cli.store:events",
+    "archive": "app.cli.store:archive",
+    "store-stats": "app.cli.store:store_stats",
     "stress": "app.cli.stress:stress",
     "allocate": "app.cli.allocate:allocate",
     "signals": "app.cli.signals:signals",

@@ -296,6 +296,39 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=50, help="at most this many events (50)")
     events.add_argument("--json", action="store_true", help="one JSON object per line")
     events.add_argument("--database-url", help=database_help)
+    events.add_argument(
+        "--archive",
+        type=Path,
+        help="read an archive file written by 'pcoord archive' instead of the live store",
+    )
+
+    archive = commands.add_parser(
+        "archive",
+        help="move events of market dates before DATE out of the live store into an archive file",
+    )
+    archive.add_argument(
+        "--before",
+        type=_date,
+        required=True,
+        help="archive every cycle whose market date is before this day (YYYY-MM-DD)",
+    )
+    archive.add_argument(
+        "--archive",
+        type=Path,
+        help="archive SQLite file (default: beside the store, <name>-archive-before-DATE.db)",
+    )
+    archive.add_argument("--database-url", help=database_help)
+    archive.add_argument(
+        "--no-vacuum",
+        action="store_true",
+        help="leave the SQLite file its size (VACUUM gives the freed pages back to the disk)",
+    )
+
+    store_stats = commands.add_parser(
+        "store-stats", help="size of the event store: events and bytes per cycle and per type"
+    )
+    store_stats.add_argument("--database-url", help=database_help)
+    store_stats.add_argument("--json", action="store_true", help="print one JSON object")
 
     bench_store = commands.add_parser(
         "bench-store",

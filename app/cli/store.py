@@ -83,7 +83,13 @@ def events(args: argparse.Namespace) -> int:
         raise ConfigError("events --bus pulsar: only 'events tail' reads Pulsar")
     if args.limit < 1:
         raise ConfigError(f"--limit: {args.limit} must be at least 1")
-    store = SqlEventStore.from_url(args.database_url or default_database_url(), writable=False)
+    if args.archive is not None:
+        if args.database_url:
+            raise ConfigError("events: give --archive or --database-url, not both")
+        if not args.archive.is_file():
+            raise ConfigError(f"--archive: {args.archive} is not a file")
+    url = f"sqlite:///{args.archive}" if args.archive else args.database_url
+    store = SqlEventStore.from_url(url or default_database_url(), writable=False)
     queries = StoredEventQueries(store)
     try:
         if args.from_seq is None and args.since is None:
@@ -98,4 +104,72 @@ def events(args: argparse.Namespace) -> int:
         _print_event(event, args.json)
     if not selected and not args.json:
         print("no events match", file=sys.stderr)
+    return 0
+
+
+def archive(args: argparse.Namespace) -> int:
+    from engine.events.archive import archive_before, default_archive_path
+    from engine.events.store import SqlEventStore, default_database_url
+
+    store = SqlEventStore.from_url(args.database_url or default_database_url())
+    try:
+        path = args.archive or default_archive_path(store, args.before)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size_before = _sqlite_bytes(store)
+        print(f"archiving events of market dates before {args.before} to {path}", flush=True)
+        report = archive_before(
+            store, args.before, f"sqlite:///{path}", lambda line: print(f"  {line}", flush=True)
+        )
+        print(report.describe())
+        if report.events_moved and size_before is not None and not args.no_vacuum:
+            print("  giving the freed space back to the disk (VACUUM) ...", flush=True)
+            with store.engine.connect() as connection:
+                connection.exec_driver_sql("VACUUM")
+                # In WAL mode the compacted pages sit in the log until a checkpoint.
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            size_after = _sqlite_bytes(store) or 0
+            print(f"live store: {size_before / 1e6:,.1f} MB -> {size_after / 1e6:,.1f} MB")
+        if report.events_moved:
+            print(f"read the archived events with: pcoord events --archive {path} --from-seq 1")
+    finally:
+        store.close()
+    return 0
+
+
+def _sqlite_bytes(store: object) -> int | None:
+    """The size of a SQLite store's file (with its write-ahead log); None for other databases."""
+    from pathlib import Path
+
+    url = store.engine.url  # type: ignore[attr-defined]
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def store_stats(args: argparse.Namespace) -> int:
+    from engine.events.growth import store_growth
+    from engine.events.store import SqlEventStore, default_database_url
+
+    store = SqlEventStore.from_url(args.database_url or default_database_url(), writable=False)
+    try:
+        stats = store_growth(store, _sqlite_bytes(store))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(
+        f"cycles {stats['cycles']:,}, events {stats['events']:,} "
+        f"({stats['events_per_cycle']:.1f} per cycle)"
+    )
+    if stats["file_bytes"] is not None:
+        print(
+            f"file {stats['file_bytes'] / 1e6:,.1f} MB: "
+            f"{stats['file_mb_per_1000_cycles']:,.1f} MB per 1,000 cycles"
+        )
+    print(f"payloads {stats['payload_bytes'] / 1e6:,.1f} MB; by event type (payload bytes):")
+    for row in stats["by_type"]:
+        print(f"  {row['type']:<26} {row['events']:>9,} events {row['payload_bytes']:>13,} bytes")
     return 0

@@ -115,7 +115,10 @@ class EventRecorder:
         correlation = self._cycle or self.state.cycles_completed + 1
         if self._cycle is not None:
             self._position += 1
-            event_id = f"c{correlation:09d}-{self._position:05d}"
+            # Cycle numbers start again after a replay restart; the restart count keeps the ids
+            # unique (a plain replay's ids are unchanged).
+            epoch = f"r{self.state.restarts}-" if self.state.restarts else ""
+            event_id = f"{epoch}c{correlation:09d}-{self._position:05d}"
         else:
             event_id = f"s{self.session_id}-{uuid.uuid4().hex[:16]}"
         event = Event(
@@ -152,14 +155,21 @@ class EventRecorder:
     def _persist_state(self, connection: Connection, stored: list[Event]) -> None:
         """Runs inside the append transaction: the projection and, when due, a snapshot."""
         touched: set[tuple[str, str | None]] = set()
+        restarted = False
         for event in stored:
-            if event.type == "OrderFilled":
+            if event.type == "ReplayRestarted":
+                # Every position goes; each portfolio's cash is written again below.
+                self.repository.clear_positions(connection)
+                touched.update((pid, None) for pid in event.payload["portfolios"])
+                restarted = True
+            elif event.type == "OrderFilled":
                 touched.add((event.portfolio_id or "", event.payload["symbol"]))
             elif event.type == "PortfolioOpened":
                 touched.add((event.payload["portfolio_id"], None))
         last_seq = int(stored[-1].seq or 0)
         self.repository.write_projection(connection, self.state, touched, last_seq)
-        if self._events_since_snapshot + len(stored) >= self.snapshot_every_events:
+        # After a restart a snapshot at once: recovery then needs no event from before it.
+        if restarted or self._events_since_snapshot + len(stored) >= self.snapshot_every_events:
             self.repository.write_snapshot(connection, self.state, last_seq)
             self._snapshot_written = True
 

@@ -43,10 +43,11 @@ def check_recovered_state(
 
 
 def accepted_external_by_cycle(
-    store: SqlEventStore, cycles_completed: int, page_size: int = 5000
+    store: SqlEventStore, cycles_completed: int, page_size: int = 5000, after_seq: int = 0
 ) -> dict[int, list[Signal]]:
     """External views accepted recently enough that their quality may still be measured, by
-    the cycle they were accepted in, in the order they were accepted."""
+    the cycle they were accepted in, in the order they were accepted; only those stored after
+    ``after_seq`` (a replay restart: cycle numbers start again there)."""
     first = cycles_completed - MAX_HORIZON_DAYS
     accepted: dict[int, list[Signal]] = {}
     before: int | None = None
@@ -54,7 +55,7 @@ def accepted_external_by_cycle(
         page = store.query(event_type="SignalReceived", before_seq=before, limit=page_size)
         for event in page:
             cycle = int(event.payload["cycle"])
-            if cycle < first:
+            if cycle < first or int(event.seq or 0) <= after_seq:
                 page = []
                 break
             accepted.setdefault(cycle, []).append(signal_from_payload(event.payload))
@@ -74,7 +75,11 @@ def catch_up(
 ) -> Iterator[MarketTick]:
     """The ticks still to run, after re-forming what the ticks already run left behind."""
     done = state.market_date
-    external = accepted_external_by_cycle(store, state.cycles_completed) if done else {}
+    external = {}
+    if done:
+        restart = store.query(event_type="ReplayRestarted", limit=1)
+        after_seq = int(restart[0].seq or 0) if restart else 0
+        external = accepted_external_by_cycle(store, state.cycles_completed, after_seq=after_seq)
     cycle = 0
     index = market.universe.symbol_index
     for tick in ticks:

@@ -225,13 +225,35 @@ class SqlEventStore:
 
     def _portfolio_counters(self, connection: Connection) -> dict[str, int]:
         if self._portfolio_seq is None:
+            # Numbering goes on after events moved to an archive (engine/events/archive.py).
+            counters = self.archived_portfolio_seq(connection)
             rows = connection.execute(
                 select(events_table.c.portfolio_id, func.max(events_table.c.portfolio_seq))
                 .where(events_table.c.portfolio_id.is_not(None))
                 .group_by(events_table.c.portfolio_id)
             )
-            self._portfolio_seq = {pid: int(seq) for pid, seq in rows}
+            for pid, seq in rows:
+                counters[pid] = max(counters.get(pid, 0), int(seq))
+            self._portfolio_seq = counters
         return self._portfolio_seq
+
+    def archived_through(self, connection: Connection | None = None) -> int:
+        """The last event sequence moved to an archive (0: nothing archived)."""
+        with self.reading(connection) as reading:
+            value = reading.execute(
+                select(store_meta_table.c.value).where(store_meta_table.c.key == ARCHIVED_THROUGH)
+            ).scalar()
+        return int(value or 0)
+
+    def archived_portfolio_seq(self, connection: Connection | None = None) -> dict[str, int]:
+        """Each portfolio's last archived ``portfolio_seq``."""
+        with self.reading(connection) as reading:
+            rows = reading.execute(
+                select(store_meta_table.c.key, store_meta_table.c.value).where(
+                    store_meta_table.c.key.startswith(PORTFOLIO_SEQ_PREFIX)
+                )
+            )
+            return {key[len(PORTFOLIO_SEQ_PREFIX) :]: int(value) for key, value in rows}
 
     def append(
         self,
@@ -424,6 +446,10 @@ FIELD_LIMITS = {
     "correlation_id": 128,
 }
 
+
+# store_meta keys written when events move to an archive (engine/events/archive.py).
+ARCHIVED_THROUGH = "archived_through_seq"
+PORTFOLIO_SEQ_PREFIX = "portfolio_seq:"
 
 store_meta_table = Table(
     "store_meta",

@@ -18,6 +18,12 @@ Payload fields read beyond the basics (all optional, so older event logs fold un
 - ``CashInterestCredited`` (``amount_usd`` whole cents, ``market_date``; ``portfolio_id`` on the
   event): credited to the ledger's cash and subtracted from ``interest_accrual_usd``, so the part
   of the accrual below a cent carries over to the next credit.
+- ``ReplayRestarted`` (``first_trading_date``, ISO; ``portfolios``: ``{portfolio_id:
+  {initial_cash_usd, allow_short}}``): the replay starts again. The state becomes that of a new
+  store whose portfolios were just opened with that cash: positions, orders, cycles, NAV
+  history, signals, overrides, alerts and trading states are cleared; the risk limits in force
+  are kept (they are the desk's settings, not the market's). ``restarts`` counts them and
+  ``replay_start`` is the day the feed starts on.
 
 Accruals are summed exactly in ``Decimal`` (at the default 28 significant digits), so live and
 replayed states agree to the last digit.
@@ -75,6 +81,9 @@ class EngineState:
         self.weight_overrides: dict[str, dict[str, dict[str, Any]]] = {}
         self.sleeve_targets: dict[str, dict[str, dict[str, float]]] = {}
         self.events_applied = 0
+        # Replay restarts so far, and the trading day the latest one started the feed on.
+        self.restarts = 0
+        self.replay_start: date | None = None
 
     # -- the fold -----------------------------------------------------------------------------
     def apply(self, event: Event) -> None:
@@ -84,14 +93,17 @@ class EngineState:
         self.events_applied += 1
 
     def _opened(self, event: Event) -> None:
-        pid = event.payload["portfolio_id"]
-        allow_short = event.payload.get("allow_short", False)
+        self._open(event.payload)
+
+    def _open(self, opening: dict[str, Any]) -> None:
+        pid = opening["portfolio_id"]
+        allow_short = opening.get("allow_short", False)
         if not isinstance(allow_short, bool):
             raise ValueError(
                 f"PortfolioOpened {pid}: allow_short {allow_short!r} must be true or false"
             )
         self.ledger.open_portfolio(
-            pid, Decimal(event.payload["initial_cash_usd"]), allow_short=allow_short
+            pid, Decimal(opening["initial_cash_usd"]), allow_short=allow_short
         )
         self.initial_cash_usd[pid] = self.ledger.cash_usd(pid)
         self.orders_total[pid] = 0
@@ -211,6 +223,19 @@ class EngineState:
             event.payload["instrument"], None
         )
 
+    def _replay_restarted(self, event: Event) -> None:
+        p = event.payload
+        fresh = EngineState(self._nav_history_points)
+        fresh.risk_limits = self.risk_limits
+        fresh.events_applied = self.events_applied
+        fresh.restarts = self.restarts + 1
+        fresh.replay_start = _as_date(p["first_trading_date"])
+        # In place: the recorder, the read models and the shadow hold this object.
+        self.__dict__.clear()
+        self.__dict__.update(vars(fresh))
+        for pid, opening in sorted(p["portfolios"].items()):
+            self._open({"portfolio_id": pid, **opening})
+
     @property
     def halted(self) -> dict[str, str]:
         """Portfolios in HALTED, with the reason."""
@@ -316,6 +341,8 @@ class EngineState:
                 pid: self.sleeve_targets[pid] for pid in sorted(self.sleeve_targets)
             },
             "events_applied": self.events_applied,
+            "restarts": self.restarts,
+            "replay_start": self.replay_start.isoformat() if self.replay_start else None,
         }
 
     @classmethod
@@ -377,6 +404,10 @@ class EngineState:
             for pid, by_sleeve in data["sleeve_targets"].items()
         }
         state.events_applied = int(data["events_applied"])
+        # Absent from snapshots written before replays could restart: none had restarted.
+        state.restarts = int(data.get("restarts", 0))
+        replay_start = data.get("replay_start")
+        state.replay_start = _as_date(replay_start) if replay_start else None
         return state
 
     def ledger_digest(self) -> str:
@@ -492,4 +523,5 @@ _HANDLERS = {
     "OverrideExpired": EngineState._override_expired,
     "WeightOverrideSet": EngineState._weight_override_set,
     "WeightOverrideLifted": EngineState._weight_override_lifted,
+    "ReplayRestarted": EngineState._replay_restarted,
 }

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.errors import RecoveryError
 from engine.events.store import SqlEventStore, metadata, utc_now
 from engine.state.engine_state import EngineState
 
@@ -164,6 +165,10 @@ class StateRepository:
                     )
                 )
 
+    def clear_positions(self, connection: Connection) -> None:
+        """Every position row goes (a replay restarted: the portfolios hold only cash)."""
+        connection.execute(delete(positions_table))
+
     def write_snapshot(self, connection: Connection, state: EngineState, last_seq: int) -> None:
         text = json.dumps(state.to_dict(), sort_keys=True, separators=(",", ":"))
         connection.execute(
@@ -206,26 +211,43 @@ class StateRepository:
     ) -> LoadedSnapshot | None:
         """The newest snapshot that passes its checksum and loads; older ones if it does not."""
         for row in self.snapshot_rows(connection):
-            reason = None
-            if hashlib.sha256(row.state.encode()).hexdigest() != row.sha256:
-                reason = f"snapshot {row.id} (seq {row.last_seq}): checksum mismatch"
-            else:
-                try:
-                    state = EngineState.from_dict(json.loads(row.state))
-                except (ValueError, KeyError, TypeError) as exc:
-                    reason = f"snapshot {row.id} (seq {row.last_seq}): unreadable: {exc}"
-            if reason is None:
+            reasons: list[str] = []
+            state = self.load_snapshot(row, reasons)
+            reason = reasons[0] if reasons else None
+            if state is not None:
                 return LoadedSnapshot(row.id, row.last_seq, state)
             log.warning("%s; trying an older one", reason)
             if rejected is not None:
                 rejected.append(reason)
         return None
 
+    @staticmethod
+    def load_snapshot(row: Any, rejected: list[str] | None = None) -> EngineState | None:
+        """The state a snapshot row holds, or None (and why, in ``rejected``) when its
+        checksum fails or it cannot be read."""
+        if hashlib.sha256(row.state.encode()).hexdigest() != row.sha256:
+            reason = f"snapshot {row.id} (seq {row.last_seq}): checksum mismatch"
+        else:
+            try:
+                return EngineState.from_dict(json.loads(row.state))
+            except (ValueError, KeyError, TypeError) as exc:
+                reason = f"snapshot {row.id} (seq {row.last_seq}): unreadable: {exc}"
+        if rejected is not None:
+            rejected.append(reason)
+        return None
+
     def recover(self, use_snapshots: bool = True) -> tuple[EngineState, RecoveryReport]:
         """Latest valid snapshot plus every event after it; no snapshot: every event."""
         started = time.perf_counter()
         report = RecoveryReport()
-        loaded = self.latest_snapshot(report.rejected_snapshots) if use_snapshots else None
+        floor = self.store.archived_through()
+        loaded = self.latest_snapshot(report.rejected_snapshots) if use_snapshots or floor else None
+        if floor and (loaded is None or loaded.last_seq < floor):
+            # Folding what is left would silently miss the archived events.
+            raise RecoveryError(
+                f"events up to #{floor:,} are archived and no valid state snapshot covers them "
+                f"({'; '.join(report.rejected_snapshots) or 'none left'})"
+            )
         state = loaded.state if loaded else EngineState()
         if loaded:
             report.snapshot_id, report.snapshot_seq = loaded.snapshot_id, loaded.last_seq
