@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 EMPTY = "—"
 
@@ -54,8 +52,3 @@ def day(value: date | None) -> str:
 def moment(value: datetime) -> str:
     """An event time to the second, without microseconds or the UTC offset clutter."""
     return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def compact_json(payload: dict[str, Any]) -> str:
-    """Payload as one line of JSON; Decimals, dates and enums print as their text."""
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str)

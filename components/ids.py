@@ -117,7 +117,6 @@ TRADES_QUALITY_TABLE = "trades-quality-table"
 # What a Cancel in the blotter became (the engine's answer), shown above the blotter.
 TRADES_CANCEL_FEEDBACK = "trades-cancel-feedback"
 # The "type" of each working order's Cancel button; the button's "index" is the order id.
-TRADES_CANCEL_BUTTON = "trades-cancel-button"
 TRADES_HOLD_PORTFOLIO = "trades-hold-portfolio"
 TRADES_HOLD_MODE = "trades-hold-mode"
 TRADES_HOLD_REASON = "trades-hold-reason"
@@ -176,13 +175,8 @@ RISK_CHANGED = "risk-changed"
 # Events.
 EVENTS_PORTFOLIO_FILTER = "events-portfolio-filter"
 EVENTS_TYPE_FILTER = "events-type-filter"
-EVENTS_OLDER_BUTTON = "events-older-button"
-EVENTS_NEWER_BUTTON = "events-newer-button"
-EVENTS_NEWEST_BUTTON = "events-newest-button"
 EVENTS_PAGE_LABEL = "events-page-label"
 EVENTS_TABLE = "events-table"
-EVENTS_PAGE = "events-page"
-EVENTS_SHOWN = "events-shown"
 EVENTS_OPTIONS_INTERVAL = "events-options-interval"
 EVENTS_EXPORT_BUTTON = "events-export-button"
 EVENTS_DOWNLOAD = "events-download"
@@ -199,11 +193,6 @@ def lift_button(override_id: str) -> dict[str, str]:
 def allocation_lift_button(portfolio_id: str, symbol: str) -> dict[str, str]:
     """The pattern-matching id of the Lift button of one weight override."""
     return {"type": ALLOCATION_LIFT_BUTTON, "portfolio": portfolio_id, "symbol": symbol}
-
-
-def trades_cancel_button(order_id: str) -> dict[str, str]:
-    """The pattern-matching id of the Cancel button of one working order."""
-    return {"type": TRADES_CANCEL_BUTTON, "index": order_id}
 
 
 def risk_ack_button(alert_id: str) -> dict[str, str]:

@@ -25,7 +25,7 @@ from dash import html
 from components import formatting as fmt
 from components.colours import NEGATIVE, POSITIVE
 from engine.allocation.impact import AllocationImpact
-from engine.model import Event, Side
+from engine.model import Side
 from engine.risk.metrics import drawdown_basis
 from engine.signals.book import ALL_PORTFOLIOS
 from engine.snapshot import (
@@ -39,8 +39,6 @@ from engine.snapshot import (
 # Rows a live table shows: enough to follow what just happened, few enough to redraw each second.
 RECENT_ROWS = 50
 
-# A payload longer than this is cut on screen; the full text is in the cell's tooltip.
-PAYLOAD_DISPLAY_CHARS = 400
 
 T = TypeVar("T")
 
@@ -149,85 +147,6 @@ def side_cell(side: Side) -> Cell:
 def score_cell(value: float) -> Cell:
     colour = POSITIVE if value > 0 else NEGATIVE if value < 0 else None
     return Cell(f"{value:+.2f}", style={"color": colour} if colour else None)
-
-
-HOLDING_COLUMNS = (
-    Column("symbol"),
-    Column("sector"),
-    Column("shares", numeric=True),
-    Column("price (USD)", numeric=True),
-    Column("value (USD)", numeric=True),
-    Column("weight", numeric=True),
-    Column("target", numeric=True),
-)
-
-
-def holdings_table(portfolio: PortfolioView) -> html.Div:
-    """Held or targeted positions, largest value first, then cash and the NAV they add up to."""
-    positions = sorted(
-        (p for p in portfolio.positions if p.quantity_shares or p.target_weight),
-        key=lambda p: (p.market_value_usd, p.target_weight),
-        reverse=True,
-    )
-    rows: list[list[Any]] = [
-        [
-            p.symbol,
-            p.sector,
-            fmt.shares(p.quantity_shares),
-            fmt.price(p.price_usd),
-            fmt.usd(p.market_value_usd),
-            fmt.pct(p.weight, 2),
-            fmt.pct(p.target_weight, 2),
-        ]
-        for p in positions
-    ]
-    rows.append(
-        [
-            html.Em("cash"),
-            "",
-            "",
-            "",
-            fmt.usd(portfolio.cash_usd),
-            fmt.pct(portfolio.cash_weight, 2),
-            fmt.pct(portfolio.target_cash_weight, 2),
-        ]
-    )
-    rows.append([html.Strong("NAV"), "", "", "", html.Strong(fmt.usd(portfolio.nav_usd)), "", ""])
-    return build_table(HOLDING_COLUMNS, rows, empty="No holdings")
-
-
-EVENT_COLUMNS = (
-    Column("seq", numeric=True),
-    Column("time"),
-    Column("type"),
-    Column("portfolio"),
-    Column("actor"),
-    Column("payload"),
-)
-
-
-def _payload(payload: dict[str, Any]) -> html.Code:
-    text = fmt.compact_json(payload)
-    if len(text) <= PAYLOAD_DISPLAY_CHARS:
-        return html.Code(text, className="pc-payload")
-    shown = text[: PAYLOAD_DISPLAY_CHARS - 1] + "…"
-    return html.Code(shown, title=text, className="pc-payload")
-
-
-def events_table(events: Sequence[Event], labels: PortfolioLabels) -> html.Div:
-    """Events in the order given (the store returns newest first), payload as one line of JSON."""
-    rows = [
-        [
-            event.seq if event.seq is not None else fmt.EMPTY,
-            fmt.moment(event.timestamp),
-            event.type,
-            labels(event.portfolio_id),
-            event.actor,
-            _payload(event.payload),
-        ]
-        for event in events
-    ]
-    return build_table(EVENT_COLUMNS, rows, empty="No events match these filters")
 
 
 IMPACT_COLUMNS = (Column(""), Column("now", numeric=True), Column("proposed", numeric=True))

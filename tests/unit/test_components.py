@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from dash.development.base_component import Component
@@ -14,8 +13,8 @@ from components.cards import books_table, status_badge
 from components.colours import PORTFOLIO_PALETTE, portfolio_colours
 from components.figures import latency_figure, nav_figure, signal_heatmap, thin, weights_figure
 from components.signal_tables import coordinated_signals_table
-from components.tables import PAYLOAD_DISPLAY_CHARS, PortfolioLabels, events_table, holdings_table
-from engine.model import CycleReport, Event, Fill, Instrument, Order, Side
+from components.tables import PortfolioLabels
+from engine.model import CycleReport, Fill, Instrument, Order, Side
 from engine.snapshot import (
     EngineStatus,
     NavPoint,
@@ -267,17 +266,6 @@ def test_weights_figure_sets_target_beside_current_in_percent_of_nav_with_cash()
 # Tables and cards ---------------------------------------------------------------------------------
 
 
-def test_holdings_table_lists_held_positions_then_cash_and_nav_to_the_cent() -> None:
-    rows = shown_rows(holdings_table(_growth()))
-
-    assert rows == [
-        "AAPL|Information Technology|100|$150.2500|$15,025.00|51.76%|55.00%",
-        "MSFT|Information Technology|40|$300.1000|$12,004.00|41.35%|40.00%",
-        "cash||||$2,000.50|6.89%|5.00%",
-        "NAV||||$29,029.50||",
-    ]
-
-
 def _order(order_id: str, day: int, side: Side = Side.BUY) -> Order:
     return Order(
         order_id, "growth", "AAPL", side, 10, Decimal("150.2500"), START + timedelta(days=day)
@@ -312,44 +300,6 @@ def test_coordinated_signals_table_ranks_each_portfolio_by_strength_and_skips_no
         "Growth|MSFT|-0.30|50%",
         "Income|XOM|+0.60|70%",
     ]
-
-
-def _event(seq: int, payload: dict[str, Any]) -> Event:
-    return Event(
-        event_id=f"e-{seq}",
-        type="OrderCreated",
-        timestamp=datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC),
-        actor="engine",
-        payload=payload,
-        portfolio_id="growth",
-        seq=seq,
-    )
-
-
-def test_events_table_shows_each_payload_as_one_line_of_json() -> None:
-    labels = PortfolioLabels(_snapshot().portfolios, portfolio_colours(["growth", "income"]))
-    payload = {"symbol": "AAPL", "quantity_shares": 10, "price_usd": Decimal("150.25")}
-
-    rows = shown_rows(events_table([_event(12, payload), _event(11, {})], labels))
-
-    assert rows == [
-        "12|2024-05-01 12:30:15|OrderCreated|Growth|engine|"
-        '{"price_usd":"150.25","quantity_shares":10,"symbol":"AAPL"}',
-        "11|2024-05-01 12:30:15|OrderCreated|Growth|engine|{}",
-    ]
-
-
-def test_a_long_payload_is_cut_on_screen_and_kept_whole_in_its_tooltip() -> None:
-    labels = PortfolioLabels((), {})
-    payload = {"orders": ["x" * 50] * 20}
-
-    long, short = find(events_table([_event(1, payload), _event(0, {"n": 1})], labels), "Code")
-
-    assert len(long.children) == PAYLOAD_DISPLAY_CHARS
-    assert long.children.endswith("…")
-    assert long.title == fmt.compact_json(payload)
-    assert short.children == '{"n":1}'
-    assert getattr(short, "title", None) is None
 
 
 def test_status_badge_reads_the_engine_status() -> None:
