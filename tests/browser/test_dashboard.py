@@ -20,6 +20,7 @@ from app.runtime import Runtime
 from components import formatting as fmt
 from components import ids
 from components.cards import pnl_text, turnover_text
+from components.event_grid import EVENTS_GRID_PAGE
 from engine.commands import Pause
 from engine.snapshot import EngineStatus
 from tests.browser.pages import WAIT_S, click, open_page, read_text, text, wait
@@ -166,7 +167,15 @@ def test_every_page_shows_the_engine_state(dashboard: DashComposite, runtime: Ru
     )
     runtime.runner.submit(Pause("test", "a still log to page through"))
     wait(lambda: runtime.runner.snapshot().status is EngineStatus.PAUSED, "no pause")
-    wait(lambda: len(_seqs(dashboard)) > 1, "fewer than two OrderCreated events shown")
+    # Paused, the log holds still: wait until the grid shows its newest full page (a reload
+    # started before the pause may still be on its way) before paging from it.
+    newest_seq = runtime.store.query(event_type="OrderCreated", limit=1)[0].seq
+
+    def first_page_is_current() -> bool:
+        page = _seqs(dashboard)
+        return len(page) == EVENTS_GRID_PAGE and page[0] == newest_seq
+
+    wait(first_page_is_current, "the grid does not show the newest page of OrderCreated events")
     newest_page = _seqs(dashboard)
     click(dashboard, f"#{ids.EVENTS_GRID} .ag-paging-button[aria-label='Next Page']")
     wait(
