@@ -74,6 +74,8 @@ class Pacing:
     def resume(self, command: Resume) -> dict[str, object]:
         if self.status is EngineStatus.PAUSED:
             self.status = EngineStatus.RUNNING
+        # A step not yet run is part of running now; it must not run once more after a pause.
+        self.steps_due = 0
         return self.answer()
 
     def set_speed(self, command: SetSpeed) -> dict[str, object]:
@@ -115,6 +117,7 @@ class Pacing:
             raise ValueError("JumpTo.market_date: the replay has reached the end of the data")
         self.run_until = target
         self.status = EngineStatus.RUNNING
+        self.steps_due = 0
         return self.answer()
 
     def restart_day(self, command: RestartFrom) -> date:

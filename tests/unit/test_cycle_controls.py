@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from engine.commands import CancelOrder, CommandRefused, Pause, Resume, SetSpeed
+from engine.commands import CancelOrder, CommandRefused, JumpTo, Pause, Resume, SetSpeed, Step
 from engine.cycle.controls import (
     cancel_order,
     change_trading_state,
@@ -18,7 +19,7 @@ from engine.cycle.controls import (
     remaining_shares,
     working_orders,
 )
-from engine.cycle.pacing import Pacing
+from engine.cycle.pacing import Pacing, ReplayCalendar
 from engine.cycle.recorder import EventRecorder, record_all
 from engine.cycle.router import CommandRouter
 from engine.events.bus import EmbeddedEventBus
@@ -359,3 +360,23 @@ def test_consistency_halts_a_portfolio_whose_ledger_moved_without_an_event(
     assert set(recorder.state.halted) == {"alpha"}
     assert recorder.pending == 0
     bus.close()
+
+
+def test_a_step_is_taken_only_while_paused_and_a_jump_replaces_it() -> None:
+    days = (date(2008, 1, 2), date(2008, 1, 3), date(2008, 1, 4), date(2008, 1, 7))
+    pacing = Pacing(EngineStatus.PAUSED, 5.0, ReplayCalendar.of(days), lambda: days[0])
+    pacing.step(Step("pm", "one day"))
+    assert pacing.steps_due == 1
+    with pytest.raises(ValueError, match="Step: the previous step has not run yet"):
+        pacing.step(Step("pm", "another"))
+    pacing.jump(JumpTo("pm", "further", market_date=date(2008, 1, 5)))
+    assert (pacing.status, pacing.run_until, pacing.steps_due) == (
+        EngineStatus.RUNNING,
+        date(2008, 1, 5),
+        0,
+    )
+    pacing.after_cycle(days[2])
+    assert pacing.status is EngineStatus.RUNNING  # 2008-01-05 not reached yet
+    pacing.after_cycle(days[3])
+    assert (pacing.status, pacing.run_until) == (EngineStatus.PAUSED, None)
+    assert ReplayCalendar.of(days).first_on_or_after(date(2008, 1, 5)) == days[3]
