@@ -5,7 +5,12 @@ window.dash_clientside = window.dash_clientside || {};
 window.dash_clientside.pcGrid = {
     refresh: function (_key, gridId) {
         dash_ag_grid.getApiAsync(gridId).then(function (api) {
-            api.refreshInfiniteCache();
+            // A grid that got no rows holds no block to refresh: start it again from page one.
+            if (api.getDisplayedRowCount() === 0) {
+                api.purgeInfiniteCache();
+            } else {
+                api.refreshInfiniteCache();
+            }
         });
         return window.dash_clientside.no_update;
     },
