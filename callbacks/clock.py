@@ -16,6 +16,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.commands import alert, send
 from components import formatting as fmt
 from components import ids
+from components.cards import status_badge
 from components.clock import restart_consequence
 from engine.commands import Command, JumpTo, Pause, RestartFrom, Resume, SetSpeed, Step
 from engine.snapshot import EngineStatus
@@ -122,7 +123,11 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         speed = runner.snapshot().speed_days_per_second
         return not is_open, first, last, first, last, speed
 
+    # The navbar's engine status and market date come with the clock: one request a tab per
+    # new snapshot instead of two.
     @app.callback(
+        Output(ids.NAVBAR_STATUS, "children"),
+        Output(ids.NAVBAR_MARKET_DATE, "children"),
         Output(ids.CLOCK_SUMMARY, "children"),
         Output(ids.CLOCK_PAUSE_BUTTON, "disabled"),
         Output(ids.CLOCK_RESUME_BUTTON, "disabled"),
@@ -130,8 +135,11 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Input(ids.SNAPSHOT_VERSION, "data"),
     )
     def show_clock(_version: int | None) -> tuple[Any, ...]:
-        status = runner.snapshot().status
+        snapshot = runner.snapshot()
+        status = snapshot.status
         return (
+            status_badge(status),
+            f"market date {fmt.day(snapshot.market_date)}",
             clock_summary(runner),
             status not in (EngineStatus.STARTING, EngineStatus.RUNNING),
             status is not EngineStatus.PAUSED,

@@ -1,5 +1,4 @@
-"""On every page: the snapshot version the pages listen to, and the navbar's engine status and
-market date.
+"""On every page: the snapshot version the pages and the navbar (callbacks/clock.py) listen to.
 
 The one-second interval fires only ``follow_snapshot``, which answers with nothing unless the
 engine published a new snapshot; the pages' callbacks take ``SNAPSHOT_VERSION`` as their input,
@@ -12,13 +11,10 @@ from typing import TYPE_CHECKING
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from components import formatting as fmt
 from components import ids
-from components.cards import status_badge
 
 if TYPE_CHECKING:
     import dash
-    import dash_bootstrap_components as dbc
 
     from engine.coordinator import CoordinatorRunner
     from engine.views.queries import EventQueries
@@ -35,12 +31,3 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         if version == shown:
             raise PreventUpdate
         return version
-
-    @app.callback(
-        Output(ids.NAVBAR_STATUS, "children"),
-        Output(ids.NAVBAR_MARKET_DATE, "children"),
-        Input(ids.SNAPSHOT_VERSION, "data"),
-    )
-    def show_engine_state(_version: int | None) -> tuple[dbc.Badge, str]:
-        snapshot = runner.snapshot()
-        return status_badge(snapshot.status), f"market date {fmt.day(snapshot.market_date)}"
