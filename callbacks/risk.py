@@ -4,24 +4,26 @@ shares of the 99% VaR by instrument, sector and sleeve, each holding's risk attr
 results, the VaR history and the audit trail of risk controls; a risk officer's trading state,
 limit and acknowledgement sent as commands.
 
-One refresh reads the snapshot once and redraws only the parts whose content changed: each part
-has a key in the rendered Store (the market date of the risk view and a digest of its attribution
-for the figures and the attribution table; a digest of the limits, which carries their versions
-and utilisations; the trading state and its reason; a digest of the alerts, gate decisions and
-audit entries shown), so a quiet second costs a few lookups and redraws nothing. The limits are
-a server grid: when their key changes the grid's refresh store gets it, and the grid asks for its
-rows again. An answered command bumps a counter that triggers the refresh at once; the engine
-publishes the snapshot carrying the change before it answers, so the new limit version, trading
-state and audit row show on that refresh even with the engine paused.
+Three refreshes (the figures and charts; the stress and attribution tables; the controls, limits,
+alerts, gate and audit), each its own answer so that none grows large, redraw only the parts whose
+content changed: each part has a key in its group's rendered Store (the market date of the risk
+view and a digest of its attribution for the figures and the tables; a digest of the limits,
+which carries their versions and utilisations; the trading state and its reason; a digest of the
+alerts, gate decisions and audit entries shown), so a quiet second costs a few lookups and redraws
+nothing. The figures and tables are the same for every session and built once for all of them.
+The limits are a server grid: when their key changes the grid's refresh store gets it, and the
+grid asks for its rows again. An answered command bumps a counter that triggers the refreshes at
+once; the engine publishes the snapshot carrying the change before it answers, so the new limit
+version, trading state and audit row show on that refresh even with the engine paused.
 
 A trading state or a limit is sent only after a confirmation that shows it before -> after.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dash import ALL, Input, Output, State, ctx, html, no_update
@@ -35,31 +37,34 @@ from callbacks.commands import (
     trading_state_command,
 )
 from callbacks.pickers import register_portfolio_picker
-from components import formatting as fmt
+from callbacks.risk_parts import (
+    PartRequest,
+    audit_of,
+    gate_of,
+    limits_card,
+    rendered_keys,
+    risk_figure_parts,
+    risk_of,
+    shown_alerts,
+    working_orders_of,
+)
 from components import ids
-from components.colours import portfolio_colours
 from components.grid import refresh_store_id, register_refresh, serve_rows
 from components.risk import (
     RESTRICTED,
     alerts_table,
-    gate_decisions_table,
+    gate_grid_rows,
+    gate_note,
     limit_amount,
     limit_form_values,
     limit_grid_rows,
     limit_value_help,
-    limits_summary,
     shown_unit,
     trading_state_panel,
 )
 from components.risk_confirm import limit_change, trading_state_change
-from components.risk_figures import (
-    sector_exposure_figure,
-    sleeve_contributions_figure,
-    var_contributions_figure,
-    var_history_figure,
-)
 from components.risk_tables import attribution_table, risk_audit_table, stress_table
-from components.tables import PortfolioLabels, portfolio_label, risk_figures
+from components.shared import SharedParts
 from components.units import parse_fraction
 from engine.commands import AcknowledgeAlert, SetRiskLimit, SetTradingState
 from engine.risk.limits import KINDS
@@ -76,11 +81,6 @@ ALERT_SCOPES = ("portfolio", "all")
 # Whoever acknowledges without naming themselves still has to be someone in the audit trail.
 FALLBACK_ACTOR = "dashboard-user"
 SHOWN_ONCE_APPLIED = "the limits, alerts and audit trail below show it once applied"
-
-
-def risk_of(snapshot: StateSnapshot, portfolio_id: str) -> RiskView | None:
-    """The portfolio's latest risk view, None until the engine has measured it."""
-    return next((view for view in snapshot.risk if view.portfolio_id == portfolio_id), None)
 
 
 def limit_of(risk: RiskView | None, limit_name: str | None) -> LimitView | None:
@@ -233,179 +233,144 @@ def describe_acknowledgement(command: AcknowledgeAlert) -> str:
 # What the page shows ------------------------------------------------------------------------------
 
 
-def _digest(views: object) -> str:
-    """A short fingerprint of immutable views (their repr), the same in every process."""
-    return hashlib.blake2b(repr(views).encode(), digest_size=12).hexdigest()
-
-
-def shown_alerts(snapshot: StateSnapshot, portfolio_id: str, scope: str | None) -> tuple:
-    if scope == "all":
-        return snapshot.risk_alerts
-    return tuple(a for a in snapshot.risk_alerts if a.portfolio_id == portfolio_id)
-
-
-def rendered_keys(
-    snapshot: StateSnapshot, portfolio_id: str, scope: str | None = "portfolio"
-) -> dict[str, Any]:
-    """What each part of the page shows, as a key that changes when (and only when) it does.
-
-    Raises ``KeyError`` for a portfolio the snapshot does not have."""
-    portfolio = snapshot.portfolio(portfolio_id)
-    risk = risk_of(snapshot, portfolio_id)
-    return {
-        # The figures and the attribution are measured once a cycle, at the close.
-        "risk": [
-            portfolio_id,
-            risk.market_date.isoformat() if risk else None,
-            _digest(risk.attribution) if risk else None,
-        ],
-        "state": [
-            portfolio_id,
-            portfolio.trading_state,
-            portfolio.halt_reason,
-            list(risk.budget_scaling) if risk and risk.budget_scaling else None,
-        ],
-        # The limits' versions, thresholds and utilisations: a limit set shows without a close.
-        "limits": [portfolio_id, _digest(risk.limits) if risk else None],
-        "alerts": [portfolio_id, scope, _digest(shown_alerts(snapshot, portfolio_id, scope))],
-        "gate": [
-            portfolio_id,
-            _digest(tuple(d for d in snapshot.gate_decisions if d.portfolio_id == portfolio_id)),
-        ],
-        "audit": [portfolio_id, _digest(_audit_of(snapshot, portfolio_id))],
-    }
-
-
-def _audit_of(snapshot: StateSnapshot, portfolio_id: str) -> tuple:
-    """The portfolio's own entries and those for every portfolio (no portfolio named)."""
-    return tuple(a for a in snapshot.risk_audit if a.portfolio_id in (portfolio_id, None))
-
-
-def risk_summary(name: str, colour: str, risk: RiskView | None) -> html.Span:
-    """The chosen portfolio and when its risk was measured."""
-    when = (
-        f" · risk at the close of {fmt.day(risk.market_date)}"
-        if risk
-        else " · no risk measured yet"
-    )
-    return html.Span([portfolio_label(name, colour), html.Span(when, className="text-muted")])
-
-
-def limits_card(risk: RiskView | None) -> html.Div:
-    """Above the limits grid: how many limits are at each level, or that none is measured."""
-    if risk is None:
-        return html.Div(
-            "No limits measured yet: the engine measures them after each close.",
-            className="text-muted",
-        )
-    return limits_summary(risk.limits)
-
-
-def working_orders_of(snapshot: StateSnapshot, portfolio_id: str) -> int:
-    return sum(1 for order in snapshot.working_orders if order.portfolio_id == portfolio_id)
-
-
 def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
     register_portfolio_picker(app, runner, ids.RISK_PORTFOLIO_PICKER)
 
-    @app.callback(
-        Output(ids.RISK_SUMMARY, "children"),
-        Output(ids.RISK_FIGURES, "children"),
-        Output(ids.RISK_SECTOR_EXPOSURE_GRAPH, "figure"),
-        Output(ids.RISK_CONTRIBUTIONS_GRAPH, "figure"),
-        Output(ids.RISK_SECTOR_CONTRIBUTIONS_GRAPH, "figure"),
-        Output(ids.RISK_HISTORY_GRAPH, "figure"),
-        Output(ids.RISK_STRESS_TABLE, "children"),
-        Output(ids.RISK_ATTRIBUTION_TABLE, "children"),
-        Output(ids.RISK_SLEEVES_GRAPH, "figure"),
-        Output(ids.RISK_SLEEVES_CARD, "hidden"),
-        Output(ids.RISK_TRADING_STATE, "children"),
-        Output(ids.RISK_LIMITS_TABLE, "children"),
-        Output(ids.RISK_ALERTS_TABLE, "children"),
-        Output(ids.RISK_GATE_TABLE, "children"),
-        Output(ids.RISK_AUDIT_TABLE, "children"),
-        Output(refresh_store_id(ids.RISK_LIMITS_GRID), "data"),
-        Output(ids.RISK_RENDERED, "data"),
-        Input(ids.SNAPSHOT_VERSION, "data"),
-        Input(ids.RISK_PORTFOLIO_PICKER, "value"),
-        Input(ids.RISK_ALERTS_SCOPE, "value"),
-        Input(ids.RISK_CHANGED, "data"),
-        State(ids.RISK_RENDERED, "data"),
+    shared = SharedParts()
+
+    def page_part(
+        store_id: str,
+        parts: tuple[str, ...],
+        outputs: list[Output],
+        build: Callable[[PartRequest], tuple[Any, ...]],
+    ) -> None:
+        """A group of the page's parts as one answer (each group stays well under 100 KiB),
+        redrawn only when the key of one of its parts changed."""
+
+        @app.callback(
+            *outputs,
+            Output(store_id, "data"),
+            Input(ids.SNAPSHOT_VERSION, "data"),
+            Input(ids.RISK_PORTFOLIO_PICKER, "value"),
+            Input(ids.RISK_ALERTS_SCOPE, "value"),
+            Input(ids.RISK_CHANGED, "data"),
+            State(store_id, "data"),
+        )
+        def show(
+            _version: int | None,
+            portfolio_id: str | None,
+            scope: str | None,
+            _changed: int | None,
+            rendered: dict[str, Any] | None,
+        ) -> tuple[Any, ...]:
+            if not portfolio_id:
+                raise PreventUpdate
+            snapshot = runner.snapshot()
+            try:
+                every = rendered_keys(snapshot, portfolio_id, scope)
+            except KeyError as error:
+                raise PreventUpdate from error
+            keys = {part: every[part] for part in parts}
+            rendered = rendered if isinstance(rendered, dict) else {}
+            if keys == rendered:
+                raise PreventUpdate
+            request = PartRequest(snapshot, portfolio_id, scope, keys, rendered)
+            return (*build(request), keys)
+
+    def figures(r: PartRequest) -> tuple[Any, ...]:
+        # Measured once a cycle and the same for every session: built once, for all of them.
+        return shared.get("figures", r.keys["risk"], lambda: risk_figure_parts(r))
+
+    page_part(
+        ids.RISK_FIGURES_RENDERED,
+        ("risk",),
+        [
+            Output(ids.RISK_SUMMARY, "children"),
+            Output(ids.RISK_FIGURES, "children"),
+            Output(ids.RISK_SECTOR_EXPOSURE_GRAPH, "figure"),
+            Output(ids.RISK_CONTRIBUTIONS_GRAPH, "figure"),
+            Output(ids.RISK_SECTOR_CONTRIBUTIONS_GRAPH, "figure"),
+            Output(ids.RISK_HISTORY_GRAPH, "figure"),
+            Output(ids.RISK_SLEEVES_GRAPH, "figure"),
+            Output(ids.RISK_SLEEVES_CARD, "hidden"),
+        ],
+        figures,
     )
-    def show_risk(
-        _version: int | None,
-        portfolio_id: str | None,
-        scope: str | None,
-        _changed: int | None,
-        rendered: dict[str, Any] | None,
-    ) -> tuple[Any, ...]:
-        if not portfolio_id:
-            raise PreventUpdate
-        snapshot = runner.snapshot()
-        try:
-            keys = rendered_keys(snapshot, portfolio_id, scope)
-        except KeyError as error:
-            raise PreventUpdate from error
-        rendered = rendered if isinstance(rendered, dict) else {}
-        if keys == rendered:
-            raise PreventUpdate
 
-        def changed(part: str) -> bool:
-            return keys[part] != rendered.get(part)
+    def tables(r: PartRequest) -> tuple[Any, ...]:
+        def build() -> tuple[Any, ...]:
+            risk = risk_of(r.snapshot, r.portfolio_id)
+            return stress_table(risk.stress if risk else ()), attribution_table(risk)
 
+        return shared.get("tables", r.keys["risk"], build)
+
+    page_part(
+        ids.RISK_TABLES_RENDERED,
+        ("risk",),
+        [
+            Output(ids.RISK_STRESS_TABLE, "children"),
+            Output(ids.RISK_ATTRIBUTION_TABLE, "children"),
+        ],
+        tables,
+    )
+
+    def controls(r: PartRequest) -> tuple[Any, ...]:
+        snapshot, portfolio_id = r.snapshot, r.portfolio_id
         portfolio = snapshot.portfolio(portfolio_id)
         risk = risk_of(snapshot, portfolio_id)
-        colours = portfolio_colours(view.portfolio_id for view in snapshot.portfolios)
-        colour = colours[portfolio_id]
-        labels = PortfolioLabels(snapshot.portfolios, colours)
-        figures = changed("risk")
-        sleeves = bool(risk and risk.sleeve_contributions)
 
-        def when(redraw: bool, build: Any) -> Any:
-            return build() if redraw else no_update
+        def when(part: str, build: Callable[[], Any]) -> Any:
+            return build() if r.changed(part) else no_update
 
         return (
-            when(figures, lambda: risk_summary(portfolio.name, colour, risk)),
-            when(figures, lambda: risk_figures(risk)),
-            when(figures, lambda: sector_exposure_figure(risk, colour)),
-            when(figures, lambda: var_contributions_figure(risk, colour)),
-            when(figures, lambda: var_contributions_figure(risk, colour, by_sector=True)),
-            when(figures, lambda: var_history_figure(risk, colour)),
-            when(figures, lambda: stress_table(risk.stress if risk else ())),
-            when(figures, lambda: attribution_table(risk)),
-            when(figures, lambda: sleeve_contributions_figure(risk, colour)),
-            when(figures, lambda: not sleeves),
             when(
-                changed("state"),
+                "state",
                 lambda: trading_state_panel(
                     portfolio.trading_state,
                     portfolio.halt_reason,
                     risk.budget_scaling if risk else None,
                 ),
             ),
-            when(changed("limits"), lambda: limits_card(risk)),
+            when("limits", lambda: limits_card(risk)),
             when(
-                changed("alerts"),
+                "alerts",
                 lambda: alerts_table(
-                    shown_alerts(snapshot, portfolio_id, scope), labels, ids.risk_ack_button
+                    shown_alerts(snapshot, portfolio_id, r.scope), r.labels(), ids.risk_ack_button
                 ),
             ),
-            when(
-                changed("gate"),
-                lambda: gate_decisions_table(
-                    tuple(d for d in snapshot.gate_decisions if d.portfolio_id == portfolio_id)
-                ),
-            ),
-            when(
-                changed("audit"),
-                lambda: risk_audit_table(_audit_of(snapshot, portfolio_id), labels),
-            ),
-            # The grid reloads its rows (limit_rows below) when the limits' key changed.
-            keys["limits"] if changed("limits") else no_update,
-            keys,
+            when("gate", lambda: gate_note(gate_of(snapshot, portfolio_id))),
+            when("audit", lambda: risk_audit_table(audit_of(snapshot, portfolio_id), r.labels())),
+            # The grids reload their rows (below) when their part's key changed.
+            r.keys["limits"] if r.changed("limits") else no_update,
+            r.keys["gate"] if r.changed("gate") else no_update,
         )
 
+    page_part(
+        ids.RISK_RENDERED,
+        ("state", "limits", "alerts", "gate", "audit"),
+        [
+            Output(ids.RISK_TRADING_STATE, "children"),
+            Output(ids.RISK_LIMITS_TABLE, "children"),
+            Output(ids.RISK_ALERTS_TABLE, "children"),
+            Output(ids.RISK_GATE_TABLE, "children"),
+            Output(ids.RISK_AUDIT_TABLE, "children"),
+            Output(refresh_store_id(ids.RISK_LIMITS_GRID), "data"),
+            Output(refresh_store_id(ids.RISK_GATE_GRID), "data"),
+        ],
+        controls,
+    )
+
     register_refresh(app, ids.RISK_LIMITS_GRID)
+    register_refresh(app, ids.RISK_GATE_GRID)
+
+    @app.callback(
+        Output(ids.RISK_GATE_GRID, "getRowsResponse"),
+        Input(ids.RISK_GATE_GRID, "getRowsRequest"),
+        State(ids.RISK_PORTFOLIO_PICKER, "value"),
+    )
+    def gate_rows(request: dict[str, Any] | None, portfolio_id: str | None) -> dict[str, Any]:
+        decisions = gate_of(runner.snapshot(), portfolio_id) if portfolio_id else ()
+        return serve_rows(gate_grid_rows(decisions), request)
 
     @app.callback(
         Output(ids.RISK_LIMITS_GRID, "getRowsResponse"),

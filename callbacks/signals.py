@@ -1,14 +1,17 @@
 """Signals: flow, heatmaps, lineage, conflicts, source quality and intake from the snapshot; manual
 overrides sent as commands, with their audit trail from the event log's read model.
 
-Four refreshes, each skipping its work unless what it shows can have changed: the signal views
-change only with a cycle; the intake counters with a submission (which needs no cycle); the
-overrides with an Apply or Lift (which needs no cycle either, so a paused engine still shows them
-at once) or when one expires.
+Each refresh skips its work unless what it shows can have changed: the signal views change only
+with a cycle, and come as four answers (flow and heatmaps, lineage, conflicts, quality), each
+built once per cycle for every session; the intake counters change with a submission (which needs
+no cycle); the overrides with an Apply or Lift (which needs no cycle either, so a paused engine
+still shows them at once) or when one expires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +28,7 @@ from components.figures import (
     source_colours,
     source_quality_figure,
 )
+from components.shared import SharedParts
 from components.signal_tables import (
     conflict_counts_table,
     conflicts_table,
@@ -120,47 +124,111 @@ def _labels(snapshot: StateSnapshot) -> PortfolioLabels:
     return PortfolioLabels(snapshot.portfolios, colours)
 
 
-def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
-    @app.callback(
-        Output(ids.SIGNALS_FLOW_SANKEY, "figure"),
-        Output(ids.SIGNALS_RAW_HEATMAP, "figure"),
-        Output(ids.SIGNALS_COORDINATED_HEATMAP, "figure"),
-        Output(ids.SIGNALS_COORDINATED_TABLE, "children"),
-        Output(ids.SIGNALS_CONFLICT_COUNTS, "children"),
-        Output(ids.SIGNALS_CONFLICTS_TABLE, "children"),
-        Output(ids.SIGNALS_QUALITY_TABLE, "children"),
-        Output(ids.SIGNALS_QUALITY_GRAPH, "figure"),
-        Output(ids.SIGNALS_OVERRIDE_EXPIRES, "min_date_allowed"),
-        Output(ids.SIGNALS_RENDERED_CYCLE, "data"),
-        Input(ids.SNAPSHOT_VERSION, "data"),
-        State(ids.SIGNALS_RENDERED_CYCLE, "data"),
-    )
-    def show_signals(_version: int | None, rendered_cycle: int | None) -> tuple[Any, ...]:
-        snapshot = runner.snapshot()
-        # Every view here comes out of a cycle: a paused or finished engine costs no redraw.
-        if snapshot.cycles_completed == rendered_cycle:
-            raise PreventUpdate
-        symbols = [instrument.symbol for instrument in snapshot.instruments]
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """A snapshot with the names, colours and labels its parts are drawn with."""
+
+    snapshot: StateSnapshot
+    symbols: list[str]
+    names: dict[str, str]
+    colours: dict[str, str]
+    labels: PortfolioLabels
+    by_source: dict[str, str]
+
+    @classmethod
+    def of(cls, snapshot: StateSnapshot) -> Palette:
         names = {view.portfolio_id: view.name for view in snapshot.portfolios}
         colours = portfolio_colours(names)
-        labels = PortfolioLabels(snapshot.portfolios, colours)
-        by_source = source_colours([view.source for view in snapshot.sources])
-        return (
-            signal_flow_figure(snapshot.signal_flows, names, colours, by_source),
-            signal_heatmap(
-                snapshot.raw_signals, symbols, origin_labels={}, y_title="source/horizon"
-            ),
-            signal_heatmap(
-                snapshot.coordinated_signals, symbols, origin_labels=names, y_title="portfolio"
-            ),
-            coordinated_signals_table(snapshot.coordinated_signals, labels, lineage=True),
-            conflict_counts_table(snapshot.conflict_counts, labels),
-            conflicts_table(snapshot.conflicts, labels),
-            source_quality_table(snapshot.sources, by_source),
-            source_quality_figure(snapshot.quality_history, by_source),
-            snapshot.market_date.isoformat() if snapshot.market_date else None,
-            snapshot.cycles_completed,
+        return cls(
+            snapshot,
+            [instrument.symbol for instrument in snapshot.instruments],
+            names,
+            colours,
+            PortfolioLabels(snapshot.portfolios, colours),
+            source_colours([view.source for view in snapshot.sources]),
         )
+
+
+def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
+    shared = SharedParts()
+
+    def cycle_part(
+        name: str, store_id: str, outputs: list[Output], build: Callable[[Palette], tuple]
+    ) -> None:
+        """One part of the page as an answer of its own (each stays well under 100 KiB), built
+        once per cycle for every session showing it. Every view here comes out of a cycle: a
+        paused or finished engine costs no redraw."""
+
+        @app.callback(
+            *outputs,
+            Output(store_id, "data"),
+            Input(ids.SNAPSHOT_VERSION, "data"),
+            State(store_id, "data"),
+        )
+        def show(_version: int | None, rendered: list[Any] | None) -> tuple[Any, ...]:
+            snapshot = runner.snapshot()
+            market_date = snapshot.market_date.isoformat() if snapshot.market_date else None
+            # The date too: a replay restarted from an earlier day can reach the same count.
+            key = [snapshot.cycles_completed, market_date]
+            if key == rendered:
+                raise PreventUpdate
+            return (*shared.get(name, key, lambda: build(Palette.of(snapshot))), key)
+
+    cycle_part(
+        "flow",
+        ids.SIGNALS_RENDERED_CYCLE,
+        [
+            Output(ids.SIGNALS_FLOW_SANKEY, "figure"),
+            Output(ids.SIGNALS_RAW_HEATMAP, "figure"),
+            Output(ids.SIGNALS_COORDINATED_HEATMAP, "figure"),
+            Output(ids.SIGNALS_OVERRIDE_EXPIRES, "min_date_allowed"),
+        ],
+        lambda p: (
+            signal_flow_figure(p.snapshot.signal_flows, p.names, p.colours, p.by_source),
+            signal_heatmap(
+                p.snapshot.raw_signals, p.symbols, origin_labels={}, y_title="source/horizon"
+            ),
+            signal_heatmap(
+                p.snapshot.coordinated_signals,
+                p.symbols,
+                origin_labels=p.names,
+                y_title="portfolio",
+            ),
+            p.snapshot.market_date.isoformat() if p.snapshot.market_date else None,
+        ),
+    )
+    cycle_part(
+        "lineage",
+        ids.SIGNALS_LINEAGE_RENDERED,
+        [Output(ids.SIGNALS_COORDINATED_TABLE, "children")],
+        lambda p: (
+            coordinated_signals_table(p.snapshot.coordinated_signals, p.labels, lineage=True),
+        ),
+    )
+    cycle_part(
+        "conflicts",
+        ids.SIGNALS_CONFLICTS_RENDERED,
+        [
+            Output(ids.SIGNALS_CONFLICT_COUNTS, "children"),
+            Output(ids.SIGNALS_CONFLICTS_TABLE, "children"),
+        ],
+        lambda p: (
+            conflict_counts_table(p.snapshot.conflict_counts, p.labels),
+            conflicts_table(p.snapshot.conflicts, p.labels),
+        ),
+    )
+    cycle_part(
+        "quality",
+        ids.SIGNALS_QUALITY_RENDERED,
+        [
+            Output(ids.SIGNALS_QUALITY_TABLE, "children"),
+            Output(ids.SIGNALS_QUALITY_GRAPH, "figure"),
+        ],
+        lambda p: (
+            source_quality_table(p.snapshot.sources, p.by_source),
+            source_quality_figure(p.snapshot.quality_history, p.by_source),
+        ),
+    )
 
     @app.callback(
         Output(ids.SIGNALS_ACCEPTED_COUNT, "children"),

@@ -405,11 +405,16 @@ def signal_flow_figure(
     return figure
 
 
+# Two traces a source: 300 dates a trace (a point every few pixels) keep the answer near 50 KiB
+# over the whole bundled history with four sources; 600 made it 75 KiB, most of it dates.
+QUALITY_POINTS_PER_TRACE = 300
+
+
 def source_quality_figure(
     history: Sequence[QualityPoint],
     colours_by_source: Mapping[str, str],
     *,
-    max_points: int = MAX_POINTS_PER_TRACE,
+    max_points: int = QUALITY_POINTS_PER_TRACE,
 ) -> Figure:
     """Rolling information coefficient of each source over market dates (top) and the weight
     multiplier it earns (bottom), one colour per source; a gap is a date with no measurement."""

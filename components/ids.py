@@ -48,7 +48,11 @@ ENGINE_LATENCY_RENDERED = "engine-latency-rendered"
 SIGNALS_RAW_HEATMAP = "signals-raw-heatmap"
 SIGNALS_COORDINATED_HEATMAP = "signals-coordinated-heatmap"
 SIGNALS_COORDINATED_TABLE = "signals-coordinated-table"
+# What each part of the Signals page shows (its cycle), one store per part: each is its own answer.
 SIGNALS_RENDERED_CYCLE = "signals-rendered-cycle"
+SIGNALS_LINEAGE_RENDERED = "signals-lineage-rendered"
+SIGNALS_CONFLICTS_RENDERED = "signals-conflicts-rendered"
+SIGNALS_QUALITY_RENDERED = "signals-quality-rendered"
 SIGNALS_FLOW_SANKEY = "signals-flow-sankey"
 SIGNALS_CONFLICT_COUNTS = "signals-conflict-counts"
 SIGNALS_CONFLICTS_TABLE = "signals-conflicts-table"
@@ -134,8 +138,11 @@ RISK_SECTOR_EXPOSURE_GRAPH = "risk-sector-exposure-graph"
 RISK_CONTRIBUTIONS_GRAPH = "risk-contributions-graph"
 RISK_SECTOR_CONTRIBUTIONS_GRAPH = "risk-sector-contributions-graph"
 RISK_HISTORY_GRAPH = "risk-history-graph"
-# What each part of the page shows (a key per part), so a refresh redraws only what changed.
+# What each part of the page shows (a key per part), so a refresh redraws only what changed; the
+# figures and the two large tables are answers of their own, each with its store.
 RISK_RENDERED = "risk-rendered"
+RISK_FIGURES_RENDERED = "risk-figures-rendered"
+RISK_TABLES_RENDERED = "risk-tables-rendered"
 RISK_TRADING_STATE = "risk-trading-state"
 RISK_STATE_SELECT = "risk-state-select"
 RISK_STATE_REASON = "risk-state-reason"
@@ -162,6 +169,7 @@ RISK_ALERT_FEEDBACK = "risk-alert-feedback"
 # The "type" of each unacknowledged alert's Acknowledge button; the "index" is the alert id.
 RISK_ACK_BUTTON = "risk-ack-button"
 RISK_GATE_TABLE = "risk-gate-table"
+RISK_GATE_GRID = "risk-gate-grid"
 RISK_STRESS_TABLE = "risk-stress-table"
 # Each holding's marginal and component volatility, VaR and CVaR, with a total row.
 RISK_ATTRIBUTION_TABLE = "risk-attribution-table"

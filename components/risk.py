@@ -18,17 +18,21 @@ from dash import html
 
 from components import formatting as fmt
 from components.colours import NEGATIVE
-from components.grid import number_column, percent_column, text_column
+from components.grid import (
+    date_column,
+    number_column,
+    percent_column,
+    shares_column,
+    text_column,
+)
 from components.layout import audited_submit
 from components.tables import (
-    RECENT_ROWS,
     Cell,
     Column,
     PortfolioLabels,
     build_table,
-    shown_of,
 )
-from components.trade_tables import side_text_cell, trading_state_badge
+from components.trade_tables import trading_state_badge
 from components.units import PERCENT_RULE, percent_text
 from engine.risk.limits import DEFAULT_WARN_AT, KINDS, MODES, ON_BREACH, TRADING_STATES
 from engine.risk.metrics import drawdown_basis
@@ -381,43 +385,69 @@ def alerts_table(
 
 # Gate decisions ----------------------------------------------------------------------------------
 
-GATE_COLUMNS = (
-    Column("market date"),
-    Column("order"),
-    Column("symbol"),
-    Column("side"),
-    Column("requested → approved (shares)", numeric=True),
-    Column("action"),
-    Column("limit"),
-    Column("value vs threshold", numeric=True),
-    Column("reason"),
-)
-GATE_ACTION_COLOURS = {"scaled": "warning", "rejected": "danger"}
+GATE_PAGE_SIZE = 20
+GATE_ACTION_STYLE = {
+    "function": (
+        "!params.data ? {} : params.data.action === 'rejected' "
+        f"? {{color: '{NEGATIVE}', fontWeight: 600}} : params.data.action === 'scaled' "
+        f"? {{color: '{WARNING_COLOUR}', fontWeight: 600}} : {{}}"
+    )
+}
 
 
-def gate_decisions_table(
-    decisions: Sequence[GateDecisionView], *, limit: int = RECENT_ROWS
-) -> html.Div:
-    """Orders the pre-trade gate scaled down or rejected, newest first: shares asked for and
-    let through, the limit that decided, its measure against the threshold, and why."""
-    shown = sorted(reversed(decisions), key=lambda d: d.market_date, reverse=True)[:limit]
+def gate_grid_columns() -> list[dict[str, Any]]:
+    """The gate's decisions: date and order pinned, shares asked for and let through, the limit
+    that decided, its measure against the threshold in the limit's unit, and why."""
+    action = text_column("action", "action", width=110)
+    action["cellStyle"] = GATE_ACTION_STYLE
+    reason = text_column("reason", "reason", width=320)
+    reason["tooltipField"] = "reason"
+    return [
+        date_column("market_date", "market date", pinned=True),
+        text_column("order_id", "order", pinned=True, width=150),
+        text_column("symbol", "symbol", width=100),
+        text_column("side", "side", width=80),
+        shares_column("requested_shares", "requested"),
+        shares_column("approved_shares", "approved"),
+        action,
+        text_column("limit", "limit", width=200),
+        text_column("measure", "value vs threshold", width=200),
+        reason,
+    ]
+
+
+def gate_grid_rows(decisions: Sequence[GateDecisionView]) -> list[dict[str, Any]]:
+    """One plain row a decision, newest first (the order they were made in, within a day)."""
     rows = []
-    for d in shown:
+    for number, d in enumerate(decisions):
         unit = unit_of(d.limit)
         rows.append(
-            [
-                fmt.day(d.market_date),
-                html.Code(d.order_id),
-                d.symbol,
-                side_text_cell(d.side),
-                f"{fmt.shares(d.requested_shares)} → {fmt.shares(d.approved_shares)}",
-                dbc.Badge(d.action, color=GATE_ACTION_COLOURS.get(d.action, "secondary")),
-                d.limit,
-                f"{limit_amount(d.value, unit)} vs {limit_amount(d.threshold, unit)}",
-                Cell(d.reason, class_name="pc-wrap small"),
-            ]
+            {
+                "key": f"{number}:{d.order_id}:{d.limit}",
+                "market_date": d.market_date.isoformat(),
+                "order_id": d.order_id,
+                "symbol": d.symbol,
+                "side": d.side,
+                "requested_shares": d.requested_shares,
+                "approved_shares": d.approved_shares,
+                "action": d.action,
+                "limit": d.limit,
+                "measure": f"{limit_amount(d.value, unit)} vs {limit_amount(d.threshold, unit)}",
+                "reason": d.reason,
+            }
         )
-    table = build_table(
-        GATE_COLUMNS, rows, empty="No order scaled or rejected: every order fitted the limits."
+    return sorted(reversed(rows), key=lambda row: row["market_date"], reverse=True)
+
+
+def gate_note(decisions: Sequence[GateDecisionView]) -> html.Small:
+    """Above the gate's grid: how many decisions it holds, or that every order fitted."""
+    if not decisions:
+        return html.Small(
+            "No order scaled or rejected: every order fitted the limits.", className="text-muted"
+        )
+    rejected = sum(1 for d in decisions if d.action == "rejected")
+    return html.Small(
+        f"The last {len(decisions):,} orders scaled down or rejected ({rejected:,} rejected), "
+        "newest first.",
+        className="text-muted",
     )
-    return shown_of(table, len(shown), len(decisions))

@@ -17,7 +17,9 @@ from components import ids
 from components.grid import server_grid
 from components.layout import form_field, graph, page_title, titled_card
 from components.risk import (
+    GATE_PAGE_SIZE,
     RISK_ACTOR,
+    gate_grid_columns,
     limit_grid_columns,
     limit_options,
     mode_options,
@@ -258,7 +260,15 @@ def layout() -> html.Div:
             _alerts_card(),
             titled_card(
                 "Pre-trade gate: orders scaled down or rejected",
-                html.Div(id=ids.RISK_GATE_TABLE, className="pc-scroll"),
+                [
+                    html.Div(id=ids.RISK_GATE_TABLE, className="mb-1"),
+                    server_grid(
+                        ids.RISK_GATE_GRID,
+                        gate_grid_columns(),
+                        page_size=GATE_PAGE_SIZE,
+                        row_id="key",
+                    ),
+                ],
                 class_name="mb-3",
             ),
             dbc.Row(
@@ -337,6 +347,8 @@ def layout() -> html.Div:
                 class_name="mb-3",
             ),
             dcc.Store(id=ids.RISK_RENDERED),
+            dcc.Store(id=ids.RISK_FIGURES_RENDERED),
+            dcc.Store(id=ids.RISK_TABLES_RENDERED),
             dcc.Store(id=ids.RISK_CHANGED, data=0),
             dcc.Store(id=ids.RISK_PENDING),
             _confirmation(),

@@ -199,8 +199,9 @@ def test_risk_page_shows_the_trading_state_and_each_limits_utilisation(
         f"#{ids.RISK_LIMITS_GRID} .ag-center-cols-viewport",
     )
     assert scroll[0] <= scroll[1] + 1, f"the limits grid is cut at 1440 px: {scroll}"
-    for card in (ids.RISK_ALERTS_TABLE, ids.RISK_GATE_TABLE, ids.RISK_AUDIT_TABLE):
+    for card in (ids.RISK_ALERTS_TABLE, ids.RISK_AUDIT_TABLE):
         dashboard.wait_for_element(f"#{card} table", timeout=WAIT_S)
+    dashboard.wait_for_element(f"#{ids.RISK_GATE_GRID} .ag-header-cell", timeout=WAIT_S)
     assert dashboard.get_logs() == [], "the browser console reported errors"
 
 
@@ -381,8 +382,8 @@ def test_lowering_the_order_notional_limit_scales_the_next_orders_under_it(
         assert order.quantity_shares * order.decision_price_usd <= cap_usd, order
 
     # The page lists them, naming the limit.
-    dashboard.wait_for_contains_text(f"#{ids.RISK_GATE_TABLE}", NOTIONAL, timeout=WAIT_S)
-    gate = text(dashboard, ids.RISK_GATE_TABLE)
+    dashboard.wait_for_contains_text(f"#{ids.RISK_GATE_GRID}", NOTIONAL, timeout=WAIT_S)
+    gate = text(dashboard, ids.RISK_GATE_GRID)
     assert "scaled" in gate
     assert "$10,000.00" in gate
     assert dashboard.get_logs() == [], "the browser console reported errors"

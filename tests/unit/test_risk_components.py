@@ -18,18 +18,18 @@ from callbacks.risk import (
     acknowledge_alert_command,
     describe_limit,
     limit_of,
-    rendered_keys,
-    risk_of,
-    risk_summary,
     set_risk_limit_command,
     symbols_of,
     versions_text,
 )
+from callbacks.risk_parts import rendered_keys, risk_of, risk_summary
 from components import ids
 from components.colours import NEGATIVE, translucent
 from components.risk import (
     alerts_table,
-    gate_decisions_table,
+    gate_grid_columns,
+    gate_grid_rows,
+    gate_note,
     limit_amount,
     limit_form_values,
     limit_grid_columns,
@@ -436,16 +436,25 @@ def test_gate_decisions_show_requested_and_approved_shares_and_the_limit_that_de
         threshold=None,
         reason="TSLA is restricted",
     )
-    table = gate_decisions_table((rejected, _decision()))
+    rows = gate_grid_rows((rejected, _decision()))
 
-    assert shown_rows(table) == [
-        "2006-03-07|O-7|AAPL|BUY|5,000 → 2,000|scaled|max_order_notional_usd|"
-        "$125,000.00 vs $50,000.00|scaled to fit max_order_notional_usd",
-        "2006-03-06|O-3|TSLA|SELL|5,000 → 0|rejected|restricted_instruments|— vs —|"
-        "TSLA is restricted",
+    assert [
+        (r["market_date"], r["order_id"], r["symbol"], r["side"], r["action"], r["limit"])
+        for r in rows
+    ] == [
+        ("2006-03-07", "O-7", "AAPL", "BUY", "scaled", "max_order_notional_usd"),
+        ("2006-03-06", "O-3", "TSLA", "SELL", "rejected", "restricted_instruments"),
     ]
-    assert [b.color for b in find(table, "Badge")] == ["warning", "danger"]
-    assert "every order fitted" in text_of(gate_decisions_table(()))
+    assert [(r["requested_shares"], r["approved_shares"]) for r in rows] == [
+        (5000, 2000),
+        (5000, 0),
+    ]
+    assert [r["measure"] for r in rows] == ["$125,000.00 vs $50,000.00", "— vs —"]
+    assert rows[1]["reason"] == "TSLA is restricted"
+    assert len({r["key"] for r in rows}) == 2  # the grid's row ids are unique
+    assert {c["field"] for c in gate_grid_columns()} >= set(rows[0]) - {"key"}
+    assert "1 rejected" in text_of(gate_note((rejected, _decision())))
+    assert "every order fitted" in text_of(gate_note(()))
 
 
 def test_stress_results_are_percent_of_nav_worst_first_losses_red() -> None:
