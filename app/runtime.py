@@ -12,6 +12,7 @@ from engine.coordinator import Coordinator, CoordinatorRunner
 from engine.events.bus import EventBus
 from engine.events.store import SqlEventStore
 from engine.model import MarketTick
+from engine.views.tail import TailedEventLog
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -20,6 +21,10 @@ class Runtime:
     runner: CoordinatorRunner
     store: SqlEventStore
     bus: EventBus
+
+    def dashboard_events(self) -> TailedEventLog:
+        """The store as the dashboard reads it: the newest events also in memory."""
+        return TailedEventLog.following(self.store, self.bus)
 
     def close(self) -> None:
         """Stop the engine, then the event transport, then the database connections."""

@@ -24,7 +24,9 @@ OVERRIDE_EVENT_TYPES = ("OverrideSet", "OverrideExpired")
 # A grid page deeper than this many filtered events is not scanned for (use the export or
 # `pcoord events`): each page of a filtered view reads the rows before it.
 MAX_WINDOW_SCAN = 20_000
-# New cycles' market dates are read this many CycleCompleted events at a time.
+# New cycles' market dates are read this many CycleCompleted events at a time, starting small:
+# a refresh usually has a few new cycles, which the newest events (engine/views/tail.py) hold.
+CYCLE_DATES_FIRST_BATCH = 64
 CYCLE_DATES_BATCH = 1_000
 _CYCLE = re.compile(r"^cycle-(\d+)$")
 
@@ -191,8 +193,9 @@ class EventQueries:
     def _read_new_cycle_dates(self) -> None:
         before: int | None = None
         newest = self._cycle_dates_seq
+        size = CYCLE_DATES_FIRST_BATCH
         while True:
-            batch = self._log.query(None, "CycleCompleted", before, CYCLE_DATES_BATCH)
+            batch = self._log.query(None, "CycleCompleted", before, size)
             fresh = [e for e in batch if (e.seq or 0) > self._cycle_dates_seq]
             for event in fresh:
                 market_date = event.payload.get("market_date")
@@ -201,9 +204,10 @@ class EventQueries:
                         str(market_date)[:10]
                     )
                 newest = max(newest, event.seq or 0)
-            if len(fresh) < len(batch) or len(batch) < CYCLE_DATES_BATCH:
+            if len(fresh) < len(batch) or len(batch) < size:
                 break
             before = batch[-1].seq
+            size = min(size * 4, CYCLE_DATES_BATCH)
         self._cycle_dates_seq = newest
 
     def audit_trail(self, event_types: Sequence[str], limit: int = 200) -> list[Event]:

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from engine.events.bus import EmbeddedEventBus
 from engine.events.store import SqlEventStore
 from engine.follower import FollowedEventLog
 from engine.model import Event
 from engine.views.queries import EventLog, EventQueries, StoredEventQueries
+from engine.views.tail import TailedEventLog
 
 WHEN = datetime(2024, 3, 1, 21, 0, tzinfo=UTC)
 
@@ -35,12 +37,27 @@ def _events() -> list[Event]:
     ]
 
 
-@pytest.fixture(params=["sql store", "followed log"])
+@pytest.fixture(params=["sql store", "followed log", "tailed store"])
 def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventLog]:
     if request.param == "sql store":
         store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'events.db'}")
         store.append(_events())  # the store numbers them 1, 2, ... as given
         yield store
+        store.close()
+    elif request.param == "tailed store":
+        # Eight events stored before the tail starts, twelve after, six kept in memory: answers
+        # come from memory, from the store below the tail, and from both.
+        store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'events.db'}")
+        events = _events()
+        store.append(events[:8])
+        bus = EmbeddedEventBus(store)
+        tail = TailedEventLog.following(store, bus, capacity=6)
+        bus.publish(events[8:])
+        assert tail.subscription is not None
+        assert tail.subscription.wait_until_delivered(20, timeout_s=30)
+        assert tail.newest == 20
+        yield tail
+        bus.close()
         store.close()
     else:
         followed = FollowedEventLog()
