@@ -269,5 +269,12 @@ class PulsarFollower:
             quality_history=tuple(self._quality),
             overrides=active_overrides(state),
             risk_alerts=risk_alerts,
-            overview=overview_view(portfolios, risk_alerts, (), self._turnover, state.market_date),
+            overview=overview_view(
+                portfolios,
+                risk_alerts,
+                (),
+                self._turnover,
+                state.market_date,
+                breaches_from_alerts=True,
+            ),
         )

@@ -187,16 +187,30 @@ def overview_view(
     risk: Iterable[RiskView],
     turnover: TurnoverTracker,
     market_date: date | None,
+    *,
+    breaches_from_alerts: bool = False,
 ) -> OverviewView:
-    """Each portfolio's summary and the totals over all of them."""
+    """Each portfolio's summary and the totals over all of them.
+
+    A portfolio's breaches are its limits at the breach level in ``risk``; a Pulsar follower,
+    which receives no limit levels, counts its open alerts at the breach level instead
+    (``breaches_from_alerts``): the engine raises one when a limit enters a breach and clears it
+    when the limit leaves it."""
     portfolios = tuple(portfolios)
+    risk_alerts = tuple(risk_alerts)
     open_alerts: dict[str, int] = {}
     for alert in risk_alerts:
         open_alerts[alert.portfolio_id] = open_alerts.get(alert.portfolio_id, 0) + 1
-    breaches = {
-        view.portfolio_id: sum(1 for limit in view.limits if limit.level == "breach")
-        for view in risk
-    }
+    breaches: dict[str, int] = {}
+    if breaches_from_alerts:
+        for alert in risk_alerts:
+            if alert.level == "breach":
+                breaches[alert.portfolio_id] = breaches.get(alert.portfolio_id, 0) + 1
+    else:
+        breaches = {
+            view.portfolio_id: sum(1 for limit in view.limits if limit.level == "breach")
+            for view in risk
+        }
     books = tuple(
         book_summary(
             view,

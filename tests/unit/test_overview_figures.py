@@ -214,3 +214,23 @@ def test_the_overview_totals_aum_pnl_cash_and_alerts_over_every_book() -> None:
         ("balanced", 2, 1),
         ("income", 1, 0),
     ]
+
+
+def test_a_follower_counts_breaches_from_its_open_breach_alerts() -> None:
+    # A Pulsar follower has no limit levels, only the alerts the engine raised and cleared.
+    alerts = (
+        _alert("balanced", "breach"),
+        _alert("balanced", "warning"),
+        _alert("income", "breach"),
+    )
+    income = _book("income", nav_usd="495000.00", cash_usd="20000.00")
+    view = overview_view(
+        (_book(), income), alerts, (), TurnoverTracker(), DAY, breaches_from_alerts=True
+    )
+    assert [(b.portfolio_id, b.alerts, b.breaches) for b in view.books] == [
+        ("balanced", 2, 1),
+        ("income", 1, 1),
+    ]
+    assert (view.alerts, view.breaches) == (3, 2)
+    # Without limit levels and without the follower's rule, no breach would show at all.
+    assert overview_view((_book(), income), alerts, (), TurnoverTracker(), DAY).breaches == 0
