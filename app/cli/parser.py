@@ -15,7 +15,7 @@ DEFAULT_PORT = 8050
 DEFAULT_IMPORT_BATCH = 5000
 # waitress worker threads of `pcoord serve`: the dashboard requests answered at once (see
 # docs/benchmarks.md, "Dashboard load", for how it was chosen).
-DEFAULT_SERVER_THREADS = 8
+DEFAULT_SERVER_THREADS = 24
 
 
 def _date(text: str) -> date:
