@@ -28,6 +28,7 @@ from engine.events.store import SqlEventStore, default_database_url
 from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
+from engine.performance.latency import limit_blas_threads
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.manager import RiskManager
 from engine.risk.stress import Scenario, default_hypothetical, historical_scenarios
@@ -295,6 +296,7 @@ def build_engine(
 
     A store whose replay was restarted (``RestartFrom``) starts the feed on the restart day,
     whatever ``start`` says: the state it holds is that replay's."""
+    limit_blas_threads()
     store = store or SqlEventStore.from_url(database_url or default_database_url())
     start = restarted_on(store) or start
     feed = build_feed(config, start, end)

@@ -9,12 +9,14 @@ import pytest
 
 from engine.model import CycleReport
 from engine.performance.latency import (
+    BLAS_THREAD_VARIABLES,
     SEED_GATE_P95_MS,
     TARGET_P95_MS,
     TARGET_P99_MS,
     LatencyGrade,
     grade,
     latency_summary,
+    limit_blas_threads,
 )
 
 DAY = date(2024, 1, 2)
@@ -161,3 +163,23 @@ def test_low_latency_gc_freezes_start_up_objects_and_restores_the_collector() ->
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_the_engine_runs_blas_on_one_thread_unless_the_environment_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with threadpool_limits(limits=2, user_api="blas"):  # restored on leaving
+        assert blas_threads() == {2}
+        assert limit_blas_threads() == 1
+        assert blas_threads() == {1}
+    with threadpool_limits(limits=2, user_api="blas"):
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+        assert limit_blas_threads() is None
+        assert blas_threads() == {2}
