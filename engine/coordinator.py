@@ -109,7 +109,7 @@ class Coordinator:
 
     Only the thread that runs cycles may call its methods. State changes only by events, through
     the ``EventRecorder``; the ``events`` stage stores a cycle's events, the current-state
-    projection and (every ``snapshot_every_events``) a snapshot in one transaction.
+    projection in one transaction; every ``snapshot_every_events`` a snapshot after the cycle.
 
     Between cycles it carries one value: the ``RiskCarry`` the allocation leaves for the next
     cycle's risk view. Everything else a stage keeps is the stage's own.
@@ -511,6 +511,8 @@ class Coordinator:
             orders_checked=orders_checked,
         )
         views.record_cycle(report)
+        # Periodic work after the cycle's measured time: a snapshot in the cycle was a p99 spike.
+        self.recorder.write_due_snapshot()
         return report
 
     # -- read side ----------------------------------------------------------------------------

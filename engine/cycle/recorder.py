@@ -4,7 +4,10 @@ persists events.
 A stage or a command handler calls ``emit``; the recorder applies the event to the
 ``EngineState`` fold at once (so the next stage sees it) and queues it; ``flush`` appends the
 queue to the store through the bus in one transaction, together with the current-state
-projection and, every ``snapshot_every_events``, a snapshot.
+projection. Every ``snapshot_every_events`` a snapshot of the state falls due; the coordinator
+writes it with ``write_due_snapshot`` once the cycle is over, off the cycle's measured time (a
+crash before it only means recovery starts from the previous snapshot). After a restart of the
+replay the snapshot goes into the same transaction: recovery then needs no event from before it.
 
 Ids: events emitted between ``begin_cycle`` and ``end_cycle`` are numbered from the cycle and
 their position in it (``c000000042-00007``), so a cycle run again after a crash produces the same
@@ -73,6 +76,7 @@ class EventRecorder:
         self.shadow = EngineState.from_dict(state.to_dict())
         self._events_since_snapshot = events_since_snapshot
         self._snapshot_written = False
+        self.snapshot_due = False
         self._unpublished: list[Event] = []
         self._cycle: int | None = None
         self._position = 0
@@ -149,6 +153,7 @@ class EventRecorder:
         self._events_since_snapshot = (
             0 if self._snapshot_written else self._events_since_snapshot + len(stored)
         )
+        self.snapshot_due = self._events_since_snapshot >= self.snapshot_every_events
         for event in stored:
             self.shadow.apply(event)
 
@@ -169,9 +174,21 @@ class EventRecorder:
         last_seq = int(stored[-1].seq or 0)
         self.repository.write_projection(connection, self.state, touched, last_seq)
         # After a restart a snapshot at once: recovery then needs no event from before it.
-        if restarted or self._events_since_snapshot + len(stored) >= self.snapshot_every_events:
+        if restarted:
             self.repository.write_snapshot(connection, self.state, last_seq)
             self._snapshot_written = True
+
+    def write_due_snapshot(self) -> bool:
+        """Write the state's snapshot if one is due and every event is stored (the state is then
+        exactly the fold of the log up to the last stored event). Its own transaction: run it
+        between cycles, where it delays no stage. True if written."""
+        if not self.snapshot_due or self._unpublished:
+            return False
+        with self.repository.store.engine.begin() as connection:
+            self.repository.write_snapshot(connection, self.state, self._last_seq)
+        self._events_since_snapshot = 0
+        self.snapshot_due = False
+        return True
 
     def check_consistency(self) -> None:
         """Cheap per-cycle check, once everything is stored: every portfolio's cash and

@@ -302,11 +302,21 @@ def test_a_snapshot_is_written_every_snapshot_every_events(store: SqlEventStore)
     recorder.flush()
     assert repository.snapshot_rows() == []
 
+    assert not recorder.snapshot_due and not recorder.write_due_snapshot()
+
     _open(recorder, "gamma")
     recorder.flush()
+    # Due, but written only when asked, between cycles: never inside the append.
+    assert recorder.snapshot_due
+    assert repository.snapshot_rows() == []
+    _open(recorder, "delta")  # not stored yet: the state is ahead of the log, so no snapshot
+    assert not recorder.write_due_snapshot()
+    recorder.flush()
+    assert recorder.write_due_snapshot()
 
     (row,) = repository.snapshot_rows()
-    assert row.last_seq == 3
+    assert row.last_seq == 4
+    assert not recorder.snapshot_due and not recorder.write_due_snapshot()
     bus.close()
 
 

@@ -170,16 +170,17 @@ def test_the_engine_runs_blas_on_one_thread_unless_the_environment_says_otherwis
 ) -> None:
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    def blas_threads() -> set[int]:
-        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
     for name in BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     with threadpool_limits(limits=2, user_api="blas"):  # restored on leaving
-        assert blas_threads() == {2}
+        assert 2 in blas_threads()  # numpy's OpenBLAS (another library may be built for one)
         assert limit_blas_threads() == 1
-        assert blas_threads() == {1}
+        assert set(blas_threads()) == {1}
     with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
         monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
         assert limit_blas_threads() is None
-        assert blas_threads() == {2}
+        assert blas_threads() == before
