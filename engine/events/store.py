@@ -41,7 +41,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, StatementError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from engine.errors import StoreError
 from engine.model import Event
@@ -162,6 +162,8 @@ class SqlEventStore:
         self._lock = threading.Lock()
         # Each portfolio's last portfolio_seq, read on the first append (readers never need it).
         self._portfolio_seq: dict[str, int] | None = None
+        # The last seq those counters include; another writer moved it if max(seq) differs.
+        self._counted_through: int | None = None
         try:
             if writable:
                 metadata.create_all(engine)
@@ -265,20 +267,26 @@ class SqlEventStore:
         Events whose ``event_id`` is already stored are skipped (idempotent re-delivery) and are
         not in the result. ``also(connection, stored)`` runs inside the same transaction, so the
         state that the events change (projections, snapshots) commits with them or not at all.
+
+        The rows go to the driver's own ``executemany`` (SQLAlchemy's per-row processing cost
+        more than SQLite itself), with ``seq`` numbered here, under the database's write lock,
+        rather than read back after the insert.
         """
         if not events:
             return []
         with self._lock:
             with self.engine.begin() as connection:
-                ids = [item.event_id for item in events]
-                existing = set(
-                    connection.execute(
-                        select(events_table.c.event_id).where(events_table.c.event_id.in_(ids))
-                    ).scalars()
-                )
+                dialect = connection.dialect.name
+                last_seq = self._lock_for_append(connection)
+                existing = self._stored_ids(connection, [item.event_id for item in events])
+                if self._counted_through != last_seq:
+                    # Another store object or process appended since our counters were read.
+                    self._portfolio_seq = None
                 counters = dict(self._portfolio_counters(connection))
-                rows: list[dict[str, Any]] = []
-                fresh: list[Event] = []
+                timestamp_to_db = self._timestamp_to_db(connection)
+                rows: list[tuple[Any, ...]] = []
+                stored: list[Event] = []
+                seq = last_seq
                 for item in events:
                     if item.event_id in existing:
                         continue
@@ -288,51 +296,95 @@ class SqlEventStore:
                     if item.portfolio_id is not None:
                         portfolio_seq = counters.get(item.portfolio_id, 0) + 1
                         counters[item.portfolio_id] = portfolio_seq
-                    fresh.append(item)
+                    seq += 1
+                    try:
+                        payload = _dumps(item.payload)
+                    except TypeError as exc:  # a payload value that is not JSON
+                        raise ValueError(str(exc)) from exc
+                    timestamp = _as_utc(item.timestamp, item.event_id)
                     rows.append(
-                        {
-                            "event_id": item.event_id,
-                            "type": item.type,
-                            "ts": _as_utc(item.timestamp, item.event_id),
-                            "actor": item.actor,
-                            "portfolio_id": item.portfolio_id,
-                            "portfolio_seq": portfolio_seq,
-                            "correlation_id": item.correlation_id,
-                            "version": item.version,
-                            "payload": item.payload,
-                        }
+                        (
+                            seq,
+                            item.event_id,
+                            item.type,
+                            timestamp_to_db(timestamp) if timestamp_to_db else timestamp,
+                            item.actor,
+                            item.portfolio_id,
+                            portfolio_seq,
+                            item.correlation_id,
+                            item.version,
+                            payload,
+                        )
                     )
+                    stored.append(replace(item, seq=seq, portfolio_seq=portfolio_seq))
                 if not rows:
                     return []
-                # One executemany, then one read of the numbers the database gave: far cheaper than
-                # INSERT .. RETURNING in parameter order, which SQLite runs a row at a time.
-                try:
-                    connection.execute(events_table.insert(), rows)
-                except StatementError as exc:
-                    if isinstance(exc.orig, TypeError):  # a payload value that is not JSON (SQLite)
-                        raise ValueError(str(exc.orig)) from exc
-                    raise
-                except TypeError as exc:  # the same, raised unwrapped by the PostgreSQL driver path
-                    raise ValueError(str(exc)) from exc
-                seq_of = dict(
-                    connection.execute(
-                        select(events_table.c.event_id, events_table.c.seq).where(
-                            events_table.c.event_id.in_([row["event_id"] for row in rows])
-                        )
-                    ).all()
-                )
-                stored = [
-                    replace(
-                        item, seq=int(seq_of[item.event_id]), portfolio_seq=row["portfolio_seq"]
+                connection.exec_driver_sql(_INSERT_EVENT[dialect], rows)
+                if dialect == "postgresql":
+                    # Keep the column's own sequence in step with the numbers given here, so a
+                    # row inserted without a seq (by hand, or by an older version) cannot take
+                    # one of them. setval is not undone by a rollback: then the sequence is
+                    # only ahead, which leaves a gap for such a row and never a duplicate.
+                    connection.exec_driver_sql(
+                        "SELECT setval(pg_get_serial_sequence('events', 'seq'), %s)", (seq,)
                     )
-                    for item, row in zip(fresh, rows, strict=True)
-                ]
                 if also is not None:
                     also(connection, stored)
             # Still under the lock, and only once committed: the next append (another
             # thread's) numbers on from here, never from the counters before this one.
             self._portfolio_seq = counters
+            self._counted_through = seq
         return stored
+
+    def _lock_for_append(self, connection: Connection) -> int:
+        """Take the database's write lock for this transaction; returns the last seq given.
+
+        The numbers are read under that lock, so two writers (threads with store objects of
+        their own, or processes on the same file or server) can never number from the same
+        last seq: the second waits until the first has committed, then reads its numbers.
+        """
+        dialect = connection.dialect.name
+        if dialect == "sqlite":
+            # pysqlite would begin a deferred transaction at the first INSERT: a read of
+            # max(seq) before it would take no lock at all. IMMEDIATE takes the write lock now
+            # (waiting up to busy_timeout for another writer).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif dialect == "postgresql":
+            # A lock rather than the table's sequence: nextval hands out numbers that commit
+            # in any order and leaves gaps at every rollback, and readers that page by seq
+            # (subscriptions catching up, the dashboard's tail) would skip an event committed
+            # later under a lower number. SHARE ROW EXCLUSIVE conflicts with itself and with
+            # every write, not with reads: appends take turns, readers never wait.
+            connection.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+        else:
+            raise StoreError(
+                f"database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)"
+            )
+        found = connection.execute(select(func.max(events_table.c.seq))).scalar()
+        if found is None:  # an empty table: numbering goes on after any archived events
+            return self.archived_through(connection)
+        return int(found)
+
+    @staticmethod
+    def _stored_ids(connection: Connection, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are stored already (one query per 5,000, under the variable limit)."""
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        found: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = tuple(ids[start : start + _IDS_PER_QUERY])
+            marks = ", ".join([mark] * len(chunk))
+            found.update(
+                connection.exec_driver_sql(
+                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+                ).scalars()
+            )
+        return found
+
+    def _timestamp_to_db(self, connection: Connection) -> Callable[[datetime], Any] | None:
+        """How SQLAlchemy writes a timestamp for this database (SQLite: its own text form), so
+        rows written by the driver read back exactly as rows written through the ORM did."""
+        ts_type = events_table.c.ts.type
+        return ts_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
 
     def query(
         self,
@@ -436,6 +488,18 @@ class SqlEventStore:
     def close(self) -> None:
         self.engine.dispose()
 
+
+# The driver's own INSERT (seq given) per dialect, in each driver's parameter style; the
+# payload is JSON text already (PostgreSQL casts it to its json column).
+_EVENT_COLUMNS = (
+    "seq, event_id, type, ts, actor, portfolio_id, portfolio_seq, correlation_id, version, payload"
+)
+_INSERT_EVENT = {
+    "sqlite": f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "postgresql": f"INSERT INTO events ({_EVENT_COLUMNS}) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, CAST(%s AS JSON))",
+}
+_IDS_PER_QUERY = 5_000
 
 # Column widths of the events table: checked before writing, since SQLite would not enforce them.
 FIELD_LIMITS = {
