@@ -15,7 +15,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -316,7 +315,21 @@ class SqlEventStore:
                             payload,
                         )
                     )
-                    stored.append(replace(item, seq=seq, portfolio_seq=portfolio_seq))
+                    # The constructor, not dataclasses.replace: a third of the cost, per event.
+                    stored.append(
+                        Event(
+                            event_id=item.event_id,
+                            type=item.type,
+                            timestamp=item.timestamp,
+                            actor=item.actor,
+                            payload=item.payload,
+                            portfolio_id=item.portfolio_id,
+                            correlation_id=item.correlation_id,
+                            version=item.version,
+                            seq=seq,
+                            portfolio_seq=portfolio_seq,
+                        )
+                    )
                 if not rows:
                     return []
                 connection.exec_driver_sql(_INSERT_EVENT[dialect], rows)
