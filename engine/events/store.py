@@ -1,9 +1,10 @@
 """The SQL event store: the append-only system of record, through SQLAlchemy.
 
 SQLite (in WAL mode) by default, PostgreSQL when the URL names one. ``seq`` is the global order,
-assigned by the database; ``portfolio_seq`` numbers each portfolio's events without gaps; the
-``event_id`` is unique, so appending the same event twice stores it once. One ``append`` call is one
-transaction: a cycle's events are all stored or none are.
+numbered by the store under the database's write lock (so without gaps, whatever the writers);
+``portfolio_seq`` numbers each portfolio's events without gaps; the ``event_id`` is unique, so
+appending the same event twice stores it once. One ``append`` call is one transaction: a cycle's
+events are all stored or none are.
 """
 
 from __future__ import annotations
