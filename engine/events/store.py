@@ -427,9 +427,15 @@ class SqlEventStore:
 
     def _timestamp_to_db(self, connection: Connection) -> Callable[[datetime], Any] | None:
         """How SQLAlchemy writes a timestamp for this database (SQLite: its own text form), so
-        rows written by the driver read back exactly as rows written through the ORM did."""
+        rows written by the driver read back, and compare in ``first_seq_at``, exactly as rows
+        written through SQLAlchemy did."""
         ts_type = events_table.c.ts.type
-        return ts_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+        processor = ts_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+        # The same text from datetime.isoformat, at half the cost, when it is the same text.
+        probe = datetime(1999, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
+        if processor is not None and processor(probe) == _sqlite_text(probe):
+            return _sqlite_text
+        return processor
 
     def query(
         self,
@@ -577,7 +583,20 @@ def _create_missing_indexes(engine: Engine) -> None:
             index.create(engine, checkfirst=True)
 
 
+_EVENT_ID_MAX, _TYPE_MAX, _ACTOR_MAX = (FIELD_LIMITS[k] for k in ("event_id", "type", "actor"))
+_PORTFOLIO_MAX, _CORRELATION_MAX = FIELD_LIMITS["portfolio_id"], FIELD_LIMITS["correlation_id"]
+
+
 def _check_widths(item: Event) -> None:
+    # The common case in one expression (a cycle checks thousands); the loop names the field.
+    if (
+        len(item.event_id) <= _EVENT_ID_MAX
+        and len(item.type) <= _TYPE_MAX
+        and len(item.actor) <= _ACTOR_MAX
+        and (item.portfolio_id is None or len(item.portfolio_id) <= _PORTFOLIO_MAX)
+        and (item.correlation_id is None or len(item.correlation_id) <= _CORRELATION_MAX)
+    ):
+        return
     for name, limit in FIELD_LIMITS.items():
         value = getattr(item, name)
         if value is not None and len(value) > limit:
@@ -590,6 +609,11 @@ def _as_utc(moment: datetime, event_id: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"event {event_id}: timestamp {moment} has no time zone (use UTC)")
     return moment.astimezone(UTC)
+
+
+def _sqlite_text(moment: datetime) -> str:
+    """A UTC timestamp as SQLAlchemy's SQLite DATETIME stores it: 2024-01-02 12:00:00.000001."""
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def utc_now() -> datetime:
