@@ -14,8 +14,9 @@ their position in it (``c000000042-00007``), so a cycle run again after a crash 
 ids and the store keeps each once; events outside a cycle (commands, start and finish) get a
 session id and a random part.
 
-State it keeps: the live ``state``, a ``shadow`` fed only with committed events (the consistency
-check compares the two), the unpublished queue, and the count of events since the last snapshot.
+State it keeps: the live ``state``, a ``shadow`` ledger fed only with committed events (the
+consistency check compares it with the live ledger), the unpublished queue, and the count of
+events since the last snapshot.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from engine.events.bus import EventBus
 from engine.events.store import utc_now
 from engine.model import Event
 from engine.risk.manager import Emit
-from engine.state.engine_state import EngineState
+from engine.state.engine_state import EngineState, LedgerFold
 from engine.state.repository import StateRepository
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,11 @@ class EventRecorder:
         self.repository = repository
         self.session_id = session_id
         self.snapshot_every_events = snapshot_every_events
-        # Fed only with committed events: comparing it with the live state after each cycle
-        # proves that nothing changed the ledger without a stored event.
-        self.shadow = EngineState.from_dict(state.to_dict())
+        # The ledger fed only with committed events: comparing it with the live ledger after
+        # each cycle proves that nothing changed cash or shares without a stored event. Only
+        # the ledger is compared, so only the ledger is folded (a whole EngineState fold of
+        # every event cost about as much again as writing them).
+        self.shadow = LedgerFold.of(state)
         self._events_since_snapshot = events_since_snapshot
         self._snapshot_written = False
         self.snapshot_due = False

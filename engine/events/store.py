@@ -1,9 +1,10 @@
 """The SQL event store: the append-only system of record, through SQLAlchemy.
 
 SQLite (in WAL mode) by default, PostgreSQL when the URL names one. ``seq`` is the global order,
-assigned by the database; ``portfolio_seq`` numbers each portfolio's events without gaps; the
-``event_id`` is unique, so appending the same event twice stores it once. One ``append`` call is one
-transaction: a cycle's events are all stored or none are.
+numbered by the store under the database's write lock (so without gaps, whatever the writers);
+``portfolio_seq`` numbers each portfolio's events without gaps; the ``event_id`` is unique, so
+appending the same event twice stores it once. One ``append`` call is one transaction: a cycle's
+events are all stored or none are.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -41,7 +42,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, StatementError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from engine.errors import StoreError
 from engine.model import Event
@@ -85,8 +86,38 @@ def _not_json(value: Any) -> Any:
     )
 
 
+# Types orjson would write natively but the stdlib refuses go to ``_plain_float`` (and on to
+# the stdlib): a payload it refuses today is still refused, with the same message.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _plain_float(value: Any) -> Any:
+    if isinstance(value, float):  # numpy.float64: the stdlib writes it as a float
+        return float(value)
+    raise TypeError(type(value).__name__)
+
+
 def _dumps(payload: Any) -> str:
-    return json.dumps(payload, default=_not_json, separators=(",", ":"))
+    """A payload's JSON text: orjson (about 5x faster on a cycle's events), else the stdlib.
+
+    The stdlib writes the payloads orjson would write differently in value: those holding NaN or
+    infinity (orjson makes them null, so a replay would fold another value than the live state
+    applied: any payload whose text holds a null is written again by the stdlib, 5% of a cycle's),
+    and those orjson refuses (keys that are not strings, integers beyond 64 bits, subclasses).
+    What still differs is only the spelling of the same values: floats in shortest form
+    (2.6e-05 becomes 0.000026) and non-ASCII characters in UTF-8 rather than \\u escapes.
+    """
+    try:
+        text = orjson.dumps(payload, default=_plain_float, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is one
+        text = None
+    if text is None or b"null" in text:
+        return json.dumps(payload, default=_not_json, separators=(",", ":"))
+    return text.decode()
 
 
 def _enable_sqlite_wal(engine: Engine) -> None:
@@ -162,6 +193,8 @@ class SqlEventStore:
         self._lock = threading.Lock()
         # Each portfolio's last portfolio_seq, read on the first append (readers never need it).
         self._portfolio_seq: dict[str, int] | None = None
+        # The last seq those counters include; another writer moved it if max(seq) differs.
+        self._counted_through: int | None = None
         try:
             if writable:
                 metadata.create_all(engine)
@@ -265,20 +298,26 @@ class SqlEventStore:
         Events whose ``event_id`` is already stored are skipped (idempotent re-delivery) and are
         not in the result. ``also(connection, stored)`` runs inside the same transaction, so the
         state that the events change (projections, snapshots) commits with them or not at all.
+
+        The rows go to the driver's own ``executemany`` (SQLAlchemy's per-row processing cost
+        more than SQLite itself), with ``seq`` numbered here, under the database's write lock,
+        rather than read back after the insert.
         """
         if not events:
             return []
         with self._lock:
             with self.engine.begin() as connection:
-                ids = [item.event_id for item in events]
-                existing = set(
-                    connection.execute(
-                        select(events_table.c.event_id).where(events_table.c.event_id.in_(ids))
-                    ).scalars()
-                )
+                dialect = connection.dialect.name
+                last_seq = self._lock_for_append(connection)
+                existing = self._stored_ids(connection, [item.event_id for item in events])
+                if self._counted_through != last_seq:
+                    # Another store object or process appended since our counters were read.
+                    self._portfolio_seq = None
                 counters = dict(self._portfolio_counters(connection))
-                rows: list[dict[str, Any]] = []
-                fresh: list[Event] = []
+                timestamp_to_db = self._timestamp_to_db(connection)
+                rows: list[tuple[Any, ...]] = []
+                stored: list[Event] = []
+                seq = last_seq
                 for item in events:
                     if item.event_id in existing:
                         continue
@@ -288,51 +327,115 @@ class SqlEventStore:
                     if item.portfolio_id is not None:
                         portfolio_seq = counters.get(item.portfolio_id, 0) + 1
                         counters[item.portfolio_id] = portfolio_seq
-                    fresh.append(item)
+                    seq += 1
+                    try:
+                        payload = _dumps(item.payload)
+                    except TypeError as exc:  # a payload value that is not JSON
+                        raise ValueError(str(exc)) from exc
+                    timestamp = _as_utc(item.timestamp, item.event_id)
                     rows.append(
-                        {
-                            "event_id": item.event_id,
-                            "type": item.type,
-                            "ts": _as_utc(item.timestamp, item.event_id),
-                            "actor": item.actor,
-                            "portfolio_id": item.portfolio_id,
-                            "portfolio_seq": portfolio_seq,
-                            "correlation_id": item.correlation_id,
-                            "version": item.version,
-                            "payload": item.payload,
-                        }
+                        (
+                            seq,
+                            item.event_id,
+                            item.type,
+                            timestamp_to_db(timestamp) if timestamp_to_db else timestamp,
+                            item.actor,
+                            item.portfolio_id,
+                            portfolio_seq,
+                            item.correlation_id,
+                            item.version,
+                            payload,
+                        )
+                    )
+                    # The constructor, not dataclasses.replace: a third of the cost, per event.
+                    stored.append(
+                        Event(
+                            event_id=item.event_id,
+                            type=item.type,
+                            timestamp=item.timestamp,
+                            actor=item.actor,
+                            payload=item.payload,
+                            portfolio_id=item.portfolio_id,
+                            correlation_id=item.correlation_id,
+                            version=item.version,
+                            seq=seq,
+                            portfolio_seq=portfolio_seq,
+                        )
                     )
                 if not rows:
                     return []
-                # One executemany, then one read of the numbers the database gave: far cheaper than
-                # INSERT .. RETURNING in parameter order, which SQLite runs a row at a time.
-                try:
-                    connection.execute(events_table.insert(), rows)
-                except StatementError as exc:
-                    if isinstance(exc.orig, TypeError):  # a payload value that is not JSON (SQLite)
-                        raise ValueError(str(exc.orig)) from exc
-                    raise
-                except TypeError as exc:  # the same, raised unwrapped by the PostgreSQL driver path
-                    raise ValueError(str(exc)) from exc
-                seq_of = dict(
-                    connection.execute(
-                        select(events_table.c.event_id, events_table.c.seq).where(
-                            events_table.c.event_id.in_([row["event_id"] for row in rows])
-                        )
-                    ).all()
-                )
-                stored = [
-                    replace(
-                        item, seq=int(seq_of[item.event_id]), portfolio_seq=row["portfolio_seq"]
+                connection.exec_driver_sql(_INSERT_EVENT[dialect], rows)
+                if dialect == "postgresql":
+                    # Keep the column's own sequence in step with the numbers given here, so a
+                    # row inserted without a seq (by hand, or by an older version) cannot take
+                    # one of them. setval is not undone by a rollback: then the sequence is
+                    # only ahead, which leaves a gap for such a row and never a duplicate.
+                    connection.exec_driver_sql(
+                        "SELECT setval(pg_get_serial_sequence('events', 'seq'), %s)", (seq,)
                     )
-                    for item, row in zip(fresh, rows, strict=True)
-                ]
                 if also is not None:
                     also(connection, stored)
             # Still under the lock, and only once committed: the next append (another
             # thread's) numbers on from here, never from the counters before this one.
             self._portfolio_seq = counters
+            self._counted_through = seq
         return stored
+
+    def _lock_for_append(self, connection: Connection) -> int:
+        """Take the database's write lock for this transaction; returns the last seq given.
+
+        The numbers are read under that lock, so two writers (threads with store objects of
+        their own, or processes on the same file or server) can never number from the same
+        last seq: the second waits until the first has committed, then reads its numbers.
+        """
+        dialect = connection.dialect.name
+        if dialect == "sqlite":
+            # pysqlite would begin a deferred transaction at the first INSERT: a read of
+            # max(seq) before it would take no lock at all. IMMEDIATE takes the write lock now
+            # (waiting up to busy_timeout for another writer).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif dialect == "postgresql":
+            # A lock rather than the table's sequence: nextval hands out numbers that commit
+            # in any order and leaves gaps at every rollback, and readers that page by seq
+            # (subscriptions catching up, the dashboard's tail) would skip an event committed
+            # later under a lower number. SHARE ROW EXCLUSIVE conflicts with itself and with
+            # every write, not with reads: appends take turns, readers never wait.
+            connection.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+        else:
+            raise StoreError(
+                f"database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)"
+            )
+        found = connection.execute(select(func.max(events_table.c.seq))).scalar()
+        if found is None:  # an empty table: numbering goes on after any archived events
+            return self.archived_through(connection)
+        return int(found)
+
+    @staticmethod
+    def _stored_ids(connection: Connection, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are stored already (one query per 5,000, under the variable limit)."""
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        found: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = tuple(ids[start : start + _IDS_PER_QUERY])
+            marks = ", ".join([mark] * len(chunk))
+            found.update(
+                connection.exec_driver_sql(
+                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+                ).scalars()
+            )
+        return found
+
+    def _timestamp_to_db(self, connection: Connection) -> Callable[[datetime], Any] | None:
+        """How SQLAlchemy writes a timestamp for this database (SQLite: its own text form), so
+        rows written by the driver read back, and compare in ``first_seq_at``, exactly as rows
+        written through SQLAlchemy did."""
+        ts_type = events_table.c.ts.type
+        processor = ts_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+        # The same text from datetime.isoformat, at half the cost, when it is the same text.
+        probe = datetime(1999, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
+        if processor is not None and processor(probe) == _sqlite_text(probe):
+            return _sqlite_text
+        return processor
 
     def query(
         self,
@@ -437,6 +540,18 @@ class SqlEventStore:
         self.engine.dispose()
 
 
+# The driver's own INSERT (seq given) per dialect, in each driver's parameter style; the
+# payload is JSON text already (PostgreSQL casts it to its json column).
+_EVENT_COLUMNS = (
+    "seq, event_id, type, ts, actor, portfolio_id, portfolio_seq, correlation_id, version, payload"
+)
+_INSERT_EVENT = {
+    "sqlite": f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "postgresql": f"INSERT INTO events ({_EVENT_COLUMNS}) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, CAST(%s AS JSON))",
+}
+_IDS_PER_QUERY = 5_000
+
 # Column widths of the events table: checked before writing, since SQLite would not enforce them.
 FIELD_LIMITS = {
     "event_id": 128,
@@ -468,7 +583,20 @@ def _create_missing_indexes(engine: Engine) -> None:
             index.create(engine, checkfirst=True)
 
 
+_EVENT_ID_MAX, _TYPE_MAX, _ACTOR_MAX = (FIELD_LIMITS[k] for k in ("event_id", "type", "actor"))
+_PORTFOLIO_MAX, _CORRELATION_MAX = FIELD_LIMITS["portfolio_id"], FIELD_LIMITS["correlation_id"]
+
+
 def _check_widths(item: Event) -> None:
+    # The common case in one expression (a cycle checks thousands); the loop names the field.
+    if (
+        len(item.event_id) <= _EVENT_ID_MAX
+        and len(item.type) <= _TYPE_MAX
+        and len(item.actor) <= _ACTOR_MAX
+        and (item.portfolio_id is None or len(item.portfolio_id) <= _PORTFOLIO_MAX)
+        and (item.correlation_id is None or len(item.correlation_id) <= _CORRELATION_MAX)
+    ):
+        return
     for name, limit in FIELD_LIMITS.items():
         value = getattr(item, name)
         if value is not None and len(value) > limit:
@@ -481,6 +609,11 @@ def _as_utc(moment: datetime, event_id: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"event {event_id}: timestamp {moment} has no time zone (use UTC)")
     return moment.astimezone(UTC)
+
+
+def _sqlite_text(moment: datetime) -> str:
+    """A UTC timestamp as SQLAlchemy's SQLite DATETIME stores it: 2024-01-02 12:00:00.000001."""
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def utc_now() -> datetime:

@@ -96,15 +96,7 @@ class EngineState:
         self._open(event.payload)
 
     def _open(self, opening: dict[str, Any]) -> None:
-        pid = opening["portfolio_id"]
-        allow_short = opening.get("allow_short", False)
-        if not isinstance(allow_short, bool):
-            raise ValueError(
-                f"PortfolioOpened {pid}: allow_short {allow_short!r} must be true or false"
-            )
-        self.ledger.open_portfolio(
-            pid, Decimal(opening["initial_cash_usd"]), allow_short=allow_short
-        )
+        pid = open_in_ledger(self.ledger, opening)
         self.initial_cash_usd[pid] = self.ledger.cash_usd(pid)
         self.orders_total[pid] = 0
         self.fills_total[pid] = 0
@@ -185,8 +177,7 @@ class EngineState:
 
     def _interest_credited(self, event: Event) -> None:
         pid = event.portfolio_id or ""
-        amount_usd = Decimal(event.payload["amount_usd"])
-        self.ledger.credit_interest(pid, amount_usd, _as_date(event.payload["market_date"]))
+        amount_usd = credit_interest_in_ledger(self.ledger, event)
         self.interest_accrual_usd[pid] = self.interest_accrual_usd.get(pid, Decimal(0)) - amount_usd
 
     def _signal_received(self, event: Event) -> None:
@@ -230,7 +221,7 @@ class EngineState:
         fresh.events_applied = self.events_applied
         fresh.restarts = self.restarts + 1
         fresh.replay_start = _as_date(p["first_trading_date"])
-        # In place: the recorder, the read models and the shadow hold this object.
+        # In place: the recorder and the read models hold this object.
         self.__dict__.clear()
         self.__dict__.update(vars(fresh))
         for pid, opening in sorted(p["portfolios"].items()):
@@ -495,6 +486,79 @@ def _progress_from_dict(data: dict[str, Any]) -> OrderProgress:
         for q, p, m, internal in data["fills"]
     ]
     return progress
+
+
+def open_in_ledger(ledger: Ledger, opening: dict[str, Any]) -> str:
+    """Open the book a ``PortfolioOpened`` payload (or a restart's portfolio) describes."""
+    pid = str(opening["portfolio_id"])
+    allow_short = opening.get("allow_short", False)
+    if not isinstance(allow_short, bool):
+        raise ValueError(
+            f"PortfolioOpened {pid}: allow_short {allow_short!r} must be true or false"
+        )
+    ledger.open_portfolio(pid, Decimal(opening["initial_cash_usd"]), allow_short=allow_short)
+    return pid
+
+
+def credit_interest_in_ledger(ledger: Ledger, event: Event) -> Decimal:
+    """Book a ``CashInterestCredited`` in ``ledger``; returns the amount (USD)."""
+    amount_usd = Decimal(event.payload["amount_usd"])
+    ledger.credit_interest(
+        event.portfolio_id or "", amount_usd, _as_date(event.payload["market_date"])
+    )
+    return amount_usd
+
+
+class LedgerFold:
+    """The ledger alone, folded from the only events that move it (opening, fills, settlement
+    at each cycle's end, interest, a replay restart), through the same code as
+    ``EngineState``'s fold.
+
+    The recorder feeds one with committed events, so that comparing it with the live ledger
+    proves that nothing moved cash or shares without a stored event. It skips the other
+    event types (three in four of a cycle's events: orders created, targets, signals, ...),
+    which cannot change cash or shares, at the cost of one dictionary look-up each.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @classmethod
+    def of(cls, state: EngineState) -> LedgerFold:
+        """A fold starting from a copy of ``state``'s ledger."""
+        return cls(Ledger.from_dict(state.ledger.to_dict()))
+
+    def apply(self, event: Event) -> None:
+        handler = _LEDGER_HANDLERS.get(event.type)
+        if handler is not None:
+            handler(self, event)
+
+    def _opened(self, event: Event) -> None:
+        open_in_ledger(self.ledger, event.payload)
+
+    def _filled(self, event: Event) -> None:
+        self.ledger.apply(fill_from_event(event))
+
+    def _cycle_completed(self, event: Event) -> None:
+        self.ledger.settle(_as_date(event.payload["market_date"]))
+
+    def _interest_credited(self, event: Event) -> None:
+        credit_interest_in_ledger(self.ledger, event)
+
+    def _replay_restarted(self, event: Event) -> None:
+        # As EngineState: a new ledger holding only each portfolio's opening cash.
+        self.ledger = Ledger()
+        for pid, opening in sorted(event.payload["portfolios"].items()):
+            open_in_ledger(self.ledger, {"portfolio_id": pid, **opening})
+
+
+_LEDGER_HANDLERS = {
+    "PortfolioOpened": LedgerFold._opened,
+    "OrderFilled": LedgerFold._filled,
+    "CycleCompleted": LedgerFold._cycle_completed,
+    "CashInterestCredited": LedgerFold._interest_credited,
+    "ReplayRestarted": LedgerFold._replay_restarted,
+}
 
 
 def _as_date(value: date | str) -> date:

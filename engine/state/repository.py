@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     delete,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -37,6 +38,9 @@ from engine.events.store import SqlEventStore, metadata, utc_now
 from engine.state.engine_state import EngineState
 
 log = logging.getLogger(__name__)
+
+# Closed positions deleted per statement: two bound values each, under SQLite's variable limit.
+_PAIRS_PER_DELETE = 5_000
 
 portfolio_cash_table = Table(
     "portfolio_cash",
@@ -156,14 +160,18 @@ class StateRepository:
             [row for row in held if row["quantity_shares"]],
             ["portfolio_id", "symbol"],
         )
-        for row in held:
-            if not row["quantity_shares"]:
-                connection.execute(
-                    delete(positions_table).where(
-                        (positions_table.c.portfolio_id == row["portfolio_id"])
-                        & (positions_table.c.symbol == row["symbol"])
+        closed = [
+            (row["portfolio_id"], row["symbol"]) for row in held if not row["quantity_shares"]
+        ]
+        for start in range(0, len(closed), _PAIRS_PER_DELETE):
+            # One statement for the cycle's closed positions (row values: SQLite and PostgreSQL).
+            connection.execute(
+                delete(positions_table).where(
+                    tuple_(positions_table.c.portfolio_id, positions_table.c.symbol).in_(
+                        closed[start : start + _PAIRS_PER_DELETE]
                     )
                 )
+            )
 
     def clear_positions(self, connection: Connection) -> None:
         """Every position row goes (a replay restarted: the portfolios hold only cash)."""

@@ -89,6 +89,44 @@ def test_a_flush_writes_the_projection_of_cash_and_positions_with_the_events(
     assert projection["last_seq"] == store.count() == 3
 
 
+def _sell(recorder: EventRecorder, pid: str, symbol: str, shares: int, price: str) -> None:
+    order_id = f"{pid}-{symbol}-sell"
+    recorder.emit(
+        "OrderFilled",
+        {
+            "order_id": order_id,
+            "fill_id": f"{order_id}-F00",
+            "symbol": symbol,
+            "side": "SELL",
+            "quantity_shares": shares,
+            "price_usd": price,
+            "commission_usd": "1.00",
+            "market_date": TODAY.isoformat(),
+        },
+        pid,
+    )
+
+
+def test_positions_closed_in_a_flush_leave_the_projection_and_the_others_stay(
+    store: SqlEventStore, bus: EmbeddedEventBus
+) -> None:
+    recorder = _recorder(store, bus)
+    for pid in ("alpha", "beta"):
+        _open(recorder, pid)
+        _buy(recorder, pid, "AAA", 10, "50.00")
+        _buy(recorder, pid, "BBB", 5, "20.00")
+    recorder.flush()
+
+    _sell(recorder, "alpha", "AAA", 10, "51.00")  # closed
+    _sell(recorder, "beta", "BBB", 5, "21.00")  # closed
+    _sell(recorder, "beta", "AAA", 4, "51.00")  # reduced, still held
+    recorder.flush()
+
+    projection = StateRepository(store).read_projection()
+    assert projection["alpha"]["shares"] == {"BBB": 5}
+    assert projection["beta"]["shares"] == {"AAA": 6}
+
+
 def test_a_flush_with_nothing_waiting_stores_nothing(
     store: SqlEventStore, bus: EmbeddedEventBus
 ) -> None:

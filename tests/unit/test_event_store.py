@@ -1,9 +1,11 @@
 """The SQL event store: global and per-portfolio order, idempotent appends, exact payloads."""
 
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.events.store import SqlEventStore
@@ -83,4 +85,38 @@ def test_an_over_long_field_is_refused_by_name_and_nothing_is_stored(store: SqlE
     too_long = Event("e" * 129, "OrderCreated", datetime(2024, 1, 2, tzinfo=UTC), "engine", {})
     with pytest.raises(ValueError, match="event_id has 129 characters"):
         store.append([_event(1), too_long])
+    assert store.count() == 0
+
+
+def _with_payload(n: int, payload: dict) -> Event:
+    return Event(f"j{n}", "Measured", datetime(2024, 1, 2, tzinfo=UTC), "engine", payload)
+
+
+def test_payloads_read_back_with_the_values_the_live_state_applied(store: SqlEventStore) -> None:
+    """Whatever writes the JSON, a replay must fold the values the engine applied live: floats
+    to the last bit, NaN as NaN (not null), numpy floats as floats, non-ASCII text, None,
+    and integer keys as the strings JSON makes of them (as always)."""
+    payloads = [
+        {"weight": 0.1 + 0.2, "tiny": -2.6e-05, "big": 1e16, "name": "Société Générale"},
+        {"ratio": float("nan"), "missing": None},
+        {"beta": np.float64(1.0000000000000002), "shares": 2**70},
+        {1: "first", "nested": {"list": [1, 2.5, None, True]}},
+    ]
+    store.append([_with_payload(n, payload) for n, payload in enumerate(payloads)])
+
+    read = [event.payload for event in store.read_from(1)]
+
+    assert read[0] == payloads[0]
+    assert math.isnan(read[1]["ratio"]) and read[1]["missing"] is None
+    assert read[2] == {"beta": 1.0000000000000002, "shares": 2**70}
+    assert type(read[2]["beta"]) is float
+    assert read[3] == {"1": "first", "nested": {"list": [1, 2.5, None, True]}}
+
+
+@pytest.mark.parametrize(
+    "value", [datetime(2024, 1, 2, tzinfo=UTC), Decimal("1.5"), {1, 2}], ids=type
+)
+def test_values_that_are_not_json_are_refused_by_name(store: SqlEventStore, value: object) -> None:
+    with pytest.raises(ValueError, match=f"of type {type(value).__name__} is not JSON"):
+        store.append([_with_payload(1, {"when": value})])
     assert store.count() == 0

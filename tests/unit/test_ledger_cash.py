@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from engine.model import Event, Fill, Side
-from engine.state.engine_state import STATE_FORMAT_VERSION, EngineState, fill_from_event
+from engine.state.engine_state import (
+    STATE_FORMAT_VERSION,
+    EngineState,
+    LedgerFold,
+    fill_from_event,
+)
 from engine.state.ledger import Ledger, LedgerError
 
 MON, TUE, WED, THU = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4)
@@ -313,3 +318,53 @@ def test_the_ledger_digest_sees_settlement_and_accrual() -> None:
     assert settled != digest
     state.apply(_cycle(5, 3, THU, "0.004"))
     assert state.ledger_digest() != settled
+
+
+def _restarted(n: int, cash: str) -> Event:
+    return _event(
+        n,
+        "ReplayRestarted",
+        {
+            "first_trading_date": "2024-01-01",
+            "portfolios": {"p1": {"initial_cash_usd": cash, "allow_short": False}},
+        },
+        None,
+    )
+
+
+def test_the_ledger_fold_alone_ends_where_the_whole_state_fold_does() -> None:
+    """The recorder's shadow folds only the ledger's events; over opening, fills settling later,
+    cycles, interest and a replay restart it must end on the very ledger the state's fold does."""
+    history = [
+        _opened(),
+        _filled(2, "2024-01-03"),
+        _cycle(3, 1, MON, DAILY_ACCRUAL),
+        _credited(4, "138.88", MON),
+        _filled(5, None),
+        _cycle(6, 2, WED),
+        _restarted(7, "5000"),
+        _filled(8, "2024-01-04"),
+        _cycle(9, 1, TUE),
+    ]
+    state = EngineState()
+    fold = LedgerFold.of(state)
+    for event in history:
+        state.apply(event)
+        fold.apply(event)
+        assert fold.ledger.to_dict() == state.ledger.to_dict(), event.type
+
+    # After the restart: 5,000 less 100 shares at USD 10 and USD 1 of commission, still pending.
+    assert fold.ledger.cash_usd("p1") == Decimal("3999.00")
+    assert fold.ledger.pending_settlements("p1") == [(THU, Decimal("-1001.00"))]
+    assert fold.ledger.holdings_of("p1") == {"AAA": 100}
+
+
+def test_a_ledger_fold_started_from_a_state_goes_on_from_its_ledger() -> None:
+    state = EngineState()
+    for event in (_opened(), _filled(2, None)):
+        state.apply(event)
+    fold = LedgerFold.of(state)
+    state.apply(_filled(3, None))
+    fold.apply(_filled(3, None))
+    assert fold.ledger.holdings_of("p1") == {"AAA": 200}
+    assert fold.ledger.cash_usd("p1") == state.ledger.cash_usd("p1") == Decimal("997998.00")
