@@ -470,7 +470,7 @@ class _QuadraticModel:
     def __init__(self, solver: SolverChoice | None = None) -> None:
         self.solver = solver or SolverChoice()
         self._problems = _BuiltProblems()
-        self._direct = DirectQp(self.solver.piqp_max_iter, PROBLEMS_KEPT)
+        self._direct = DirectQp(self.solver.piqp_max_iter)
         self.solved_by: SolvedBy | None = None
 
     def _solve(
