@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from engine.allocation.qp import DirectQp, QpFailed, QuadraticProblem, SolvedBy, SolverChoice
+from engine.allocation.qp import DirectQp, QpFailed, SolvedBy, SolverChoice, quadratic_problem
 from engine.allocation.risk_models import CovarianceEstimate
 
 TRADING_DAYS_PER_YEAR = 252
@@ -405,38 +405,6 @@ def _gross_limit(bounds: Bounds, n: int) -> float:
     return n * max(bounds.max_weight, -bounds.min_weight)
 
 
-def quadratic_problem(
-    mu: np.ndarray, factor: RiskFactor, gamma: float, bounds: Bounds, limits: Limits, dense: bool
-) -> QuadraticProblem:
-    """The problem ``_BoundedQuadratic`` solves, as values for the direct QP (qp.py)."""
-    n = len(factor)
-    floor, ceiling = net_range(bounds, limits)
-    sectors = {}
-    if limits.sector_caps:
-        rows, caps, _ = limits.sector_matrix(n)
-        sectors = {"sector_rows": rows, "sector_caps": caps}
-    if dense:
-        covariance = factor.loadings @ factor.loadings.T + np.diag(factor.specific_sd**2)
-        risk = {"covariance": gamma * (covariance + covariance.T) / 2.0}
-    else:
-        root = np.sqrt(gamma)
-        risk = {"loadings": root * factor.loadings, "specific_sd": root * factor.specific_sd}
-    turnover = {}
-    if limits.max_turnover is not None:
-        turnover = {"current": np.asarray(limits.current, dtype=float)}
-        turnover["turnover"] = limits.max_turnover  # type: ignore[assignment]
-    return QuadraticProblem(
-        np.asarray(mu, dtype=float),
-        (floor if bounds.long_short else max(floor, 0.0), ceiling),
-        bounds.min_weight,
-        bounds.max_weight,
-        gross=bounds.gross if bounds.long_short else None,
-        **risk,
-        **sectors,
-        **turnover,  # type: ignore[arg-type]
-    )
-
-
 class _BuiltProblems:
     """Built problems by shape, the most recently used kept: the names a model sizes change from
     cycle to cycle (those with a view), and each new count would otherwise compile again."""
@@ -487,11 +455,14 @@ class _QuadraticModel:
         reason = None
         if self.solver.solver == "piqp":
             # A dense covariance enters PIQP as ``P`` at any size (its Cholesky form is slower).
-            problem = quadratic_problem(mu, factor, gamma, bounds, limits, columns == n)
+            net = net_range(bounds, limits)
+            problem = quadratic_problem(mu, factor, gamma, bounds, limits, columns == n, net)
             try:
                 raw = self._direct.solve(problem)
             except QpFailed as exc:
                 reason = f"piqp {exc}"
+            except ImportError:  # a declared dependency; an install without it still allocates
+                reason = "piqp is not installed"
             else:
                 self.solved_by = SolvedBy("piqp")
                 return _finish(raw, bounds, _gross_limit(bounds, n))
