@@ -137,14 +137,16 @@ def bench_allocation(args: argparse.Namespace) -> int:
             "least 2, --reference-cycles at least 0"
         )
     sizes = tuple(args.sizes)
+    chosen = tuple(args.solvers or SOLVER_NAMES)
+    unknown = sorted(set(chosen) - set(SOLVER_NAMES))
+    if unknown:
+        raise ConfigError(f"--solvers: {unknown} unknown; choose from {', '.join(SOLVER_NAMES)}")
     solvers = run_solver_bench(
         sizes,
         args.cycles,
         args.risk_model,
-        on_cycle=lambda n, k: print(
-            f"solvers N={n}: cycle {k}/{args.cycles} ({len(SOLVER_NAMES)} solvers)",
-            file=sys.stderr,
-        ),
+        on_cycle=lambda n, k: print(f"solvers N={n}: cycle {k}/{args.cycles}", file=sys.stderr),
+        solvers=chosen,
     )
     pypfopt = []
     if args.reference_cycles > 0:

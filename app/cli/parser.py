@@ -418,6 +418,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pca: 10 factors, the factor form (default); ledoit_wolf: a dense covariance",
     )
     bench_allocation.add_argument(
+        "--solvers",
+        nargs="+",
+        metavar="NAME",
+        help="the solvers to compare with the reference (default: all of 'piqp direct', "
+        "'clarabel default', 'piqp cvxpy', 'osqp cvxpy')",
+    )
+    bench_allocation.add_argument(
         "--reference-cycles",
         type=int,
         default=0,
