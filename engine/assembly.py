@@ -10,6 +10,7 @@ import numpy as np
 
 from engine.allocation.expected_returns import SignalToReturn
 from engine.allocation.mandate import MandateAllocator
+from engine.allocation.qp import SolverChoice
 from engine.allocation.risk_models import make_risk_model
 from engine.allocation.sleeves import Sleeve
 from engine.config import (
@@ -18,6 +19,7 @@ from engine.config import (
     ConfigError,
     CoordinationConfig,
     PortfolioConfig,
+    SolverConfig,
 )
 from engine.coordinator import Coordinator
 from engine.cycle.context import PortfolioMandate
@@ -124,9 +126,13 @@ def build_signal_coordinator(
 
 
 def build_allocator(
-    portfolio: PortfolioConfig, rules: AllocationConfig | None = None, name: str = ""
+    portfolio: PortfolioConfig,
+    rules: AllocationConfig | None = None,
+    name: str = "",
+    solver: SolverConfig | None = None,
 ) -> MandateAllocator:
-    """The portfolio's allocator, or a sleeve's (its own ``rules``, the portfolio's limits)."""
+    """The portfolio's allocator, or a sleeve's (its own ``rules``, the portfolio's limits);
+    ``solver``: the config's ``[allocation]`` section."""
     rules = rules or portfolio.allocation
     return MandateAllocator(
         name or portfolio.id,
@@ -144,6 +150,7 @@ def build_allocator(
         rules.gross_exposure,
         rules.net_exposure,
         rules.signal_band,
+        SolverChoice((solver or SolverConfig()).solver),
     )
 
 
@@ -155,7 +162,9 @@ def build_sleeves(config: AppConfig, portfolio: PortfolioConfig) -> tuple[Sleeve
             build_signal_coordinator(
                 config, portfolio.id, sleeve.sources, sleeve.source_weights, sleeve.coordination
             ),
-            build_allocator(portfolio, sleeve.allocation, f"{portfolio.id}/{sleeve.id}"),
+            build_allocator(
+                portfolio, sleeve.allocation, f"{portfolio.id}/{sleeve.id}", config.allocation
+            ),
         )
         for sleeve in portfolio.sleeves
     )
@@ -190,7 +199,7 @@ def build_mandates(
                     portfolio.source_weights,
                     portfolio.coordination,
                 ),
-                build_allocator(portfolio),
+                build_allocator(portfolio, solver=config.allocation),
                 OrderGenerator(cost_allowance_bps),
                 portfolio.rebalance_every_days,
                 portfolio.initial_cash_usd,

@@ -245,6 +245,15 @@ class AllocationConfig(_Strict):
         return self
 
 
+class SolverConfig(_Strict):
+    """The engine-wide ``[allocation]`` section: which solver sizes the quadratic models
+    (minimum_variance, mean_variance). ``piqp`` (on the QP directly, with Clarabel as the
+    fallback when it fails or is inaccurate) or ``clarabel`` (through cvxpy); see
+    engine/allocation/qp.py and ``pcoord bench-allocation``."""
+
+    solver: Literal["piqp", "clarabel"] = "piqp"
+
+
 class CashConfig(_Strict):
     """Cash management: settlement lag and interest income (see engine/state/ledger.py)."""
 
@@ -453,6 +462,7 @@ class AppConfig(_Strict):
     risk: RiskConfig = RiskConfig()
     sources: SourcesConfig = SourcesConfig()
     signals: SignalsConfig = SignalsConfig()
+    allocation: SolverConfig = SolverConfig()
     speed_days_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0
     history_days: Annotated[int, Field(ge=10, le=5000)] = 260
     portfolios: Annotated[tuple[PortfolioConfig, ...], Field(min_length=1)]

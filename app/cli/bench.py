@@ -129,19 +129,47 @@ def bench_trades(args: argparse.Namespace) -> int:
 
 def bench_allocation(args: argparse.Namespace) -> int:
     from engine.bench.allocation_bench import format_results, run_allocation_bench
+    from engine.bench.solver_bench import SOLVER_NAMES, format_solver_results, run_solver_bench
 
-    if min(args.sizes) < 2 or args.cycles < 2 or args.reference_cycles < 0:
-        raise ConfigError("--sizes must be at least 2, --cycles at least 2")
-    results = run_allocation_bench(
-        tuple(args.sizes),
+    if min(args.sizes) < 20 or args.cycles < 2 or args.reference_cycles < 0:
+        raise ConfigError(
+            "--sizes at least 20 (ten sector caps of 0.15 must hold the budget), --cycles at "
+            "least 2, --reference-cycles at least 0"
+        )
+    sizes = tuple(args.sizes)
+    chosen = tuple(args.solvers or SOLVER_NAMES)
+    unknown = sorted(set(chosen) - set(SOLVER_NAMES))
+    if unknown:
+        raise ConfigError(f"--solvers: {unknown} unknown; choose from {', '.join(SOLVER_NAMES)}")
+    solvers = run_solver_bench(
+        sizes,
         args.cycles,
-        args.reference_cycles,
-        on_cycle=lambda n, k: print(f"N={n}: cycle {k}", file=sys.stderr),
+        args.risk_model,
+        on_cycle=lambda n, k: print(f"solvers N={n}: cycle {k}/{args.cycles}", file=sys.stderr),
+        solvers=chosen,
     )
+    pypfopt = []
+    if args.reference_cycles > 0:
+        pypfopt = run_allocation_bench(
+            sizes,
+            args.cycles,
+            args.reference_cycles,
+            on_cycle=lambda n, k: print(f"PyPortfolioOpt N={n}: cycle {k}", file=sys.stderr),
+        )
     if args.json:
-        print(json.dumps([r.as_dict() for r in results]))
-    else:
-        print(format_results(results))
+        print(
+            json.dumps(
+                {
+                    "solvers": [r.as_dict() for r in solvers],
+                    "pypfopt": [r.as_dict() for r in pypfopt],
+                }
+            )
+        )
+        return 0
+    print(format_solver_results(solvers, args.risk_model))
+    if pypfopt:
+        print()
+        print(format_results(pypfopt))
     return 0
 
 

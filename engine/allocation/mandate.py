@@ -24,6 +24,10 @@ or ``mean_variance``) keeps its net exposure in ``net_range`` and its gross expo
 When the limits cannot all hold, the outcome is ``infeasible`` with the reason and the targets are
 the current weights (nothing trades). When a solver fails, the outcome is ``fallback`` with the
 reason and the targets come from the signal-proportional model, which cannot fail.
+
+The outcome also says which solver answered (``solver``: ``piqp`` or ``clarabel``, None for the
+models that need none) and, when PIQP was chosen but Clarabel answered, why
+(``solver_fallback``); see engine/allocation/qp.py.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import numpy as np
 from engine.allocation.expected_returns import SignalToReturn
 from engine.allocation.impact import AllocationImpact, assess_allocation
 from engine.allocation.optimisers import Bounds, InfeasibleAllocation, Limits, Sizer
+from engine.allocation.qp import SolvedBy, SolverChoice
 from engine.allocation.risk_models import RiskModel, cached_estimate, trailing_returns
 from engine.allocation.rounding import ShareLimits
 from engine.allocation.sizing import SignalProportionalAllocator
@@ -54,6 +59,8 @@ class AllocationOutcome:
     status: str  # "ok", "infeasible" or "fallback"
     reason: str | None = None
     sized: np.ndarray | None = None  # the instruments the model sized (a turnover limit counts)
+    solver: str | None = None  # which solver answered ("piqp", "clarabel"); None: no solver
+    solver_fallback: str | None = None  # why Clarabel answered when PIQP was chosen
 
 
 class MandateAllocator:
@@ -74,6 +81,7 @@ class MandateAllocator:
         gross: float | None = None,
         net_range: tuple[float, float] | None = None,
         signal_band: float = 0.0,
+        solver: SolverChoice | None = None,
     ) -> None:
         if model not in SIZING_MODELS:
             raise ValueError(f"model: {model!r} is not one of {', '.join(SIZING_MODELS)}")
@@ -112,7 +120,7 @@ class MandateAllocator:
             gross,
             self.net_range[1] if max_short_weight > 0 else None,
         )
-        self._sizer = Sizer(model, risk_aversion) if model in Sizer.MODELS else None
+        self._sizer = Sizer(model, risk_aversion, solver) if model in Sizer.MODELS else None
 
     @property
     def long_short(self) -> bool:
@@ -152,7 +160,9 @@ class MandateAllocator:
             return AllocationOutcome(with_pins(target.weights), self.model, "ok", sized=free)
         current = np.zeros(n) if current_weights is None else np.asarray(current_weights)
         try:
-            weights, sized = self._optimise(signals, free, prices, current, sectors, reserve)
+            weights, sized, solved_by = self._optimise(
+                signals, free, prices, current, sectors, reserve
+            )
         except InfeasibleAllocation as exc:
             held = TargetWeights(self.portfolio_id, timestamp, current, 1.0 - float(current.sum()))
             return AllocationOutcome(held, self.model, "infeasible", str(exc))
@@ -165,7 +175,14 @@ class MandateAllocator:
                 f"{self.model}: {exc}",
                 free,
             )
-        return AllocationOutcome(with_pins(weights), self.model, "ok", sized=sized)
+        return AllocationOutcome(
+            with_pins(weights),
+            self.model,
+            "ok",
+            sized=sized,
+            solver=solved_by.solver if solved_by is not None else None,
+            solver_fallback=solved_by.fallback_reason if solved_by is not None else None,
+        )
 
     def _optimise(
         self,
@@ -175,8 +192,9 @@ class MandateAllocator:
         current: np.ndarray,
         sectors: tuple[str, ...],
         reserve: float = 0.0,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The sized weights and which instruments were sized."""
+    ) -> tuple[np.ndarray, np.ndarray, SolvedBy | None]:
+        """The sized weights, which instruments were sized, and which solver answered (None
+        when no solve was needed)."""
         n = len(signals.score)
         if prices is None or len(prices) < 3:
             raise InfeasibleAllocation(f"{self.model}: needs a price history")
@@ -190,7 +208,7 @@ class MandateAllocator:
         chosen = np.flatnonzero(members)
         bounds = self.bounds(len(chosen), reserve)
         if len(chosen) == 0 or bounds is None:
-            return weights, members  # no view to act on, or pins take it all: the rest is cash
+            return weights, members, None  # no view, or pins take it all: the rest is cash
         estimate = cached_estimate(self.risk_model, returns[:, chosen])
         limits = Limits(
             tuple(sectors[i] for i in chosen) if sectors else (),
@@ -205,7 +223,7 @@ class MandateAllocator:
             )
         assert self._sizer is not None  # every model but signal_proportional has one
         weights[chosen] = self._sizer.weights(estimate, bounds, mu, limits)
-        return weights, members
+        return weights, members, self._sizer.solved_by
 
     def wanted(self, conviction: np.ndarray, current: np.ndarray) -> np.ndarray:
         """The names a long-only model sizes: a positive view, or, with a ``signal_band``, a

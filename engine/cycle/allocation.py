@@ -6,7 +6,8 @@ combined with risk budgets), scaled toward cash when over a risk budget, then ro
 shares within the mandate's limits; the proposal's impact is assessed before any order is made.
 
 Emits ``AllocationScaled``, ``AllocationInfeasible``/``AllocationFallback``, ``AllocationProposed``
-and ``TargetWeightsSet``. Keeps no state of its own: what the next cycle's risk view reports of
+and ``TargetWeightsSet`` (with the solver that sized it, and why the fallback solver did when it
+did). Keeps no state of its own: what the next cycle's risk view reports of
 this allocation (budget scaling, sleeve risk shares) is returned as a ``RiskCarry``.
 """
 
@@ -205,6 +206,7 @@ class AllocationStage:
                     "cash_weight": round(target.cash_weight, 6),
                     "model": outcome.model,
                     "binding": list(binding),
+                    **_solver_fields(outcome, sleeve_outcomes),
                     **(
                         {
                             "sleeves": {
@@ -360,6 +362,23 @@ class AllocationStage:
                 if contribution[i] != 0
             ),
         )
+
+
+def _solver_fields(
+    outcome: AllocationOutcome, sleeve_outcomes: tuple[SleeveOutcome, ...]
+) -> dict[str, object]:
+    """Which solver sized the target (by sleeve for a sleeved portfolio), and why Clarabel did
+    when PIQP was chosen; nothing for the models that need no solver."""
+    if sleeve_outcomes:
+        solvers = {r.sleeve.sleeve_id: r.outcome.solver for r in sleeve_outcomes}
+        fallbacks = {r.sleeve.sleeve_id: r.outcome.solver_fallback for r in sleeve_outcomes}
+        fields: dict[str, object] = {
+            "sleeve_solvers": {k: v for k, v in solvers.items() if v is not None},
+            "sleeve_solver_fallbacks": {k: v for k, v in fallbacks.items() if v is not None},
+        }
+    else:
+        fields = {"solver": outcome.solver, "solver_fallback": outcome.solver_fallback}
+    return {key: value for key, value in fields.items() if value}
 
 
 def _allocation_problem(

@@ -81,9 +81,39 @@ def test_bench_allocation_agrees_with_pyportfolioopt(capsys: pytest.CaptureFixtu
 
     args = ["bench-allocation", "--sizes", "30", "--cycles", "3", "--reference-cycles", "2"]
     assert main([*args, "--json"]) == 0
-    (result,) = json.loads(capsys.readouterr().out)
+    (result,) = json.loads(capsys.readouterr().out)["pypfopt"]
     assert result["instruments"] == 30 and result["pypfopt_cycles"] == 2
     # Never worse than the reference by more than the reference strays outside the constraints.
     tolerance = 1e-6 + 10 * result["pypfopt_largest_constraint_violation"]
     assert result["largest_objective_gap_rel"] > -tolerance
     assert result["solve_ms_p50"] > 0 and result["pypfopt_over_ours"] > 0
+
+
+def test_bench_allocation_compares_the_solvers_with_the_reference(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from engine.bench.solver_bench import REFERENCE, SOLVER_NAMES
+
+    assert main(["bench-allocation", "--sizes", "25", "--cycles", "4", "--json"]) == 0
+    captured = capsys.readouterr()
+    figures = json.loads(captured.out)
+    assert figures["pypfopt"] == []
+    rows = {row["solver"]: row for row in figures["solvers"]}
+    assert tuple(rows) == SOLVER_NAMES
+    assert all(row["instruments"] == 25 and row["solves"] == 4 for row in rows.values())
+    assert all(0 < row["ms_p50"] <= row["ms_p95"] for row in rows.values())
+    assert rows[REFERENCE]["max_weight_diff"] is None
+    # The engine's default answers within 1e-6 of the reference, itself, every time.
+    assert rows["piqp direct"]["max_weight_diff"] <= 1e-6 and rows["piqp direct"]["failures"] == 0
+    assert "solvers N=25: cycle 4/4" in captured.err
+    # Without --json: the table, one line per solver.
+    assert main(["bench-allocation", "--sizes", "25", "--cycles", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "max |w - ref|" in table and all(name in table for name in SOLVER_NAMES)
+
+
+def test_bench_allocation_refuses_a_universe_too_small(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench-allocation", "--sizes", "10"]) == 2
+    assert "--sizes at least 20" in capsys.readouterr().err

@@ -32,6 +32,9 @@ def test_a_mean_variance_mandate_gets_optimised_targets_within_its_limits(tmp_pa
     )
     targets = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=500)
     assert targets and {e.payload["model"] for e in targets} == {"mean_variance"}
+    # The default solver answered every time: no fallback was needed.
+    assert {e.payload["solver"] for e in targets} == {"piqp"}
+    assert not any("solver_fallback" in e.payload for e in targets)
     for event in targets:
         weights = event.payload["weights"]
         assert all(0 <= w <= 0.3 + 1e-6 for w in weights.values())
@@ -50,6 +53,21 @@ def test_a_mean_variance_mandate_gets_optimised_targets_within_its_limits(tmp_pa
         sum(targets[-1].payload["weights"].values()), abs=1e-5
     )
     assert first["volatility_annual"] > 0 and first["estimated_cost_usd"] > 0
+
+
+def test_the_configured_solver_sizes_the_book_and_is_recorded(tmp_path: Path) -> None:
+    parts = _run(
+        tmp_path,
+        '[portfolios.allocation]\nmodel = "minimum_variance"\nlookback_days = 25\n'
+        '[allocation]\nsolver = "clarabel"\n',
+    )
+    targets = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=500)
+    # A target made without a solve (no name with a positive view) names no solver.
+    solvers = {e.payload.get("solver") for e in targets}
+    assert "clarabel" in solvers and solvers <= {"clarabel", None}
+    # The other portfolios size without a solver (signal_proportional): nothing is recorded.
+    others = parts.store.query(event_type="TargetWeightsSet", limit=2_000)
+    assert all("solver" not in e.payload for e in others if e.portfolio_id != "guarded")
 
 
 def test_limits_that_cannot_hold_keep_holdings_and_are_recorded(tmp_path: Path) -> None:
@@ -107,6 +125,8 @@ def test_sleeves_are_sized_apart_and_combined_by_capital(tmp_path: Path) -> None
     )
     targets = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=500)
     assert targets
+    # Neither sleeve's model needs a solver.
+    assert not any("sleeve_solvers" in e.payload for e in targets)
     coordinator = parts.coordinator
     for event in targets:
         sleeves = event.payload["sleeves"]

@@ -22,6 +22,7 @@ from engine.allocation.optimisers import (
     RiskParity,
     volatility_target,
 )
+from engine.allocation.qp import SolverChoice
 from engine.allocation.risk_models import CovarianceEstimate, PcaFactorModel, SampleCovariance
 from engine.market.data import load_bundled
 
@@ -68,7 +69,8 @@ def test_mean_variance_reaches_skfolios_optimum(
 
 
 def test_the_mean_variance_problem_is_built_once_and_re_solved(returns: np.ndarray) -> None:
-    model = MeanVariance(2.0)
+    # The cvxpy problem is Clarabel's (the fallback's): built only when Clarabel solves.
+    model = MeanVariance(2.0, SolverChoice("clarabel"))
     estimate = SampleCovariance().estimate(returns)
     model.weights(returns.mean(axis=0), estimate, Bounds(1.0, 0.0, 0.2))
     problem = model.problem
