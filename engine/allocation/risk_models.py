@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -40,6 +40,9 @@ class CovarianceEstimate:
     exposures: np.ndarray | None = None  # instruments x factors
     factor_covariance: np.ndarray | None = None  # factors x factors
     specific_variance: np.ndarray | None = None  # instruments
+    # The dense matrix of a factor form, built on first use: ten portfolios sharing one estimate
+    # asked for it about thirty times a cycle (500 x 500 each time).
+    _built: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         factor_parts = [self.exposures, self.factor_covariance, self.specific_variance]
@@ -51,14 +54,20 @@ class CovarianceEstimate:
 
     @property
     def covariance(self) -> np.ndarray:
+        """The dense covariance (read-only: it is shared by every caller of this estimate)."""
         if self.dense is not None:
             return self.dense
-        exposures, factors, specific = (
-            np.asarray(self.exposures),
-            np.asarray(self.factor_covariance),
-            np.asarray(self.specific_variance),
-        )
-        return exposures @ factors @ exposures.T + np.diag(specific)
+        if self._built is None:
+            exposures, factors, specific = (
+                np.asarray(self.exposures),
+                np.asarray(self.factor_covariance),
+                np.asarray(self.specific_variance),
+            )
+            built = exposures @ factors @ exposures.T + np.diag(specific)
+            built.flags.writeable = False
+            # Frozen for its fields; this one is a cache of them, set once.
+            object.__setattr__(self, "_built", built)
+        return self._built
 
     @property
     def volatility(self) -> np.ndarray:
