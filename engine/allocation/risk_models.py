@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class CovarianceEstimate:
     """A covariance of daily returns; in factor form when ``exposures`` is given.
 
@@ -40,9 +41,6 @@ class CovarianceEstimate:
     exposures: np.ndarray | None = None  # instruments x factors
     factor_covariance: np.ndarray | None = None  # factors x factors
     specific_variance: np.ndarray | None = None  # instruments
-    # The dense matrix of a factor form, built on first use: ten portfolios sharing one estimate
-    # asked for it about thirty times a cycle (500 x 500 each time).
-    _built: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         factor_parts = [self.exposures, self.factor_covariance, self.specific_variance]
@@ -57,17 +55,20 @@ class CovarianceEstimate:
         """The dense covariance (read-only: it is shared by every caller of this estimate)."""
         if self.dense is not None:
             return self.dense
-        if self._built is None:
-            exposures, factors, specific = (
-                np.asarray(self.exposures),
-                np.asarray(self.factor_covariance),
-                np.asarray(self.specific_variance),
-            )
-            built = exposures @ factors @ exposures.T + np.diag(specific)
-            built.flags.writeable = False
-            # Frozen for its fields; this one is a cache of them, set once.
-            object.__setattr__(self, "_built", built)
-        return self._built
+        global _last_dense
+        with _cache_lock:
+            if _last_dense is not None and _last_dense[0]() is self:
+                return _last_dense[1]
+        exposures, factors, specific = (
+            np.asarray(self.exposures),
+            np.asarray(self.factor_covariance),
+            np.asarray(self.specific_variance),
+        )
+        built = exposures @ factors @ exposures.T + np.diag(specific)
+        built.flags.writeable = False
+        with _cache_lock:
+            _last_dense = (weakref.ref(self), built)
+        return built
 
     @property
     def volatility(self) -> np.ndarray:
@@ -240,6 +241,10 @@ class PcaFactorModel:
 _CACHE_SIZE = 16
 _cache: OrderedDict[tuple[object, ...], CovarianceEstimate] = OrderedDict()
 _cache_lock = threading.Lock()
+# The dense matrix of the factor estimate asked for last: the ten portfolios sharing one estimate
+# asked for it about thirty times a cycle (500 x 500 each time). One only, so that the estimates
+# kept above do not each hold a matrix (32 MB at 2,000 names).
+_last_dense: tuple[weakref.ref[CovarianceEstimate], np.ndarray] | None = None
 
 
 def cached_estimate(model: RiskModel, returns: np.ndarray) -> CovarianceEstimate:
