@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from engine.model import Event
+from engine.views.queries import EventLog
 
 if TYPE_CHECKING:
     from engine.events.bus import EventBus, Subscription
@@ -27,16 +28,8 @@ if TYPE_CHECKING:
 DEFAULT_TAIL_EVENTS = 5_000
 
 
-class StoredLog(Protocol):
-    def query(
-        self,
-        portfolio_id: str | None = None,
-        event_type: str | None = None,
-        before_seq: int | None = None,
-        limit: int = 100,
-    ) -> list[Event]: ...
-
-    def event_types(self) -> list[str]: ...
+class StoredLog(EventLog, Protocol):
+    """An event log that knows its last sequence number (the SQL store)."""
 
     def last_seq(self) -> int: ...
 
