@@ -33,7 +33,7 @@ from engine.model import Instrument
 from engine.performance.latency import limit_blas_threads
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.manager import RiskManager
-from engine.risk.stress import Scenario, default_hypothetical, historical_scenarios
+from engine.risk.scenarios import Scenario, default_hypothetical, historical_scenarios
 from engine.signals.coordination import SignalCoordinator, TimeframeBlend, make_policy
 from engine.signals.horizons import canonical
 from engine.signals.quality import QualityTracker

@@ -73,7 +73,7 @@ from engine.cycle.trades import TradesStage
 from engine.events.bus import EventBus
 from engine.model import CycleReport, Instrument, MarketTick, to_cash
 from engine.risk.manager import RiskManager
-from engine.risk.stress import Scenario
+from engine.risk.scenarios import Scenario
 from engine.signals.intake import SignalIntake
 from engine.signals.quality import QualityTracker
 from engine.signals.sources import SignalSource

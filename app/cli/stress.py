@@ -12,14 +12,12 @@ def stress(args: argparse.Namespace) -> int:
     """Stress the portfolio's holdings (or proposed targets) with the standard scenario set."""
     from engine.events.store import SqlEventStore, default_database_url
     from engine.market.data import load_bundled, load_price_file
-    from engine.risk.stress import (
-        StressError,
-        closes_through,
+    from engine.risk.scenarios import StressError, parse_shock
+    from engine.risk.stress import closes_through, standard_stress
+    from engine.risk.stress_report import (
         format_table,
         last_prices,
-        parse_shock,
         results_json,
-        standard_stress,
         weights_from_holdings,
         weights_from_targets,
     )

@@ -37,7 +37,8 @@ from engine.risk.gate import RiskModel, budget_measure
 from engine.risk.limits import LimitUsage, level_of
 from engine.risk.manager import MONITOR_ACTOR, Measures, RiskManager, portfolio_measures
 from engine.risk.metrics import Drawdowns, RiskFigures, risk_figures, trailing_drawdowns
-from engine.risk.stress import HistoricalScenario, Scenario, applicable, portfolio_stress
+from engine.risk.scenarios import HistoricalScenario, Scenario, applicable
+from engine.risk.stress import portfolio_stress
 from engine.snapshot import InstrumentRiskView, LimitView, RiskView, StressView
 from engine.state.engine_state import EngineState
 
@@ -255,8 +256,8 @@ class RiskStage:
         covariance: np.ndarray,
         today: date,
     ) -> dict[str, tuple[StressView, ...]]:
-        """The stress scenarios (engine/risk/stress.py) on every portfolio's holdings and latest
-        proposed allocation."""
+        """The stress scenarios (engine/risk/scenarios.py, run by engine/risk/stress.py) on
+        every portfolio's holdings and latest proposed allocation."""
         scenarios = applicable(self.stress_scenarios, today)
         proposed = {
             pid: self.universe.vector(targets)

@@ -11,7 +11,7 @@ import pytest
 
 from engine.cycle.context import MarketClose, RiskCarry
 from engine.cycle.risk import RiskStage
-from engine.risk.stress import MarketShock
+from engine.risk.scenarios import MarketShock
 from engine.state.engine_state import EngineState
 from tests.unit.cycle_support import (
     SYMBOLS,

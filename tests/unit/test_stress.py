@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.market.data import load_bundled
-from engine.risk.stress import (
+from engine.risk.scenarios import (
     DEFAULT_NAMED,
     CorrelationShock,
     HistoricalScenario,
@@ -17,16 +17,11 @@ from engine.risk.stress import (
     SectorShock,
     StressError,
     VolatilityShock,
-    closes_through,
     default_hypothetical,
     historical_scenarios,
-    last_prices,
-    run_stress,
-    standard_stress,
-    stress_pnl,
-    weights_from_holdings,
-    weights_from_targets,
 )
+from engine.risk.stress import closes_through, run_stress, standard_stress, stress_pnl
+from engine.risk.stress_report import last_prices, weights_from_holdings, weights_from_targets
 
 Z_99 = 2.3263478740408408  # standard normal 99% quantile, from tables
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
@@ -270,7 +265,7 @@ def test_default_hypothetical_has_each_sector_instrument_market_vol_and_correlat
 
 
 def test_a_written_shock_names_an_instrument_a_sector_or_the_market() -> None:
-    from engine.risk.stress import parse_shock
+    from engine.risk.scenarios import parse_shock
 
     assert parse_shock("aaa=-30%", SYMBOLS, SECTORS) == InstrumentShock("AAA", -0.3)
     assert parse_shock("Energy = -0.25", SYMBOLS, SECTORS) == SectorShock("Energy", -0.25)
