@@ -97,6 +97,14 @@ class ScenarioRisk:
     scenarios: np.ndarray
     covariance: np.ndarray
 
+    def covariance_times(self, weights: np.ndarray) -> np.ndarray:
+        """``covariance @ weights`` for weights over ``columns`` (a row per portfolio when 2-D),
+        from the centred scenarios ``X``: ``X' (X w) / (T - 1)``. O(T N) per portfolio where the
+        product with the N x N matrix is O(N^2): at 2,000 names and 60 days, 30 times less."""
+        centred = self.scenarios - self.scenarios.mean(axis=0)
+        on_days = centred @ np.asarray(weights, dtype=float).T  # centred daily portfolio returns
+        return (centred.T @ on_days).T / (len(self.scenarios) - 1)
+
     def universe_covariance(self, instruments: int) -> np.ndarray:
         """The covariance over the whole universe of ``instruments``: zero rows and columns for
         the instruments without a full history, which therefore carry no estimated risk."""

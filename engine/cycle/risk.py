@@ -21,7 +21,7 @@ from datetime import date
 
 import numpy as np
 
-from engine.allocation.risk_models import scenario_risk
+from engine.allocation.risk_models import ScenarioRisk, scenario_risk
 from engine.cycle.context import (
     MarketClose,
     PortfolioMandate,
@@ -148,15 +148,18 @@ class RiskStage:
         }
         stress: dict[str, tuple[StressView, ...]] | None = None
         if cycle % self.stress_every == 0:  # by the cycle alone: the same after a restart
-            stress = self._stress(
-                holdings, state, found.universe_covariance(len(symbols)), tick.timestamp
-            )
+            stress = self._stress(holdings, state, found, tick.timestamp)
         sectors = np.array(self.universe.sectors)
         views = {}
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             weights = holdings[pid]
-            figures = risk_figures(weights[columns], scenarios, covariance)
+            # Sigma w from the scenarios, once for the figures and the attribution: O(T N) where
+            # the product with the covariance matrix is O(N^2) (most of this stage at 2,000).
+            marginal = found.covariance_times(weights[columns])
+            figures = risk_figures(
+                weights[columns], scenarios, covariance, covariance_times_weights=marginal
+            )
             navs = [point.nav_usd for point in state.nav_history.get(pid, ())]
             nav_series = np.array([*navs, nav_now[pid]])
             # Measured once: the max_drawdown limit and the figures read the same numbers.
@@ -214,7 +217,7 @@ class RiskStage:
                 sleeve_contributions=carry.sleeve_risk.get(pid, ()),
                 stress=stressed,
                 budget_scaling=carry.budget_scaling.get(pid),
-                attribution=self._attribution(weights, columns, covariance, scenarios),
+                attribution=self._attribution(weights, found, marginal),
                 drawdown_window_days=drawdown.window_days,
             )
             self.latest[pid] = views[pid] = view
@@ -253,7 +256,7 @@ class RiskStage:
         self,
         holdings: dict[str, np.ndarray],
         state: EngineState,
-        covariance: np.ndarray,
+        risk: ScenarioRisk,
         today: date,
     ) -> dict[str, tuple[StressView, ...]]:
         """The stress scenarios (engine/risk/scenarios.py, run by engine/risk/stress.py) on
@@ -270,7 +273,7 @@ class RiskStage:
             scenarios,
             symbols=self.universe.symbols,
             sectors=self.universe.sectors,
-            covariance=covariance,
+            covariance=risk,
         )
         return {
             pid: tuple(
@@ -287,13 +290,10 @@ class RiskStage:
         }
 
     def _attribution(
-        self,
-        weights: np.ndarray,
-        columns: np.ndarray,
-        covariance: np.ndarray,
-        scenarios: np.ndarray,
+        self, weights: np.ndarray, risk: ScenarioRisk, marginal: np.ndarray
     ) -> tuple[InstrumentRiskView, ...]:
         symbols, sectors = self.universe.symbols, self.universe.sectors
+        columns = risk.columns
         return tuple(
             InstrumentRiskView(
                 symbols[columns[h.index]],
@@ -305,7 +305,9 @@ class RiskStage:
                 h.component_var_99,
                 h.component_cvar_99_historical,
             )
-            for h in holding_attribution(weights[columns], covariance, scenarios)
+            for h in holding_attribution(
+                weights[columns], risk.covariance, risk.scenarios, covariance_times_weights=marginal
+            )
         )
 
     def _monitor(

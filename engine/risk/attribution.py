@@ -72,13 +72,20 @@ def _check_level(level: float) -> None:
         raise ValueError(f"level: {level} must be in (0.5, 1)")
 
 
-def _sigma_gradient(weights: np.ndarray, covariance: np.ndarray) -> tuple[float, np.ndarray]:
+def _sigma_gradient(
+    weights: np.ndarray,
+    covariance: np.ndarray,
+    covariance_times_weights: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
     weights = _weights(weights)
-    covariance = np.asarray(covariance, dtype=float)
     n = len(weights)
-    if covariance.shape != (n, n):
-        raise ValueError(f"covariance: shape {covariance.shape} must be ({n}, {n}) for the weights")
-    covariance_times_weights = covariance @ weights
+    if covariance_times_weights is None:
+        covariance = np.asarray(covariance, dtype=float)
+        if covariance.shape != (n, n):
+            raise ValueError(
+                f"covariance: shape {covariance.shape} must be ({n}, {n}) for the weights"
+            )
+        covariance_times_weights = covariance @ weights
     variance = float(weights @ covariance_times_weights)
     if not variance > 0.0:  # zero (or a rounding-negative) variance: no risk to attribute
         return 0.0, np.zeros(n)
@@ -213,27 +220,37 @@ class HoldingRisk:
 
 
 def holding_attribution(
-    weights: np.ndarray, covariance: np.ndarray, scenarios: np.ndarray
+    weights: np.ndarray,
+    covariance: np.ndarray,
+    scenarios: np.ndarray,
+    *,
+    covariance_times_weights: np.ndarray | None = None,
 ) -> tuple[HoldingRisk, ...]:
     """Marginal and component volatility, VaR and CVaR of each holding (non-zero weight), the
-    largest VaR component first; none for an empty book. ``scenarios``: days x instruments."""
+    largest VaR component first; none for an empty book. ``scenarios``: days x instruments.
+
+    Only ``Sigma w`` is needed of the covariance: worked out once for the volatility and the VaR
+    (their marginals differ by the constant ``z``), or given as ``covariance_times_weights`` by
+    a caller that has it (then the matrix is not read)."""
     w = np.asarray(weights, dtype=float)
     if not np.any(w):
         return ()
     annual = float(np.sqrt(TRADING_DAYS_PER_YEAR))
-    vol = volatility_attribution(w, covariance)
-    var = parametric_var_attribution(w, covariance, 0.99)
+    z, _ = parametric_var_cvar(1.0, 0.99)
+    _, vol_marginal = _sigma_gradient(w, covariance, covariance_times_weights)
+    var_marginal = z * vol_marginal
+    var_component = w * var_marginal
     cvar = historical_cvar_attribution(w, scenarios, 0.99)
     held = np.flatnonzero(w)
-    held = held[np.argsort(-np.abs(var.component[held]), kind="stable")]
+    held = held[np.argsort(-np.abs(var_component[held]), kind="stable")]
     return tuple(
         HoldingRisk(
             int(k),
             float(w[k]),
-            float(vol.marginal[k]) * annual,
-            float(vol.component[k]) * annual,
-            float(var.marginal[k]),
-            float(var.component[k]),
+            float(vol_marginal[k]) * annual,
+            float(w[k] * vol_marginal[k]) * annual,
+            float(var_marginal[k]),
+            float(var_component[k]),
             float(cvar.component[k]),
         )
         for k in held

@@ -98,17 +98,29 @@ def drawdown_basis(window_days: int) -> str:
     return f"from the peak NAV of the last {window_days} trading days (daily closes)"
 
 
-def risk_figures(weights: np.ndarray, returns: np.ndarray, covariance: np.ndarray) -> RiskFigures:
+def risk_figures(
+    weights: np.ndarray,
+    returns: np.ndarray,
+    covariance: np.ndarray,
+    *,
+    covariance_times_weights: np.ndarray | None = None,
+) -> RiskFigures:
     """Risk of holding ``weights`` (of NAV) given daily ``returns`` (days x instruments, the
-    historical scenarios) and their ``covariance`` (daily)."""
+    historical scenarios) and their ``covariance`` (daily).
+
+    Only ``Sigma w`` is needed of the covariance; a caller that has it already (the risk stage
+    takes it from the scenarios, ``ScenarioRisk.covariance_times``, in O(T N) rather than
+    O(N^2)) passes it as ``covariance_times_weights`` and the matrix is not read."""
     weights = np.asarray(weights, dtype=float)
-    sigma = float(np.sqrt(max(weights @ covariance @ weights, 0.0)))
+    marginal = (
+        covariance @ weights if covariance_times_weights is None else covariance_times_weights
+    )
+    sigma = float(np.sqrt(max(float(weights @ marginal), 0.0)))
     portfolio = np.nan_to_num(returns) @ weights
     var_p, cvar_p, var_h, cvar_h = {}, {}, {}, {}
     for level in LEVELS:
         var_p[level], cvar_p[level] = parametric_var_cvar(sigma, level)
         var_h[level], cvar_h[level] = historical_var_cvar(portfolio, level)
-    marginal = covariance @ weights
     shares = weights * marginal / (sigma**2) if sigma > 0 else np.zeros_like(weights)
     return RiskFigures(
         float(np.abs(weights).sum()),

@@ -176,6 +176,12 @@ class VolatilityShock:
     def stressed_covariance(self, covariance: np.ndarray) -> np.ndarray:
         return self.factor**2 * covariance
 
+    def stressed_product(
+        self, covariance_times_weights: np.ndarray, volatility: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        """``Sigma' w`` from ``Sigma w``: ``factor^2 Sigma w`` (rows are portfolios when 2-D)."""
+        return self.factor**2 * covariance_times_weights
+
 
 @dataclass(frozen=True, slots=True)
 class CorrelationShock:
@@ -206,6 +212,21 @@ class CorrelationShock:
         stressed = (1.0 - self.lam) * correlation + self.lam
         np.fill_diagonal(stressed, 1.0)
         return stressed * scale
+
+    def stressed_product(
+        self, covariance_times_weights: np.ndarray, volatility: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        """``Sigma' w = (1 - lam) Sigma w + lam sigma (sigma' w)`` from ``Sigma w`` and the
+        volatilities ``sigma`` (``sqrt`` of the diagonal): O(N) per portfolio where forming
+        ``Sigma'`` is O(N^2). Rows are portfolios when the arrays are 2-D.
+
+        The same ``Sigma'`` as ``stressed_covariance``: off the diagonal ``rho'_ij sigma_i
+        sigma_j = (1 - lam) Sigma_ij + lam sigma_i sigma_j``, on it ``(1 - lam) Sigma_ii + lam
+        sigma_i^2 = sigma_i^2``; an instrument without volatility has no covariance either."""
+        exposure = np.asarray(weights, dtype=float) @ volatility  # sigma' w, one per portfolio
+        return (1.0 - self.lam) * covariance_times_weights + self.lam * np.multiply.outer(
+            exposure, volatility
+        )
 
 
 ReturnScenario = HistoricalScenario | SectorShock | InstrumentShock | MarketShock

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.allocation.risk_models import scenario_risk
+from engine.allocation.risk_models import ScenarioRisk, scenario_risk
 from engine.risk.metrics import parametric_var_cvar
 from engine.risk.scenarios import (
     DEFAULT_TOP,
@@ -77,17 +77,34 @@ class StressResult:
         }
 
 
-def _parametric_var(weights: np.ndarray, covariance: np.ndarray, level: float) -> float:
-    sigma = float(np.sqrt(max(float(weights @ covariance @ weights), 0.0)))
-    return parametric_var_cvar(sigma, level)[0]
+Covariance = np.ndarray | ScenarioRisk
 
 
-def _euler_var(weights: np.ndarray, covariance: np.ndarray, level: float) -> np.ndarray:
-    """Each instrument's share of the parametric VaR, ``z w_i (Sigma w)_i / sigma``."""
-    sigma = float(np.sqrt(max(float(weights @ covariance @ weights), 0.0)))
-    if sigma == 0:
-        return np.zeros_like(weights)
-    return NormalDist().inv_cdf(level) * weights * (covariance @ weights) / sigma
+def covariance_products(
+    weights: np.ndarray, covariance: Covariance, instruments: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``Sigma w`` (a row per row of ``weights``) and the volatilities ``sigma_i = sqrt(Sigma_ii)``
+    over ``instruments``: everything the covariance scenarios need of ``Sigma``.
+
+    ``covariance`` is the daily covariance over the instruments (``instruments`` x
+    ``instruments``), or the ``ScenarioRisk`` it is estimated from. From the latter the product
+    is taken with the centred scenarios ``X`` (``Sigma w = X' (X w) / (T - 1)``), O(T N) per
+    portfolio where ``Sigma w`` is O(N^2), and no N x N matrix is formed: at 2,000 instruments
+    that is what made the stress run every fifth close cost seconds. Instruments outside its
+    ``columns`` carry no estimated risk (zero), as in ``ScenarioRisk.universe_covariance``.
+    """
+    weights = np.asarray(weights, dtype=float)
+    if isinstance(covariance, ScenarioRisk):
+        columns = covariance.columns
+        product = np.zeros(weights.shape)
+        product[..., columns] = covariance.covariance_times(weights[..., columns])
+        volatility = np.zeros(instruments)
+        volatility[columns] = np.sqrt(np.clip(np.diag(covariance.covariance), 0.0, None))
+        return product, volatility
+    matrix = np.asarray(covariance, dtype=float)
+    if matrix.shape != (instruments, instruments):
+        raise StressError(f"covariance: shape {matrix.shape}, need ({instruments}, {instruments})")
+    return weights @ matrix, np.sqrt(np.clip(np.diag(matrix), 0.0, None))
 
 
 def run_stress(
@@ -96,13 +113,14 @@ def run_stress(
     *,
     symbols: Sequence[str],
     sectors: Sequence[str],
-    covariance: np.ndarray | None = None,
+    covariance: Covariance | None = None,
     nav_usd: float | None = None,
     top: int = DEFAULT_TOP,
 ) -> tuple[StressResult, ...]:
     """Stress ``weights`` (fractions of NAV over ``symbols``; ``sectors`` aligned with them).
 
-    ``covariance`` is of daily returns (fractions squared), needed by the covariance scenarios.
+    ``covariance`` is of daily returns (fractions squared), needed by the covariance scenarios:
+    the matrix over ``symbols`` or the ``ScenarioRisk`` it comes from (``covariance_products``).
     With ``nav_usd`` the P&L is also given in USD. ``top`` contributors are kept per scenario.
     """
     weights = np.asarray(weights, dtype=float)
@@ -115,6 +133,7 @@ def run_stress(
     if not np.all(np.isfinite(weights)):
         raise StressError("weights: every weight must be a finite number")
     sector_names = np.asarray(sectors, dtype=object)
+    products: tuple[np.ndarray, np.ndarray] | None = None  # Sigma w and sigma, once
     results: list[StressResult] = []
     for scenario in scenarios:
         uncovered: np.ndarray = np.zeros(count, dtype=bool)
@@ -122,13 +141,16 @@ def run_stress(
         if isinstance(scenario, VolatilityShock | CorrelationShock):
             if covariance is None:
                 raise StressError(f"scenario {scenario.name!r}: needs a covariance of returns")
-            base = np.asarray(covariance, dtype=float)
-            if base.shape != (count, count):
-                raise StressError(f"covariance: shape {base.shape}, need ({count}, {count})")
-            stressed = scenario.stressed_covariance(base)
-            var_base = _parametric_var(weights, base, scenario.level)
-            var_stressed = _parametric_var(weights, stressed, scenario.level)
-            contributions = -_euler_var(weights, stressed, scenario.level)
+            if products is None:
+                products = covariance_products(weights, covariance, count)
+            base, volatility = products
+            stressed = scenario.stressed_product(base, volatility, weights)
+            z = NormalDist().inv_cdf(scenario.level)
+            var_base = parametric_var_cvar(_sigma(weights, base), scenario.level)[0]
+            sigma = _sigma(weights, stressed)
+            var_stressed = parametric_var_cvar(sigma, scenario.level)[0]
+            # Euler allocation of the stressed VaR: z w_i (Sigma' w)_i / sigma'.
+            contributions = -z * weights * stressed / sigma if sigma > 0 else np.zeros(count)
             pnl = -var_stressed
         else:
             raw = scenario.returns_for(symbols, sectors)
@@ -159,24 +181,33 @@ def run_stress(
     return tuple(results)
 
 
+def _sigma(weights: np.ndarray, covariance_times_weights: np.ndarray) -> float:
+    """``sqrt(w' Sigma w)`` of one portfolio; a rounding-negative variance is zero."""
+    return float(np.sqrt(max(float(weights @ covariance_times_weights), 0.0)))
+
+
 def stress_pnl(
     weights: np.ndarray,
     scenarios: Sequence[Scenario],
     *,
     symbols: Sequence[str],
     sectors: Sequence[str],
-    covariance: np.ndarray,
+    covariance: Covariance,
 ) -> np.ndarray:
     """The total P&L (fractions of NAV) of several portfolios under each scenario, as
     ``run_stress`` gives it, without the breakdowns: ``weights`` is portfolios x instruments and
-    the result scenarios x portfolios. Each scenario's returns (with the sector proxy) and each
-    stressed covariance are worked out once for all the portfolios."""
+    the result scenarios x portfolios. Each scenario's returns (with the sector proxy) are worked
+    out once for all the portfolios, and ``Sigma w`` once for all the covariance scenarios
+    (``covariance_products``: with a ``ScenarioRisk``, O(T N) per portfolio)."""
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
     out = np.empty((len(scenarios), len(weights)))
+    products: tuple[np.ndarray, np.ndarray] | None = None
     for k, scenario in enumerate(scenarios):
         if isinstance(scenario, VolatilityShock | CorrelationShock):
-            stressed = scenario.stressed_covariance(np.asarray(covariance, dtype=float))
-            variance = np.einsum("pi,ij,pj->p", weights, stressed, weights)
+            if products is None:
+                products = covariance_products(weights, covariance, len(symbols))
+            stressed = scenario.stressed_product(*products, weights)
+            variance = np.einsum("pi,pi->p", weights, stressed)
             z = NormalDist().inv_cdf(scenario.level)
             out[k] = -z * np.sqrt(np.maximum(variance, 0.0))
         else:
@@ -192,11 +223,12 @@ def portfolio_stress(
     *,
     symbols: Sequence[str],
     sectors: Sequence[str],
-    covariance: np.ndarray,
+    covariance: Covariance,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each scenario's P&L (fractions of NAV) on every portfolio's holdings and on its proposed
     allocation, where it has one, in one ``stress_pnl`` pass: (by portfolio, P&L per scenario)
-    for the holdings, and the same for the proposals. Weights are over ``symbols``."""
+    for the holdings, and the same for the proposals. Weights are over ``symbols``; the engine
+    passes the close's ``ScenarioRisk`` as ``covariance``."""
     if not scenarios or not holdings:
         return {}, {}
     rows = [*holdings.values(), *proposed.values()]
@@ -269,7 +301,7 @@ def standard_stress(
         scenarios,
         symbols=symbols,
         sectors=sectors,
-        covariance=risk.universe_covariance(len(symbols)),
+        covariance=risk,
         nav_usd=nav_usd,
     )
     return StressReport(

@@ -16,6 +16,7 @@ from engine.risk.attribution import (
     by_sleeve,
     historical_cvar_attribution,
     historical_var_attribution,
+    holding_attribution,
     parametric_cvar_attribution,
     parametric_var_attribution,
     volatility_attribution,
@@ -209,3 +210,28 @@ def test_volatility_and_cvar_contributions_match_skfolio() -> None:
     np.testing.assert_allclose(
         cvar.component, portfolio.contribution(RiskMeasure.CVAR), rtol=1e-6, atol=1e-12
     )
+
+
+def test_holding_attribution_from_sigma_w_equals_the_attributions_from_the_matrix() -> None:
+    returns = _returns(120)
+    covariance = np.cov(returns, rowvar=False)
+    weights = WEIGHTS.copy()
+    weights[2] = 0.0  # not held: no row
+    product = (returns - returns.mean(axis=0)).T @ ((returns - returns.mean(axis=0)) @ weights)
+    rows = holding_attribution(
+        weights, np.full((5, 5), np.nan), returns, covariance_times_weights=product / 119
+    )
+    vol = volatility_attribution(weights, covariance)
+    var = parametric_var_attribution(weights, covariance, 0.99)
+    cvar = historical_cvar_attribution(weights, returns, 0.99)
+    assert sorted(h.index for h in rows) == [0, 1, 3, 4]
+    assert [h.index for h in rows] == sorted([0, 1, 3, 4], key=lambda k: -abs(var.component[k]))
+    annual = np.sqrt(252)
+    for h in rows:
+        k = h.index
+        assert h.weight == weights[k]
+        assert h.marginal_volatility == pytest.approx(vol.marginal[k] * annual, rel=1e-10)
+        assert h.component_volatility == pytest.approx(vol.component[k] * annual, rel=1e-10)
+        assert h.marginal_var_99 == pytest.approx(var.marginal[k], rel=1e-10)
+        assert h.component_var_99 == pytest.approx(var.component[k], rel=1e-10)
+        assert h.component_cvar_99_historical == cvar.component[k]

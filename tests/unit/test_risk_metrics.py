@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from engine.allocation.risk_models import scenario_risk
 from engine.risk.metrics import (
     drawdown_basis,
     drawdowns,
@@ -84,3 +85,26 @@ def test_drawdown_is_measured_from_the_running_peak() -> None:
     assert drawdowns(np.array([])) == (0.0, 0.0)
     with pytest.raises(ValueError, match="level"):
         parametric_var_cvar(0.01, 1.0)
+
+
+def test_figures_from_the_scenarios_product_equal_those_from_the_covariance_matrix() -> None:
+    # The risk stage passes Sigma w taken from the scenarios (O(T N)) instead of the matrix.
+    rng = np.random.default_rng(8)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0, 0.015, (70, 6)), axis=0))
+    risk = scenario_risk(prices, 60)
+    assert risk is not None
+    weights = np.array([0.3, -0.1, 0.25, 0.2, 0.0, 0.35])
+    product = risk.covariance_times(weights)
+    np.testing.assert_allclose(product, np.cov(risk.scenarios, rowvar=False) @ weights, rtol=1e-12)
+    from_matrix = risk_figures(weights, risk.scenarios, risk.covariance)
+    from_product = risk_figures(
+        weights, risk.scenarios, np.full((6, 6), np.nan), covariance_times_weights=product
+    )
+    assert from_product.var_parametric == pytest.approx(from_matrix.var_parametric, rel=1e-12)
+    assert from_product.cvar_parametric == pytest.approx(from_matrix.cvar_parametric, rel=1e-12)
+    assert from_product.var_historical == from_matrix.var_historical
+    np.testing.assert_allclose(from_product.contributions, from_matrix.contributions, rtol=1e-10)
+    books = np.vstack([weights, -weights[::-1]])
+    np.testing.assert_allclose(
+        risk.covariance_times(books), books @ risk.covariance, rtol=1e-12, atol=1e-18
+    )

@@ -7,6 +7,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from engine.allocation.risk_models import scenario_risk
 from engine.market.data import load_bundled
 from engine.risk.scenarios import (
     DEFAULT_NAMED,
@@ -324,6 +325,47 @@ def test_stress_pnl_of_many_portfolios_equals_each_run_alone() -> None:
             weights, scenarios, symbols=SYMBOLS, sectors=SECTORS, covariance=covariance
         )
         assert many[:, p] == pytest.approx([r.pnl_fraction for r in alone], abs=1e-15)
+
+
+def _stressed_var(weights: np.ndarray, stressed: np.ndarray) -> float:
+    return Z_99 * float(np.sqrt(weights @ stressed @ weights))
+
+
+def test_covariance_shocks_from_the_scenarios_equal_the_stressed_matrix_written_out() -> None:
+    # The engine passes the close's ScenarioRisk and never forms an N x N matrix; the answer must
+    # be the VaR under the stressed covariance written out element by element, with the
+    # instruments lacking a full history (here CCC) carrying no risk.
+    rng = np.random.default_rng(7)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (40, 4)), axis=0))
+    prices[20, 2] = np.nan  # a gap inside the 30-day look-back
+    risk = scenario_risk(prices, 30)
+    assert risk is not None and list(risk.columns) == [0, 1, 3]
+    full = np.zeros((4, 4))
+    full[np.ix_(risk.columns, risk.columns)] = np.cov(risk.scenarios, rowvar=False)
+    sigma = np.sqrt(np.diag(full))
+    lam = 0.4
+    written_out = np.array(
+        [
+            [
+                full[i, j] if i == j else (1 - lam) * full[i, j] + lam * sigma[i] * sigma[j]
+                for j in range(4)
+            ]
+            for i in range(4)
+        ]
+    )
+    books = np.vstack([WEIGHTS, rng.normal(0, 0.3, size=4)])
+    shocks = [VolatilityShock(3.0), CorrelationShock(lam)]
+    many = stress_pnl(books, shocks, symbols=SYMBOLS, sectors=SECTORS, covariance=risk)
+    for p, weights in enumerate(books):
+        expected = [-_stressed_var(weights, 9.0 * full), -_stressed_var(weights, written_out)]
+        assert many[:, p] == pytest.approx(expected, rel=1e-12)
+        (vol, corr) = run_stress(weights, shocks, symbols=SYMBOLS, sectors=SECTORS, covariance=risk)
+        assert corr.var_base == pytest.approx(_stressed_var(weights, full), rel=1e-12)
+        assert corr.var_stressed == pytest.approx(-expected[1], rel=1e-12)
+        euler = -Z_99 * weights * (written_out @ weights) / np.sqrt(weights @ written_out @ weights)
+        np.testing.assert_allclose(corr.pnl_by_instrument, euler, rtol=1e-10, atol=1e-15)
+        assert corr.pnl_by_instrument[2] == 0.0  # CCC: no estimated risk
+        assert vol.pnl_by_instrument.sum() == pytest.approx(vol.pnl_fraction, rel=1e-12)
 
 
 def test_last_prices_keep_the_previous_close_over_a_gap_and_nan_for_never_priced() -> None:
