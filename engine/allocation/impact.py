@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.allocation.risk_models import CovarianceEstimate
+
 TRADING_DAYS_PER_YEAR = 252
 BPS = 1e-4
 RISK_CONTRIBUTIONS_RECORDED = 25
@@ -77,13 +79,14 @@ def assess_allocation(
     target: np.ndarray,
     current: np.ndarray,
     benchmark: np.ndarray,
-    covariance: np.ndarray,
+    covariance: np.ndarray | CovarianceEstimate,
     expected_returns: np.ndarray,
     nav_usd: float,
     cost_bps: float | np.ndarray,
     top: int = 5,
 ) -> AllocationImpact:
-    """All vectors over ``symbols``; ``covariance`` and ``expected_returns`` in daily units;
+    """All vectors over ``symbols``; ``covariance`` (a matrix, or an estimate, whose factor form
+    is then used as is) and ``expected_returns`` in daily units;
     ``cost_bps`` one figure for every trade or one per instrument."""
     n = len(symbols)
     for name, vector in (
@@ -94,18 +97,24 @@ def assess_allocation(
     ):
         if np.shape(vector) != (n,) or not np.all(np.isfinite(vector)):
             raise ValueError(f"{name}: need {n} finite values")
-    if np.shape(covariance) != (n, n) or not np.all(np.isfinite(covariance)):
+    if isinstance(covariance, CovarianceEstimate):
+        risk = covariance
+        shaped = risk.size == n and (risk.dense is None or np.shape(risk.dense) == (n, n))
+    else:
+        shaped = np.shape(covariance) == (n, n)
+        risk = CovarianceEstimate("given", 0, dense=np.asarray(covariance)) if shaped else None
+    if not shaped or risk is None or not risk.is_finite():
         raise ValueError(f"covariance: need a finite {n} x {n} matrix")
 
     def annual_volatility(weights: np.ndarray) -> float:
-        return float(np.sqrt(max(TRADING_DAYS_PER_YEAR * weights @ covariance @ weights, 0.0)))
+        return float(np.sqrt(max(TRADING_DAYS_PER_YEAR * risk.variance(weights), 0.0)))
 
     change = target - current
     turnover = float(np.abs(change).sum())
     cost_usd = float(np.sum(np.abs(change) * nav_usd * np.asarray(cost_bps, dtype=float) * BPS))
     order = np.argsort(-np.abs(change), kind="stable")[:top]
-    variance = float(target @ covariance @ target)
-    shares = target * (covariance @ target) / variance if variance > 0 else np.zeros(n)
+    variance = risk.variance(target)
+    shares = target * risk.times(target) / variance if variance > 0 else np.zeros(n)
     by_size = np.argsort(-np.abs(shares), kind="stable")
     return AllocationImpact(
         float(TRADING_DAYS_PER_YEAR * expected_returns @ target),

@@ -308,7 +308,7 @@ class MandateAllocator:
             target[chosen],
             current[chosen],
             benchmark,
-            estimate.covariance,
+            estimate,
             mu,
             nav_usd,
             cost_bps if np.isscalar(cost_bps) else np.asarray(cost_bps)[chosen],

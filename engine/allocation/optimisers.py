@@ -662,7 +662,7 @@ def volatility_target(
     ``max_invested`` (a book too calm to reach the target without leverage stays below it)."""
     if not target_annual_volatility > 0:
         raise ValueError(f"target_annual_volatility: {target_annual_volatility} must be positive")
-    annual = float(np.sqrt(TRADING_DAYS_PER_YEAR * weights @ estimate.covariance @ weights))
+    annual = float(np.sqrt(TRADING_DAYS_PER_YEAR * estimate.variance(weights)))
     if annual == 0:
         return weights
     scaled = weights * (target_annual_volatility / annual)

@@ -72,8 +72,48 @@ class CovarianceEstimate:
 
     @property
     def volatility(self) -> np.ndarray:
-        """Daily volatility per instrument."""
-        return np.sqrt(np.diag(self.covariance))
+        """Daily volatility per instrument (in factor form without building the N x N matrix:
+        at 2,000 names that matrix cost more than the optimisation it fed)."""
+        if self.dense is not None:
+            return np.sqrt(np.diag(self.dense))
+        exposures = np.asarray(self.exposures)
+        explained = np.einsum(
+            "ik,kl,il->i", exposures, np.asarray(self.factor_covariance), exposures
+        )
+        return np.sqrt(explained + np.asarray(self.specific_variance))
+
+    def times(self, weights: np.ndarray) -> np.ndarray:
+        """``covariance @ weights``; O(N k) in factor form."""
+        if self.dense is not None:
+            return self.dense @ weights
+        exposures = np.asarray(self.exposures)
+        factor_part = exposures @ (np.asarray(self.factor_covariance) @ (exposures.T @ weights))
+        return factor_part + np.asarray(self.specific_variance) * weights
+
+    def variance(self, weights: np.ndarray) -> float:
+        """``weights' covariance weights`` (daily). A dense matrix is multiplied in the order
+        the callers always used (a changed last bit would change recorded figures)."""
+        if self.dense is not None:
+            return float(weights @ self.dense @ weights)
+        return float(weights @ self.times(weights))
+
+    def is_finite(self) -> bool:
+        parts = (
+            (self.dense,)
+            if self.dense is not None
+            else (
+                self.exposures,
+                self.factor_covariance,
+                self.specific_variance,
+            )
+        )
+        return all(bool(np.all(np.isfinite(np.asarray(part)))) for part in parts)
+
+    @property
+    def size(self) -> int:
+        """The number of instruments."""
+        source = self.dense if self.dense is not None else self.specific_variance
+        return int(np.shape(source)[0])
 
 
 def trailing_returns(prices: np.ndarray, lookback_days: int) -> tuple[np.ndarray, np.ndarray]:

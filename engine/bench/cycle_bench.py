@@ -67,6 +67,8 @@ class CycleBenchResult:
     fills: int
     events: int
     errors: list[str] = field(default_factory=list)
+    # Events stored by the measured cycles alone (``events`` counts the whole run's).
+    measured_events: int = 0
 
     @property
     def cycles_per_second(self) -> float:
@@ -87,6 +89,7 @@ class CycleBenchResult:
             "orders": self.orders,
             "fills": self.fills,
             "events": self.events,
+            "measured_events": self.measured_events,
             "slowest_stage": self.slowest_stage,
         }
         out.update({f"cycle.{k}": round(v, 3) for k, v in self.cycle.items()})
@@ -154,9 +157,11 @@ def run_cycle_bench(
             orders = fills = 0
             errors: list[str] = []
             started = None
+            seq_at_start = 0
             for k, tick in enumerate(coordinator.resume(parts.feed)):
                 if k == warmup:
                     started = time.perf_counter()
+                    seq_at_start = parts.store.last_seq()
                 report = coordinator.run_cycle(tick)
                 t0 = time.perf_counter()
                 coordinator.build_snapshot(EngineStatus.RUNNING, 0.0)
@@ -190,4 +195,5 @@ def run_cycle_bench(
         orders,
         fills,
         events,
+        measured_events=events - seq_at_start,
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.bench import scale
 from engine.bench.cycle_bench import (
     P95_TARGET_BY_SIZE,
     P99_TARGET_BY_SIZE,
@@ -192,7 +193,19 @@ def markdown(
             )
     else:
         lines.append("- Apache Pulsar: not measured in this run (give `--pulsar-url`).")
+    relay = _relay_events_per_second(throughput)
+    past_one_machine = scale.markdown(results, relay)
+    if past_one_machine:
+        lines += ["", past_one_machine.rstrip("\n")]
     return "\n".join(lines) + "\n"
+
+
+def _relay_events_per_second(throughput: dict[str, object]) -> float | None:
+    pulsar = throughput.get("pulsar")
+    publish = pulsar.get("publish") if isinstance(pulsar, dict) else None
+    if isinstance(publish, dict) and "events_per_second" in publish:
+        return float(publish["events_per_second"])
+    return None
 
 
 # Sections of benchmarks.md below this line come from other commands (`pcoord bench-dashboard`)

@@ -51,6 +51,8 @@ def test_the_suite_writes_the_table_and_the_plot(tmp_path: Path) -> None:
     report = (tmp_path / "benchmarks.md").read_text()
     assert "| 30 | 1 | 3 |" in report and "| 30 | 2 | 3 |" in report
     assert "events/s" in report and "![cycle latency" in report
+    # The two portfolio counts of one size give the projection past one machine.
+    assert "## Past one machine" in report and "| 30 | own store |" in report
     # What is below the marker (the dashboard load figures) survives a new suite run.
     assert "stale suite figures" not in report and report.endswith(kept)
     assert (tmp_path / "benchmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,6 +7,7 @@ import pytest
 
 from components.tables import impact_table
 from engine.allocation.impact import assess_allocation
+from engine.allocation.risk_models import CovarianceEstimate
 from tests.unit.component_tree import shown_rows, text_of
 
 
@@ -61,3 +62,26 @@ def test_risk_contributions_are_eulers_and_sum_to_one() -> None:
     assert shares["C"] == pytest.approx(0.2 * 0.038 / 0.0299)
     assert sum(shares.values()) == pytest.approx(1.0)
     assert [s for s, _ in impact.risk_contributions] == ["A", "B", "C"]
+
+
+def test_a_factor_estimate_gives_the_figures_of_its_dense_matrix() -> None:
+    rng = np.random.default_rng(7)
+    exposures = rng.normal(0, 0.01, (6, 2))
+    factors = np.diag([2.0, 0.5])
+    specific = rng.uniform(1e-5, 4e-5, 6)
+    estimate = CovarianceEstimate(
+        "pca", 60, exposures=exposures, factor_covariance=factors, specific_variance=specific
+    )
+    dense = exposures @ factors @ exposures.T + np.diag(specific)
+    symbols = tuple("ABCDEF")
+    target, current = rng.dirichlet(np.ones(6)), rng.dirichlet(np.ones(6))
+    args = (np.full(6, 1 / 6), np.zeros(6), 1e6, 6.0)
+    by_factors = assess_allocation(symbols, target, current, args[0], estimate, *args[1:])
+    by_matrix = assess_allocation(symbols, target, current, args[0], dense, *args[1:])
+    for field in ("volatility_annual", "current_volatility_annual", "tracking_error_annual"):
+        assert getattr(by_factors, field) == pytest.approx(getattr(by_matrix, field), rel=1e-12)
+    assert dict(by_factors.risk_contributions) == pytest.approx(dict(by_matrix.risk_contributions))
+    with pytest.raises(ValueError, match="covariance: need a finite 5 x 5 matrix"):
+        assess_allocation(
+            symbols[:5], target[:5], current[:5], np.full(5, 0.2), estimate, np.zeros(5), 1e6, 6.0
+        )

@@ -122,3 +122,22 @@ def test_equal_returns_share_one_cached_estimate() -> None:
     changed[3, 4] += 1e-12
     assert cached_estimate(LedoitWolfShrinkage(), changed) is not first
     assert np.array_equal(first.covariance, LedoitWolfShrinkage().estimate(returns).covariance)
+
+
+def test_a_factor_estimate_answers_without_its_dense_matrix_as_the_sample_would(
+    returns: np.ndarray,
+) -> None:
+    # With the specific part floored away, the factor form's variances are the sample's
+    # (the reference is numpy's covariance, not the estimate's own dense matrix).
+    estimate = PcaFactorModel(factors=4, specific_floor=0.0).estimate(returns)
+    sample = np.cov(returns, rowvar=False)
+    np.testing.assert_allclose(estimate.volatility, np.sqrt(np.diag(sample)), rtol=1e-10)
+    weights = np.linspace(-0.05, 0.1, returns.shape[1])
+    dense = estimate.exposures @ estimate.factor_covariance @ estimate.exposures.T + np.diag(
+        estimate.specific_variance
+    )
+    np.testing.assert_allclose(estimate.times(weights), dense @ weights, rtol=1e-10, atol=1e-16)
+    assert estimate.variance(weights) == pytest.approx(weights @ dense @ weights, rel=1e-10)
+    assert estimate.size == 20 and estimate.is_finite()
+    nan = CovarianceEstimate("x", 2, dense=np.array([[1.0, np.nan], [np.nan, 1.0]]))
+    assert not nan.is_finite()
