@@ -154,7 +154,7 @@ class LiveViews:
         self.turnover = TurnoverTracker()
         # Parts of the last snapshot kept for the next one, each with what it was built from.
         self._raw_rows_of: tuple[tuple[SignalBatch, ...] | None, SignalRows]
-        self._coordinated_rows_of: tuple[tuple[CoordinatedSignals, ...], SignalRows]
+        self._coordinated_rows_of: tuple[tuple[tuple[str, CoordinatedSignals], ...], SignalRows]
         self.forget_kept_parts()
 
     # -- fed by events --------------------------------------------------------------------
@@ -340,13 +340,15 @@ class LiveViews:
         # Every portfolio is coordinated on every cycle (new objects each time), so the rows
         # are kept only while they are the very objects they were built from: a snapshot
         # published again before the next cycle (after a command) shares them.
-        latest = tuple(self.latest_coordinated.values())
+        latest = tuple(self.latest_coordinated.items())
         built_from, rows = self._coordinated_rows_of
         if len(latest) != len(built_from) or any(
-            a is not b for a, b in zip(latest, built_from, strict=False)
+            pid != kept_pid or signals is not kept
+            for (pid, signals), (kept_pid, kept) in zip(latest, built_from, strict=False)
         ):
             rows = SignalRows(
-                [SignalColumns.of_coordinated(c) for c in latest], self.universe.symbols
+                [SignalColumns.of_coordinated(pid, signals) for pid, signals in latest],
+                self.universe.symbols,
             )
             self._coordinated_rows_of = (latest, rows)
         return rows

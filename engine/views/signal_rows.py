@@ -43,10 +43,10 @@ class SignalColumns:
         return cls(batch.key, index, batch.score[index], batch.confidence[index])
 
     @classmethod
-    def of_coordinated(cls, coordinated: CoordinatedSignals) -> SignalColumns:
+    def of_coordinated(cls, portfolio_id: str, coordinated: CoordinatedSignals) -> SignalColumns:
         index = np.flatnonzero(coordinated.confidence > 0)
         return cls(
-            coordinated.portfolio_id,
+            portfolio_id,
             index,
             coordinated.score[index],
             coordinated.confidence[index],

@@ -65,7 +65,9 @@ def test_coordinated_rows_are_those_made_one_by_one_portfolio_by_portfolio() -> 
     expected = tuple(row for c in portfolios for row in _rows_one_by_one(c))
     assert any(len(row.lineage) >= 2 for row in expected)
 
-    rows = SignalRows([SignalColumns.of_coordinated(c) for c in portfolios], SYMBOLS)
+    rows = SignalRows(
+        [SignalColumns.of_coordinated(c.portfolio_id, c) for c in portfolios], SYMBOLS
+    )
 
     assert rows == expected
     assert len(rows) == len(expected)
@@ -96,7 +98,7 @@ def test_raw_rows_name_the_source_and_horizon_and_skip_instruments_without_a_vie
 def test_the_rows_do_not_change_when_the_engines_arrays_do() -> None:
     coordinated = _coordinated("p", 3)
     expected = tuple(_rows_one_by_one(coordinated))
-    rows = SignalRows([SignalColumns.of_coordinated(coordinated)], SYMBOLS)
+    rows = SignalRows([SignalColumns.of_coordinated("p", coordinated)], SYMBOLS)
 
     coordinated.score[:] = 0.123
     coordinated.lineage["value/1y"][:] = 1.0
@@ -105,7 +107,7 @@ def test_the_rows_do_not_change_when_the_engines_arrays_do() -> None:
 
 
 def test_readers_at_once_all_get_the_one_set_of_rows() -> None:
-    rows = SignalRows([SignalColumns.of_coordinated(_coordinated("p", 5))], SYMBOLS)
+    rows = SignalRows([SignalColumns.of_coordinated("p", _coordinated("p", 5))], SYMBOLS)
     start = threading.Barrier(4)
     seen: list[tuple[SignalRow, ...]] = []
 
@@ -126,7 +128,9 @@ def test_readers_at_once_all_get_the_one_set_of_rows() -> None:
 def test_the_signals_page_shows_the_same_table_and_heatmap_as_from_a_tuple() -> None:
     portfolios = [_coordinated(f"p{seed}", seed) for seed in range(3)]
     as_tuple = tuple(row for c in portfolios for row in _rows_one_by_one(c))
-    as_columns = SignalRows([SignalColumns.of_coordinated(c) for c in portfolios], SYMBOLS)
+    as_columns = SignalRows(
+        [SignalColumns.of_coordinated(c.portfolio_id, c) for c in portfolios], SYMBOLS
+    )
 
     labels = PortfolioLabels((), {})
     assert repr(coordinated_signals_table(as_columns, labels, lineage=True)) == repr(
