@@ -2,12 +2,14 @@
 
 The engine thread builds a new ``StateSnapshot`` at the end of every cycle and swaps one reference;
 readers never see a half-updated state and never hold a lock. Everything in here is a frozen
-dataclass or a tuple so a reader cannot change what the engine owns.
+dataclass or a tuple so a reader cannot change what the engine owns (the live engine's signal
+rows are a ``SignalRows``, engine/views/signal_rows.py: an immutable sequence read as a tuple).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -427,8 +429,9 @@ class StateSnapshot:
     published_at: datetime
     instruments: tuple[Instrument, ...]
     portfolios: tuple[PortfolioView, ...]
-    raw_signals: tuple[SignalRow, ...] = ()
-    coordinated_signals: tuple[SignalRow, ...] = ()
+    # Tuples, or the SignalRows the live engine builds (rows made on the first read).
+    raw_signals: Sequence[SignalRow] = ()
+    coordinated_signals: Sequence[SignalRow] = ()
     recent_orders: tuple[Order, ...] = ()
     recent_fills: tuple[Fill, ...] = ()
     recent_cycles: tuple[CycleReport, ...] = ()

@@ -33,10 +33,11 @@ and to the portfolio's interest income; a negative amount (negative rates) is a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -253,6 +254,11 @@ class Ledger:
         for symbol, price in zip(symbols, prices, strict=True):
             if np.isfinite(price) and price > 0:
                 self._marks[symbol] = to_price(float(price))
+
+    @property
+    def marks(self) -> Mapping[str, Decimal]:
+        """The latest valuation price (USD/share) of every symbol marked so far, read-only."""
+        return MappingProxyType(self._marks)
 
     def mark_of(self, symbol: str) -> Decimal | None:
         """The latest valuation price of ``symbol`` (USD/share), held or not; None before any."""

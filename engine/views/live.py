@@ -15,8 +15,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date
 
-import numpy as np
-
 from engine.allocation.impact import AllocationImpact
 from engine.cycle.allocation import AllocationResult
 from engine.cycle.context import PortfolioMandate, Universe
@@ -40,13 +38,13 @@ from engine.snapshot import (
     RiskAuditView,
     RiskView,
     SignalFlow,
-    SignalRow,
     SourceQualityView,
     StateSnapshot,
     TransportView,
 )
 from engine.state.engine_state import EngineState, fill_from_event, order_from_event
 from engine.views.overview import TurnoverTracker, overview_view
+from engine.views.signal_rows import SignalColumns, SignalRows
 from engine.views.state_views import (
     active_overrides,
     cash_view,
@@ -103,6 +101,7 @@ class LiveViews:
         self.universe = universe
         self.mandates = mandates
         self.state = state
+        self._sectors = {i.symbol: i.sector for i in universe.instruments}
 
         def newest(event_type: str, limit: int = recent_items) -> Iterator[Event]:
             return reversed(store.query(event_type=event_type, limit=limit))
@@ -153,6 +152,10 @@ class LiveViews:
         # Running traded notional and NAV sum per portfolio: the Overview's annual turnover
         # without walking the fills (counted from this engine's start).
         self.turnover = TurnoverTracker()
+        # Parts of the last snapshot kept for the next one, each with what it was built from.
+        self._raw_rows_of: tuple[tuple[SignalBatch, ...] | None, SignalRows]
+        self._coordinated_rows_of: tuple[tuple[tuple[str, CoordinatedSignals], ...], SignalRows]
+        self.forget_kept_parts()
 
     # -- fed by events --------------------------------------------------------------------
     def observe(self, event: Event) -> None:
@@ -217,16 +220,20 @@ class LiveViews:
             )
 
     # -- the snapshot ---------------------------------------------------------------------
+    def forget_kept_parts(self) -> None:
+        """Drop the parts kept from the last snapshot: the next one is built from scratch (it
+        must equal one built from what was kept)."""
+        self._raw_rows_of = (None, SignalRows((), ()))
+        self._coordinated_rows_of = ((), SignalRows((), ()))
+
     def portfolio_views(self) -> tuple[PortfolioView, ...]:
         state, ledger = self.state, self.state.ledger
-        sectors = {i.symbol: i.sector for i in self.universe.instruments}
+        # Every name shown at its latest close, held or only targeted (not $0 when not held).
+        prices = ledger.marks
         portfolios = []
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             nav = ledger.nav_usd(pid)
-            # Every name shown at its latest close, held or only targeted (not $0 when not held).
-            shown = set(ledger.holdings_of(pid)) | set(state.targets.get(pid, {}))
-            prices = {s: mark for s in shown if (mark := ledger.mark_of(s)) is not None}
             portfolios.append(
                 PortfolioView(
                     pid,
@@ -235,7 +242,7 @@ class LiveViews:
                     nav,
                     ledger.cash_usd(pid),
                     state.initial_cash_usd[pid],
-                    position_views(state, pid, nav, sectors, prices),
+                    position_views(state, pid, nav, self._sectors, prices),
                     state.target_cash_weight.get(pid, 1.0),
                     tuple(state.nav_history[pid]),
                     state.orders_total[pid],
@@ -279,8 +286,8 @@ class LiveViews:
             published_at=utc_now(),
             instruments=self.universe.instruments,
             portfolios=portfolios,
-            raw_signals=tuple(self._raw_rows()),
-            coordinated_signals=tuple(self._coordinated_rows()),
+            raw_signals=self._raw_rows(),
+            coordinated_signals=self._coordinated_rows(),
             recent_orders=tuple(self.recent_orders),
             working_orders=working_order_views(state),
             recent_crosses=tuple(self.recent_crosses),
@@ -319,44 +326,32 @@ class LiveViews:
             ),
         )
 
-    def _raw_rows(self) -> Iterator[SignalRow]:
-        symbols = self.universe.symbols
-        for batch in self.latest_batches:
-            index = np.flatnonzero(batch.confidence > 0)
-            key = batch.key
-            for i, score, confidence in zip(
-                index.tolist(),
-                batch.score[index].tolist(),
-                batch.confidence[index].tolist(),
-                strict=True,
-            ):
-                yield SignalRow(key, symbols[i], score, confidence)
+    def _raw_rows(self) -> SignalRows:
+        # One SignalRows per cycle's batches: a snapshot published again in the same cycle (a
+        # command between cycles) shares the rows, and whoever made them first.
+        if self._raw_rows_of[0] is not self.latest_batches:
+            self._raw_rows_of = (
+                self.latest_batches,
+                SignalRows.of_batches(self.latest_batches, self.universe.symbols),
+            )
+        return self._raw_rows_of[1]
 
-    def _coordinated_rows(self) -> Iterator[SignalRow]:
-        # Per portfolio, whole columns at a time: a row per instrument with a view, built from
-        # plain Python numbers (the snapshot is rebuilt every cycle).
-        symbols = self.universe.symbols
-        for pid, coordinated in self.latest_coordinated.items():
-            index = np.flatnonzero(coordinated.confidence > 0)
-            keys = list(coordinated.lineage)
-            shares = [coordinated.lineage[key][index] for key in keys]
-            rounded = [np.round(share, 4).tolist() for share in shares]
-            present = [(share > 0).tolist() for share in shares]
-            for j, (i, score, confidence) in enumerate(
-                zip(
-                    index.tolist(),
-                    coordinated.score[index].tolist(),
-                    coordinated.confidence[index].tolist(),
-                    strict=True,
-                )
-            ):
-                yield SignalRow(
-                    pid,
-                    symbols[i],
-                    score,
-                    confidence,
-                    tuple((key, rounded[k][j]) for k, key in enumerate(keys) if present[k][j]),
-                )
+    def _coordinated_rows(self) -> SignalRows:
+        # Every portfolio is coordinated on every cycle (new objects each time), so the rows
+        # are kept only while they are the very objects they were built from: a snapshot
+        # published again before the next cycle (after a command) shares them.
+        latest = tuple(self.latest_coordinated.items())
+        built_from, rows = self._coordinated_rows_of
+        if len(latest) != len(built_from) or any(
+            pid != kept_pid or signals is not kept
+            for (pid, signals), (kept_pid, kept) in zip(latest, built_from, strict=False)
+        ):
+            rows = SignalRows(
+                [SignalColumns.of_coordinated(pid, signals) for pid, signals in latest],
+                self.universe.symbols,
+            )
+            self._coordinated_rows_of = (latest, rows)
+        return rows
 
     def _signal_flows(self) -> Iterator[SignalFlow]:
         for pid, coordinated in self.latest_coordinated.items():

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
-from engine.model import Position
+from engine.model import CENT
 from engine.signals.book import Override
 from engine.snapshot import (
     CashView,
@@ -32,16 +32,20 @@ def position_views(
     zero where not given), with its weight of ``nav_usd`` and its target weight."""
     held = state.ledger.holdings_of(portfolio_id)
     targets = state.targets.get(portfolio_id, {})
+    zero = Decimal(0)
     views = []
-    for symbol in sorted(set(held) | set(targets)):
-        position = Position(symbol, held.get(symbol, 0), prices_usd.get(symbol, Decimal(0)))
-        value = position.market_value_usd
+    # Called for every portfolio on every snapshot: each position is valued as
+    # Position.market_value_usd does (to the cent, banker's rounding) without making one.
+    for symbol in sorted(held.keys() | targets.keys()):
+        quantity = held.get(symbol, 0)
+        price = prices_usd.get(symbol, zero)
+        value = (price * quantity).quantize(CENT, rounding=ROUND_HALF_EVEN)
         views.append(
             PositionView(
                 symbol,
                 sectors.get(symbol, "Unknown"),
-                position.quantity_shares,
-                position.price_usd,
+                quantity,
+                price,
                 value,
                 float(value / nav_usd) if nav_usd else 0.0,
                 targets.get(symbol, 0.0),
