@@ -30,7 +30,7 @@ import numbers
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Decimal
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -145,9 +145,22 @@ def max_participation_shares(interval_volume_shares: float, cap: float) -> int:
     Unknown or non-positive volume allows nothing: we do not trade into a market we cannot see.
     """
     _check_fraction("cap", cap, zero_allowed=False, owner="participation")
-    if not math.isfinite(interval_volume_shares) or interval_volume_shares <= 0:
+    volume = float(interval_volume_shares)
+    if not math.isfinite(volume) or volume <= 0:
         return 0
-    return math.floor(_exact(cap) * _exact(interval_volume_shares))
+    # Each float is within half an ulp (2**-53 relative) of the decimal it prints as, and the
+    # product adds one more rounding, so the float product is within 3.4e-16 (relative) of the
+    # exact decimal product. When no integer lies within a wider margin of it, its floor is the
+    # exact floor; only the rare product that close to a whole share is worked out exactly
+    # (this runs for every order and every block, and the exact product costs ~8 us).
+    product = cap * volume
+    margin = product * 1e-15
+    floor = math.floor(product - margin)
+    if floor == math.floor(product + margin):
+        return floor
+    cap_numerator, cap_denominator = _decimal_ratio(cap)
+    volume_numerator, volume_denominator = _decimal_ratio(volume)
+    return (cap_numerator * volume_numerator) // (cap_denominator * volume_denominator)
 
 
 def participation_fill(
@@ -209,7 +222,7 @@ def plan_execution(
     if not math.isfinite(adv_shares) or adv_shares <= 0:
         intervals = min(len(profile), quantity_shares)
         schedule = _capped_proportional(
-            quantity_shares, [Fraction(1)] * intervals, [quantity_shares] * intervals
+            quantity_shares, [1] * intervals, [quantity_shares] * intervals
         )
         return ExecutionPlan(
             Algorithm.TWAP,
@@ -259,14 +272,12 @@ def plan_execution(
         how = f"POV at {cap_text} of volume"
     elif algorithm is Algorithm.TWAP:
         intervals = min(len(profile), max(needed, policy.min_twap_intervals))
-        schedule = _capped_proportional(
-            quantity_shares, [Fraction(1)] * intervals, capacities[:intervals]
-        )
+        schedule = _capped_proportional(quantity_shares, [1] * intervals, capacities[:intervals])
         how = f"TWAP in equal slices, each within {cap_text} of volume,"
     else:
         schedule = _capped_proportional(
             quantity_shares,
-            [_exact(expected) for expected in profile[:needed]],
+            _integer_weights(profile[:needed]),
             capacities[:needed],
         )
         how = f"VWAP in proportion to expected volume, each within {cap_text} of it,"
@@ -352,7 +363,7 @@ def _front_loaded(quantity_shares: int, capacities: Sequence[int]) -> list[int]:
 
 
 def _capped_proportional(
-    quantity_shares: int, weights: Sequence[Fraction], capacities: Sequence[int]
+    quantity_shares: int, weights: Sequence[int], capacities: Sequence[int]
 ) -> list[int]:
     """Split ``quantity_shares`` in proportion to ``weights`` with slice ``i`` <= ``capacities[i]``.
 
@@ -361,28 +372,38 @@ def _capped_proportional(
     are then rounded to whole shares by largest remainder, ties to the earlier interval. A share
     with a fractional part lies strictly below its integer capacity, so the rounding never breaks
     the cap. Requires ``quantity_shares <= sum(capacities[:len(weights)])``.
+
+    ``weights`` are whole numbers (only their ratios matter). Fixed intervals take whole
+    capacities, so what is left to split is a whole number too, and every exact share is
+    ``remaining * weight / total_weight``: compared and floored with integer products and
+    ``divmod``, never a ``Fraction``.
     """
     count = len(weights)
-    fixed: dict[int, Fraction] = {}
-    remaining = Fraction(quantity_shares)
+    fixed = [False] * count
+    remaining = quantity_shares
     while True:
-        open_intervals = [i for i in range(count) if i not in fixed]
-        total_weight = sum((weights[i] for i in open_intervals), Fraction(0))
+        open_intervals = [i for i in range(count) if not fixed[i]]
+        total_weight = sum(weights[i] for i in open_intervals)
         # Zero total weight means, by feasibility, that nothing is left to place there.
-        proportional = {
-            i: remaining * weights[i] / total_weight if total_weight else Fraction(0)
+        over = [
+            i
             for i in open_intervals
-        }
-        over = [i for i in open_intervals if proportional[i] > capacities[i]]
+            if total_weight and remaining * weights[i] > capacities[i] * total_weight
+        ]
         if not over:
-            exact = [fixed.get(i, proportional.get(i, Fraction(0))) for i in range(count)]
             break
         for i in over:
-            fixed[i] = Fraction(capacities[i])
+            fixed[i] = True
             remaining -= capacities[i]
-    shares = [math.floor(value) for value in exact]
+    shares = [capacities[i] if fixed[i] else 0 for i in range(count)]
+    # The fractional part of interval i's exact share is remainders[i] / total_weight (the same
+    # denominator for all), zero for a fixed interval.
+    remainders = [0] * count
+    if total_weight:
+        for i in open_intervals:
+            shares[i], remainders[i] = divmod(remaining * weights[i], total_weight)
     leftover = quantity_shares - sum(shares)
-    by_remainder = sorted(range(count), key=lambda i: (shares[i] - exact[i], i))
+    by_remainder = sorted(range(count), key=lambda i: (-remainders[i], i))
     for i in by_remainder[:leftover]:
         shares[i] += 1
     return shares
@@ -396,9 +417,18 @@ def _trim(schedule: Sequence[int]) -> list[int]:
     return list(schedule[:end])
 
 
-def _exact(value: float) -> Fraction:
-    """A float as the decimal it prints as (``0.1`` is 1/10), as the desk typed or the feed sent."""
-    return Fraction(repr(float(value)))
+def _decimal_ratio(value: float) -> tuple[int, int]:
+    """A float as the decimal it prints as (``0.1`` is 1/10), as the desk typed or the feed sent:
+    numerator and positive denominator, exact."""
+    return Decimal(repr(float(value))).as_integer_ratio()
+
+
+def _integer_weights(values: Sequence[float]) -> list[int]:
+    """Non-negative decimal weights (as they print) scaled to whole numbers with the same ratios:
+    each over the least common denominator, so that proportional splits stay exact in ``int``."""
+    ratios = [_decimal_ratio(value) for value in values]
+    common = math.lcm(*(denominator for _, denominator in ratios)) if ratios else 1
+    return [numerator * (common // denominator) for numerator, denominator in ratios]
 
 
 def _pct(fraction: float) -> str:
