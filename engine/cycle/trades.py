@@ -9,7 +9,6 @@ Keeps no state of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 import numpy as np
 
@@ -58,7 +57,17 @@ class TradesStage:
         for item in planned:
             pid = item.order.portfolio_id
             k = counters[pid] = counters.get(pid, 0) + 1
-            order = replace(item.order, order_id=f"{pid}-{cycle:08d}-{k - 1:04d}")
+            planned_order = item.order
+            # Built directly, not with dataclasses.replace: this runs for every order.
+            order = Order(
+                f"{pid}-{cycle:08d}-{k - 1:04d}",
+                pid,
+                planned_order.symbol,
+                planned_order.side,
+                planned_order.quantity_shares,
+                planned_order.decision_price_usd,
+                planned_order.created,
+            )
             created.append(order)
             emit(
                 "OrderCreated",

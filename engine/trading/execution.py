@@ -25,8 +25,9 @@ events are the same whether it ran straight through or restarted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -225,9 +226,7 @@ class ExecutionDesk:
                 float(bps) if np.isfinite(bps) else float("nan"),
             )
             planned.append(
-                PlannedOrder(
-                    replace(order, quantity_shares=quantity), progress, order_urgency, reduces
-                )
+                PlannedOrder(_with_quantity(order, quantity), progress, order_urgency, reduces)
             )
         return rank_orders(planned, lambda p: p.urgency, lambda p: p.risk_reducing)
 
@@ -255,9 +254,14 @@ class ExecutionDesk:
         filled_today: dict[str, int] = {}
         extra: dict[str, int] = {}  # crossed shares that go to the market from today
 
+        prices: dict[str, Decimal | None] = {}
+
         def price_of(symbol: str) -> Decimal | None:
-            raw = close[symbol_index[symbol]]
-            return to_price(float(raw)) if np.isfinite(raw) and raw > 0 else None
+            # Once per instrument and day: many orders (and blocks, and completions) share one.
+            if symbol not in prices:
+                raw = float(close[symbol_index[symbol]])
+                prices[symbol] = to_price(raw) if math.isfinite(raw) and raw > 0 else None
+            return prices[symbol]
 
         def book(order: Order, fill: DayFill) -> None:
             signed = fill.quantity_shares if order.side is Side.BUY else -fill.quantity_shares
@@ -345,7 +349,7 @@ class ExecutionDesk:
             through = sum(progress.schedule[: d + 1]) + unmatched
             planned = min(left, through - progress.market_filled_shares)
             if planned > 0 and price_of(order.symbol) is not None:
-                slices.append(replace(order, quantity_shares=planned))
+                slices.append(_with_quantity(order, planned))
         blocks = make_blocks(slices, block_prefix)
         blocks.sort(key=lambda b: b.side is Side.BUY)  # stable: sells first
         orders_by_id = {order.order_id: order for order, _ in working.values()}
@@ -453,3 +457,19 @@ class ExecutionDesk:
         ):
             quantity -= 1
         return max(quantity, 0)
+
+
+def _with_quantity(order: Order, quantity_shares: int) -> Order:
+    """The order for ``quantity_shares`` (itself if unchanged): built directly, since
+    ``dataclasses.replace`` costs several times as much and runs for every order and slice."""
+    if quantity_shares == order.quantity_shares:
+        return order
+    return Order(
+        order.order_id,
+        order.portfolio_id,
+        order.symbol,
+        order.side,
+        quantity_shares,
+        order.decision_price_usd,
+        order.created,
+    )
