@@ -403,13 +403,12 @@ class ExecutionDesk:
             )
 
         # 3. Orders that are done: filled, or past the end of their schedule.
-        today: dict[str, list[ExecutedFill]] = {}
+        today: dict[str, list[DayFill]] = {}
         for f in day.fills:
-            today.setdefault(f.order.order_id, []).append(
-                ExecutedFill(
-                    f.quantity_shares, f.price_usd, f.market_price_usd, f.venue == "internal cross"
-                )
-            )
+            today.setdefault(f.order.order_id, []).append(f)
+        # Orders decided in the same cycle share their first execution day, so their arrival
+        # prices are one row of closes: each instrument's is worked out once.
+        arrival_prices: dict[tuple[int, str], Decimal | None] = {}
         for order_id, (order, progress) in working.items():
             done = progress.filled_shares + filled_today.get(order_id, 0)
             d = cycle - progress.created_cycle - 1
@@ -425,14 +424,31 @@ class ExecutionDesk:
                 )
             else:
                 continue
-            fills = [*progress.fills, *today.get(order_id, ())]
+            fills = [
+                *progress.fills,
+                *(
+                    ExecutedFill(
+                        f.quantity_shares,
+                        f.price_usd,
+                        f.market_price_usd,
+                        f.venue == "internal cross",
+                    )
+                    for f in today.get(order_id, ())
+                ),
+            ]
             last = price_of(order.symbol) or order.decision_price_usd
-            arrival_row = arrival_close.get(order_id)
-            arrival = (
-                to_price(float(arrival_row[symbol_index[order.symbol]]))
-                if arrival_row is not None and np.isfinite(arrival_row[symbol_index[order.symbol]])
-                else last
-            )
+            key = (progress.created_cycle, order.symbol)
+            if key not in arrival_prices:
+                arrival_row = arrival_close.get(order_id)
+                raw = (
+                    float(arrival_row[symbol_index[order.symbol]])
+                    if arrival_row is not None
+                    else math.nan
+                )
+                arrival_prices[key] = to_price(raw) if math.isfinite(raw) else None
+            arrival = arrival_prices[key]
+            if arrival is None:
+                arrival = last
             record = ExecutionRecord(
                 order.side,
                 order.quantity_shares,

@@ -47,11 +47,6 @@ class ExecutedFill(NamedTuple):
     internal: bool = False
 
 
-def _is_positive_price(price: Decimal) -> bool:
-    """Finite and above zero; NaN is tested first because ordering it raises in ``decimal``."""
-    return price.is_finite() and price > 0
-
-
 @dataclass(frozen=True, slots=True)
 class ExecutionRecord:
     """How one order was executed: what was decided, what reached the market and what filled.
@@ -74,18 +69,26 @@ class ExecutionRecord:
                 f"ExecutionRecord.quantity_ordered_shares: {self.quantity_ordered_shares} must be "
                 "a positive whole number"
             )
-        for field_name in ("decision_price_usd", "arrival_price_usd", "last_price_usd"):
-            price = getattr(self, field_name)
-            if not _is_positive_price(price):
+        # Finite first, because ordering a NaN raises in ``decimal``; inline, since a record is
+        # built for every order completed.
+        for field_name, price in (
+            ("decision_price_usd", self.decision_price_usd),
+            ("arrival_price_usd", self.arrival_price_usd),
+            ("last_price_usd", self.last_price_usd),
+        ):
+            if not (price.is_finite() and price > 0):
                 raise ValueError(f"ExecutionRecord.{field_name}: {price} must be a positive price")
         filled = 0
-        for index, fill in enumerate(self.fills):
-            filled += fill.quantity_shares
+        for index, (quantity, fill_price, market_price, _) in enumerate(self.fills):
+            filled += quantity
             if not (
-                fill.quantity_shares > 0
-                and _is_positive_price(fill.fill_price_usd)
-                and _is_positive_price(fill.market_price_usd)
+                quantity > 0
+                and fill_price.is_finite()
+                and fill_price > 0
+                and market_price.is_finite()
+                and market_price > 0
             ):
+                fill = self.fills[index]
                 raise ValueError(
                     f"ExecutionRecord.fills[{index}]: {fill} needs positive shares and prices"
                 )
