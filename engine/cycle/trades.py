@@ -52,6 +52,8 @@ class TradesStage:
         planned = self.desk.plan(
             list(approved), state.ledger.holdings(), strength, stats, index, cycle
         )
+        # Whether each instrument's traded volume is known, once for all orders.
+        volume_known = (np.isfinite(stats.adv_shares) & (stats.adv_shares > 0)).tolist()
         counters: dict[str, int] = {}
         created = []
         for item in planned:
@@ -89,8 +91,7 @@ class TradesStage:
                 },
                 pid,
             )
-            adv = stats.adv_shares[index[order.symbol]]
-            if not (np.isfinite(adv) and adv > 0):
+            if not volume_known[index[order.symbol]]:
                 # No traded volume known: neither its impact nor a participation cap can be
                 # worked out, so it does not go to the market.
                 emit(

@@ -77,7 +77,7 @@ class OrderProgress:
             "cycle": self.created_cycle,
             # Unknown liquidity leaves no estimate: null, since JSON has no NaN.
             "estimated_cost_bps": round(self.estimated_cost_bps, 3)
-            if np.isfinite(self.estimated_cost_bps)
+            if math.isfinite(self.estimated_cost_bps)
             else None,
         }
 
@@ -172,32 +172,33 @@ class ExecutionDesk:
             result = cross([Intent.from_order(order) for order in orders])
             crossed = {(c.portfolio_id, c.symbol): abs(c.quantity) for c in result.crosses}
         # Every order's estimated cost at once: its market part against its instrument's
-        # volatility and ADV.
+        # volatility and ADV. Plain Python lists from here: the loop below reads one value per
+        # order, and a numpy scalar costs several times a float in every test and operation.
         at = np.array([symbol_index[order.symbol] for order in orders], dtype=np.int64)
-        market_shares = np.array(
-            [
-                order.quantity_shares - crossed.get((order.portfolio_id, order.symbol), 0)
-                for order in orders
-            ],
-            dtype=float,
-        )
+        cross_list = [crossed.get((order.portfolio_id, order.symbol), 0) for order in orders]
+        market_list = [
+            order.quantity_shares - cross_shares
+            for order, cross_shares in zip(orders, cross_list, strict=True)
+        ]
+        adv_at = stats.adv_shares[at]
         estimated_bps = self.cost_model.estimate_bps(
-            market_shares,
+            np.array(market_list, dtype=float),
             np.array([float(order.decision_price_usd) for order in orders]),
             stats.daily_volatility[at],
-            stats.adv_shares[at],
-        )
+            adv_at,
+        ).tolist()
+        adv_list = adv_at.tolist()
         planned = []
         for k, order in enumerate(orders):
-            i = symbol_index[order.symbol]
-            adv = float(stats.adv_shares[i])
-            cross_shares = crossed.get((order.portfolio_id, order.symbol), 0)
-            market = order.quantity_shares - cross_shares
-            before = held.get((order.portfolio_id, order.symbol), 0)
+            adv = adv_list[k]
+            cross_shares = cross_list[k]
+            market = market_list[k]
+            key = (order.portfolio_id, order.symbol)
+            before = held.get(key, 0)
             signed = order.quantity_shares if order.side is Side.BUY else -order.quantity_shares
             reduces = abs(before + signed) < abs(before)
-            size = market / adv if np.isfinite(adv) and adv > 0 else float("nan")
-            score = min(abs(strength.get((order.portfolio_id, order.symbol), 0.0)), 1.0)
+            size = market / adv if math.isfinite(adv) and adv > 0 else math.nan
+            score = min(abs(strength.get(key, 0.0)), 1.0)
             order_urgency = urgency(score, reduces, size) if market else 1.0
             if market:
                 plan = plan_execution(market, adv, order_urgency, self.policy)
@@ -223,7 +224,7 @@ class ExecutionDesk:
                 schedule,
                 cross_shares,
                 cycle,
-                float(bps) if np.isfinite(bps) else float("nan"),
+                bps if math.isfinite(bps) else math.nan,
             )
             planned.append(
                 PlannedOrder(_with_quantity(order, quantity), progress, order_urgency, reduces)

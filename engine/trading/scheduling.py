@@ -233,13 +233,18 @@ def plan_execution(
             quantity_shares,
         )
 
-    # Exact arithmetic is dear: each distinct expected volume is capped once (a flat profile,
-    # the usual case, has one).
-    cap_of = {
-        expected: max_participation_shares(adv_shares * expected, policy.participation_cap)
-        for expected in set(profile)
-    }
-    capacities = [cap_of[expected] for expected in profile]
+    if volume_profile is None:
+        # The default, flat profile (one ADV per interval): one capacity for every interval.
+        capacities = [
+            max_participation_shares(adv_shares, policy.participation_cap)
+        ] * policy.max_intervals
+    else:
+        # Each distinct expected volume is capped once.
+        cap_of = {
+            expected: max_participation_shares(adv_shares * expected, policy.participation_cap)
+            for expected in set(profile)
+        }
+        capacities = [cap_of[expected] for expected in profile]
     size_text = f"{_pct(quantity_shares / adv_shares)} of ADV, urgency {urgency:.3g}"
     if (
         quantity_shares <= policy.immediate_max_adv_fraction * adv_shares
