@@ -25,6 +25,7 @@ when the volume turns out as expected, and only partly, never beyond the cap, wh
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import numbers
 import operator
@@ -217,7 +218,7 @@ def plan_execution(
     quantity_shares = _check_quantity(quantity)
     urgency = _check_fraction("urgency", urgency, owner="plan_execution")
     profile = _check_profile(volume_profile, policy.max_intervals)
-    cap_text = _pct(policy.participation_cap)
+    cap_text = _policy_text(policy)
 
     if not math.isfinite(adv_shares) or adv_shares <= 0:
         intervals = min(len(profile), quantity_shares)
@@ -339,11 +340,28 @@ def rank_orders(
 
 def _choose_algorithm(urgency: float, policy: ExecutionPolicy) -> tuple[Algorithm, str]:
     """The algorithm for a non-immediate order and the rule that picked it, in words."""
+    urgent, patient, between = _rule_texts(policy)
     if urgency >= policy.urgent_threshold:
-        return Algorithm.POV, f">= {policy.urgent_threshold:g}"
+        return Algorithm.POV, urgent
     if urgency < policy.patient_threshold:
-        return Algorithm.TWAP, f"< {policy.patient_threshold:g}"
-    return Algorithm.VWAP, f"in [{policy.patient_threshold:g}, {policy.urgent_threshold:g})"
+        return Algorithm.TWAP, patient
+    return Algorithm.VWAP, between
+
+
+@functools.lru_cache(maxsize=64)
+def _rule_texts(policy: ExecutionPolicy) -> tuple[str, str, str]:
+    """The rules of ``_choose_algorithm`` in words, once per policy (a policy is immutable)."""
+    return (
+        f">= {policy.urgent_threshold:g}",
+        f"< {policy.patient_threshold:g}",
+        f"in [{policy.patient_threshold:g}, {policy.urgent_threshold:g})",
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_text(policy: ExecutionPolicy) -> str:
+    """The participation cap as the reasons write it, once per policy."""
+    return _pct(policy.participation_cap)
 
 
 def _intervals_needed(quantity_shares: int, capacities: Sequence[int]) -> int | None:
@@ -449,6 +467,10 @@ def _count(intervals: int, unit: str) -> str:
 def _check_fraction(
     field: str, value: float, *, zero_allowed: bool = True, owner: str = "ExecutionPolicy"
 ) -> float:
+    # The usual case first, without the numbers.Real check (an ABC, slow): this runs several
+    # times for every order planned and every block filled.
+    if type(value) is float and (value >= 0.0 if zero_allowed else value > 0.0) and value <= 1.0:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{owner}.{field}: {value!r} must be a number")
     low_ok = value >= 0 if zero_allowed else value > 0
