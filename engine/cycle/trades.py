@@ -42,12 +42,15 @@ class TradesStage:
             return ()
         index = self.universe.symbol_index
         strength: dict[tuple[str, str], float] = {}
+        # Each portfolio's score x confidence for the whole universe at once, as floats: one
+        # numpy product per portfolio instead of two scalar reads and a product per order.
+        by_portfolio: dict[str, list[float]] = {}
         for order in approved:
-            signals = coordinated.portfolios[order.portfolio_id]
-            i = index[order.symbol]
-            strength[(order.portfolio_id, order.symbol)] = float(
-                signals.score[i] * signals.confidence[i]
-            )
+            pid = order.portfolio_id
+            if pid not in by_portfolio:
+                signals = coordinated.portfolios[pid]
+                by_portfolio[pid] = (signals.score * signals.confidence).tolist()
+            strength[(pid, order.symbol)] = by_portfolio[pid][index[order.symbol]]
         stats = market.stats
         planned = self.desk.plan(
             list(approved), state.ledger.holdings(), strength, stats, index, cycle
