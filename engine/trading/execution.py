@@ -169,7 +169,14 @@ class ExecutionDesk:
         """Crossing, schedules and ranking for the cycle's new orders (ids are given after)."""
         crossed: dict[tuple[str, str], int] = {}
         if self.crossing and orders:
-            result = cross([Intent.from_order(order) for order in orders])
+            # Only an instrument both bought and sold can cross: the others are left out of
+            # ``cross`` (their intents, all one way, would cross nothing).
+            sides: dict[str, set[Side]] = {}
+            for order in orders:
+                sides.setdefault(order.symbol, set()).add(order.side)
+            result = cross(
+                [Intent.from_order(order) for order in orders if len(sides[order.symbol]) == 2]
+            )
             crossed = {(c.portfolio_id, c.symbol): abs(c.quantity) for c in result.crosses}
         # Every order's estimated cost at once: its market part against its instrument's
         # volatility and ADV. Plain Python lists from here: the loop below reads one value per
