@@ -52,10 +52,13 @@ class ExecutionStage:
         }
         window = market.window
         arrival = {}
+        rows: dict[int, np.ndarray] = {}  # one row object per day back, shared by its orders
         for order_id, (_, progress) in working.items():
             back = cycle - (progress.created_cycle + 1)  # rows back from today's close
             if 0 <= back < len(window):
-                arrival[order_id] = window[len(window) - 1 - back]
+                if back not in rows:
+                    rows[back] = window[len(window) - 1 - back]
+                arrival[order_id] = rows[back]
         day = self.desk.execute(
             working,
             cycle,
@@ -105,6 +108,7 @@ class ExecutionStage:
             ).astype(date)
             for m in self.mandates
         }
+        settle_dates = {pid: settled.isoformat() for pid, settled in settles.items()}
         day_index: dict[str, int] = {}
         filled_after = {oid: progress.filled_shares for oid, (_, progress) in working.items()}
         fills = []
@@ -144,7 +148,7 @@ class ExecutionStage:
                     if filled_after[order.order_id] == order.quantity_shares
                     else "PARTIALLY_FILLED",
                     "market_date": market_date,
-                    "settlement_date": settles[order.portfolio_id].isoformat(),
+                    "settlement_date": settle_dates[order.portfolio_id],
                 },
                 fill.portfolio_id,
             )

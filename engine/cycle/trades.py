@@ -9,7 +9,6 @@ Keeps no state of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 import numpy as np
 
@@ -43,22 +42,37 @@ class TradesStage:
             return ()
         index = self.universe.symbol_index
         strength: dict[tuple[str, str], float] = {}
+        # Each portfolio's score x confidence for the whole universe at once, as floats: one
+        # numpy product per portfolio instead of two scalar reads and a product per order.
+        by_portfolio: dict[str, list[float]] = {}
         for order in approved:
-            signals = coordinated.portfolios[order.portfolio_id]
-            i = index[order.symbol]
-            strength[(order.portfolio_id, order.symbol)] = float(
-                signals.score[i] * signals.confidence[i]
-            )
+            pid = order.portfolio_id
+            if pid not in by_portfolio:
+                signals = coordinated.portfolios[pid]
+                by_portfolio[pid] = (signals.score * signals.confidence).tolist()
+            strength[(pid, order.symbol)] = by_portfolio[pid][index[order.symbol]]
         stats = market.stats
         planned = self.desk.plan(
             list(approved), state.ledger.holdings(), strength, stats, index, cycle
         )
+        # Whether each instrument's traded volume is known, once for all orders.
+        volume_known = (np.isfinite(stats.adv_shares) & (stats.adv_shares > 0)).tolist()
         counters: dict[str, int] = {}
         created = []
         for item in planned:
             pid = item.order.portfolio_id
             k = counters[pid] = counters.get(pid, 0) + 1
-            order = replace(item.order, order_id=f"{pid}-{cycle:08d}-{k - 1:04d}")
+            planned_order = item.order
+            # Built directly, not with dataclasses.replace: this runs for every order.
+            order = Order(
+                f"{pid}-{cycle:08d}-{k - 1:04d}",
+                pid,
+                planned_order.symbol,
+                planned_order.side,
+                planned_order.quantity_shares,
+                planned_order.decision_price_usd,
+                planned_order.created,
+            )
             created.append(order)
             emit(
                 "OrderCreated",
@@ -80,8 +94,7 @@ class TradesStage:
                 },
                 pid,
             )
-            adv = stats.adv_shares[index[order.symbol]]
-            if not (np.isfinite(adv) and adv > 0):
+            if not volume_known[index[order.symbol]]:
                 # No traded volume known: neither its impact nor a participation cap can be
                 # worked out, so it does not go to the market.
                 emit(

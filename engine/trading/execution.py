@@ -25,8 +25,9 @@ events are the same whether it ran straight through or restarted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -76,7 +77,7 @@ class OrderProgress:
             "cycle": self.created_cycle,
             # Unknown liquidity leaves no estimate: null, since JSON has no NaN.
             "estimated_cost_bps": round(self.estimated_cost_bps, 3)
-            if np.isfinite(self.estimated_cost_bps)
+            if math.isfinite(self.estimated_cost_bps)
             else None,
         }
 
@@ -168,35 +169,43 @@ class ExecutionDesk:
         """Crossing, schedules and ranking for the cycle's new orders (ids are given after)."""
         crossed: dict[tuple[str, str], int] = {}
         if self.crossing and orders:
-            result = cross([Intent.from_order(order) for order in orders])
+            # Only an instrument both bought and sold can cross: the others are left out of
+            # ``cross`` (their intents, all one way, would cross nothing).
+            sides: dict[str, set[Side]] = {}
+            for order in orders:
+                sides.setdefault(order.symbol, set()).add(order.side)
+            result = cross(
+                [Intent.from_order(order) for order in orders if len(sides[order.symbol]) == 2]
+            )
             crossed = {(c.portfolio_id, c.symbol): abs(c.quantity) for c in result.crosses}
         # Every order's estimated cost at once: its market part against its instrument's
-        # volatility and ADV.
+        # volatility and ADV. Plain Python lists from here: the loop below reads one value per
+        # order, and a numpy scalar costs several times a float in every test and operation.
         at = np.array([symbol_index[order.symbol] for order in orders], dtype=np.int64)
-        market_shares = np.array(
-            [
-                order.quantity_shares - crossed.get((order.portfolio_id, order.symbol), 0)
-                for order in orders
-            ],
-            dtype=float,
-        )
+        cross_list = [crossed.get((order.portfolio_id, order.symbol), 0) for order in orders]
+        market_list = [
+            order.quantity_shares - cross_shares
+            for order, cross_shares in zip(orders, cross_list, strict=True)
+        ]
+        adv_at = stats.adv_shares[at]
         estimated_bps = self.cost_model.estimate_bps(
-            market_shares,
+            np.array(market_list, dtype=float),
             np.array([float(order.decision_price_usd) for order in orders]),
             stats.daily_volatility[at],
-            stats.adv_shares[at],
-        )
+            adv_at,
+        ).tolist()
+        adv_list = adv_at.tolist()
         planned = []
         for k, order in enumerate(orders):
-            i = symbol_index[order.symbol]
-            adv = float(stats.adv_shares[i])
-            cross_shares = crossed.get((order.portfolio_id, order.symbol), 0)
-            market = order.quantity_shares - cross_shares
-            before = held.get((order.portfolio_id, order.symbol), 0)
+            adv = adv_list[k]
+            cross_shares = cross_list[k]
+            market = market_list[k]
+            key = (order.portfolio_id, order.symbol)
+            before = held.get(key, 0)
             signed = order.quantity_shares if order.side is Side.BUY else -order.quantity_shares
             reduces = abs(before + signed) < abs(before)
-            size = market / adv if np.isfinite(adv) and adv > 0 else float("nan")
-            score = min(abs(strength.get((order.portfolio_id, order.symbol), 0.0)), 1.0)
+            size = market / adv if math.isfinite(adv) and adv > 0 else math.nan
+            score = min(abs(strength.get(key, 0.0)), 1.0)
             order_urgency = urgency(score, reduces, size) if market else 1.0
             if market:
                 plan = plan_execution(market, adv, order_urgency, self.policy)
@@ -222,12 +231,10 @@ class ExecutionDesk:
                 schedule,
                 cross_shares,
                 cycle,
-                float(bps) if np.isfinite(bps) else float("nan"),
+                bps if math.isfinite(bps) else math.nan,
             )
             planned.append(
-                PlannedOrder(
-                    replace(order, quantity_shares=quantity), progress, order_urgency, reduces
-                )
+                PlannedOrder(_with_quantity(order, quantity), progress, order_urgency, reduces)
             )
         return rank_orders(planned, lambda p: p.urgency, lambda p: p.risk_reducing)
 
@@ -255,9 +262,14 @@ class ExecutionDesk:
         filled_today: dict[str, int] = {}
         extra: dict[str, int] = {}  # crossed shares that go to the market from today
 
+        prices: dict[str, Decimal | None] = {}
+
         def price_of(symbol: str) -> Decimal | None:
-            raw = close[symbol_index[symbol]]
-            return to_price(float(raw)) if np.isfinite(raw) and raw > 0 else None
+            # Once per instrument and day: many orders (and blocks, and completions) share one.
+            if symbol not in prices:
+                raw = float(close[symbol_index[symbol]])
+                prices[symbol] = to_price(raw) if math.isfinite(raw) and raw > 0 else None
+            return prices[symbol]
 
         def book(order: Order, fill: DayFill) -> None:
             signed = fill.quantity_shares if order.side is Side.BUY else -fill.quantity_shares
@@ -345,7 +357,7 @@ class ExecutionDesk:
             through = sum(progress.schedule[: d + 1]) + unmatched
             planned = min(left, through - progress.market_filled_shares)
             if planned > 0 and price_of(order.symbol) is not None:
-                slices.append(replace(order, quantity_shares=planned))
+                slices.append(_with_quantity(order, planned))
         blocks = make_blocks(slices, block_prefix)
         blocks.sort(key=lambda b: b.side is Side.BUY)  # stable: sells first
         orders_by_id = {order.order_id: order for order, _ in working.values()}
@@ -399,13 +411,12 @@ class ExecutionDesk:
             )
 
         # 3. Orders that are done: filled, or past the end of their schedule.
-        today: dict[str, list[ExecutedFill]] = {}
+        today: dict[str, list[DayFill]] = {}
         for f in day.fills:
-            today.setdefault(f.order.order_id, []).append(
-                ExecutedFill(
-                    f.quantity_shares, f.price_usd, f.market_price_usd, f.venue == "internal cross"
-                )
-            )
+            today.setdefault(f.order.order_id, []).append(f)
+        # Orders decided in the same cycle share their first execution day, so their arrival
+        # prices are one row of closes: each instrument's is worked out once.
+        arrival_prices: dict[tuple[int, str], Decimal | None] = {}
         for order_id, (order, progress) in working.items():
             done = progress.filled_shares + filled_today.get(order_id, 0)
             d = cycle - progress.created_cycle - 1
@@ -421,14 +432,31 @@ class ExecutionDesk:
                 )
             else:
                 continue
-            fills = [*progress.fills, *today.get(order_id, ())]
+            fills = [
+                *progress.fills,
+                *(
+                    ExecutedFill(
+                        f.quantity_shares,
+                        f.price_usd,
+                        f.market_price_usd,
+                        f.venue == "internal cross",
+                    )
+                    for f in today.get(order_id, ())
+                ),
+            ]
             last = price_of(order.symbol) or order.decision_price_usd
-            arrival_row = arrival_close.get(order_id)
-            arrival = (
-                to_price(float(arrival_row[symbol_index[order.symbol]]))
-                if arrival_row is not None and np.isfinite(arrival_row[symbol_index[order.symbol]])
-                else last
-            )
+            key = (progress.created_cycle, order.symbol)
+            if key not in arrival_prices:
+                arrival_row = arrival_close.get(order_id)
+                raw = (
+                    float(arrival_row[symbol_index[order.symbol]])
+                    if arrival_row is not None
+                    else math.nan
+                )
+                arrival_prices[key] = to_price(raw) if math.isfinite(raw) else None
+            arrival = arrival_prices[key]
+            if arrival is None:
+                arrival = last
             record = ExecutionRecord(
                 order.side,
                 order.quantity_shares,
@@ -453,3 +481,19 @@ class ExecutionDesk:
         ):
             quantity -= 1
         return max(quantity, 0)
+
+
+def _with_quantity(order: Order, quantity_shares: int) -> Order:
+    """The order for ``quantity_shares`` (itself if unchanged): built directly, since
+    ``dataclasses.replace`` costs several times as much and runs for every order and slice."""
+    if quantity_shares == order.quantity_shares:
+        return order
+    return Order(
+        order.order_id,
+        order.portfolio_id,
+        order.symbol,
+        order.side,
+        quantity_shares,
+        order.decision_price_usd,
+        order.created,
+    )

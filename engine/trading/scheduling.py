@@ -25,12 +25,13 @@ when the volume turns out as expected, and only partly, never beyond the cap, wh
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import numbers
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Decimal
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -145,9 +146,22 @@ def max_participation_shares(interval_volume_shares: float, cap: float) -> int:
     Unknown or non-positive volume allows nothing: we do not trade into a market we cannot see.
     """
     _check_fraction("cap", cap, zero_allowed=False, owner="participation")
-    if not math.isfinite(interval_volume_shares) or interval_volume_shares <= 0:
+    volume = float(interval_volume_shares)
+    if not math.isfinite(volume) or volume <= 0:
         return 0
-    return math.floor(_exact(cap) * _exact(interval_volume_shares))
+    # Each float is within half an ulp (2**-53 relative) of the decimal it prints as, and the
+    # product adds one more rounding, so the float product is within 3.4e-16 (relative) of the
+    # exact decimal product. When no integer lies within a wider margin of it, its floor is the
+    # exact floor; only the rare product that close to a whole share is worked out exactly
+    # (this runs for every order and every block, and the exact product costs ~8 us).
+    product = cap * volume
+    margin = product * 1e-15
+    floor = math.floor(product - margin)
+    if floor == math.floor(product + margin):
+        return floor
+    cap_numerator, cap_denominator = _decimal_ratio(cap)
+    volume_numerator, volume_denominator = _decimal_ratio(volume)
+    return (cap_numerator * volume_numerator) // (cap_denominator * volume_denominator)
 
 
 def participation_fill(
@@ -204,12 +218,12 @@ def plan_execution(
     quantity_shares = _check_quantity(quantity)
     urgency = _check_fraction("urgency", urgency, owner="plan_execution")
     profile = _check_profile(volume_profile, policy.max_intervals)
-    cap_text = _pct(policy.participation_cap)
+    cap_text = _policy_text(policy)
 
     if not math.isfinite(adv_shares) or adv_shares <= 0:
         intervals = min(len(profile), quantity_shares)
         schedule = _capped_proportional(
-            quantity_shares, [Fraction(1)] * intervals, [quantity_shares] * intervals
+            quantity_shares, [1] * intervals, [quantity_shares] * intervals
         )
         return ExecutionPlan(
             Algorithm.TWAP,
@@ -220,13 +234,18 @@ def plan_execution(
             quantity_shares,
         )
 
-    # Exact arithmetic is dear: each distinct expected volume is capped once (a flat profile,
-    # the usual case, has one).
-    cap_of = {
-        expected: max_participation_shares(adv_shares * expected, policy.participation_cap)
-        for expected in set(profile)
-    }
-    capacities = [cap_of[expected] for expected in profile]
+    if volume_profile is None:
+        # The default, flat profile (one ADV per interval): one capacity for every interval.
+        capacities = [
+            max_participation_shares(adv_shares, policy.participation_cap)
+        ] * policy.max_intervals
+    else:
+        # Each distinct expected volume is capped once.
+        cap_of = {
+            expected: max_participation_shares(adv_shares * expected, policy.participation_cap)
+            for expected in set(profile)
+        }
+        capacities = [cap_of[expected] for expected in profile]
     size_text = f"{_pct(quantity_shares / adv_shares)} of ADV, urgency {urgency:.3g}"
     if (
         quantity_shares <= policy.immediate_max_adv_fraction * adv_shares
@@ -259,14 +278,12 @@ def plan_execution(
         how = f"POV at {cap_text} of volume"
     elif algorithm is Algorithm.TWAP:
         intervals = min(len(profile), max(needed, policy.min_twap_intervals))
-        schedule = _capped_proportional(
-            quantity_shares, [Fraction(1)] * intervals, capacities[:intervals]
-        )
+        schedule = _capped_proportional(quantity_shares, [1] * intervals, capacities[:intervals])
         how = f"TWAP in equal slices, each within {cap_text} of volume,"
     else:
         schedule = _capped_proportional(
             quantity_shares,
-            [_exact(expected) for expected in profile[:needed]],
+            _integer_weights(profile[:needed]),
             capacities[:needed],
         )
         how = f"VWAP in proportion to expected volume, each within {cap_text} of it,"
@@ -323,11 +340,28 @@ def rank_orders(
 
 def _choose_algorithm(urgency: float, policy: ExecutionPolicy) -> tuple[Algorithm, str]:
     """The algorithm for a non-immediate order and the rule that picked it, in words."""
+    urgent, patient, between = _rule_texts(policy)
     if urgency >= policy.urgent_threshold:
-        return Algorithm.POV, f">= {policy.urgent_threshold:g}"
+        return Algorithm.POV, urgent
     if urgency < policy.patient_threshold:
-        return Algorithm.TWAP, f"< {policy.patient_threshold:g}"
-    return Algorithm.VWAP, f"in [{policy.patient_threshold:g}, {policy.urgent_threshold:g})"
+        return Algorithm.TWAP, patient
+    return Algorithm.VWAP, between
+
+
+@functools.lru_cache(maxsize=64)
+def _rule_texts(policy: ExecutionPolicy) -> tuple[str, str, str]:
+    """The rules of ``_choose_algorithm`` in words, once per policy (a policy is immutable)."""
+    return (
+        f">= {policy.urgent_threshold:g}",
+        f"< {policy.patient_threshold:g}",
+        f"in [{policy.patient_threshold:g}, {policy.urgent_threshold:g})",
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_text(policy: ExecutionPolicy) -> str:
+    """The participation cap as the reasons write it, once per policy."""
+    return _pct(policy.participation_cap)
 
 
 def _intervals_needed(quantity_shares: int, capacities: Sequence[int]) -> int | None:
@@ -352,7 +386,7 @@ def _front_loaded(quantity_shares: int, capacities: Sequence[int]) -> list[int]:
 
 
 def _capped_proportional(
-    quantity_shares: int, weights: Sequence[Fraction], capacities: Sequence[int]
+    quantity_shares: int, weights: Sequence[int], capacities: Sequence[int]
 ) -> list[int]:
     """Split ``quantity_shares`` in proportion to ``weights`` with slice ``i`` <= ``capacities[i]``.
 
@@ -361,28 +395,38 @@ def _capped_proportional(
     are then rounded to whole shares by largest remainder, ties to the earlier interval. A share
     with a fractional part lies strictly below its integer capacity, so the rounding never breaks
     the cap. Requires ``quantity_shares <= sum(capacities[:len(weights)])``.
+
+    ``weights`` are whole numbers (only their ratios matter). Fixed intervals take whole
+    capacities, so what is left to split is a whole number too, and every exact share is
+    ``remaining * weight / total_weight``: compared and floored with integer products and
+    ``divmod``, never a ``Fraction``.
     """
     count = len(weights)
-    fixed: dict[int, Fraction] = {}
-    remaining = Fraction(quantity_shares)
+    fixed = [False] * count
+    remaining = quantity_shares
     while True:
-        open_intervals = [i for i in range(count) if i not in fixed]
-        total_weight = sum((weights[i] for i in open_intervals), Fraction(0))
+        open_intervals = [i for i in range(count) if not fixed[i]]
+        total_weight = sum(weights[i] for i in open_intervals)
         # Zero total weight means, by feasibility, that nothing is left to place there.
-        proportional = {
-            i: remaining * weights[i] / total_weight if total_weight else Fraction(0)
+        over = [
+            i
             for i in open_intervals
-        }
-        over = [i for i in open_intervals if proportional[i] > capacities[i]]
+            if total_weight and remaining * weights[i] > capacities[i] * total_weight
+        ]
         if not over:
-            exact = [fixed.get(i, proportional.get(i, Fraction(0))) for i in range(count)]
             break
         for i in over:
-            fixed[i] = Fraction(capacities[i])
+            fixed[i] = True
             remaining -= capacities[i]
-    shares = [math.floor(value) for value in exact]
+    shares = [capacities[i] if fixed[i] else 0 for i in range(count)]
+    # The fractional part of interval i's exact share is remainders[i] / total_weight (the same
+    # denominator for all), zero for a fixed interval.
+    remainders = [0] * count
+    if total_weight:
+        for i in open_intervals:
+            shares[i], remainders[i] = divmod(remaining * weights[i], total_weight)
     leftover = quantity_shares - sum(shares)
-    by_remainder = sorted(range(count), key=lambda i: (shares[i] - exact[i], i))
+    by_remainder = sorted(range(count), key=lambda i: (-remainders[i], i))
     for i in by_remainder[:leftover]:
         shares[i] += 1
     return shares
@@ -396,9 +440,18 @@ def _trim(schedule: Sequence[int]) -> list[int]:
     return list(schedule[:end])
 
 
-def _exact(value: float) -> Fraction:
-    """A float as the decimal it prints as (``0.1`` is 1/10), as the desk typed or the feed sent."""
-    return Fraction(repr(float(value)))
+def _decimal_ratio(value: float) -> tuple[int, int]:
+    """A float as the decimal it prints as (``0.1`` is 1/10), as the desk typed or the feed sent:
+    numerator and positive denominator, exact."""
+    return Decimal(repr(float(value))).as_integer_ratio()
+
+
+def _integer_weights(values: Sequence[float]) -> list[int]:
+    """Non-negative decimal weights (as they print) scaled to whole numbers with the same ratios:
+    each over the least common denominator, so that proportional splits stay exact in ``int``."""
+    ratios = [_decimal_ratio(value) for value in values]
+    common = math.lcm(*(denominator for _, denominator in ratios)) if ratios else 1
+    return [numerator * (common // denominator) for numerator, denominator in ratios]
 
 
 def _pct(fraction: float) -> str:
@@ -414,6 +467,10 @@ def _count(intervals: int, unit: str) -> str:
 def _check_fraction(
     field: str, value: float, *, zero_allowed: bool = True, owner: str = "ExecutionPolicy"
 ) -> float:
+    # The usual case first, without the numbers.Real check (an ABC, slow): this runs several
+    # times for every order planned and every block filled.
+    if type(value) is float and (value >= 0.0 if zero_allowed else value > 0.0) and value <= 1.0:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{owner}.{field}: {value!r} must be a number")
     low_ok = value >= 0 if zero_allowed else value > 0

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple
 
-from engine.model import Side, to_cash
+from engine.model import CENT, Side, to_cash
 from engine.trading.costs import BPS_PER_UNIT, CostModel
 
 
@@ -45,11 +45,6 @@ class ExecutedFill(NamedTuple):
     fill_price_usd: Decimal
     market_price_usd: Decimal
     internal: bool = False
-
-
-def _is_positive_price(price: Decimal) -> bool:
-    """Finite and above zero; NaN is tested first because ordering it raises in ``decimal``."""
-    return price.is_finite() and price > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,22 +69,32 @@ class ExecutionRecord:
                 f"ExecutionRecord.quantity_ordered_shares: {self.quantity_ordered_shares} must be "
                 "a positive whole number"
             )
-        for field_name in ("decision_price_usd", "arrival_price_usd", "last_price_usd"):
-            price = getattr(self, field_name)
-            if not _is_positive_price(price):
+        # Finite first, because ordering a NaN raises in ``decimal``; inline, since a record is
+        # built for every order completed.
+        for field_name, price in (
+            ("decision_price_usd", self.decision_price_usd),
+            ("arrival_price_usd", self.arrival_price_usd),
+            ("last_price_usd", self.last_price_usd),
+        ):
+            if not (price.is_finite() and price > 0):
                 raise ValueError(f"ExecutionRecord.{field_name}: {price} must be a positive price")
-        for index, fill in enumerate(self.fills):
+        filled = 0
+        for index, (quantity, fill_price, market_price, _) in enumerate(self.fills):
+            filled += quantity
             if not (
-                fill.quantity_shares > 0
-                and _is_positive_price(fill.fill_price_usd)
-                and _is_positive_price(fill.market_price_usd)
+                quantity > 0
+                and fill_price.is_finite()
+                and fill_price > 0
+                and market_price.is_finite()
+                and market_price > 0
             ):
+                fill = self.fills[index]
                 raise ValueError(
                     f"ExecutionRecord.fills[{index}]: {fill} needs positive shares and prices"
                 )
-        if self.filled_shares > self.quantity_ordered_shares:
+        if filled > self.quantity_ordered_shares:
             raise ValueError(
-                f"ExecutionRecord.fills: {self.filled_shares} shares filled exceed the "
+                f"ExecutionRecord.fills: {filled} shares filled exceed the "
                 f"{self.quantity_ordered_shares} ordered"
             )
 
@@ -160,19 +165,25 @@ def shortfall(record: ExecutionRecord, cost_model: CostModel) -> Shortfall:
     market_move = Decimal(0)
     spread = Decimal(0)
     commission_usd = to_cash(0)
+    filled = 0
     for quantity, fill_price, market_price, internal in record.fills:
+        filled += quantity
         paid_over_decision += quantity * (fill_price - decision)
         market_move += quantity * (market_price - arrival)
         if not internal:
             spread += quantity * market_price * cost_model.half_spread
             commission_usd += cost_model.commission(fill_price * quantity)
-    opportunity = record.unfilled_shares * (record.last_price_usd - decision)
+    opportunity = (record.quantity_ordered_shares - filled) * (record.last_price_usd - decision)
 
-    total_usd = to_cash(sign * (paid_over_decision + opportunity) + commission_usd)
-    delay_usd = to_cash(sign * record.filled_shares * (arrival - decision))
-    timing_usd = to_cash(sign * market_move)
-    spread_usd = to_cash(spread)
-    opportunity_usd = to_cash(sign * opportunity)
+    # Each amount is already a Decimal: quantize is to_cash without its conversion (this runs
+    # for every order completed).
+    total_usd = (sign * (paid_over_decision + opportunity) + commission_usd).quantize(
+        CENT, ROUND_HALF_EVEN
+    )
+    delay_usd = (sign * filled * (arrival - decision)).quantize(CENT, ROUND_HALF_EVEN)
+    timing_usd = (sign * market_move).quantize(CENT, ROUND_HALF_EVEN)
+    spread_usd = spread.quantize(CENT, ROUND_HALF_EVEN)
+    opportunity_usd = (sign * opportunity).quantize(CENT, ROUND_HALF_EVEN)
     impact_usd = total_usd - delay_usd - timing_usd - spread_usd - commission_usd - opportunity_usd
     return Shortfall(
         decision_notional_usd=decision * record.quantity_ordered_shares,

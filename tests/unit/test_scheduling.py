@@ -2,6 +2,7 @@
 
 import itertools
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -182,6 +183,24 @@ def test_participation_fill_is_the_smallest_of_remaining_planned_and_cap() -> No
 def test_cap_uses_decimal_values_not_binary_floats() -> None:
     # 0.29 * 100 is 28.999999999999996 in binary floating point.
     assert max_participation_shares(100.0, 0.29) == 29
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    cap_thousandths=st.integers(1, 1000),
+    multiple=st.integers(0, 10**6),
+    nudge_hundredths=st.integers(-2, 2),
+)
+def test_cap_is_the_floor_of_the_exact_decimal_product_even_next_to_a_whole_share(
+    cap_thousandths: int, multiple: int, nudge_hundredths: int
+) -> None:
+    # Volumes (in cents of a share) whose product with the cap is a whole number of shares, or
+    # a cent either side of one: where binary floating point is most often off by one.
+    cap = cap_thousandths / 1000
+    step = 100_000 // math.gcd(cap_thousandths, 100_000)
+    volume = max(multiple * step + nudge_hundredths, 0) / 100
+    exact = Fraction(repr(cap)) * Fraction(repr(volume))
+    assert max_participation_shares(volume, cap) == math.floor(exact)
 
 
 def test_large_order_fills_partially_when_volume_is_lower_than_expected() -> None:
