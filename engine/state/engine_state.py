@@ -148,7 +148,10 @@ class EngineState:
 
     def _order_completed(self, event: Event) -> None:
         p = event.payload
-        totals = self.execution_quality.setdefault(event.portfolio_id or "", _quality_totals())
+        pid = event.portfolio_id or ""
+        totals = self.execution_quality.get(pid)
+        if totals is None:  # not setdefault: that builds the dict for every completion
+            totals = self.execution_quality[pid] = _quality_totals()
         totals["orders"] += 1
         for name in QUALITY_FIELDS:
             totals[name] += Decimal(p["shortfall"][name])

@@ -87,6 +87,10 @@ class Ledger:
         """Open one book per ``initial_cash_usd`` entry; ``allow_short`` applies to all of them."""
         self._books: dict[str, PortfolioBook] = {}
         self._marks: dict[str, Decimal] = {}
+        # Each portfolio's NAV since the last change to its book or to the marks: a cycle asks
+        # for it several times (risk, allocation, gate, views), each a sum over every position.
+        self._nav: dict[str, Decimal] = {}
+        self._index: tuple[tuple[str, ...], dict[str, int] | None] | None = None
         for pid, cash in (initial_cash_usd or {}).items():
             self.open_portfolio(pid, cash, allow_short=allow_short)
 
@@ -149,7 +153,23 @@ class Ledger:
 
     def shares_vector(self, portfolio_id: str, symbols: tuple[str, ...]) -> np.ndarray:
         held = self._books[portfolio_id].shares
-        return np.array([held.get(symbol, 0) for symbol in symbols], dtype=np.int64)
+        index = self._symbol_index(symbols)
+        if index is None:  # a symbol named twice: each place gets the holding
+            return np.array([held.get(symbol, 0) for symbol in symbols], dtype=np.int64)
+        vector = np.zeros(len(symbols), dtype=np.int64)
+        # A book holds a fraction of the universe: fill in its names, not every symbol.
+        for symbol, quantity in held.items():
+            k = index.get(symbol)
+            if k is not None:
+                vector[k] = quantity
+        return vector
+
+    def _symbol_index(self, symbols: tuple[str, ...]) -> dict[str, int] | None:
+        """Each symbol's place in ``symbols`` (kept for the universe asked last)."""
+        if self._index is None or self._index[0] is not symbols:
+            index = {symbol: k for k, symbol in enumerate(symbols)}
+            self._index = (symbols, index if len(index) == len(symbols) else None)
+        return self._index[1]
 
     # -- changes ------------------------------------------------------------------------------
     def apply(self, fill: Fill) -> None:
@@ -159,7 +179,8 @@ class Ledger:
             raise LedgerError(f"fill {fill.fill_id}: unknown portfolio_id {fill.portfolio_id!r}")
         held = book.shares.get(fill.symbol, 0)
         signed = fill.quantity_shares if fill.side is Side.BUY else -fill.quantity_shares
-        new_cash = book.cash_usd + fill.cash_change_usd
+        cash_change = fill.cash_change_usd
+        new_cash = book.cash_usd + cash_change
         if held + signed < 0 and not book.allow_short:
             raise LedgerError(
                 f"fill {fill.fill_id}: selling {fill.quantity_shares} {fill.symbol} but only "
@@ -176,8 +197,9 @@ class Ledger:
                 f"trade date {fill.timestamp}"
             )
         book.cash_usd = new_cash
+        self._nav.pop(fill.portfolio_id, None)
         if fill.settlement_date is not None:
-            self._add_pending(book, fill.settlement_date, fill.cash_change_usd)
+            self._add_pending(book, fill.settlement_date, cash_change)
         if held + signed:
             book.shares[fill.symbol] = held + signed
         else:
@@ -246,11 +268,13 @@ class Ledger:
                 f"USD {new_cash} (must not go negative)"
             )
         book.cash_usd = new_cash
+        self._nav.pop(portfolio_id, None)
         book.interest_income_usd += amount
 
     # -- valuation ----------------------------------------------------------------------------
     def mark(self, symbols: Iterable[str], prices: np.ndarray) -> None:
         """Record the latest valuation prices (USD/share); a missing price keeps the last."""
+        self._nav.clear()
         for symbol, price in zip(symbols, prices, strict=True):
             if np.isfinite(price) and price > 0:
                 self._marks[symbol] = to_price(float(price))
@@ -272,17 +296,22 @@ class Ledger:
 
     def nav_usd(self, portfolio_id: str) -> Decimal:
         """Net asset value: cash plus every position (shorts negative) at its latest mark."""
+        known = self._nav.get(portfolio_id)
+        if known is not None:
+            return known
         book = self._books[portfolio_id]
         marks = self._marks
         # Each position rounded to the cent as Position.market_value_usd does; the sum of exact
         # decimals does not depend on the order.
-        return book.cash_usd + sum(
+        nav = book.cash_usd + sum(
             (
                 (marks[symbol] * quantity).quantize(CENT, rounding=ROUND_HALF_EVEN)
                 for symbol, quantity in book.shares.items()
             ),
             Decimal(0),
         )
+        self._nav[portfolio_id] = nav
+        return nav
 
     # -- persistence: the exact state as JSON-ready data (Decimal as strings) -----------------
     def to_dict(self) -> dict[str, Any]:

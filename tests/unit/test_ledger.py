@@ -43,6 +43,30 @@ def test_nav_is_cash_plus_marked_positions() -> None:
     assert ledger.nav_usd("p1") == Decimal("499.00") + Decimal("551.25")
 
 
+def test_nav_follows_every_change_of_marks_fills_and_interest() -> None:
+    # NAV is kept between changes; each kind of change must show in the next answer.
+    ledger = Ledger({"p1": Decimal("1000"), "p2": Decimal("500")})
+    ledger.apply(_fill(Side.BUY, 10, "50", n=1))
+    ledger.mark(["AAA"], np.array([55.125]))
+    assert ledger.nav_usd("p1") == Decimal("1050.25") and ledger.nav_usd("p2") == 500
+    ledger.mark(["AAA"], np.array([60.0]))
+    assert ledger.nav_usd("p1") == Decimal("499.00") + Decimal("600.00")
+    ledger.apply(_fill(Side.SELL, 4, "60", n=2))
+    assert ledger.nav_usd("p1") == Decimal("499.00") + Decimal("239.00") + Decimal("360.00")
+    ledger.credit_interest("p1", Decimal("0.07"), DAY)
+    assert ledger.nav_usd("p1") == Decimal("1098.07")
+    assert ledger.nav_usd("p2") == 500
+
+
+def test_shares_vector_places_each_holding_at_its_symbol() -> None:
+    ledger = Ledger({"p1": Decimal("10000")})
+    ledger.apply(_fill(Side.BUY, 7, "50", n=1))
+    universe = ("ZZZ", "AAA", "BBB")
+    assert ledger.shares_vector("p1", universe).tolist() == [0, 7, 0]
+    assert ledger.shares_vector("p1", ("AAA", "AAA")).tolist() == [7, 7]
+    assert ledger.shares_vector("p1", ("BBB",)).tolist() == [0]
+
+
 def test_fill_that_would_overdraw_cash_is_refused_and_nothing_changes() -> None:
     ledger = Ledger({"p1": Decimal("100")})
     with pytest.raises(LedgerError, match=r"cash would become USD -1\.00"):
