@@ -25,6 +25,7 @@ end by themselves when the engine's process does (their input closes).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import pickle
 import queue
@@ -192,10 +193,15 @@ class _Call(Generic[T]):
         self.work = work
         self.to_pool: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
         self.to_call: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name="allocation-call", daemon=True)
+        # The engine thread's context (decimal arithmetic, numpy's error handling), as the call
+        # would have in-process; plus QP_ANSWERER, set for this call alone.
+        self.context = contextvars.copy_context()
+        self.thread = threading.Thread(
+            target=self.context.run, args=(self._run,), name="allocation-call", daemon=True
+        )
 
     def _run(self) -> None:
-        QP_ANSWERER.set(self._solve)  # this thread's own context
+        QP_ANSWERER.set(self._solve)
         try:
             self.to_pool.put(("done", self.work()))
         except BaseException as exc:  # handed to the pool, which raises it in the engine thread
@@ -269,9 +275,10 @@ class SolverPool:
                     call.to_call.put(self._answer(call.worker, waiting.pop(k)))
                     self._step(k, call, call.to_pool.get(), results, waiting)
         finally:
-            for k in list(waiting):
-                runs[k].to_call.put(("cancel", None))
-                runs[k].thread.join()
+            # After an error here: every call started and not ended is told to end.
+            for k, call in enumerate(runs):
+                if call.thread.ident is not None and results[k] is None:
+                    call.to_call.put(("cancel", None))
             for call in runs:
                 if call.thread.ident is not None:
                     call.thread.join()
