@@ -67,7 +67,6 @@ class CycleBenchResult:
     fills: int
     events: int
     errors: list[str] = field(default_factory=list)
-    workers: int = 1  # [allocation] workers: solver processes (1: in the engine's process)
 
     @property
     def cycles_per_second(self) -> float:
@@ -89,7 +88,6 @@ class CycleBenchResult:
             "fills": self.fills,
             "events": self.events,
             "slowest_stage": self.slowest_stage,
-            "allocation_workers": self.workers,
         }
         out.update({f"cycle.{k}": round(v, 3) for k, v in self.cycle.items()})
         for name, figures in self.stages.items():
@@ -99,8 +97,7 @@ class CycleBenchResult:
     def format(self) -> str:
         lines = [
             f"coordination cycle, {self.instruments} instruments x {self.portfolios} portfolios, "
-            f"{self.cycles} cycles (real engine, SQLite event store, snapshot built each cycle)"
-            + (f", {self.workers} solver workers" if self.workers > 1 else ""),
+            f"{self.cycles} cycles (real engine, SQLite event store, snapshot built each cycle)",
             f"  cycle  p50 {self.cycle['p50_ms']:8.1f} ms  p95 {self.cycle['p95_ms']:8.1f} ms  "
             f"p99 {self.cycle['p99_ms']:8.1f} ms  max {self.cycle['max_ms']:8.1f} ms  "
             f"{self.cycles_per_second:.2f} cycles/s",
@@ -144,13 +141,8 @@ def run_cycle_bench(
     cycles: int = 50,
     warmup: int = 5,
     on_cycle: Callable[[int], None] | None = None,
-    workers: int = 1,
 ) -> CycleBenchResult:
-    """``workers``: the allocation's solver processes (``[allocation] workers``)."""
     config = parse_config(bench_config(instruments, portfolios, cycles + warmup + 2), "bench")
-    config = config.model_copy(
-        update={"allocation": config.allocation.model_copy(update={"workers": workers})}
-    )
     with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
         parts = build_engine(config, f"sqlite:///{scratch}/bench.db")
         coordinator = parts.coordinator
@@ -184,7 +176,6 @@ def run_cycle_bench(
                     break
         seconds = time.perf_counter() - started if started is not None else 0.0
         events = parts.store.last_seq()
-        coordinator.close()
         parts.store.close()
     if errors:
         raise RuntimeError("bench: cycles failed: " + "; ".join(errors[:3]))
@@ -199,5 +190,4 @@ def run_cycle_bench(
         orders,
         fills,
         events,
-        workers=workers,
     )
