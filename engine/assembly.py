@@ -13,6 +13,7 @@ from engine.allocation.mandate import MandateAllocator
 from engine.allocation.qp import SolverChoice
 from engine.allocation.risk_models import make_risk_model
 from engine.allocation.sleeves import Sleeve
+from engine.allocation.solver_pool import SolverPool
 from engine.config import (
     AllocationConfig,
     AppConfig,
@@ -226,6 +227,14 @@ def build_sleeve_budgeting(portfolio: PortfolioConfig) -> SleeveBudgeting | None
     )
 
 
+def build_solver_pool(config: AppConfig) -> SolverPool | None:
+    """The allocation's solver processes when ``[allocation] workers`` is more than 1."""
+    settings = config.allocation
+    if settings.workers == 1:
+        return None
+    return SolverPool(settings.workers, settings.worker_timeout_s)
+
+
 def pulsar_settings(config: AppConfig) -> PulsarSettings:
     events = config.events
     return PulsarSettings(
@@ -346,5 +355,6 @@ def build_engine(
         stress_scenarios=build_stress_scenarios(feed),
         stress_every_cycles=config.risk.stress_every_cycles,
         calendar=replay_calendar(feed, config.history_days),
+        solver_pool=build_solver_pool(config),
     )
     return EngineParts(config, feed, coordinator, store, bus)

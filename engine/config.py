@@ -249,9 +249,14 @@ class SolverConfig(_Strict):
     """The engine-wide ``[allocation]`` section: which solver sizes the quadratic models
     (minimum_variance, mean_variance). ``piqp`` (on the QP directly, with Clarabel as the
     fallback when it fails or is inaccurate) or ``clarabel`` (through cvxpy); see
-    engine/allocation/qp.py and ``pcoord bench-allocation``."""
+    engine/allocation/qp.py and ``pcoord bench-allocation``. ``workers``: processes that solve
+    the portfolios' problems side by side (1: in the engine's process); ``worker_timeout_s``: the
+    longest a worker may take over one problem before the engine solves it itself (see
+    engine/allocation/solver_pool.py)."""
 
     solver: Literal["piqp", "clarabel"] = "piqp"
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    worker_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
 
 class CashConfig(_Strict):

@@ -33,6 +33,7 @@ from functools import partial
 
 import numpy as np
 
+from engine.allocation.solver_pool import SolverPool
 from engine.commands import (
     CLOCK_COMMANDS,
     AcknowledgeAlert,
@@ -138,6 +139,7 @@ class Coordinator:
         stress_scenarios: tuple[Scenario, ...] = (),
         stress_every_cycles: int = 5,
         calendar: ReplayCalendar | None = None,
+        solver_pool: SolverPool | None = None,
     ) -> None:
         universe = self.universe = Universe(instruments)
         self.mandates = mandates
@@ -187,7 +189,9 @@ class Coordinator:
             quality_record_every,
         )
         self.coordination = CoordinationStage(universe, mandates)
-        self.allocation = AllocationStage(universe, mandates, self.risk_manager, desk.cost_model)
+        self.allocation = AllocationStage(
+            universe, mandates, self.risk_manager, desk.cost_model, solver_pool
+        )
         self.orders = OrdersStage(universe, mandates)
         self.gate = GateStage(universe, mandates, self.risk_manager)
         self.trades = TradesStage(universe, desk)
@@ -385,6 +389,11 @@ class Coordinator:
             return partial(reply.set_exception, exc)
         reply.seq = self.recorder.last_seq
         return partial(reply.set_result, result)
+
+    def close(self) -> None:
+        """Release what the engine holds outside its thread: the solver pool's processes. The
+        store and the bus belong to whoever opened them (app/runtime.py closes them)."""
+        self.allocation.close()
 
     # -- the cycle ----------------------------------------------------------------------------
     def run_cycle(self, tick: MarketTick) -> CycleReport:

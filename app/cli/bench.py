@@ -17,6 +17,8 @@ def bench(args: argparse.Namespace) -> int:
 
     if args.instruments < 20 or args.portfolios < 1 or args.cycles < 2 or args.warmup < 0:
         raise ConfigError("--instruments at least 20, --portfolios 1, --cycles 2, --warmup 0")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise ConfigError(f"--workers: {args.workers}; between 1 (in-process) and 64")
     if args.suite:
         from engine.bench.suite import run_suite
 
@@ -40,7 +42,12 @@ def bench(args: argparse.Namespace) -> int:
     total = args.cycles + args.warmup
     with tqdm(total=total, unit="cycle", desc="bench", file=sys.stderr) as bar:
         result = run_cycle_bench(
-            args.instruments, args.portfolios, args.cycles, args.warmup, lambda _: bar.update()
+            args.instruments,
+            args.portfolios,
+            args.cycles,
+            args.warmup,
+            lambda _: bar.update(),
+            workers=args.workers,
         )
     print(json.dumps(result.as_dict()) if args.json else result.format())
     return 0

@@ -385,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--portfolios", type=int, default=10, help="portfolios (10)")
     bench.add_argument("--cycles", type=int, default=50, help="measured cycles (50; suite 20)")
     bench.add_argument("--warmup", type=int, default=5, help="cycles left out first (5; suite 3)")
+    bench.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="allocation solver processes, as [allocation] workers (1: in-process; default one "
+        "per core, at most one per portfolio)",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--suite", action="store_true", help="scaling curve + event throughput")
     bench.add_argument("--out", type=Path, default=Path("docs"), help="where --suite writes (docs)")

@@ -56,6 +56,7 @@ def replay(args: argparse.Namespace) -> int:
                 "they stay in the store and go out on the next start",
                 file=sys.stderr,
             )
+    parts.coordinator.close()
     parts.bus.close()
     parts.store.close()
     cycle = summary["latency"]["cycle"]

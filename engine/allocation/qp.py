@@ -25,6 +25,8 @@ as one that ran on. Nothing is carried from one solve to the next (no warm start
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -255,6 +257,16 @@ def quadratic_problem(
     )
 
 
+# Who answers ``DirectQp.solve``: unset, this process. The allocation stage's solver pool
+# (engine/allocation/solver_pool.py) sets it, in the thread sizing one portfolio, to a function
+# that has a worker process run ``solve_here`` on the same problem: a context variable rather
+# than an argument through the mandate, the sizer and the model, which need not know where
+# their QP is solved.
+QP_ANSWERER: ContextVar[Callable[[QuadraticProblem, int], np.ndarray] | None] = ContextVar(
+    "qp_answerer", default=None
+)
+
+
 class DirectQp:
     """PIQP on the QP, its dense or sparse solver (``QuadraticProblem.dense_solver``), set up
     anew for every solve (see the module's note on determinism)."""
@@ -263,7 +275,15 @@ class DirectQp:
         self.max_iter = max_iter
 
     def solve(self, problem: QuadraticProblem) -> np.ndarray:
-        """The weights; ``QpFailed`` when PIQP does not solve it to its tolerance."""
+        """The weights; ``QpFailed`` when PIQP does not solve it to its tolerance. Solved in
+        this process, or by a solver pool's worker when one answers for this context."""
+        answerer = QP_ANSWERER.get()
+        if answerer is not None:
+            return answerer(problem, self.max_iter)
+        return self.solve_here(problem)
+
+    def solve_here(self, problem: QuadraticProblem) -> np.ndarray:
+        """``solve`` in this process."""
         import piqp
 
         data = qp_matrices(problem)

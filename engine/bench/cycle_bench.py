@@ -16,6 +16,7 @@ left out.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import tempfile
@@ -69,6 +70,7 @@ class CycleBenchResult:
     errors: list[str] = field(default_factory=list)
     # Events stored by the measured cycles alone (``events`` counts the whole run's).
     measured_events: int = 0
+    workers: int = 1  # [allocation] workers: solver processes (1: in the engine's process)
 
     @property
     def cycles_per_second(self) -> float:
@@ -91,6 +93,7 @@ class CycleBenchResult:
             "events": self.events,
             "measured_events": self.measured_events,
             "slowest_stage": self.slowest_stage,
+            "allocation_workers": self.workers,
         }
         out.update({f"cycle.{k}": round(v, 3) for k, v in self.cycle.items()})
         for name, figures in self.stages.items():
@@ -100,7 +103,8 @@ class CycleBenchResult:
     def format(self) -> str:
         lines = [
             f"coordination cycle, {self.instruments} instruments x {self.portfolios} portfolios, "
-            f"{self.cycles} cycles (real engine, SQLite event store, snapshot built each cycle)",
+            f"{self.cycles} cycles (real engine, SQLite event store, snapshot built each cycle)"
+            + (f", {self.workers} solver workers" if self.workers > 1 else ""),
             f"  cycle  p50 {self.cycle['p50_ms']:8.1f} ms  p95 {self.cycle['p95_ms']:8.1f} ms  "
             f"p99 {self.cycle['p99_ms']:8.1f} ms  max {self.cycle['max_ms']:8.1f} ms  "
             f"{self.cycles_per_second:.2f} cycles/s",
@@ -138,14 +142,28 @@ def bench_config(instruments: int, portfolios: int, days: int) -> str:
     return trade_bench_config(instruments, portfolios, days, MEAN_VARIANCE)
 
 
+def default_workers(portfolios: int) -> int:
+    """One solver process per core, at most one per portfolio. The benchmark's books are large
+    (hundreds of names, a solve of several ms), where a second core halves the solves; the
+    product's default config keeps 1 (20 names: a solve costs less than the hop to a worker)."""
+    return max(1, min(os.cpu_count() or 1, portfolios))
+
+
 def run_cycle_bench(
     instruments: int = 500,
     portfolios: int = 10,
     cycles: int = 50,
     warmup: int = 5,
     on_cycle: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> CycleBenchResult:
+    """``workers``: the allocation's solver processes (``[allocation] workers``); by default
+    ``default_workers(portfolios)``."""
+    workers = default_workers(portfolios) if workers is None else workers
     config = parse_config(bench_config(instruments, portfolios, cycles + warmup + 2), "bench")
+    config = config.model_copy(
+        update={"allocation": config.allocation.model_copy(update={"workers": workers})}
+    )
     with tempfile.TemporaryDirectory(prefix="pcoord-bench-") as scratch:
         parts = build_engine(config, f"sqlite:///{scratch}/bench.db")
         coordinator = parts.coordinator
@@ -181,6 +199,7 @@ def run_cycle_bench(
                     break
         seconds = time.perf_counter() - started if started is not None else 0.0
         events = parts.store.last_seq()
+        coordinator.close()
         parts.store.close()
     if errors:
         raise RuntimeError("bench: cycles failed: " + "; ".join(errors[:3]))
@@ -196,4 +215,5 @@ def run_cycle_bench(
         fills,
         events,
         measured_events=events - seq_at_start,
+        workers=workers,
     )

@@ -34,8 +34,6 @@ from engine.bench.cycle_bench import CycleBenchResult
 # The layouts the report projects: (portfolios, engine processes).
 LAYOUTS = ((10, 1), (10, 2), (10, 5), (10, 10), (100, 10), (100, 20), (1000, 100))
 EVENTS_STAGE = "events"
-# One engine process per core (the cycle is one thread), as on the machine measured.
-CORES_PER_MACHINE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +130,10 @@ def markdown(results: Sequence[CycleBenchResult], relay_events_per_second: float
         "per-portfolio* (the line through the 1- and 10-portfolio runs of each size; "
         "engine/bench/scale.py). Portfolios spread over *K* engine processes by a Key_Shared "
         "Pulsar subscription keyed by portfolio id (ARCHITECTURE.md, scale path): each process "
-        "repeats the shared work and runs its own portfolios, one process per core (the cycle is "
-        "one thread; BLAS is held to one thread per process), so on this machine's 2 cores two "
-        "processes per machine. Measured on SQLite; PostgreSQL's append costs more per event.",
+        "repeats the shared work and runs its own portfolios. Each process is assumed to have "
+        "what it had here: a machine of this one's cores, the engine thread and its solver "
+        "processes (the solver workers column; BLAS held to one thread each). Measured on "
+        "SQLite; PostgreSQL's append costs more per event.",
         "",
         "| instruments | shared ms (p50 / p95) | per portfolio ms (p50 / p95) | largest "
         "per-portfolio stages (p50 ms) | events per portfolio-cycle |",
@@ -181,13 +180,11 @@ def _reading(models: Sequence[ScaleModel], relay_events_per_second: float | None
     largest = models[-1]
     ten = largest.cycle_ms(10, 1)
     spread = largest.cycle_ms(10, 5)
-    machines = math.ceil(5 / CORES_PER_MACHINE)
     lines = [
         f"How to read it: at {largest.instruments:,} instruments a portfolio costs "
         f"{largest.per_portfolio_total_ms:.0f} ms of a cycle at the median and the shared work "
         f"{largest.shared_total_ms:.0f} ms, so ten portfolios in one process take about "
-        f"{ten:,.0f} ms and on five processes ({machines} machines of {CORES_PER_MACHINE} cores) "
-        f"about "
+        f"{ten:,.0f} ms and on five processes (five such machines) about "
         f"{spread:,.0f} ms. The shared part is the floor that more processes cannot lower; "
         "it is repeated in each process, which costs cores, not latency.",
         "",

@@ -136,7 +136,9 @@ def markdown(
         "caps, turnover limit; every other pair long/short), a binding risk limit set is checked "
         "by the gate and monitored at each close, orders are netted, crossed and filled, the "
         "ledger updated, the events appended to SQLite in one transaction and the dashboard "
-        "snapshot built. Warm-up cycles are left out.",
+        "snapshot built. Warm-up cycles are left out. The portfolios' problems are solved in "
+        "one solver process per core, at most one per portfolio ([allocation] workers; the "
+        "product's default is 1, see optimisation.md).",
         "",
         "## Cycle latency",
         "",
@@ -145,16 +147,16 @@ def markdown(
         f"p95 <= {SEED_GATE_P95_MS:.0f} ms. What changed between rounds of optimisation, with "
         "the figures before and after: [optimisation.md](optimisation.md).",
         "",
-        "| instruments | portfolios | cycles | p50 ms | p95 ms | p99 ms | max ms | cycles/s "
-        "| peak RSS MB | slowest stage (p95) | targets |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| instruments | portfolios | solver workers | cycles | p50 ms | p95 ms | p99 ms | max ms "
+        "| cycles/s | peak RSS MB | slowest stage (p95) | targets |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in results:
         c = r.cycle
         slow = r.slowest_stage
         lines.append(
-            f"| {r.instruments:,} | {r.portfolios} | {r.cycles} | {c['p50_ms']:.1f} | "
-            f"{c['p95_ms']:.1f} | {c['p99_ms']:.1f} | {c['max_ms']:.1f} | "
+            f"| {r.instruments:,} | {r.portfolios} | {r.workers} | {r.cycles} | "
+            f"{c['p50_ms']:.1f} | {c['p95_ms']:.1f} | {c['p99_ms']:.1f} | {c['max_ms']:.1f} | "
             f"{r.cycles_per_second:.2f} | {r.peak_rss_mb:.0f} | {slow} "
             f"({r.stages[slow]['p95_ms']:.1f} ms) | {_verdict(r)} |"
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from engine.allocation.impact import AllocationImpact
 from engine.allocation.mandate import AllocationOutcome
 from engine.allocation.rounding import binding_limits, round_to_shares
 from engine.allocation.sleeves import CombinedAllocation, SleeveOutcome, allocate_sleeves, recombine
+from engine.allocation.solver_pool import SolverPool
 from engine.cycle.context import (
     MarketClose,
     PortfolioMandate,
@@ -61,18 +63,36 @@ class AllocationResult:
     carry: RiskCarry = field(default_factory=RiskCarry)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Sized:
+    """A portfolio sized, before scaling and rounding (``AllocationStage._size``)."""
+
+    outcome: AllocationOutcome
+    eligible: np.ndarray
+    nav: float
+    current: np.ndarray
+    sleeves: tuple[SleeveOutcome, ...] = ()
+    budgeting: Mapping[str, object] = field(default_factory=dict)
+    sleeve_risk: tuple[tuple[str, float], ...] | None = None  # sleeved portfolios only
+
+
 class AllocationStage:
+    """``solver_pool``: worker processes that solve the portfolios' QPs side by side
+    (``[allocation] workers``, engine/allocation/solver_pool.py); None solves them here."""
+
     def __init__(
         self,
         universe: Universe,
         mandates: tuple[PortfolioMandate, ...],
         risk_manager: RiskManager,
         cost_model: CostModel,
+        solver_pool: SolverPool | None = None,
     ) -> None:
         self.universe = universe
         self.mandates = mandates
         self.risk_manager = risk_manager
         self.cost_model = cost_model
+        self.solver_pool = solver_pool
 
     def run(
         self,
@@ -84,7 +104,8 @@ class AllocationStage:
         carry: RiskCarry,
         emit: Emitter,
     ) -> AllocationResult:
-        due = [m for m in self.mandates if m.due(cycle)] if coordinated else []
+        # (position in the mandates, mandate): the position pins a portfolio to a solver worker.
+        due = [(k, m) for k, m in enumerate(self.mandates) if m.due(cycle)] if coordinated else []
         if not due:
             return AllocationResult(carry=carry)
         scaling = dict(carry.budget_scaling)
@@ -94,42 +115,37 @@ class AllocationStage:
         impacts: dict[str, AllocationImpact] = {}
         tick, ledger, symbols = market.tick, state.ledger, self.universe.symbols
         tradable = market.tradable
-        for mandate in due:
+        # Every due portfolio sized first, then each settled (scaled, rounded, recorded) in
+        # mandate order. Sizing reads only its own portfolio's state (overrides, limits,
+        # holdings, sleeve targets), which settling another portfolio does not change, so the
+        # order is the one-by-one order's result; it lets a solver pool size them side by side.
+        calls = [(k, partial(self._size, m, market, state, coordinated, model)) for k, m in due]
+        if self.solver_pool is None:
+            sized_all = [size() for _, size in calls]
+        else:
+            sized_all = self.solver_pool.run(calls)
+            for loss in self.solver_pool.take_losses():
+                emit(
+                    "SolverWorkerLost",
+                    {
+                        "market_date": tick.timestamp.isoformat(),
+                        "worker": loss.worker,
+                        "reason": loss.reason,
+                        "portfolios": [
+                            m.portfolio_id
+                            for k, m in enumerate(self.mandates)
+                            if k % self.solver_pool.workers == loss.worker
+                        ],
+                        "action": "its portfolios are sized in the engine's process from now on",
+                    },
+                )
+        for (_, mandate), sized in zip(due, sized_all, strict=True):
             pid = mandate.portfolio_id
             allocator = mandate.allocator
-            pins, excluded = self._weight_pins(state, pid)
-            if pins is not None:
-                pins = np.where(tradable, pins, np.nan)
-            eligible = mandate.universe & tradable & ~excluded & ~self._restricted(state, pid)
-            nav = float(ledger.nav_usd(pid))
-            current = current_weights(ledger, pid, self.universe, tick.close, nav)
-            sleeve_outcomes: tuple[SleeveOutcome, ...] = ()
-            budgeting: dict[str, object] = {}
-            if mandate.sleeves:
-                combined = allocate_sleeves(
-                    pid,
-                    mandate.sleeves,
-                    coordinated.sleeves[pid],
-                    self._sleeve_weights(state, pid),
-                    eligible,
-                    tick.timestamp,
-                    market.window,
-                    self.universe.sectors,
-                    pins,
-                )
-                combined, budgeting = _budget_sleeves(mandate, combined, model, tick.timestamp)
-                outcome, sleeve_outcomes = combined.outcome, combined.sleeves
-                sleeve_risk[pid] = _sleeve_attribution(sleeve_outcomes, model)
-            else:
-                outcome = allocator.allocate(
-                    coordinated.portfolios[pid],
-                    eligible,
-                    tick.timestamp,
-                    market.window,
-                    current,
-                    self.universe.sectors,
-                    pins,
-                )
+            outcome, sleeve_outcomes, budgeting = sized.outcome, sized.sleeves, sized.budgeting
+            nav, current, eligible = sized.nav, sized.current, sized.eligible
+            if sized.sleeve_risk is not None:
+                sleeve_risk[pid] = sized.sleeve_risk
             if outcome.status != "infeasible":
                 scaling.pop(pid, None)
                 outcome = self._within_budget(
@@ -233,6 +249,62 @@ class AllocationStage:
                 pid,
             )
         return AllocationResult(targets, views, impacts, RiskCarry(scaling, sleeve_risk))
+
+    def close(self) -> None:
+        """End the solver pool's workers, if there is a pool."""
+        if self.solver_pool is not None:
+            self.solver_pool.close()
+
+    def _size(
+        self,
+        mandate: PortfolioMandate,
+        market: MarketClose,
+        state: EngineState,
+        coordinated: Coordinated,
+        model: RiskModel | None,
+    ) -> _Sized:
+        """One portfolio's allocation before scaling and rounding: what its allocator (or its
+        sleeves, combined with their risk budgets) asks for. Emits nothing."""
+        pid = mandate.portfolio_id
+        tick, tradable = market.tick, market.tradable
+        pins, excluded = self._weight_pins(state, pid)
+        if pins is not None:
+            pins = np.where(tradable, pins, np.nan)
+        eligible = mandate.universe & tradable & ~excluded & ~self._restricted(state, pid)
+        nav = float(state.ledger.nav_usd(pid))
+        current = current_weights(state.ledger, pid, self.universe, tick.close, nav)
+        if not mandate.sleeves:
+            outcome = mandate.allocator.allocate(
+                coordinated.portfolios[pid],
+                eligible,
+                tick.timestamp,
+                market.window,
+                current,
+                self.universe.sectors,
+                pins,
+            )
+            return _Sized(outcome, eligible, nav, current)
+        combined = allocate_sleeves(
+            pid,
+            mandate.sleeves,
+            coordinated.sleeves[pid],
+            self._sleeve_weights(state, pid),
+            eligible,
+            tick.timestamp,
+            market.window,
+            self.universe.sectors,
+            pins,
+        )
+        combined, budgeting = _budget_sleeves(mandate, combined, model, tick.timestamp)
+        return _Sized(
+            combined.outcome,
+            eligible,
+            nav,
+            current,
+            combined.sleeves,
+            budgeting,
+            _sleeve_attribution(combined.sleeves, model),
+        )
 
     def _weight_pins(self, state: EngineState, pid: str) -> tuple[np.ndarray | None, np.ndarray]:
         """A manager's weight overrides: pinned weights (NaN where none) and excluded names."""

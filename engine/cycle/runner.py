@@ -95,6 +95,8 @@ class CoordinatorRunner:
         self._commands.put(Pause(ENGINE_ACTOR, "stopping"))  # wakes the thread if it waits
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        if not self._thread.is_alive():  # a cycle still running keeps its solver workers
+            self.coordinator.close()
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
@@ -138,6 +140,7 @@ class CoordinatorRunner:
         assert self._rebuild is not None
         old = self.pacing
         coordinator, ticks = self._rebuild()
+        self.coordinator.close()
         coordinator.pacing.speed_days_per_second = old.speed_days_per_second
         # A finished replay runs again; a paused one stays paused on the restart day.
         coordinator.pacing.status = (

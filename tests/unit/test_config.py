@@ -196,3 +196,25 @@ def test_the_risk_lookback_is_the_configured_one_else_the_whole_price_window() -
     assert config.risk_lookback_days == config.history_days - 1
     text = _default_with("[risk]\n", "[risk]\nlookback_days = 60\n")
     assert parse_config(text, "my.toml").risk_lookback_days == 60
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "workers = 1",
+            "workers = 0",
+            "allocation.workers: Input should be greater than or equal to 1 (got 0)",
+        ),
+        (
+            "worker_timeout_s = 10.0",
+            "worker_timeout_s = 0",
+            "allocation.worker_timeout_s: Input should be greater than 0",
+        ),
+    ],
+)
+def test_solver_workers_and_their_timeout_are_checked(old: str, new: str, message: str) -> None:
+    assert load_config().allocation.workers == 1  # in-process unless asked
+    with pytest.raises(ConfigError) as error:
+        parse_config(_default_with(old, new), "my.toml")
+    assert message in str(error.value)
