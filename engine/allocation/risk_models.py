@@ -22,7 +22,7 @@ import hashlib
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -131,19 +131,60 @@ class ScenarioRisk:
     """The risk view at one close that risk measurement, stress testing and the risk budgets
     share: daily return ``scenarios`` (days x len(columns), oldest first) of the instruments in
     ``columns`` (indices into the universe) with a full history over the lookback, and their
-    sample ``covariance`` (ddof 1, daily units)."""
+    sample covariance (ddof 1, daily units) unless ``given``.
+
+    Products with weights come from the centred scenarios ``X`` (T x N): ``X'(Xw)/(T-1)`` and
+    ``|Xw|^2/(T-1)`` cost O(T N) where the N x N matrix costs O(T N^2) to build and O(N^2) per
+    product (at 2,000 names and 60 days, the matrix was most of the risk stage and the gate).
+    ``covariance`` builds the matrix on first use, for the callers that need it whole."""
 
     columns: np.ndarray
     scenarios: np.ndarray
-    covariance: np.ndarray
+    given: np.ndarray | None = None
+    _centred: np.ndarray | None = field(default=None, init=False, repr=False)
+    _matrix: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        if self.given is not None:
+            return self.given
+        if self._matrix is None:
+            matrix = np.atleast_2d(np.cov(self.scenarios, rowvar=False))
+            matrix.flags.writeable = False  # shared by every caller of this close's view
+            object.__setattr__(self, "_matrix", matrix)
+        return self._matrix  # type: ignore[return-value]
+
+    @property
+    def centred(self) -> np.ndarray:
+        """The scenarios less each instrument's mean over them (read-only)."""
+        if self._centred is None:
+            centred = self.scenarios - self.scenarios.mean(axis=0)
+            centred.flags.writeable = False
+            object.__setattr__(self, "_centred", centred)
+        return self._centred  # type: ignore[return-value]
+
+    @property
+    def volatility(self) -> np.ndarray:
+        """Each instrument's daily volatility, the square root of the covariance's diagonal."""
+        if self.given is not None:
+            return np.sqrt(np.clip(np.diag(self.given), 0.0, None))
+        return np.sqrt((self.centred**2).sum(axis=0) / (len(self.scenarios) - 1))
 
     def covariance_times(self, weights: np.ndarray) -> np.ndarray:
-        """``covariance @ weights`` for weights over ``columns`` (a row per portfolio when 2-D),
-        from the centred scenarios ``X``: ``X' (X w) / (T - 1)``. O(T N) per portfolio where the
-        product with the N x N matrix is O(N^2): at 2,000 names and 60 days, 30 times less."""
-        centred = self.scenarios - self.scenarios.mean(axis=0)
-        on_days = centred @ np.asarray(weights, dtype=float).T  # centred daily portfolio returns
-        return (centred.T @ on_days).T / (len(self.scenarios) - 1)
+        """``covariance @ weights`` for weights over ``columns`` (a row per portfolio when 2-D)."""
+        weights = np.asarray(weights, dtype=float)
+        if self.given is not None:
+            return (self.given @ weights.T).T
+        on_days = self.centred @ weights.T  # centred daily portfolio returns
+        return (self.centred.T @ on_days).T / (len(self.scenarios) - 1)
+
+    def variance(self, weights: np.ndarray) -> float:
+        """``weights' covariance weights`` (daily) for weights over ``columns``."""
+        weights = np.asarray(weights, dtype=float)
+        if self.given is not None:
+            return float(weights @ self.given @ weights)
+        on_days = self.centred @ weights
+        return float(on_days @ on_days) / (len(self.scenarios) - 1)
 
     def universe_covariance(self, instruments: int) -> np.ndarray:
         """The covariance over the whole universe of ``instruments``: zero rows and columns for
@@ -162,8 +203,7 @@ def scenario_risk(prices: np.ndarray, lookback_days: int) -> ScenarioRisk | None
     columns = np.flatnonzero(complete)
     if len(columns) == 0 or len(returns) < 2:
         return None
-    scenarios = returns[:, columns]
-    return ScenarioRisk(columns, scenarios, np.atleast_2d(np.cov(scenarios, rowvar=False)))
+    return ScenarioRisk(columns, returns[:, columns])
 
 
 class RiskModel(Protocol):

@@ -137,8 +137,8 @@ class RiskStage:
         found = scenario_risk(market.window, self.lookback_days)
         if found is None:
             return RiskResult()
-        columns, scenarios, covariance = found.columns, found.scenarios, found.covariance
-        model = self.model = RiskModel(columns, covariance, scenarios)
+        columns, scenarios = found.columns, found.scenarios
+        model = self.model = RiskModel(found)
         tick, ledger, symbols = market.tick, state.ledger, self.universe.symbols
         # Each NAV once: valuing a book sums every position exactly (Decimal).
         nav_now = {m.portfolio_id: float(ledger.nav_usd(m.portfolio_id)) for m in self.mandates}
@@ -158,7 +158,7 @@ class RiskStage:
             # the product with the covariance matrix is O(N^2) (most of this stage at 2,000).
             marginal = found.covariance_times(weights[columns])
             figures = risk_figures(
-                weights[columns], scenarios, covariance, covariance_times_weights=marginal
+                weights[columns], scenarios, None, covariance_times_weights=marginal
             )
             navs = [point.nav_usd for point in state.nav_history.get(pid, ())]
             nav_series = np.array([*navs, nav_now[pid]])
@@ -306,7 +306,7 @@ class RiskStage:
                 h.component_cvar_99_historical,
             )
             for h in holding_attribution(
-                weights[columns], risk.covariance, risk.scenarios, covariance_times_weights=marginal
+                weights[columns], None, risk.scenarios, covariance_times_weights=marginal
             )
         )
 

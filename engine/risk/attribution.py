@@ -74,12 +74,14 @@ def _check_level(level: float) -> None:
 
 def _sigma_gradient(
     weights: np.ndarray,
-    covariance: np.ndarray,
+    covariance: np.ndarray | None,
     covariance_times_weights: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     weights = _weights(weights)
     n = len(weights)
     if covariance_times_weights is None:
+        if covariance is None:
+            raise ValueError("covariance: needed when covariance_times_weights is not given")
         covariance = np.asarray(covariance, dtype=float)
         if covariance.shape != (n, n):
             raise ValueError(
@@ -221,7 +223,7 @@ class HoldingRisk:
 
 def holding_attribution(
     weights: np.ndarray,
-    covariance: np.ndarray,
+    covariance: np.ndarray | None,
     scenarios: np.ndarray,
     *,
     covariance_times_weights: np.ndarray | None = None,

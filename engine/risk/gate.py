@@ -32,6 +32,7 @@ from typing import Literal
 
 import numpy as np
 
+from engine.allocation.risk_models import ScenarioRisk
 from engine.model import Order, Side
 from engine.risk.limits import BUDGET_LIMITS, RiskLimit
 from engine.risk.metrics import TRADING_DAYS_PER_YEAR, historical_var_cvar, parametric_var_cvar
@@ -58,14 +59,24 @@ class Book:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RiskModel:
-    """What the portfolio risk budgets are measured with: daily ``covariance`` and historical
-    ``scenarios`` (days x columns) of the instruments in ``columns``; ``benchmark`` weights over
-    all instruments for the tracking error."""
+    """What the portfolio risk budgets are measured with: the close's ``risk`` view (historical
+    daily ``scenarios`` of the instruments in ``columns`` and their covariance);
+    ``benchmark`` weights over all instruments for the tracking error."""
 
-    columns: np.ndarray
-    covariance: np.ndarray
-    scenarios: np.ndarray
+    risk: ScenarioRisk
     benchmark: np.ndarray | None = None
+
+    @property
+    def columns(self) -> np.ndarray:
+        return self.risk.columns
+
+    @property
+    def scenarios(self) -> np.ndarray:
+        return self.risk.scenarios
+
+    @property
+    def covariance(self) -> np.ndarray:
+        return self.risk.covariance
 
 
 def budget_measure(name: str, weights: np.ndarray, model: RiskModel) -> float:
@@ -77,11 +88,11 @@ def budget_measure(name: str, weights: np.ndarray, model: RiskModel) -> float:
             return float("nan")
         w = w - model.benchmark[model.columns]
     if name in ("volatility", "tracking_error"):
-        return float(np.sqrt(max(w @ model.covariance @ w, 0.0) * TRADING_DAYS_PER_YEAR))
+        return float(np.sqrt(max(model.risk.variance(w), 0.0) * TRADING_DAYS_PER_YEAR))
     measure, level, method = name.split("_")
     alpha = int(level) / 100
     if method == "parametric":
-        var, cvar = parametric_var_cvar(float(np.sqrt(max(w @ model.covariance @ w, 0.0))), alpha)
+        var, cvar = parametric_var_cvar(float(np.sqrt(max(model.risk.variance(w), 0.0))), alpha)
     else:
         var, cvar = historical_var_cvar(model.scenarios @ w, alpha)
     return var if measure == "var" else cvar

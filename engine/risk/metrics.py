@@ -101,7 +101,7 @@ def drawdown_basis(window_days: int) -> str:
 def risk_figures(
     weights: np.ndarray,
     returns: np.ndarray,
-    covariance: np.ndarray,
+    covariance: np.ndarray | None,
     *,
     covariance_times_weights: np.ndarray | None = None,
 ) -> RiskFigures:
@@ -112,9 +112,12 @@ def risk_figures(
     takes it from the scenarios, ``ScenarioRisk.covariance_times``, in O(T N) rather than
     O(N^2)) passes it as ``covariance_times_weights`` and the matrix is not read."""
     weights = np.asarray(weights, dtype=float)
-    marginal = (
-        covariance @ weights if covariance_times_weights is None else covariance_times_weights
-    )
+    if covariance_times_weights is None:
+        if covariance is None:
+            raise ValueError("covariance: needed when covariance_times_weights is not given")
+        marginal = covariance @ weights
+    else:
+        marginal = covariance_times_weights
     sigma = float(np.sqrt(max(float(weights @ marginal), 0.0)))
     portfolio = np.nan_to_num(returns) @ weights
     var_p, cvar_p, var_h, cvar_h = {}, {}, {}, {}

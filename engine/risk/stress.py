@@ -99,7 +99,7 @@ def covariance_products(
         product = np.zeros(weights.shape)
         product[..., columns] = covariance.covariance_times(weights[..., columns])
         volatility = np.zeros(instruments)
-        volatility[columns] = np.sqrt(np.clip(np.diag(covariance.covariance), 0.0, None))
+        volatility[columns] = covariance.volatility
         return product, volatility
     matrix = np.asarray(covariance, dtype=float)
     if matrix.shape != (instruments, instruments):

@@ -64,7 +64,7 @@ VIEWS = SignalViews(
 def _model(close: MarketClose) -> RiskModel:
     found = scenario_risk(close.window, 30)
     assert found is not None
-    return RiskModel(found.columns, found.covariance, found.scenarios)
+    return RiskModel(found)
 
 
 def _setup(

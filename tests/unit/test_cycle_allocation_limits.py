@@ -77,7 +77,7 @@ def _allocate(
 def _model(close: MarketClose) -> RiskModel:
     found = scenario_risk(close.window, 20)
     assert found is not None
-    return RiskModel(found.columns, found.covariance, found.scenarios)
+    return RiskModel(found)
 
 
 def test_an_infeasible_model_keeps_the_holdings_and_says_why() -> None:

@@ -94,7 +94,7 @@ def test_the_gate_rejects_orders_taking_the_book_away_from_its_benchmark() -> No
     emit.clear()
     found = scenario_risk(close.window, LOOKBACK)
     assert found is not None
-    model = RiskModel(found.columns, found.covariance, found.scenarios)
+    model = RiskModel(found)
     orders = {"alpha": [_order("DDD", 10, 0), _order("AAA", 400, 1)]}
 
     result = GateStage(UNIVERSE, mandates(), risk_manager()).run(

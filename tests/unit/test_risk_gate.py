@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.allocation.risk_models import ScenarioRisk
 from engine.model import Order, Side
 from engine.risk.gate import Book, RiskGate, RiskModel
 from engine.risk.limits import make_limit
@@ -89,7 +90,7 @@ def _cases(draw):
         )
     seed = draw(st.integers(0, 2**31))
     returns = np.random.default_rng(seed).normal(0, 0.02, size=(60, n))
-    model = RiskModel(np.arange(n), np.cov(returns, rowvar=False), returns)
+    model = RiskModel(ScenarioRisk(np.arange(n), returns))
     state = draw(st.sampled_from(["ACTIVE", "ACTIVE", "ACTIVE", "REDUCING", "HALTED"]))
     return book, orders, limits, model, state
 
@@ -209,7 +210,7 @@ def test_soft_volatility_budget_scales_the_buys_by_one_fraction() -> None:
     returns = np.random.default_rng(3).normal(size=(400, 2))
     covariance = np.diag([1e-4, 1e-4])
     book = _book([0, 0], [100.0, 100.0], ["A", "B"], 100_000.0)
-    model = RiskModel(np.arange(2), covariance, returns * 0.01)
+    model = RiskModel(ScenarioRisk(np.arange(2), returns * 0.01, given=covariance))
     budget = 0.5 * np.sqrt(2 * 0.25 * 1e-4 * 252)
     got = RiskGate().check(
         [_order(book, 0, 500, 0), _order(book, 1, 500, 1)],

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from engine.allocation.risk_models import scenario_risk
+from engine.allocation.risk_models import ScenarioRisk, scenario_risk
 from engine.risk.metrics import (
     drawdown_basis,
     drawdowns,
@@ -108,3 +108,22 @@ def test_figures_from_the_scenarios_product_equal_those_from_the_covariance_matr
     np.testing.assert_allclose(
         risk.covariance_times(books), books @ risk.covariance, rtol=1e-12, atol=1e-18
     )
+
+
+def test_the_scenarios_give_the_sample_covariances_variances_without_the_matrix() -> None:
+    # numpy's sample covariance is the independent reference; the view builds no matrix for
+    # these (the gate's budgets and the stress tests' volatilities use them at every close).
+    rng = np.random.default_rng(11)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0, 0.015, (70, 8)), axis=0))
+    risk = scenario_risk(prices, 60)
+    assert risk is not None
+    sample = np.cov(risk.scenarios, rowvar=False)
+    weights = rng.normal(0, 0.2, 8)
+    assert risk.variance(weights) == pytest.approx(weights @ sample @ weights, rel=1e-12)
+    np.testing.assert_allclose(risk.volatility, np.sqrt(np.diag(sample)), rtol=1e-12)
+    np.testing.assert_allclose(risk.covariance, sample, rtol=1e-12)
+    given = ScenarioRisk(risk.columns, risk.scenarios, given=np.eye(8))
+    assert given.variance(weights) == pytest.approx(float(weights @ weights))
+    np.testing.assert_allclose(given.covariance_times(weights), weights)
+    with pytest.raises(ValueError, match="covariance: needed"):
+        risk_figures(weights, risk.scenarios, None)
