@@ -289,6 +289,9 @@ def test_emit_applies_at_once_tells_the_listeners_and_waits_for_the_flush(
     assert recorder.pending == 0
     (stored,) = store.query()
     assert stored.type == "PortfolioOpened" and stored.seq is not None
+    # The stored events reach the shadow ledger at the check after the cycle, not at the flush.
+    assert "alpha" not in recorder.shadow.ledger.portfolio_ids
+    recorder.check_consistency()
     assert recorder.shadow.ledger.cash_usd("alpha") == Decimal("1000.00")
     assert StateRepository(store).read_projection()  # the projection was written with it
     bus.close()
