@@ -524,6 +524,7 @@ class Coordinator:
         if not self.recorder.pending:
             self.recorder.check_consistency()
         self.recorder.write_due_snapshot()
+        self.recorder.repository.store.checkpoint()
         return report
 
     # -- read side ----------------------------------------------------------------------------
