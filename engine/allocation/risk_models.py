@@ -340,7 +340,9 @@ def cached_estimate(model: RiskModel, returns: np.ndarray) -> CovarianceEstimate
     universe and a look-back (and a cycle's allocation and its impact assessment) reuse it. The
     key is the model's settings and the returns' exact bytes, so a hit is the same estimate."""
     returns = np.ascontiguousarray(returns, dtype=float)
-    digest = hashlib.blake2b(returns.tobytes(), digest_size=16).digest()
+    # SHA-256 over the array's own buffer: with the CPU's SHA instructions about twice as fast
+    # as BLAKE2 here, and no copy (two keys per portfolio per cycle, 240 kB each at 500 names).
+    digest = hashlib.sha256(returns).digest()
     key = (type(model).__name__, tuple(sorted(vars(model).items())), returns.shape, digest)
     with _cache_lock:
         hit = _cache.get(key)
