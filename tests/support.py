@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from engine.config import AppConfig, parse_config
+from engine.model import CoordinatedSignals
+from engine.snapshot import SignalRow
 
 SIMULATED_CONFIG = """
 speed_days_per_second = {speed}
@@ -126,3 +130,29 @@ def signals_config(days: int = 120, snapshot_every: int = 20_000) -> AppConfig:
     return parse_config(
         SIGNALS_CONFIG.format(days=days, snapshot_every=snapshot_every), "signals test config"
     )
+
+
+def signal_rows_one_by_one(
+    portfolio_id: str, symbols: tuple[str, ...], coordinated: CoordinatedSignals
+) -> list[SignalRow]:
+    """A portfolio's coordinated rows as the snapshot made them before it kept columns: one per
+    instrument with a view, its lineage the keys with a share, rounded to 4 decimals, in the
+    keys' order (the reference the kept rows are checked against)."""
+    rows = []
+    for i, symbol in enumerate(symbols):
+        if coordinated.confidence[i] > 0:
+            lineage = tuple(
+                (key, float(np.round(share[i], 4)))
+                for key, share in coordinated.lineage.items()
+                if share[i] > 0
+            )
+            rows.append(
+                SignalRow(
+                    portfolio_id,
+                    symbol,
+                    float(coordinated.score[i]),
+                    float(coordinated.confidence[i]),
+                    lineage,
+                )
+            )
+    return rows

@@ -12,14 +12,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-
 from engine.assembly import EngineParts, build_engine
 from engine.commands import SetOverride
 from engine.config import parse_config
 from engine.model import Position
 from engine.snapshot import EngineStatus, PositionView, SignalRow, StateSnapshot
-from tests.support import SIGNALS_CONFIG
+from tests.support import SIGNALS_CONFIG, signal_rows_one_by_one
 
 CYCLES = 24
 COMMAND_AFTER_CYCLE = 12
@@ -45,21 +43,11 @@ def _as_seen(snapshot: StateSnapshot) -> str:
 def _coordinated_rows(parts: EngineParts) -> tuple[SignalRow, ...]:
     """The coordinated rows made one by one from the engine's latest coordinated signals."""
     symbols = parts.coordinator.universe.symbols
-    rows = []
-    for pid, signals in parts.coordinator.views.latest_coordinated.items():
-        for i, symbol in enumerate(symbols):
-            if signals.confidence[i] > 0:
-                lineage = tuple(
-                    (key, float(np.round(share[i], 4)))
-                    for key, share in signals.lineage.items()
-                    if share[i] > 0
-                )
-                rows.append(
-                    SignalRow(
-                        pid, symbol, float(signals.score[i]), float(signals.confidence[i]), lineage
-                    )
-                )
-    return tuple(rows)
+    return tuple(
+        row
+        for pid, signals in parts.coordinator.views.latest_coordinated.items()
+        for row in signal_rows_one_by_one(pid, symbols, signals)
+    )
 
 
 def _raw_rows(parts: EngineParts) -> tuple[SignalRow, ...]:

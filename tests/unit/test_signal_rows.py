@@ -15,6 +15,7 @@ from components.tables import PortfolioLabels
 from engine.model import CoordinatedSignals, SignalBatch
 from engine.snapshot import SignalRow
 from engine.views.signal_rows import SignalColumns, SignalRows
+from tests.support import signal_rows_one_by_one
 
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE", "FFF")
 TODAY = date(2024, 3, 1)
@@ -38,26 +39,7 @@ def _coordinated(portfolio_id: str, seed: int) -> CoordinatedSignals:
 
 
 def _rows_one_by_one(coordinated: CoordinatedSignals) -> list[SignalRow]:
-    """The rows as the snapshot made them before: one per instrument with a view, its lineage
-    the keys with a share, rounded to 4 decimals, in the keys' order."""
-    rows = []
-    for i, symbol in enumerate(SYMBOLS):
-        if coordinated.confidence[i] > 0:
-            lineage = tuple(
-                (key, float(np.round(share[i], 4)))
-                for key, share in coordinated.lineage.items()
-                if share[i] > 0
-            )
-            rows.append(
-                SignalRow(
-                    coordinated.portfolio_id,
-                    symbol,
-                    float(coordinated.score[i]),
-                    float(coordinated.confidence[i]),
-                    lineage,
-                )
-            )
-    return rows
+    return signal_rows_one_by_one(coordinated.portfolio_id, SYMBOLS, coordinated)
 
 
 def test_coordinated_rows_are_those_made_one_by_one_portfolio_by_portfolio() -> None:
