@@ -214,10 +214,20 @@ def allocation_outcome(allocation: AllocationView | None) -> html.Div:
         html.Span(allocation.model, className="fw-semibold"),
         html.Span(f" · market date {fmt.day(allocation.market_date)}", className="text-muted"),
     ]
+    if allocation.solver:
+        header.append(html.Span(f" · sized by {allocation.solver}", className="text-muted"))
     children: list[Any] = [html.Div(header, className="mb-1")]
     if allocation.reason:
         colour = "text-danger" if allocation.status == "infeasible" else "text-muted"
         children.append(html.Div(allocation.reason, className=f"small {colour} mb-2"))
+    if allocation.solver_fallback:
+        # The fast solver did not give a usable answer: the reference one did (a slower cycle).
+        children.append(
+            html.Div(
+                f"PIQP gave no usable answer ({allocation.solver_fallback}); Clarabel sized it.",
+                className="small text-warning mb-2",
+            )
+        )
     children.append(
         build_table(
             BINDING_COLUMNS,

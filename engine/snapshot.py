@@ -62,7 +62,8 @@ class AllocationView:
     """The latest allocation of a portfolio: how it came out and what shaped it.
 
     ``binding``: the constraint families at their limit in the whole-share target (e.g.
-    ``max_weight: AAPL, MSFT``); ``risk_contributions``: (symbol, share of the target's ex-ante
+    ``max_weight: AAPL, MSFT``); ``solver`` and ``solver_fallback`` as in the allocation's
+    event (``TargetWeightsSet``); ``risk_contributions``: (symbol, share of the target's ex-ante
     variance, summing to 1 over the held names).
     """
 
@@ -73,6 +74,10 @@ class AllocationView:
     binding: tuple[str, ...]
     risk_contributions: tuple[tuple[str, float], ...]
     sleeves: tuple[SleeveView, ...] = ()
+    # Which solver sized the target ("piqp", "clarabel"; by sleeve, "sleeve: solver", for a
+    # sleeved portfolio), and why Clarabel did when PIQP was chosen; None: no solver was needed.
+    solver: str | None = None
+    solver_fallback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

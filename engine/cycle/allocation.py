@@ -209,6 +209,7 @@ class AllocationStage:
                 binding,
                 impact.risk_contributions if impact is not None else (),
                 tuple(self._sleeve_view(result) for result in sleeve_outcomes),
+                *_solver_shown(outcome, sleeve_outcomes),
             )
             held_weights = {
                 symbols[i]: round(float(target.weights[i]), 6)
@@ -434,6 +435,20 @@ class AllocationStage:
                 if contribution[i] != 0
             ),
         )
+
+
+def _solver_shown(
+    outcome: AllocationOutcome, sleeve_outcomes: tuple[SleeveOutcome, ...]
+) -> tuple[str | None, str | None]:
+    """The solver and the fallback's reason as the Allocation page shows them (by sleeve for a
+    sleeved portfolio, as ``_solver_fields`` records them)."""
+    if not sleeve_outcomes:
+        return outcome.solver, outcome.solver_fallback
+    solvers = [(r.sleeve.sleeve_id, r.outcome.solver) for r in sleeve_outcomes]
+    fallbacks = [(r.sleeve.sleeve_id, r.outcome.solver_fallback) for r in sleeve_outcomes]
+    shown = ", ".join(f"{sleeve}: {name}" for sleeve, name in solvers if name)
+    why = "; ".join(f"{sleeve}: {reason}" for sleeve, reason in fallbacks if reason)
+    return shown or None, why or None
 
 
 def _solver_fields(

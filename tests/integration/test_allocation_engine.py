@@ -35,6 +35,9 @@ def test_a_mean_variance_mandate_gets_optimised_targets_within_its_limits(tmp_pa
     # The default solver answered every time: no fallback was needed.
     assert {e.payload["solver"] for e in targets} == {"piqp"}
     assert not any("solver_fallback" in e.payload for e in targets)
+    # The Allocation page's read model says the same.
+    view = parts.coordinator.views.latest_allocations["guarded"]
+    assert (view.solver, view.solver_fallback) == ("piqp", None)
     for event in targets:
         weights = event.payload["weights"]
         assert all(0 <= w <= 0.3 + 1e-6 for w in weights.values())

@@ -97,6 +97,17 @@ def test_an_allocation_that_is_not_ok_is_flagged_and_says_why(status: str, colou
     assert shown_rows(outcome) == ["No constraint binds: the target sits inside every limit."]
 
 
+def test_outcome_names_the_solver_and_why_the_fallback_answered() -> None:
+    assert "sized by" not in text_of(allocation_outcome(_allocation()))
+    by_piqp = allocation_outcome(_allocation(solver="piqp"))
+    assert "sized by piqp" in text_of(by_piqp) and "Clarabel sized it" not in text_of(by_piqp)
+    fallback = allocation_outcome(
+        _allocation(solver="clarabel", solver_fallback="reached its iteration limit")
+    )
+    assert "sized by clarabel" in text_of(fallback)
+    assert "(reached its iteration limit); Clarabel sized it" in text_of(fallback)
+
+
 def test_outcome_before_the_first_allocation_says_there_is_none_yet() -> None:
     outcome = allocation_outcome(None)
     assert find(outcome, "Badge") == []
