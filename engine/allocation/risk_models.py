@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -28,7 +27,7 @@ from typing import Protocol
 import numpy as np
 
 
-@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CovarianceEstimate:
     """A covariance of daily returns; in factor form when ``exposures`` is given.
 
@@ -52,23 +51,15 @@ class CovarianceEstimate:
 
     @property
     def covariance(self) -> np.ndarray:
-        """The dense covariance (read-only: it is shared by every caller of this estimate)."""
+        """The dense covariance; built anew from the factor form on each call (the cycle asks
+        the factor form for products and never builds it; one-off tools such as
+        ``pcoord allocate`` do, once)."""
         if self.dense is not None:
             return self.dense
-        global _last_dense
-        with _cache_lock:
-            if _last_dense is not None and _last_dense[0]() is self:
-                return _last_dense[1]
-        exposures, factors, specific = (
-            np.asarray(self.exposures),
-            np.asarray(self.factor_covariance),
-            np.asarray(self.specific_variance),
+        exposures = np.asarray(self.exposures)
+        return exposures @ np.asarray(self.factor_covariance) @ exposures.T + np.diag(
+            np.asarray(self.specific_variance)
         )
-        built = exposures @ factors @ exposures.T + np.diag(specific)
-        built.flags.writeable = False
-        with _cache_lock:
-            _last_dense = (weakref.ref(self), built)
-        return built
 
     @property
     def volatility(self) -> np.ndarray:
@@ -329,10 +320,6 @@ class PcaFactorModel:
 _CACHE_SIZE = 16
 _cache: OrderedDict[tuple[object, ...], CovarianceEstimate] = OrderedDict()
 _cache_lock = threading.Lock()
-# The dense matrix of the factor estimate asked for last: the ten portfolios sharing one estimate
-# asked for it about thirty times a cycle (500 x 500 each time). One only, so that the estimates
-# kept above do not each hold a matrix (32 MB at 2,000 names).
-_last_dense: tuple[weakref.ref[CovarianceEstimate], np.ndarray] | None = None
 
 
 def cached_estimate(model: RiskModel, returns: np.ndarray) -> CovarianceEstimate:
