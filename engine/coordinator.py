@@ -518,13 +518,7 @@ class Coordinator:
             orders_checked=orders_checked,
         )
         views.record_cycle(report)
-        # After the cycle's measured time, before the next cycle: the proof that the ledger is
-        # the fold of the stored events, and the periodic state snapshot (in the cycle it was a
-        # p99 spike).
-        if not self.recorder.pending:
-            self.recorder.check_consistency()
-        self.recorder.write_due_snapshot()
-        self.recorder.repository.store.checkpoint()
+        self.recorder.after_cycle()
         return report
 
     # -- read side ----------------------------------------------------------------------------

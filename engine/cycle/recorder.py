@@ -182,6 +182,16 @@ class EventRecorder:
             self.repository.write_snapshot(connection, self.state, last_seq)
             self._snapshot_written = True
 
+    def after_cycle(self) -> None:
+        """What follows a cycle, after its measured time and before the next cycle: the proof
+        that the ledger is the fold of the stored events, the periodic state snapshot (inside
+        the cycle it was a p99 spike) and the SQLite log's checkpoint (inside a commit it
+        carried an fsync into the events stage)."""
+        if not self._unpublished:
+            self.check_consistency()
+        self.write_due_snapshot()
+        self.repository.store.checkpoint()
+
     def write_due_snapshot(self) -> bool:
         """Write the state's snapshot if one is due and every event is stored (the state is then
         exactly the fold of the log up to the last stored event). Its own transaction: run it

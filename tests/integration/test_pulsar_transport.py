@@ -308,9 +308,7 @@ def test_key_shared_workers_split_the_portfolios_and_each_portfolio_stays_in_ord
     _append_portfolio_events(store, portfolios=10, per_portfolio=30)
     relay = OutboxRelay(store, settings)
     relay.start()
-    deadline = time.monotonic() + 30
-    while len(arrivals) < 300 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: len(arrivals) >= 300, timeout_s=30)
     relay.stop()
     for subscriber in workers:
         subscriber.close()
