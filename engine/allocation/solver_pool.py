@@ -11,9 +11,11 @@ order, each pinned to worker ``k % N`` (k its mandate's position). Each call run
 its own, but never two at once: the pool starts call 1, which runs until its QP is ready and
 shipped to its worker (``QP_ANSWERER``, engine/allocation/qp.py), then starts call 2, and so on;
 then it hands each call its answer, again in mandate order, and lets it run to its end before
-the next. Every line of Python thus runs in the order fixed by the mandates alone, while the
-workers solve side by side; the workers run ``DirectQp.solve_here``, bitwise the in-process
-solve. Only plain data crosses: the ``QuadraticProblem``'s arrays out, the weights back.
+the next; ``then`` (the stage's settling of that portfolio: scaling, rounding, events) runs on
+each result as soon as it is in, while the workers go on solving the later portfolios' QPs.
+Every line of Python thus runs in the order fixed by the mandates alone, while the workers
+solve side by side; the workers run ``DirectQp.solve_here``, bitwise the in-process solve. Only
+plain data crosses: the ``QuadraticProblem``'s arrays out, the weights back.
 
 A worker that dies, answers garbage or gives no answer within ``timeout_s`` is killed and
 recorded as lost (``take_losses``: the stage records a ``SolverWorkerLost`` event); its problems,
@@ -258,14 +260,21 @@ class SolverPool:
         losses, self._losses = tuple(self._losses), []
         return losses
 
-    def run(self, calls: Sequence[tuple[int, Callable[[], T]]]) -> list[T]:
+    def run(
+        self,
+        calls: Sequence[tuple[int, Callable[[], T]]],
+        then: Callable[[T], None] | None = None,
+    ) -> list[T]:
         """Each ``(pin, work)``'s result, in order; ``work`` runs on worker ``pin % workers``
-        for its QPs. The first call to raise (in order) raises here, after all have ended."""
+        for its QPs. ``then(result)`` runs here on each result in order, as soon as it is in
+        (the later calls' QPs are being solved meanwhile). The first call to raise (in order),
+        or ``then``, raises here: the later calls are told to end, and have ended, by then."""
         if self._closed:
             raise RuntimeError("the solver pool is closed")
         runs = [_Call(self, pin % len(self._workers), work) for pin, work in calls]
         results: list[tuple[str, object] | None] = [None] * len(runs)
         waiting: dict[int, int] = {}  # call -> ticket it waits on
+        values: list[T] = []
         try:
             for k, call in enumerate(runs):
                 call.thread.start()
@@ -274,22 +283,21 @@ class SolverPool:
                 while k in waiting:
                     call.to_call.put(self._answer(call.worker, waiting.pop(k)))
                     self._step(k, call, call.to_pool.get(), results, waiting)
+                kind, value = results[k]  # type: ignore[misc]
+                if kind == "raised":
+                    assert isinstance(value, BaseException)
+                    raise value
+                values.append(value)  # type: ignore[arg-type]
+                if then is not None:
+                    then(value)  # type: ignore[arg-type]
         finally:
-            # After an error here: every call started and not ended is told to end.
+            # After an error: every call started and not ended is told to end.
             for k, call in enumerate(runs):
                 if call.thread.ident is not None and results[k] is None:
                     call.to_call.put(("cancel", None))
             for call in runs:
                 if call.thread.ident is not None:
                     call.thread.join()
-        values: list[T] = []
-        for result in results:
-            assert result is not None
-            kind, value = result
-            if kind == "raised":
-                assert isinstance(value, BaseException)
-                raise value
-            values.append(value)  # type: ignore[arg-type]
         return values
 
     def close(self) -> None:

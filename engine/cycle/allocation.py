@@ -67,6 +67,7 @@ class AllocationResult:
 class _Sized:
     """A portfolio sized, before scaling and rounding (``AllocationStage._size``)."""
 
+    mandate: PortfolioMandate
     outcome: AllocationOutcome
     eligible: np.ndarray
     nav: float
@@ -74,6 +75,17 @@ class _Sized:
     sleeves: tuple[SleeveOutcome, ...] = ()
     budgeting: Mapping[str, object] = field(default_factory=dict)
     sleeve_risk: tuple[tuple[str, float], ...] | None = None  # sleeved portfolios only
+
+
+@dataclass(slots=True)
+class _Settled:
+    """What settling the due portfolios builds up, one portfolio at a time."""
+
+    scaling: dict[str, tuple[str, float]]
+    sleeve_risk: dict[str, tuple[tuple[str, float], ...]]
+    targets: dict[str, Target] = field(default_factory=dict)
+    views: dict[str, AllocationView] = field(default_factory=dict)
+    impacts: dict[str, AllocationImpact] = field(default_factory=dict)
 
 
 class AllocationStage:
@@ -108,148 +120,170 @@ class AllocationStage:
         due = [(k, m) for k, m in enumerate(self.mandates) if m.due(cycle)] if coordinated else []
         if not due:
             return AllocationResult(carry=carry)
-        scaling = dict(carry.budget_scaling)
-        sleeve_risk = dict(carry.sleeve_risk)
-        targets: dict[str, Target] = {}
-        views: dict[str, AllocationView] = {}
-        impacts: dict[str, AllocationImpact] = {}
+        settled = _Settled(dict(carry.budget_scaling), dict(carry.sleeve_risk))
+        # Each due portfolio sized, then settled (scaled, rounded, recorded), in mandate order.
+        # Sizing reads only its own portfolio's state (overrides, limits, holdings, sleeve
+        # targets), which settling another portfolio does not change; so with a solver pool the
+        # later portfolios' QPs are solved while the earlier ones settle, with the one-by-one
+        # result.
+        calls = [(k, partial(self._size, m, market, state, coordinated, model)) for k, m in due]
+        settle = partial(self._settle, settled, market, state, coordinated, model, emit)
+        if self.solver_pool is None:
+            for _, size in calls:
+                settle(size())
+        else:
+            pool = self.solver_pool
+
+            def settle_after_losses(sized: _Sized) -> None:
+                self._record_losses(pool, market, emit)  # found while waiting for this one
+                settle(sized)
+
+            pool.run(calls, then=settle_after_losses)
+            self._record_losses(pool, market, emit)
+        return AllocationResult(
+            settled.targets,
+            settled.views,
+            settled.impacts,
+            RiskCarry(settled.scaling, settled.sleeve_risk),
+        )
+
+    def _record_losses(self, pool: SolverPool, market: MarketClose, emit: Emitter) -> None:
+        for loss in pool.take_losses():
+            emit(
+                "SolverWorkerLost",
+                {
+                    "market_date": market.tick.timestamp.isoformat(),
+                    "worker": loss.worker,
+                    "reason": loss.reason,
+                    "portfolios": [
+                        m.portfolio_id
+                        for k, m in enumerate(self.mandates)
+                        if k % pool.workers == loss.worker
+                    ],
+                    "action": "its portfolios are sized in the engine's process from now on",
+                },
+            )
+
+    def _settle(
+        self,
+        settled: _Settled,
+        market: MarketClose,
+        state: EngineState,
+        coordinated: Coordinated,
+        model: RiskModel | None,
+        emit: Emitter,
+        sized: _Sized,
+    ) -> None:
+        """One sized portfolio scaled to its risk budget, rounded to whole shares within its
+        limits, its impact assessed and all of it recorded, into ``settled``."""
         tick, ledger, symbols = market.tick, state.ledger, self.universe.symbols
         tradable = market.tradable
-        # Every due portfolio sized first, then each settled (scaled, rounded, recorded) in
-        # mandate order. Sizing reads only its own portfolio's state (overrides, limits,
-        # holdings, sleeve targets), which settling another portfolio does not change, so the
-        # order is the one-by-one order's result; it lets a solver pool size them side by side.
-        calls = [(k, partial(self._size, m, market, state, coordinated, model)) for k, m in due]
-        if self.solver_pool is None:
-            sized_all = [size() for _, size in calls]
-        else:
-            sized_all = self.solver_pool.run(calls)
-            for loss in self.solver_pool.take_losses():
-                emit(
-                    "SolverWorkerLost",
+        mandate = sized.mandate
+        pid = mandate.portfolio_id
+        allocator = mandate.allocator
+        outcome, sleeve_outcomes, budgeting = sized.outcome, sized.sleeves, sized.budgeting
+        nav, current, eligible = sized.nav, sized.current, sized.eligible
+        if sized.sleeve_risk is not None:
+            settled.sleeve_risk[pid] = sized.sleeve_risk
+        if outcome.status != "infeasible":
+            settled.scaling.pop(pid, None)
+            outcome = self._within_budget(
+                state, pid, outcome, model, settled.scaling, tick.timestamp, emit
+            )
+        shares = None
+        binding: tuple[str, ...] = ()
+        if outcome.status != "infeasible" and nav > 0:
+            # Whole shares, keeping the mandate's limits: what the orders will aim at.
+            limits = allocator.share_limits(current, outcome.sized, self.universe.sectors)
+            held = ledger.shares_vector(pid, symbols)
+            rounded = round_to_shares(outcome.target.weights, nav, tick.close, held, limits)
+            if rounded.breaches:
+                outcome = AllocationOutcome(
+                    outcome.target,
+                    outcome.model,
+                    "infeasible",
+                    "whole shares cannot keep "
+                    + ", ".join(sorted(rounded.breaches))
+                    + " at these prices",
+                )
+            else:
+                shares = rounded.shares
+                unit = np.where(tradable, tick.close, 0.0) / nav
+                binding = binding_limits(rounded.weights, unit, current, limits, symbols)
+                outcome = replace(
+                    outcome,
+                    target=TargetWeights(pid, tick.timestamp, rounded.weights, rounded.cash_weight),
+                )
+        # Recorded as events: a portfolio (or sleeve) that did not get the model it asked for.
+        for sleeve_result in sleeve_outcomes:
+            if sleeve_result.outcome.status != "ok":
+                _allocation_problem(
+                    pid,
+                    tick.timestamp,
+                    sleeve_result.outcome,
+                    emit,
+                    sleeve_result.sleeve.sleeve_id,
+                )
+        if outcome.status != "ok" and (not sleeve_outcomes or outcome.status == "infeasible"):
+            _allocation_problem(pid, tick.timestamp, outcome, emit)
+        if outcome.status == "infeasible" or shares is None:
+            settled.views[pid] = AllocationView(
+                tick.timestamp, outcome.model, outcome.status, outcome.reason, (), ()
+            )
+            return  # nothing to trade: the targets stay where the holdings are
+        target = outcome.target
+        settled.targets[pid] = Target(target, shares)
+        impact = self._propose(
+            mandate, market, coordinated, target.weights, current, eligible, nav, emit
+        )
+        if impact is not None:
+            settled.impacts[pid] = impact
+        settled.views[pid] = AllocationView(
+            tick.timestamp,
+            outcome.model,
+            outcome.status,
+            outcome.reason,
+            binding,
+            impact.risk_contributions if impact is not None else (),
+            tuple(self._sleeve_view(result) for result in sleeve_outcomes),
+            *_solver_shown(outcome, sleeve_outcomes),
+        )
+        held_weights = {
+            symbols[i]: round(float(target.weights[i]), 6) for i in np.flatnonzero(target.weights)
+        }
+        emit(
+            "TargetWeightsSet",
+            {
+                "market_date": tick.timestamp.isoformat(),
+                "weights": held_weights,
+                "cash_weight": round(target.cash_weight, 6),
+                "model": outcome.model,
+                "binding": list(binding),
+                **_solver_fields(outcome, sleeve_outcomes),
+                **(
                     {
-                        "market_date": tick.timestamp.isoformat(),
-                        "worker": loss.worker,
-                        "reason": loss.reason,
-                        "portfolios": [
-                            m.portfolio_id
-                            for k, m in enumerate(self.mandates)
-                            if k % self.solver_pool.workers == loss.worker
-                        ],
-                        "action": "its portfolios are sized in the engine's process from now on",
-                    },
-                )
-        for (_, mandate), sized in zip(due, sized_all, strict=True):
-            pid = mandate.portfolio_id
-            allocator = mandate.allocator
-            outcome, sleeve_outcomes, budgeting = sized.outcome, sized.sleeves, sized.budgeting
-            nav, current, eligible = sized.nav, sized.current, sized.eligible
-            if sized.sleeve_risk is not None:
-                sleeve_risk[pid] = sized.sleeve_risk
-            if outcome.status != "infeasible":
-                scaling.pop(pid, None)
-                outcome = self._within_budget(
-                    state, pid, outcome, model, scaling, tick.timestamp, emit
-                )
-            shares = None
-            binding: tuple[str, ...] = ()
-            if outcome.status != "infeasible" and nav > 0:
-                # Whole shares, keeping the mandate's limits: what the orders will aim at.
-                limits = allocator.share_limits(current, outcome.sized, self.universe.sectors)
-                held = ledger.shares_vector(pid, symbols)
-                rounded = round_to_shares(outcome.target.weights, nav, tick.close, held, limits)
-                if rounded.breaches:
-                    outcome = AllocationOutcome(
-                        outcome.target,
-                        outcome.model,
-                        "infeasible",
-                        "whole shares cannot keep "
-                        + ", ".join(sorted(rounded.breaches))
-                        + " at these prices",
-                    )
-                else:
-                    shares = rounded.shares
-                    unit = np.where(tradable, tick.close, 0.0) / nav
-                    binding = binding_limits(rounded.weights, unit, current, limits, symbols)
-                    outcome = replace(
-                        outcome,
-                        target=TargetWeights(
-                            pid, tick.timestamp, rounded.weights, rounded.cash_weight
-                        ),
-                    )
-            # Recorded as events: a portfolio (or sleeve) that did not get the model it asked for.
-            for sleeve_result in sleeve_outcomes:
-                if sleeve_result.outcome.status != "ok":
-                    _allocation_problem(
-                        pid,
-                        tick.timestamp,
-                        sleeve_result.outcome,
-                        emit,
-                        sleeve_result.sleeve.sleeve_id,
-                    )
-            if outcome.status != "ok" and (not sleeve_outcomes or outcome.status == "infeasible"):
-                _allocation_problem(pid, tick.timestamp, outcome, emit)
-            if outcome.status == "infeasible" or shares is None:
-                views[pid] = AllocationView(
-                    tick.timestamp, outcome.model, outcome.status, outcome.reason, (), ()
-                )
-                continue  # nothing to trade: the targets stay where the holdings are
-            target = outcome.target
-            targets[pid] = Target(target, shares)
-            impact = self._propose(
-                mandate, market, coordinated, target.weights, current, eligible, nav, emit
-            )
-            if impact is not None:
-                impacts[pid] = impact
-            views[pid] = AllocationView(
-                tick.timestamp,
-                outcome.model,
-                outcome.status,
-                outcome.reason,
-                binding,
-                impact.risk_contributions if impact is not None else (),
-                tuple(self._sleeve_view(result) for result in sleeve_outcomes),
-                *_solver_shown(outcome, sleeve_outcomes),
-            )
-            held_weights = {
-                symbols[i]: round(float(target.weights[i]), 6)
-                for i in np.flatnonzero(target.weights)
-            }
-            emit(
-                "TargetWeightsSet",
-                {
-                    "market_date": tick.timestamp.isoformat(),
-                    "weights": held_weights,
-                    "cash_weight": round(target.cash_weight, 6),
-                    "model": outcome.model,
-                    "binding": list(binding),
-                    **_solver_fields(outcome, sleeve_outcomes),
-                    **(
-                        {
-                            "sleeves": {
-                                r.sleeve.sleeve_id: {
-                                    symbols[i]: round(float(r.weights[i]), 8)
-                                    for i in np.flatnonzero(r.weights)
-                                }
-                                for r in sleeve_outcomes
-                            },
-                            "sleeve_capital": {
-                                r.sleeve.sleeve_id: round(r.sleeve.capital, 8)
-                                for r in sleeve_outcomes
-                            },
-                            "sleeve_var_99_shares": {
-                                sleeve: round(share, 8)
-                                for sleeve, share in sleeve_risk.get(pid, ())
-                            },
-                            **budgeting,
-                        }
-                        if sleeve_outcomes
-                        else {}
-                    ),
-                },
-                pid,
-            )
-        return AllocationResult(targets, views, impacts, RiskCarry(scaling, sleeve_risk))
+                        "sleeves": {
+                            r.sleeve.sleeve_id: {
+                                symbols[i]: round(float(r.weights[i]), 8)
+                                for i in np.flatnonzero(r.weights)
+                            }
+                            for r in sleeve_outcomes
+                        },
+                        "sleeve_capital": {
+                            r.sleeve.sleeve_id: round(r.sleeve.capital, 8) for r in sleeve_outcomes
+                        },
+                        "sleeve_var_99_shares": {
+                            sleeve: round(share, 8)
+                            for sleeve, share in settled.sleeve_risk.get(pid, ())
+                        },
+                        **budgeting,
+                    }
+                    if sleeve_outcomes
+                    else {}
+                ),
+            },
+            pid,
+        )
 
     def close(self) -> None:
         """End the solver pool's workers, if there is a pool."""
@@ -284,7 +318,7 @@ class AllocationStage:
                 self.universe.sectors,
                 pins,
             )
-            return _Sized(outcome, eligible, nav, current)
+            return _Sized(mandate, outcome, eligible, nav, current)
         combined = allocate_sleeves(
             pid,
             mandate.sleeves,
@@ -298,6 +332,7 @@ class AllocationStage:
         )
         combined, budgeting = _budget_sleeves(mandate, combined, model, tick.timestamp)
         return _Sized(
+            mandate,
             combined.outcome,
             eligible,
             nav,

@@ -61,8 +61,26 @@ def test_a_piqp_failure_in_a_worker_is_the_in_process_failure(pool: SolverPool) 
     assert pool.run([(0, sizing)]) == [str(in_process.value)]
 
 
-def test_the_first_call_to_raise_raises_once_every_call_has_ended(pool: SolverPool) -> None:
+def test_then_runs_on_each_result_in_order_before_the_later_calls_end(pool: SolverPool) -> None:
+    steps: list[str] = []
+
+    def sizing(k: int) -> int:
+        DirectQp().solve(_problem(k))
+        steps.append(f"sized {k}")
+        return k
+
+    results = pool.run(
+        [(k, lambda k=k: sizing(k)) for k in range(4)],
+        then=lambda k: steps.append(f"then {k}"),
+    )
+    assert results == [0, 1, 2, 3]
+    # Each result handed on as soon as it is in, the next call resumed only after.
+    assert steps == [f"{step} {k}" for k in range(4) for step in ("sized", "then")]
+
+
+def test_the_first_call_to_raise_raises_and_the_later_calls_end(pool: SolverPool) -> None:
     ended: list[int] = []
+    handed: list[int] = []
 
     def sizing(k: int) -> int:
         DirectQp().solve(_problem(k))
@@ -72,8 +90,29 @@ def test_the_first_call_to_raise_raises_once_every_call_has_ended(pool: SolverPo
         return k
 
     with pytest.raises(ValueError, match="call 1"):
-        pool.run([(k, lambda k=k: sizing(k)) for k in range(5)])
-    assert ended == [0, 1, 2, 3, 4]  # one at a time, in the calls' order
+        pool.run([(k, lambda k=k: sizing(k)) for k in range(5)], then=handed.append)
+    # One at a time, in the calls' order: call 0 handed on, call 1 raised, and the calls after
+    # it were told to end at their solve (their threads have ended when run raises).
+    assert ended == [0, 1]
+    assert handed == [0]
+    assert pool.run([(0, lambda: sizing(0))]) == [0]  # the pool goes on working
+
+
+def test_an_error_in_then_ends_the_later_calls(pool: SolverPool) -> None:
+    sized: list[int] = []
+
+    def sizing(k: int) -> int:
+        DirectQp().solve(_problem(k))
+        sized.append(k)
+        return k
+
+    def refuse(k: int) -> None:
+        raise RuntimeError(f"settling {k}")
+
+    with pytest.raises(RuntimeError, match="settling 0"):
+        pool.run([(k, lambda k=k: sizing(k)) for k in range(3)], then=refuse)
+    assert sized == [0]
+    assert pool.run([(0, lambda: sizing(7))]) == [7]
 
 
 def test_a_pool_needs_two_workers_and_a_positive_timeout() -> None:
