@@ -42,11 +42,15 @@ def _books(n: int, seed: int) -> list[tuple[Bounds, Limits]]:
     current = rng.dirichlet(np.ones(n)) * 0.9
     sectors = tuple("abcd"[i % 4] for i in range(n))
     cap = max(3.0 / n, 0.06)
+    # Held outside today's bounds (prices moved; a cap lowered): the move back is forced.
+    drifted = current.copy()
+    drifted[:2] = (2.0 * cap, -cap)
     return [
         (Bounds(0.95, 0.0, cap), Limits()),
         (Bounds(0.9, 0.0, cap), Limits(sectors, (("a", 0.2), ("b", 0.3)), current, 0.3)),
         (Bounds(0.3, -cap / 2, cap, 1.5, -0.1), Limits()),
         (Bounds(0.2, -cap, cap, 1.2, 0.0), Limits(sectors, (("c", 0.1),), current, 0.6)),
+        (Bounds(0.9, 0.0, cap), Limits(current=drifted, max_turnover=1.2)),
     ]
 
 
