@@ -234,17 +234,19 @@ def round_to_shares(
             book = _Book(shares * unit, current, limits, n)
 
     moved = not book.breaches()
+    direction_of = np.where(exact > 0, 1, -1)
     while moved:  # a share taken back by one name can make room for another: pass again
         moved = False
         remainder = exact - shares
-        for i in np.argsort(-np.abs(remainder), kind="stable"):
-            # Only toward the target and away from zero: a name never moves back and forth.
-            direction = 1 if exact[i] > 0 else -1
-            if not movable[i] or direction * remainder[i] < _TOLERANCE:
-                continue
+        # Only toward the target and away from zero: a name never moves back and forth. A
+        # pass moves each name once, so which names can move is known at its start.
+        toward = direction_of * remainder
+        order = np.argsort(-np.abs(remainder), kind="stable")
+        for i in order[movable[order] & (toward[order] >= _TOLERANCE)].tolist():
+            direction = int(direction_of[i])
             # As many shares as fit, up to the far whole-share neighbour of the target: the
             # limits are convex, so if k shares fit, fewer do too.
-            room = int(np.ceil(direction * remainder[i] - 1e-9))
+            room = int(np.ceil(toward[i] - 1e-9))
             low, high = 0, room
             while low < high:
                 middle = (low + high + 1) // 2
