@@ -167,10 +167,10 @@ class RiskStage:
             held = weights != 0
             share = np.zeros(len(weights))
             share[columns] = figures.contributions
+            order = np.argsort(-np.abs(share), kind="stable")
+            order = order[share[order] != 0]
             by_symbol = tuple(
-                (symbols[i], float(share[i]))
-                for i in np.argsort(-np.abs(share), kind="stable")
-                if share[i] != 0
+                zip([symbols[i] for i in order.tolist()], share[order].tolist(), strict=True)
             )
             exposure = tuple(
                 (name, float(weights[held & (sectors == name)].sum()))
@@ -293,7 +293,7 @@ class RiskStage:
         self, weights: np.ndarray, risk: ScenarioRisk, marginal: np.ndarray
     ) -> tuple[InstrumentRiskView, ...]:
         symbols, sectors = self.universe.symbols, self.universe.sectors
-        columns = risk.columns
+        columns = risk.columns.tolist()
         return tuple(
             InstrumentRiskView(
                 symbols[columns[h.index]],

@@ -245,15 +245,18 @@ def holding_attribution(
     cvar = historical_cvar_attribution(w, scenarios, 0.99)
     held = np.flatnonzero(w)
     held = held[np.argsort(-np.abs(var_component[held]), kind="stable")]
+    # Whole columns to Python floats at once (a book holds hundreds of names, every cycle).
+    weight, marginal = w[held], vol_marginal[held]
     return tuple(
-        HoldingRisk(
-            int(k),
-            float(w[k]),
-            float(vol_marginal[k]) * annual,
-            float(w[k] * vol_marginal[k]) * annual,
-            float(var_marginal[k]),
-            float(var_component[k]),
-            float(cvar.component[k]),
+        HoldingRisk(*row)
+        for row in zip(
+            held.tolist(),
+            weight.tolist(),
+            (marginal * annual).tolist(),
+            (weight * marginal * annual).tolist(),
+            var_marginal[held].tolist(),
+            var_component[held].tolist(),
+            cvar.component[held].tolist(),
+            strict=True,
         )
-        for k in held
     )

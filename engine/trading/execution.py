@@ -291,9 +291,12 @@ class ExecutionDesk:
             for order, progress in working.values()
             if progress.cross_shares and cycle - progress.created_cycle == 1
         ]
-        for symbol in sorted({order.symbol for order, _ in first_day}):
+        by_symbol: dict[str, list[tuple[Order, OrderProgress]]] = {}
+        for order, progress in first_day:
+            by_symbol.setdefault(order.symbol, []).append((order, progress))
+        for symbol in sorted(by_symbol):
             price = price_of(symbol)
-            group = [(o, p) for o, p in first_day if o.symbol == symbol]
+            group = by_symbol[symbol]
             intents = []
             for order, progress in group:
                 want = progress.cross_shares
