@@ -41,6 +41,11 @@ SOLVERS = ("piqp", "clarabel")
 # agree with Clarabel at 1e-12 to about 1e-7, for two or three iterations more.
 PIQP_TOLERANCE = 1e-12
 PIQP_MAX_ITER = 250
+# A problem solved as a move from its centre (``QuadraticProblem.centre``) takes 13 to 16
+# iterations at 500 names; one still unsolved after this many is solved in the other form.
+MOVE_MAX_ITER = 40
+# Under a turnover limit, the move form up to this many names (at 1,000: 13 to 26 iterations).
+MOVE_TURNOVER_MAX_NAMES = 1000
 # An answer this far outside its bounds or exposure limits is treated as inaccurate.
 FEASIBILITY_SLACK = 1e-7
 
@@ -112,12 +117,17 @@ class QuadraticProblem:
         then needs no auxiliary variables and one row instead of 2n + 1: at 500 names PIQP
         takes 3.3 ms rather than 7.4, the weights within 2e-9. Under both limits, and with a
         dense covariance, the auxiliary variables stay: a move split for one limit beside the
-        other's rows was slower (11 ms), and it would repeat a dense block four times."""
+        other's rows was slower (11 ms), and it would repeat a dense block four times. Nor
+        under a turnover limit past ``MOVE_TURNOVER_MAX_NAMES``: at 2,000 names three of ten
+        such problems (``pcoord bench-allocation``) stopped at a precision floor, the duality
+        gap at 2.5e-12, short of the tolerance (``MOVE_MAX_ITER`` guards any other)."""
         if self.covariance is not None or (self.turnover is None) == (self.gross is None):
             return None
-        if self.turnover is not None:
-            return np.asarray(self.current, dtype=float)
-        return np.zeros(len(self.mu))
+        if self.turnover is None:
+            return np.zeros(len(self.mu))
+        if len(self.mu) > MOVE_TURNOVER_MAX_NAMES:
+            return None
+        return np.asarray(self.current, dtype=float)
 
     @property
     def structure(self) -> tuple[int, int, int, bool, bool]:
@@ -147,10 +157,11 @@ def _dense_block(block: np.ndarray, row0: int, col0: int) -> tuple[np.ndarray, .
     return (rows.ravel() + row0, cols.ravel() + col0, block.ravel().astype(float))
 
 
-def qp_matrices(problem: QuadraticProblem) -> dict[str, object]:
+def qp_matrices(problem: QuadraticProblem, as_move: bool = True) -> dict[str, object]:
     """``P, c, A, b, G, h_l, h_u, x_l, x_u`` of the problem (PIQP's names), as keyword
-    arguments for ``setup``: dense arrays when ``problem.dense_solver``, else sparse matrices."""
-    centre = problem.centre
+    arguments for ``setup``: dense arrays when ``problem.dense_solver``, else sparse matrices.
+    ``as_move=False``: the auxiliary variables' form even where ``problem.centre`` is set."""
+    centre = problem.centre if as_move else None
     if centre is not None:
         return _move_matrices(problem, centre)
     n, k, sectors, with_turnover, with_gross = problem.structure
@@ -308,10 +319,10 @@ def _move_matrices(problem: QuadraticProblem, centre: np.ndarray) -> dict[str, o
     }
 
 
-def weights_of(problem: QuadraticProblem, x: np.ndarray) -> np.ndarray:
-    """The weights in PIQP's answer ``x`` to ``qp_matrices(problem)``."""
+def weights_of(problem: QuadraticProblem, x: np.ndarray, as_move: bool = True) -> np.ndarray:
+    """The weights in PIQP's answer ``x`` to ``qp_matrices(problem, as_move)``."""
     n = len(problem.mu)
-    centre = problem.centre
+    centre = problem.centre if as_move else None
     if centre is None:
         return np.array(x[:n], dtype=float)
     return centre + np.asarray(x[:n], dtype=float) - np.asarray(x[n : 2 * n], dtype=float)
@@ -388,17 +399,36 @@ class DirectQp:
         """``solve`` in this process."""
         import piqp
 
-        data = qp_matrices(problem)
+        as_move = problem.centre is not None
+        if as_move and self.max_iter > MOVE_MAX_ITER:
+            status, x = self._piqp(problem, True, MOVE_MAX_ITER)
+            if status != piqp.PIQP_MAX_ITER_REACHED:
+                return self._weights(problem, status, x, True)
+            # At a precision floor (seen at 2,000 names: the duality gap stops at 2.5e-12,
+            # the weights long settled): the auxiliary variables' form, which reaches it.
+            as_move = False
+        status, x = self._piqp(problem, as_move, self.max_iter)
+        return self._weights(problem, status, x, as_move)
+
+    @staticmethod
+    def _piqp(problem: QuadraticProblem, as_move: bool, max_iter: int) -> tuple[object, object]:
+        import piqp
+
         solver = piqp.DenseSolver() if problem.dense_solver else piqp.SparseSolver()
         settings = solver.settings
         settings.eps_abs = settings.eps_rel = PIQP_TOLERANCE
         settings.eps_duality_gap_abs = settings.eps_duality_gap_rel = PIQP_TOLERANCE
-        settings.max_iter = self.max_iter
-        solver.setup(**data)
-        status = solver.solve()
+        settings.max_iter = max_iter
+        solver.setup(**qp_matrices(problem, as_move))
+        return solver.solve(), solver.result.x
+
+    @staticmethod
+    def _weights(problem: QuadraticProblem, status: object, x: object, as_move: bool) -> np.ndarray:
+        import piqp
+
         if status != piqp.PIQP_SOLVED:
             raise QpFailed(_STATUS_WORDS.get(status, str(status)))
-        weights = weights_of(problem, solver.result.x)
+        weights = weights_of(problem, np.asarray(x), as_move)
         _check(problem, weights)
         return weights
 

@@ -10,9 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.allocation import qp
 from engine.allocation.mandate import MandateAllocator
-from engine.allocation.optimisers import Bounds, Limits, MeanVariance, MinimumVariance, Sizer
-from engine.allocation.qp import SolverChoice
+from engine.allocation.optimisers import (
+    Bounds,
+    Limits,
+    MeanVariance,
+    MinimumVariance,
+    Sizer,
+    net_range,
+    risk_factor,
+)
+from engine.allocation.qp import DirectQp, SolverChoice, quadratic_problem
 from engine.allocation.risk_models import (
     CovarianceEstimate,
     LedoitWolfShrinkage,
@@ -148,3 +157,23 @@ def test_the_config_names_the_solver_field_when_it_is_unknown(tmp_path: Path) ->
     path.write_text(default.replace('solver = "piqp"', 'solver = "gurobi"'))
     with pytest.raises(ConfigError, match=r"allocation\.solver: .*'piqp' or 'clarabel'"):
         load_config(path)
+
+
+def test_a_move_form_solve_stopped_at_its_limit_is_answered_in_the_auxiliary_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A turnover-limited book: solved as a move from today's weights unless that stalls (at a
+    # precision floor), then with the auxiliary variables, to the same tolerance.
+    n = 40
+    estimate = _estimate(n, 8, factor=True)
+    bounds, limits = _books(n, 8)[1]
+    mu = estimate.volatility * 0.05 * np.linspace(-1, 1, n)
+    problem = quadratic_problem(
+        mu, risk_factor(estimate), 3.0, bounds, limits, False, net_range(bounds, limits)
+    )
+    assert problem.centre is not None
+    as_move = DirectQp().solve_here(problem)
+    monkeypatch.setattr(qp, "MOVE_MAX_ITER", 2)
+    stalled = DirectQp().solve_here(problem)
+    assert np.abs(stalled - as_move).max() <= 1e-7
+    assert stalled.tobytes() != as_move.tobytes()  # a different solve, not the same one
