@@ -65,7 +65,8 @@ def _books(n: int, seed: int) -> list[tuple[Bounds, Limits]]:
 
 @pytest.mark.parametrize("model", Sizer.MODELS)
 @pytest.mark.parametrize("factor", [True, False], ids=["factor", "dense"])
-@pytest.mark.parametrize(("n", "seed"), [(12, 1), (40, 2), (90, 3)])
+# 200 names: the turnover- and gross-limited books are solved as moves (qp.MOVE_MIN_NAMES).
+@pytest.mark.parametrize(("n", "seed"), [(12, 1), (40, 2), (90, 3), (200, 4)])
 def test_every_model_from_the_default_solver_is_within_1e_6_of_clarabel_at_1e_12(
     model: str, factor: bool, n: int, seed: int
 ) -> None:
@@ -164,7 +165,7 @@ def test_a_move_form_solve_stopped_at_its_limit_is_answered_in_the_auxiliary_for
 ) -> None:
     # A turnover-limited book: solved as a move from today's weights unless that stalls (at a
     # precision floor), then with the auxiliary variables, to the same tolerance.
-    n = 40
+    n = qp.MOVE_MIN_NAMES
     estimate = _estimate(n, 8, factor=True)
     bounds, limits = _books(n, 8)[1]
     mu = estimate.volatility * 0.05 * np.linspace(-1, 1, n)
