@@ -73,6 +73,7 @@ from engine.cycle.signals import SignalsStage
 from engine.cycle.trades import TradesStage
 from engine.events.bus import EventBus
 from engine.model import CycleReport, Instrument, MarketTick, to_cash
+from engine.performance.latency import collect_between_cycles
 from engine.risk.manager import RiskManager
 from engine.risk.scenarios import Scenario
 from engine.signals.intake import SignalIntake
@@ -519,6 +520,7 @@ class Coordinator:
         )
         views.record_cycle(report)
         self.recorder.after_cycle()
+        collect_between_cycles()
         return report
 
     # -- read side ----------------------------------------------------------------------------

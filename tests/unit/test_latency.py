@@ -165,6 +165,37 @@ def test_low_latency_gc_freezes_start_up_objects_and_restores_the_collector() ->
     assert gc.get_freeze_count() == 0
 
 
+def test_between_cycles_the_young_generation_is_collected_once_a_quarter_full() -> None:
+    import gc
+
+    from engine.performance.latency import collect_between_cycles
+
+    before = gc.get_threshold()
+    kept: list[list[int]] = []
+    try:
+        gc.set_threshold(4_000, 3, 10)
+        gc.collect()
+        kept.extend([k] for k in range(100))  # well under a quarter of 4,000
+        assert collect_between_cycles() is None
+        assert gc.get_count()[0] >= 100
+        kept.extend([k] for k in range(1_000))
+        assert collect_between_cycles() == 0
+        assert gc.get_count()[0] < 100
+        # A young collection counts toward the middle generation's threshold (3): the third is
+        # that generation's.
+        kept.extend([k] for k in range(1_000))
+        assert collect_between_cycles() == 0
+        kept.extend([k] for k in range(1_000))
+        assert collect_between_cycles() == 1
+        assert gc.get_count()[1] == 0
+        gc.disable()
+        kept.extend([k] for k in range(2_000))
+        assert collect_between_cycles() is None
+    finally:
+        gc.enable()
+        gc.set_threshold(*before)
+
+
 def test_the_engine_runs_blas_on_one_thread_unless_the_environment_says_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
