@@ -132,7 +132,7 @@ class QuadraticProblem:
         if n < MOVE_MIN_NAMES:
             return None
         if self.turnover is None:
-            return np.zeros(len(self.mu))
+            return np.zeros(n)
         if n > MOVE_TURNOVER_MAX_NAMES:
             return None
         return np.asarray(self.current, dtype=float)
