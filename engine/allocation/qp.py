@@ -165,11 +165,10 @@ def _dense_block(block: np.ndarray, row0: int, col0: int) -> tuple[np.ndarray, .
     return (rows.ravel() + row0, cols.ravel() + col0, block.ravel().astype(float))
 
 
-def qp_matrices(problem: QuadraticProblem, as_move: bool = True) -> dict[str, object]:
+def qp_matrices(problem: QuadraticProblem, centre: np.ndarray | None) -> dict[str, object]:
     """``P, c, A, b, G, h_l, h_u, x_l, x_u`` of the problem (PIQP's names), as keyword
     arguments for ``setup``: dense arrays when ``problem.dense_solver``, else sparse matrices.
-    ``as_move=False``: the auxiliary variables' form even where ``problem.centre`` is set."""
-    centre = problem.centre if as_move else None
+    ``centre``: as a move from it (``problem.centre``); None: with the auxiliary variables."""
     if centre is not None:
         return _move_matrices(problem, centre)
     n, k, sectors, with_turnover, with_gross = problem.structure
@@ -327,10 +326,9 @@ def _move_matrices(problem: QuadraticProblem, centre: np.ndarray) -> dict[str, o
     }
 
 
-def weights_of(problem: QuadraticProblem, x: np.ndarray, as_move: bool = True) -> np.ndarray:
-    """The weights in PIQP's answer ``x`` to ``qp_matrices(problem, as_move)``."""
+def weights_of(problem: QuadraticProblem, x: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+    """The weights in PIQP's answer ``x`` to ``qp_matrices(problem, centre)``."""
     n = len(problem.mu)
-    centre = problem.centre if as_move else None
     if centre is None:
         return np.array(x[:n], dtype=float)
     return centre + np.asarray(x[:n], dtype=float) - np.asarray(x[n : 2 * n], dtype=float)
@@ -407,19 +405,21 @@ class DirectQp:
         """``solve`` in this process."""
         import piqp
 
-        as_move = problem.centre is not None
-        if as_move and self.max_iter > MOVE_MAX_ITER:
-            status, x = self._piqp(problem, True, MOVE_MAX_ITER)
+        centre = problem.centre
+        if centre is not None and self.max_iter > MOVE_MAX_ITER:
+            status, x = self._piqp(problem, centre, MOVE_MAX_ITER)
             if status != piqp.PIQP_MAX_ITER_REACHED:
-                return self._weights(problem, status, x, True)
+                return self._weights(problem, status, x, centre)
             # At a precision floor (seen at 2,000 names: the duality gap stops at 2.5e-12,
             # the weights long settled): the auxiliary variables' form, which reaches it.
-            as_move = False
-        status, x = self._piqp(problem, as_move, self.max_iter)
-        return self._weights(problem, status, x, as_move)
+            centre = None
+        status, x = self._piqp(problem, centre, self.max_iter)
+        return self._weights(problem, status, x, centre)
 
     @staticmethod
-    def _piqp(problem: QuadraticProblem, as_move: bool, max_iter: int) -> tuple[object, object]:
+    def _piqp(
+        problem: QuadraticProblem, centre: np.ndarray | None, max_iter: int
+    ) -> tuple[object, object]:
         import piqp
 
         solver = piqp.DenseSolver() if problem.dense_solver else piqp.SparseSolver()
@@ -427,16 +427,18 @@ class DirectQp:
         settings.eps_abs = settings.eps_rel = PIQP_TOLERANCE
         settings.eps_duality_gap_abs = settings.eps_duality_gap_rel = PIQP_TOLERANCE
         settings.max_iter = max_iter
-        solver.setup(**qp_matrices(problem, as_move))
+        solver.setup(**qp_matrices(problem, centre))
         return solver.solve(), solver.result.x
 
     @staticmethod
-    def _weights(problem: QuadraticProblem, status: object, x: object, as_move: bool) -> np.ndarray:
+    def _weights(
+        problem: QuadraticProblem, status: object, x: object, centre: np.ndarray | None
+    ) -> np.ndarray:
         import piqp
 
         if status != piqp.PIQP_SOLVED:
             raise QpFailed(_STATUS_WORDS.get(status, str(status)))
-        weights = weights_of(problem, np.asarray(x), as_move)
+        weights = weights_of(problem, np.asarray(x), centre)
         _check(problem, weights)
         return weights
 
