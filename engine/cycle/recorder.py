@@ -130,13 +130,7 @@ class EventRecorder:
         else:
             event_id = f"s{self.session_id}-{uuid.uuid4().hex[:16]}"
         event = Event(
-            event_id=event_id,
-            type=event_type,
-            timestamp=utc_now(),
-            actor=actor,
-            payload=payload,
-            portfolio_id=portfolio_id,
-            correlation_id=f"cycle-{correlation}",
+            event_id, event_type, utc_now(), actor, payload, portfolio_id, f"cycle-{correlation}"
         )
         self.state.apply(event)
         self._unpublished.append(event)

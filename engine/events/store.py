@@ -350,19 +350,20 @@ class SqlEventStore:
                             payload,
                         )
                     )
-                    # The constructor, not dataclasses.replace: a third of the cost, per event.
+                    # The constructor with every field in order, not _replace: a third of the
+                    # cost, per event.
                     stored.append(
                         Event(
-                            event_id=item.event_id,
-                            type=item.type,
-                            timestamp=item.timestamp,
-                            actor=item.actor,
-                            payload=item.payload,
-                            portfolio_id=item.portfolio_id,
-                            correlation_id=item.correlation_id,
-                            version=item.version,
-                            seq=seq,
-                            portfolio_seq=portfolio_seq,
+                            item.event_id,
+                            item.type,
+                            item.timestamp,
+                            item.actor,
+                            item.payload,
+                            item.portfolio_id,
+                            item.correlation_id,
+                            item.version,
+                            seq,
+                            portfolio_seq,
                         )
                     )
                 if not rows:
@@ -620,14 +621,19 @@ def _check_widths(item: Event) -> None:
 
 
 def _as_utc(moment: datetime, event_id: str) -> datetime:
+    if moment.tzinfo is UTC:  # the engine's own timestamps (utc_now): nothing to convert
+        return moment
     if moment.tzinfo is None:
         raise ValueError(f"event {event_id}: timestamp {moment} has no time zone (use UTC)")
     return moment.astimezone(UTC)
 
 
 def _sqlite_text(moment: datetime) -> str:
-    """A UTC timestamp as SQLAlchemy's SQLite DATETIME stores it: 2024-01-02 12:00:00.000001."""
-    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    """A UTC timestamp as SQLAlchemy's SQLite DATETIME stores it: 2024-01-02 12:00:00.000001.
+
+    ``moment`` is in UTC (``_as_utc``): its text ends in +00:00, cut off here, which costs a
+    quarter less than a copy of it without a time zone."""
+    return moment.isoformat(" ", "microseconds")[:-6]
 
 
 def utc_now() -> datetime:

@@ -1,7 +1,6 @@
 """The SQL event store: global and per-portfolio order, idempotent appends, exact payloads."""
 
 import math
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -130,7 +129,7 @@ def test_appends_leave_the_write_ahead_log_to_the_checkpoint_between_cycles(
     # checkpoint() does, and then nothing is left for the next one.
     for start in range(0, 30_000, 3_000):
         batch = [_event(n % 60) for n in range(start, start + 3_000)]
-        store.append([replace(e, event_id=f"w{start + k}") for k, e in enumerate(batch)])
+        store.append([e._replace(event_id=f"w{start + k}") for k, e in enumerate(batch)])
     copied = store.checkpoint()
     assert copied > 1_000  # SQLite's own threshold would have checkpointed inside the appends
     assert store.checkpoint() == copied  # the log kept, fully copied: nothing new to copy
