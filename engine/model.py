@@ -171,8 +171,7 @@ class Order:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):
     """One execution: ``quantity_shares`` of ``symbol`` at ``price_usd``, traded on ``timestamp``.
 
     ``settlement_date`` is when the cash actually changes hands (e.g. T+1); ``None`` means it

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -207,8 +208,7 @@ def by_sleeve(sleeve_contributions: np.ndarray, marginal: np.ndarray) -> np.ndar
     return sleeve_contributions @ marginal
 
 
-@dataclass(frozen=True, slots=True)
-class HoldingRisk:
+class HoldingRisk(NamedTuple):
     """One holding's Euler attribution at the 99% level: ``index`` into the weights given;
     volatility annualised; VaR parametric and CVaR historical, 1-day, fractions of NAV."""
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -98,8 +98,7 @@ def budget_measure(name: str, weights: np.ndarray, model: RiskModel) -> float:
     return var if measure == "var" else cvar
 
 
-@dataclass(frozen=True, slots=True)
-class GateDecision:
+class GateDecision(NamedTuple):
     """What the gate did with one order: ``order`` carries the approved quantity (the requested
     one when passed; unchanged when rejected, with ``approved_shares`` 0)."""
 

@@ -29,6 +29,7 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 
@@ -94,16 +95,14 @@ class OrderProgress:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedOrder:
+class PlannedOrder(NamedTuple):
     order: Order
     progress: OrderProgress
     urgency: float
     risk_reducing: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DayFill:
+class DayFill(NamedTuple):
     order: Order
     quantity_shares: int
     price_usd: Decimal
@@ -134,8 +133,7 @@ class BlockRecord:
     children: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Completion:
+class Completion(NamedTuple):
     order: Order
     state: str  # "FILLED" or "CANCELLED"
     reason: str
