@@ -4,6 +4,8 @@ The engine thread builds a new ``StateSnapshot`` at the end of every cycle and s
 readers never see a half-updated state and never hold a lock. Everything in here is a frozen
 dataclass or a tuple so a reader cannot change what the engine owns (the live engine's signal
 rows are a ``SignalRows``, engine/views/signal_rows.py: an immutable sequence read as a tuple).
+The views made per holding, per order or per gate decision, hundreds to thousands a cycle, are
+``NamedTuple``s: as immutable, at a third of a frozen dataclass's cost to construct.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from engine.allocation.impact import AllocationImpact
 from engine.model import Conflict, CycleReport, Fill, Instrument, Order
@@ -27,8 +30,7 @@ class EngineStatus(enum.StrEnum):
     STOPPED = "stopped"
 
 
-@dataclass(frozen=True, slots=True)
-class PositionView:
+class PositionView(NamedTuple):
     symbol: str
     sector: str
     quantity_shares: int
@@ -214,8 +216,7 @@ class TransportView:
     relay_error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class WorkingOrderView:
+class WorkingOrderView(NamedTuple):
     """An order still working at the venue (or just created): its plan and progress.
 
     ``state``: NEW, PARTIALLY_FILLED (terminal states leave the view); ``schedule``: planned
@@ -320,8 +321,7 @@ class RiskAlertView:
     acknowledged_note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class GateDecisionView:
+class GateDecisionView(NamedTuple):
     """An order the pre-trade risk gate scaled down or rejected, and why."""
 
     market_date: date
@@ -364,8 +364,7 @@ class StressView:
     pnl_proposed: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class InstrumentRiskView:
+class InstrumentRiskView(NamedTuple):
     """One holding's Euler risk attribution (engine/risk/attribution.py): ``marginal`` is the
     measure's change per unit of NAV added to the instrument, ``component`` its part of the
     total (weight x marginal; the components sum to the total). Volatility is annualised; VaR

@@ -96,7 +96,7 @@ def test_the_gate_a_budget_a_breach_and_an_infeasible_allocation_are_each_named(
     book = _cash_book(allocation=AllocationView(DAY, "mv", "infeasible", "no solution", (), ()))
     risk = _risk(budget_scaling=("volatility", 0.6), limits=(breach,))
     gate = (_decision("rejected"), _decision("scaled", "sector_cap"), _decision("rejected"))
-    other = replace(_decision("rejected"), portfolio_id="income")
+    other = _decision("rejected")._replace(portfolio_id="income")
 
     reasons = reasons_off_target(book, risk, (*gate, other))
 

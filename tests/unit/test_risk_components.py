@@ -420,7 +420,7 @@ def _decision(**changes: Any) -> GateDecisionView:
         threshold=50_000.0,
         reason="scaled to fit max_order_notional_usd",
     )
-    return replace(view, **changes)
+    return view._replace(**changes)
 
 
 def test_gate_decisions_show_requested_and_approved_shares_and_the_limit_that_decided() -> None:

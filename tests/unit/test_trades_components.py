@@ -96,7 +96,7 @@ def _order(**changes: Any) -> WorkingOrderView:
         decision_price_usd=Decimal("62.5000"),
         estimated_cost_bps=7.25,
     )
-    return replace(order, **changes)
+    return order._replace(**changes)
 
 
 def _headers(table: Component) -> list[str]:
