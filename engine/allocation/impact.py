@@ -116,6 +116,8 @@ def assess_allocation(
     variance = risk.variance(target)
     shares = target * risk.times(target) / variance if variance > 0 else np.zeros(n)
     by_size = np.argsort(-np.abs(shares), kind="stable")
+    # Selected as arrays and read as lists: a numpy scalar per name cost more than the maths.
+    held = by_size[target[by_size] != 0]
     return AllocationImpact(
         float(TRADING_DAYS_PER_YEAR * expected_returns @ target),
         float(TRADING_DAYS_PER_YEAR * expected_returns @ current),
@@ -127,8 +129,7 @@ def assess_allocation(
         cost_usd / nav_usd / BPS if nav_usd > 0 else 0.0,
         tuple(
             WeightChange(symbols[i], float(current[i]), float(target[i]))
-            for i in order
-            if change[i] != 0
+            for i in order[change[order] != 0].tolist()
         ),
-        tuple((symbols[i], float(shares[i])) for i in by_size if target[i] != 0),
+        tuple(zip([symbols[i] for i in held.tolist()], shares[held].tolist(), strict=True)),
     )

@@ -211,7 +211,7 @@ class MandateAllocator:
             return weights, members, None  # no view, or pins take it all: the rest is cash
         estimate = cached_estimate(self.risk_model, returns[:, chosen])
         limits = Limits(
-            tuple(sectors[i] for i in chosen) if sectors else (),
+            tuple(sectors[i] for i in chosen.tolist()) if sectors else (),
             self.sector_caps if sectors else (),
             current[chosen] if self.max_turnover is not None else None,
             self.max_turnover,
@@ -304,7 +304,7 @@ class MandateAllocator:
             signals.score[chosen], signals.confidence[chosen], estimate.volatility
         )
         impact = assess_allocation(
-            tuple(symbols[i] for i in chosen),
+            tuple(symbols[i] for i in chosen.tolist()),
             target[chosen],
             current[chosen],
             benchmark,

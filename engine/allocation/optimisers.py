@@ -210,7 +210,8 @@ class Limits:
                 f"sectors: {len(self.sectors)} given for {instruments} instruments"
             )
         names = tuple(name for name, _ in self.sector_caps)
-        matrix = np.array([[float(s == name) for s in self.sectors] for name in names])
+        # Compared as arrays: the nested comprehension cost more than the solve's set-up.
+        matrix = (np.array(self.sectors)[None, :] == np.array(names)[:, None]).astype(float)
         return matrix, np.array([cap for _, cap in self.sector_caps], dtype=float), names
 
     def check(self, instruments: int, bounds: Bounds) -> None:

@@ -248,8 +248,10 @@ class AllocationStage:
             tuple(self._sleeve_view(result) for result in sleeve_outcomes),
             *_solver_shown(outcome, sleeve_outcomes),
         )
+        held = np.flatnonzero(target.weights)
         held_weights = {
-            symbols[i]: round(float(target.weights[i]), 6) for i in np.flatnonzero(target.weights)
+            symbols[i]: round(w, 6)
+            for i, w in zip(held.tolist(), target.weights[held].tolist(), strict=True)
         }
         emit(
             "TargetWeightsSet",
