@@ -129,7 +129,10 @@ class TurnoverTracker:
     def observe(self, event: Event) -> None:
         if event.type == "OrderFilled":
             p = event.payload
-            running = self._running.setdefault(event.portfolio_id or "", _RunningTurnover())
+            pid = event.portfolio_id or ""
+            running = self._running.get(pid)
+            if running is None:  # not setdefault: that builds one for every fill
+                running = self._running[pid] = _RunningTurnover()
             running.traded_usd += Decimal(p["quantity_shares"]) * Decimal(p["price_usd"])
         elif event.type == "CycleCompleted":
             market_date = date.fromisoformat(event.payload["market_date"])
