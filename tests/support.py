@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
 from engine.config import AppConfig, parse_config
 from engine.model import CoordinatedSignals
 from engine.snapshot import SignalRow
+
+T = TypeVar("T")
 
 SIMULATED_CONFIG = """
 speed_days_per_second = {speed}
@@ -66,6 +69,18 @@ def eventually(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+def until(condition: Callable[[], T | None], timeout_s: float, what: str) -> T:
+    """Poll ``condition`` until it gives a true value, and return that value; fail naming
+    ``what`` was awaited if ``timeout_s`` passes first (a deadline, never the outcome)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 SIGNALS_CONFIG = """

@@ -6,17 +6,16 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from engine.events.store import SqlEventStore
+from tests.support import until
 
 pytestmark = pytest.mark.pulsar
 REPO = Path(__file__).resolve().parents[2]
@@ -34,16 +33,6 @@ def _health(port: int) -> dict | None:
             return json.loads(reply.read())
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
-
-
-def _until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 @pytest.fixture
@@ -112,8 +101,8 @@ def test_a_dashboard_in_another_process_follows_the_engine_through_pulsar(
     processes: tuple[int, int, str],
 ) -> None:
     engine_port, follower_port, database_url = processes
-    _until(lambda: (_health(engine_port) or {}).get("cycles_completed", 0) >= 40, 90, "the engine")
-    followed = _until(
+    until(lambda: (_health(engine_port) or {}).get("cycles_completed", 0) >= 40, 90, "the engine")
+    followed = until(
         lambda: (h := _health(follower_port)) and h["cycles_completed"] >= 40 and h,
         90,
         "the follower to see 40 cycles",
