@@ -154,8 +154,7 @@ class Side(enum.StrEnum):
     SELL = "SELL"
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
+class _OrderFields(NamedTuple):
     order_id: str
     portfolio_id: str
     symbol: str
@@ -164,11 +163,38 @@ class Order:
     decision_price_usd: Decimal
     created: date
 
-    def __post_init__(self) -> None:
-        if self.quantity_shares <= 0:
+
+class Order(_OrderFields):
+    """An instruction to trade ``quantity_shares`` (positive) of ``symbol``, decided at
+    ``decision_price_usd`` on ``created``.
+
+    Immutable as a tuple: a cycle builds thousands (made, sliced per day, folded from its event,
+    scaled by the gate), and a frozen dataclass cost about three times as much to construct. The
+    check a ``__post_init__`` made is in ``__new__``, and ``_replace`` goes through it too."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        order_id: str,
+        portfolio_id: str,
+        symbol: str,
+        side: Side,
+        quantity_shares: int,
+        decision_price_usd: Decimal,
+        created: date,
+    ) -> Order:
+        if quantity_shares <= 0:
             raise ValueError(
-                f"Order.quantity_shares: {self.quantity_shares} must be a positive whole number"
+                f"Order.quantity_shares: {quantity_shares} must be a positive whole number"
             )
+        return tuple.__new__(
+            cls,
+            (order_id, portfolio_id, symbol, side, quantity_shares, decision_price_usd, created),
+        )
+
+    def _replace(self, **changes: Any) -> Order:
+        return Order(**{**self._asdict(), **changes})
 
 
 class Fill(NamedTuple):

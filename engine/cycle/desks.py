@@ -13,7 +13,6 @@ nothing is recorded for a refused command.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
@@ -196,7 +195,7 @@ class RiskDesk:
         if not working or close is None:
             return []
         left = [
-            replace(order, quantity_shares=remaining)
+            order._replace(quantity_shares=remaining)
             for order in working
             if (remaining := remaining_shares(state, order)) > 0
         ]

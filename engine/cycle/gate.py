@@ -102,7 +102,7 @@ class GateStage:
                 if decision.action == "scaled":
                     scaled[(pid, order.symbol)] = decision
                 else:
-                    order = replace(order, order_id=f"{pid}-{cycle:08d}-G{k:04d}")
+                    order = order._replace(order_id=f"{pid}-{cycle:08d}-G{k:04d}")
                     emit(
                         "OrderRejected",
                         {

@@ -27,7 +27,7 @@ price; fills at other prices and partial fills are checked after the trade by mo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -471,7 +471,7 @@ class RiskGate:
         order = work.orders[k]
         action: Literal["scaled", "rejected"] = "scaled" if approved else "rejected"
         return GateDecision(
-            replace(order, quantity_shares=approved) if approved else order,
+            order._replace(quantity_shares=approved) if approved else order,
             requested,
             approved,
             action,
