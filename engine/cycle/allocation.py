@@ -248,16 +248,11 @@ class AllocationStage:
             tuple(self._sleeve_view(result) for result in sleeve_outcomes),
             *_solver_shown(outcome, sleeve_outcomes),
         )
-        held = np.flatnonzero(target.weights)
-        held_weights = {
-            symbols[i]: round(w, 6)
-            for i, w in zip(held.tolist(), target.weights[held].tolist(), strict=True)
-        }
         emit(
             "TargetWeightsSet",
             {
                 "market_date": tick.timestamp.isoformat(),
-                "weights": held_weights,
+                "weights": self.universe.by_symbol(target.weights, 6),
                 "cash_weight": round(target.cash_weight, 6),
                 "model": outcome.model,
                 "binding": list(binding),
@@ -265,10 +260,7 @@ class AllocationStage:
                 **(
                     {
                         "sleeves": {
-                            r.sleeve.sleeve_id: {
-                                symbols[i]: round(float(r.weights[i]), 8)
-                                for i in np.flatnonzero(r.weights)
-                            }
+                            r.sleeve.sleeve_id: self.universe.by_symbol(r.weights, 8)
                             for r in sleeve_outcomes
                         },
                         "sleeve_capital": {

@@ -63,6 +63,15 @@ class Universe:
             vector[self.symbol_index[symbol]] = weight
         return vector
 
+    def by_symbol(self, vector: np.ndarray, digits: int) -> dict[str, float]:
+        """``vector``'s non-zero weights by symbol, rounded to ``digits`` (as events record
+        them): the inverse of ``vector``. Read as lists, not one numpy scalar per name."""
+        held = np.flatnonzero(vector)
+        return {
+            self.symbols[i]: round(weight, digits)
+            for i, weight in zip(held.tolist(), vector[held].tolist(), strict=True)
+        }
+
 
 # slots off: cached_property needs an instance __dict__.
 @dataclass(frozen=True, eq=False)
