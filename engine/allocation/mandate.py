@@ -41,7 +41,7 @@ from engine.allocation.expected_returns import SignalToReturn
 from engine.allocation.impact import AllocationImpact, assess_allocation
 from engine.allocation.optimisers import Bounds, InfeasibleAllocation, Limits, Sizer
 from engine.allocation.qp import SolvedBy, SolverChoice
-from engine.allocation.risk_models import RiskModel, cached_estimate, trailing_returns
+from engine.allocation.risk_models import RiskModel, cached_estimate, trailing_window
 from engine.allocation.rounding import ShareLimits
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.model import CoordinatedSignals, TargetWeights
@@ -198,7 +198,8 @@ class MandateAllocator:
         n = len(signals.score)
         if prices is None or len(prices) < 3:
             raise InfeasibleAllocation(f"{self.model}: needs a price history")
-        returns, full_history = trailing_returns(prices, self.lookback_days)
+        trailing = trailing_window(prices, self.lookback_days)
+        full_history = trailing.complete
         conviction = signals.score * signals.confidence
         if self.model == "mean_variance" or self.long_short:
             members = eligible & full_history & (signals.confidence > 0)
@@ -209,9 +210,9 @@ class MandateAllocator:
         bounds = self.bounds(len(chosen), reserve)
         if len(chosen) == 0 or bounds is None:
             return weights, members, None  # no view, or pins take it all: the rest is cash
-        estimate = cached_estimate(self.risk_model, returns[:, chosen])
+        estimate = cached_estimate(self.risk_model, trailing, chosen)
         limits = Limits(
-            tuple(sectors[i] for i in chosen.tolist()) if sectors else (),
+            tuple(map(sectors.__getitem__, chosen.tolist())) if sectors else (),
             self.sector_caps if sectors else (),
             current[chosen] if self.max_turnover is not None else None,
             self.max_turnover,
@@ -289,7 +290,8 @@ class MandateAllocator:
         (target or current) on instruments left out for lack of history. None without prices."""
         if len(prices) < 3:
             return None
-        returns, full_history = trailing_returns(prices, self.lookback_days)
+        trailing = trailing_window(prices, self.lookback_days)
+        full_history = trailing.complete
         involved = (universe | (target != 0) | (current != 0)) & full_history
         unassessed = float(
             np.abs(target[~full_history]).sum() + np.abs(current[~full_history]).sum()
@@ -297,14 +299,14 @@ class MandateAllocator:
         chosen = np.flatnonzero(involved)
         if len(chosen) == 0:
             return None
-        estimate = cached_estimate(self.risk_model, returns[:, chosen])
+        estimate = cached_estimate(self.risk_model, trailing, chosen)
         benchmark = (universe & full_history)[chosen].astype(float)
         benchmark = benchmark / benchmark.sum() if benchmark.sum() > 0 else benchmark
         mu = self.signal_to_return.expected_returns(
             signals.score[chosen], signals.confidence[chosen], estimate.volatility
         )
         impact = assess_allocation(
-            tuple(symbols[i] for i in chosen.tolist()),
+            tuple(map(symbols.__getitem__, chosen.tolist())),
             target[chosen],
             current[chosen],
             benchmark,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -115,6 +116,46 @@ def trailing_returns(prices: np.ndarray, lookback_days: int) -> tuple[np.ndarray
         returns = window[1:] / window[:-1] - 1.0
     complete = np.all(np.isfinite(returns), axis=0) & np.all(window > 0, axis=0)
     return returns, complete
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TrailingReturns:
+    """``trailing_returns`` of one price window, read-only, with the SHA-256 of the returns'
+    bytes: an estimate over a subset of the instruments is keyed by it and the subset's indices
+    (``cached_estimate``), not by hashing the subset again."""
+
+    returns: np.ndarray
+    complete: np.ndarray
+    digest: bytes
+
+
+_trailing_memo: dict[int, tuple[weakref.ref[np.ndarray], TrailingReturns]] = {}
+_trailing_lock = threading.Lock()
+
+
+def trailing_window(prices: np.ndarray, lookback_days: int) -> TrailingReturns:
+    """``trailing_returns(prices, lookback_days)``, worked out once per read-only window.
+
+    Every portfolio's sizing and impact assessment in a cycle reads the same window (the market
+    stage's view of its rolling prices, which it marks read-only): twenty computations of the
+    same returns a cycle at ten portfolios. A writable array may change between two calls, so it
+    is computed each time."""
+    memo = isinstance(prices, np.ndarray) and not prices.flags.writeable
+    if memo:
+        with _trailing_lock:
+            kept = _trailing_memo.get(lookback_days)
+            if kept is not None and kept[0]() is prices:
+                return kept[1]
+    returns, complete = trailing_returns(prices, lookback_days)
+    returns = np.ascontiguousarray(returns)  # a column-major window gives column-major returns
+    returns.flags.writeable = False
+    complete.flags.writeable = False
+    result = TrailingReturns(returns, complete, hashlib.sha256(returns).digest())
+    if memo:
+        with _trailing_lock:
+            # Only the newest window per look-back: the weak reference lets an old one go.
+            _trailing_memo[lookback_days] = (weakref.ref(prices), result)
+    return result
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -322,21 +363,32 @@ _cache: OrderedDict[tuple[object, ...], CovarianceEstimate] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def cached_estimate(model: RiskModel, returns: np.ndarray) -> CovarianceEstimate:
-    """``model.estimate(returns)``, computed once for equal inputs: portfolios sharing a
-    universe and a look-back (and a cycle's allocation and its impact assessment) reuse it. The
-    key is the model's settings and the returns' exact bytes, so a hit is the same estimate."""
-    returns = np.ascontiguousarray(returns, dtype=float)
-    # SHA-256 over the array's own buffer: with the CPU's SHA instructions about twice as fast
-    # as BLAKE2 here, and no copy (two keys per portfolio per cycle, 240 kB each at 500 names).
-    digest = hashlib.sha256(returns).digest()
-    key = (type(model).__name__, tuple(sorted(vars(model).items())), returns.shape, digest)
+def cached_estimate(
+    model: RiskModel, returns: np.ndarray | TrailingReturns, columns: np.ndarray | None = None
+) -> CovarianceEstimate:
+    """``model.estimate(returns[:, columns])`` (all columns when None), computed once for equal
+    inputs: portfolios sharing a universe and a look-back (and a cycle's allocation and its
+    impact assessment) reuse it. The key is the model's settings and the returns' exact bytes (a
+    ``TrailingReturns`` brings their digest, then only the column indices are added), so a hit
+    is the same estimate."""
+    settings = (type(model).__name__, tuple(sorted(vars(model).items())))
+    if isinstance(returns, TrailingReturns):
+        picked = returns.returns if columns is None else returns.returns[:, columns]
+        chosen = b"" if columns is None else np.asarray(columns, dtype=np.int64).tobytes()
+        key = (*settings, returns.returns.shape, returns.digest, chosen)
+    else:
+        picked = np.ascontiguousarray(
+            returns if columns is None else np.asarray(returns)[:, columns], dtype=float
+        )
+        # SHA-256 over the array's own buffer: with the CPU's SHA instructions about twice as
+        # fast as BLAKE2 here, and no copy.
+        key = (*settings, picked.shape, hashlib.sha256(picked).digest(), None)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit
-    estimate = model.estimate(returns)
+    estimate = model.estimate(np.ascontiguousarray(picked, dtype=float))
     with _cache_lock:
         _cache[key] = estimate
         while len(_cache) > _CACHE_SIZE:

@@ -124,6 +124,42 @@ def test_equal_returns_share_one_cached_estimate() -> None:
     assert np.array_equal(first.covariance, LedoitWolfShrinkage().estimate(returns).covariance)
 
 
+def test_a_read_only_window_gives_its_trailing_returns_once_and_a_column_keyed_estimate() -> None:
+    from engine.allocation.risk_models import (
+        LedoitWolfShrinkage,
+        cached_estimate,
+        trailing_returns,
+        trailing_window,
+    )
+
+    prices = np.random.default_rng(4).uniform(10.0, 20.0, size=(40, 12))
+    prices[-5, 3] = np.nan  # instrument 3 lacks a full history in the look-back
+    window = prices.copy()
+    window.flags.writeable = False
+    first = trailing_window(window, 20)
+    assert trailing_window(window, 20) is first  # the same window: not worked out again
+    returns, complete = trailing_returns(prices, 20)
+    assert np.array_equal(first.returns, returns, equal_nan=True)
+    assert np.array_equal(first.complete, complete)
+    assert not first.returns.flags.writeable
+    assert trailing_window(window.copy(), 20) is not first  # another array, even if equal
+    writable = prices.copy()
+    assert trailing_window(writable, 20) is not trailing_window(writable, 20)
+
+    # Keyed by the window's digest and the columns: equal inputs share one estimate, and it is
+    # the estimate of those columns.
+    columns = np.flatnonzero(first.complete)
+    estimate = cached_estimate(LedoitWolfShrinkage(), first, columns)
+    assert cached_estimate(LedoitWolfShrinkage(), trailing_window(window.copy(), 20), columns) is (
+        estimate
+    )
+    assert cached_estimate(LedoitWolfShrinkage(), first, columns[1:]) is not estimate
+    assert 3 not in columns
+    # The estimator is given the columns in row-major order (a layout changes BLAS's last bits).
+    alone = LedoitWolfShrinkage().estimate(np.ascontiguousarray(returns[:, columns]))
+    assert np.array_equal(estimate.covariance, alone.covariance)
+
+
 def test_a_factor_estimate_answers_without_its_dense_matrix_as_the_sample_would(
     returns: np.ndarray,
 ) -> None:
