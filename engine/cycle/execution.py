@@ -1,7 +1,8 @@
 """The execution stage: the orders decided in earlier cycles are worked at this close (no
 look-ahead): crossed internally, filled by their schedules on the venue, completed or expired.
 
-Emits ``CrossExecuted``, ``OrderFilled``, ``BlockExecuted`` and ``OrderCompleted``. Keeps no state
+Emits ``CrossExecuted``, ``OrderFilled`` (the fill that fills an order carries its shortfall),
+``BlockExecuted`` and ``OrderCompleted`` (an order cancelled at its schedule's end). Keeps no state
 of its own: the working orders are in the ``EngineState``; the desk (engine/trading/execution.py)
 holds the venue model.
 """
@@ -20,6 +21,7 @@ from engine.model import Fill
 from engine.snapshot import BlockView, CrossView
 from engine.state.engine_state import QUALITY_FIELDS, EngineState
 from engine.trading.execution import Completion, ExecutionDesk
+from engine.trading.shortfall import Shortfall
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,11 @@ class ExecutionStage:
         settle_dates = {pid: settled.isoformat() for pid, settled in settles.items()}
         day_index: dict[str, int] = {}
         filled_after = {oid: progress.filled_shares for oid, (_, progress) in working.items()}
+        # An order filled today ends with the fill that fills it: that OrderFilled carries the
+        # order's shortfall (as a FIX execution report's last fill carries its order's end),
+        # instead of an OrderCompleted of its own, a quarter of a busy cycle's events. Orders
+        # cancelled at the end of their schedule still get an OrderCompleted.
+        ending = {c.order.order_id: c for c in day.completions if c.state == "FILLED"}
         fills = []
         for done in day.fills:
             order = done.order
@@ -130,29 +137,28 @@ class ExecutionStage:
                 tick.timestamp,
                 settles[order.portfolio_id],
             )
-            emit(
-                "OrderFilled",
-                {
-                    "order_id": fill.order_id,
-                    "fill_id": fill.fill_id,
-                    "symbol": fill.symbol,
-                    "side": fill.side.value,
-                    "quantity_shares": fill.quantity_shares,
-                    "price_usd": str(fill.price_usd),
-                    "market_price_usd": str(done.market_price_usd),
-                    "commission_usd": str(fill.commission_usd),
-                    "cash_change_usd": str(fill.cash_change_usd),
-                    "venue": done.venue,
-                    "block_id": done.block_id,
-                    "state": "FILLED"
-                    if filled_after[order.order_id] == order.quantity_shares
-                    else "PARTIALLY_FILLED",
-                    "market_date": market_date,
-                    "settlement_date": settle_dates[order.portfolio_id],
-                },
-                fill.portfolio_id,
-            )
+            filled = filled_after[order.order_id] == order.quantity_shares
+            payload = {
+                "order_id": fill.order_id,
+                "fill_id": fill.fill_id,
+                "symbol": fill.symbol,
+                "side": fill.side.value,
+                "quantity_shares": fill.quantity_shares,
+                "price_usd": str(fill.price_usd),
+                "market_price_usd": str(done.market_price_usd),
+                "commission_usd": str(fill.commission_usd),
+                "cash_change_usd": str(fill.cash_change_usd),
+                "venue": done.venue,
+                "block_id": done.block_id,
+                "state": "FILLED" if filled else "PARTIALLY_FILLED",
+                "market_date": market_date,
+                "settlement_date": settle_dates[order.portfolio_id],
+            }
+            if filled:
+                payload.update(_shortfall_fields(ending.pop(order.order_id).quality))
+            emit("OrderFilled", payload, fill.portfolio_id)
             fills.append(fill)
+        assert not ending, f"orders filled without a filling fill today: {sorted(ending)}"
         blocks = []
         for block in day.blocks:
             emit(
@@ -180,12 +186,19 @@ class ExecutionStage:
                 )
             )
         for completion in day.completions:
-            _complete(completion, market_date, emit)
+            if completion.state != "FILLED":
+                _complete(completion, market_date, emit)
         return ExecutionResult(tuple(fills), tuple(crosses), tuple(blocks))
 
 
+def _shortfall_fields(quality: Shortfall) -> dict[str, object]:
+    return {
+        "shortfall": {name: str(getattr(quality, name)) for name in QUALITY_FIELDS},
+        "shortfall_bps": round(quality.total_bps, 3),
+    }
+
+
 def _complete(completion: Completion, market_date: str, emit: Emitter) -> None:
-    quality = completion.quality
     emit(
         "OrderCompleted",
         {
@@ -194,8 +207,7 @@ def _complete(completion: Completion, market_date: str, emit: Emitter) -> None:
             "state": completion.state,
             "reason": completion.reason,
             "market_date": market_date,
-            "shortfall": {name: str(getattr(quality, name)) for name in QUALITY_FIELDS},
-            "shortfall_bps": round(quality.total_bps, 3),
+            **_shortfall_fields(completion.quality),
         },
         completion.order.portfolio_id,
     )

@@ -131,6 +131,9 @@ class EngineState:
         progress.filled_shares += fill.quantity_shares
         if p["venue"] == "market":
             progress.market_filled_shares += fill.quantity_shares
+        if "shortfall" in p:  # the fill that filled the order: it ends with it
+            self._order_completed(event)
+            return
         market_price = Decimal(p.get("market_price_usd", p["price_usd"]))
         progress.fills.append(
             ExecutedFill(
@@ -147,6 +150,8 @@ class EngineState:
             totals["crossing_saving_usd"] += Decimal(saving)
 
     def _order_completed(self, event: Event) -> None:
+        """An order's end and its shortfall: an ``OrderCompleted``, or the ``OrderFilled`` that
+        filled it (logs written before those carried it have an ``OrderCompleted`` after it)."""
         p = event.payload
         pid = event.portfolio_id or ""
         totals = self.execution_quality.get(pid)

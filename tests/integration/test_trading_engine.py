@@ -54,15 +54,21 @@ def test_every_order_ends_filled_or_cancelled_and_its_shares_add_up(tmp_path: Pa
             # Each fill says what it left: the order's state after it.
             done = filled[order_id] == created[order_id]["quantity_shares"]
             assert e.payload["state"] == ("FILLED" if done else "PARTIALLY_FILLED")
+            assert ("shortfall" in e.payload) == done  # the filling fill ends the order
+    # An order ends with the fill that fills it (which carries its shortfall), or with an
+    # OrderCompleted (cancelled at its schedule's end) or an OrderCancelled.
     ended = {
-        e.payload["order_id"]: e for e in events if e.type in ("OrderCompleted", "OrderCancelled")
+        e.payload["order_id"]: e
+        for e in events
+        if e.type in ("OrderCompleted", "OrderCancelled")
+        or (e.type == "OrderFilled" and "shortfall" in e.payload)
     }
     working = parts.coordinator.state.pending_orders
     for order_id, order in created.items():
         assert filled.get(order_id, 0) <= order["quantity_shares"]
         assert order_id in ended or order_id in working
         end = ended.get(order_id)
-        if end is not None and end.type == "OrderCompleted" and end.payload["state"] == "FILLED":
+        if end is not None and end.type != "OrderCancelled" and end.payload["state"] == "FILLED":
             assert filled.get(order_id, 0) == order["quantity_shares"]
         assert sum(order["schedule"]) + order["cross_shares"] == order["quantity_shares"]
         assert order["algorithm"] in ("IMMEDIATE", "TWAP", "VWAP", "POV", "CROSS")

@@ -8,7 +8,8 @@ import numpy as np
 
 from engine.cycle.execution import ExecutionStage
 from engine.cycle.market import MarketStage
-from engine.model import MarketTick
+from engine.model import Event, MarketTick
+from engine.state.engine_state import QUALITY_FIELDS
 from tests.unit.cycle_support import (
     SYMBOLS,
     TODAY,
@@ -119,10 +120,49 @@ def test_a_buy_fills_at_the_cost_models_price_and_pays_notional_plus_commission(
     assert filled["settlement_date"] == "2024-03-04"
     assert state.ledger.cash_usd("alpha") == Decimal("100000.00") - notional - commission
     assert state.ledger.shares("alpha", "DDD") == 2500
-    completed = emit.of("OrderCompleted")[0].payload
-    assert completed["state"] == "FILLED"
+    # The fill that filled the order ends it, with the order's shortfall: no OrderCompleted.
+    assert Decimal(filled["shortfall"]["commission_usd"]) == commission
+    assert set(filled["shortfall"]) == set(QUALITY_FIELDS)
     assert "alpha-00000001-0000" not in state.pending_orders
-    assert emit.types == ["OrderFilled", "BlockExecuted", "OrderCompleted"]
+    assert state.execution_quality["alpha"]["orders"] == 1
+    assert state.execution_quality["alpha"]["commission_usd"] == commission
+    assert emit.types == ["OrderFilled", "BlockExecuted"]
+
+
+def test_a_log_with_the_completion_after_the_filling_fill_folds_to_the_same_state() -> None:
+    # Logs written before fills carried their order's end hold an OrderCompleted after it.
+    state, emit = opened_state()
+    order_created(emit, "alpha-00000001-0000", "alpha", "DDD", "BUY", 2500, "10.00", cycle=1)
+    order_created(emit, "beta-00000001-0000", "beta", "BBB", "BUY", 100, "20.00", cycle=1)
+    before = list(emit.events)
+    ExecutionStage(UNIVERSE, mandates(), desk()).run(2, flat_close(PRICES), state, emit)
+    new = emit.events[len(before) :]
+    older: list[Event] = []
+    for event in new:
+        if "shortfall" not in event.payload or event.type != "OrderFilled":
+            older.append(event)
+            continue
+        fill = {k: v for k, v in event.payload.items() if k not in ("shortfall", "shortfall_bps")}
+        older.append(event._replace(payload=fill))
+        ending = {
+            "order_id": fill["order_id"],
+            "symbol": fill["symbol"],
+            "state": "FILLED",
+            "reason": "filled",
+            "market_date": fill["market_date"],
+            "shortfall": event.payload["shortfall"],
+            "shortfall_bps": event.payload["shortfall_bps"],
+        }
+        older.append(event._replace(type="OrderCompleted", payload=ending))
+    assert [e.type for e in older].count("OrderCompleted") == 2
+
+    again, _ = opened_state()
+    for event in [*before, *older]:
+        again.apply(event)
+    for pid in ("alpha", "beta"):
+        assert again.ledger.cash_usd(pid) == state.ledger.cash_usd(pid)
+        assert again.execution_quality[pid] == state.execution_quality[pid]
+    assert again.pending_orders == state.pending_orders == {}
 
 
 def test_a_sell_receives_notional_less_commission() -> None:
@@ -198,6 +238,7 @@ def test_the_participation_cap_leaves_the_rest_working() -> None:
     payload = emit.of("OrderFilled")[0].payload
     assert payload["quantity_shares"] == 1000
     assert payload["state"] == "PARTIALLY_FILLED"
+    assert "shortfall" not in payload  # the order works on
     assert emit.of("OrderCompleted") == []
     assert state.order_progress["alpha-00000001-0000"].filled_shares == 1000
 
@@ -246,7 +287,9 @@ def test_opposite_orders_cross_internally_at_the_close_without_costs() -> None:
     assert state.ledger.shares("beta", "AAA") == 0
     assert [f.fill_id for f in result.fills] == ["alpha-00000001-0000-X", "beta-00000001-0000-X"]
     assert result.crosses[0].portfolios == (("alpha", 300), ("beta", -300))
-    assert {e.payload["state"] for e in emit.of("OrderCompleted")} == {"FILLED"}
+    assert {f.payload["state"] for f in fills} == {"FILLED"}
+    assert all("shortfall" in f.payload for f in fills) and emit.of("OrderCompleted") == []
+    assert state.pending_orders == {}
 
 
 def test_an_order_with_no_price_today_is_not_worked() -> None:
