@@ -23,7 +23,7 @@ from engine.views.queries import EventLog
 if TYPE_CHECKING:
     from engine.events.bus import EventBus, Subscription
 
-# About 450 cycles of the default engine (11 events a cycle), a few MB: every newest page of the
+# About 590 cycles of the default engine (8.5 events a cycle), a few MB: every newest page of the
 # Events grid, filtered or not, and the market dates of its rows.
 DEFAULT_TAIL_EVENTS = 5_000
 
