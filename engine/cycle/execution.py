@@ -19,7 +19,7 @@ from engine.cycle.context import MarketClose, PortfolioMandate, Universe
 from engine.cycle.recorder import Emitter
 from engine.model import Fill
 from engine.snapshot import BlockView, CrossView
-from engine.state.engine_state import QUALITY_FIELDS, EngineState
+from engine.state.engine_state import QUALITY_FIELDS, EngineState, FilledOrder
 from engine.trading.execution import Completion, ExecutionDesk
 from engine.trading.shortfall import Shortfall
 
@@ -154,9 +154,16 @@ class ExecutionStage:
                 "market_date": market_date,
                 "settlement_date": settle_dates[order.portfolio_id],
             }
+            quality = None
             if filled:
-                payload.update(_shortfall_fields(ending.pop(order.order_id).quality))
-            emit("OrderFilled", payload, fill.portfolio_id)
+                quality = ending.pop(order.order_id).quality
+                payload.update(_shortfall_fields(quality))
+            emit(
+                "OrderFilled",
+                payload,
+                fill.portfolio_id,
+                record=FilledOrder(fill, done.market_price_usd, quality),
+            )
             fills.append(fill)
         assert not ending, f"orders filled without a filling fill today: {sorted(ending)}"
         blocks = []

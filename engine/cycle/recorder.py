@@ -33,7 +33,7 @@ from engine.events.bus import EventBus
 from engine.events.store import utc_now
 from engine.model import Event
 from engine.risk.manager import Emit
-from engine.state.engine_state import EngineState, LedgerFold
+from engine.state.engine_state import CreatedOrder, EngineState, FilledOrder, LedgerFold
 from engine.state.repository import StateRepository
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class Emitter(Protocol):
         payload: dict[str, object],
         portfolio_id: str | None = None,
         actor: str = ENGINE_ACTOR,
+        record: CreatedOrder | FilledOrder | None = None,
     ) -> Event: ...
 
 
@@ -113,11 +114,14 @@ class EventRecorder:
         payload: dict[str, object],
         portfolio_id: str | None = None,
         actor: str = ENGINE_ACTOR,
+        record: CreatedOrder | FilledOrder | None = None,
     ) -> Event:
         """Apply the event to the state, then queue it for the store.
 
         Payloads hold JSON values only (money as decimal strings, dates as ISO strings), so the
-        state, subscribers and a reader of the store all see the same thing."""
+        state, subscribers and a reader of the store all see the same thing. ``record``: what
+        the payload was made from, which the state folds instead of parsing the payload back
+        (``EngineState.apply``)."""
         # Inside a cycle, the cycle begun (even after its CycleCompleted moved the state on);
         # outside, the cycle to come.
         correlation = self._cycle or self.state.cycles_completed + 1
@@ -132,7 +136,7 @@ class EventRecorder:
         event = Event(
             event_id, event_type, utc_now(), actor, payload, portfolio_id, f"cycle-{correlation}"
         )
-        self.state.apply(event)
+        self.state.apply(event, record)
         self._unpublished.append(event)
         for listener in self._listeners:
             listener(event)

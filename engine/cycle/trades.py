@@ -18,7 +18,7 @@ from engine.cycle.gate import gate_payload
 from engine.cycle.recorder import Emitter
 from engine.model import Order
 from engine.risk.gate import GateDecision
-from engine.state.engine_state import EngineState
+from engine.state.engine_state import CreatedOrder, EngineState
 from engine.trading.execution import ExecutionDesk
 
 
@@ -93,6 +93,7 @@ class TradesStage:
                     ),
                 },
                 pid,
+                record=CreatedOrder(order, item.progress),
             )
             if not volume_known[index[order.symbol]]:
                 # No traded volume known: neither its impact nor a participation cap can be

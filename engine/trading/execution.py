@@ -85,13 +85,15 @@ class OrderProgress:
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> OrderProgress:
         schedule = payload.get("schedule")
+        # null (no estimate) is NaN; a zero estimate (an order crossed whole) stays zero.
+        bps = payload.get("estimated_cost_bps")
         return cls(
             str(payload.get("algorithm", "IMMEDIATE")),
             str(payload.get("reason", "")),
             tuple(int(x) for x in schedule) if isinstance(schedule, list) else (),
             int(payload.get("cross_shares", 0)),  # type: ignore[call-overload]
             int(payload.get("cycle", 0)),  # type: ignore[call-overload]
-            float(payload.get("estimated_cost_bps") or float("nan")),  # type: ignore[arg-type]
+            float("nan") if bps is None else float(bps),  # type: ignore[arg-type]
         )
 
 
@@ -229,7 +231,8 @@ class ExecutionDesk:
                 schedule,
                 cross_shares,
                 cycle,
-                bps if math.isfinite(bps) else math.nan,
+                # As OrderCreated records it, since the state keeps this very object.
+                round(bps, 3) if math.isfinite(bps) else math.nan,
             )
             planned.append(
                 PlannedOrder(_with_quantity(order, quantity), progress, order_urgency, reduces)

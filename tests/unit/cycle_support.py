@@ -19,7 +19,7 @@ from engine.cycle.context import ENGINE_ACTOR, MarketClose, PortfolioMandate, Un
 from engine.model import Event, Instrument, MarketTick
 from engine.risk.limits import make_limit
 from engine.risk.manager import RiskManager
-from engine.state.engine_state import EngineState
+from engine.state.engine_state import CreatedOrder, EngineState, FilledOrder
 from engine.trading.costs import CostModel
 from engine.trading.execution import ExecutionDesk
 from engine.trading.scheduling import ExecutionPolicy
@@ -107,6 +107,7 @@ class Recorder:
         payload: dict[str, object],
         portfolio_id: str | None = None,
         actor: str = ENGINE_ACTOR,
+        record: CreatedOrder | FilledOrder | None = None,
     ) -> Event:
         event = Event(
             event_id=f"t{len(self.events) + 1:05d}",
@@ -117,7 +118,7 @@ class Recorder:
             portfolio_id=portfolio_id,
             correlation_id="test",
         )
-        self.state.apply(event)
+        self.state.apply(event, record)
         self.events.append(event)
         return event
 

@@ -243,6 +243,42 @@ def test_the_participation_cap_leaves_the_rest_working() -> None:
     assert state.order_progress["alpha-00000001-0000"].filled_shares == 1000
 
 
+def test_the_state_folded_from_the_fills_records_is_the_fold_of_their_payloads() -> None:
+    # The engine folds its own fills from the records it made them from (not their payloads'
+    # text); a replay folds the payloads. Two days: a cross, a partial fill, then the fills
+    # that fill both orders and end them with their shortfall.
+    state, emit = opened_state()
+    order_created(
+        emit, "alpha-00000001-0000", "alpha", "DDD", "BUY", 2500, "10.00", 1, schedule=(1250, 1250)
+    )
+    order_created(
+        emit, "alpha-00000001-0001", "alpha", "BBB", "BUY", 300, "20.00", 1, (), cross_shares=300
+    )
+    order_created(
+        emit, "beta-00000001-0000", "beta", "BBB", "SELL", 300, "20.00", 1, (), cross_shares=300
+    )
+    holding(emit, "beta", "BBB", 300, "20.00")
+    volumes = volume_window(25)
+    volumes[-1, 3] = 10_000  # a quiet day: 10% of it is 1,000 shares
+    stage = ExecutionStage(UNIVERSE, mandates(), desk(participation_cap=0.1))
+
+    def refolded() -> dict[str, object]:
+        again, _ = opened_state()
+        for event in emit.events:  # all but the PortfolioOpened, which opened_state applied
+            again.apply(event)
+        return again.to_dict()
+
+    stage.run(2, market_close(np.tile(np.array(PRICES), (25, 1)), volumes), state, emit)
+    assert state.order_progress["alpha-00000001-0000"].fills  # a partial fill, working on
+    assert refolded() == state.to_dict()
+    stage.run(3, flat_close(PRICES), state, emit)
+    worked = [e.payload.get("state") for e in emit.of("OrderFilled") if "venue" in e.payload]
+    assert set(worked) == {"FILLED", "PARTIALLY_FILLED"}
+    assert emit.of("CrossExecuted") and state.pending_orders == {}
+    assert state.execution_quality["alpha"]["orders"] == 2
+    assert refolded() == state.to_dict()
+
+
 def test_an_order_past_its_schedule_is_cancelled_naming_the_schedule() -> None:
     state, emit = opened_state()
     order_created(emit, "alpha-00000001-0000", "alpha", "DDD", "BUY", 100, "10.00", cycle=1)

@@ -15,6 +15,7 @@ from engine.cycle.signals import SignalViews
 from engine.cycle.trades import TradesStage
 from engine.model import Order, Side, SignalBatch, TargetWeights
 from engine.risk.gate import GateDecision
+from engine.state.engine_state import EngineState
 from tests.unit.cycle_support import (
     SYMBOLS,
     TODAY,
@@ -281,6 +282,7 @@ def test_opposite_orders_of_two_portfolios_are_planned_to_cross() -> None:
     state, emit = opened_state()
     holding(emit, "beta", "AAA", 100, "50")
     emit.clear()
+    before = state.to_dict()
     approved = (_order("alpha", "AAA", Side.BUY, 100), _order("beta", "AAA", Side.SELL, 100))
 
     TradesStage(UNIVERSE, desk(crossing=True)).run(
@@ -291,6 +293,14 @@ def test_opposite_orders_of_two_portfolios_are_planned_to_cross() -> None:
     assert payloads["alpha"]["cross_shares"] == payloads["beta"]["cross_shares"] == 100
     assert payloads["alpha"]["algorithm"] == "CROSS"
     assert payloads["alpha"]["schedule"] == []
+    # Crossed whole: no market cost, an estimate of zero (not unknown), in the state the engine
+    # keeps and in the fold of the payloads alike.
+    assert payloads["alpha"]["estimated_cost_bps"] == 0.0
+    again = EngineState.from_dict(before)
+    for event in emit.events:
+        again.apply(event)
+    assert again.to_dict() == state.to_dict()
+    assert again.order_progress[payloads["alpha"]["order_id"]].estimated_cost_bps == 0.0
 
 
 def test_nothing_approved_creates_nothing() -> None:
