@@ -116,7 +116,8 @@ class EngineState:
         elif type(record) is CreatedOrder:
             self._add_order(record.order, record.progress)
         else:
-            self._book_fill(event, record.fill, record.market_price_usd, record.quality)
+            venue = event.payload["venue"]
+            self._book_fill(record.fill, venue, record.market_price_usd, record.quality)
         self.events_applied += 1
 
     def _opened(self, event: Event) -> None:
@@ -159,22 +160,18 @@ class EngineState:
             return
         quality = _shortfall_of(p["shortfall"]) if "shortfall" in p else None
         market_price = Decimal(p.get("market_price_usd", p["price_usd"]))
-        self._book_fill(event, fill_from_event(event), market_price, quality)
+        self._book_fill(fill_from_event(event), p["venue"], market_price, quality)
 
     def _book_fill(
-        self,
-        event: Event,
-        fill: Fill,
-        market_price_usd: Decimal,
-        quality: Shortfall | None,
+        self, fill: Fill, venue: str, market_price_usd: Decimal, quality: Shortfall | None
     ) -> None:
-        """A fill of a working order: booked, counted on the order; ``quality``, the order's
-        shortfall when this fill filled it, ends the order."""
+        """A fill of a working order at ``venue`` ("market" or "internal cross"): booked,
+        counted on the order; ``quality``, the order's shortfall when this fill filled it, ends
+        the order."""
         self.ledger.apply(fill)
         self.fills_total[fill.portfolio_id] += 1
         progress = self.order_progress[fill.order_id]
         progress.filled_shares += fill.quantity_shares
-        venue = event.payload["venue"]
         if venue == "market":
             progress.market_filled_shares += fill.quantity_shares
         if quality is not None:  # the fill that filled the order: it ends with it
