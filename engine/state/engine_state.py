@@ -6,7 +6,9 @@ ran, each portfolio's trading state, risk limits and open risk alerts, recent NA
 external signals and manual overrides)
 changes only by ``EngineState.apply(event)``. The ``EventRecorder`` applies each event the moment it
 emits it; start-up applies the stored events after the latest snapshot. Same code, same result: the
-live state is by construction the fold of its events.
+live state is the fold of its events. The engine's own orders and fills are folded from the
+records their payloads were written from (``CreatedOrder``, ``FilledOrder``) rather than parsed
+back, through the same bookkeeping; tests fold both ways and compare the whole state.
 
 Payload fields read beyond the basics (all optional, so older event logs fold unchanged):
 
