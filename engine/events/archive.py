@@ -32,6 +32,7 @@ from engine.events.store import (
     PORTFOLIO_SEQ_PREFIX,
     SqlEventStore,
     events_table,
+    last_portfolio_seq,
     store_meta_table,
 )
 from engine.state.engine_state import EngineState
@@ -123,14 +124,7 @@ def archive_before(
 
     progress("removing the archived events from the live store ...")
     with store.engine.begin() as connection:
-        counters = dict(
-            connection.execute(
-                select(events_table.c.portfolio_id, func.max(events_table.c.portfolio_seq))
-                .where(events_table.c.portfolio_id.is_not(None))
-                .where(events_table.c.seq <= last_seq)
-                .group_by(events_table.c.portfolio_id)
-            ).all()
-        )
+        counters = last_portfolio_seq(connection, last_seq)
         repository.write_snapshot(connection, state, last_seq)
         connection.execute(delete(snapshots_table).where(snapshots_table.c.last_seq < last_seq))
         connection.execute(delete(events_table).where(events_table.c.seq <= last_seq))

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from engine.events.store import SqlEventStore
+from engine.events.store import SqlEventStore, last_portfolio_seq
 from engine.model import Event
 
 OpenStore = Callable[[str], SqlEventStore]
@@ -359,6 +360,42 @@ def test_reopening_the_store_continues_the_numbering(
     assert [item.seq for item in stored] == [4, 5, 6]
     assert [item.portfolio_seq for item in stored] == [3, 2, None]
     assert reopened.append([make_event(1, "alpha")]) == []  # still known after reopening
+
+
+def test_an_older_stores_numbering_index_is_dropped_and_the_numbering_goes_on(
+    database_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(database_url)
+    store.append([make_event(1, "alpha"), make_event(2, "beta"), make_event(3, "alpha")])
+    with store.engine.begin() as connection:  # as a store written by an older version has it
+        connection.exec_driver_sql(
+            "CREATE INDEX ix_events_portfolio_numbering ON events (portfolio_id, portfolio_seq)"
+        )
+    store.close()
+
+    reopened = open_store(database_url)
+    names = {index["name"] for index in inspect(reopened.engine).get_indexes("events")}
+    assert "ix_events_portfolio_numbering" not in names
+    assert {"ix_events_portfolio_seq", "ix_events_type_seq"} <= names
+    stored = reopened.append([make_event(4, "beta"), make_event(5, "alpha")])
+    assert [item.portfolio_seq for item in stored] == [2, 3]
+
+
+def test_each_portfolios_last_number_is_read_at_any_point_of_the_log(
+    database_url: str, open_store: OpenStore
+) -> None:
+    store = open_store(database_url)
+    portfolios = ["alpha", None, "beta", "alpha", "gamma", "beta", "alpha", None, "gamma"]
+    stored = store.append([make_event(i, pid) for i, pid in enumerate(portfolios)])
+
+    with store.engine.connect() as connection:
+        for through in [None, *range(0, len(stored) + 1)]:
+            expected: dict[str, int] = {}
+            for item in stored:  # the numbers worked out the slow way, event by event
+                if item.portfolio_id is not None and (through is None or item.seq <= through):
+                    expected[item.portfolio_id] = item.portfolio_seq
+            assert last_portfolio_seq(connection, through) == expected
+        assert last_portfolio_seq(connection) == {"alpha": 3, "beta": 2, "gamma": 2}
 
 
 def test_concurrent_readers_see_only_committed_batches(
