@@ -7,15 +7,17 @@ the engine and kept: each has numpy, scipy and PIQP loaded and its BLAS on one t
 N workers and the engine do not oversubscribe the cores.
 
 How a cycle uses it (``SolverPool.run``): the stage gives one call per portfolio, in mandate
-order, each pinned to worker ``k % N`` (k its mandate's position). Each call runs in a thread of
-its own, but never two at once: the pool starts call 1, which runs until its QP is ready and
-shipped to its worker (``QP_ANSWERER``, engine/allocation/qp.py), then starts call 2, and so on;
-then it hands each call its answer, again in mandate order, and lets it run to its end before
-the next; ``then`` (the stage's settling of that portfolio: scaling, rounding, events) runs on
-each result as soon as it is in, while the workers go on solving the later portfolios' QPs.
-Every line of Python thus runs in the order fixed by the mandates alone, while the workers
-solve side by side; the workers run ``DirectQp.solve_here``, bitwise the in-process solve. Only
-plain data crosses: the ``QuadraticProblem``'s arrays out, the weights back.
+order, each pinned to worker ``k % N`` (k its mandate's position). Each call runs in a greenlet
+of its own, in the engine's thread: the pool starts call 1, which runs until its QP is ready
+and shipped to its worker (``QP_ANSWERER``, engine/allocation/qp.py) and switches back, then
+starts call 2, and so on; then it hands each call its answer, again in mandate order, and lets
+it run to its end before the next; ``then`` (the stage's settling of that portfolio: scaling,
+rounding, events) runs on each result as soon as it is in, while the workers go on solving the
+later portfolios' QPs. Every line of Python thus runs in the order fixed by the mandates alone,
+while the workers solve side by side; the workers run ``DirectQp.solve_here``, bitwise the
+in-process solve. Only plain data crosses: the ``QuadraticProblem``'s arrays out, the weights
+back. (The calls were threads until round 11 of docs/optimisation.md: each hand-over waited for
+the operating system to wake a thread while the solver processes held both cores.)
 
 A worker that dies, answers garbage or gives no answer within ``timeout_s`` is killed and
 recorded as lost (``take_losses``: the stage records a ``SolverWorkerLost`` event); its problems,
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+import greenlet
 import numpy as np
 
 from engine.allocation.qp import QP_ANSWERER, DirectQp, QpFailed, QuadraticProblem
@@ -186,32 +189,39 @@ class _Worker:
 
 
 class _Call(Generic[T]):
-    """One portfolio's sizing in a thread of its own that hands control back to the pool at
+    """One portfolio's sizing in a greenlet of its own that hands control back to the pool at
     each QP it would solve (see the module's note)."""
 
     def __init__(self, pool: SolverPool, worker: int, work: Callable[[], T]) -> None:
         self.pool = pool
         self.worker = worker
         self.work = work
-        self.to_pool: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
-        self.to_call: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
         # The engine thread's context (decimal arithmetic, numpy's error handling), as the call
         # would have in-process; plus QP_ANSWERER, set for this call alone.
         self.context = contextvars.copy_context()
-        self.thread = threading.Thread(
-            target=self.context.run, args=(self._run,), name="allocation-call", daemon=True
-        )
+        self.started = False
+        self._greenlet = greenlet.greenlet(self._run)
 
-    def _run(self) -> None:
+    def resume(self, message: tuple[str, object] | None) -> tuple[str, object]:
+        """Run the call until it asks for a solve ``("solve", (problem, max_iter))`` or ends
+        (``("done", result)`` or ``("raised", exc)``); ``message`` answers its last request."""
+        self.started = True
+        return self._greenlet.switch(message)  # type: ignore[no-any-return]
+
+    def _run(self, _: object) -> tuple[str, object]:
+        return self.context.run(self._work)
+
+    def _work(self) -> tuple[str, object]:
         QP_ANSWERER.set(self._solve)
         try:
-            self.to_pool.put(("done", self.work()))
+            return ("done", self.work())
         except BaseException as exc:  # handed to the pool, which raises it in the engine thread
-            self.to_pool.put(("raised", exc))
+            return ("raised", exc)
 
     def _solve(self, problem: QuadraticProblem, max_iter: int) -> np.ndarray:
-        self.to_pool.put(("solve", (problem, max_iter)))
-        kind, value = self.to_call.get()
+        parent = self._greenlet.parent
+        assert parent is not None
+        kind, value = parent.switch(("solve", (problem, max_iter)))
         if kind == "weights":
             return np.asarray(value)
         if kind == "qp_failed":
@@ -277,12 +287,11 @@ class SolverPool:
         values: list[T] = []
         try:
             for k, call in enumerate(runs):
-                call.thread.start()
-                self._step(k, call, call.to_pool.get(), results, waiting)
+                self._step(k, call, call.resume(None), results, waiting)
             for k, call in enumerate(runs):
                 while k in waiting:
-                    call.to_call.put(self._answer(call.worker, waiting.pop(k)))
-                    self._step(k, call, call.to_pool.get(), results, waiting)
+                    answer = self._answer(call.worker, waiting.pop(k))
+                    self._step(k, call, call.resume(answer), results, waiting)
                 kind, value = results[k]  # type: ignore[misc]
                 if kind == "raised":
                     assert isinstance(value, BaseException)
@@ -293,11 +302,8 @@ class SolverPool:
         finally:
             # After an error: every call started and not ended is told to end.
             for k, call in enumerate(runs):
-                if call.thread.ident is not None and results[k] is None:
-                    call.to_call.put(("cancel", None))
-            for call in runs:
-                if call.thread.ident is not None:
-                    call.thread.join()
+                if call.started and results[k] is None:
+                    call.resume(("cancel", None))
         return values
 
     def close(self) -> None:

@@ -81,20 +81,25 @@ def test_then_runs_on_each_result_in_order_before_the_later_calls_end(pool: Solv
 def test_the_first_call_to_raise_raises_and_the_later_calls_end(pool: SolverPool) -> None:
     ended: list[int] = []
     handed: list[int] = []
+    unwound: list[int] = []
 
     def sizing(k: int) -> int:
-        DirectQp().solve(_problem(k))
-        ended.append(k)
-        if k in (1, 3):
-            raise ValueError(f"call {k}")
-        return k
+        try:
+            DirectQp().solve(_problem(k))
+            ended.append(k)
+            if k in (1, 3):
+                raise ValueError(f"call {k}")
+            return k
+        finally:
+            unwound.append(k)
 
     with pytest.raises(ValueError, match="call 1"):
         pool.run([(k, lambda k=k: sizing(k)) for k in range(5)], then=handed.append)
     # One at a time, in the calls' order: call 0 handed on, call 1 raised, and the calls after
-    # it were told to end at their solve (their threads have ended when run raises).
+    # it were told to end at their solve: each has unwound when run raises.
     assert ended == [0, 1]
     assert handed == [0]
+    assert sorted(unwound) == [0, 1, 2, 3, 4]
     assert pool.run([(0, lambda: sizing(0))]) == [0]  # the pool goes on working
 
 
