@@ -71,8 +71,8 @@ events_table = Table(
     Column("correlation_id", String(128)),
     Column("version", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
-    # What readers filter on, newest first: by type, by portfolio, and each portfolio's numbering
-    # (its max is read when a writer opens the store).
+    # What readers filter on, newest first: by type and by portfolio (the second also gives
+    # each portfolio's last number when a writer opens the store: last_portfolio_seq).
     Index("ix_events_type_seq", "type", "seq"),
     Index("ix_events_portfolio_seq", "portfolio_id", "seq"),
 )
