@@ -192,8 +192,7 @@ class _Call(Generic[T]):
     """One portfolio's sizing in a greenlet of its own that hands control back to the pool at
     each QP it would solve (see the module's note)."""
 
-    def __init__(self, pool: SolverPool, worker: int, work: Callable[[], T]) -> None:
-        self.pool = pool
+    def __init__(self, worker: int, work: Callable[[], T]) -> None:
         self.worker = worker
         self.work = work
         # The engine thread's context (decimal arithmetic, numpy's error handling), as the call
@@ -281,7 +280,7 @@ class SolverPool:
         or ``then``, raises here: the later calls are told to end, and have ended, by then."""
         if self._closed:
             raise RuntimeError("the solver pool is closed")
-        runs = [_Call(self, pin % len(self._workers), work) for pin, work in calls]
+        runs = [_Call(pin % len(self._workers), work) for pin, work in calls]
         results: list[tuple[str, object] | None] = [None] * len(runs)
         waiting: dict[int, int] = {}  # call -> ticket it waits on
         values: list[T] = []
