@@ -364,25 +364,16 @@ _cache_lock = threading.Lock()
 
 
 def cached_estimate(
-    model: RiskModel, returns: np.ndarray | TrailingReturns, columns: np.ndarray | None = None
+    model: RiskModel, trailing: TrailingReturns, columns: np.ndarray | None = None
 ) -> CovarianceEstimate:
-    """``model.estimate(returns[:, columns])`` (all columns when None), computed once for equal
-    inputs: portfolios sharing a universe and a look-back (and a cycle's allocation and its
-    impact assessment) reuse it. The key is the model's settings and the returns' exact bytes (a
-    ``TrailingReturns`` brings their digest, then only the column indices are added), so a hit
-    is the same estimate."""
+    """``model.estimate(trailing.returns[:, columns])`` (all columns when None), computed once
+    for equal inputs: portfolios sharing a universe and a look-back (and a cycle's allocation
+    and its impact assessment) reuse it. The key is the model's settings, the returns' digest
+    and the column indices, so a hit is the same estimate."""
     settings = (type(model).__name__, tuple(sorted(vars(model).items())))
-    if isinstance(returns, TrailingReturns):
-        picked = returns.returns if columns is None else returns.returns[:, columns]
-        chosen = b"" if columns is None else np.asarray(columns, dtype=np.int64).tobytes()
-        key = (*settings, returns.returns.shape, returns.digest, chosen)
-    else:
-        picked = np.ascontiguousarray(
-            returns if columns is None else np.asarray(returns)[:, columns], dtype=float
-        )
-        # SHA-256 over the array's own buffer: with the CPU's SHA instructions about twice as
-        # fast as BLAKE2 here, and no copy.
-        key = (*settings, picked.shape, hashlib.sha256(picked).digest(), None)
+    picked = trailing.returns if columns is None else trailing.returns[:, columns]
+    chosen = b"" if columns is None else np.asarray(columns, dtype=np.int64).tobytes()
+    key = (*settings, trailing.returns.shape, trailing.digest, chosen)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:

@@ -113,14 +113,20 @@ def test_expected_return_is_ic_times_volatility_times_conviction() -> None:
 
 
 def test_equal_returns_share_one_cached_estimate() -> None:
-    from engine.allocation.risk_models import LedoitWolfShrinkage, cached_estimate
+    from engine.allocation.risk_models import (
+        LedoitWolfShrinkage,
+        cached_estimate,
+        trailing_returns,
+        trailing_window,
+    )
 
-    returns = np.random.default_rng(9).normal(0, 0.01, size=(30, 20))
-    first = cached_estimate(LedoitWolfShrinkage(), returns)
-    assert cached_estimate(LedoitWolfShrinkage(), returns.copy()) is first
-    changed = returns.copy()
-    changed[3, 4] += 1e-12
-    assert cached_estimate(LedoitWolfShrinkage(), changed) is not first
+    prices = np.random.default_rng(9).uniform(10.0, 20.0, size=(31, 20))
+    first = cached_estimate(LedoitWolfShrinkage(), trailing_window(prices, 30))
+    assert cached_estimate(LedoitWolfShrinkage(), trailing_window(prices.copy(), 30)) is first
+    changed = prices.copy()
+    changed[3, 4] += 1e-9
+    assert cached_estimate(LedoitWolfShrinkage(), trailing_window(changed, 30)) is not first
+    returns, _ = trailing_returns(prices, 30)
     assert np.array_equal(first.covariance, LedoitWolfShrinkage().estimate(returns).covariance)
 
 
