@@ -63,7 +63,7 @@ class TradesStage:
             pid = item.order.portfolio_id
             k = counters[pid] = counters.get(pid, 0) + 1
             planned_order = item.order
-            # Built directly, not with dataclasses.replace: this runs for every order.
+            # Built directly, not with Order._replace (a dict round trip): this runs per order.
             order = Order(
                 f"{pid}-{cycle:08d}-{k - 1:04d}",
                 pid,
