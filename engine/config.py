@@ -312,6 +312,30 @@ class RiskBudgetingConfig(_Strict):
         return self
 
 
+class BenchmarkConfig(_Strict):
+    """What a portfolio's returns are measured against (engine/performance/returns.py)."""
+
+    # "sp500": the bundled S&P 500 index (price only; comes with the bundled market);
+    # "equal_weight": the portfolio's universe equally weighted; "weights": weights_file, a CSV
+    # of symbol,weight. Baskets are rebalanced to their weights every day.
+    kind: Literal["sp500", "equal_weight", "weights"] = "sp500"
+    weights_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _file_with_weights(self) -> BenchmarkConfig:
+        if (self.kind == "weights") != (self.weights_file is not None):
+            raise ValueError('weights_file is needed with kind = "weights", and only then')
+        return self
+
+
+class PerformanceConfig(_Strict):
+    """Performance measurement (docs/performance.md): the risk-free rate behind Sharpe, Sortino
+    and alpha, and the benchmark of every portfolio that does not name its own."""
+
+    risk_free_rate_annual: Annotated[float, Field(ge=-0.05, le=0.25)] = 0.0
+    benchmark: BenchmarkConfig = BenchmarkConfig()
+
+
 class PortfolioConfig(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     name: Annotated[str, Field(min_length=1)]
@@ -331,6 +355,8 @@ class PortfolioConfig(_Strict):
     # Multi-strategy: sleeves sized apart and combined by capital (capitals sum to 1).
     sleeves: tuple[SleeveConfig, ...] = ()
     risk_budgeting: RiskBudgetingConfig | None = None
+    # Its own benchmark; else [performance.benchmark].
+    benchmark: BenchmarkConfig | None = None
 
     @model_validator(mode="after")
     def _weights_name_used_sources(self) -> PortfolioConfig:
@@ -468,6 +494,7 @@ class AppConfig(_Strict):
     sources: SourcesConfig = SourcesConfig()
     signals: SignalsConfig = SignalsConfig()
     allocation: SolverConfig = SolverConfig()
+    performance: PerformanceConfig = PerformanceConfig()
     speed_days_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0
     history_days: Annotated[int, Field(ge=10, le=5000)] = 260
     portfolios: Annotated[tuple[PortfolioConfig, ...], Field(min_length=1)]
@@ -477,6 +504,14 @@ class AppConfig(_Strict):
         """Daily returns behind the risk stage's covariance (and ``pcoord stress``'s): ``[risk]
         lookback_days``, else every return of the price window."""
         return self.risk.lookback_days or self.history_days - 1
+
+    def benchmark_of(self, portfolio: PortfolioConfig) -> BenchmarkConfig:
+        """The portfolio's benchmark: its own, else [performance]'s. Left at its default on a
+        market without the S&P 500 index, that is the universe equally weighted."""
+        chosen = portfolio.benchmark or self.performance.benchmark
+        if chosen.kind == "sp500" and self.market.source != "bundled":
+            return BenchmarkConfig(kind="equal_weight")
+        return chosen
 
     @model_validator(mode="after")
     def _unique_portfolio_ids(self) -> AppConfig:
@@ -534,6 +569,7 @@ class AppConfig(_Strict):
                 f"risk.lookback_days {self.risk.lookback_days} must be less than history_days "
                 f"{self.history_days}"
             )
+        self._check_benchmarks()
         longest = max(self.sources.momentum.horizons_days)
         if self.history_days <= longest:
             raise ValueError(
@@ -541,6 +577,21 @@ class AppConfig(_Strict):
                 f"{longest}"
             )
         return self
+
+    def _check_benchmarks(self) -> None:
+        if self.market.source == "bundled":
+            return
+        named = [("performance.benchmark", self.performance.benchmark)] + [
+            (f"portfolios[{k}].benchmark", p.benchmark) for k, p in enumerate(self.portfolios)
+        ]
+        for path, benchmark in named:
+            # Only a benchmark set in the file: left at its default, it becomes equal weights.
+            explicit = benchmark is not None and "kind" in benchmark.model_fields_set
+            if explicit and benchmark.kind == "sp500":  # type: ignore[union-attr]
+                raise ValueError(
+                    f'{path}.kind "sp500" needs the bundled market (market.source is '
+                    f'"{self.market.source}"): choose "equal_weight" or "weights"'
+                )
 
 
 def _key_path(location: tuple[str | int, ...]) -> str:

@@ -16,12 +16,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from engine.assembly import EngineParts
 from engine.coordinator import STAGES
+from engine.market.feeds import HistoricalFeed
 from engine.model import CycleReport, to_cash
+from engine.performance.measurement import PortfolioRun, run_metrics
 from engine.performance.metrics import latency_percentiles, return_statistics
 from engine.performance.turnover import TradeRecord, turnover_report
 
+# The parts of an order's implementation shortfall that are trading costs.
+COST_FIELDS = ("spread_usd", "impact_usd", "commission_usd")
 FILL_COLUMNS = (
     "date",
     "portfolio",
@@ -48,7 +54,9 @@ def run_replay(
     command_started: float | None = None,
 ) -> dict[str, Any]:
     """Run every remaining tick of ``parts.feed`` through the coordinator; write ``summary.json``,
-    ``nav.csv`` (date, portfolio, nav_usd, cash_usd) and ``fills.csv`` to ``out_dir``.
+    ``metrics.json`` (every performance metric per portfolio against its benchmark, see
+    docs/performance.md), ``nav.csv`` (date, portfolio, nav_usd, cash_usd) and ``fills.csv`` to
+    ``out_dir``.
 
     ``command_started`` is the ``time.perf_counter()`` reading when the command began; the summary
     then reports ``startup_s``, the time from then to the first cycle (imports, market data,
@@ -116,6 +124,7 @@ def run_replay(
                 nav_days[pid].append(p["market_date"])
 
     state = coordinator.state
+    _write_metrics(parts, out_dir, nav_days, nav_series, trades)
     portfolios = {}
     for mandate in coordinator.mandates:
         pid = mandate.portfolio_id
@@ -175,6 +184,36 @@ def run_replay(
     return summary
 
 
+def _write_metrics(
+    parts: EngineParts,
+    out_dir: Path,
+    nav_days: dict[str, list[str]],
+    nav_series: dict[str, list[float]],
+    trades: dict[str, list[TradeRecord]],
+) -> None:
+    """``metrics.json``, when the market keeps its price history (the bundled one and a file:
+    the benchmark's constituents are priced from it); the simulated market keeps none."""
+    path = out_dir / "metrics.json"
+    if not isinstance(parts.feed, HistoricalFeed):
+        path.unlink(missing_ok=True)
+        return
+    state = parts.coordinator.state
+    runs = {}
+    for portfolio in parts.config.portfolios:
+        pid = portfolio.id
+        quality = state.execution_quality.get(pid, {})
+        cost = sum(float(Decimal(quality.get(k, 0))) for k in COST_FIELDS)
+        runs[pid] = PortfolioRun(
+            portfolio,
+            pd.Series(nav_series[pid], index=pd.DatetimeIndex(nav_days[pid]), dtype=float),
+            float(state.initial_cash_usd[pid]),
+            cost,
+            turnover_report(trades[pid], nav_days[pid], nav_series[pid]).annual_turnover,
+        )
+    metrics = run_metrics(parts.config, runs, parts.feed.history)
+    path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+
 def execution_summary(totals: list[dict[str, Any]]) -> dict[str, object]:
     """Orders completed, their decision notional, trading cost (spread + impact + commission)
     and the crossing saving, in USD and basis points of the decision notional."""
@@ -183,7 +222,7 @@ def execution_summary(totals: list[dict[str, Any]]) -> dict[str, object]:
         return sum((Decimal(t.get(name, 0)) for t in totals), Decimal(0))
 
     notional = total("decision_notional_usd")
-    cost = total("spread_usd") + total("impact_usd") + total("commission_usd")
+    cost = sum((total(name) for name in COST_FIELDS), Decimal(0))
     saving = total("crossing_saving_usd")
 
     def bps(amount: Decimal) -> float | None:

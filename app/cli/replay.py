@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from engine.config import load_config
 
@@ -79,5 +81,37 @@ def replay(args: argparse.Namespace) -> int:
         f"({execution['cost_bps']} bps: spread, impact, commission); internal crossing saved USD "
         f"{execution['crossing_saving_usd']} ({execution['crossing_saving_bps']} bps)"
     )
-    print(f"report: {out_dir / 'summary.json'}, nav.csv, fills.csv")
+    metrics_path = out_dir / "metrics.json"
+    if metrics_path.exists():
+        _print_metrics(json.loads(metrics_path.read_text(encoding="utf-8")))
+    written = "metrics.json, " if metrics_path.exists() else ""
+    print(f"report: {out_dir / 'summary.json'}, {written}nav.csv, fills.csv")
     return 0
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    """One line per portfolio: the headline figures against its benchmark."""
+    rf = metrics["risk_free_rate_annual"]
+    print(f"performance (annualised; risk-free {rf:.2%}; every metric in metrics.json):")
+    for pid, entry in metrics["portfolios"].items():
+        m = entry["metrics"]
+        if m is None:
+            print(f"  {pid:<12} fewer than two days: no metrics")
+            continue
+        print(
+            f"  {pid:<12} return {_pct(m['annualised_return'])} vol "
+            f"{_pct(m['annualised_volatility'], signed=False)} Sharpe {_num(m['sharpe'])} "
+            f"max drawdown {_pct(m['max_drawdown']['depth'])}; vs {entry['benchmark']} "
+            f"{_pct(m['benchmark_annualised_return'])}: beta {_num(m['beta'])} alpha "
+            f"{_pct(m['alpha_annualised'])} IR {_num(m['information_ratio'])}"
+        )
+
+
+def _pct(value: float | None, signed: bool = True) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.2%}" if signed else f"{value:.2%}"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

@@ -66,13 +66,18 @@ def estimate_adv_usd(index_level: np.ndarray, adv_usd_at_end: float) -> np.ndarr
     return adv_usd_at_end * index_level / index_level[-1]
 
 
+def load_sp500_index() -> pd.Series:
+    """The S&P 500 index level (price only, no dividends) by date, as bundled."""
+    with _data_file("sp500_index.csv.gz").open("rb") as handle:
+        index = pd.read_csv(handle, compression="gzip", index_col="Date", parse_dates=True)
+    return index["SP500"].astype(float)
+
+
 def load_bundled(adv_usd: float = 5e8) -> PriceHistory:
     """The bundled history: 20 S&P 500 stocks, daily adjusted closes, 1990-01-02 to 2022-12-28."""
     with _data_file("sp500_prices.csv.gz").open("rb") as handle:
         prices = pd.read_csv(handle, compression="gzip", index_col="Date", parse_dates=True)
-    with _data_file("sp500_index.csv.gz").open("rb") as handle:
-        index = pd.read_csv(handle, compression="gzip", index_col="Date", parse_dates=True)
-    index = index["SP500"].reindex(prices.index).ffill().to_numpy(dtype=float)
+    index = load_sp500_index().reindex(prices.index).ffill().to_numpy(dtype=float)
     sectors = load_sectors()
     missing = sorted(set(prices.columns) - set(sectors))
     if missing:

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import empyrical as ep
 import numpy as np
 import pytest
 
@@ -164,3 +165,28 @@ def test_cli_replay_writes_a_consistent_report(tmp_path: Path) -> None:
     # both lie within the command's run.
     assert summary["startup_s"] > 0
     assert summary["startup_s"] + summary["wall_time_s"] <= elapsed_s
+    _check_metrics(json.loads((out / "metrics.json").read_text()), summary, nav)
+
+
+def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
+    """metrics.json against the same figures worked out here from nav.csv with empyrical, and
+    the S&P 500's published 2019 price return (+28.88%: 2,506.85 to 3,230.78)."""
+    rf = (1 + metrics["risk_free_rate_annual"]) ** (1 / 252) - 1
+    assert set(metrics["portfolios"]) == set(summary["portfolios"])
+    for pid, entry in metrics["portfolios"].items():
+        assert entry["benchmark"] == "S&P 500 index (price)"
+        assert entry["benchmark_yearly_returns"]["2019"] == pytest.approx(0.28878, abs=1e-4)
+        values = [float(row["nav_usd"]) for row in nav if row["portfolio"] == pid]
+        start = float(summary["portfolios"][pid]["start_nav_usd"])
+        daily = np.array(values) / np.array([start, *values[:-1]]) - 1
+        m = entry["metrics"]
+        assert m["days"] == 252
+        assert m["total_return"] == pytest.approx(values[-1] / start - 1, rel=1e-9)
+        assert m["annualised_volatility"] == pytest.approx(ep.annual_volatility(daily), rel=1e-9)
+        assert m["sharpe"] == pytest.approx(ep.sharpe_ratio(daily, rf), rel=1e-9)
+        assert m["max_drawdown"]["depth"] == pytest.approx(ep.max_drawdown(daily), rel=1e-9)
+        assert entry["yearly_returns"]["2019"] == pytest.approx(values[-1] / start - 1, rel=1e-9)
+        assert len(entry["monthly_returns"]) == 12
+        turnover = summary["portfolios"][pid]["turnover"]["annual_turnover"]
+        assert entry["annual_turnover"] == pytest.approx(turnover, abs=1e-4)
+        assert entry["cost_drag_annual"] >= 0

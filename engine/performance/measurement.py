@@ -1,0 +1,113 @@
+"""A run's performance per portfolio against its benchmark: what ``metrics.json`` holds.
+
+Reads plain inputs (each portfolio's end-of-day NAVs, its opening cash, its costs and turnover,
+and the market's price history) so that a replay, a report or the dashboard can each call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.config import AppConfig, BenchmarkConfig, PortfolioConfig
+from engine.market.data import PriceHistory, load_sp500_index
+from engine.performance.analytics import performance_metrics
+from engine.performance.returns import (
+    TRADING_DAYS_PER_YEAR,
+    calendar_returns,
+    daily_risk_free,
+    index_returns,
+    read_weight_file,
+    time_weighted_returns,
+    weighted_returns,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Benchmark:
+    label: str
+    returns: pd.Series
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioRun:
+    """What a run left of one portfolio, for its metrics."""
+
+    portfolio: PortfolioConfig
+    nav_usd: pd.Series  # end of day, by date
+    opening_nav_usd: float
+    cost_usd: float  # spread, impact and commission of its completed orders
+    annual_turnover: float | None
+
+
+def price_frame(history: PriceHistory) -> pd.DataFrame:
+    """Closes by date and symbol."""
+    return pd.DataFrame(
+        history.close, index=pd.DatetimeIndex(history.dates), columns=list(history.symbols)
+    )
+
+
+def benchmark_returns(
+    benchmark: BenchmarkConfig,
+    universe: Sequence[str],
+    close: pd.DataFrame,
+    dates: pd.DatetimeIndex,
+) -> Benchmark:
+    """The benchmark's daily returns on ``dates`` (conventions in engine/performance/returns.py)."""
+    if benchmark.kind == "sp500":
+        return Benchmark("S&P 500 index (price)", index_returns(load_sp500_index(), dates))
+    if benchmark.kind == "equal_weight":
+        weights = {symbol: 1.0 / len(universe) for symbol in universe}
+        label = f"universe equally weighted ({len(universe)} names)"
+    else:
+        assert benchmark.weights_file is not None  # the config requires it with "weights"
+        weights = read_weight_file(benchmark.weights_file, list(close.columns))
+        label = f"weights of {benchmark.weights_file.name} ({len(weights)} names)"
+    return Benchmark(label, weighted_returns(close, weights, dates))
+
+
+def run_metrics(
+    config: AppConfig, runs: Mapping[str, PortfolioRun], history: PriceHistory
+) -> dict[str, object]:
+    """``metrics.json``: every metric per portfolio, its benchmark, yearly and monthly returns."""
+    close = price_frame(history)
+    risk_free = daily_risk_free(config.performance.risk_free_rate_annual)
+    portfolios: dict[str, object] = {}
+    for pid, run in runs.items():
+        nav = run.nav_usd
+        if len(nav) < 2:
+            portfolios[pid] = {"name": run.portfolio.name, "metrics": None, "days": len(nav)}
+            continue
+        dates = pd.DatetimeIndex(nav.index)
+        universe = (
+            list(history.symbols) if run.portfolio.universe == "all" else run.portfolio.universe
+        )
+        benchmark = benchmark_returns(config.benchmark_of(run.portfolio), universe, close, dates)
+        returns = time_weighted_returns(nav, run.opening_nav_usd)
+        metrics = performance_metrics(returns, benchmark.returns, risk_free)
+        years = len(returns) / TRADING_DAYS_PER_YEAR
+        average_nav = float(np.mean(nav.to_numpy(dtype=float)))
+        portfolios[pid] = {
+            "name": run.portfolio.name,
+            "benchmark": benchmark.label,
+            "metrics": metrics.to_dict(),
+            # Trading costs a year as a fraction of the average NAV: what trading took off return.
+            "cost_drag_annual": run.cost_usd / average_nav / years if average_nav > 0 else None,
+            "annual_turnover": run.annual_turnover,
+            "yearly_returns": _rounded(calendar_returns(returns, "year")),
+            "benchmark_yearly_returns": _rounded(calendar_returns(benchmark.returns, "year")),
+            "monthly_returns": _rounded(calendar_returns(returns, "month")),
+        }
+    return {
+        "conventions": "docs/performance.md",
+        "trading_days_per_year": TRADING_DAYS_PER_YEAR,
+        "risk_free_rate_annual": config.performance.risk_free_rate_annual,
+        "portfolios": portfolios,
+    }
+
+
+def _rounded(series: pd.Series) -> dict[str, float]:
+    return {str(k): round(float(v), 10) for k, v in series.items()}
