@@ -22,6 +22,8 @@ from engine.assembly import EngineParts
 from engine.coordinator import STAGES
 from engine.market.feeds import HistoricalFeed
 from engine.model import CycleReport, to_cash
+from engine.performance.effectiveness import EVENT_TYPES as EFFECTIVENESS_EVENTS
+from engine.performance.effectiveness import coordination_effectiveness
 from engine.performance.measurement import PortfolioRun, run_metrics
 from engine.performance.metrics import latency_percentiles, return_statistics
 from engine.performance.turnover import TradeRecord, turnover_report
@@ -167,6 +169,13 @@ def run_replay(
         "portfolios": portfolios,
         # Implementation shortfall of every completed order, and what crossing saved (USD).
         "execution": execution_summary(list(state.execution_quality.values())),
+        # The engine against the seed's gates (engine/performance/effectiveness.py).
+        "coordination": coordination_effectiveness(
+            parts.store.iter_from(replay_first_seq(parts), event_types=EFFECTIVENESS_EVENTS),
+            len(coordinator.mandates),
+            [report.total_ms for report in reports],
+            sum(report.total_ms for report in reports if report.error is not None),
+        ).to_dict(),
         "latency": {
             "cycle": latency_percentiles([report.total_ms for report in reports]),
             "stages": {

@@ -81,6 +81,7 @@ def replay(args: argparse.Namespace) -> int:
         f"({execution['cost_bps']} bps: spread, impact, commission); internal crossing saved USD "
         f"{execution['crossing_saving_usd']} ({execution['crossing_saving_bps']} bps)"
     )
+    _print_coordination(summary["coordination"])
     metrics_path = out_dir / "metrics.json"
     if metrics_path.exists():
         _print_metrics(json.loads(metrics_path.read_text(encoding="utf-8")))
@@ -105,6 +106,25 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
             f"{_pct(m['benchmark_annualised_return'])}: beta {_num(m['beta'])} alpha "
             f"{_pct(m['alpha_annualised'])} IR {_num(m['information_ratio'])}"
         )
+
+
+def _print_coordination(coordination: dict[str, Any]) -> None:
+    """Each seed gate, met or not, and what the coordination did."""
+    gates = []
+    for gate in coordination["gates"]:
+        if gate["value"] is None:
+            gates.append(f"{gate['name']} not measured")
+            continue
+        verdict = "met" if gate["met"] else "MISSED"
+        gates.append(f"{gate['name']} {gate['value']:.2%} (gate {gate['gate']:.2%}: {verdict})")
+    print("seed gates: " + "; ".join(gates))
+    print(
+        f"coordination: {coordination['conflicts_resolved']} signal conflicts resolved, "
+        f"{coordination['signals_rejected']} signals rejected, {coordination['orders_crossed']} "
+        f"orders crossed ({coordination['shares_crossed']:,} shares), "
+        f"{coordination['orders_rejected']} orders rejected by the risk gate, "
+        f"{coordination['limit_breaches']} limit breaches"
+    )
 
 
 def _pct(value: float | None, signed: bool = True) -> str:

@@ -166,6 +166,13 @@ def test_cli_replay_writes_a_consistent_report(tmp_path: Path) -> None:
     assert summary["startup_s"] > 0
     assert summary["startup_s"] + summary["wall_time_s"] <= elapsed_s
     _check_metrics(json.loads((out / "metrics.json").read_text()), summary, nav)
+    gates = {gate["name"]: gate for gate in summary["coordination"]["gates"]}
+    assert gates["cycles without error"]["value"] == 1.0
+    assert gates["cycles without error"]["basis"] == "252 cycles"
+    assert gates["state-consistency checks passed"]["basis"].startswith("1008 checks")
+    assert gates["state-consistency checks passed"]["met"] is True
+    assert gates["cycles within 200 ms"]["basis"] == "252 cycles timed in this run"
+    assert 0.0 <= gates["cycles within 200 ms"]["value"] <= 1.0
 
 
 def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
