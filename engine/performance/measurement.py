@@ -16,11 +16,13 @@ from engine.config import AppConfig, BenchmarkConfig, PortfolioConfig
 from engine.market.data import PriceHistory, load_sp500_index
 from engine.performance.analytics import performance_metrics
 from engine.performance.returns import (
+    ROLLING_WINDOWS_DAYS,
     TRADING_DAYS_PER_YEAR,
     calendar_returns,
     daily_risk_free,
     index_returns,
     read_weight_file,
+    rolling_statistics,
     time_weighted_returns,
     weighted_returns,
 )
@@ -97,6 +99,13 @@ def run_metrics(
             # Trading costs a year as a fraction of the average NAV: what trading took off return.
             "cost_drag_annual": run.cost_usd / average_nav / years if average_nav > 0 else None,
             "annual_turnover": run.annual_turnover,
+            # As of the last day, over the last quarter and year of trading days.
+            "rolling_at_end": {
+                f"{window}d": _last_row(
+                    rolling_statistics(returns, benchmark.returns, window, risk_free)
+                )
+                for window in ROLLING_WINDOWS_DAYS
+            },
             "yearly_returns": _rounded(calendar_returns(returns, "year")),
             "benchmark_yearly_returns": _rounded(calendar_returns(benchmark.returns, "year")),
             "monthly_returns": _rounded(calendar_returns(returns, "month")),
@@ -111,3 +120,9 @@ def run_metrics(
 
 def _rounded(series: pd.Series) -> dict[str, float]:
     return {str(k): round(float(v), 10) for k, v in series.items()}
+
+
+def _last_row(frame: pd.DataFrame) -> dict[str, float | None]:
+    """The last row's figures; None where the window is not yet full."""
+    last = frame.iloc[-1]
+    return {str(k): None if pd.isna(v) else round(float(v), 10) for k, v in last.items()}

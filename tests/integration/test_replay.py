@@ -194,6 +194,11 @@ def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
         assert m["max_drawdown"]["depth"] == pytest.approx(ep.max_drawdown(daily), rel=1e-9)
         assert entry["yearly_returns"]["2019"] == pytest.approx(values[-1] / start - 1, rel=1e-9)
         assert len(entry["monthly_returns"]) == 12
+        rolling = entry["rolling_at_end"]
+        assert rolling["63d"]["volatility"] == pytest.approx(
+            ep.annual_volatility(daily[-63:]), rel=1e-8
+        )
+        assert rolling["252d"]["sharpe"] == pytest.approx(ep.sharpe_ratio(daily, rf), rel=1e-8)
         turnover = summary["portfolios"][pid]["turnover"]["annual_turnover"]
         assert entry["annual_turnover"] == pytest.approx(turnover, abs=1e-4)
         assert entry["cost_drag_annual"] >= 0

@@ -294,6 +294,8 @@ def test_run_metrics_measure_each_portfolio_against_its_own_benchmark(tmp_path: 
     assert equal["benchmark_yearly_returns"]["2024"] == pytest.approx(1.025 * 1.05 * 1.05 - 1)
     assert own["benchmark_yearly_returns"]["2024"] == pytest.approx(1.1 * 1.1 * 1.0 - 1)
     assert equal["metrics"]["total_return"] == pytest.approx(-0.01)
+    # Three days fill neither rolling window.
+    assert equal["rolling_at_end"]["63d"] == {"volatility": None, "sharpe": None, "beta": None}
     # Costs a year over the average NAV: 0.5 / 104.67 over 3/252 of a year.
     assert equal["cost_drag_annual"] == pytest.approx(0.5 / (314 / 3) / (3 / 252))
     assert result["risk_free_rate_annual"] == 0.0
