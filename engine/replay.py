@@ -24,7 +24,7 @@ from engine.market.feeds import HistoricalFeed
 from engine.model import CycleReport, to_cash
 from engine.performance.effectiveness import EVENT_TYPES as EFFECTIVENESS_EVENTS
 from engine.performance.effectiveness import coordination_effectiveness
-from engine.performance.measurement import PortfolioRun, run_metrics
+from engine.performance.measurement import FILL_FIELDS, PortfolioRun, run_metrics
 from engine.performance.metrics import latency_percentiles, return_statistics
 from engine.performance.turnover import TradeRecord, turnover_report
 
@@ -82,6 +82,7 @@ def run_replay(
     nav_series: dict[str, list[float]] = defaultdict(list)
     nav_days: dict[str, list[str]] = defaultdict(list)
     trades: dict[str, list[TradeRecord]] = defaultdict(list)
+    signed_fills: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     first_date = last_date = None
     failed = 0
     with (
@@ -111,6 +112,10 @@ def run_replay(
                     ]
                 )
                 notional = Decimal(p["quantity_shares"]) * Decimal(p["price_usd"])
+                shares = int(p["quantity_shares"])
+                signed_fills[event.portfolio_id].append(
+                    (p["market_date"], p["symbol"], shares if p["side"] == "BUY" else -shares)
+                )
                 trades[event.portfolio_id].append(
                     TradeRecord(
                         p["market_date"], p["order_id"], p["symbol"], p["side"], float(notional)
@@ -126,7 +131,7 @@ def run_replay(
                 nav_days[pid].append(p["market_date"])
 
     state = coordinator.state
-    _write_metrics(parts, out_dir, nav_days, nav_series, trades)
+    _write_metrics(parts, out_dir, nav_days, nav_series, trades, signed_fills)
     portfolios = {}
     for mandate in coordinator.mandates:
         pid = mandate.portfolio_id
@@ -199,6 +204,7 @@ def _write_metrics(
     nav_days: dict[str, list[str]],
     nav_series: dict[str, list[float]],
     trades: dict[str, list[TradeRecord]],
+    signed_fills: dict[str, list[tuple[str, str, int]]],
 ) -> None:
     """``metrics.json``, when the market keeps its price history (the bundled one and a file:
     the benchmark's constituents are priced from it); the simulated market keeps none."""
@@ -218,6 +224,7 @@ def _write_metrics(
             float(state.initial_cash_usd[pid]),
             cost,
             turnover_report(trades[pid], nav_days[pid], nav_series[pid]).annual_turnover,
+            pd.DataFrame(signed_fills[pid], columns=FILL_FIELDS),
         )
     metrics = run_metrics(parts.config, runs, parts.feed.history)
     path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

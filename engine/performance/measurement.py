@@ -7,7 +7,7 @@ and the market's price history) so that a replay, a report or the dashboard can 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -15,23 +15,30 @@ import pandas as pd
 from engine.config import AppConfig, BenchmarkConfig, PortfolioConfig
 from engine.market.data import PriceHistory, load_sp500_index
 from engine.performance.analytics import performance_metrics
+from engine.performance.attribution import EFFECTS, brinson_fachler
 from engine.performance.returns import (
     ROLLING_WINDOWS_DAYS,
     TRADING_DAYS_PER_YEAR,
+    basket_weights,
     calendar_returns,
     daily_risk_free,
     index_returns,
+    price_returns,
     read_weight_file,
     rolling_statistics,
     time_weighted_returns,
     weighted_returns,
 )
+from engine.performance.sectors import align, basket_sectors, holdings_at_close, portfolio_sectors
+
+FILL_FIELDS = ("date", "symbol", "signed_shares")
 
 
 @dataclass(frozen=True, slots=True)
 class Benchmark:
     label: str
     returns: pd.Series
+    weights: Mapping[str, float] | None  # a basket's names; None for an index
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class PortfolioRun:
     opening_nav_usd: float
     cost_usd: float  # spread, impact and commission of its completed orders
     annual_turnover: float | None
+    # Its fills: date, symbol, signed_shares (buys positive).
+    fills: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FILL_FIELDS))
 
 
 def price_frame(history: PriceHistory) -> pd.DataFrame:
@@ -60,15 +69,62 @@ def benchmark_returns(
 ) -> Benchmark:
     """The benchmark's daily returns on ``dates`` (conventions in engine/performance/returns.py)."""
     if benchmark.kind == "sp500":
-        return Benchmark("S&P 500 index (price)", index_returns(load_sp500_index(), dates))
+        return Benchmark("S&P 500 index (price)", index_returns(load_sp500_index(), dates), None)
     if benchmark.kind == "equal_weight":
-        weights = {symbol: 1.0 / len(universe) for symbol in universe}
-        label = f"universe equally weighted ({len(universe)} names)"
+        return _equal_weight(universe, close, dates)
     else:
         assert benchmark.weights_file is not None  # the config requires it with "weights"
         weights = read_weight_file(benchmark.weights_file, list(close.columns))
         label = f"weights of {benchmark.weights_file.name} ({len(weights)} names)"
-    return Benchmark(label, weighted_returns(close, weights, dates))
+    return Benchmark(label, weighted_returns(close, weights, dates), weights)
+
+
+def _equal_weight(
+    universe: Sequence[str], close: pd.DataFrame, dates: pd.DatetimeIndex
+) -> Benchmark:
+    weights = {symbol: 1.0 / len(universe) for symbol in universe}
+    label = f"universe equally weighted ({len(universe)} names)"
+    return Benchmark(label, weighted_returns(close, weights, dates), weights)
+
+
+def sector_attribution(
+    run: PortfolioRun,
+    returns: pd.Series,
+    benchmark: Benchmark,
+    universe: Sequence[str],
+    close: pd.DataFrame,
+    sector_of: Mapping[str, str],
+) -> dict[str, object]:
+    """Brinson-Fachler by sector over the run, Carino-linked, against the benchmark's names (an
+    index has none here: then the universe equally weighted), with what trading, costs and
+    cash income added to the holdings' return as a line of its own."""
+    dates = pd.DatetimeIndex(run.nav_usd.index)
+    basket = benchmark if benchmark.weights is not None else _equal_weight(universe, close, dates)
+    assert basket.weights is not None
+    shares = holdings_at_close(run.fills, dates, list(close.columns))
+    held = portfolio_sectors(shares, close, run.nav_usd, run.opening_nav_usd, sector_of)
+    names = list(basket.weights)
+    weights, name_returns = basket_weights(price_returns(close[names], dates), basket.weights)
+    held, bench = align(held, basket_sectors(weights, name_returns, sector_of))
+    result = brinson_fachler(held.weights, held.returns, bench.weights, bench.returns.fillna(0.0))
+    actual = float(np.prod(1.0 + returns.fillna(0.0).to_numpy()) - 1.0)
+    linked = result.linked
+    return {
+        "against": basket.label,
+        "sectors": {
+            str(sector): {
+                **{effect: float(linked.at[sector, effect]) for effect in EFFECTS},
+                "total": float(linked.loc[sector].sum()),
+            }
+            for sector in linked.index
+        },
+        "effects": {effect: float(linked[effect].sum()) for effect in EFFECTS},
+        "holdings_return": result.portfolio_return,
+        "benchmark_return": result.benchmark_return,
+        "trading_costs_and_income": actual - result.portfolio_return,
+        "portfolio_return": actual,
+        "active_return": actual - result.benchmark_return,
+    }
 
 
 def run_metrics(
@@ -76,6 +132,7 @@ def run_metrics(
 ) -> dict[str, object]:
     """``metrics.json``: every metric per portfolio, its benchmark, yearly and monthly returns."""
     close = price_frame(history)
+    sector_of = {i.symbol: i.sector for i in history.instruments}
     risk_free = daily_risk_free(config.performance.risk_free_rate_annual)
     portfolios: dict[str, object] = {}
     for pid, run in runs.items():
@@ -90,6 +147,7 @@ def run_metrics(
         benchmark = benchmark_returns(config.benchmark_of(run.portfolio), universe, close, dates)
         returns = time_weighted_returns(nav, run.opening_nav_usd)
         metrics = performance_metrics(returns, benchmark.returns, risk_free)
+        attribution = sector_attribution(run, returns, benchmark, universe, close, sector_of)
         years = len(returns) / TRADING_DAYS_PER_YEAR
         average_nav = float(np.mean(nav.to_numpy(dtype=float)))
         portfolios[pid] = {
@@ -106,6 +164,7 @@ def run_metrics(
                 )
                 for window in ROLLING_WINDOWS_DAYS
             },
+            "sector_attribution": attribution,
             "yearly_returns": _rounded(calendar_returns(returns, "year")),
             "benchmark_yearly_returns": _rounded(calendar_returns(benchmark.returns, "year")),
             "monthly_returns": _rounded(calendar_returns(returns, "month")),

@@ -71,26 +71,43 @@ def index_returns(level: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
     return pd.Series(now / base - 1.0, index=dates, name="benchmark")
 
 
-def weighted_returns(
-    close: pd.DataFrame, weights: Mapping[str, float], dates: pd.DatetimeIndex
-) -> pd.Series:
-    """Daily returns of a basket rebalanced to ``weights`` every day (see the module docstring).
+def price_returns(close: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Each instrument's price return on ``dates``, against the previous row of ``close`` (which
+    holds prices by date and symbol, including the day before ``dates[0]``)."""
+    prices = close.sort_index()
+    return (prices / prices.shift(1) - 1.0).reindex(dates)
 
-    ``close`` holds prices by date and symbol, including the day before ``dates[0]``."""
-    missing = sorted(set(weights) - set(close.columns))
+
+def basket_weights(
+    returns: pd.DataFrame, weights: Mapping[str, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A basket rebalanced to ``weights`` every day: each day's weights (the names with a return
+    that day, scaled to sum to one; a day with none is all zero) and the returns, NaN as zero.
+    ``returns`` is days x symbols, as :func:`price_returns`."""
+    missing = sorted(set(weights) - set(returns.columns))
     if missing:
         raise ValueError(f"weights: no prices for {', '.join(missing)}")
     symbols = list(weights)
-    prices = close[symbols].sort_index()
-    daily = prices / prices.shift(1) - 1.0
-    daily = daily.reindex(dates)
-    w = np.array([weights[s] for s in symbols], dtype=float)
-    values = daily.to_numpy(dtype=float)
+    values = returns[symbols].to_numpy(dtype=float)
     present = np.isfinite(values)
-    weight_sum = present @ w
+    raw = present * np.array([weights[s] for s in symbols], dtype=float)
+    total = raw.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        basket = np.where(present, values, 0.0) @ w / weight_sum
-    basket[weight_sum == 0] = np.nan
+        daily = np.where(total > 0, raw / total, 0.0)
+    return (
+        pd.DataFrame(daily, returns.index, symbols),
+        pd.DataFrame(np.where(present, values, 0.0), returns.index, symbols),
+    )
+
+
+def weighted_returns(
+    close: pd.DataFrame, weights: Mapping[str, float], dates: pd.DatetimeIndex
+) -> pd.Series:
+    """Daily returns of a basket rebalanced to ``weights`` every day (see the module docstring);
+    NaN on a day none of its names has a return."""
+    daily, returns = basket_weights(price_returns(close, dates), weights)
+    basket = (daily.to_numpy() * returns.to_numpy()).sum(axis=1)
+    basket[daily.to_numpy().sum(axis=1) == 0] = np.nan
     return pd.Series(basket, index=dates, name="benchmark")
 
 

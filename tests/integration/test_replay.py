@@ -194,6 +194,13 @@ def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
         assert m["max_drawdown"]["depth"] == pytest.approx(ep.max_drawdown(daily), rel=1e-9)
         assert entry["yearly_returns"]["2019"] == pytest.approx(values[-1] / start - 1, rel=1e-9)
         assert len(entry["monthly_returns"]) == 12
+        sectors = entry["sector_attribution"]
+        assert sectors["against"].startswith("universe equally weighted")
+        assert sectors["portfolio_return"] == pytest.approx(m["total_return"], rel=1e-9)
+        parts = sum(sectors["effects"].values()) + sectors["trading_costs_and_income"]
+        assert parts == pytest.approx(sectors["active_return"], abs=1e-12)
+        by_sector = sum(row["total"] for row in sectors["sectors"].values())
+        assert by_sector == pytest.approx(sum(sectors["effects"].values()), abs=1e-12)
         rolling = entry["rolling_at_end"]
         assert rolling["63d"]["volatility"] == pytest.approx(
             ep.annual_volatility(daily[-63:]), rel=1e-8

@@ -1,0 +1,138 @@
+"""Sector weights and returns per day, of a portfolio's holdings and of a benchmark basket: the
+inputs of the Brinson attribution (engine/performance/attribution.py).
+
+A portfolio's day: the shares held at the previous close, valued at that close, over the
+previous close's NAV, are the start-of-day weights (cash is the rest, a sector of its own with a
+zero return); each name earns its price return. This is the return of holding the book through
+the day. What the NAV's time-weighted return adds to it (trading at other prices than the
+closes, costs, interest on cash) is not a sector's doing: the attribution shows it as its own
+line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+CASH = "Cash"
+
+
+@dataclass(frozen=True, slots=True)
+class SectorFrames:
+    """Days x sectors: start-of-day weights (summing to one) and the day's returns (NaN where
+    the weight is zero)."""
+
+    weights: pd.DataFrame
+    returns: pd.DataFrame
+
+    def total_return(self) -> pd.Series:
+        """Each day's return of the whole: the weighted sum of the sectors'."""
+        contributions = (self.weights * self.returns.fillna(0.0)).sum(axis=1)
+        return contributions.rename("return")
+
+
+def holdings_at_close(
+    fills: pd.DataFrame, dates: pd.DatetimeIndex, symbols: list[str]
+) -> pd.DataFrame:
+    """Shares held at each date's close (days x symbols) from ``fills`` with columns ``date``,
+    ``symbol`` and ``signed_shares`` (buys positive)."""
+    if fills.empty:
+        return pd.DataFrame(0, index=dates, columns=symbols, dtype=np.int64)
+    unknown = sorted(set(fills["symbol"]) - set(symbols))
+    if unknown:
+        raise ValueError(f"fills: symbols without prices {', '.join(unknown)}")
+    day = pd.DatetimeIndex(fills["date"])
+    outside = day.difference(dates)
+    if len(outside):
+        raise ValueError(
+            f"fills: {len(outside)} fill dates are not in the NAV's, first {outside[0]}"
+        )
+    traded = (
+        fills.assign(date=day)
+        .pivot_table(index="date", columns="symbol", values="signed_shares", aggfunc="sum")
+        .reindex(index=dates, columns=symbols, fill_value=0)
+        .fillna(0)
+    )
+    return traded.cumsum().astype(np.int64)
+
+
+def portfolio_sectors(
+    shares: pd.DataFrame,
+    close: pd.DataFrame,
+    nav_usd: pd.Series,
+    opening_nav_usd: float,
+    sector_of: Mapping[str, str],
+) -> SectorFrames:
+    """A portfolio's sector weights and returns per day (see the module docstring).
+
+    ``shares`` is :func:`holdings_at_close` on the NAV's dates; ``close`` holds prices by date
+    and symbol, including the day before the first."""
+    dates = pd.DatetimeIndex(nav_usd.index)
+    symbols = list(shares.columns)
+    prices = close[symbols].sort_index()
+    previous_close = prices.shift(1).reindex(dates).to_numpy(dtype=float)
+    today = prices.reindex(dates).to_numpy(dtype=float)
+    held = np.vstack([np.zeros((1, len(symbols))), shares.to_numpy(dtype=float)[:-1]])
+    base = np.concatenate(([opening_nav_usd], nav_usd.to_numpy(dtype=float)[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.where(held != 0, held * previous_close, 0.0) / base[:, None]
+        returns = today / previous_close - 1.0
+    return _by_sector(weights, returns, dates, symbols, sector_of, cash=True)
+
+
+def basket_sectors(
+    weights: pd.DataFrame, returns: pd.DataFrame, sector_of: Mapping[str, str]
+) -> SectorFrames:
+    """A basket's sector weights and returns per day, from its names' (as
+    ``returns.basket_weights`` gives them)."""
+    return _by_sector(
+        weights.to_numpy(dtype=float),
+        returns.to_numpy(dtype=float),
+        pd.DatetimeIndex(weights.index),
+        list(weights.columns),
+        sector_of,
+        cash=False,
+    )
+
+
+def align(*frames: SectorFrames) -> list[SectorFrames]:
+    """The same sectors in every frame (a sector one lacks has weight zero there), cash last."""
+    sectors = sorted({s for f in frames for s in f.weights.columns} - {CASH})
+    if any(CASH in f.weights.columns for f in frames):
+        sectors.append(CASH)
+    return [
+        SectorFrames(
+            f.weights.reindex(columns=sectors, fill_value=0.0),
+            f.returns.reindex(columns=sectors),
+        )
+        for f in frames
+    ]
+
+
+def _by_sector(
+    weights: np.ndarray,
+    returns: np.ndarray,
+    dates: pd.DatetimeIndex,
+    symbols: list[str],
+    sector_of: Mapping[str, str],
+    cash: bool,
+) -> SectorFrames:
+    sectors = sorted({sector_of[s] for s in symbols})
+    member = np.zeros((len(symbols), len(sectors)))
+    for i, symbol in enumerate(symbols):
+        member[i, sectors.index(sector_of[symbol])] = 1.0
+    # A name without a return today (no price) earns nothing on its weight.
+    contribution = np.where(weights != 0, weights * np.nan_to_num(returns), 0.0)
+    sector_weight = weights @ member
+    sector_contribution = contribution @ member
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sector_return = np.where(sector_weight != 0, sector_contribution / sector_weight, np.nan)
+    frame_w = pd.DataFrame(sector_weight, dates, sectors)
+    frame_r = pd.DataFrame(sector_return, dates, sectors)
+    if cash:
+        frame_w[CASH] = 1.0 - sector_weight.sum(axis=1)
+        frame_r[CASH] = 0.0
+    return SectorFrames(frame_w, frame_r)
