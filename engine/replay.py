@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -24,22 +23,12 @@ from engine.market.feeds import HistoricalFeed
 from engine.model import CycleReport, to_cash
 from engine.performance.effectiveness import EVENT_TYPES as EFFECTIVENESS_EVENTS
 from engine.performance.effectiveness import coordination_effectiveness
-from engine.performance.measurement import FILL_FIELDS, PortfolioRun, run_metrics
+from engine.performance.execution_quality import GROUPS, quality_by
+from engine.performance.measurement import run_metrics
 from engine.performance.metrics import latency_percentiles, return_statistics
-from engine.performance.turnover import TradeRecord, turnover_report
-
-# The parts of an order's implementation shortfall that are trading costs.
-COST_FIELDS = ("spread_usd", "impact_usd", "commission_usd")
-FILL_COLUMNS = (
-    "date",
-    "portfolio",
-    "order_id",
-    "symbol",
-    "side",
-    "quantity_shares",
-    "price_usd",
-    "commission_usd",
-)
+from engine.performance.run_log import COST_FIELDS, FILL_COLUMNS, RunLog
+from engine.performance.run_log import EVENT_TYPES as LOG_EVENTS
+from engine.performance.turnover import turnover_report
 
 
 def replay_first_seq(parts: EngineParts) -> int:
@@ -79,59 +68,22 @@ def run_replay(
     wall_s = time.perf_counter() - started
     coordinator.record_finish()
 
-    nav_series: dict[str, list[float]] = defaultdict(list)
-    nav_days: dict[str, list[str]] = defaultdict(list)
-    trades: dict[str, list[TradeRecord]] = defaultdict(list)
-    signed_fills: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    first_date = last_date = None
-    failed = 0
-    with (
-        (out_dir / "nav.csv").open("w", newline="", encoding="utf-8") as nav_file,
-        (out_dir / "fills.csv").open("w", newline="", encoding="utf-8") as fills_file,
-    ):
+    # From the latest restart's own event (its opening cash), else the log's first event.
+    log = RunLog()
+    for event in parts.store.iter_from(max(replay_first_seq(parts) - 1, 1), event_types=LOG_EVENTS):
+        log.observe(event)
+    with (out_dir / "nav.csv").open("w", newline="", encoding="utf-8") as nav_file:
         nav = csv.writer(nav_file)
         nav.writerow(["date", "portfolio", "nav_usd", "cash_usd"])
+        nav.writerows(log.nav_rows)
+    with (out_dir / "fills.csv").open("w", newline="", encoding="utf-8") as fills_file:
         fills = csv.writer(fills_file)
         fills.writerow(FILL_COLUMNS)
-        for event in parts.store.iter_from(
-            replay_first_seq(parts),
-            event_types=frozenset({"CycleCompleted", "OrderFilled"}),
-        ):
-            p = event.payload
-            if event.type == "OrderFilled":
-                fills.writerow(
-                    [
-                        p["market_date"],
-                        event.portfolio_id,
-                        p["order_id"],
-                        p["symbol"],
-                        p["side"],
-                        p["quantity_shares"],
-                        p["price_usd"],
-                        p["commission_usd"],
-                    ]
-                )
-                notional = Decimal(p["quantity_shares"]) * Decimal(p["price_usd"])
-                shares = int(p["quantity_shares"])
-                signed_fills[event.portfolio_id].append(
-                    (p["market_date"], p["symbol"], shares if p["side"] == "BUY" else -shares)
-                )
-                trades[event.portfolio_id].append(
-                    TradeRecord(
-                        p["market_date"], p["order_id"], p["symbol"], p["side"], float(notional)
-                    )
-                )
-                continue
-            first_date = first_date or p["market_date"]
-            last_date = p["market_date"]
-            failed += bool(p["failed"])
-            for pid, (nav_usd, cash_usd) in p["valuation_usd"].items():
-                nav.writerow([p["market_date"], pid, nav_usd, cash_usd])
-                nav_series[pid].append(float(nav_usd))
-                nav_days[pid].append(p["market_date"])
+        fills.writerows(log.fill_rows)
 
     state = coordinator.state
-    _write_metrics(parts, out_dir, nav_days, nav_series, trades, signed_fills)
+    _write_metrics(parts, out_dir, log)
+    trades = log.trades()
     portfolios = {}
     for mandate in coordinator.mandates:
         pid = mandate.portfolio_id
@@ -145,7 +97,7 @@ def run_replay(
             "realised_pnl_usd": str(coordinator.ledger.realised_pnl_usd(pid)),
             "statistics": {
                 k: round(v, 6)
-                for k, v in return_statistics([float(start_nav), *nav_series[pid]]).items()
+                for k, v in return_statistics([float(start_nav), *log.nav_usd(pid)]).items()
             },
             "orders": state.orders_total[pid],
             "fills": state.fills_total[pid],
@@ -153,15 +105,17 @@ def run_replay(
             "trading_state": state.trading_state(pid),
             "execution": execution_summary([state.execution_quality.get(pid, {})]),
             # Traded notional over average NAV per year, and names reversed within 5 days.
-            "turnover": turnover_report(trades[pid], nav_days[pid], nav_series[pid]).summary(),
+            "turnover": turnover_report(
+                trades[pid], _days(log.nav_usd(pid)), log.nav_usd(pid).tolist()
+            ).summary(),
         }
     summary = {
-        "first_date": first_date,
-        "last_date": last_date,
+        "first_date": log.first_date,
+        "last_date": log.last_date,
         "cycles": state.cycles_completed,
         "resumed_after_cycle": resumed_after,
         "cycles_this_run": len(reports),
-        "failed_cycles": failed,
+        "failed_cycles": log.failed_cycles,
         "wall_time_s": round(wall_s, 3),
         "startup_s": (
             round(first_cycle_at - command_started, 3)
@@ -198,36 +152,24 @@ def run_replay(
     return summary
 
 
-def _write_metrics(
-    parts: EngineParts,
-    out_dir: Path,
-    nav_days: dict[str, list[str]],
-    nav_series: dict[str, list[float]],
-    trades: dict[str, list[TradeRecord]],
-    signed_fills: dict[str, list[tuple[str, str, int]]],
-) -> None:
+def _write_metrics(parts: EngineParts, out_dir: Path, log: RunLog) -> None:
     """``metrics.json``, when the market keeps its price history (the bundled one and a file:
     the benchmark's constituents are priced from it); the simulated market keeps none."""
     path = out_dir / "metrics.json"
     if not isinstance(parts.feed, HistoricalFeed):
         path.unlink(missing_ok=True)
         return
-    state = parts.coordinator.state
-    runs = {}
-    for portfolio in parts.config.portfolios:
-        pid = portfolio.id
-        quality = state.execution_quality.get(pid, {})
-        cost = sum(float(Decimal(quality.get(k, 0))) for k in COST_FIELDS)
-        runs[pid] = PortfolioRun(
-            portfolio,
-            pd.Series(nav_series[pid], index=pd.DatetimeIndex(nav_days[pid]), dtype=float),
-            float(state.initial_cash_usd[pid]),
-            cost,
-            turnover_report(trades[pid], nav_days[pid], nav_series[pid]).annual_turnover,
-            pd.DataFrame(signed_fills[pid], columns=FILL_FIELDS),
-        )
+    runs = {portfolio.id: log.portfolio_run(portfolio) for portfolio in parts.config.portfolios}
     metrics = run_metrics(parts.config, runs, parts.feed.history)
+    orders, savings = log.execution.orders(), log.execution.savings()
+    metrics["execution_quality"] = {
+        f"by_{group}": quality_by(orders, savings, group).to_dict("records") for group in GROUPS
+    }
     path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+
+def _days(nav: pd.Series) -> list[str]:
+    return [str(day) for day in nav.index.strftime("%Y-%m-%d")]
 
 
 def execution_summary(totals: list[dict[str, Any]]) -> dict[str, object]:

@@ -180,6 +180,15 @@ def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
     the S&P 500's published 2019 price return (+28.88%: 2,506.85 to 3,230.78)."""
     rf = (1 + metrics["risk_free_rate_annual"]) ** (1 / 252) - 1
     assert set(metrics["portfolios"]) == set(summary["portfolios"])
+    # Execution quality read from the log equals the engine's own running totals.
+    quality = {row["portfolio"]: row for row in metrics["execution_quality"]["by_portfolio"]}
+    for pid, result in summary["portfolios"].items():
+        execution = result["execution"]
+        assert quality[pid]["orders"] == execution["orders_completed"]
+        assert quality[pid]["total_usd"] == pytest.approx(float(execution["shortfall_usd"]))
+        assert quality[pid]["crossing_saving_usd"] == pytest.approx(
+            float(execution["crossing_saving_usd"])
+        )
     for pid, entry in metrics["portfolios"].items():
         assert entry["benchmark"] == "S&P 500 index (price)"
         assert entry["benchmark_yearly_returns"]["2019"] == pytest.approx(0.28878, abs=1e-4)

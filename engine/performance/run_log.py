@@ -1,0 +1,125 @@
+"""What a run's event log says of each portfolio, folded one event at a time: its opening cash,
+its end-of-day NAV and cash, its fills and its completed orders' execution quality. The replay's
+report and ``pcoord report`` read it; both get the same figures from the same log.
+
+A ``ReplayRestarted`` starts the run again (the portfolios are opened anew with its cash), as the
+engine state does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import pandas as pd
+
+from engine.config import PortfolioConfig
+from engine.model import Event
+from engine.performance.execution_quality import EVENT_TYPES as EXECUTION_EVENTS
+from engine.performance.execution_quality import ExecutionLog
+from engine.performance.measurement import FILL_FIELDS, PortfolioRun
+from engine.performance.turnover import TradeRecord, turnover_report
+
+# The parts of an order's implementation shortfall that are trading costs.
+COST_FIELDS = ("spread_usd", "impact_usd", "commission_usd")
+FILL_COLUMNS = (
+    "date",
+    "portfolio",
+    "order_id",
+    "symbol",
+    "side",
+    "quantity_shares",
+    "price_usd",
+    "commission_usd",
+)
+EVENT_TYPES = EXECUTION_EVENTS | {"PortfolioOpened", "CycleCompleted"}
+
+
+class RunLog:
+    def __init__(self) -> None:
+        self.execution = ExecutionLog()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.opening_usd: dict[str, Decimal] = {}
+        # date, portfolio, nav_usd, cash_usd: as recorded, text.
+        self.nav_rows: list[tuple[str, str, str, str]] = []
+        self.fill_rows: list[tuple[object, ...]] = []  # FILL_COLUMNS
+        self.cycles = 0
+        self.failed_cycles = 0
+        self.first_date: str | None = None
+        self.last_date: str | None = None
+
+    def observe(self, event: Event) -> None:
+        p = event.payload
+        self.execution.observe(event)
+        if event.type == "CycleCompleted":
+            self.cycles += 1
+            self.failed_cycles += bool(p["failed"])
+            self.first_date = self.first_date or p["market_date"]
+            self.last_date = p["market_date"]
+            for pid, (nav_usd, cash_usd) in p["valuation_usd"].items():
+                self.nav_rows.append((p["market_date"], pid, nav_usd, cash_usd))
+        elif event.type == "OrderFilled":
+            self.fill_rows.append(
+                (
+                    p["market_date"],
+                    event.portfolio_id,
+                    p["order_id"],
+                    p["symbol"],
+                    p["side"],
+                    int(p["quantity_shares"]),
+                    p["price_usd"],
+                    p["commission_usd"],
+                )
+            )
+        elif event.type == "PortfolioOpened":
+            self.opening_usd[p["portfolio_id"]] = Decimal(p["initial_cash_usd"])
+        elif event.type == "ReplayRestarted":
+            self._reset()
+            for pid, opening in p["portfolios"].items():
+                self.opening_usd[pid] = Decimal(opening["initial_cash_usd"])
+
+    def nav_usd(self, portfolio_id: str) -> pd.Series:
+        """End-of-day NAV by date."""
+        rows = [(day, float(nav)) for day, pid, nav, _ in self.nav_rows if pid == portfolio_id]
+        return pd.Series(
+            [nav for _, nav in rows],
+            index=pd.DatetimeIndex([day for day, _ in rows]),
+            dtype=float,
+            name=portfolio_id,
+        )
+
+    def trades(self) -> dict[str, list[TradeRecord]]:
+        """Each portfolio's fills as turnover records (notional in USD)."""
+        trades: dict[str, list[TradeRecord]] = defaultdict(list)
+        for day, pid, order_id, symbol, side, shares, price, _ in self.fill_rows:
+            notional = float(Decimal(shares) * Decimal(str(price)))  # type: ignore[arg-type]
+            trades[str(pid)].append(TradeRecord(day, order_id, symbol, side, notional))  # type: ignore[arg-type]
+        return trades
+
+    def portfolio_run(self, portfolio: PortfolioConfig) -> PortfolioRun:
+        """The portfolio's figures for its metrics (engine/performance/measurement.py)."""
+        pid = portfolio.id
+        nav = self.nav_usd(pid)
+        orders = self.execution.orders()
+        mine = orders[orders["portfolio"] == pid]
+        cost = sum((sum(mine[name], Decimal(0)) for name in COST_FIELDS), Decimal(0))
+        fills = pd.DataFrame(
+            [
+                (day, symbol, shares if side == "BUY" else -shares)  # type: ignore[operator]
+                for day, fill_pid, _, symbol, side, shares, _, _ in self.fill_rows
+                if fill_pid == pid
+            ],
+            columns=list(FILL_FIELDS),
+        )
+        days = [str(day) for day in nav.index.strftime("%Y-%m-%d")]
+        turnover = turnover_report(self.trades()[pid], days, nav.tolist())
+        return PortfolioRun(
+            portfolio,
+            nav,
+            float(self.opening_usd.get(pid, Decimal(portfolio.initial_cash_usd))),
+            float(cost),
+            turnover.annual_turnover,
+            fills,
+        )

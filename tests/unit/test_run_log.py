@@ -1,0 +1,60 @@
+"""A run's figures folded from its event log, a restart included."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from engine.config import load_config
+from engine.model import Event
+from engine.performance.run_log import RunLog
+
+
+def _event(kind: str, portfolio: str | None = None, **payload: object) -> Event:
+    return Event(f"{kind}", kind, datetime(2024, 1, 2, tzinfo=UTC), "engine", payload, portfolio)
+
+
+def _cycle(day: str, nav: str, failed: bool = False) -> Event:
+    return _event(
+        "CycleCompleted", market_date=day, failed=failed, valuation_usd={"growth": [nav, "0.00"]}
+    )
+
+
+def test_nav_fills_and_opening_cash_after_a_restart() -> None:
+    log = RunLog()
+    growth = load_config().portfolios[0]
+    for event in (
+        _event("PortfolioOpened", "growth", portfolio_id="growth", initial_cash_usd="100.00"),
+        _cycle("2024-01-02", "101.00"),
+        _event(
+            "ReplayRestarted",
+            first_trading_date="2024-01-03",
+            portfolios={"growth": {"initial_cash_usd": "200.00", "allow_short": False}},
+        ),
+        _cycle("2024-01-03", "210.00"),
+        _event(
+            "OrderFilled",
+            "growth",
+            order_id="o1",
+            symbol="AAPL",
+            side="SELL",
+            quantity_shares=2,
+            price_usd="5.0000",
+            commission_usd="1.00",
+            market_date="2024-01-04",
+        ),
+        _cycle("2024-01-04", "205.00", failed=True),
+    ):
+        log.observe(event)
+    assert (log.cycles, log.failed_cycles) == (2, 1)
+    assert (log.first_date, log.last_date) == ("2024-01-03", "2024-01-04")
+    assert log.nav_rows == [
+        ("2024-01-03", "growth", "210.00", "0.00"),
+        ("2024-01-04", "growth", "205.00", "0.00"),
+    ]
+    run = log.portfolio_run(growth)
+    assert run.opening_nav_usd == 200.0
+    assert run.nav_usd.tolist() == [210.0, 205.0]
+    assert run.fills.to_dict("records") == [
+        {"date": "2024-01-04", "symbol": "AAPL", "signed_shares": -2}
+    ]
+    assert log.trades()["growth"][0].notional_usd == pytest.approx(10.0)
