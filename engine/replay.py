@@ -26,6 +26,7 @@ from engine.performance.effectiveness import coordination_effectiveness
 from engine.performance.execution_quality import GROUPS, quality_by
 from engine.performance.measurement import run_metrics
 from engine.performance.metrics import latency_percentiles, return_statistics
+from engine.performance.report import first_seq_of_run
 from engine.performance.run_log import COST_FIELDS, FILL_COLUMNS, RunLog
 from engine.performance.run_log import EVENT_TYPES as LOG_EVENTS
 from engine.performance.turnover import turnover_report
@@ -68,9 +69,9 @@ def run_replay(
     wall_s = time.perf_counter() - started
     coordinator.record_finish()
 
-    # From the latest restart's own event (its opening cash), else the log's first event.
+    # From the latest restart's own event (its opening cash), else the first event.
     log = RunLog()
-    for event in parts.store.iter_from(max(replay_first_seq(parts) - 1, 1), event_types=LOG_EVENTS):
+    for event in parts.store.iter_from(first_seq_of_run(parts.store), event_types=LOG_EVENTS):
         log.observe(event)
     with (out_dir / "nav.csv").open("w", newline="", encoding="utf-8") as nav_file:
         nav = csv.writer(nav_file)

@@ -265,6 +265,22 @@ def build_parser() -> argparse.ArgumentParser:
     database_help = (
         "SQLAlchemy URL of the event store (default: $PCOORD_DATABASE_URL or var/pcoord.db)"
     )
+    report = commands.add_parser(
+        "report",
+        help="a self-contained HTML tear sheet (and its tables as CSV) from an event store",
+        description="Reads a run's event log (a serve's store, or a replay's OUT/events.db) and "
+        "writes FILE.html with every performance figure, attribution, execution quality and "
+        "the engine against the seed's gates; every table also as CSV in FILE-csv/.",
+    )
+    chosen = report.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--portfolio", nargs="+", metavar="ID", help="the portfolios to report")
+    chosen.add_argument("--all", action="store_true", help="every configured portfolio")
+    report.add_argument("--from", dest="start", type=_date, help="first market date (YYYY-MM-DD)")
+    report.add_argument("--to", dest="end", type=_date, help="last market date (YYYY-MM-DD)")
+    report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    report.add_argument("--config", type=Path, help="TOML config the run used (default config)")
+    report.add_argument("--database-url", help=database_help)
+    report.add_argument("--no-progress", action="store_true", help="no progress bar")
     check = commands.add_parser(
         "check", help="rebuild the state from the event log and compare it with what is stored"
     )

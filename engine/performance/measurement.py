@@ -14,7 +14,7 @@ import pandas as pd
 
 from engine.config import AppConfig, BenchmarkConfig, PortfolioConfig
 from engine.market.data import PriceHistory, load_sp500_index
-from engine.performance.analytics import performance_metrics
+from engine.performance.analytics import PerformanceMetrics, performance_metrics
 from engine.performance.attribution import EFFECTS, brinson_fachler
 from engine.performance.returns import (
     ROLLING_WINDOWS_DAYS,
@@ -101,8 +101,8 @@ def sector_attribution(
     dates = pd.DatetimeIndex(run.nav_usd.index)
     basket = benchmark if benchmark.weights is not None else _equal_weight(universe, close, dates)
     assert basket.weights is not None
-    shares = holdings_at_close(run.fills, dates, list(close.columns))
-    held = portfolio_sectors(shares, close, run.nav_usd, run.opening_nav_usd, sector_of)
+    carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
+    held = portfolio_sectors(carried, shares, close, run.nav_usd, run.opening_nav_usd, sector_of)
     names = list(basket.weights)
     weights, name_returns = basket_weights(price_returns(close[names], dates), basket.weights)
     held, bench = align(held, basket_sectors(weights, name_returns, sector_of))
@@ -127,48 +127,83 @@ def sector_attribution(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class PortfolioAnalysis:
+    """Everything measured of one portfolio's run: the series behind the charts and the
+    figures of ``metrics.json``."""
+
+    run: PortfolioRun
+    returns: pd.Series  # time-weighted, daily
+    benchmark: Benchmark
+    metrics: PerformanceMetrics
+    rolling: dict[int, pd.DataFrame]  # window (days) -> volatility, sharpe, beta per day
+    attribution: dict[str, object]
+    cost_drag_annual: float | None
+
+    def to_dict(self) -> dict[str, object]:
+        """The portfolio's entry in ``metrics.json``."""
+        return {
+            "name": self.run.portfolio.name,
+            "benchmark": self.benchmark.label,
+            "metrics": self.metrics.to_dict(),
+            "cost_drag_annual": self.cost_drag_annual,
+            "annual_turnover": self.run.annual_turnover,
+            # As of the last day, over the last quarter and year of trading days.
+            "rolling_at_end": {f"{w}d": _last_row(frame) for w, frame in self.rolling.items()},
+            "sector_attribution": self.attribution,
+            "yearly_returns": _rounded(calendar_returns(self.returns, "year")),
+            "benchmark_yearly_returns": _rounded(calendar_returns(self.benchmark.returns, "year")),
+            "monthly_returns": _rounded(calendar_returns(self.returns, "month")),
+        }
+
+
+def analyse(
+    config: AppConfig, run: PortfolioRun, history: PriceHistory, close: pd.DataFrame
+) -> PortfolioAnalysis | None:
+    """One portfolio's analysis; None with fewer than two days (no return to measure)."""
+    nav = run.nav_usd
+    if len(nav) < 2:
+        return None
+    dates = pd.DatetimeIndex(nav.index)
+    universe = list(history.symbols) if run.portfolio.universe == "all" else run.portfolio.universe
+    sector_of = {i.symbol: i.sector for i in history.instruments}
+    risk_free = daily_risk_free(config.performance.risk_free_rate_annual)
+    benchmark = benchmark_returns(config.benchmark_of(run.portfolio), universe, close, dates)
+    returns = time_weighted_returns(nav, run.opening_nav_usd)
+    years = len(returns) / TRADING_DAYS_PER_YEAR
+    average_nav = float(np.mean(nav.to_numpy(dtype=float)))
+    return PortfolioAnalysis(
+        run,
+        returns,
+        benchmark,
+        performance_metrics(returns, benchmark.returns, risk_free),
+        {
+            window: rolling_statistics(returns, benchmark.returns, window, risk_free)
+            for window in ROLLING_WINDOWS_DAYS
+        },
+        sector_attribution(run, returns, benchmark, universe, close, sector_of),
+        # Trading costs a year as a fraction of the average NAV: what trading took off return.
+        run.cost_usd / average_nav / years if average_nav > 0 else None,
+    )
+
+
 def run_metrics(
     config: AppConfig, runs: Mapping[str, PortfolioRun], history: PriceHistory
 ) -> dict[str, object]:
     """``metrics.json``: every metric per portfolio, its benchmark, yearly and monthly returns."""
     close = price_frame(history)
-    sector_of = {i.symbol: i.sector for i in history.instruments}
-    risk_free = daily_risk_free(config.performance.risk_free_rate_annual)
     portfolios: dict[str, object] = {}
     for pid, run in runs.items():
-        nav = run.nav_usd
-        if len(nav) < 2:
-            portfolios[pid] = {"name": run.portfolio.name, "metrics": None, "days": len(nav)}
-            continue
-        dates = pd.DatetimeIndex(nav.index)
-        universe = (
-            list(history.symbols) if run.portfolio.universe == "all" else run.portfolio.universe
+        analysis = analyse(config, run, history, close)
+        portfolios[pid] = (
+            analysis.to_dict()
+            if analysis is not None
+            else {"name": run.portfolio.name, "metrics": None, "days": len(run.nav_usd)}
         )
-        benchmark = benchmark_returns(config.benchmark_of(run.portfolio), universe, close, dates)
-        returns = time_weighted_returns(nav, run.opening_nav_usd)
-        metrics = performance_metrics(returns, benchmark.returns, risk_free)
-        attribution = sector_attribution(run, returns, benchmark, universe, close, sector_of)
-        years = len(returns) / TRADING_DAYS_PER_YEAR
-        average_nav = float(np.mean(nav.to_numpy(dtype=float)))
-        portfolios[pid] = {
-            "name": run.portfolio.name,
-            "benchmark": benchmark.label,
-            "metrics": metrics.to_dict(),
-            # Trading costs a year as a fraction of the average NAV: what trading took off return.
-            "cost_drag_annual": run.cost_usd / average_nav / years if average_nav > 0 else None,
-            "annual_turnover": run.annual_turnover,
-            # As of the last day, over the last quarter and year of trading days.
-            "rolling_at_end": {
-                f"{window}d": _last_row(
-                    rolling_statistics(returns, benchmark.returns, window, risk_free)
-                )
-                for window in ROLLING_WINDOWS_DAYS
-            },
-            "sector_attribution": attribution,
-            "yearly_returns": _rounded(calendar_returns(returns, "year")),
-            "benchmark_yearly_returns": _rounded(calendar_returns(benchmark.returns, "year")),
-            "monthly_returns": _rounded(calendar_returns(returns, "month")),
-        }
+    return metrics_document(config, portfolios)
+
+
+def metrics_document(config: AppConfig, portfolios: dict[str, object]) -> dict[str, object]:
     return {
         "conventions": "docs/performance.md",
         "trading_days_per_year": TRADING_DAYS_PER_YEAR,

@@ -9,6 +9,7 @@ engine state does.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 import pandas as pd
@@ -98,28 +99,36 @@ class RunLog:
             trades[str(pid)].append(TradeRecord(day, order_id, symbol, side, notional))  # type: ignore[arg-type]
         return trades
 
-    def portfolio_run(self, portfolio: PortfolioConfig) -> PortfolioRun:
-        """The portfolio's figures for its metrics (engine/performance/measurement.py)."""
+    def portfolio_run(
+        self, portfolio: PortfolioConfig, start: date | None = None, end: date | None = None
+    ) -> PortfolioRun:
+        """The portfolio's figures for its metrics (engine/performance/measurement.py), between
+        ``start`` and ``end`` (market dates, both included; the whole run by default). A range
+        opens at the NAV of the close before it, with the shares held then."""
         pid = portfolio.id
-        nav = self.nav_usd(pid)
-        orders = self.execution.orders()
+        whole = self.nav_usd(pid)
+        days = whole.index.date
+        inside = (days >= (start or date.min)) & (days <= (end or date.max))
+        nav = whole[inside]
+        earlier = whole[days < start] if start is not None else whole.iloc[:0]
+        opening = (
+            float(earlier.iloc[-1])
+            if len(earlier)
+            else float(self.opening_usd.get(pid, Decimal(portfolio.initial_cash_usd)))
+        )
+        orders = self.execution.orders(start, end)
         mine = orders[orders["portfolio"] == pid]
         cost = sum((sum(mine[name], Decimal(0)) for name in COST_FIELDS), Decimal(0))
+        last = (end or date.max).isoformat()
         fills = pd.DataFrame(
             [
                 (day, symbol, shares if side == "BUY" else -shares)  # type: ignore[operator]
                 for day, fill_pid, _, symbol, side, shares, _, _ in self.fill_rows
-                if fill_pid == pid
+                if fill_pid == pid and str(day) <= last
             ],
             columns=list(FILL_FIELDS),
         )
-        days = [str(day) for day in nav.index.strftime("%Y-%m-%d")]
-        turnover = turnover_report(self.trades()[pid], days, nav.tolist())
-        return PortfolioRun(
-            portfolio,
-            nav,
-            float(self.opening_usd.get(pid, Decimal(portfolio.initial_cash_usd))),
-            float(cost),
-            turnover.annual_turnover,
-            fills,
-        )
+        nav_days = [str(day) for day in nav.index.strftime("%Y-%m-%d")]
+        trades = [t for t in self.trades()[pid] if nav_days and nav_days[0] <= str(t.day) <= last]
+        turnover = turnover_report(trades, nav_days, nav.tolist())
+        return PortfolioRun(portfolio, nav, opening, float(cost), turnover.annual_turnover, fills)

@@ -36,30 +36,37 @@ class SectorFrames:
 
 def holdings_at_close(
     fills: pd.DataFrame, dates: pd.DatetimeIndex, symbols: list[str]
-) -> pd.DataFrame:
-    """Shares held at each date's close (days x symbols) from ``fills`` with columns ``date``,
-    ``symbol`` and ``signed_shares`` (buys positive)."""
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Shares held before the first date (from the fills dated before it) and at each date's
+    close (days x symbols), from ``fills`` with columns ``date``, ``symbol`` and
+    ``signed_shares`` (buys positive). A fill after the last date is left out; one between the
+    first and the last on a date without a NAV is refused."""
+    carried = pd.Series(0, index=symbols, dtype=np.int64)
     if fills.empty:
-        return pd.DataFrame(0, index=dates, columns=symbols, dtype=np.int64)
+        return carried, pd.DataFrame(0, index=dates, columns=symbols, dtype=np.int64)
     unknown = sorted(set(fills["symbol"]) - set(symbols))
     if unknown:
         raise ValueError(f"fills: symbols without prices {', '.join(unknown)}")
-    day = pd.DatetimeIndex(fills["date"])
-    outside = day.difference(dates)
+    fills = fills.assign(date=pd.DatetimeIndex(fills["date"]))
+    before = fills[fills["date"] < dates[0]]
+    fills = fills[(fills["date"] >= dates[0]) & (fills["date"] <= dates[-1])]
+    outside = pd.DatetimeIndex(fills["date"]).difference(dates)
     if len(outside):
         raise ValueError(
-            f"fills: {len(outside)} fill dates are not in the NAV's, first {outside[0]}"
+            f"fills: {len(outside)} fill dates are not in the NAV's, the first {outside[0]}"
         )
+    carried = carried.add(before.groupby("symbol")["signed_shares"].sum(), fill_value=0)
     traded = (
-        fills.assign(date=day)
-        .pivot_table(index="date", columns="symbol", values="signed_shares", aggfunc="sum")
+        fills.pivot_table(index="date", columns="symbol", values="signed_shares", aggfunc="sum")
         .reindex(index=dates, columns=symbols, fill_value=0)
         .fillna(0)
     )
-    return traded.cumsum().astype(np.int64)
+    shares = traded.cumsum() + carried.to_numpy()
+    return carried.astype(np.int64), shares.astype(np.int64)
 
 
 def portfolio_sectors(
+    carried: pd.Series,
     shares: pd.DataFrame,
     close: pd.DataFrame,
     nav_usd: pd.Series,
@@ -68,14 +75,15 @@ def portfolio_sectors(
 ) -> SectorFrames:
     """A portfolio's sector weights and returns per day (see the module docstring).
 
-    ``shares`` is :func:`holdings_at_close` on the NAV's dates; ``close`` holds prices by date
-    and symbol, including the day before the first."""
+    ``carried`` and ``shares`` are :func:`holdings_at_close` on the NAV's dates; ``close`` holds
+    prices by date and symbol, including the day before the first."""
     dates = pd.DatetimeIndex(nav_usd.index)
     symbols = list(shares.columns)
     prices = close[symbols].sort_index()
     previous_close = prices.shift(1).reindex(dates).to_numpy(dtype=float)
     today = prices.reindex(dates).to_numpy(dtype=float)
-    held = np.vstack([np.zeros((1, len(symbols))), shares.to_numpy(dtype=float)[:-1]])
+    start = carried.reindex(symbols, fill_value=0).to_numpy(dtype=float)[None, :]
+    held = np.vstack([start, shares.to_numpy(dtype=float)[:-1]])
     base = np.concatenate(([opening_nav_usd], nav_usd.to_numpy(dtype=float)[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.where(held != 0, held * previous_close, 0.0) / base[:, None]

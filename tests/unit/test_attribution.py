@@ -119,11 +119,12 @@ def test_holdings_give_the_sector_weights_and_the_book_return() -> None:
         {"date": ["2024-01-02", "2024-01-02", "2024-01-03"], "symbol": ["X", "Y", "Y"]}
         | {"signed_shares": [100, 20, -20]}
     )
-    shares = holdings_at_close(fills, dates, ["X", "Y", "Z"])
+    carried, shares = holdings_at_close(fills, dates, ["X", "Y", "Z"])
+    assert carried.tolist() == [0, 0, 0]
     assert shares.to_numpy().tolist() == [[100, 20, 0], [100, 0, 0], [100, 0, 0]]
     # NAVs of a book trading at the closes with no cost: cash 10,000 -> 10,000 - 1,100 - 1,000.
     nav = pd.Series([10_000.0, 10_000 + 100 + 20 * -5, 10_000 + 100 - 100], dates)
-    frames = portfolio_sectors(shares, close, nav, 10_000.0, sector_of)
+    frames = portfolio_sectors(carried, shares, close, nav, 10_000.0, sector_of)
     # Day 1: all cash. Day 2: X 1,100 and Y 1,000 of 10,000. Day 3: X 1,200 of 10,000.
     assert frames.weights.loc[dates[1]].to_dict() == pytest.approx(
         {"Energy": 0.1, "Tech": 0.11, CASH: 0.79}
@@ -134,6 +135,12 @@ def test_holdings_give_the_sector_weights_and_the_book_return() -> None:
     np.testing.assert_allclose(
         frames.total_return(), time_weighted_returns(nav, 10_000.0), atol=1e-15
     )
+    # From the second date on: the first date's fills are carried in, its NAV the opening.
+    carried, later = holdings_at_close(fills, dates[1:], ["X", "Y", "Z"])
+    assert carried.tolist() == [100, 20, 0]
+    assert later.to_numpy().tolist() == [[100, 0, 0], [100, 0, 0]]
+    part = portfolio_sectors(carried, later, close, nav[1:], float(nav.iloc[0]), sector_of)
+    pd.testing.assert_frame_equal(part.weights, frames.weights.iloc[1:])
 
 
 def test_a_basket_by_sector_and_aligned_with_a_book() -> None:
@@ -143,6 +150,7 @@ def test_a_basket_by_sector_and_aligned_with_a_book() -> None:
     basket = basket_sectors(weights, returns, {"X": "Tech", "Y": "Energy"})
     assert basket.total_return().tolist() == pytest.approx([0.025, 0.05])
     book = portfolio_sectors(
+        pd.Series({"X": 0}),
         pd.DataFrame({"X": [0, 0]}, days[1:]),
         close,
         pd.Series([100.0, 100.0], days[1:]),
@@ -155,7 +163,7 @@ def test_a_basket_by_sector_and_aligned_with_a_book() -> None:
     assert basket.weights[CASH].tolist() == [0.0, 0.0]
     with pytest.raises(ValueError, match="fill dates are not in the NAV's"):
         holdings_at_close(
-            pd.DataFrame({"date": ["2030-01-01"], "symbol": ["X"], "signed_shares": [1]}),
+            pd.DataFrame({"date": ["2024-01-02 12:00"], "symbol": ["X"], "signed_shares": [1]}),
             days,
             ["X"],
         )

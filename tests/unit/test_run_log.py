@@ -1,6 +1,6 @@
 """A run's figures folded from its event log, a restart included."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -58,3 +58,32 @@ def test_nav_fills_and_opening_cash_after_a_restart() -> None:
         {"date": "2024-01-04", "symbol": "AAPL", "signed_shares": -2}
     ]
     assert log.trades()["growth"][0].notional_usd == pytest.approx(10.0)
+
+
+def test_a_date_range_opens_at_the_close_before_it() -> None:
+    log = RunLog()
+    growth = load_config().portfolios[0]
+    for event in (
+        _event("PortfolioOpened", "growth", portfolio_id="growth", initial_cash_usd="100.00"),
+        _cycle("2024-01-02", "101.00"),
+        _event(
+            "OrderFilled",
+            "growth",
+            order_id="o1",
+            symbol="AAPL",
+            side="BUY",
+            quantity_shares=3,
+            price_usd="5.0000",
+            commission_usd="1.00",
+            market_date="2024-01-02",
+        ),
+        _cycle("2024-01-03", "102.00"),
+        _cycle("2024-01-04", "99.00"),
+    ):
+        log.observe(event)
+    run = log.portfolio_run(growth, date(2024, 1, 3), date(2024, 1, 3))
+    assert run.opening_nav_usd == 101.0
+    assert run.nav_usd.tolist() == [102.0]
+    # The fill before the range stays: it is what the range starts holding.
+    assert run.fills["signed_shares"].tolist() == [3]
+    assert log.portfolio_run(growth, end=date(2024, 1, 2)).nav_usd.tolist() == [101.0]
