@@ -21,7 +21,6 @@ from engine.assembly import EngineParts
 from engine.coordinator import STAGES
 from engine.market.feeds import HistoricalFeed
 from engine.model import CycleReport, to_cash
-from engine.performance.effectiveness import EVENT_TYPES as EFFECTIVENESS_EVENTS
 from engine.performance.effectiveness import coordination_effectiveness
 from engine.performance.execution_quality import GROUPS, quality_by
 from engine.performance.measurement import run_metrics
@@ -30,13 +29,6 @@ from engine.performance.report import first_seq_of_run
 from engine.performance.run_log import COST_FIELDS, FILL_COLUMNS, RunLog
 from engine.performance.run_log import EVENT_TYPES as LOG_EVENTS
 from engine.performance.turnover import turnover_report
-
-
-def replay_first_seq(parts: EngineParts) -> int:
-    """Where the report's replay begins in the log: after the latest restart (``RestartFrom``),
-    whose cycles and fills are the ones the portfolios now reflect; else the first event."""
-    restart = parts.store.query(event_type="ReplayRestarted", limit=1)
-    return int(restart[0].seq or 0) + 1 if restart else 1
 
 
 def run_replay(
@@ -131,7 +123,7 @@ def run_replay(
         "execution": execution_summary(list(state.execution_quality.values())),
         # The engine against the seed's gates (engine/performance/effectiveness.py).
         "coordination": coordination_effectiveness(
-            parts.store.iter_from(replay_first_seq(parts), event_types=EFFECTIVENESS_EVENTS),
+            log.gate_events,
             len(coordinator.mandates),
             [report.total_ms for report in reports],
             sum(report.total_ms for report in reports if report.error is not None),

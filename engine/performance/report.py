@@ -18,7 +18,6 @@ from engine.errors import ConfigError
 from engine.events.store import SqlEventStore
 from engine.market.data import PriceHistory
 from engine.model import Event
-from engine.performance.effectiveness import EVENT_TYPES as EFFECTIVENESS_EVENTS
 from engine.performance.effectiveness import Effectiveness, coordination_effectiveness
 from engine.performance.execution_quality import GROUPS, quality_by
 from engine.performance.measurement import (
@@ -72,28 +71,48 @@ def build_report(
     progress: Progress | None = None,
 ) -> Report:
     """The report of ``portfolio_ids`` (every configured one by default) between ``start`` and
-    ``end`` (market dates, both included)."""
-    known = {p.id: p for p in config.portfolios}
-    chosen = list(portfolio_ids or known)
-    unknown = [pid for pid in chosen if pid not in known]
+    ``end`` (market dates, both included), read from ``store``."""
+    check_request(config, portfolio_ids, start, end)
+    log = RunLog()
+    first = first_seq_of_run(store)
+    total = max(store.last_seq() - first + 1, 0)
+    for k, event in enumerate(store.iter_from(first, event_types=LOG_EVENTS)):
+        log.observe(event)
+        if progress is not None and k % 5_000 == 0:
+            progress("reading the event log", int(event.seq or 0) - first + 1, total)
+    return report_from_log(config, log, history, portfolio_ids, start, end, progress)
+
+
+def check_request(
+    config: AppConfig,
+    portfolio_ids: Sequence[str] | None,
+    start: date | None,
+    end: date | None,
+) -> None:
+    """Refuse portfolios the configuration lacks and a range that ends before it starts."""
+    known = [p.id for p in config.portfolios]
+    unknown = [pid for pid in portfolio_ids or () if pid not in known]
     if unknown:
         raise ConfigError(
             f"--portfolio: {', '.join(unknown)} not in the configuration ({', '.join(known)})"
         )
     if start is not None and end is not None and start > end:
         raise ConfigError(f"--from {start} is after --to {end}")
-    log = RunLog()
-    gate_events: list[Event] = []
-    first = first_seq_of_run(store)
-    total = max(store.last_seq() - first + 1, 0)
-    for k, event in enumerate(
-        store.iter_from(first, event_types=LOG_EVENTS | EFFECTIVENESS_EVENTS)
-    ):
-        log.observe(event)
-        if event.type in EFFECTIVENESS_EVENTS and _within(event, start, end):
-            gate_events.append(event)
-        if progress is not None and k % 5_000 == 0:
-            progress("reading the event log", int(event.seq or 0) - first + 1, total)
+
+
+def report_from_log(
+    config: AppConfig,
+    log: RunLog,
+    history: PriceHistory,
+    portfolio_ids: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """The report from a folded log (see ``build_report``)."""
+    check_request(config, portfolio_ids, start, end)
+    known = {p.id: p for p in config.portfolios}
+    chosen = list(portfolio_ids or known)
     close = price_frame(history)
     analyses, skipped, entries = [], {}, {}
     for k, pid in enumerate(chosen):
@@ -115,6 +134,7 @@ def build_report(
     by_portfolio = {
         pid: quality_by(orders[orders["portfolio"] == pid], savings, "algorithm") for pid in chosen
     }
+    gate_events = [e for e in log.gate_events if _within(e, start, end)]
     coordination = coordination_effectiveness(gate_events, len(known), [], 0.0)
     metrics = metrics_document(config, entries)
     metrics["execution_quality"] = {name: t.to_dict("records") for name, t in execution.items()}

@@ -16,6 +16,7 @@ import pandas as pd
 
 from engine.config import PortfolioConfig
 from engine.model import Event
+from engine.performance.effectiveness import EVENT_TYPES as EFFECTIVENESS_EVENTS
 from engine.performance.execution_quality import EVENT_TYPES as EXECUTION_EVENTS
 from engine.performance.execution_quality import ExecutionLog
 from engine.performance.measurement import FILL_FIELDS, PortfolioRun
@@ -33,7 +34,7 @@ FILL_COLUMNS = (
     "price_usd",
     "commission_usd",
 )
-EVENT_TYPES = EXECUTION_EVENTS | {"PortfolioOpened", "CycleCompleted"}
+EVENT_TYPES = EXECUTION_EVENTS | EFFECTIVENESS_EVENTS | {"PortfolioOpened", "CycleCompleted"}
 
 
 class RunLog:
@@ -50,10 +51,16 @@ class RunLog:
         self.failed_cycles = 0
         self.first_date: str | None = None
         self.last_date: str | None = None
+        # What the engine's figures against the seed's gates are read from.
+        self.gate_events: list[Event] = []
+        self.last_seq = 0
 
     def observe(self, event: Event) -> None:
         p = event.payload
+        self.last_seq = max(self.last_seq, event.seq or 0)
         self.execution.observe(event)
+        if event.type in EFFECTIVENESS_EVENTS:
+            self.gate_events.append(event)
         if event.type == "CycleCompleted":
             self.cycles += 1
             self.failed_cycles += bool(p["failed"])
