@@ -21,6 +21,7 @@ from engine.views.queries import EventQueries
 
 if TYPE_CHECKING:
     from engine.coordinator import CoordinatorRunner
+    from engine.views.performance import PerformanceReadModel
     from engine.views.queries import EventLog
 
 # The top-level assets/ folder, next to app/ (Dash would otherwise look inside app/).
@@ -32,6 +33,7 @@ PAGE_MODULES = (
     "pages.allocation",
     "pages.trades",
     "pages.risk",
+    "pages.performance",
     "pages.events",
     "pages.engine",
 )
@@ -45,9 +47,13 @@ def create_app(
     *,
     title: str = "Portfolio Coordinator",
     api: ApiSettings | None = None,
+    performance: PerformanceReadModel | None = None,
 ) -> dash.Dash:
     """A Dash app showing ``runner``'s snapshots and the ``events`` of its log (the SQL store or a
     follower's recent events, read through ``EventQueries``); the runner is not started.
+
+    ``performance`` is the Performance page's read model over the engine's store (without it,
+    as on a Pulsar follower's dashboard, the page says it is unavailable).
 
     ``api`` bounds the JSON API (``ApiSettings.from_config`` takes them from the engine's config).
 
@@ -76,6 +82,6 @@ def create_app(
             dcc.Store(id=ids.SNAPSHOT_VERSION),
         ]
     )
-    register_all(app, runner, EventQueries(events))
+    register_all(app, runner, EventQueries(events), performance)
     register_api(app.server, runner, api)
     return app

@@ -11,7 +11,10 @@ from engine.config import AppConfig, load_config
 from engine.coordinator import Coordinator, CoordinatorRunner
 from engine.events.bus import EventBus
 from engine.events.store import SqlEventStore
+from engine.market.data import PriceHistory
+from engine.market.feeds import HistoricalFeed
 from engine.model import MarketTick
+from engine.views.performance import PerformanceReadModel
 from engine.views.tail import TailedEventLog
 
 
@@ -21,6 +24,11 @@ class Runtime:
     runner: CoordinatorRunner
     store: SqlEventStore
     bus: EventBus
+    history: PriceHistory | None  # the market's, when it keeps one (not the simulated market)
+
+    def performance(self) -> PerformanceReadModel:
+        """The Performance page's read model over this engine's store."""
+        return PerformanceReadModel(self.store, self.config, self.history)
 
     def dashboard_events(self) -> TailedEventLog:
         """The store as the dashboard reads it: the newest events also in memory."""
@@ -54,4 +62,5 @@ def build_runtime(
     runner = CoordinatorRunner(
         parts.coordinator, parts.coordinator.resume(parts.feed), speed, rebuild=rebuild
     )
-    return Runtime(config, runner, parts.store, parts.bus)
+    history = parts.feed.history if isinstance(parts.feed, HistoricalFeed) else None
+    return Runtime(config, runner, parts.store, parts.bus, history)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,43 +26,17 @@ from components.performance_figures import (
     monthly_heatmap,
     rolling_figure,
 )
+from components.performance_tables import (
+    EXECUTION_COLUMNS,
+    METRIC_ROWS,
+    formatted,
+    metric_of,
+)
 from engine.performance.attribution import EFFECTS
 from engine.performance.measurement import PortfolioAnalysis
 from engine.performance.report import Report
 from engine.performance.returns import calendar_returns
 
-# (key in metrics.json's "metrics", label, format): "%" a fraction shown in %, "x" a ratio.
-METRIC_ROWS = (
-    ("annualised_return", "annualised return", "%"),
-    ("annualised_volatility", "annualised volatility", "%"),
-    ("sharpe", "Sharpe ratio", "x"),
-    ("sortino", "Sortino ratio", "x"),
-    ("calmar", "Calmar ratio", "x"),
-    ("max_drawdown.depth", "maximum drawdown", "%"),
-    ("beta", "beta", "x"),
-    ("alpha_annualised", "alpha (annualised)", "%"),
-    ("tracking_error", "tracking error", "%"),
-    ("information_ratio", "information ratio", "x"),
-    ("hit_rate", "days up", "%"),
-    ("active_hit_rate", "days ahead of the benchmark", "%"),
-    ("up_capture", "up capture", "x"),
-    ("down_capture", "down capture", "x"),
-    ("var_95_daily", "VaR 95% (one day)", "%"),
-    ("cvar_95_daily", "CVaR 95% (one day)", "%"),
-    ("benchmark_annualised_return", "benchmark annualised return", "%"),
-    ("active_annualised_return", "active annualised return", "%"),
-)
-EXECUTION_COLUMNS = (
-    ("orders", "orders", "n"),
-    ("decision_notional_usd", "decision notional (USD)", "usd"),
-    ("delay_bps", "delay (bps)", "bps"),
-    ("spread_bps", "spread (bps)", "bps"),
-    ("impact_bps", "impact (bps)", "bps"),
-    ("commission_bps", "commission (bps)", "bps"),
-    ("opportunity_bps", "opportunity (bps)", "bps"),
-    ("total_bps", "shortfall (bps)", "bps"),
-    ("fill_rate", "fill rate", "%"),
-)
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px;color:#212529}
 h1{font-size:24px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #dee2e6}
@@ -143,30 +116,14 @@ def _header(report: Report) -> str:
 
 def _value(value: object, kind: str) -> tuple[str, str]:
     """(data-value, text) of a figure."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "", "n/a"
-    number = float(value)  # type: ignore[arg-type]
-    text = {
-        "%": f"{number:.2%}",
-        "x": f"{number:.2f}",
-        "bps": f"{number:.2f}",
-        "usd": f"{number:,.0f}",
-        "n": f"{number:,.0f}",
-    }[kind]
-    return repr(number), text
+    text = formatted(value, kind)
+    return ("" if text == "n/a" else repr(float(value))), text  # type: ignore[arg-type]
 
 
 def _cell(value: object, kind: str, key: str = "") -> str:
     data, text = _value(value, kind)
     attribute = f" data-key='{html.escape(key)}'" if key else ""
     return f"<td data-value='{data}'{attribute}>{text}</td>"
-
-
-def _metric(entry: Mapping[str, object], key: str) -> object:
-    value: object = entry
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
 
 
 def _metrics_table(metrics: Mapping[str, object]) -> str:
@@ -177,7 +134,7 @@ def _metrics_table(metrics: Mapping[str, object]) -> str:
     rows = []
     for key, label, kind in METRIC_ROWS:
         cells = "".join(
-            _cell(_metric(e["metrics"], key), kind, f"{pid}.{key}") for pid, e in measured.items()
+            _cell(metric_of(e["metrics"], key), kind, f"{pid}.{key}") for pid, e in measured.items()
         )
         rows.append(f"<tr><td>{label}</td>{cells}</tr>")
     for key, label, kind in (
@@ -314,7 +271,7 @@ def _tables(report: Report) -> dict[str, pd.DataFrame]:
             {
                 "portfolio": pid,
                 "benchmark": e.get("benchmark"),
-                **{key: _metric(e["metrics"], key) for key, _, _ in METRIC_ROWS},
+                **{key: metric_of(e["metrics"], key) for key, _, _ in METRIC_ROWS},
                 "annual_turnover": e.get("annual_turnover"),
                 "cost_drag_annual": e.get("cost_drag_annual"),
             }

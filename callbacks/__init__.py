@@ -11,15 +11,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from callbacks import allocation, clock, engine, events, overview, risk, shell, signals, trades
+from callbacks import (
+    allocation,
+    clock,
+    engine,
+    events,
+    overview,
+    performance,
+    risk,
+    shell,
+    signals,
+    trades,
+)
 
 if TYPE_CHECKING:
     import dash
 
     from engine.coordinator import CoordinatorRunner
+    from engine.views.performance import PerformanceReadModel
     from engine.views.queries import EventQueries
 
 
-def register_all(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -> None:
+def register_all(
+    app: dash.Dash,
+    runner: CoordinatorRunner,
+    queries: EventQueries,
+    performance_model: PerformanceReadModel | None = None,
+) -> None:
     for page in (shell, clock, overview, signals, allocation, trades, risk, events, engine):
         page.register(app, runner, queries)
+    # The Performance page reads the whole log through its own read model (None: unavailable).
+    performance.register(app, runner, performance_model)

@@ -49,7 +49,10 @@ def serve(args: argparse.Namespace) -> int:
 
     runtime = build_runtime(args.config, args.database_url, args.speed)
     dash_app = create_app(
-        runtime.runner, runtime.dashboard_events(), api=ApiSettings.from_config(runtime.config)
+        runtime.runner,
+        runtime.dashboard_events(),
+        api=ApiSettings.from_config(runtime.config),
+        performance=runtime.performance(),
     )
     with low_latency_gc():
         return _serve_until_stopped(

@@ -35,6 +35,7 @@ def _free_port() -> int:
 def dashboard(dash_duo: DashComposite, runtime: Runtime) -> DashComposite:
     # A port of its own: dash_duo numbers ports per process from one start, so two test
     # workers would otherwise serve on the same one.
-    dash_duo.start_server(create_app(runtime.runner, runtime.dashboard_events()), port=_free_port())
+    app = create_app(runtime.runner, runtime.dashboard_events(), performance=runtime.performance())
+    dash_duo.start_server(app, port=_free_port())
     dash_duo.wait_for_element(f"#{ids.NAVBAR_STATUS} .badge", timeout=WAIT_S)
     return dash_duo

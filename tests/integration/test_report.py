@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
-from app.tearsheet import METRIC_ROWS
+from components.performance_tables import METRIC_ROWS
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,33 @@ def test_bad_requests_are_refused_with_the_reason(
     assert _report(replayed, tmp_path / "x.html", "--all", "--from", "2021-01-01") == 2
     assert "no portfolio has two days of NAV in the range" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_performance_read_model_answers_as_the_report(replayed: Path) -> None:
+    from engine.config import load_config
+    from engine.events.store import SqlEventStore
+    from engine.market.data import load_bundled
+    from engine.views.performance import PerformanceReadModel
+
+    config = load_config()
+    store = SqlEventStore.from_url(f"sqlite:///{replayed / 'events.db'}", writable=False)
+    try:
+        model = PerformanceReadModel(store, config, load_bundled(config.market.adv_usd))
+        assert model.available
+        assert model.date_range() == (date(2019, 1, 2), date(2019, 12, 31))
+        report = model.report(["growth", "defensive"], date(2019, 3, 1), None)
+        assert report is not None
+        # Asked again with nothing new in the log: the same report, not measured again.
+        assert model.report(["growth", "defensive"], date(2019, 3, 1), None) is report
+        metrics = json.loads((replayed / "metrics.json").read_text())
+        whole = model.report(["growth"], None, None, refresh=False)
+        assert whole is not None
+        # The same log and the same code: the figures are equal, not merely close.
+        assert (
+            whole.metrics["portfolios"]["growth"]["metrics"]
+            == (metrics["portfolios"]["growth"]["metrics"])
+        )
+        assert [a.run.portfolio.id for a in report.analyses] == ["growth", "defensive"]
+        assert PerformanceReadModel(store, config, None).report(["growth"], None, None) is None
+    finally:
+        store.close()

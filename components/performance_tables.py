@@ -1,0 +1,167 @@
+"""Performance tables: which figures, their labels and their formats, shared by the Performance
+page (Dash tables, here) and the HTML tear sheet (app/tearsheet.py)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from engine.performance.attribution import EFFECTS
+from engine.performance.effectiveness import Effectiveness
+from engine.performance.measurement import PortfolioAnalysis
+
+# (key in metrics.json's "metrics", label, format): "%" a fraction shown in %, "x" a ratio.
+METRIC_ROWS = (
+    ("annualised_return", "annualised return", "%"),
+    ("annualised_volatility", "annualised volatility", "%"),
+    ("sharpe", "Sharpe ratio", "x"),
+    ("sortino", "Sortino ratio", "x"),
+    ("calmar", "Calmar ratio", "x"),
+    ("max_drawdown.depth", "maximum drawdown", "%"),
+    ("beta", "beta", "x"),
+    ("alpha_annualised", "alpha (annualised)", "%"),
+    ("tracking_error", "tracking error", "%"),
+    ("information_ratio", "information ratio", "x"),
+    ("hit_rate", "days up", "%"),
+    ("active_hit_rate", "days ahead of the benchmark", "%"),
+    ("up_capture", "up capture", "x"),
+    ("down_capture", "down capture", "x"),
+    ("var_95_daily", "VaR 95% (one day)", "%"),
+    ("cvar_95_daily", "CVaR 95% (one day)", "%"),
+    ("benchmark_annualised_return", "benchmark annualised return", "%"),
+    ("active_annualised_return", "active annualised return", "%"),
+)
+# Figures of a portfolio's entry itself, not of its "metrics".
+ENTRY_ROWS = (
+    ("annual_turnover", "turnover (x NAV a year)", "x"),
+    ("cost_drag_annual", "cost drag (a year)", "%"),
+)
+EXECUTION_COLUMNS = (
+    ("orders", "orders", "n"),
+    ("decision_notional_usd", "decision notional (USD)", "usd"),
+    ("delay_bps", "delay (bps)", "bps"),
+    ("spread_bps", "spread (bps)", "bps"),
+    ("impact_bps", "impact (bps)", "bps"),
+    ("commission_bps", "commission (bps)", "bps"),
+    ("opportunity_bps", "opportunity (bps)", "bps"),
+    ("total_bps", "shortfall (bps)", "bps"),
+    ("fill_rate", "fill rate", "%"),
+)
+EXECUTION_GROUPS = {
+    "algorithm": "by_algorithm",
+    "portfolio": "by_portfolio",
+    "instrument": "by_symbol",
+}
+
+
+def formatted(value: object, kind: str) -> str:
+    """A figure as a person reads it (``n/a`` when there is none)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    number = float(value)  # type: ignore[arg-type]
+    return {
+        "%": f"{number:.2%}",
+        "x": f"{number:.2f}",
+        "bps": f"{number:.2f}",
+        "usd": f"{number:,.0f}",
+        "n": f"{number:,.0f}",
+    }[kind]
+
+
+def metric_of(entry: Mapping[str, object], key: str) -> object:
+    """A dotted key's value in a metrics entry (``max_drawdown.depth``)."""
+    value: object = entry
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _table(header: list[str], rows: list[list[object]], table_id: str | None = None) -> dbc.Table:
+    head = html.Thead(html.Tr([html.Th(h) for h in header]))
+    body = html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows])
+    extra = {"id": table_id} if table_id else {}
+    return dbc.Table(
+        [head, body], size="sm", bordered=True, hover=True, className="pc-table", **extra
+    )
+
+
+def metrics_table(metrics: Mapping[str, object], table_id: str | None = None) -> dbc.Table:
+    """One column per measured portfolio, one row per metric."""
+    portfolios = metrics["portfolios"]
+    assert isinstance(portfolios, Mapping)
+    measured = [e for e in portfolios.values() if e.get("metrics")]
+    rows = [
+        [label, *(formatted(metric_of(e["metrics"], key), kind) for e in measured)]
+        for key, label, kind in METRIC_ROWS
+    ]
+    rows += [
+        [label, *(formatted(e.get(key), kind) for e in measured)] for key, label, kind in ENTRY_ROWS
+    ]
+    rows.append(["benchmark", *(str(e["benchmark"]) for e in measured)])
+    return _table(["metric", *(str(e["name"]) for e in measured)], rows, table_id)
+
+
+def sector_table(analysis: PortfolioAnalysis, table_id: str | None = None) -> dbc.Table:
+    sectors = analysis.attribution["sectors"]
+    totals = analysis.attribution["effects"]
+    assert isinstance(sectors, Mapping) and isinstance(totals, Mapping)
+    rows = [
+        [name, *(formatted(row[e], "%") for e in (*EFFECTS, "total"))]
+        for name, row in sectors.items()
+    ]
+    rows.append(
+        [
+            "all sectors",
+            *(formatted(totals[e], "%") for e in EFFECTS),
+            formatted(sum(totals.values()), "%"),
+        ]
+    )
+    rows.append(
+        [
+            "trading, costs and cash income",
+            "",
+            "",
+            "",
+            formatted(analysis.attribution["trading_costs_and_income"], "%"),
+        ]
+    )
+    rows.append(
+        ["active return", "", "", "", formatted(analysis.attribution["active_return"], "%")]
+    )
+    return _table(["sector", *EFFECTS, "total"], rows, table_id)
+
+
+def execution_table(table: pd.DataFrame, group: str) -> dbc.Table | html.P:
+    """Execution quality per ``group`` (a column of ``table``)."""
+    if table.empty:
+        return html.P("No order completed in the range.", className="text-muted")
+    saving = "crossing_saving_usd" in table.columns
+    header = [group, *(label for _, label, _ in EXECUTION_COLUMNS)] + (
+        ["crossing saved (USD)"] if saving else []
+    )
+    rows = [
+        [str(r[group]), *(formatted(r[key], kind) for key, _, kind in EXECUTION_COLUMNS)]
+        + ([formatted(r["crossing_saving_usd"], "usd")] if saving else [])
+        for r in table.to_dict("records")
+    ]
+    return _table(header, rows)
+
+
+def gates_table(coordination: Effectiveness, table_id: str | None = None) -> dbc.Table:
+    """Each seed gate, its share, and met (green) or missed (red)."""
+    rows = []
+    for gate in coordination.gates:
+        if gate.value is None:
+            verdict: object = html.Span("not measured", className="text-muted")
+        elif gate.met:
+            verdict = dbc.Badge("met", color="success")
+        else:
+            verdict = dbc.Badge("missed", color="danger")
+        rows.append(
+            [gate.name, formatted(gate.value, "%"), f"{gate.gate:.2%}", verdict, gate.basis]
+        )
+    return _table(["gate", "share", "seed gate", "", "of"], rows, table_id)
