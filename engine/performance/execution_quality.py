@@ -20,16 +20,10 @@ from decimal import Decimal
 import pandas as pd
 
 from engine.model import Event
+from engine.state.engine_state import QUALITY_FIELDS
 
-COMPONENTS = (
-    "delay_usd",
-    "timing_usd",
-    "spread_usd",
-    "impact_usd",
-    "commission_usd",
-    "opportunity_usd",
-    "total_usd",
-)
+# The shortfall's components, as the engine records them on an order's completion.
+COMPONENTS = tuple(name for name in QUALITY_FIELDS if name != "decision_notional_usd")
 EVENT_TYPES = frozenset(
     {"OrderCreated", "OrderFilled", "OrderCompleted", "CrossExecuted", "ReplayRestarted"}
 )

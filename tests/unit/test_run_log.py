@@ -19,11 +19,29 @@ def _cycle(day: str, nav: str, failed: bool = False) -> Event:
     )
 
 
+def _fill(day: str, side: str, shares: int) -> Event:
+    return _event(
+        "OrderFilled",
+        "growth",
+        order_id="o1",
+        symbol="AAPL",
+        side=side,
+        quantity_shares=shares,
+        price_usd="5.0000",
+        commission_usd="1.00",
+        market_date=day,
+    )
+
+
+def _opened(cash: str) -> Event:
+    return _event("PortfolioOpened", "growth", portfolio_id="growth", initial_cash_usd=cash)
+
+
 def test_nav_fills_and_opening_cash_after_a_restart() -> None:
     log = RunLog()
     growth = load_config().portfolios[0]
     for event in (
-        _event("PortfolioOpened", "growth", portfolio_id="growth", initial_cash_usd="100.00"),
+        _opened("100.00"),
         _cycle("2024-01-02", "101.00"),
         _event(
             "ReplayRestarted",
@@ -31,17 +49,7 @@ def test_nav_fills_and_opening_cash_after_a_restart() -> None:
             portfolios={"growth": {"initial_cash_usd": "200.00", "allow_short": False}},
         ),
         _cycle("2024-01-03", "210.00"),
-        _event(
-            "OrderFilled",
-            "growth",
-            order_id="o1",
-            symbol="AAPL",
-            side="SELL",
-            quantity_shares=2,
-            price_usd="5.0000",
-            commission_usd="1.00",
-            market_date="2024-01-04",
-        ),
+        _fill("2024-01-04", "SELL", 2),
         _cycle("2024-01-04", "205.00", failed=True),
     ):
         log.observe(event)
@@ -64,19 +72,9 @@ def test_a_date_range_opens_at_the_close_before_it() -> None:
     log = RunLog()
     growth = load_config().portfolios[0]
     for event in (
-        _event("PortfolioOpened", "growth", portfolio_id="growth", initial_cash_usd="100.00"),
+        _opened("100.00"),
         _cycle("2024-01-02", "101.00"),
-        _event(
-            "OrderFilled",
-            "growth",
-            order_id="o1",
-            symbol="AAPL",
-            side="BUY",
-            quantity_shares=3,
-            price_usd="5.0000",
-            commission_usd="1.00",
-            market_date="2024-01-02",
-        ),
+        _fill("2024-01-02", "BUY", 3),
         _cycle("2024-01-03", "102.00"),
         _cycle("2024-01-04", "99.00"),
     ):
