@@ -29,6 +29,7 @@ from components.performance_figures import (
 from components.performance_tables import (
     EXECUTION_COLUMNS,
     METRIC_ROWS,
+    factor_rows,
     formatted,
     metric_of,
 )
@@ -216,9 +217,27 @@ def _portfolio_section(analysis: PortfolioAnalysis, report: Report) -> str:
         + "<p class='note'>trading, costs and cash income: "
         + f"{float(attribution['trading_costs_and_income']):.2%}; active return "  # type: ignore[arg-type]
         + f"{float(attribution['active_return']):.2%}.</p>"  # type: ignore[arg-type]
+        + _factor_section(analysis)
         + "<h3>Execution by algorithm</h3>"
         + _execution_table(report.execution_by_portfolio[portfolio.id], "algorithm")
     )
+
+
+def _factor_section(analysis: PortfolioAnalysis) -> str:
+    window = (analysis.factor_attribution or {}).get("window_days")
+    title = f"<h3>Return by statistical factor (PCA over {window} days before each day)</h3>"
+    rows = factor_rows(analysis)
+    if rows is None:
+        return (
+            title
+            + "<p class='note'>The prices do not reach a full window before the first day.</p>"
+        )
+    pid = analysis.run.portfolio.id
+    cells = "".join(
+        f"<tr><td>{html.escape(label)}</td>{_cell(value, '%', f'{pid}.factor.{label}')}</tr>"
+        for label, value in rows
+    )
+    return title + f"<table><tr><th>part</th><th>return</th></tr>{cells}</table>"
 
 
 def _execution_table(table: pd.DataFrame, group: str) -> str:

@@ -29,6 +29,7 @@ from components.performance_figures import (
 from components.performance_tables import (
     EXECUTION_GROUPS,
     execution_table,
+    factor_table,
     gates_table,
     metrics_table,
     sector_table,
@@ -45,7 +46,6 @@ UNAVAILABLE = (
     "The Performance page reads the engine's event store and the market's price history: open "
     "it on the engine's own dashboard (pcoord serve) over the bundled market or a price file."
 )
-PANELS = 11
 
 
 def _day(text: str | None) -> date | None:
@@ -54,7 +54,7 @@ def _day(text: str | None) -> date | None:
 
 def _empty(message: str) -> tuple[Any, ...]:
     blank = waiting(base_figure([], x_title="", y_title="", revision="empty"), message)
-    return (message, None, blank, blank, blank, blank, blank, blank, None, None, None)
+    return (message, None, blank, blank, blank, blank, blank, blank, None, None, None, None)
 
 
 def register(
@@ -107,6 +107,7 @@ def register(
         Output(ids.PERF_WATERFALL_GRAPH, "figure"),
         Output(ids.PERF_BRINSON_GRAPH, "figure"),
         Output(ids.PERF_BRINSON_TABLE, "children"),
+        Output(ids.PERF_FACTOR_TABLE, "children"),
         Output(ids.PERF_EXECUTION_TABLE, "children"),
         Output(ids.PERF_GATES, "children"),
         Input(ids.PERF_PORTFOLIOS, "value"),
@@ -168,6 +169,7 @@ def register(
                 html.P(f"Against {focused.attribution['against']}.", className="small"),
                 sector_table(focused),
             ],
+            factor_table(focused),
             execution_table(report.execution[EXECUTION_GROUPS[group]], group_column(group)),
             [
                 gates_table(coordination),

@@ -165,3 +165,31 @@ def gates_table(coordination: Effectiveness, table_id: str | None = None) -> dbc
             [gate.name, formatted(gate.value, "%"), f"{gate.gate:.2%}", verdict, gate.basis]
         )
     return _table(["gate", "share", "seed gate", "", "of"], rows, table_id)
+
+
+def factor_rows(analysis: PortfolioAnalysis) -> list[tuple[str, float]] | None:
+    """(label, share of the portfolio) for each statistical factor, their total, what is
+    specific and the holdings' return; None when the prices did not reach back far enough."""
+    factors = analysis.factor_attribution
+    if factors is None:
+        return None
+    by_factor = factors["factors"]
+    assert isinstance(by_factor, Mapping)
+    return [
+        *((str(name), float(value)) for name, value in by_factor.items()),
+        ("all factors", float(factors["factor_total"])),  # type: ignore[arg-type]
+        ("specific to the names", float(factors["specific"])),  # type: ignore[arg-type]
+        ("holdings' return", float(factors["holdings_return"])),  # type: ignore[arg-type]
+    ]
+
+
+def factor_table(analysis: PortfolioAnalysis, table_id: str | None = None) -> object:
+    rows = factor_rows(analysis)
+    if rows is None:
+        return html.P(
+            "The prices do not reach a full look-back window before the first day.",
+            className="text-muted",
+        )
+    return _table(
+        ["part", "return"], [[label, formatted(value, "%")] for label, value in rows], table_id
+    )

@@ -16,6 +16,7 @@ from engine.config import AppConfig, BenchmarkConfig, PortfolioConfig
 from engine.market.data import PriceHistory, load_sp500_index
 from engine.performance.analytics import PerformanceMetrics, performance_metrics
 from engine.performance.attribution import EFFECTS, brinson_fachler
+from engine.performance.factors import ExposureCache, factor_attribution
 from engine.performance.returns import (
     ROLLING_WINDOWS_DAYS,
     TRADING_DAYS_PER_YEAR,
@@ -29,7 +30,13 @@ from engine.performance.returns import (
     time_weighted_returns,
     weighted_returns,
 )
-from engine.performance.sectors import align, basket_sectors, holdings_at_close, portfolio_sectors
+from engine.performance.sectors import (
+    align,
+    basket_sectors,
+    holding_weights,
+    holdings_at_close,
+    portfolio_sectors,
+)
 
 FILL_FIELDS = ("date", "symbol", "signed_shares")
 
@@ -138,6 +145,7 @@ class PortfolioAnalysis:
     metrics: PerformanceMetrics
     rolling: dict[int, pd.DataFrame]  # window (days) -> volatility, sharpe, beta per day
     attribution: dict[str, object]
+    factor_attribution: dict[str, object] | None  # None: too little price history before
     cost_drag_annual: float | None
 
     def to_dict(self) -> dict[str, object]:
@@ -151,6 +159,7 @@ class PortfolioAnalysis:
             # As of the last day, over the last quarter and year of trading days.
             "rolling_at_end": {f"{w}d": _last_row(frame) for w, frame in self.rolling.items()},
             "sector_attribution": self.attribution,
+            "factor_attribution": self.factor_attribution,
             "yearly_returns": _rounded(calendar_returns(self.returns, "year")),
             "benchmark_yearly_returns": _rounded(calendar_returns(self.benchmark.returns, "year")),
             "monthly_returns": _rounded(calendar_returns(self.returns, "month")),
@@ -158,9 +167,14 @@ class PortfolioAnalysis:
 
 
 def analyse(
-    config: AppConfig, run: PortfolioRun, history: PriceHistory, close: pd.DataFrame
+    config: AppConfig,
+    run: PortfolioRun,
+    history: PriceHistory,
+    close: pd.DataFrame,
+    exposures: ExposureCache | None = None,
 ) -> PortfolioAnalysis | None:
-    """One portfolio's analysis; None with fewer than two days (no return to measure)."""
+    """One portfolio's analysis; None with fewer than two days (no return to measure).
+    ``exposures`` carries the statistical factors from one portfolio to the next."""
     nav = run.nav_usd
     if len(nav) < 2:
         return None
@@ -182,9 +196,31 @@ def analyse(
             for window in ROLLING_WINDOWS_DAYS
         },
         sector_attribution(run, returns, benchmark, universe, close, sector_of),
+        statistical_factor_attribution(run, close, exposures),
         # Trading costs a year as a fraction of the average NAV: what trading took off return.
         run.cost_usd / average_nav / years if average_nav > 0 else None,
     )
+
+
+def statistical_factor_attribution(
+    run: PortfolioRun, close: pd.DataFrame, cache: ExposureCache | None = None
+) -> dict[str, object] | None:
+    """The holdings' return by PCA factor and specific (engine/performance/factors.py), with
+    the factors of the portfolio's own allocation settings (``pca_factors`` over its
+    ``lookback_days``); None when the prices do not reach that far back before the first day."""
+    dates = pd.DatetimeIndex(run.nav_usd.index)
+    window = run.portfolio.allocation.lookback_days
+    factors = run.portfolio.allocation.pca_factors
+    first_day = int(close.index.get_indexer(dates[:1])[0])
+    if first_day < window + 1:
+        return None
+    carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
+    weights, day_returns = holding_weights(carried, shares, close, run.nav_usd, run.opening_nav_usd)
+    prices = close.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        history = np.vstack([np.full((1, prices.shape[1]), np.nan), prices[1:] / prices[:-1] - 1])
+    result = factor_attribution(weights, day_returns, history, first_day, window, factors, cache)
+    return {"window_days": window, **result.to_dict()}
 
 
 def run_metrics(
@@ -192,9 +228,10 @@ def run_metrics(
 ) -> dict[str, object]:
     """``metrics.json``: every metric per portfolio, its benchmark, yearly and monthly returns."""
     close = price_frame(history)
+    exposures: ExposureCache = {}
     portfolios: dict[str, object] = {}
     for pid, run in runs.items():
-        analysis = analyse(config, run, history, close)
+        analysis = analyse(config, run, history, close, exposures)
         portfolios[pid] = (
             analysis.to_dict()
             if analysis is not None

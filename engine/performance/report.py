@@ -20,6 +20,7 @@ from engine.market.data import PriceHistory
 from engine.model import Event
 from engine.performance.effectiveness import Effectiveness, coordination_effectiveness
 from engine.performance.execution_quality import GROUPS, quality_by
+from engine.performance.factors import ExposureCache
 from engine.performance.measurement import (
     PortfolioAnalysis,
     analyse,
@@ -114,12 +115,13 @@ def report_from_log(
     known = {p.id: p for p in config.portfolios}
     chosen = list(portfolio_ids or known)
     close = price_frame(history)
+    exposures: ExposureCache = {}
     analyses, skipped, entries = [], {}, {}
     for k, pid in enumerate(chosen):
         if progress is not None:
             progress("measuring the portfolios", k, len(chosen))
         run = log.portfolio_run(known[pid], start, end)
-        analysis = analyse(config, run, history, close)
+        analysis = analyse(config, run, history, close, exposures)
         if analysis is None:
             skipped[pid] = f"{len(run.nav_usd)} day(s) of NAV in the range: nothing to measure"
             entries[pid] = {"name": known[pid].name, "metrics": None, "days": len(run.nav_usd)}

@@ -65,15 +65,15 @@ def holdings_at_close(
     return carried.astype(np.int64), shares.astype(np.int64)
 
 
-def portfolio_sectors(
+def holding_weights(
     carried: pd.Series,
     shares: pd.DataFrame,
     close: pd.DataFrame,
     nav_usd: pd.Series,
     opening_nav_usd: float,
-    sector_of: Mapping[str, str],
-) -> SectorFrames:
-    """A portfolio's sector weights and returns per day (see the module docstring).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each name's start-of-day weight (days x symbols: the shares held at the previous close,
+    valued at it, over the previous close's NAV) and its price return that day.
 
     ``carried`` and ``shares`` are :func:`holdings_at_close` on the NAV's dates; ``close`` holds
     prices by date and symbol, including the day before the first."""
@@ -88,7 +88,22 @@ def portfolio_sectors(
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.where(held != 0, held * previous_close, 0.0) / base[:, None]
         returns = today / previous_close - 1.0
-    return _by_sector(weights, returns, dates, symbols, sector_of, cash=True)
+    return weights, returns
+
+
+def portfolio_sectors(
+    carried: pd.Series,
+    shares: pd.DataFrame,
+    close: pd.DataFrame,
+    nav_usd: pd.Series,
+    opening_nav_usd: float,
+    sector_of: Mapping[str, str],
+) -> SectorFrames:
+    """A portfolio's sector weights and returns per day (see the module docstring and
+    :func:`holding_weights`)."""
+    weights, returns = holding_weights(carried, shares, close, nav_usd, opening_nav_usd)
+    dates = pd.DatetimeIndex(nav_usd.index)
+    return _by_sector(weights, returns, dates, list(shares.columns), sector_of, cash=True)
 
 
 def basket_sectors(

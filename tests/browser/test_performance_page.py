@@ -86,6 +86,8 @@ def test_every_panel_follows_one_portfolio_and_a_date_range(
         wait(lambda chart=chart: _traces(dashboard, chart) > 0, f"{chart} drew nothing")
     sectors = text(dashboard, ids.PERF_BRINSON_TABLE)
     assert "all sectors" in sectors and "active return" in sectors
+    factors = text(dashboard, ids.PERF_FACTOR_TABLE)
+    assert "factor 1" in factors and "specific to the names" in factors
     assert "shortfall (bps)" in text(dashboard, ids.PERF_EXECUTION_TABLE)
     click(dashboard, f"#{ids.PERF_EXECUTION_GROUP} input[value='instrument']")
     dashboard.wait_for_contains_text(f"#{ids.PERF_EXECUTION_TABLE}", "symbol", timeout=WAIT_S)

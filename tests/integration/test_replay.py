@@ -210,6 +210,13 @@ def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
         assert parts == pytest.approx(sectors["active_return"], abs=1e-12)
         by_sector = sum(row["total"] for row in sectors["sectors"].values())
         assert by_sector == pytest.approx(sum(sectors["effects"].values()), abs=1e-12)
+        # The statistical factors and the specific part add up to the same holdings' return.
+        factors = entry["factor_attribution"]
+        assert factors["holdings_return"] == pytest.approx(sectors["holdings_return"], rel=1e-12)
+        assert factors["factor_total"] + factors["specific"] == pytest.approx(
+            factors["holdings_return"], abs=1e-12
+        )
+        assert len(factors["factors"]) == 5 and factors["window_days"] == 126
         rolling = entry["rolling_at_end"]
         assert rolling["63d"]["volatility"] == pytest.approx(
             ep.annual_volatility(daily[-63:]), rel=1e-8

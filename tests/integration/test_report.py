@@ -61,6 +61,9 @@ def test_the_tear_sheet_shows_the_replays_figures(replayed: Path, tmp_path: Path
             checked += 1
         for sector, row in entry["sector_attribution"]["sectors"].items():
             assert cells[f"{pid}.sector.{sector}.total"] == pytest.approx(row["total"], abs=1e-15)
+        factors = entry["factor_attribution"]
+        assert cells[f"{pid}.factor.all factors"] == pytest.approx(factors["factor_total"])
+        assert cells[f"{pid}.factor.specific to the names"] == pytest.approx(factors["specific"])
     assert checked >= 4 * 16
     # Plotly itself is inside (no script is loaded from elsewhere): the page needs no network.
     assert re.search(r"<script[^>]*\bsrc=", page) is None
