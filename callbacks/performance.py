@@ -68,7 +68,9 @@ def register(
         chosen: list[str] | None, start: str | None, end: str | None, refresh: bool = True
     ) -> Report | None:
         assert performance is not None
-        picked = [pid for pid in order if pid in (chosen or order)]
+        picked = [pid for pid in order if pid in (chosen or [])]
+        if not picked:
+            return None
         return performance.report(picked, _day(start), _day(end), refresh=refresh)
 
     @app.callback(
@@ -84,7 +86,8 @@ def register(
             return [], [], None, None
         first, last = performance.date_range()
         options = [{"label": names[pid], "value": pid} for pid in order]
-        return options, chosen or order, first, last
+        # Every portfolio at first; after that, what the person ticked (even nothing).
+        return options, order if chosen is None else chosen, first, last
 
     @app.callback(
         Output(ids.PERF_FOCUS, "options"),
