@@ -88,8 +88,9 @@ def write_tearsheet(report: Report, out: Path, portfolio_order: Sequence[str]) -
         "<title>Portfolio Coordinator tear sheet</title>"
         f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
         + "".join(sections)
+        # A script's text is not HTML: entities would stay as they are. Only "</" could end it.
         + "<script type='application/json' id='metrics'>"
-        + html.escape(json.dumps(report.metrics, default=str))
+        + json.dumps(report.metrics, default=str).replace("</", "<\\/")
         + "</script>"
         + "</body></html>"
     )

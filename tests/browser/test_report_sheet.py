@@ -38,4 +38,9 @@ def test_the_tear_sheet_opens_offline_with_every_chart(
     assert len(plots) == expected
     summary = dash_duo.driver.find_element(By.ID, "summary")
     assert "Sharpe ratio" in summary.text and "Growth momentum" in summary.text
+    # The figures travel with the page, readable by a script as JSON.
+    embedded = dash_duo.driver.execute_script(
+        "return JSON.parse(document.getElementById('metrics').textContent)"
+    )
+    assert set(embedded["portfolios"]) == {"growth", "balanced", "defensive", "market_neutral"}
     assert dash_duo.get_logs() == [], "the browser console reported errors"

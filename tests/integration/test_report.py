@@ -38,9 +38,7 @@ def _cells(page: str) -> dict[str, float]:
 def _embedded(page: str) -> dict:
     found = re.search(r"<script type='application/json' id='metrics'>(.*?)</script>", page)
     assert found is not None
-    import html
-
-    return json.loads(html.unescape(found.group(1)))
+    return json.loads(found.group(1))
 
 
 def test_the_tear_sheet_shows_the_replays_figures(replayed: Path, tmp_path: Path) -> None:
