@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 CASH = "Cash"
+# The short side of a sector is a segment of its own: "Energy (short)".
+SHORT_LEG = " (short)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +123,27 @@ def basket_sectors(
     )
 
 
-def align(*frames: SectorFrames) -> list[SectorFrames]:
-    """The same sectors in every frame (a sector one lacks has weight zero there), cash last."""
-    sectors = sorted({s for f in frames for s in f.weights.columns} - {CASH})
-    if any(CASH in f.weights.columns for f in frames):
-        sectors.append(CASH)
-    return [
+def align(book: SectorFrames, basket: SectorFrames) -> tuple[SectorFrames, SectorFrames]:
+    """The same segments in both (a segment one lacks has weight zero there), cash last. A
+    book's short leg of a sector is measured against that sector's benchmark return."""
+    segments = sorted(
+        (set(book.weights.columns) | set(basket.weights.columns)) - {CASH},
+        key=lambda name: (name.removesuffix(SHORT_LEG), name.endswith(SHORT_LEG)),
+    )
+    if CASH in book.weights.columns or CASH in basket.weights.columns:
+        segments.append(CASH)
+    returns = basket.returns.reindex(columns=segments)
+    for name in segments:
+        sector = name.removesuffix(SHORT_LEG)
+        if name.endswith(SHORT_LEG) and sector in basket.returns.columns:
+            returns[name] = basket.returns[sector]
+    return (
         SectorFrames(
-            f.weights.reindex(columns=sectors, fill_value=0.0),
-            f.returns.reindex(columns=sectors),
-        )
-        for f in frames
-    ]
+            book.weights.reindex(columns=segments, fill_value=0.0),
+            book.returns.reindex(columns=segments),
+        ),
+        SectorFrames(basket.weights.reindex(columns=segments, fill_value=0.0), returns),
+    )
 
 
 def _by_sector(
@@ -143,19 +154,26 @@ def _by_sector(
     sector_of: Mapping[str, str],
     cash: bool,
 ) -> SectorFrames:
-    sectors = sorted({sector_of[s] for s in symbols})
-    member = np.zeros((len(symbols), len(sectors)))
-    for i, symbol in enumerate(symbols):
-        member[i, sectors.index(sector_of[symbol])] = 1.0
     # A name without a return today (no price) earns nothing on its weight.
     contribution = np.where(weights != 0, weights * np.nan_to_num(returns), 0.0)
-    sector_weight = weights @ member
-    sector_contribution = contribution @ member
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sector_return = np.where(sector_weight != 0, sector_contribution / sector_weight, np.nan)
-    frame_w = pd.DataFrame(sector_weight, dates, sectors)
-    frame_r = pd.DataFrame(sector_return, dates, sectors)
+    frame_w, frame_r = {}, {}
+    # The long and the short side of a sector apart: netted, a hedged sector's weight is near
+    # zero while both sides earn, and its "return" (contribution over weight) means nothing.
+    for leg, side in (("", weights > 0), (SHORT_LEG, weights < 0)):
+        if leg and not side.any():
+            continue
+        for sector in sorted({sector_of[s] for s in symbols}):
+            member = np.array([sector_of[s] == sector for s in symbols]) & side
+            if leg and not member.any():
+                continue
+            weight = (weights * member).sum(axis=1)
+            earned = (contribution * member).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frame_r[sector + leg] = np.where(weight != 0, earned / weight, np.nan)
+            frame_w[sector + leg] = weight
+    weights_frame = pd.DataFrame(frame_w, dates)
+    returns_frame = pd.DataFrame(frame_r, dates)
     if cash:
-        frame_w[CASH] = 1.0 - sector_weight.sum(axis=1)
-        frame_r[CASH] = 0.0
-    return SectorFrames(frame_w, frame_r)
+        weights_frame[CASH] = 1.0 - weights.sum(axis=1)
+        returns_frame[CASH] = 0.0
+    return SectorFrames(weights_frame, returns_frame)

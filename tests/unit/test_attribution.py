@@ -167,3 +167,45 @@ def test_a_basket_by_sector_and_aligned_with_a_book() -> None:
             days,
             ["X"],
         )
+
+
+def test_a_hedged_sectors_long_and_short_legs_are_measured_apart() -> None:
+    days = pd.bdate_range("2024-01-01", periods=3)
+    close = pd.DataFrame(
+        {"X": [10.0, 11.0, 11.0], "Z": [20.0, 19.0, 19.0], "Y": [5.0, 5.0, 5.5]}, days
+    )
+    sector_of = {"X": "Tech", "Z": "Tech", "Y": "Energy"}
+    dates = days[1:]
+    # Long 1,000 of X and short 500 of Z: Tech nets to zero at the start of the first day.
+    carried = pd.Series({"X": 100, "Z": -50, "Y": 0})
+    shares = pd.DataFrame({"X": [100, 100], "Z": [-50, -50], "Y": [0, 0]}, dates)
+    nav = pd.Series([10_000.0 + 100 + 50, 10_150.0], dates)
+    book = portfolio_sectors(carried, shares, close, nav, 10_000.0, sector_of)
+    assert book.weights.loc[dates[0]].to_dict() == pytest.approx(
+        {"Energy": 0.0, "Tech": 0.1, "Tech (short)": -0.1, CASH: 1.0}
+    )
+    # Each leg earns its own names' return: X +10%, Z -5% (the short gains on it).
+    assert book.returns.loc[dates[0], "Tech"] == pytest.approx(0.1)
+    assert book.returns.loc[dates[0], "Tech (short)"] == pytest.approx(-0.05)
+    weights, returns = basket_weights(price_returns(close, dates), {s: 1 / 3 for s in close})
+    book, basket = align(book, basket_sectors(weights, returns, sector_of))
+    assert list(basket.weights.columns) == ["Energy", "Tech", "Tech (short)", CASH]
+    # The short leg is measured against its sector's benchmark return.
+    pd.testing.assert_series_equal(
+        basket.returns["Tech (short)"], basket.returns["Tech"], check_names=False
+    )
+    result = brinson_fachler(book.weights, book.returns, basket.weights, basket.returns.fillna(0))
+    np.testing.assert_allclose(
+        result.daily_active(),
+        book.total_return() - basket.total_return(),
+        atol=1e-15,
+    )
+    # Day one, short leg: allocation -0.1 x (Tech's 2.5% - the basket's 1.67%), interaction
+    # -0.1 x (-5% - 2.5%): no selection, as the benchmark holds no short leg.
+    short = {
+        e: result.daily[e].loc[dates[0], "Tech (short)"]
+        for e in ("allocation", "selection", "interaction")
+    }
+    assert short["allocation"] == pytest.approx(-0.1 * (0.025 - 0.05 / 3))
+    assert short["selection"] == 0.0
+    assert short["interaction"] == pytest.approx(-0.1 * (-0.05 - 0.025))
