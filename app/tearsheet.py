@@ -29,6 +29,7 @@ from components.performance_figures import (
 from components.performance_tables import (
     EXECUTION_COLUMNS,
     METRIC_ROWS,
+    SLEEVE_COLUMNS,
     factor_rows,
     formatted,
     metric_of,
@@ -219,6 +220,7 @@ def _portfolio_section(analysis: PortfolioAnalysis, report: Report) -> str:
         + f"{float(attribution['trading_costs_and_income']):.2%}; active return "  # type: ignore[arg-type]
         + f"{float(attribution['active_return']):.2%}.</p>"  # type: ignore[arg-type]
         + _factor_section(analysis)
+        + _sleeve_section(analysis)
         + "<h3>Execution by algorithm</h3>"
         + _execution_table(report.execution_by_portfolio[portfolio.id], "algorithm")
     )
@@ -239,6 +241,26 @@ def _factor_section(analysis: PortfolioAnalysis) -> str:
         for label, value in rows
     )
     return title + f"<table><tr><th>part</th><th>return</th></tr>{cells}</table>"
+
+
+def _sleeve_section(analysis: PortfolioAnalysis) -> str:
+    sleeves = analysis.sleeve_attribution
+    if sleeves is None:
+        return ""
+    pid = analysis.run.portfolio.id
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td>"
+        + "".join(
+            _cell(row[key], kind, f"{pid}.sleeve.{name}.{key}") for key, _, kind in SLEEVE_COLUMNS
+        )
+        + "</tr>"
+        for name, row in sleeves["sleeves"].items()  # type: ignore[union-attr]
+    )
+    head = "".join(f"<th>{label}</th>" for _, label, _ in SLEEVE_COLUMNS)
+    return (
+        "<h3>By sleeve (each name's holding shared as the sleeves' targets wanted it)</h3>"
+        + f"<table><tr><th>sleeve</th>{head}</tr>{rows}</table>"
+    )
 
 
 def _execution_table(table: pd.DataFrame, group: str) -> str:

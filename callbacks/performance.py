@@ -33,6 +33,7 @@ from components.performance_tables import (
     gates_table,
     metrics_table,
     sector_table,
+    sleeve_table,
 )
 from engine.performance.report import Report
 
@@ -54,7 +55,7 @@ def _day(text: str | None) -> date | None:
 
 def _empty(message: str) -> tuple[Any, ...]:
     blank = waiting(base_figure([], x_title="", y_title="", revision="empty"), message)
-    return (message, None, blank, blank, blank, blank, blank, blank, None, None, None, None)
+    return (message, None, blank, blank, blank, blank, blank, blank, None, None, None, None, None)
 
 
 def register(
@@ -111,6 +112,7 @@ def register(
         Output(ids.PERF_BRINSON_GRAPH, "figure"),
         Output(ids.PERF_BRINSON_TABLE, "children"),
         Output(ids.PERF_FACTOR_TABLE, "children"),
+        Output(ids.PERF_SLEEVE_TABLE, "children"),
         Output(ids.PERF_EXECUTION_TABLE, "children"),
         Output(ids.PERF_GATES, "children"),
         Input(ids.PERF_PORTFOLIOS, "value"),
@@ -173,6 +175,7 @@ def register(
                 sector_table(focused),
             ],
             factor_table(focused),
+            sleeve_table(focused),
             execution_table(report.execution[EXECUTION_GROUPS[group]], group_column(group)),
             [
                 gates_table(coordination),

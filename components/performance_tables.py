@@ -193,3 +193,25 @@ def factor_table(analysis: PortfolioAnalysis, table_id: str | None = None) -> ob
     return _table(
         ["part", "return"], [[label, formatted(value, "%")] for label, value in rows], table_id
     )
+
+
+SLEEVE_COLUMNS = (
+    ("average_weight", "average weight", "%"),
+    ("return", "return", "%"),
+    ("contribution", "contribution", "%"),
+)
+
+
+def sleeve_table(analysis: PortfolioAnalysis) -> object:
+    """A multi-strategy portfolio's sleeves: weight, return and contribution over the range."""
+    sleeves = analysis.sleeve_attribution
+    if sleeves is None:
+        return html.P("A single-strategy portfolio: no sleeves.", className="text-muted")
+    by_sleeve = sleeves["sleeves"]
+    assert isinstance(by_sleeve, Mapping)
+    rows = [
+        [name, *(formatted(row[key], kind) for key, _, kind in SLEEVE_COLUMNS)]
+        for name, row in by_sleeve.items()
+    ]
+    rows.append(["holdings' return", "", "", formatted(sleeves["holdings_return"], "%")])
+    return _table(["sleeve", *(label for _, label, _ in SLEEVE_COLUMNS)], rows)

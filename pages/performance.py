@@ -3,9 +3,9 @@
 A portfolio selector (one, several, all) and a date range that every panel follows; the
 metrics against the benchmark; growth (log scale option), drawdown and rolling Sharpe,
 volatility or beta; for one portfolio in focus, its monthly returns and its attribution by
-sector (Brinson-Fachler) and by statistical factor; execution quality; the engine against the
-seed's gates; and the tear sheet and its tables to download. Figures follow the run as it goes
-(every 15 s).
+sector (Brinson-Fachler), by statistical factor and by sleeve; execution quality; the engine
+against the seed's gates; and the tear sheet and its tables to download. Figures follow the run
+as it goes (every 15 s).
 """
 
 from __future__ import annotations
@@ -180,10 +180,26 @@ def layout() -> html.Div:
                 ],
                 class_name="mb-3",
             ),
-            titled_card(
-                "Return by statistical factor (PCA over the allocation's look-back; in focus)",
-                html.Div(id=ids.PERF_FACTOR_TABLE),
-                class_name="mb-3",
+            dbc.Row(
+                [
+                    dbc.Col(
+                        titled_card(
+                            "Return by statistical factor (PCA over the allocation's look-back; "
+                            "in focus)",
+                            html.Div(id=ids.PERF_FACTOR_TABLE),
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        titled_card(
+                            "Return by sleeve (multi-strategy portfolios; in focus)",
+                            html.Div(id=ids.PERF_SLEEVE_TABLE),
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                ]
             ),
             titled_card(
                 "Execution quality",

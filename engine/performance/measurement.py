@@ -37,6 +37,7 @@ from engine.performance.sectors import (
     holdings_at_close,
     portfolio_sectors,
 )
+from engine.performance.sleeves import SleeveTargets, sleeve_attribution
 
 FILL_FIELDS = ("date", "symbol", "signed_shares")
 
@@ -59,6 +60,8 @@ class PortfolioRun:
     annual_turnover: float | None
     # Its fills: date, symbol, signed_shares (buys positive).
     fills: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FILL_FIELDS))
+    # A multi-strategy portfolio's rebalances: what each sleeve wanted of each name.
+    sleeve_targets: tuple[SleeveTargets, ...] = ()
 
 
 def price_frame(history: PriceHistory) -> pd.DataFrame:
@@ -146,6 +149,7 @@ class PortfolioAnalysis:
     rolling: dict[int, pd.DataFrame]  # window (days) -> volatility, sharpe, beta per day
     attribution: dict[str, object]
     factor_attribution: dict[str, object] | None  # None: too little price history before
+    sleeve_attribution: dict[str, object] | None  # None: a portfolio without sleeves
     cost_drag_annual: float | None
 
     def to_dict(self) -> dict[str, object]:
@@ -160,6 +164,7 @@ class PortfolioAnalysis:
             "rolling_at_end": {f"{w}d": _last_row(frame) for w, frame in self.rolling.items()},
             "sector_attribution": self.attribution,
             "factor_attribution": self.factor_attribution,
+            "sleeve_attribution": self.sleeve_attribution,
             "yearly_returns": _rounded(calendar_returns(self.returns, "year")),
             "benchmark_yearly_returns": _rounded(calendar_returns(self.benchmark.returns, "year")),
             "monthly_returns": _rounded(calendar_returns(self.returns, "month")),
@@ -197,6 +202,7 @@ def analyse(
         },
         sector_attribution(run, returns, benchmark, universe, close, sector_of),
         statistical_factor_attribution(run, close, exposures),
+        sleeve_return_attribution(run, close),
         # Trading costs a year as a fraction of the average NAV: what trading took off return.
         run.cost_usd / average_nav / years if average_nav > 0 else None,
     )
@@ -221,6 +227,19 @@ def statistical_factor_attribution(
         history = np.vstack([np.full((1, prices.shape[1]), np.nan), prices[1:] / prices[:-1] - 1])
     result = factor_attribution(weights, day_returns, history, first_day, window, factors, cache)
     return {"window_days": window, **result.to_dict()}
+
+
+def sleeve_return_attribution(run: PortfolioRun, close: pd.DataFrame) -> dict[str, object] | None:
+    """A multi-strategy portfolio's holdings' return by sleeve (engine/performance/sleeves.py);
+    None for a portfolio without sleeves."""
+    if not run.portfolio.sleeves:
+        return None
+    dates = pd.DatetimeIndex(run.nav_usd.index)
+    carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
+    weights, day_returns = holding_weights(carried, shares, close, run.nav_usd, run.opening_nav_usd)
+    return sleeve_attribution(
+        weights, day_returns, list(close.columns), list(dates.date), run.sleeve_targets
+    )
 
 
 def run_metrics(

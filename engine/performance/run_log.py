@@ -20,6 +20,7 @@ from engine.performance.effectiveness import EVENT_TYPES as EFFECTIVENESS_EVENTS
 from engine.performance.execution_quality import EVENT_TYPES as EXECUTION_EVENTS
 from engine.performance.execution_quality import ExecutionLog
 from engine.performance.measurement import FILL_FIELDS, PortfolioRun
+from engine.performance.sleeves import SleeveTargets
 from engine.performance.turnover import TradeRecord, turnover_report
 
 # The parts of an order's implementation shortfall that are trading costs.
@@ -34,7 +35,15 @@ FILL_COLUMNS = (
     "price_usd",
     "commission_usd",
 )
-EVENT_TYPES = EXECUTION_EVENTS | EFFECTIVENESS_EVENTS | {"PortfolioOpened", "CycleCompleted"}
+EVENT_TYPES = (
+    EXECUTION_EVENTS
+    | EFFECTIVENESS_EVENTS
+    | {
+        "PortfolioOpened",
+        "CycleCompleted",
+        "TargetWeightsSet",
+    }
+)
 
 
 class RunLog:
@@ -53,6 +62,8 @@ class RunLog:
         self.last_date: str | None = None
         # What the engine's figures against the seed's gates are read from.
         self.gate_events: list[Event] = []
+        # Each multi-strategy portfolio's rebalances, sleeve by sleeve.
+        self.sleeve_targets: dict[str, list[SleeveTargets]] = defaultdict(list)
         self.last_seq = 0
 
     def observe(self, event: Event) -> None:
@@ -79,6 +90,17 @@ class RunLog:
                     int(p["quantity_shares"]),
                     p["price_usd"],
                     p["commission_usd"],
+                )
+            )
+        elif event.type == "TargetWeightsSet" and "sleeves" in p:
+            capital = p.get("sleeve_capital", {})
+            self.sleeve_targets[str(event.portfolio_id)].append(
+                (
+                    date.fromisoformat(p["market_date"]),
+                    {
+                        sleeve: {s: float(capital.get(sleeve, 0.0)) * w for s, w in wanted.items()}
+                        for sleeve, wanted in p["sleeves"].items()
+                    },
                 )
             )
         elif event.type == "PortfolioOpened":
@@ -138,4 +160,7 @@ class RunLog:
         nav_days = [str(day) for day in nav.index.strftime("%Y-%m-%d")]
         trades = [t for t in self.trades()[pid] if nav_days and nav_days[0] <= str(t.day) <= last]
         turnover = turnover_report(trades, nav_days, nav.tolist())
-        return PortfolioRun(portfolio, nav, opening, float(cost), turnover.annual_turnover, fills)
+        targets = tuple(t for t in self.sleeve_targets.get(pid, ()) if t[0] <= (end or date.max))
+        return PortfolioRun(
+            portfolio, nav, opening, float(cost), turnover.annual_turnover, fills, targets
+        )

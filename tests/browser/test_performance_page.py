@@ -88,6 +88,10 @@ def test_every_panel_follows_one_portfolio_and_a_date_range(
     assert "all sectors" in sectors and "active return" in sectors
     factors = text(dashboard, ids.PERF_FACTOR_TABLE)
     assert "factor 1" in factors and "specific to the names" in factors
+    # The second default portfolio is the multi-strategy one: its sleeves are shown.
+    assert chosen.portfolio_id == "balanced"
+    sleeves = text(dashboard, ids.PERF_SLEEVE_TABLE)
+    assert "trend" in sleeves and "reversion" in sleeves and "holdings' return" in sleeves
     assert "shortfall (bps)" in text(dashboard, ids.PERF_EXECUTION_TABLE)
     click(dashboard, f"#{ids.PERF_EXECUTION_GROUP} input[value='instrument']")
     dashboard.wait_for_contains_text(f"#{ids.PERF_EXECUTION_TABLE}", "symbol", timeout=WAIT_S)

@@ -217,6 +217,13 @@ def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
             factors["holdings_return"], abs=1e-12
         )
         assert len(factors["factors"]) == 5 and factors["window_days"] == 126
+        sleeves = entry["sleeve_attribution"]
+        if pid == "balanced":  # the default multi-strategy portfolio
+            parts = sum(row["contribution"] for row in sleeves["sleeves"].values())
+            assert parts == pytest.approx(sectors["holdings_return"], abs=1e-12)
+            assert set(sleeves["sleeves"]) == {"trend", "reversion", "unassigned"}
+        else:
+            assert sleeves is None
         rolling = entry["rolling_at_end"]
         assert rolling["63d"]["volatility"] == pytest.approx(
             ep.annual_volatility(daily[-63:]), rel=1e-8

@@ -62,6 +62,8 @@ def test_the_tear_sheet_shows_the_replays_figures(replayed: Path, tmp_path: Path
         factors = entry["factor_attribution"]
         assert cells[f"{pid}.factor.all factors"] == pytest.approx(factors["factor_total"])
         assert cells[f"{pid}.factor.specific to the names"] == pytest.approx(factors["specific"])
+    trend = metrics["portfolios"]["balanced"]["sleeve_attribution"]["sleeves"]["trend"]
+    assert cells["balanced.sleeve.trend.contribution"] == pytest.approx(trend["contribution"])
     assert checked >= 4 * 16
     # Plotly itself is inside (no script is loaded from elsewhere): the page needs no network.
     assert re.search(r"<script[^>]*\bsrc=", page) is None
