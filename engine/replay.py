@@ -76,10 +76,10 @@ def run_replay(
 
     state = coordinator.state
     _write_metrics(parts, out_dir, log)
-    trades = log.trades()
     portfolios = {}
     for mandate in coordinator.mandates:
         pid = mandate.portfolio_id
+        nav_usd = log.nav_usd(pid)
         start_nav = state.initial_cash_usd[pid]
         end_nav = coordinator.ledger.nav_usd(pid)
         portfolios[pid] = {
@@ -89,8 +89,7 @@ def run_replay(
             "total_return_pct": round(float(end_nav / start_nav - 1) * 100, 4),
             "realised_pnl_usd": str(coordinator.ledger.realised_pnl_usd(pid)),
             "statistics": {
-                k: round(v, 6)
-                for k, v in return_statistics([float(start_nav), *log.nav_usd(pid)]).items()
+                k: round(v, 6) for k, v in return_statistics([float(start_nav), *nav_usd]).items()
             },
             "orders": state.orders_total[pid],
             "fills": state.fills_total[pid],
@@ -99,7 +98,7 @@ def run_replay(
             "execution": execution_summary([state.execution_quality.get(pid, {})]),
             # Traded notional over average NAV per year, and names reversed within 5 days.
             "turnover": turnover_report(
-                trades[pid], _days(log.nav_usd(pid)), log.nav_usd(pid).tolist()
+                log.trades(pid), _days(nav_usd), nav_usd.tolist()
             ).summary(),
         }
     summary = {

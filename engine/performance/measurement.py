@@ -99,6 +99,7 @@ def _equal_weight(
 
 def sector_attribution(
     run: PortfolioRun,
+    holdings: tuple[np.ndarray, np.ndarray],
     returns: pd.Series,
     benchmark: Benchmark,
     universe: Sequence[str],
@@ -107,12 +108,12 @@ def sector_attribution(
 ) -> dict[str, object]:
     """Brinson-Fachler by sector over the run, Carino-linked, against the benchmark's names (an
     index has none here: then the universe equally weighted), with what trading, costs and
-    cash income added to the holdings' return as a line of its own."""
+    cash income added to the holdings' return as a line of its own. ``holdings`` is the book's
+    start-of-day weights and day returns per name (``sectors.holding_weights``)."""
     dates = pd.DatetimeIndex(run.nav_usd.index)
     basket = benchmark if benchmark.weights is not None else _equal_weight(universe, close, dates)
     assert basket.weights is not None
-    carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
-    held = portfolio_sectors(carried, shares, close, run.nav_usd, run.opening_nav_usd, sector_of)
+    held = portfolio_sectors(*holdings, dates, list(close.columns), sector_of)
     names = list(basket.weights)
     weights, name_returns = basket_weights(price_returns(close[names], dates), basket.weights)
     held, bench = align(held, basket_sectors(weights, name_returns, sector_of))
@@ -189,6 +190,9 @@ def analyse(
     risk_free = daily_risk_free(config.performance.risk_free_rate_annual)
     benchmark = benchmark_returns(config.benchmark_of(run.portfolio), universe, close, dates)
     returns = time_weighted_returns(nav, run.opening_nav_usd)
+    # The book's weights and returns per name: every attribution below splits the same ones.
+    carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
+    holdings = holding_weights(carried, shares, close, nav, run.opening_nav_usd)
     years = len(returns) / TRADING_DAYS_PER_YEAR
     average_nav = float(np.mean(nav.to_numpy(dtype=float)))
     return PortfolioAnalysis(
@@ -200,16 +204,19 @@ def analyse(
             window: rolling_statistics(returns, benchmark.returns, window, risk_free)
             for window in ROLLING_WINDOWS_DAYS
         },
-        sector_attribution(run, returns, benchmark, universe, close, sector_of),
-        statistical_factor_attribution(run, close, exposures),
-        sleeve_return_attribution(run, close),
+        sector_attribution(run, holdings, returns, benchmark, universe, close, sector_of),
+        statistical_factor_attribution(run, holdings, close, exposures),
+        sleeve_return_attribution(run, holdings, close),
         # Trading costs a year as a fraction of the average NAV: what trading took off return.
         run.cost_usd / average_nav / years if average_nav > 0 else None,
     )
 
 
 def statistical_factor_attribution(
-    run: PortfolioRun, close: pd.DataFrame, cache: ExposureCache | None = None
+    run: PortfolioRun,
+    holdings: tuple[np.ndarray, np.ndarray],
+    close: pd.DataFrame,
+    cache: ExposureCache | None = None,
 ) -> dict[str, object] | None:
     """The holdings' return by PCA factor and specific (engine/performance/factors.py), with
     the factors of the portfolio's own allocation settings (``pca_factors`` over its
@@ -220,8 +227,7 @@ def statistical_factor_attribution(
     first_day = int(close.index.get_indexer(dates[:1])[0])
     if first_day < window + 1:
         return None
-    carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
-    weights, day_returns = holding_weights(carried, shares, close, run.nav_usd, run.opening_nav_usd)
+    weights, day_returns = holdings
     prices = close.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         history = np.vstack([np.full((1, prices.shape[1]), np.nan), prices[1:] / prices[:-1] - 1])
@@ -229,17 +235,15 @@ def statistical_factor_attribution(
     return {"window_days": window, **result.to_dict()}
 
 
-def sleeve_return_attribution(run: PortfolioRun, close: pd.DataFrame) -> dict[str, object] | None:
+def sleeve_return_attribution(
+    run: PortfolioRun, holdings: tuple[np.ndarray, np.ndarray], close: pd.DataFrame
+) -> dict[str, object] | None:
     """A multi-strategy portfolio's holdings' return by sleeve (engine/performance/sleeves.py);
     None for a portfolio without sleeves."""
     if not run.portfolio.sleeves:
         return None
-    dates = pd.DatetimeIndex(run.nav_usd.index)
-    carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
-    weights, day_returns = holding_weights(carried, shares, close, run.nav_usd, run.opening_nav_usd)
-    return sleeve_attribution(
-        weights, day_returns, list(close.columns), list(dates.date), run.sleeve_targets
-    )
+    days = list(pd.DatetimeIndex(run.nav_usd.index).date)
+    return sleeve_attribution(*holdings, list(close.columns), days, run.sleeve_targets)
 
 
 def run_metrics(

@@ -120,13 +120,13 @@ class RunLog:
             name=portfolio_id,
         )
 
-    def trades(self) -> dict[str, list[TradeRecord]]:
-        """Each portfolio's fills as turnover records (notional in USD)."""
-        trades: dict[str, list[TradeRecord]] = defaultdict(list)
-        for day, pid, order_id, symbol, side, shares, price, _ in self.fill_rows:
-            notional = float(Decimal(shares) * Decimal(str(price)))  # type: ignore[arg-type]
-            trades[str(pid)].append(TradeRecord(day, order_id, symbol, side, notional))  # type: ignore[arg-type]
-        return trades
+    def trades(self, portfolio_id: str) -> list[TradeRecord]:
+        """The portfolio's fills as turnover records (notional in USD)."""
+        return [
+            TradeRecord(day, order_id, symbol, side, float(Decimal(shares) * Decimal(str(price))))  # type: ignore[arg-type]
+            for day, pid, order_id, symbol, side, shares, price, _ in self.fill_rows
+            if pid == portfolio_id
+        ]
 
     def portfolio_run(
         self, portfolio: PortfolioConfig, start: date | None = None, end: date | None = None
@@ -158,7 +158,7 @@ class RunLog:
             columns=list(FILL_FIELDS),
         )
         nav_days = [str(day) for day in nav.index.strftime("%Y-%m-%d")]
-        trades = [t for t in self.trades()[pid] if nav_days and nav_days[0] <= str(t.day) <= last]
+        trades = [t for t in self.trades(pid) if nav_days and nav_days[0] <= str(t.day) <= last]
         turnover = turnover_report(trades, nav_days, nav.tolist())
         targets = tuple(t for t in self.sleeve_targets.get(pid, ()) if t[0] <= (end or date.max))
         return PortfolioRun(

@@ -94,18 +94,15 @@ def holding_weights(
 
 
 def portfolio_sectors(
-    carried: pd.Series,
-    shares: pd.DataFrame,
-    close: pd.DataFrame,
-    nav_usd: pd.Series,
-    opening_nav_usd: float,
+    weights: np.ndarray,
+    day_returns: np.ndarray,
+    dates: pd.DatetimeIndex,
+    symbols: list[str],
     sector_of: Mapping[str, str],
 ) -> SectorFrames:
-    """A portfolio's sector weights and returns per day (see the module docstring and
-    :func:`holding_weights`)."""
-    weights, returns = holding_weights(carried, shares, close, nav_usd, opening_nav_usd)
-    dates = pd.DatetimeIndex(nav_usd.index)
-    return _by_sector(weights, returns, dates, list(shares.columns), sector_of, cash=True)
+    """A portfolio's sector weights and returns per day (see the module docstring), from its
+    names' (as :func:`holding_weights` gives them)."""
+    return _by_sector(weights, day_returns, dates, symbols, sector_of, cash=True)
 
 
 def basket_sectors(

@@ -13,6 +13,7 @@ from engine.performance.sectors import (
     CASH,
     align,
     basket_sectors,
+    holding_weights,
     holdings_at_close,
     portfolio_sectors,
 )
@@ -124,7 +125,9 @@ def test_holdings_give_the_sector_weights_and_the_book_return() -> None:
     assert shares.to_numpy().tolist() == [[100, 20, 0], [100, 0, 0], [100, 0, 0]]
     # NAVs of a book trading at the closes with no cost: cash 10,000 -> 10,000 - 1,100 - 1,000.
     nav = pd.Series([10_000.0, 10_000 + 100 + 20 * -5, 10_000 + 100 - 100], dates)
-    frames = portfolio_sectors(carried, shares, close, nav, 10_000.0, sector_of)
+    symbols = ["X", "Y", "Z"]
+    held = holding_weights(carried, shares, close, nav, 10_000.0)
+    frames = portfolio_sectors(*held, dates, symbols, sector_of)
     # Day 1: all cash. Day 2: X 1,100 and Y 1,000 of 10,000. Day 3: X 1,200 of 10,000.
     assert frames.weights.loc[dates[1]].to_dict() == pytest.approx(
         {"Energy": 0.1, "Tech": 0.11, CASH: 0.79}
@@ -139,7 +142,8 @@ def test_holdings_give_the_sector_weights_and_the_book_return() -> None:
     carried, later = holdings_at_close(fills, dates[1:], ["X", "Y", "Z"])
     assert carried.tolist() == [100, 20, 0]
     assert later.to_numpy().tolist() == [[100, 0, 0], [100, 0, 0]]
-    part = portfolio_sectors(carried, later, close, nav[1:], float(nav.iloc[0]), sector_of)
+    held = holding_weights(carried, later, close, nav[1:], float(nav.iloc[0]))
+    part = portfolio_sectors(*held, dates[1:], symbols, sector_of)
     pd.testing.assert_frame_equal(part.weights, frames.weights.iloc[1:])
 
 
@@ -149,14 +153,14 @@ def test_a_basket_by_sector_and_aligned_with_a_book() -> None:
     weights, returns = basket_weights(price_returns(close, days[1:]), {"X": 0.5, "Y": 0.5})
     basket = basket_sectors(weights, returns, {"X": "Tech", "Y": "Energy"})
     assert basket.total_return().tolist() == pytest.approx([0.025, 0.05])
-    book = portfolio_sectors(
+    held = holding_weights(
         pd.Series({"X": 0}),
         pd.DataFrame({"X": [0, 0]}, days[1:]),
         close,
         pd.Series([100.0, 100.0], days[1:]),
         100.0,
-        {"X": "Tech"},
     )
+    book = portfolio_sectors(*held, days[1:], ["X"], {"X": "Tech"})
     book, basket = align(book, basket)
     assert list(book.weights.columns) == ["Energy", "Tech", CASH]
     assert list(basket.weights.columns) == ["Energy", "Tech", CASH]
@@ -180,7 +184,8 @@ def test_a_hedged_sectors_long_and_short_legs_are_measured_apart() -> None:
     carried = pd.Series({"X": 100, "Z": -50, "Y": 0})
     shares = pd.DataFrame({"X": [100, 100], "Z": [-50, -50], "Y": [0, 0]}, dates)
     nav = pd.Series([10_000.0 + 100 + 50, 10_150.0], dates)
-    book = portfolio_sectors(carried, shares, close, nav, 10_000.0, sector_of)
+    held = holding_weights(carried, shares, close, nav, 10_000.0)
+    book = portfolio_sectors(*held, dates, ["X", "Z", "Y"], sector_of)
     assert book.weights.loc[dates[0]].to_dict() == pytest.approx(
         {"Energy": 0.0, "Tech": 0.1, "Tech (short)": -0.1, CASH: 1.0}
     )

@@ -65,7 +65,7 @@ def test_nav_fills_and_opening_cash_after_a_restart() -> None:
     assert run.fills.to_dict("records") == [
         {"date": "2024-01-04", "symbol": "AAPL", "signed_shares": -2}
     ]
-    assert log.trades()["growth"][0].notional_usd == pytest.approx(10.0)
+    assert log.trades("growth")[0].notional_usd == pytest.approx(10.0)
 
 
 def test_a_date_range_opens_at_the_close_before_it() -> None:
