@@ -489,6 +489,9 @@ class Coordinator:
                 "orders": orders,
                 "fills": fills,
                 "failed": error is not None,
+                # Wall time from the cycle's start to this event (its events' append follows):
+                # what a report from the log measures the 200 ms gate by. Not replayable.
+                "duration_ms": round((time.perf_counter() - started) * 1000.0, 2),
                 "valuation_usd": {
                     m.portfolio_id: [
                         str(self.ledger.nav_usd(m.portfolio_id)),

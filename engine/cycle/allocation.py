@@ -34,6 +34,7 @@ from engine.cycle.context import (
     json_float,
 )
 from engine.cycle.coordination import Coordinated
+from engine.cycle.lineage import target_lineage
 from engine.cycle.recorder import Emitter
 from engine.model import TargetWeights
 from engine.risk.attribution import by_sleeve, parametric_var_attribution
@@ -185,6 +186,7 @@ class AllocationStage:
         nav, current, eligible = sized.nav, sized.current, sized.eligible
         if sized.sleeve_risk is not None:
             settled.sleeve_risk[pid] = sized.sleeve_risk
+        optimised = outcome.target.weights  # before the risk budget's scaling and rounding
         if outcome.status != "infeasible":
             settled.scaling.pop(pid, None)
             outcome = self._within_budget(
@@ -257,6 +259,17 @@ class AllocationStage:
                 "model": outcome.model,
                 "binding": list(binding),
                 **_solver_fields(outcome, sleeve_outcomes),
+                # What the decisions after the allocator, and the sources, are measured by
+                # (engine/performance/decisions.py and sources.py).
+                "optimised": self.universe.by_symbol(optimised, 6),
+                "lineage": target_lineage(
+                    target.weights,
+                    symbols,
+                    coordinated.portfolios.get(pid),
+                    [(r.sleeve.sleeve_id, r.contribution) for r in sleeve_outcomes],
+                    coordinated.sleeves.get(pid),
+                ),
+                **self._pinned(state, pid, tradable),
                 **(
                     {
                         "sleeves": {
@@ -351,6 +364,14 @@ class AllocationStage:
             else:
                 pins[i] = float(override["weight"])
         return pins, excluded
+
+    def _pinned(self, state: EngineState, pid: str, tradable: np.ndarray) -> dict[str, list[str]]:
+        """The names a manager's weight override pinned (as ``pinned``), if any."""
+        pins, _ = self._weight_pins(state, pid)
+        if pins is None:
+            return {}
+        names = np.flatnonzero(np.isfinite(pins) & tradable).tolist()
+        return {"pinned": [self.universe.symbols[i] for i in names]} if names else {}
 
     def _restricted(self, state: EngineState, pid: str) -> np.ndarray:
         """Instruments the portfolio may hold no new exposure to: the allocation leaves them

@@ -4,7 +4,8 @@ A digest covers `nav.csv`, `fills.csv` and every event's (seq, portfolio, portfo
 event_id, correlation_id, actor, payload) in sequence order. What differs from one run to the next
 by design is left out: the event timestamp (wall clock), the random part of the ids of events
 outside a cycle (`s<session>-<random>`; cycle events have ids from their cycle and position), and
-the session id, output directory and recovery timing of `EngineStarted`/`EngineFinished`.
+the session id, output directory and recovery timing of `EngineStarted`/`EngineFinished`, and
+each cycle's wall time (`CycleCompleted`'s `duration_ms`).
 
 Record it again (in a commit of its own that says why results changed on purpose) with
 `.venv/bin/python -m tests.golden.digest --record`.
@@ -27,16 +28,18 @@ import sqlalchemy as sa
 DIGEST_PATH = Path(__file__).with_name("replay_digest.json")
 # The whole bundled history, default configuration.
 REPLAY_ARGS = ("--start", "1990-01-01")
-# Payload keys of the session events that name this run rather than the portfolios.
-SESSION_KEYS = {
+# Payload keys that name this run rather than the portfolios, or time it.
+VOLATILE_KEYS = {
     "EngineStarted": frozenset({"session_id", "out_dir", "recovery"}),
     "EngineFinished": frozenset({"session_id"}),
+    "CycleCompleted": frozenset({"duration_ms"}),
 }
 SESSION_EVENT_ID = re.compile(r"^s[0-9a-f]{12}-[0-9a-f]{16}$")
 
 
-def _stable_payload(event_type: str, payload: dict[str, object]) -> dict[str, object]:
-    volatile = SESSION_KEYS.get(event_type, frozenset())
+def stable_payload(event_type: str, payload: dict[str, object]) -> dict[str, object]:
+    """``payload`` without the keys that differ from one run to the next by design."""
+    volatile = VOLATILE_KEYS.get(event_type, frozenset())
     return {key: value for key, value in payload.items() if key not in volatile}
 
 
@@ -66,7 +69,7 @@ def replay_digest(out_dir: Path) -> dict[str, object]:
                 "session-event" if SESSION_EVENT_ID.match(event_id) else event_id,
                 correlation,
                 actor,
-                _stable_payload(kind, json.loads(payload)),
+                stable_payload(kind, json.loads(payload)),
             ]
             events.update(json.dumps(record, sort_keys=True, separators=(",", ":")).encode())
             events.update(b"\n")

@@ -13,7 +13,7 @@ import pytest
 from engine.assembly import EngineParts, build_engine
 from engine.config import AppConfig, load_config
 from engine.replay import run_replay
-from tests.golden.digest import replay_digest
+from tests.golden.digest import replay_digest, stable_payload
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,8 @@ def _replay(out_dir: Path, workers: int) -> tuple[dict[str, object], int]:
 
 
 def _recorded(parts: EngineParts, event_type: str) -> list[dict[str, object]]:
-    return [e.payload for e in reversed(parts.store.query(event_type=event_type, limit=10_000))]
+    events = reversed(parts.store.query(event_type=event_type, limit=10_000))
+    return [stable_payload(event_type, e.payload) for e in events]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,59 @@
+"""What a target records of each held name's sources (engine/cycle/lineage.py)."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from engine.cycle.lineage import target_lineage
+from engine.model import CoordinatedSignals
+
+SYMBOLS = ("A", "B", "C", "D")
+
+
+def _signals(lineage: dict[str, list[float]]) -> CoordinatedSignals:
+    n = len(SYMBOLS)
+    return CoordinatedSignals(
+        "p",
+        "weighted_average",
+        tuple(sorted({key.split("/")[0] for key in lineage})),
+        date(2024, 1, 2),
+        np.zeros(n),
+        np.zeros(n),
+        {key: np.array(shares) for key, shares in lineage.items()},
+    )
+
+
+def test_a_portfolio_records_its_held_names_lineage_rounded() -> None:
+    signals = _signals({"mom/1m": [0.25, 1 / 3, 0.0, 1.0], "rev/1w": [0.75, 2 / 3, 0.0, 0.0]})
+    # D has a view but is not held; C is held without a view.
+    lineage = target_lineage(np.array([0.3, -0.1, 0.2, 0.0]), SYMBOLS, signals)
+    assert lineage == {
+        "A": {"mom/1m": 0.25, "rev/1w": 0.75},
+        "B": {"mom/1m": 0.333333, "rev/1w": 0.666667},
+    }
+
+
+def test_a_multi_strategy_portfolio_shares_a_name_among_its_sleeves() -> None:
+    trend = _signals({"mom/1m": [1.0, 1.0, 0.0, 0.0]})
+    value = _signals({"rev/1w": [0.5, 0.0, 1.0, 0.0], "val/3m": [0.5, 0.0, 0.0, 0.0]})
+    # Of A, trend wants 0.6 x 0.5 = 30% and value 0.4 x 0.5 = 20% (a short counts as much).
+    parts = [
+        ("trend", 0.6 * np.array([0.5, 0.2, 0.0, 0.0])),
+        ("value", 0.4 * np.array([-0.5, 0.0, 0.25, 0.0])),
+    ]
+    lineage = target_lineage(
+        np.array([0.1, 0.12, 0.1, 0.0]),
+        SYMBOLS,
+        None,
+        parts,
+        {"trend": trend, "value": value},
+    )
+    assert lineage["A"] == pytest.approx({"mom/1m": 0.6, "rev/1w": 0.2, "val/3m": 0.2})
+    assert lineage["B"] == {"mom/1m": 1.0}
+    assert lineage["C"] == {"rev/1w": 1.0}
+    assert "D" not in lineage
+
+
+def test_nothing_held_records_nothing() -> None:
+    assert target_lineage(np.zeros(4), SYMBOLS, _signals({"mom/1m": [1.0, 0, 0, 0]})) == {}
