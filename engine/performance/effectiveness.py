@@ -1,8 +1,9 @@
 """Coordination effectiveness: the engine measured on itself against the seed's quality gates.
 
-Read from the event log (what every cycle recorded) and, for latency, the cycle reports of the
-run that measured them (a cycle's wall time is not an event: it differs between runs of the
-same history). Each figure has its gate and whether it is met:
+Read from the event log (what every cycle recorded) and, for latency, either the cycle reports
+of the run that measured them (a replay's summary: the whole cycle, its events' append
+included) or the wall time each ``CycleCompleted`` recorded (to the event, before the append: a
+report over any range of the log). Each figure has its gate and whether it is met:
 
 - cycles completed without error: ``CycleCompleted.failed`` false (gate 95%);
 - cycles within 200 ms (gate 95%);
@@ -17,7 +18,7 @@ crossed internally, orders rejected by the risk gate, risk limits breached.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from engine.model import Event
 from engine.performance.latency import GATE_SHARE, SEED_GATE_P95_MS
@@ -61,12 +62,6 @@ class Effectiveness:
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
-    def with_timing(self, cycle_ms: Sequence[float], failed_ms: float) -> Effectiveness:
-        """The same figures with the latency and availability gates measured on these cycles
-        (a live engine's recent ones, say: a cycle's duration is not in the log)."""
-        timed = {gate.name: gate for gate in timed_gates(cycle_ms, failed_ms)}
-        return replace(self, gates=tuple(timed.get(g.name, g) for g in self.gates))
-
 
 def _figure(name: str, good: float, total: float, gate: float, basis: str) -> GateFigure:
     if total <= 0:
@@ -75,8 +70,11 @@ def _figure(name: str, good: float, total: float, gate: float, basis: str) -> Ga
     return GateFigure(name, share, gate, share >= gate, basis)
 
 
-def timed_gates(cycle_ms: Sequence[float], failed_ms: float) -> tuple[GateFigure, GateFigure]:
-    """The gates read from cycle durations: within 200 ms, and availability."""
+def timed_gates(
+    cycle_ms: Sequence[float], failed_ms: float, timed: str = "timed in this run"
+) -> tuple[GateFigure, GateFigure]:
+    """The gates read from cycle durations: within 200 ms, and availability. ``timed`` says
+    how the durations were measured."""
     within = sum(1 for ms in cycle_ms if ms <= SEED_GATE_P95_MS)
     run_ms = float(sum(cycle_ms))
     return (
@@ -85,7 +83,7 @@ def timed_gates(cycle_ms: Sequence[float], failed_ms: float) -> tuple[GateFigure
             within,
             len(cycle_ms),
             GATE_SHARE,
-            f"{len(cycle_ms)} cycles timed in this run",
+            f"{len(cycle_ms)} cycles {timed}",
         ),
         _figure(
             "availability",
@@ -98,18 +96,27 @@ def timed_gates(cycle_ms: Sequence[float], failed_ms: float) -> tuple[GateFigure
 
 
 def coordination_effectiveness(
-    events: Iterable[Event], portfolios: int, cycle_ms: Sequence[float], failed_ms: float
+    events: Iterable[Event],
+    portfolios: int,
+    cycle_ms: Sequence[float] | None = None,
+    failed_ms: float = 0.0,
 ) -> Effectiveness:
     """The figures from ``events`` (a log's, or a part of it; other types are skipped), the
     ``cycle_ms`` wall times of the cycles a run measured and the time ``failed_ms`` of those
-    that failed."""
+    that failed. Without ``cycle_ms`` the cycles' times are the ones their ``CycleCompleted``
+    recorded (to the event, before its append; a log from before they were recorded has none)."""
     cycles = failed = inconsistent = rejected_signals = conflicts = 0
     crossed_orders = crossed_shares = rejected_orders = breaches = 0
+    recorded_ms: list[float] = []
+    recorded_failed_ms = 0.0
     for event in events:
         kind, payload = event.type, event.payload
         if kind == "CycleCompleted":
             cycles += 1
             failed += bool(payload.get("failed"))
+            if "duration_ms" in payload:
+                recorded_ms.append(float(payload["duration_ms"]))  # type: ignore[arg-type]
+                recorded_failed_ms += recorded_ms[-1] if payload.get("failed") else 0.0
         elif kind == "ConsistencyAlert":
             inconsistent += 1
         elif kind == "SignalRejected":
@@ -124,7 +131,12 @@ def coordination_effectiveness(
         elif kind == "RiskAlertRaised" and payload.get("level") == "breach":
             breaches += 1
     checks = cycles * portfolios
-    latency, availability = timed_gates(cycle_ms, failed_ms)
+    if cycle_ms is None:
+        latency, availability = timed_gates(
+            recorded_ms, recorded_failed_ms, "as their events recorded (before the append)"
+        )
+    else:
+        latency, availability = timed_gates(cycle_ms, failed_ms)
     gates = (
         _figure(
             "cycles without error", cycles - failed, cycles, ERROR_FREE_GATE, f"{cycles} cycles"

@@ -16,6 +16,7 @@ from engine.config import AppConfig, BenchmarkConfig, PortfolioConfig
 from engine.market.data import PriceHistory, load_sp500_index
 from engine.performance.analytics import PerformanceMetrics, performance_metrics
 from engine.performance.attribution import EFFECTS, brinson_fachler
+from engine.performance.decisions import decision_attribution
 from engine.performance.factors import ExposureCache, factor_attribution
 from engine.performance.returns import (
     ROLLING_WINDOWS_DAYS,
@@ -38,6 +39,8 @@ from engine.performance.sectors import (
     portfolio_sectors,
 )
 from engine.performance.sleeves import SleeveTargets, sleeve_attribution
+from engine.performance.sources import source_attribution
+from engine.performance.targets import RecordedTarget
 
 FILL_FIELDS = ("date", "symbol", "signed_shares")
 
@@ -62,6 +65,8 @@ class PortfolioRun:
     fills: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FILL_FIELDS))
     # A multi-strategy portfolio's rebalances: what each sleeve wanted of each name.
     sleeve_targets: tuple[SleeveTargets, ...] = ()
+    # Its rebalances: the allocator's weights, the target and its lineage.
+    targets: tuple[RecordedTarget, ...] = ()
 
 
 def price_frame(history: PriceHistory) -> pd.DataFrame:
@@ -151,6 +156,8 @@ class PortfolioAnalysis:
     attribution: dict[str, object]
     factor_attribution: dict[str, object] | None  # None: too little price history before
     sleeve_attribution: dict[str, object] | None  # None: a portfolio without sleeves
+    source_attribution: dict[str, object]
+    decision_attribution: dict[str, object]
     cost_drag_annual: float | None
 
     def to_dict(self) -> dict[str, object]:
@@ -166,6 +173,8 @@ class PortfolioAnalysis:
             "sector_attribution": self.attribution,
             "factor_attribution": self.factor_attribution,
             "sleeve_attribution": self.sleeve_attribution,
+            "source_attribution": self.source_attribution,
+            "decision_attribution": self.decision_attribution,
             "yearly_returns": _rounded(calendar_returns(self.returns, "year")),
             "benchmark_yearly_returns": _rounded(calendar_returns(self.benchmark.returns, "year")),
             "monthly_returns": _rounded(calendar_returns(self.returns, "month")),
@@ -207,6 +216,21 @@ def analyse(
         sector_attribution(run, holdings, returns, benchmark, universe, close, sector_of),
         statistical_factor_attribution(run, holdings, close, exposures),
         sleeve_return_attribution(run, holdings, close),
+        source_attribution(
+            *holdings,
+            np.concatenate(([run.opening_nav_usd], nav.to_numpy(dtype=float)[:-1])),
+            returns.to_numpy(dtype=float),
+            list(close.columns),
+            list(dates.date),
+            run.targets,
+        ),
+        decision_attribution(
+            *holdings,
+            returns.to_numpy(dtype=float),
+            list(close.columns),
+            list(dates.date),
+            run.targets,
+        ),
         # Trading costs a year as a fraction of the average NAV: what trading took off return.
         run.cost_usd / average_nav / years if average_nav > 0 else None,
     )

@@ -137,7 +137,7 @@ def report_from_log(
         pid: quality_by(orders[orders["portfolio"] == pid], savings, "algorithm") for pid in chosen
     }
     gate_events = [e for e in log.gate_events if _within(e, start, end)]
-    coordination = coordination_effectiveness(gate_events, len(known), [], 0.0)
+    coordination = coordination_effectiveness(gate_events, len(known))
     metrics = metrics_document(config, entries)
     metrics["execution_quality"] = {name: t.to_dict("records") for name, t in execution.items()}
     metrics["coordination"] = coordination.to_dict()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from engine.performance.execution_quality import EVENT_TYPES as EXECUTION_EVENTS
 from engine.performance.execution_quality import ExecutionLog
 from engine.performance.measurement import FILL_FIELDS, PortfolioRun
 from engine.performance.sleeves import SleeveTargets
+from engine.performance.targets import RecordedTarget, recorded_target
 from engine.performance.turnover import TradeRecord, turnover_report
 
 # The parts of an order's implementation shortfall that are trading costs.
@@ -42,6 +44,7 @@ EVENT_TYPES = (
         "PortfolioOpened",
         "CycleCompleted",
         "TargetWeightsSet",
+        "AllocationScaled",
     }
 )
 
@@ -64,6 +67,10 @@ class RunLog:
         self.gate_events: list[Event] = []
         # Each multi-strategy portfolio's rebalances, sleeve by sleeve.
         self.sleeve_targets: dict[str, list[SleeveTargets]] = defaultdict(list)
+        # Each portfolio's rebalances, for the source and decision attributions.
+        self.targets: dict[str, list[RecordedTarget]] = defaultdict(list)
+        # The risk budget's factor of the day's allocation, until its target is recorded.
+        self._scaled: dict[str, tuple[str, float]] = {}
         self.last_seq = 0
 
     def observe(self, event: Event) -> None:
@@ -92,20 +99,33 @@ class RunLog:
                     p["commission_usd"],
                 )
             )
-        elif event.type == "TargetWeightsSet" and "sleeves" in p:
+        elif event.type == "AllocationScaled":
+            self._scaled[str(event.portfolio_id)] = (p["market_date"], float(p["factor"]))
+        elif event.type == "TargetWeightsSet":
+            self._target(str(event.portfolio_id), p)
+        elif event.type in ("PortfolioOpened", "ReplayRestarted"):
+            self._opened(event.type, p)
+
+    def _target(self, pid: str, p: dict[str, Any]) -> None:
+        day = str(p["market_date"])
+        scaled_on, factor = self._scaled.pop(pid, (day, 1.0))
+        self.targets[pid].append(recorded_target(day, p, factor if scaled_on == day else 1.0))
+        if "sleeves" in p:
             capital = p.get("sleeve_capital", {})
-            self.sleeve_targets[str(event.portfolio_id)].append(
+            self.sleeve_targets[pid].append(
                 (
-                    date.fromisoformat(p["market_date"]),
+                    date.fromisoformat(day),
                     {
                         sleeve: {s: float(capital.get(sleeve, 0.0)) * w for s, w in wanted.items()}
                         for sleeve, wanted in p["sleeves"].items()
                     },
                 )
             )
-        elif event.type == "PortfolioOpened":
+
+    def _opened(self, kind: str, p: dict[str, Any]) -> None:
+        if kind == "PortfolioOpened":
             self.opening_usd[p["portfolio_id"]] = Decimal(p["initial_cash_usd"])
-        elif event.type == "ReplayRestarted":
+        else:  # ReplayRestarted
             self._reset()
             for pid, opening in p["portfolios"].items():
                 self.opening_usd[pid] = Decimal(opening["initial_cash_usd"])
@@ -160,7 +180,9 @@ class RunLog:
         nav_days = [str(day) for day in nav.index.strftime("%Y-%m-%d")]
         trades = [t for t in self.trades(pid) if nav_days and nav_days[0] <= str(t.day) <= last]
         turnover = turnover_report(trades, nav_days, nav.tolist())
-        targets = tuple(t for t in self.sleeve_targets.get(pid, ()) if t[0] <= (end or date.max))
+        last_day = end or date.max
+        sleeves = tuple(t for t in self.sleeve_targets.get(pid, ()) if t[0] <= last_day)
+        targets = tuple(t for t in self.targets.get(pid, ()) if t.market_date <= last_day)
         return PortfolioRun(
-            portfolio, nav, opening, float(cost), turnover.annual_turnover, fills, targets
+            portfolio, nav, opening, float(cost), turnover.annual_turnover, fills, sleeves, targets
         )

@@ -175,6 +175,29 @@ def test_cli_replay_writes_a_consistent_report(tmp_path: Path) -> None:
     assert 0.0 <= gates["cycles within 200 ms"]["value"] <= 1.0
 
 
+def _check_sources_and_decisions(entry: dict, pnl_usd: float, total_return: float) -> None:
+    """The profit and loss by signal view adds up to the NAV's change, and the decisions to the
+    return; both put what trading, costs and cash income added in the same line."""
+    sources = entry["source_attribution"]
+    views = sources["views"]
+    assert sources["total_pnl_usd"] == pytest.approx(pnl_usd, abs=1e-6)
+    assert sum(v["pnl_usd"] for v in views.values()) == pytest.approx(pnl_usd, abs=1e-6)
+    assert sum(v["contribution"] for v in views.values()) == pytest.approx(total_return, abs=1e-12)
+    # The views are the default sources' (growth follows momentum alone).
+    named = {key.split("/")[0] for key in views if "/" in key}
+    assert "momentum" in named and named <= {"momentum", "mean_reversion"}
+    # The 6-decimal shares leave almost nothing; a name held without a view, a small part.
+    held = sum(abs(v["pnl_usd"]) for key, v in views.items() if "/" in key)
+    assert abs(views["held without a view"]["pnl_usd"]) <= 0.1 * held
+    decisions = entry["decision_attribution"]
+    assert sum(decisions["decisions"].values()) == pytest.approx(total_return, abs=1e-12)
+    assert decisions["returns"]["portfolio"] == pytest.approx(total_return, rel=1e-12)
+    trading = views["trading, costs and cash income"]["contribution"]
+    assert decisions["decisions"]["trading, costs and cash income"] == pytest.approx(
+        trading, abs=1e-12
+    )
+
+
 def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
     """metrics.json against the same figures worked out here from nav.csv with empyrical, and
     the S&P 500's published 2019 price return (+28.88%: 2,506.85 to 3,230.78)."""
@@ -224,6 +247,7 @@ def _check_metrics(metrics: dict, summary: dict, nav: list[dict]) -> None:
             assert set(sleeves["sleeves"]) == {"trend", "reversion", "unassigned"}
         else:
             assert sleeves is None
+        _check_sources_and_decisions(entry, values[-1] - start, m["total_return"])
         rolling = entry["rolling_at_end"]
         assert rolling["63d"]["volatility"] == pytest.approx(
             ep.annual_volatility(daily[-63:]), rel=1e-8

@@ -1,0 +1,74 @@
+"""A portfolio's rebalances as its log recorded them (``TargetWeightsSet``, with the risk
+budget's ``AllocationScaled`` of the same day): what the source and decision attributions read.
+
+Each target is decided at a close and traded from the next day, so a day's holdings were built
+for the latest target decided before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedTarget:
+    """One rebalance: the allocator's weights (``optimised``, before the risk budget's scaling
+    and whole-share rounding), the budget's ``scale`` factor (1 when it did not scale), the
+    target itself (``weights``), each held name's lineage and the names a manager's weight
+    override pinned. Weights are fractions of NAV by symbol."""
+
+    market_date: date
+    weights: Mapping[str, float]
+    optimised: Mapping[str, float] = field(default_factory=dict)
+    scale: float = 1.0
+    lineage: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    pinned: frozenset[str] = frozenset()
+
+
+def recorded_target(
+    market_date: str, payload: Mapping[str, object], scale: float = 1.0
+) -> RecordedTarget:
+    """The record of a ``TargetWeightsSet`` payload. A log written before the allocator's
+    weights were recorded reads them as the target's (no scaling or rounding to measure)."""
+    weights = dict(payload["weights"])  # type: ignore[call-overload]
+    return RecordedTarget(
+        date.fromisoformat(market_date),
+        weights,
+        dict(payload.get("optimised", weights)),  # type: ignore[call-overload]
+        scale,
+        dict(payload.get("lineage", {})),  # type: ignore[call-overload]
+        frozenset(payload.get("pinned", ())),  # type: ignore[call-overload]
+    )
+
+
+def vector(weights: Mapping[str, float], index: Mapping[str, int]) -> np.ndarray:
+    out = np.zeros(len(index))
+    for symbol, weight in weights.items():
+        i = index.get(symbol)
+        if i is not None:
+            out[i] = weight
+    return out
+
+
+def segments(
+    targets: Sequence[RecordedTarget], days: Sequence[date]
+) -> Iterator[tuple[RecordedTarget | None, int, int]]:
+    """(target, first day, end day) over ``days``: each run of days whose book was built for the
+    same target (None before the first target decided before a day)."""
+    ordered = sorted(targets, key=lambda t: t.market_date)
+    k, current, start = 0, None, 0
+    for t, day in enumerate(days):
+        latest = current
+        while k < len(ordered) and ordered[k].market_date < day:
+            latest = ordered[k]
+            k += 1
+        if latest is not current:
+            if t > start:
+                yield current, start, t
+            current, start = latest, t
+    if len(days) > start:
+        yield current, start, len(days)

@@ -1,0 +1,107 @@
+"""What each decision after the allocator gained or cost: paper books checked against books of
+shares bought at a close and valued day by day, and the lines against their definitions."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from engine.performance.decisions import (
+    ALLOCATOR,
+    EXECUTION,
+    OVERRIDES,
+    ROUNDING,
+    SCALING,
+    TRADING,
+    decision_attribution,
+    paper_returns,
+)
+from engine.performance.targets import RecordedTarget
+
+SYMBOLS = ["A", "B", "C"]
+DAYS = [date(2024, 1, d) for d in (2, 3, 4, 5)]
+# Closes from the rebalance's close (the first row) to each day's.
+CLOSES = np.array(
+    [
+        [100.0, 50.0, 20.0],
+        [102.0, 49.0, 20.5],
+        [99.0, 51.5, 21.0],
+        [101.0, 52.0, 19.5],
+        [104.0, 50.5, 19.0],
+    ]
+)
+RETURNS = CLOSES[1:] / CLOSES[:-1] - 1
+
+
+def _book_of_shares(weights: np.ndarray) -> np.ndarray:
+    """A book of 1,000,000 bought at the first close (cash the rest), valued at each close."""
+    shares = weights * 1_000_000 / CLOSES[0]
+    cash = 1_000_000 * (1 - weights.sum())
+    values = CLOSES @ shares + cash
+    return values[1:] / values[:-1] - 1
+
+
+@pytest.mark.parametrize(
+    "weights", [np.array([0.5, 0.3, 0.1]), np.array([0.6, -0.2, 0.3]), np.zeros(3)]
+)
+def test_a_paper_book_earns_what_a_book_of_shares_does(weights: np.ndarray) -> None:
+    total, part = paper_returns(weights, RETURNS, np.array([False, True, False]))
+    np.testing.assert_allclose(total, _book_of_shares(weights), rtol=0, atol=1e-14)
+    # B's part: what B alone earned, over the whole book's value before the day.
+    shares = weights * 1_000_000 / CLOSES[0]
+    values = CLOSES @ shares + 1_000_000 * (1 - weights.sum())
+    b_earned = np.diff(CLOSES[:, 1]) * shares[1]
+    np.testing.assert_allclose(part, b_earned / values[:-1], rtol=0, atol=1e-14)
+
+
+def test_each_decision_is_the_difference_between_two_books() -> None:
+    # The allocator wanted 50% A and 40% B (B pinned by a manager); the risk budget scaled it by
+    # 0.8, and whole shares made it 40% A and 31% B.
+    target = RecordedTarget(
+        date(2024, 1, 1),
+        {"A": 0.40, "B": 0.31},
+        {"A": 0.5, "B": 0.4},
+        0.8,
+        pinned=frozenset({"B"}),
+    )
+    # The book actually held, and the NAV's return: made up, as a real run would give them.
+    held = np.tile([0.38, 0.30, 0.02], (4, 1))
+    holdings = (held * RETURNS).sum(axis=1)
+    portfolio = holdings - 0.0004
+    result = decision_attribution(held, RETURNS, portfolio, SYMBOLS, DAYS, [target])
+    allocator = _book_of_shares(np.array([0.5, 0.4, 0.0]))
+    scaled = _book_of_shares(np.array([0.4, 0.32, 0.0]))
+    rounded = _book_of_shares(np.array([0.40, 0.31, 0.0]))
+    shares_b = 0.4 * 1_000_000 / CLOSES[0, 1]
+    values = CLOSES @ (np.array([0.5, 0.4, 0.0]) * 1_000_000 / CLOSES[0]) + 100_000
+    pinned = np.diff(CLOSES[:, 1]) * shares_b / values[:-1]
+    daily = {
+        ALLOCATOR: allocator - pinned,
+        OVERRIDES: pinned,
+        SCALING: scaled - allocator,
+        ROUNDING: rounded - scaled,
+        EXECUTION: holdings - rounded,
+        TRADING: portfolio - holdings,
+    }
+    period = float(np.prod(1 + portfolio) - 1)
+    k = np.log1p(portfolio) / portfolio / (np.log1p(period) / period)
+    for name, line in daily.items():
+        assert result["decisions"][name] == pytest.approx(float((line * k).sum()), abs=1e-15)
+    assert sum(result["decisions"].values()) == pytest.approx(period, abs=1e-15)
+    returns = result["returns"]
+    assert returns["allocator"] == pytest.approx(np.prod(1 + allocator) - 1, abs=1e-14)
+    assert returns["target"] == pytest.approx(np.prod(1 + rounded) - 1, abs=1e-14)
+    assert returns["portfolio"] == pytest.approx(period, abs=1e-15)
+
+
+def test_before_the_first_target_the_paper_books_are_the_book() -> None:
+    held = np.zeros((4, 3))  # all cash: the holdings earn nothing
+    portfolio = np.full(4, 0.0001)  # interest on the cash
+    # The only target is decided at the last day's close: no day was built for it.
+    late = RecordedTarget(DAYS[-1], {"A": 1.0}, {"A": 1.0})
+    result = decision_attribution(held, RETURNS, portfolio, SYMBOLS, DAYS, [late])
+    decisions = result["decisions"]
+    for name in (ALLOCATOR, OVERRIDES, SCALING, ROUNDING, EXECUTION):
+        assert decisions[name] == pytest.approx(0.0, abs=1e-15)
+    # All of the return, whichever the linking: the one line left.
+    assert decisions[TRADING] == pytest.approx(float(np.prod(1 + portfolio) - 1), abs=1e-15)
