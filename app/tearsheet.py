@@ -30,9 +30,11 @@ from components.performance_tables import (
     EXECUTION_COLUMNS,
     METRIC_ROWS,
     SLEEVE_COLUMNS,
+    decision_rows,
     factor_rows,
     formatted,
     metric_of,
+    source_rows,
 )
 from engine.performance.attribution import EFFECTS
 from engine.performance.measurement import PortfolioAnalysis
@@ -221,6 +223,8 @@ def _portfolio_section(analysis: PortfolioAnalysis, report: Report) -> str:
         + f"{float(attribution['active_return']):.2%}.</p>"  # type: ignore[arg-type]
         + _factor_section(analysis)
         + _sleeve_section(analysis)
+        + _source_section(analysis)
+        + _decision_section(analysis)
         + "<h3>Execution by algorithm</h3>"
         + _execution_table(report.execution_by_portfolio[portfolio.id], "algorithm")
     )
@@ -263,6 +267,36 @@ def _sleeve_section(analysis: PortfolioAnalysis) -> str:
     )
 
 
+def _source_section(analysis: PortfolioAnalysis) -> str:
+    pid = analysis.run.portfolio.id
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td>"
+        + _cell(pnl, "usd", f"{pid}.source.{label}.pnl_usd")
+        + _cell(contribution, "%", f"{pid}.source.{label}.contribution")
+        + "</tr>"
+        for label, pnl, contribution in source_rows(analysis)
+    )
+    return (
+        "<h3>Profit and loss by signal source and horizon (each name's P&amp;L shared by the "
+        "lineage of the target it was held for)</h3>"
+        + f"<table><tr><th>signal view</th><th>P&amp;L (USD)</th><th>contribution</th></tr>{rows}"
+        + "</table>"
+    )
+
+
+def _decision_section(analysis: PortfolioAnalysis) -> str:
+    pid = analysis.run.portfolio.id
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td>{_cell(value, '%', f'{pid}.decision.{label}')}</tr>"
+        for label, value in decision_rows(analysis)
+    )
+    return (
+        "<h3>What each decision after the allocator gained or cost (paper books, "
+        "Carino-linked)</h3>"
+        + f"<table><tr><th>decision</th><th>gained or cost</th></tr>{rows}</table>"
+    )
+
+
 def _execution_table(table: pd.DataFrame, group: str) -> str:
     if table.empty:
         return "<p class='note'>No order completed in the range.</p>"
@@ -295,8 +329,8 @@ def _coordination_table(report: Report) -> str:
         f"rejected, {c.orders_crossed:,} orders crossed ({c.shares_crossed:,} shares), "
         f"{c.orders_rejected:,} orders rejected by the risk gate, {c.limit_breaches:,} limit "
         "breaches. "
-        "A cycle's duration is not recorded in the log: the share within 200 ms is measured by the "
-        "run itself (a replay's summary.json)."
+        "Each cycle's time is the one its CycleCompleted event recorded (up to that event, "
+        "before the events' append)."
     )
     return (
         "<table id='gates'><tr><th>gate</th><th>share</th><th>seed gate</th><th></th>"
@@ -321,7 +355,7 @@ def _tables(report: Report) -> dict[str, pd.DataFrame]:
             if e.get("metrics")
         ]
     )
-    monthly, daily, sectors = [], [], []
+    monthly, daily, sectors, sources, decisions = [], [], [], [], []
     for a in report.analyses:
         pid = a.run.portfolio.id
         for month, value in calendar_returns(a.returns, "month").items():
@@ -337,6 +371,12 @@ def _tables(report: Report) -> dict[str, pd.DataFrame]:
         daily.append(frame)
         for name, row in a.attribution["sectors"].items():  # type: ignore[union-attr]
             sectors.append({"portfolio": pid, "sector": name, **row})
+        for label, pnl, contribution in source_rows(a):
+            sources.append(
+                {"portfolio": pid, "view": label, "pnl_usd": pnl, "contribution": contribution}
+            )
+        for label, value in decision_rows(a):
+            decisions.append({"portfolio": pid, "decision": label, "contribution": value})
     gates = pd.DataFrame(
         [
             {"gate": g.name, "share": g.value, "seed_gate": g.gate, "met": g.met, "of": g.basis}
@@ -350,6 +390,8 @@ def _tables(report: Report) -> dict[str, pd.DataFrame]:
         if daily
         else pd.DataFrame(columns=["date", "portfolio", "return", "benchmark_return"]),
         "sector_attribution": pd.DataFrame(sectors),
+        "source_attribution": pd.DataFrame(sources),
+        "decision_attribution": pd.DataFrame(decisions),
         **{f"execution_{name}": table for name, table in report.execution.items()},
         "coordination": gates,
     }

@@ -41,4 +41,4 @@ def register_all(
     for page in (shell, clock, overview, signals, allocation, trades, risk, events, engine):
         page.register(app, runner, queries)
     # The Performance page reads the whole log through its own read model (None: unavailable).
-    performance.register(app, runner, performance_model)
+    performance.register(app, performance_model)

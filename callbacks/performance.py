@@ -28,19 +28,20 @@ from components.performance_figures import (
 )
 from components.performance_tables import (
     EXECUTION_GROUPS,
+    decision_table,
     execution_table,
     factor_table,
     gates_table,
     metrics_table,
     sector_table,
     sleeve_table,
+    source_table,
 )
 from engine.performance.report import Report
 
 if TYPE_CHECKING:
     import dash
 
-    from engine.coordinator import CoordinatorRunner
     from engine.views.performance import PerformanceReadModel
 
 UNAVAILABLE = (
@@ -55,12 +56,10 @@ def _day(text: str | None) -> date | None:
 
 def _empty(message: str) -> tuple[Any, ...]:
     blank = waiting(base_figure([], x_title="", y_title="", revision="empty"), message)
-    return (message, None, blank, blank, blank, blank, blank, blank, None, None, None, None, None)
+    return (message, None, *([blank] * 6), *([None] * 7))
 
 
-def register(
-    app: dash.Dash, runner: CoordinatorRunner, performance: PerformanceReadModel | None
-) -> None:
+def register(app: dash.Dash, performance: PerformanceReadModel | None) -> None:
     order = [p.id for p in performance.config.portfolios] if performance else []
     names = {p.id: p.name for p in performance.config.portfolios} if performance else {}
     colours = portfolio_colours(order)
@@ -113,6 +112,8 @@ def register(
         Output(ids.PERF_BRINSON_TABLE, "children"),
         Output(ids.PERF_FACTOR_TABLE, "children"),
         Output(ids.PERF_SLEEVE_TABLE, "children"),
+        Output(ids.PERF_SOURCE_TABLE, "children"),
+        Output(ids.PERF_DECISION_TABLE, "children"),
         Output(ids.PERF_EXECUTION_TABLE, "children"),
         Output(ids.PERF_GATES, "children"),
         Input(ids.PERF_PORTFOLIOS, "value"),
@@ -149,11 +150,7 @@ def register(
             return _empty("No portfolio has two days of NAV in the range yet.")
         analyses = list(report.analyses)
         focused = next((a for a in analyses if a.run.portfolio.id == focus_id), analyses[0])
-        snapshot = runner.snapshot()
-        cycles = snapshot.recent_cycles
-        coordination = report.coordination.with_timing(
-            [c.total_ms for c in cycles], sum(c.total_ms for c in cycles if c.error)
-        )
+        coordination = report.coordination
         skipped = "".join(f" {pid}: {why}." for pid, why in report.skipped.items())
         status = (
             f"{len(analyses)} portfolio(s), market dates {report.first_date} to "
@@ -176,12 +173,14 @@ def register(
             ],
             factor_table(focused),
             sleeve_table(focused),
+            source_table(focused),
+            decision_table(focused),
             execution_table(report.execution[EXECUTION_GROUPS[group]], group_column(group)),
             [
                 gates_table(coordination),
                 html.P(
-                    f"Within 200 ms and availability: the last {len(cycles)} cycles this "
-                    "engine timed; the rest from the log over the range.",
+                    "All from the log over the range; each cycle's time as its "
+                    "CycleCompleted recorded it (before the events' append).",
                     className="small text-muted",
                 ),
             ],

@@ -215,3 +215,68 @@ def sleeve_table(analysis: PortfolioAnalysis) -> object:
     ]
     rows.append(["holdings' return", "", "", formatted(sleeves["holdings_return"], "%")])
     return _table(["sleeve", *(label for _, label, _ in SLEEVE_COLUMNS)], rows)
+
+
+def source_rows(analysis: PortfolioAnalysis) -> list[tuple[str, float, float]]:
+    """(label, profit and loss in USD, contribution to the return) for each signal view
+    (``source/horizon``), then each source's total, then the two lines that take the rest."""
+    sources = analysis.source_attribution
+    views, by_source = sources["views"], sources["sources"]
+    assert isinstance(views, Mapping) and isinstance(by_source, Mapping)
+    return [
+        *(
+            (str(key), row["pnl_usd"], row["contribution"])
+            for key, row in views.items()
+            if "/" in key
+        ),
+        *(
+            (f"{name} (all horizons)", row["pnl_usd"], row["contribution"])
+            for name, row in by_source.items()
+            if name not in views
+        ),
+        *(
+            (str(key), row["pnl_usd"], row["contribution"])
+            for key, row in views.items()
+            if "/" not in key
+        ),
+        ("total", float(sources["total_pnl_usd"]), float(sources["portfolio_return"])),  # type: ignore[arg-type]
+    ]
+
+
+def source_table(analysis: PortfolioAnalysis, table_id: str | None = None) -> object:
+    rows = [
+        [label, formatted(pnl, "usd"), formatted(contribution, "%")]
+        for label, pnl, contribution in source_rows(analysis)
+    ]
+    return _table(["signal view", "P&L (USD)", "contribution"], rows, table_id)
+
+
+def decision_rows(analysis: PortfolioAnalysis) -> list[tuple[str, float]]:
+    """(decision, its contribution to the return), then the portfolio's return."""
+    decisions = analysis.decision_attribution
+    by_decision = decisions["decisions"]
+    assert isinstance(by_decision, Mapping)
+    return [
+        *((str(name), float(value)) for name, value in by_decision.items()),
+        ("portfolio's return", float(decisions["portfolio_return"])),  # type: ignore[arg-type]
+    ]
+
+
+def decision_table(analysis: PortfolioAnalysis, table_id: str | None = None) -> object:
+    stages = analysis.decision_attribution["returns"]
+    assert isinstance(stages, Mapping)
+    return html.Div(
+        [
+            _table(
+                ["decision", "gained or cost"],
+                [[label, formatted(value, "%")] for label, value in decision_rows(analysis)],
+                table_id,
+            ),
+            html.P(
+                "Each book's return: "
+                + "; ".join(f"{name} {value:.2%}" for name, value in stages.items())
+                + ".",
+                className="small text-muted",
+            ),
+        ]
+    )

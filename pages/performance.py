@@ -3,8 +3,9 @@
 A portfolio selector (one, several, all) and a date range that every panel follows; the
 metrics against the benchmark; growth (log scale option), drawdown and rolling Sharpe,
 volatility or beta; for one portfolio in focus, its monthly returns and its attribution by
-sector (Brinson-Fachler), by statistical factor and by sleeve; execution quality; the engine
-against the seed's gates; and the tear sheet and its tables to download. Figures follow the run
+sector (Brinson-Fachler), by statistical factor, by sleeve, by signal source and by decision;
+execution quality; the engine against the seed's gates; and the tear sheet and its tables to
+download. Figures follow the run
 as it goes (every 15 s).
 """
 
@@ -195,6 +196,26 @@ def layout() -> html.Div:
                         titled_card(
                             "Return by sleeve (multi-strategy portfolios; in focus)",
                             html.Div(id=ids.PERF_SLEEVE_TABLE),
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                ]
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        titled_card(
+                            "Profit and loss by signal source and horizon (in focus)",
+                            html.Div(id=ids.PERF_SOURCE_TABLE),
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        titled_card(
+                            "What each decision after the allocator gained or cost (in focus)",
+                            html.Div(id=ids.PERF_DECISION_TABLE),
                         ),
                         lg=6,
                         className="mb-3",

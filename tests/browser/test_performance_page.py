@@ -92,6 +92,15 @@ def test_every_panel_follows_one_portfolio_and_a_date_range(
     assert chosen.portfolio_id == "balanced"
     sleeves = text(dashboard, ids.PERF_SLEEVE_TABLE)
     assert "trend" in sleeves and "reversion" in sleeves and "holdings' return" in sleeves
+    # Its profit and loss by signal view (both sleeves' sources) and by decision; the two
+    # tables end on the same return over the range.
+    sources = text(dashboard, ids.PERF_SOURCE_TABLE)
+    assert "momentum/" in sources and "mean_reversion/" in sources
+    assert "trading, costs and cash income" in sources
+    decisions = text(dashboard, ids.PERF_DECISION_TABLE)
+    assert "risk-budget scaling" in decisions and "risk gate, fills and timing" in decisions
+    source_total = sources.split("total")[-1].split()[-1]
+    assert decisions.split("portfolio's return")[-1].split()[0] == source_total
     assert "shortfall (bps)" in text(dashboard, ids.PERF_EXECUTION_TABLE)
     click(dashboard, f"#{ids.PERF_EXECUTION_GROUP} input[value='instrument']")
     dashboard.wait_for_contains_text(f"#{ids.PERF_EXECUTION_TABLE}", "symbol", timeout=WAIT_S)
