@@ -34,7 +34,7 @@ from engine.cycle.context import (
     json_float,
 )
 from engine.cycle.coordination import Coordinated
-from engine.cycle.lineage import target_lineage
+from engine.cycle.lineage import attribution_fields
 from engine.cycle.recorder import Emitter
 from engine.model import TargetWeights
 from engine.risk.attribution import by_sleeve, parametric_var_attribution
@@ -259,17 +259,20 @@ class AllocationStage:
                 "model": outcome.model,
                 "binding": list(binding),
                 **_solver_fields(outcome, sleeve_outcomes),
-                # What the decisions after the allocator, and the sources, are measured by
-                # (engine/performance/decisions.py and sources.py).
-                "optimised": self.universe.by_symbol(optimised, 6),
-                "lineage": target_lineage(
-                    target.weights,
+                # What the attribution to sources and to decisions reads (lineage.py).
+                **attribution_fields(
+                    allocator,
                     symbols,
+                    target.weights,
+                    optimised,
+                    self._pinned(state, pid, tradable),
+                    eligible,
+                    current,
                     coordinated.portfolios.get(pid),
-                    [(r.sleeve.sleeve_id, r.contribution) for r in sleeve_outcomes],
+                    sleeve_outcomes,
                     coordinated.sleeves.get(pid),
+                    self._sleeve_weights(state, pid) if sleeve_outcomes else None,
                 ),
-                **self._pinned(state, pid, tradable),
                 **(
                     {
                         "sleeves": {
@@ -365,13 +368,12 @@ class AllocationStage:
                 pins[i] = float(override["weight"])
         return pins, excluded
 
-    def _pinned(self, state: EngineState, pid: str, tradable: np.ndarray) -> dict[str, list[str]]:
-        """The names a manager's weight override pinned (as ``pinned``), if any."""
+    def _pinned(self, state: EngineState, pid: str, tradable: np.ndarray) -> np.ndarray:
+        """The names a manager's weight override pinned (a mask)."""
         pins, _ = self._weight_pins(state, pid)
         if pins is None:
-            return {}
-        names = np.flatnonzero(np.isfinite(pins) & tradable).tolist()
-        return {"pinned": [self.universe.symbols[i] for i in names]} if names else {}
+            return np.zeros(len(self.universe), dtype=bool)
+        return np.isfinite(pins) & tradable
 
     def _restricted(self, state: EngineState, pid: str) -> np.ndarray:
         """Instruments the portfolio may hold no new exposure to: the allocation leaves them

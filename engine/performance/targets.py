@@ -10,16 +10,41 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class SizingViews:
+    """The names sizing could choose at a rebalance, with their blended score and confidence
+    (engine/cycle/lineage.py's ``views``)."""
+
+    symbols: tuple[str, ...]
+    score: tuple[float, ...]
+    confidence: tuple[float, ...]
+    held: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, recorded: Mapping[str, Any]) -> SizingViews:
+        return cls(
+            tuple(recorded["symbols"]),
+            tuple(recorded["score"]),
+            tuple(recorded["confidence"]),
+            frozenset(recorded.get("held", ())),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class RecordedTarget:
     """One rebalance: the allocator's weights (``optimised``, before the risk budget's scaling
     and whole-share rounding), the budget's ``scale`` factor (1 when it did not scale), the
-    target itself (``weights``), each held name's lineage and the names a manager's weight
-    override pinned. Weights are fractions of NAV by symbol."""
+    target itself (``weights``), each held name's lineage (symbol -> view -> share) and the
+    names a manager's weight override pinned. Weights are fractions of NAV by symbol.
+
+    For a mandate with limits, ``views`` (``sleeve_views`` per limited sleeve, with every
+    sleeve's weights of its own capital in ``sleeves`` and its capital in ``sleeve_capital``):
+    what sizing without the limits needs."""
 
     market_date: date
     weights: Mapping[str, float]
@@ -27,21 +52,36 @@ class RecordedTarget:
     scale: float = 1.0
     lineage: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     pinned: frozenset[str] = frozenset()
+    views: SizingViews | None = None
+    sleeve_views: Mapping[str, SizingViews] = field(default_factory=dict)
+    sleeves: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    sleeve_capital: Mapping[str, float] = field(default_factory=dict)
 
 
 def recorded_target(
-    market_date: str, payload: Mapping[str, object], scale: float = 1.0
+    market_date: str, payload: Mapping[str, Any], scale: float = 1.0
 ) -> RecordedTarget:
     """The record of a ``TargetWeightsSet`` payload. A log written before the allocator's
     weights were recorded reads them as the target's (no scaling or rounding to measure)."""
-    weights = dict(payload["weights"])  # type: ignore[call-overload]
+    weights = dict(payload["weights"])
+    names = list(weights)
+    lineage: dict[str, dict[str, float]] = {}
+    for key, shares in payload.get("lineage", {}).items():
+        for symbol, share in zip(names, shares, strict=True):
+            if share:
+                lineage.setdefault(symbol, {})[key] = share
+    views = payload.get("views")
     return RecordedTarget(
         date.fromisoformat(market_date),
         weights,
-        dict(payload.get("optimised", weights)),  # type: ignore[call-overload]
+        dict(payload.get("optimised", weights)),
         scale,
-        dict(payload.get("lineage", {})),  # type: ignore[call-overload]
-        frozenset(payload.get("pinned", ())),  # type: ignore[call-overload]
+        lineage,
+        frozenset(payload.get("pinned", ())),
+        SizingViews.of(views) if views is not None else None,
+        {s: SizingViews.of(v) for s, v in payload.get("sleeve_views", {}).items()},
+        {s: dict(w) for s, w in payload.get("sleeves", {}).items()},
+        dict(payload.get("sleeve_capital", {})),
     )
 
 

@@ -5,7 +5,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from engine.cycle.lineage import target_lineage
+from engine.cycle.lineage import sizing_views, target_lineage
 from engine.model import CoordinatedSignals
 
 SYMBOLS = ("A", "B", "C", "D")
@@ -27,11 +27,9 @@ def _signals(lineage: dict[str, list[float]]) -> CoordinatedSignals:
 def test_a_portfolio_records_its_held_names_lineage_rounded() -> None:
     signals = _signals({"mom/1m": [0.25, 1 / 3, 0.0, 1.0], "rev/1w": [0.75, 2 / 3, 0.0, 0.0]})
     # D has a view but is not held; C is held without a view.
-    lineage = target_lineage(np.array([0.3, -0.1, 0.2, 0.0]), SYMBOLS, signals)
-    assert lineage == {
-        "A": {"mom/1m": 0.25, "rev/1w": 0.75},
-        "B": {"mom/1m": 0.333333, "rev/1w": 0.666667},
-    }
+    lineage = target_lineage(np.array([0.3, -0.1, 0.2, 0.0]), signals)
+    # In the order of the held names A, B, C.
+    assert lineage == {"mom/1m": [0.25, 0.333333, 0.0], "rev/1w": [0.75, 0.666667, 0.0]}
 
 
 def test_a_multi_strategy_portfolio_shares_a_name_among_its_sleeves() -> None:
@@ -43,17 +41,34 @@ def test_a_multi_strategy_portfolio_shares_a_name_among_its_sleeves() -> None:
         ("value", 0.4 * np.array([-0.5, 0.0, 0.25, 0.0])),
     ]
     lineage = target_lineage(
-        np.array([0.1, 0.12, 0.1, 0.0]),
-        SYMBOLS,
-        None,
-        parts,
-        {"trend": trend, "value": value},
+        np.array([0.1, 0.12, 0.1, 0.0]), None, parts, {"trend": trend, "value": value}
     )
-    assert lineage["A"] == pytest.approx({"mom/1m": 0.6, "rev/1w": 0.2, "val/3m": 0.2})
-    assert lineage["B"] == {"mom/1m": 1.0}
-    assert lineage["C"] == {"rev/1w": 1.0}
-    assert "D" not in lineage
+    # A is 3/5 trend's and 2/5 value's; B all trend's; C all value's (D is not held).
+    assert lineage["mom/1m"] == pytest.approx([0.6, 1.0, 0.0])
+    assert lineage["rev/1w"] == pytest.approx([0.2, 0.0, 1.0])
+    assert lineage["val/3m"] == pytest.approx([0.2, 0.0, 0.0])
 
 
 def test_nothing_held_records_nothing() -> None:
-    assert target_lineage(np.zeros(4), SYMBOLS, _signals({"mom/1m": [1.0, 0, 0, 0]})) == {}
+    assert target_lineage(np.zeros(4), _signals({"mom/1m": [1.0, 0, 0, 0]})) == {}
+
+
+def test_sizing_views_are_the_eligible_names_with_a_view_or_held() -> None:
+    signals = CoordinatedSignals(
+        "p",
+        "weighted_average",
+        ("mom",),
+        date(2024, 1, 2),
+        np.array([0.5, -0.25, 0.0, 0.1]),
+        np.array([0.8, 0.4, 0.0, 0.9]),
+        {},
+    )
+    # D has a view but is not eligible; C has none but is held.
+    eligible = np.array([True, True, True, False])
+    held = np.array([False, False, True, False])
+    assert sizing_views(SYMBOLS, signals, eligible, held) == {
+        "symbols": ["A", "B", "C"],
+        "held": ["C"],
+        "score": [0.5, -0.25, 0.0],
+        "confidence": [0.8, 0.4, 0.0],
+    }
