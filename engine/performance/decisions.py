@@ -2,24 +2,27 @@
 
 Each rebalance leaves a chain of portfolios, each one decision further from the allocator:
 
-1. the allocator's weights (``optimised``: its model within the mandate's limits, with any names
-   a manager's weight override pinned);
+0. the allocation sized again without the mandate's limits (sector caps, turnover cap;
+   engine/performance/unconstrained.py), with any names a manager's weight override pinned: the
+   unconstrained target. Where the mandate has no limits it is the allocator's weights;
+1. the allocator's weights (``optimised``: its model within the mandate's limits);
 2. scaled toward cash by the risk budget (``AllocationScaled``'s factor);
 3. the target: whole shares at that close, keeping the limits;
 4. the book actually held: what the risk gate let through, what filled, and when;
 5. the portfolio's time-weighted return: the book plus trading at other prices than the closes,
    costs and interest on cash.
 
-Portfolios 1 to 3 are "paper" books: bought at the close of the rebalance and held, drifting
+Portfolios 0 to 3 are "paper" books: bought at the close of the rebalance and held, drifting
 with the prices, until the next rebalance's book takes over (cash earns nothing). A decision's
-effect each day is the return of its portfolio less the one before; the allocator's own return is
-split between the names it sized and the pinned names (what the overrides held). The lines add
+effect each day is the return of its portfolio less the one before; the unconstrained target's
+return is split between the names the model sized and the pinned names (what the overrides
+held). The lines add
 up to the portfolio's return each day, and are Carino-scaled so they add up over the period.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -27,15 +30,16 @@ import numpy as np
 from engine.performance.attribution import carino_factor, carino_factors
 from engine.performance.targets import RecordedTarget, segments, vector
 
-ALLOCATOR = "allocator's choice"
+ALLOCATOR = "unconstrained target"
 OVERRIDES = "manual weight overrides"
+LIMITS = "the mandate's limits"
 SCALING = "risk-budget scaling"
 ROUNDING = "whole shares within limits"
 EXECUTION = "risk gate, fills and timing"
 TRADING = "trading, costs and cash income"
-DECISIONS = (ALLOCATOR, OVERRIDES, SCALING, ROUNDING, EXECUTION, TRADING)
+DECISIONS = (ALLOCATOR, OVERRIDES, LIMITS, SCALING, ROUNDING, EXECUTION, TRADING)
 # The chain's portfolios, by the decision that makes each.
-STAGES = ("allocator", "scaled", "target", "holdings", "portfolio")
+STAGES = ("unconstrained", "allocator", "scaled", "target", "holdings", "portfolio")
 
 
 def paper_returns(
@@ -62,13 +66,16 @@ def decision_attribution(
     symbols: Sequence[str],
     days: Sequence[date],
     targets: Sequence[RecordedTarget],
+    unconstrained: Mapping[date, np.ndarray] | None = None,
 ) -> dict[str, object]:
     """Each decision's Carino-linked contribution to the period's return, and each portfolio of
     the chain's compounded return (module docstring). ``weights`` and ``day_returns`` are the
-    book's (``sectors.holding_weights``); before the first target the paper books are the book."""
+    book's (``sectors.holding_weights``); ``unconstrained``: the weights sized without the
+    limits, by rebalance date (none: the allocator's). Before the first target the paper books
+    are the book."""
     index = {symbol: i for i, symbol in enumerate(symbols)}
     holdings = (weights * np.nan_to_num(day_returns)).sum(axis=1)
-    stage = np.column_stack([holdings] * 3 + [holdings, portfolio_returns])
+    stage = np.column_stack([holdings] * 4 + [holdings, portfolio_returns])
     pinned_part = np.zeros(len(days))
     for target, start, end in segments(targets, days):
         if target is None:
@@ -76,9 +83,11 @@ def decision_attribution(
         r = day_returns[start:end]
         pins = np.array([s in target.pinned for s in symbols])
         optimised = vector(target.optimised, index)
-        stage[start:end, 0], pinned_part[start:end] = paper_returns(optimised, r, pins)
-        stage[start:end, 1], _ = paper_returns(optimised * target.scale, r)
-        stage[start:end, 2], _ = paper_returns(vector(target.weights, index), r)
+        reference = (unconstrained or {}).get(target.market_date, optimised)
+        stage[start:end, 0], pinned_part[start:end] = paper_returns(reference, r, pins)
+        stage[start:end, 1], _ = paper_returns(optimised, r)
+        stage[start:end, 2], _ = paper_returns(optimised * target.scale, r)
+        stage[start:end, 3], _ = paper_returns(vector(target.weights, index), r)
     lines = np.column_stack([stage[:, 0] - pinned_part, pinned_part, *(np.diff(stage, axis=1).T)])
     period = float(np.prod(1.0 + portfolio_returns) - 1.0)
     scale = carino_factors(portfolio_returns, np.zeros(len(days))) / carino_factor(period, 0.0)

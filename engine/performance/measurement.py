@@ -41,6 +41,7 @@ from engine.performance.sectors import (
 from engine.performance.sleeves import SleeveTargets, sleeve_attribution
 from engine.performance.sources import source_attribution
 from engine.performance.targets import RecordedTarget
+from engine.performance.unconstrained import unconstrained_targets
 
 FILL_FIELDS = ("date", "symbol", "signed_shares")
 
@@ -230,6 +231,13 @@ def analyse(
             list(close.columns),
             list(dates.date),
             run.targets,
+            unconstrained_targets(
+                config,
+                run.portfolio,
+                run.targets,
+                close,
+                [sector_of.get(symbol, "") for symbol in close.columns],
+            ),
         ),
         # Trading costs a year as a fraction of the average NAV: what trading took off return.
         run.cost_usd / average_nav / years if average_nav > 0 else None,

@@ -9,6 +9,7 @@ import pytest
 from engine.performance.decisions import (
     ALLOCATOR,
     EXECUTION,
+    LIMITS,
     OVERRIDES,
     ROUNDING,
     SCALING,
@@ -68,16 +69,20 @@ def test_each_decision_is_the_difference_between_two_books() -> None:
     held = np.tile([0.38, 0.30, 0.02], (4, 1))
     holdings = (held * RETURNS).sum(axis=1)
     portfolio = holdings - 0.0004
-    result = decision_attribution(held, RETURNS, portfolio, SYMBOLS, DAYS, [target])
+    # Without the limits the model would have held 30% of C too (and 35% of A).
+    unconstrained = {target.market_date: np.array([0.35, 0.4, 0.3])}
+    result = decision_attribution(held, RETURNS, portfolio, SYMBOLS, DAYS, [target], unconstrained)
+    reference = _book_of_shares(np.array([0.35, 0.4, 0.3]))
     allocator = _book_of_shares(np.array([0.5, 0.4, 0.0]))
     scaled = _book_of_shares(np.array([0.4, 0.32, 0.0]))
     rounded = _book_of_shares(np.array([0.40, 0.31, 0.0]))
     shares_b = 0.4 * 1_000_000 / CLOSES[0, 1]
-    values = CLOSES @ (np.array([0.5, 0.4, 0.0]) * 1_000_000 / CLOSES[0]) + 100_000
+    values = CLOSES @ (np.array([0.35, 0.4, 0.3]) * 1_000_000 / CLOSES[0]) - 50_000
     pinned = np.diff(CLOSES[:, 1]) * shares_b / values[:-1]
     daily = {
-        ALLOCATOR: allocator - pinned,
+        ALLOCATOR: reference - pinned,
         OVERRIDES: pinned,
+        LIMITS: allocator - reference,
         SCALING: scaled - allocator,
         ROUNDING: rounded - scaled,
         EXECUTION: holdings - rounded,
@@ -89,6 +94,7 @@ def test_each_decision_is_the_difference_between_two_books() -> None:
         assert result["decisions"][name] == pytest.approx(float((line * k).sum()), abs=1e-15)
     assert sum(result["decisions"].values()) == pytest.approx(period, abs=1e-15)
     returns = result["returns"]
+    assert returns["unconstrained"] == pytest.approx(np.prod(1 + reference) - 1, abs=1e-14)
     assert returns["allocator"] == pytest.approx(np.prod(1 + allocator) - 1, abs=1e-14)
     assert returns["target"] == pytest.approx(np.prod(1 + rounded) - 1, abs=1e-14)
     assert returns["portfolio"] == pytest.approx(period, abs=1e-15)
@@ -101,7 +107,7 @@ def test_before_the_first_target_the_paper_books_are_the_book() -> None:
     late = RecordedTarget(DAYS[-1], {"A": 1.0}, {"A": 1.0})
     result = decision_attribution(held, RETURNS, portfolio, SYMBOLS, DAYS, [late])
     decisions = result["decisions"]
-    for name in (ALLOCATOR, OVERRIDES, SCALING, ROUNDING, EXECUTION):
+    for name in (ALLOCATOR, OVERRIDES, LIMITS, SCALING, ROUNDING, EXECUTION):
         assert decisions[name] == pytest.approx(0.0, abs=1e-15)
     # All of the return, whichever the linking: the one line left.
     assert decisions[TRADING] == pytest.approx(float(np.prod(1 + portfolio) - 1), abs=1e-15)
