@@ -8,11 +8,13 @@ Each rebalance leaves a chain of portfolios, each one decision further from the 
 1. the allocator's weights (``optimised``: its model within the mandate's limits);
 2. scaled toward cash by the risk budget (``AllocationScaled``'s factor);
 3. the target: whole shares at that close, keeping the limits;
-4. the book actually held: what the risk gate let through, what filled, and when;
-5. the portfolio's time-weighted return: the book plus trading at other prices than the closes,
+4. what the risk gate let through: the target less what it withheld of the orders toward it
+   (rejected, or scaled down; their shares at the decision price over that close's NAV);
+5. the book actually held: what filled, and when;
+6. the portfolio's time-weighted return: the book plus trading at other prices than the closes,
    costs and interest on cash.
 
-Portfolios 0 to 3 are "paper" books: bought at the close of the rebalance and held, drifting
+Portfolios 0 to 4 are "paper" books: bought at the close of the rebalance and held, drifting
 with the prices, until the next rebalance's book takes over (cash earns nothing). A decision's
 effect each day is the return of its portfolio less the one before; the unconstrained target's
 return is split between the names the model sized and the pinned names (what the overrides
@@ -35,11 +37,12 @@ OVERRIDES = "manual weight overrides"
 LIMITS = "the mandate's limits"
 SCALING = "risk-budget scaling"
 ROUNDING = "whole shares within limits"
-EXECUTION = "risk gate, fills and timing"
+GATE = "risk gate"
+EXECUTION = "fills and timing"
 TRADING = "trading, costs and cash income"
-DECISIONS = (ALLOCATOR, OVERRIDES, LIMITS, SCALING, ROUNDING, EXECUTION, TRADING)
+DECISIONS = (ALLOCATOR, OVERRIDES, LIMITS, SCALING, ROUNDING, GATE, EXECUTION, TRADING)
 # The chain's portfolios, by the decision that makes each.
-STAGES = ("unconstrained", "allocator", "scaled", "target", "holdings", "portfolio")
+STAGES = ("unconstrained", "allocator", "scaled", "target", "gated", "holdings", "portfolio")
 
 
 def paper_returns(
@@ -75,7 +78,7 @@ def decision_attribution(
     are the book."""
     index = {symbol: i for i, symbol in enumerate(symbols)}
     holdings = (weights * np.nan_to_num(day_returns)).sum(axis=1)
-    stage = np.column_stack([holdings] * 4 + [holdings, portfolio_returns])
+    stage = np.column_stack([holdings] * 5 + [holdings, portfolio_returns])
     pinned_part = np.zeros(len(days))
     for target, start, end in segments(targets, days):
         if target is None:
@@ -87,7 +90,10 @@ def decision_attribution(
         stage[start:end, 0], pinned_part[start:end] = paper_returns(reference, r, pins)
         stage[start:end, 1], _ = paper_returns(optimised, r)
         stage[start:end, 2], _ = paper_returns(optimised * target.scale, r)
-        stage[start:end, 3], _ = paper_returns(vector(target.weights, index), r)
+        rounded = vector(target.weights, index)
+        stage[start:end, 3], _ = paper_returns(rounded, r)
+        gated = rounded - vector(target.gate_withheld, index)
+        stage[start:end, 4], _ = paper_returns(gated, r)
     lines = np.column_stack([stage[:, 0] - pinned_part, pinned_part, *(np.diff(stage, axis=1).T)])
     period = float(np.prod(1.0 + portfolio_returns) - 1.0)
     scale = carino_factors(portfolio_returns, np.zeros(len(days))) / carino_factor(period, 0.0)

@@ -9,6 +9,7 @@ engine state does.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -71,6 +72,9 @@ class RunLog:
         self.targets: dict[str, list[RecordedTarget]] = defaultdict(list)
         # The risk budget's factor of the day's allocation, until its target is recorded.
         self._scaled: dict[str, tuple[str, float]] = {}
+        # What the risk gate withheld of the day's orders (USD, buys positive), until the
+        # cycle's NAV turns it into weights of the day's target.
+        self._withheld_usd: dict[str, dict[str, float]] = defaultdict(dict)
         self.last_seq = 0
 
     def observe(self, event: Event) -> None:
@@ -86,6 +90,7 @@ class RunLog:
             self.last_date = p["market_date"]
             for pid, (nav_usd, cash_usd) in p["valuation_usd"].items():
                 self.nav_rows.append((p["market_date"], pid, nav_usd, cash_usd))
+            self._gate_settled(p["market_date"], p["valuation_usd"])
         elif event.type == "OrderFilled":
             self.fill_rows.append(
                 (
@@ -98,6 +103,16 @@ class RunLog:
                     p["price_usd"],
                     p["commission_usd"],
                 )
+            )
+        elif (event.type == "OrderRejected" and p.get("check") == "pre-trade") or (
+            event.type == "OrderCreated" and "risk_check" in p
+        ):
+            check = p.get("risk_check", p)
+            withheld = int(check["requested_shares"]) - int(check["approved_shares"])
+            sign = 1.0 if p["side"] == "BUY" else -1.0
+            usd = self._withheld_usd[str(event.portfolio_id)]
+            usd[p["symbol"]] = usd.get(p["symbol"], 0.0) + sign * withheld * float(
+                p["decision_price_usd"]
             )
         elif event.type == "AllocationScaled":
             self._scaled[str(event.portfolio_id)] = (p["market_date"], float(p["factor"]))
@@ -121,6 +136,16 @@ class RunLog:
                     },
                 )
             )
+
+    def _gate_settled(self, day: str, valuation: dict[str, list[str]]) -> None:
+        """What the gate withheld today, as weights of NAV on today's targets."""
+        for pid, usd in self._withheld_usd.items():
+            targets = self.targets.get(pid)
+            nav = float(valuation.get(pid, ["0"])[0])
+            if usd and targets and targets[-1].market_date.isoformat() == day and nav > 0:
+                withheld = {symbol: amount / nav for symbol, amount in usd.items()}
+                targets[-1] = replace(targets[-1], gate_withheld=withheld)
+        self._withheld_usd.clear()
 
     def _opened(self, kind: str, p: dict[str, Any]) -> None:
         if kind == "PortfolioOpened":

@@ -44,7 +44,8 @@ class RecordedTarget:
 
     For a mandate with limits, ``views`` (``sleeve_views`` per limited sleeve, with every
     sleeve's weights of its own capital in ``sleeves`` and its capital in ``sleeve_capital``):
-    what sizing without the limits needs."""
+    what sizing without the limits needs. ``gate_withheld``: what the risk gate withheld of the
+    orders toward the target (the order events of its day)."""
 
     market_date: date
     weights: Mapping[str, float]
@@ -56,6 +57,8 @@ class RecordedTarget:
     sleeve_views: Mapping[str, SizingViews] = field(default_factory=dict)
     sleeves: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     sleeve_capital: Mapping[str, float] = field(default_factory=dict)
+    # What the risk gate withheld of the orders toward it, weights of NAV (buys positive).
+    gate_withheld: Mapping[str, float] = field(default_factory=dict)
 
 
 def recorded_target(

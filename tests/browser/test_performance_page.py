@@ -98,7 +98,8 @@ def test_every_panel_follows_one_portfolio_and_a_date_range(
     assert "momentum/" in sources and "mean_reversion/" in sources
     assert "trading, costs and cash income" in sources
     decisions = text(dashboard, ids.PERF_DECISION_TABLE)
-    assert "risk-budget scaling" in decisions and "risk gate, fills and timing" in decisions
+    assert "the mandate's limits" in decisions and "risk gate" in decisions
+    assert "fills and timing" in decisions
     source_total = sources.split("total")[-1].split()[-1]
     assert decisions.split("portfolio's return")[-1].split()[0] == source_total
     assert "shortfall (bps)" in text(dashboard, ids.PERF_EXECUTION_TABLE)

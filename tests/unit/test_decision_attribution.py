@@ -9,6 +9,7 @@ import pytest
 from engine.performance.decisions import (
     ALLOCATOR,
     EXECUTION,
+    GATE,
     LIMITS,
     OVERRIDES,
     ROUNDING,
@@ -58,12 +59,14 @@ def test_a_paper_book_earns_what_a_book_of_shares_does(weights: np.ndarray) -> N
 def test_each_decision_is_the_difference_between_two_books() -> None:
     # The allocator wanted 50% A and 40% B (B pinned by a manager); the risk budget scaled it by
     # 0.8, and whole shares made it 40% A and 31% B.
+    # The risk gate then withheld a tenth of A's buy: 4% of NAV.
     target = RecordedTarget(
         date(2024, 1, 1),
         {"A": 0.40, "B": 0.31},
         {"A": 0.5, "B": 0.4},
         0.8,
         pinned=frozenset({"B"}),
+        gate_withheld={"A": 0.04},
     )
     # The book actually held, and the NAV's return: made up, as a real run would give them.
     held = np.tile([0.38, 0.30, 0.02], (4, 1))
@@ -76,6 +79,7 @@ def test_each_decision_is_the_difference_between_two_books() -> None:
     allocator = _book_of_shares(np.array([0.5, 0.4, 0.0]))
     scaled = _book_of_shares(np.array([0.4, 0.32, 0.0]))
     rounded = _book_of_shares(np.array([0.40, 0.31, 0.0]))
+    gated = _book_of_shares(np.array([0.36, 0.31, 0.0]))
     shares_b = 0.4 * 1_000_000 / CLOSES[0, 1]
     values = CLOSES @ (np.array([0.35, 0.4, 0.3]) * 1_000_000 / CLOSES[0]) - 50_000
     pinned = np.diff(CLOSES[:, 1]) * shares_b / values[:-1]
@@ -85,7 +89,8 @@ def test_each_decision_is_the_difference_between_two_books() -> None:
         LIMITS: allocator - reference,
         SCALING: scaled - allocator,
         ROUNDING: rounded - scaled,
-        EXECUTION: holdings - rounded,
+        GATE: gated - rounded,
+        EXECUTION: holdings - gated,
         TRADING: portfolio - holdings,
     }
     period = float(np.prod(1 + portfolio) - 1)
@@ -107,7 +112,7 @@ def test_before_the_first_target_the_paper_books_are_the_book() -> None:
     late = RecordedTarget(DAYS[-1], {"A": 1.0}, {"A": 1.0})
     result = decision_attribution(held, RETURNS, portfolio, SYMBOLS, DAYS, [late])
     decisions = result["decisions"]
-    for name in (ALLOCATOR, OVERRIDES, LIMITS, SCALING, ROUNDING, EXECUTION):
+    for name in (ALLOCATOR, OVERRIDES, LIMITS, SCALING, ROUNDING, GATE, EXECUTION):
         assert decisions[name] == pytest.approx(0.0, abs=1e-15)
     # All of the return, whichever the linking: the one line left.
     assert decisions[TRADING] == pytest.approx(float(np.prod(1 + portfolio) - 1), abs=1e-15)

@@ -85,3 +85,54 @@ def test_a_date_range_opens_at_the_close_before_it() -> None:
     # The fill before the range stays: it is what the range starts holding.
     assert run.fills["signed_shares"].tolist() == [3]
     assert log.portfolio_run(growth, end=date(2024, 1, 2)).nav_usd.tolist() == [101.0]
+
+
+def test_a_target_carries_its_scaling_lineage_and_what_the_gate_withheld() -> None:
+    log = RunLog()
+    log.observe(_opened("1000000"))
+    log.observe(_event("AllocationScaled", "growth", market_date="2024-01-02", factor=0.8))
+    log.observe(
+        _event(
+            "TargetWeightsSet",
+            "growth",
+            market_date="2024-01-02",
+            weights={"AAPL": 0.4, "MSFT": 0.3},
+            optimised={"AAPL": 0.5, "MSFT": 0.375},
+            lineage={"momentum/1m": [0.25, 1.0], "mean_reversion/1w": [0.75, 0.0]},
+        )
+    )
+    # The gate rejected a 1,000-share buy of AAPL at 100 and scaled a sale of MSFT from 500 to
+    # 300 shares at 200: 100,000 and -40,000 USD withheld, of a NAV of 2,000,000.
+    log.observe(
+        _event(
+            "OrderRejected",
+            "growth",
+            symbol="AAPL",
+            side="BUY",
+            decision_price_usd="100.00",
+            check="pre-trade",
+            requested_shares=1000,
+            approved_shares=0,
+        )
+    )
+    log.observe(
+        _event(
+            "OrderCreated",
+            "growth",
+            order_id="growth-00000001-0001",
+            symbol="MSFT",
+            side="SELL",
+            decision_price_usd="200.00",
+            quantity_shares=300,
+            risk_check={"requested_shares": 500, "approved_shares": 300},
+        )
+    )
+    log.observe(_cycle("2024-01-02", "2000000.00"))
+    (target,) = log.targets["growth"]
+    assert target.scale == 0.8
+    assert target.optimised == {"AAPL": 0.5, "MSFT": 0.375}
+    assert target.lineage == {
+        "AAPL": {"momentum/1m": 0.25, "mean_reversion/1w": 0.75},
+        "MSFT": {"momentum/1m": 1.0},
+    }
+    assert target.gate_withheld == pytest.approx({"AAPL": 0.05, "MSFT": -0.02})
