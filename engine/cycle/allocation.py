@@ -369,11 +369,12 @@ class AllocationStage:
         return pins, excluded
 
     def _pinned(self, state: EngineState, pid: str, tradable: np.ndarray) -> np.ndarray:
-        """The names a manager's weight override pinned (a mask)."""
+        """The weights a manager's override pinned the tradable names to (NaN where none), as
+        sizing took them."""
         pins, _ = self._weight_pins(state, pid)
         if pins is None:
-            return np.zeros(len(self.universe), dtype=bool)
-        return np.isfinite(pins) & tradable
+            return np.full(len(self.universe), np.nan)
+        return np.where(tradable, pins, np.nan)
 
     def _restricted(self, state: EngineState, pid: str) -> np.ndarray:
         """Instruments the portfolio may hold no new exposure to: the allocation leaves them

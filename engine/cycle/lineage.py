@@ -7,7 +7,7 @@ engine/performance/sources.py and decisions.py:
   multi-strategy portfolio's name is shared among its sleeves as their part of its target weight
   (``capital x weight``, in absolute value), each with its own sleeve's lineage;
 - ``optimised``: the allocator's weights, before the risk budget's scaling and whole shares;
-- ``pinned``: the names a manager's weight override pinned (only when there are some);
+- ``pinned``: the weight a manager's override pinned each name to (only when there are some);
 - ``views`` (``sleeve_views`` per sleeve): for a mandate with limits (sector caps, a turnover
   cap), the blended score and confidence of each eligible name with a view or held: what sizing
   the same names again without the limits needs (the prices are the market's).
@@ -111,7 +111,7 @@ def attribution_fields(
     symbols: Sequence[str],
     target: np.ndarray,
     optimised: np.ndarray,
-    pinned: np.ndarray,
+    pins: np.ndarray,
     eligible: np.ndarray,
     current: np.ndarray,
     signals: CoordinatedSignals | None,
@@ -119,8 +119,9 @@ def attribution_fields(
     sleeve_signals: Mapping[str, CoordinatedSignals] | None = None,
     sleeve_before: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, object]:
-    """The target's attribution fields (module docstring). ``current``: the portfolio's
-    weights before the rebalance; ``sleeve_before``: each sleeve's last weights."""
+    """The target's attribution fields (module docstring). ``pins``: the pinned weights (NaN
+    where none); ``current``: the portfolio's weights before the rebalance; ``sleeve_before``:
+    each sleeve's last weights."""
     fields: dict[str, object] = {
         "optimised": _by_symbol(optimised, symbols),
         "lineage": target_lineage(
@@ -130,8 +131,9 @@ def attribution_fields(
             sleeve_signals,
         ),
     }
-    if pinned.any():
-        fields["pinned"] = [symbols[i] for i in np.flatnonzero(pinned).tolist()]
+    pinned = np.flatnonzero(np.isfinite(pins))
+    if len(pinned):
+        fields["pinned"] = {symbols[i]: float(pins[i]) for i in pinned.tolist()}
     if not sleeves and signals is not None and has_limits(allocator):
         fields["views"] = sizing_views(symbols, signals, eligible, current > 0)
     limited = [r.sleeve for r in sleeves if has_limits(r.sleeve.allocator)]

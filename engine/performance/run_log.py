@@ -23,7 +23,7 @@ from engine.performance.execution_quality import EVENT_TYPES as EXECUTION_EVENTS
 from engine.performance.execution_quality import ExecutionLog
 from engine.performance.measurement import FILL_FIELDS, PortfolioRun
 from engine.performance.sleeves import SleeveTargets
-from engine.performance.targets import RecordedTarget, recorded_target
+from engine.performance.targets import RecordedTarget, in_force, recorded_target
 from engine.performance.turnover import TradeRecord, turnover_report
 
 # The parts of an order's implementation shortfall that are trading costs.
@@ -207,7 +207,8 @@ class RunLog:
         turnover = turnover_report(trades, nav_days, nav.tolist())
         last_day = end or date.max
         sleeves = tuple(t for t in self.sleeve_targets.get(pid, ()) if t[0] <= last_day)
-        targets = tuple(t for t in self.targets.get(pid, ()) if t.market_date <= last_day)
+        targets = in_force(self.targets.get(pid, ()), nav.index[0].date() if len(nav) else None)
+        targets = tuple(t for t in targets if t.market_date <= last_day)
         return PortfolioRun(
             portfolio, nav, opening, float(cost), turnover.annual_turnover, fills, sleeves, targets
         )

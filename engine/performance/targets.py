@@ -40,7 +40,8 @@ class RecordedTarget:
     """One rebalance: the allocator's weights (``optimised``, before the risk budget's scaling
     and whole-share rounding), the budget's ``scale`` factor (1 when it did not scale), the
     target itself (``weights``), each held name's lineage (symbol -> view -> share) and the
-    names a manager's weight override pinned. Weights are fractions of NAV by symbol.
+    weight a manager's override pinned each such name to. Weights are fractions of NAV by
+    symbol.
 
     For a mandate with limits, ``views`` (``sleeve_views`` per limited sleeve, with every
     sleeve's weights of its own capital in ``sleeves`` and its capital in ``sleeve_capital``):
@@ -52,7 +53,7 @@ class RecordedTarget:
     optimised: Mapping[str, float] = field(default_factory=dict)
     scale: float = 1.0
     lineage: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    pinned: frozenset[str] = frozenset()
+    pinned: Mapping[str, float] = field(default_factory=dict)
     views: SizingViews | None = None
     sleeve_views: Mapping[str, SizingViews] = field(default_factory=dict)
     sleeves: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -80,7 +81,7 @@ def recorded_target(
         dict(payload.get("optimised", weights)),
         scale,
         lineage,
-        frozenset(payload.get("pinned", ())),
+        dict(payload.get("pinned", {})),
         SizingViews.of(views) if views is not None else None,
         {s: SizingViews.of(v) for s, v in payload.get("sleeve_views", {}).items()},
         {s: dict(w) for s, w in payload.get("sleeves", {}).items()},
@@ -95,6 +96,16 @@ def vector(weights: Mapping[str, float], index: Mapping[str, int]) -> np.ndarray
         if i is not None:
             out[i] = weight
     return out
+
+
+def in_force(targets: Sequence[RecordedTarget], first_day: date | None) -> list[RecordedTarget]:
+    """``targets`` from the one the book of ``first_day`` was built for (the latest decided
+    before it) on: the earlier ones shape no day from ``first_day``."""
+    if first_day is None:
+        return list(targets)
+    before = [t.market_date for t in targets if t.market_date < first_day]
+    start = max(before, default=date.min)
+    return [t for t in targets if t.market_date >= start]
 
 
 def segments(

@@ -58,10 +58,11 @@ def unconstrained_targets(
             continue  # a date the prices do not have: nothing to size on
         window = prices[: row + 1]
         optimised = vector(target.optimised, index)
-        pins = np.full(len(symbols), np.nan)
-        for symbol in target.pinned:
-            pins[index[symbol]] = optimised[index[symbol]]
-        pins = pins if target.pinned else None
+        pins = None
+        if target.pinned:
+            pins = np.full(len(symbols), np.nan)
+            for symbol, weight in target.pinned.items():
+                pins[index[symbol]] = weight
         if target.views is not None:
             sized = _sized(allocator, target.views, target, window, index, sectors, pins)
             if sized is not None:

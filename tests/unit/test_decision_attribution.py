@@ -18,7 +18,7 @@ from engine.performance.decisions import (
     decision_attribution,
     paper_returns,
 )
-from engine.performance.targets import RecordedTarget
+from engine.performance.targets import RecordedTarget, in_force
 
 SYMBOLS = ["A", "B", "C"]
 DAYS = [date(2024, 1, d) for d in (2, 3, 4, 5)]
@@ -65,7 +65,7 @@ def test_each_decision_is_the_difference_between_two_books() -> None:
         {"A": 0.40, "B": 0.31},
         {"A": 0.5, "B": 0.4},
         0.8,
-        pinned=frozenset({"B"}),
+        pinned={"B": 0.4},
         gate_withheld={"A": 0.04},
     )
     # The book actually held, and the NAV's return: made up, as a real run would give them.
@@ -116,3 +116,12 @@ def test_before_the_first_target_the_paper_books_are_the_book() -> None:
         assert decisions[name] == pytest.approx(0.0, abs=1e-15)
     # All of the return, whichever the linking: the one line left.
     assert decisions[TRADING] == pytest.approx(float(np.prod(1 + portfolio) - 1), abs=1e-15)
+
+
+def test_a_range_keeps_the_target_its_first_day_was_built_for_and_the_later_ones() -> None:
+    targets = [RecordedTarget(date(2024, 1, d), {"A": 0.1}) for d in (1, 2, 4, 5)]
+    # The book of the 4th was built at the close of the 2nd; the 4th's own target is later.
+    kept = in_force(targets, date(2024, 1, 4))
+    assert [t.market_date.day for t in kept] == [2, 4, 5]
+    assert in_force(targets, date(2024, 1, 1)) == targets
+    assert in_force(targets, None) == targets

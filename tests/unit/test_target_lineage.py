@@ -5,7 +5,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from engine.cycle.lineage import sizing_views, target_lineage
+from engine.assembly import build_allocator
+from engine.config import load_config
+from engine.cycle.lineage import attribution_fields, sizing_views, target_lineage
 from engine.model import CoordinatedSignals
 
 SYMBOLS = ("A", "B", "C", "D")
@@ -72,3 +74,40 @@ def test_sizing_views_are_the_eligible_names_with_a_view_or_held() -> None:
         "score": [0.5, -0.25, 0.0],
         "confidence": [0.8, 0.4, 0.0],
     }
+
+
+def test_a_limited_mandate_records_the_views_and_pins_its_sizing_saw() -> None:
+    config = load_config()
+    portfolios = {p.id: p for p in config.portfolios}
+    signals = _signals({"mom/1m": [1.0, 1.0, 0.0, 0.0]})
+    signals.confidence[:] = [0.5, 0.2, 0.0, 0.0]
+    pins = np.array([np.nan, 0.05, np.nan, np.nan])
+    eligible = np.ones(4, dtype=bool)
+    current = np.array([0.0, 0.0, 0.1, 0.0])
+    weights = np.array([0.3, 0.05, 0.0, 0.0])
+    fields = attribution_fields(
+        build_allocator(portfolios["growth"]),  # sector caps and a turnover cap
+        SYMBOLS,
+        weights,
+        np.array([0.35, 0.05, 0.0, 0.0]),
+        pins,
+        eligible,
+        current,
+        signals,
+    )
+    assert fields["optimised"] == {"A": 0.35, "B": 0.05}
+    assert fields["pinned"] == {"B": 0.05}
+    assert fields["views"]["symbols"] == ["A", "B", "C"]  # C is held, without a view
+    assert fields["views"]["held"] == ["C"]
+    # The defensive portfolio has no limits: nothing to size again, no views recorded.
+    unlimited = attribution_fields(
+        build_allocator(portfolios["defensive"]),
+        SYMBOLS,
+        weights,
+        weights,
+        np.full(4, np.nan),
+        eligible,
+        current,
+        signals,
+    )
+    assert "views" not in unlimited and "pinned" not in unlimited
