@@ -17,7 +17,6 @@ from engine.config import AppConfig
 from engine.errors import ConfigError
 from engine.events.store import SqlEventStore
 from engine.market.data import PriceHistory
-from engine.model import Event
 from engine.performance.effectiveness import Effectiveness, coordination_effectiveness
 from engine.performance.execution_quality import GROUPS, quality_by
 from engine.performance.factors import ExposureCache
@@ -136,7 +135,11 @@ def report_from_log(
     by_portfolio = {
         pid: quality_by(orders[orders["portfolio"] == pid], savings, "algorithm") for pid in chosen
     }
-    gate_events = [e for e in log.gate_events if _within(e, start, end)]
+    gate_events = [
+        e
+        for e, day in zip(log.gate_events, log.gate_event_dates, strict=True)
+        if _within(day, start, end)
+    ]
     coordination = coordination_effectiveness(gate_events, len(known))
     metrics = metrics_document(config, entries)
     metrics["execution_quality"] = {name: t.to_dict("records") for name, t in execution.items()}
@@ -148,9 +151,8 @@ def report_from_log(
     )
 
 
-def _within(event: Event, start: date | None, end: date | None) -> bool:
-    day = event.payload.get("market_date")
-    if not isinstance(day, str):
-        return True  # no market date (a consistency alert): counted whatever the range
+def _within(day: str | None, start: date | None, end: date | None) -> bool:
+    if day is None:
+        return True  # after the last cycle: counted whatever the range
     on = date.fromisoformat(day)
     return (start is None or on >= start) and (end is None or on <= end)

@@ -64,8 +64,11 @@ class RunLog:
         self.failed_cycles = 0
         self.first_date: str | None = None
         self.last_date: str | None = None
-        # What the engine's figures against the seed's gates are read from.
+        # What the engine's figures against the seed's gates are read from, each with the
+        # market date of its cycle (some, such as the risk gate's rejections, carry none).
         self.gate_events: list[Event] = []
+        self.gate_event_dates: list[str | None] = []
+        self._undated: list[int] = []  # gate events waiting for their cycle's date
         # Each multi-strategy portfolio's rebalances, sleeve by sleeve.
         self.sleeve_targets: dict[str, list[SleeveTargets]] = defaultdict(list)
         # Each portfolio's rebalances, for the source and decision attributions.
@@ -83,6 +86,11 @@ class RunLog:
         self.execution.observe(event)
         if event.type in EFFECTIVENESS_EVENTS:
             self.gate_events.append(event)
+            day = p.get("market_date")
+            if not isinstance(day, str):
+                day = None
+                self._undated.append(len(self.gate_events) - 1)
+            self.gate_event_dates.append(day)
         if event.type == "CycleCompleted":
             self.cycles += 1
             self.failed_cycles += bool(p["failed"])
@@ -91,6 +99,10 @@ class RunLog:
             for pid, (nav_usd, cash_usd) in p["valuation_usd"].items():
                 self.nav_rows.append((p["market_date"], pid, nav_usd, cash_usd))
             self._gate_settled(p["market_date"], p["valuation_usd"])
+            # A cycle's events come before its CycleCompleted: the undated ones are its.
+            for k in self._undated:
+                self.gate_event_dates[k] = p["market_date"]
+            self._undated.clear()
         elif event.type == "OrderFilled":
             self.fill_rows.append(
                 (

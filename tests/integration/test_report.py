@@ -7,6 +7,7 @@ import csv
 import html
 import json
 import re
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -111,6 +112,19 @@ def test_a_date_range_opens_at_the_close_before_it(replayed: Path, tmp_path: Pat
     assert list(metrics["portfolios"]) == ["growth"]
     by_portfolio = metrics["execution_quality"]["by_portfolio"]
     assert {row["portfolio"] for row in by_portfolio} <= {"growth"}
+    # The engine's figures cover the cycles of the range. A rejected order carries no market
+    # date: it is its cycle's, the next CycleCompleted's (counted here in SQL).
+    coordination = metrics["coordination"]
+    gates = {g["name"]: g for g in coordination["gates"]}
+    assert gates["cycles without error"]["basis"] == f"{len(inside)} cycles"
+    with sqlite3.connect(replayed / "events.db") as db:
+        (rejected,) = db.execute(
+            "SELECT COUNT(*) FROM events r WHERE r.type = 'OrderRejected' AND ("
+            " SELECT json_extract(c.payload, '$.market_date') FROM events c"
+            " WHERE c.type = 'CycleCompleted' AND c.seq > r.seq ORDER BY c.seq LIMIT 1"
+            ") BETWEEN '2019-07-01' AND '2019-09-30'"
+        ).fetchone()
+    assert coordination["orders_rejected"] == rejected
 
 
 def test_bad_requests_are_refused_with_the_reason(

@@ -136,3 +136,14 @@ def test_a_target_carries_its_scaling_lineage_and_what_the_gate_withheld() -> No
         "MSFT": {"momentum/1m": 1.0},
     }
     assert target.gate_withheld == pytest.approx({"AAPL": 0.05, "MSFT": -0.02})
+
+
+def test_an_undated_gate_event_takes_its_cycles_date() -> None:
+    log = RunLog()
+    log.observe(_cycle("2024-01-02", "100.00"))
+    rejected = _event("OrderRejected", "growth", symbol="AAPL", side="BUY", reason="limit")
+    log.observe(rejected)
+    log.observe(_cycle("2024-01-03", "101.00"))
+    dated = dict(zip((e.type for e in log.gate_events), log.gate_event_dates, strict=True))
+    assert dated["OrderRejected"] == "2024-01-03"
+    assert log.gate_event_dates == ["2024-01-02", "2024-01-03", "2024-01-03"]
