@@ -32,6 +32,7 @@ from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
 from engine.performance.latency import limit_blas_threads
+from engine.rebalancing.triggers import TriggerPolicy
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.manager import RiskManager
 from engine.risk.scenarios import Scenario, default_hypothetical, historical_scenarios
@@ -155,6 +156,20 @@ def build_allocator(
     )
 
 
+def build_triggers(portfolio: PortfolioConfig) -> TriggerPolicy:
+    """The portfolio's rebalance triggers: its calendar (every ``rebalance_every_days`` cycles
+    by default) and what ``[portfolios.rebalancing]`` adds."""
+    rules = portfolio.rebalancing
+    return TriggerPolicy(
+        rules.calendar,
+        portfolio.rebalance_every_days,
+        rules.drift_absolute,
+        rules.drift_relative,
+        rules.sector_drift_absolute,
+        rules.on_risk_breach,
+    )
+
+
 def build_sleeves(config: AppConfig, portfolio: PortfolioConfig) -> tuple[Sleeve, ...]:
     return tuple(
         Sleeve(
@@ -202,7 +217,7 @@ def build_mandates(
                 ),
                 build_allocator(portfolio, solver=config.allocation),
                 OrderGenerator(cost_allowance_bps),
-                portfolio.rebalance_every_days,
+                build_triggers(portfolio),
                 portfolio.initial_cash_usd,
                 portfolio.cash.settlement_days,
                 portfolio.cash.interest_rate_annual,

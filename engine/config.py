@@ -336,6 +336,20 @@ class PerformanceConfig(_Strict):
     benchmark: BenchmarkConfig = BenchmarkConfig()
 
 
+class RebalancingConfig(_Strict):
+    """When the portfolio rebalances besides its calendar (docs/rebalancing.md): drift bands
+    (of NAV, or relative to each name's target), a band on each sector's weight, and a risk
+    breach. ``calendar`` is every ``rebalance_every_days`` cycles by default."""
+
+    calendar: Literal["every_n_days", "daily", "weekly", "monthly", "quarterly", "none"] = (
+        "every_n_days"
+    )
+    drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
+    drift_relative: Annotated[float, Field(gt=0)] | None = None
+    sector_drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
+    on_risk_breach: bool = False
+
+
 class PortfolioConfig(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     name: Annotated[str, Field(min_length=1)]
@@ -348,6 +362,7 @@ class PortfolioConfig(_Strict):
     cash_buffer: Annotated[float, Field(ge=0, lt=1)] = 0.02
     initial_cash_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000000")
     rebalance_every_days: Annotated[int, Field(ge=1)] = 1
+    rebalancing: RebalancingConfig = RebalancingConfig()
     min_trade_weight: Annotated[float, Field(ge=0, lt=1)] = 0.002
     cash: CashConfig = CashConfig()
     # Risk limits may be set for all of a tenant's portfolios at once.

@@ -71,6 +71,7 @@ from engine.cycle.router import CommandRouter
 from engine.cycle.signal_desk import SignalDesk
 from engine.cycle.signals import SignalsStage
 from engine.cycle.trades import TradesStage
+from engine.cycle.triggers import TriggerStage
 from engine.events.bus import EventBus
 from engine.model import CycleReport, Instrument, MarketTick, to_cash
 from engine.performance.latency import collect_between_cycles
@@ -189,6 +190,7 @@ class Coordinator:
             [*self.signals.sources, *self.external_sources],
             quality_record_every,
         )
+        self.triggers = TriggerStage(universe, mandates)
         self.coordination = CoordinationStage(universe, mandates)
         self.allocation = AllocationStage(
             universe, mandates, self.risk_manager, desk.cost_model, solver_pool
@@ -424,22 +426,23 @@ class Coordinator:
             risk = timed("risk", self.risk.run, cycle, market, state, self.carry, emit)
             signals = timed("signals", self.signals.run, market, state, emit)
             quality = timed("quality", self.quality.run, cycle, market, signals, emit)
+            due = timed("triggers", self.triggers.run, cycle, market, state, emit)
             overrides = tuple(state.overrides.values())
             coordinated = timed(
                 "coordination",
                 self.coordination.run,
-                cycle,
                 market,
                 signals,
                 quality.multipliers,
                 overrides,
+                due,
                 emit,
             )
             views.record_signals(signals.all, coordinated)
             allocated = timed(
                 "allocation",
                 self.allocation.run,
-                cycle,
+                due,
                 market,
                 state,
                 coordinated,

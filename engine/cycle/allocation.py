@@ -109,7 +109,7 @@ class AllocationStage:
 
     def run(
         self,
-        cycle: int,
+        due: Mapping[str, object],
         market: MarketClose,
         state: EngineState,
         coordinated: Coordinated,
@@ -117,9 +117,10 @@ class AllocationStage:
         carry: RiskCarry,
         emit: Emitter,
     ) -> AllocationResult:
-        # (position in the mandates, mandate): the position pins a portfolio to a solver worker.
-        due = [(k, m) for k, m in enumerate(self.mandates) if m.due(cycle)] if coordinated else []
-        if not due:
+        # ``due``: the portfolios the triggers stage found due at this close, as (position in
+        # the mandates, mandate): the position pins a portfolio to a solver worker.
+        sizing = [(k, m) for k, m in enumerate(self.mandates) if m.portfolio_id in due]
+        if not sizing or not coordinated:
             return AllocationResult(carry=carry)
         settled = _Settled(dict(carry.budget_scaling), dict(carry.sleeve_risk))
         # Each due portfolio sized, then settled (scaled, rounded, recorded), in mandate order.
@@ -127,7 +128,7 @@ class AllocationStage:
         # targets), which settling another portfolio does not change; so with a solver pool the
         # later portfolios' QPs are solved while the earlier ones settle, with the one-by-one
         # result.
-        calls = [(k, partial(self._size, m, market, state, coordinated, model)) for k, m in due]
+        calls = [(k, partial(self._size, m, market, state, coordinated, model)) for k, m in sizing]
         settle = partial(self._settle, settled, market, state, coordinated, model, emit)
         if self.solver_pool is None:
             for _, size in calls:

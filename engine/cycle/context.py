@@ -18,6 +18,7 @@ import numpy as np
 from engine.allocation.mandate import MandateAllocator
 from engine.allocation.sleeves import Sleeve
 from engine.model import Instrument, MarketTick
+from engine.rebalancing.triggers import TriggerPolicy
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.gate import Book
 from engine.risk.manager import RiskManager
@@ -84,7 +85,7 @@ class PortfolioMandate:
     coordinator: SignalCoordinator
     allocator: MandateAllocator
     order_generator: OrderGenerator
-    rebalance_every_days: int
+    triggers: TriggerPolicy
     initial_cash_usd: Decimal
     settlement_days: int = 1
     interest_rate_annual: float = 0.0
@@ -98,11 +99,6 @@ class PortfolioMandate:
     @property
     def long_short(self) -> bool:
         return self.allocator.long_short
-
-    def due(self, cycle: int) -> bool:
-        """Whether cycle number ``cycle`` (1 is the first) is one of the portfolio's rebalance
-        days: every ``rebalance_every_days`` cycles, from the first."""
-        return (cycle - 1) % self.rebalance_every_days == 0
 
     @cached_property
     def benchmark(self) -> np.ndarray:

@@ -39,13 +39,14 @@ class CoordinationStage:
 
     def run(
         self,
-        cycle: int,
         market: MarketClose,
         views: SignalViews,
         multipliers: Mapping[str, float],
         overrides: tuple[Override, ...],
+        due: Mapping[str, object],
         emit: Emitter,
     ) -> Coordinated:
+        """Every portfolio's view; the sleeves' and the conflicts of the portfolios ``due``."""
         if not views:
             return Coordinated()
         portfolios: dict[str, CoordinatedSignals] = {}
@@ -61,14 +62,14 @@ class CoordinationStage:
                 overrides=overrides,
             )
             coordinated = portfolios[mandate.portfolio_id] = coordinate(mandate.coordinator)
-            due = mandate.due(cycle)
-            if mandate.sleeves and due:
+            rebalancing = mandate.portfolio_id in due
+            if mandate.sleeves and rebalancing:
                 # Each sleeve reads its own sources; the portfolio's view above is what the
                 # Signals page and the impact assessment show.
                 sleeves[mandate.portfolio_id] = {
                     sleeve.sleeve_id: coordinate(sleeve.coordinator) for sleeve in mandate.sleeves
                 }
-            if due and coordinated.conflicts_total:
+            if rebalancing and coordinated.conflicts_total:
                 _emit_conflicts(mandate.portfolio_id, market, coordinated, emit)
         return Coordinated(portfolios, sleeves)
 

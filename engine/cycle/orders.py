@@ -36,7 +36,7 @@ class OrdersStage:
         for mandate in self.mandates:
             pid = mandate.portfolio_id
             target = targets.get(pid)
-            if target is None or not mandate.due(cycle):
+            if target is None:  # not due, or nothing to trade
                 continue
             if state.trading_state(pid) == "HALTED":
                 continue

@@ -17,6 +17,7 @@ from engine.assembly import build_mandates
 from engine.config import parse_config
 from engine.cycle.context import ENGINE_ACTOR, MarketClose, PortfolioMandate, Universe
 from engine.model import Event, Instrument, MarketTick
+from engine.rebalancing.triggers import Firing, calendar_firing
 from engine.risk.limits import make_limit
 from engine.risk.manager import RiskManager
 from engine.state.engine_state import CreatedOrder, EngineState, FilledOrder
@@ -67,6 +68,19 @@ initial_cash_usd = "50000"
 rebalance_every_days = 2
 {beta_extra}
 """
+
+
+def due_at(
+    cycle: int, the_mandates: tuple[PortfolioMandate, ...] | None = None
+) -> dict[str, tuple[Firing, ...]]:
+    """The portfolios whose calendar is due at cycle number ``cycle``, as the triggers stage
+    gives them."""
+    due = {}
+    for mandate in the_mandates or mandates():
+        firing = calendar_firing(mandate.triggers, cycle, TODAY, None)
+        if firing is not None:
+            due[mandate.portfolio_id] = (firing,)
+    return due
 
 
 def mandates(alpha_extra: str = "", beta_extra: str = "") -> tuple[PortfolioMandate, ...]:

@@ -21,6 +21,7 @@ from tests.unit.cycle_support import (
     UNIVERSE,
     Recorder,
     cost_model,
+    due_at,
     mandates,
     market_close,
     moving_window,
@@ -86,10 +87,11 @@ def _allocate(
     model: RiskModel | None = None,
     carry: RiskCarry | None = None,
 ) -> AllocationResult:
-    coordinated = CoordinationStage(UNIVERSE, the_mandates).run(cycle, close, VIEWS, {}, (), emit)
+    due = due_at(cycle, the_mandates)
+    coordinated = CoordinationStage(UNIVERSE, the_mandates).run(close, VIEWS, {}, (), due, emit)
     emit.clear()
     stage = AllocationStage(UNIVERSE, the_mandates, risk_manager(), cost_model())
-    return stage.run(cycle, close, state, coordinated, model, carry or RiskCarry(), emit)
+    return stage.run(due, close, state, coordinated, model, carry or RiskCarry(), emit)
 
 
 def test_on_a_due_day_target_weights_and_cash_add_up_to_one_within_max_weight() -> None:
@@ -138,7 +140,7 @@ def test_without_coordinated_views_nothing_is_allocated_and_the_carry_passes_on(
     carry = RiskCarry({"alpha": ("volatility", 0.5)})
     stage = AllocationStage(UNIVERSE, the_mandates, risk_manager(), cost_model())
 
-    result = stage.run(1, close, state, Coordinated(), None, carry, emit)
+    result = stage.run(due_at(1, the_mandates), close, state, Coordinated(), None, carry, emit)
 
     assert result.targets == {} and result.views == {}
     assert result.carry is carry

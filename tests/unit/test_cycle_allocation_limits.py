@@ -22,6 +22,7 @@ from tests.unit.cycle_support import (
     UNIVERSE,
     Recorder,
     cost_model,
+    due_at,
     holding,
     mandates,
     market_close,
@@ -68,10 +69,12 @@ def _allocate(
     close: MarketClose,
     model: RiskModel | None = None,
 ) -> AllocationResult:
-    coordinated = CoordinationStage(UNIVERSE, the_mandates).run(1, close, VIEWS, {}, (), emit)
+    coordinated = CoordinationStage(UNIVERSE, the_mandates).run(
+        close, VIEWS, {}, (), due_at(1, the_mandates), emit
+    )
     emit.clear()
     stage = AllocationStage(UNIVERSE, the_mandates, risk_manager(), cost_model())
-    return stage.run(1, close, state, coordinated, model, RiskCarry(), emit)
+    return stage.run(due_at(1, the_mandates), close, state, coordinated, model, RiskCarry(), emit)
 
 
 def _model(close: MarketClose) -> RiskModel:

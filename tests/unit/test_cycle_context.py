@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.cycle.context import current_weights, json_float, mandate_of
-from tests.unit.cycle_support import SYMBOLS, UNIVERSE, holding, mandates, opened_state
+from tests.unit.cycle_support import SYMBOLS, UNIVERSE, due_at, holding, mandates, opened_state
 
 
 def test_the_universe_lists_symbols_and_sectors_in_column_order() -> None:
@@ -19,8 +19,14 @@ def test_the_universe_lists_symbols_and_sectors_in_column_order() -> None:
 
 def test_a_mandate_is_due_every_rebalance_every_days_from_the_first_cycle() -> None:
     alpha, beta = mandates()
-    assert [alpha.due(c) for c in range(1, 5)] == [True, True, True, True]
-    assert [beta.due(c) for c in range(1, 6)] == [True, False, True, False, True]
+    assert [alpha.portfolio_id in due_at(c) for c in range(1, 5)] == [True, True, True, True]
+    assert [beta.portfolio_id in due_at(c) for c in range(1, 6)] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
     assert beta.universe.tolist() == [True, True, True, False]
     assert alpha.sources == ("momentum",)
     assert not alpha.long_short

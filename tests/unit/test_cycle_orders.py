@@ -21,6 +21,7 @@ from tests.unit.cycle_support import (
     TODAY,
     UNIVERSE,
     desk,
+    due_at,
     flat_close,
     holding,
     mandates,
@@ -51,7 +52,7 @@ def _coordinated() -> Coordinated:
     batch = SignalBatch("momentum", "1w", TODAY, score, np.ones(4))
     _, emit = opened_state()
     return CoordinationStage(UNIVERSE, mandates()).run(
-        1, flat_close(PRICES), SignalViews((batch,), (batch,)), {}, (), emit
+        flat_close(PRICES), SignalViews((batch,), (batch,)), {}, (), due_at(1), emit
     )
 
 
@@ -114,17 +115,6 @@ def test_a_halted_portfolio_makes_no_orders_and_keeps_what_is_working() -> None:
 
     assert made == {}
     assert emit.events == []
-
-
-def test_a_portfolio_not_due_makes_no_orders() -> None:
-    state, emit = opened_state()
-    made = OrdersStage(UNIVERSE, mandates()).run(
-        2, flat_close(PRICES), state, {"beta": _target("beta", [100, 0, 0, 0])}, emit
-    )
-    assert made == {}
-
-
-# -- gate -----------------------------------------------------------------------------------
 
 
 def test_the_gate_rejects_an_order_breaching_a_position_limit_and_names_it() -> None:

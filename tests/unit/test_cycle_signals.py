@@ -20,6 +20,7 @@ from tests.unit.cycle_support import (
     UNIVERSE,
     Recorder,
     business_days,
+    due_at,
     flat_close,
     mandates,
     market_close,
@@ -214,7 +215,7 @@ def test_conflicts_are_recorded_only_on_the_portfolios_rebalance_days() -> None:
     stage = CoordinationStage(UNIVERSE, mandates())
     close = flat_close(PRICES)
 
-    first = stage.run(1, close, _conflicting_views(), {}, (), emit)
+    first = stage.run(close, _conflicting_views(), {}, (), due_at(1), emit)
     (conflict,) = emit.of("SignalConflictsResolved")
     assert conflict.portfolio_id == "beta"  # alpha has one source: nothing to resolve
     payload = conflict.payload
@@ -225,11 +226,13 @@ def test_conflicts_are_recorded_only_on_the_portfolios_rebalance_days() -> None:
     assert set(first.portfolios) == {"alpha", "beta"}
     emit.clear()
 
-    second = stage.run(2, close, _conflicting_views(), {}, (), emit)  # beta rebalances every 2
+    second = stage.run(
+        close, _conflicting_views(), {}, (), due_at(2), emit
+    )  # beta rebalances every 2
     assert emit.events == []
     assert second.portfolios["beta"].conflicts_total == 1  # still coordinated, not recorded
 
-    stage.run(3, close, _conflicting_views(), {}, (), emit)
+    stage.run(close, _conflicting_views(), {}, (), due_at(3), emit)
     assert [e.portfolio_id for e in emit.of("SignalConflictsResolved")] == ["beta"]
 
 
@@ -237,8 +240,10 @@ def test_the_blend_weighs_sources_by_their_quality_multipliers() -> None:
     _, emit = opened_state()
     stage = CoordinationStage(UNIVERSE, mandates())
 
-    plain = stage.run(2, flat_close(PRICES), _conflicting_views(), {}, (), emit)
-    weighted = stage.run(2, flat_close(PRICES), _conflicting_views(), {"momentum": 2.0}, (), emit)
+    plain = stage.run(flat_close(PRICES), _conflicting_views(), {}, (), due_at(2), emit)
+    weighted = stage.run(
+        flat_close(PRICES), _conflicting_views(), {"momentum": 2.0}, (), due_at(2), emit
+    )
 
     # Confidence blend: sum(w c s) / sum(w c), every confidence 1.
     assert plain.portfolios["beta"].score[0] == pytest.approx((0.8 - 0.6) / 2)
@@ -251,7 +256,7 @@ def test_each_portfolio_sees_only_its_universe_and_its_overrides() -> None:
     stage = CoordinationStage(UNIVERSE, mandates())
     veto = Override("ovr-1", "veto", "alpha", "AAA", 0.0, 0.0, None, "pm", "test")
 
-    result = stage.run(2, flat_close(PRICES), _conflicting_views(), {}, (veto,), emit)
+    result = stage.run(flat_close(PRICES), _conflicting_views(), {}, (veto,), due_at(2), emit)
 
     alpha, beta = result.portfolios["alpha"], result.portfolios["beta"]
     assert alpha.score[0] == 0.0 and alpha.vetoed is not None and alpha.vetoed[0]
@@ -264,7 +269,7 @@ def test_each_portfolio_sees_only_its_universe_and_its_overrides() -> None:
 def test_no_views_coordinate_nothing() -> None:
     _, emit = opened_state()
     result = CoordinationStage(UNIVERSE, mandates()).run(
-        1, flat_close(PRICES), SignalViews(), {}, (), emit
+        flat_close(PRICES), SignalViews(), {}, (), due_at(1), emit
     )
     assert not result
     assert emit.events == []

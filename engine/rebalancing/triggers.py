@@ -1,0 +1,158 @@
+"""When a portfolio rebalances: its triggers, combinable, each firing with its cause.
+
+- **calendar**: every ``every_days`` cycles from the first (``every_n_days``, the default), or
+  on the first trading day of each week, month or quarter (``weekly``, ``monthly``,
+  ``quarterly``), or every day (``daily``); ``none`` leaves it to the other triggers;
+- **drift** (``drift_absolute``, ``drift_relative``): a name's weight has moved at least the
+  band from its last target, in weight (``|w - t| >= band``) or relative to its target
+  (``|w - t| >= band x |t|``, for names with a target; a name the target does not hold is for
+  the absolute band). A drift exactly at the band's edge fires;
+- **sector drift** (``sector_drift_absolute``): a sector's total weight has moved at least the
+  band from its target's;
+- **risk breach** (``on_risk_breach``): a risk limit of the portfolio was breached at this close;
+- **manual**: a portfolio manager asked for one (the ``RequestRebalance`` command).
+
+Drift is measured at the close, on the holdings marked at it, against the last target
+(``TargetWeightsSet``); before the first target only the calendar and manual requests fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+CALENDARS = ("every_n_days", "daily", "weekly", "monthly", "quarterly", "none")
+# A drift this close to its band's edge counts as at the edge: weights are products and
+# quotients of decimal prices and shares, so an edge drift may land a rounding error short.
+EDGE_TOLERANCE = 1e-12
+# The names a drift firing's detail lists at most (the count says how many there were).
+NAMES_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerPolicy:
+    calendar: str = "every_n_days"
+    every_days: int = 1
+    drift_absolute: float | None = None
+    drift_relative: float | None = None
+    sector_drift_absolute: float | None = None
+    on_risk_breach: bool = False
+
+    def __post_init__(self) -> None:
+        if self.calendar not in CALENDARS:
+            raise ValueError(f"calendar: {self.calendar!r} is not one of {', '.join(CALENDARS)}")
+        if self.every_days < 1:
+            raise ValueError(f"every_days: {self.every_days} must be at least 1")
+        for name in ("drift_absolute", "drift_relative", "sector_drift_absolute"):
+            band = getattr(self, name)
+            if band is not None and not band > 0:
+                raise ValueError(f"{name}: {band} must be above 0 (leave it out for no band)")
+
+    @property
+    def watches_drift(self) -> bool:
+        return any(
+            band is not None
+            for band in (self.drift_absolute, self.drift_relative, self.sector_drift_absolute)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One trigger that fired: ``trigger`` (calendar, drift, sector_drift, risk_breach,
+    manual) and what it saw."""
+
+    trigger: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"trigger": self.trigger, "detail": self.detail}
+
+
+def calendar_firing(
+    policy: TriggerPolicy, cycle: int, today: date, previous_day: date | None
+) -> Firing | None:
+    """The calendar's firing at cycle number ``cycle`` (1 is the first) on ``today``, the last
+    trading day before being ``previous_day`` (None on the first)."""
+    kind = policy.calendar
+    if kind == "none":
+        return None
+    if kind == "every_n_days":
+        if (cycle - 1) % policy.every_days:
+            return None
+        return Firing("calendar", f"every {policy.every_days} trading day(s)")
+    if kind == "daily":
+        return Firing("calendar", "daily")
+    if previous_day is not None and _period(kind, today) == _period(kind, previous_day):
+        return None
+    return Firing("calendar", f"first trading day of the {kind[:-2]}")
+
+
+def _period(kind: str, day: date) -> tuple[int, int]:
+    if kind == "weekly":
+        iso = day.isocalendar()
+        return iso.year, iso.week
+    if kind == "monthly":
+        return day.year, day.month
+    return day.year, (day.month - 1) // 3  # quarterly
+
+
+def drift_firings(
+    policy: TriggerPolicy,
+    current: np.ndarray,
+    target: np.ndarray,
+    symbols: Sequence[str],
+    sectors: Sequence[str],
+) -> list[Firing]:
+    """The drift bands' firings: ``current`` and ``target`` are weights of NAV per name."""
+    firings = []
+    drift = np.abs(current - target)
+    if policy.drift_absolute is not None:
+        beyond = np.flatnonzero(drift >= policy.drift_absolute - EDGE_TOLERANCE)
+        if len(beyond):
+            firings.append(
+                Firing(
+                    "drift",
+                    _names(beyond, current, target, symbols)
+                    + f" (absolute band {policy.drift_absolute:.2%})",
+                )
+            )
+    if policy.drift_relative is not None:
+        band = policy.drift_relative * np.abs(target)
+        beyond = np.flatnonzero((target != 0) & (drift >= band - EDGE_TOLERANCE))
+        if len(beyond):
+            firings.append(
+                Firing(
+                    "drift",
+                    _names(beyond, current, target, symbols)
+                    + f" (relative band {policy.drift_relative:.0%} of the target)",
+                )
+            )
+    if policy.sector_drift_absolute is not None and len(sectors):
+        names = sorted(set(sectors))
+        codes = np.array([names.index(s) for s in sectors])
+        gap = np.abs(
+            np.bincount(codes, current, len(names)) - np.bincount(codes, target, len(names))
+        )
+        beyond = np.flatnonzero(gap >= policy.sector_drift_absolute - EDGE_TOLERANCE)
+        if len(beyond):
+            shown = ", ".join(f"{names[k]} {gap[k]:.2%}" for k in beyond[:NAMES_SHOWN])
+            firings.append(
+                Firing(
+                    "sector_drift",
+                    f"{len(beyond)} sector(s) off their target: {shown} (band "
+                    f"{policy.sector_drift_absolute:.2%})",
+                )
+            )
+    return firings
+
+
+def _names(
+    beyond: np.ndarray, current: np.ndarray, target: np.ndarray, symbols: Sequence[str]
+) -> str:
+    shown = ", ".join(
+        f"{symbols[i]} {current[i]:.2%} vs {target[i]:.2%}" for i in beyond[:NAMES_SHOWN]
+    )
+    return f"{len(beyond)} name(s) off their target: {shown}"
