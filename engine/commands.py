@@ -248,6 +248,25 @@ class SetWeightOverride(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class RequestRebalance(Command):
+    """A portfolio manager asks for a rebalance of one portfolio at the next close, whatever its
+    calendar and bands say (the manual trigger, docs/rebalancing.md); the engine answers on
+    ``reply`` with the request's event payload."""
+
+    portfolio_id: str = ""
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.portfolio_id:
+            raise ValueError("RequestRebalance.portfolio_id: name the portfolio")
+        _require_reason(self)
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id}
+
+
+@dataclass(frozen=True, slots=True)
 class LiftWeightOverride(Command):
     """Ends a weight override; the engine answers on ``reply``."""
 

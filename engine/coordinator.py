@@ -43,6 +43,7 @@ from engine.commands import (
     LiftOverride,
     LiftWeightOverride,
     Pause,
+    RequestRebalance,
     RestartFrom,
     Resume,
     SetOverride,
@@ -56,7 +57,7 @@ from engine.commands import (
 from engine.cycle.allocation import AllocationStage
 from engine.cycle.context import PortfolioMandate, RiskCarry, Universe
 from engine.cycle.coordination import CoordinationStage
-from engine.cycle.desks import RiskDesk, TradingDesk, WeightDesk
+from engine.cycle.desks import RebalanceDesk, RiskDesk, TradingDesk, WeightDesk
 from engine.cycle.execution import ExecutionStage
 from engine.cycle.gate import GateStage
 from engine.cycle.interest import InterestStage
@@ -220,6 +221,7 @@ class Coordinator:
         )
         weights = WeightDesk(universe, mandates, self.state, emit)
         trading = TradingDesk(mandates, self.state, emit)
+        rebalances = RebalanceDesk(mandates, self.state, emit)
         risk = RiskDesk(mandates, self.state, emit, self.risk, self.gate, latest_close)
         # Every command the engine answers, and who owns it: one line each.
         self.commands = CommandRouter()
@@ -228,6 +230,7 @@ class Coordinator:
         self.commands.register(LiftOverride, signal_desk.lift_override)
         self.commands.register(SetWeightOverride, weights.set_override)
         self.commands.register(LiftWeightOverride, weights.lift_override)
+        self.commands.register(RequestRebalance, rebalances.request)
         self.commands.register(CancelOrder, trading.cancel)
         self.commands.register(SetTradingState, trading.set_state)
         self.commands.register(SetRiskLimit, risk.set_limit)

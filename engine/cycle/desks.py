@@ -2,6 +2,7 @@
 
 - ``WeightDesk``: ``SetWeightOverride`` / ``LiftWeightOverride`` (what the allocation pins or
   leaves out);
+- ``RebalanceDesk``: ``RequestRebalance`` (the manual rebalance trigger);
 - ``TradingDesk``: ``CancelOrder`` / ``SetTradingState`` (working orders and trading states);
 - ``RiskDesk``: ``SetRiskLimit`` / ``AcknowledgeAlert`` (limits, re-checking the working orders
   under a changed limit, and alerts).
@@ -20,6 +21,7 @@ from engine.commands import (
     AcknowledgeAlert,
     CancelOrder,
     LiftWeightOverride,
+    RequestRebalance,
     SetRiskLimit,
     SetTradingState,
     SetWeightOverride,
@@ -93,6 +95,28 @@ class WeightDesk:
             )
         payload: dict[str, object] = {"instrument": command.symbol, "reason": command.reason}
         self.emit("WeightOverrideLifted", payload, command.portfolio_id, actor=command.actor)
+        return payload
+
+
+class RebalanceDesk:
+    """``RequestRebalance``: the manual trigger, fired at the next close (``RebalanceRequested``;
+    the triggers stage's ``RebalanceTriggered`` answers it)."""
+
+    def __init__(
+        self, mandates: tuple[PortfolioMandate, ...], state: EngineState, emit: Emitter
+    ) -> None:
+        self.mandates = mandates
+        self.state = state
+        self.emit = emit
+
+    def request(self, command: RequestRebalance) -> dict[str, object]:
+        mandate_of(self.mandates, command.portfolio_id)
+        market_date = self.state.market_date
+        payload: dict[str, object] = {
+            "reason": command.reason,
+            "market_date": market_date.isoformat() if market_date else None,
+        }
+        self.emit("RebalanceRequested", payload, command.portfolio_id, actor=command.actor)
         return payload
 
 

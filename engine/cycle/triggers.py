@@ -1,9 +1,10 @@
 """The rebalance triggers stage: which portfolios rebalance at this close, and why.
 
 Each portfolio's triggers (engine/rebalancing/triggers.py: calendar, drift bands, a risk breach
-at this close) are checked after the risk stage has marked the close. A portfolio due for any
-reason is recorded with every trigger that fired (``RebalanceTriggered``); the coordination of
-its sleeves, the allocation and the orders follow for the portfolios due only.
+at this close, a manager's request) are checked after the risk stage has marked the close. A
+portfolio due for any reason is recorded with every trigger that fired (``RebalanceTriggered``,
+which also answers a pending request); the coordination of its sleeves, the allocation and the
+orders follow for the portfolios due only.
 
 Keeps no state of its own: the last target and the alerts are the engine state's.
 """
@@ -69,6 +70,9 @@ class TriggerStage:
             )
         if policy.on_risk_breach:
             fired.append(_breach(state, pid, market.today.isoformat()))
+        request = state.rebalance_requests.get(pid)
+        if request is not None:
+            fired.append(Firing("manual", f"asked for by {request['actor']}: {request['reason']}"))
         return tuple(f for f in fired if f is not None)
 
 

@@ -99,6 +99,8 @@ class EngineState:
         # A manager's weight pins/exclusions and each sleeve's last weights, per portfolio.
         self.weight_overrides: dict[str, dict[str, dict[str, Any]]] = {}
         self.sleeve_targets: dict[str, dict[str, dict[str, float]]] = {}
+        # A manager's rebalance requests not yet answered by a rebalance, per portfolio.
+        self.rebalance_requests: dict[str, dict[str, Any]] = {}
         self.events_applied = 0
         # Replay restarts so far, and the trading day the latest one started the feed on.
         self.restarts = 0
@@ -266,6 +268,16 @@ class EngineState:
             "set_on": p.get("market_date"),
         }
 
+    def _rebalance_requested(self, event: Event) -> None:
+        self.rebalance_requests[event.portfolio_id or ""] = {
+            "actor": event.actor,
+            "reason": event.payload["reason"],
+            "market_date": event.payload.get("market_date"),
+        }
+
+    def _rebalance_triggered(self, event: Event) -> None:
+        self.rebalance_requests.pop(event.portfolio_id or "", None)
+
     def _weight_override_lifted(self, event: Event) -> None:
         self.weight_overrides.get(event.portfolio_id or "", {}).pop(
             event.payload["instrument"], None
@@ -388,6 +400,7 @@ class EngineState:
             "sleeve_targets": {
                 pid: self.sleeve_targets[pid] for pid in sorted(self.sleeve_targets)
             },
+            "rebalance_requests": dict(sorted(self.rebalance_requests.items())),
             "events_applied": self.events_applied,
             "restarts": self.restarts,
             "replay_start": self.replay_start.isoformat() if self.replay_start else None,
@@ -450,6 +463,10 @@ class EngineState:
         state.sleeve_targets = {
             pid: {sleeve: dict(w) for sleeve, w in by_sleeve.items()}
             for pid, by_sleeve in data["sleeve_targets"].items()
+        }
+        # Absent from snapshots written before manual rebalances: none was pending.
+        state.rebalance_requests = {
+            pid: dict(r) for pid, r in data.get("rebalance_requests", {}).items()
         }
         state.events_applied = int(data["events_applied"])
         # Absent from snapshots written before replays could restart: none had restarted.
@@ -649,5 +666,7 @@ _HANDLERS = {
     "OverrideExpired": EngineState._override_expired,
     "WeightOverrideSet": EngineState._weight_override_set,
     "WeightOverrideLifted": EngineState._weight_override_lifted,
+    "RebalanceRequested": EngineState._rebalance_requested,
+    "RebalanceTriggered": EngineState._rebalance_triggered,
     "ReplayRestarted": EngineState._replay_restarted,
 }

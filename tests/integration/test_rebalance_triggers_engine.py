@@ -1,0 +1,106 @@
+"""Rebalance triggers in the running engine: a manager's request fires at the next close, once,
+and is audited; drift bands rebalance between calendar days."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.assembly import build_engine
+from engine.commands import RequestRebalance
+from engine.config import parse_config
+from engine.state.engine_state import EngineState
+from tests.support import SIGNALS_CONFIG
+
+# Both portfolios rebalance every 20 cycles from the first (cycles 1, 21, 41, ...).
+EVERY_20 = "rebalance_every_days = 20\n"
+
+
+def _config(extra: str = "") -> str:
+    text = SIGNALS_CONFIG.format(days=80, snapshot_every=20_000)
+    return text.replace('id = "guarded"\n', 'id = "guarded"\n' + EVERY_20 + extra).replace(
+        'id = "follow"\n', 'id = "follow"\n' + EVERY_20
+    )
+
+
+def test_a_request_rebalances_at_the_next_close_once(tmp_path: Path) -> None:
+    parts = build_engine(parse_config(_config(), "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    coordinator = parts.coordinator
+    coordinator.start({"mode": "test"})
+    ticks = iter(coordinator.resume(parts.feed))
+    for _ in range(25):  # past the calendar's rebalance at cycle 21
+        coordinator.run_cycle(next(ticks))
+    store = parts.store
+    before = len(store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=100))
+    with pytest.raises(ValueError, match="portfolio"):
+        coordinator.apply(RequestRebalance("pm", "inflows", portfolio_id="nope"))
+    with pytest.raises(ValueError, match=r"RequestRebalance.reason: say why"):
+        RequestRebalance("pm", " ", portfolio_id="guarded")
+    answer = coordinator.apply(RequestRebalance("pm", "new mandate", portfolio_id="guarded"))
+    assert answer["reason"] == "new mandate"
+    coordinator.run_cycle(next(ticks))  # cycle 26: not a calendar day
+    (triggered,) = store.query(portfolio_id="guarded", event_type="RebalanceTriggered", limit=1)
+    assert triggered.payload["triggers"] == [
+        {"trigger": "manual", "detail": "asked for by pm: new mandate"}
+    ]
+    targets = store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=100)
+    assert len(targets) == before + 1
+    assert targets[0].payload["market_date"] == triggered.payload["market_date"]
+    # The other portfolio was not asked: no rebalance off its calendar.
+    assert (
+        store.query(portfolio_id="follow", event_type="RebalanceTriggered", limit=1)[0].payload[
+            "triggers"
+        ][0]["trigger"]
+        == "calendar"
+    )
+    # Answered once: the next close is not due again.
+    coordinator.run_cycle(next(ticks))
+    assert len(store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=100)) == (
+        before + 1
+    )
+    (request,) = store.query(portfolio_id="guarded", event_type="RebalanceRequested", limit=5)
+    assert request.actor == "pm"
+
+
+def test_a_pending_request_survives_a_snapshot() -> None:
+    from datetime import UTC, datetime
+
+    from engine.model import Event
+
+    state = EngineState()
+    state.apply(
+        Event(
+            "e1", "RebalanceRequested", datetime(2024, 1, 2, tzinfo=UTC), "pm", {"reason": "x"}, "p"
+        )
+    )
+    restored = EngineState.from_dict(state.to_dict())
+    assert restored.rebalance_requests == {"p": {"actor": "pm", "reason": "x", "market_date": None}}
+
+
+def test_a_drift_band_rebalances_between_calendar_days(tmp_path: Path) -> None:
+    # The last portfolio, guarded, gets the band: 2% of NAV off a name's target.
+    config = _config() + "\n[portfolios.rebalancing]\ndrift_absolute = 0.02\n"
+    parts = build_engine(parse_config(config, "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    coordinator = parts.coordinator
+    coordinator.start({"mode": "test"})
+    for tick in coordinator.resume(parts.feed):
+        coordinator.run_cycle(tick)
+    triggered = parts.store.query(
+        portfolio_id="guarded", event_type="RebalanceTriggered", limit=100
+    )
+    drifted = [e for e in triggered if {t["trigger"] for t in e.payload["triggers"]} == {"drift"}]
+    assert drifted, "the band never fired between calendar days"
+    targets = parts.store.query(portfolio_id="guarded", event_type="TargetWeightsSet", limit=100)
+    set_on = {e.payload["market_date"] for e in targets}
+    for event in drifted:
+        assert event.payload["market_date"] in set_on  # each firing rebalanced
+        (detail,) = [t["detail"] for t in event.payload["triggers"]]
+        assert detail.endswith("(absolute band 2.00%)")
+        # Each name shown is at least the band off its target (as shown, to 0.01%).
+        for shown in detail.split(": ", 1)[1].rsplit(" (", 1)[0].split(", "):
+            _, held, _, target = shown.split()
+            assert abs(float(held[:-1]) - float(target[:-1])) >= 1.995
+    # The follow portfolio has no band: it rebalances on its calendar only.
+    follow = parts.store.query(portfolio_id="follow", event_type="RebalanceTriggered", limit=100)
+    assert {t["trigger"] for e in follow for t in e.payload["triggers"]} == {"calendar"}
