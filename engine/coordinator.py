@@ -96,6 +96,7 @@ STAGES = (
     "risk",
     "signals",
     "quality",
+    "triggers",
     "coordination",
     "allocation",
     "orders",
