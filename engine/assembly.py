@@ -32,6 +32,7 @@ from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
 from engine.performance.latency import limit_blas_threads
+from engine.rebalancing.tax import TaxRules
 from engine.rebalancing.triggers import TriggerPolicy
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.manager import RiskManager
@@ -223,6 +224,7 @@ def build_mandates(
                 portfolio.cash.interest_rate_annual,
                 build_sleeves(config, portfolio),
                 build_sleeve_budgeting(portfolio),
+                TaxRules(**portfolio.tax.model_dump()),
             )
         )
     return tuple(mandates)

@@ -350,6 +350,16 @@ class RebalancingConfig(_Strict):
     on_risk_breach: bool = False
 
 
+class TaxConfig(_Strict):
+    """Tax lots and rates (engine/rebalancing/tax.py): the order a sale relieves lots in, the
+    short- and long-term rates of the tax estimate, and the holding period to long-term."""
+
+    lot_method: Literal["fifo", "lifo", "hifo", "min_tax"] = "fifo"
+    short_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.37
+    long_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.20
+    long_term_after_days: Annotated[int, Field(ge=0)] = 365
+
+
 class PortfolioConfig(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     name: Annotated[str, Field(min_length=1)]
@@ -363,6 +373,7 @@ class PortfolioConfig(_Strict):
     initial_cash_usd: Annotated[Decimal, Field(gt=0)] = Decimal("1000000")
     rebalance_every_days: Annotated[int, Field(ge=1)] = 1
     rebalancing: RebalancingConfig = RebalancingConfig()
+    tax: TaxConfig = TaxConfig()
     min_trade_weight: Annotated[float, Field(ge=0, lt=1)] = 0.002
     cash: CashConfig = CashConfig()
     # Risk limits may be set for all of a tenant's portfolios at once.

@@ -76,6 +76,7 @@ from engine.cycle.triggers import TriggerStage
 from engine.events.bus import EventBus
 from engine.model import CycleReport, Instrument, MarketTick, to_cash
 from engine.performance.latency import collect_between_cycles
+from engine.rebalancing.tax import TaxRules
 from engine.risk.manager import RiskManager
 from engine.risk.scenarios import Scenario
 from engine.signals.intake import SignalIntake
@@ -107,6 +108,12 @@ STAGES = (
 )
 
 __all__ = ["STAGES", "Coordinator", "CoordinatorRunner", "PortfolioMandate"]
+
+
+def _tax_fields(rules: TaxRules) -> dict[str, object]:
+    """A portfolio's lot method and tax rates as its opening records them (none: the default
+    first-in, first-out, as logs from before lot methods have it)."""
+    return {"tax": rules.to_dict()} if rules != TaxRules() else {}
 
 
 class Coordinator:
@@ -283,6 +290,7 @@ class Coordinator:
                         "name": mandate.name,
                         "initial_cash_usd": str(to_cash(mandate.initial_cash_usd)),
                         "allow_short": mandate.long_short,
+                        **_tax_fields(mandate.tax),
                     },
                     mandate.portfolio_id,
                 )
@@ -344,6 +352,7 @@ class Coordinator:
                     pid: {
                         "initial_cash_usd": str(self.state.initial_cash_usd[pid]),
                         "allow_short": self.ledger.allows_short(pid),
+                        **_tax_fields(self.ledger.tax_rules(pid)),
                     }
                     for pid in sorted(self.state.initial_cash_usd)
                 },

@@ -18,6 +18,7 @@ import numpy as np
 from engine.allocation.mandate import MandateAllocator
 from engine.allocation.sleeves import Sleeve
 from engine.model import Instrument, MarketTick
+from engine.rebalancing.tax import TaxRules
 from engine.rebalancing.triggers import TriggerPolicy
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.gate import Book
@@ -91,6 +92,7 @@ class PortfolioMandate:
     interest_rate_annual: float = 0.0
     sleeves: tuple[Sleeve, ...] = ()
     sleeve_budgeting: SleeveBudgeting | None = None
+    tax: TaxRules = field(default_factory=TaxRules)
 
     @property
     def sources(self) -> tuple[str, ...]:

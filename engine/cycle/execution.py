@@ -154,6 +154,11 @@ class ExecutionStage:
                 "market_date": market_date,
                 "settlement_date": settle_dates[order.portfolio_id],
             }
+            # The lots it closes, with their gains and terms (the ledger books the same when
+            # the event is folded, before the next fill is looked at).
+            reliefs = ledger.relief(fill)
+            if reliefs:
+                payload["lots"] = [relief.to_dict() for relief in reliefs]
             quality = None
             if filled:
                 quality = ending.pop(order.order_id).quality

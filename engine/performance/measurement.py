@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,7 @@ from engine.performance.sleeves import SleeveTargets, sleeve_attribution
 from engine.performance.sources import source_attribution
 from engine.performance.targets import RecordedTarget
 from engine.performance.unconstrained import unconstrained_targets
+from engine.rebalancing.tax import LONG_TERM, SHORT_TERM, TaxRules, year_tax
 
 FILL_FIELDS = ("date", "symbol", "signed_shares")
 
@@ -68,6 +71,8 @@ class PortfolioRun:
     sleeve_targets: tuple[SleeveTargets, ...] = ()
     # Its rebalances: the allocator's weights, the target and its lineage.
     targets: tuple[RecordedTarget, ...] = ()
+    # Each lot its fills closed: trade date, term ("short"/"long"), gain (USD).
+    realised_gains: tuple[tuple[date, str, Decimal], ...] = ()
 
 
 def price_frame(history: PriceHistory) -> pd.DataFrame:
@@ -160,6 +165,7 @@ class PortfolioAnalysis:
     source_attribution: dict[str, object]
     decision_attribution: dict[str, object]
     cost_drag_annual: float | None
+    realised_tax: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """The portfolio's entry in ``metrics.json``."""
@@ -176,6 +182,7 @@ class PortfolioAnalysis:
             "sleeve_attribution": self.sleeve_attribution,
             "source_attribution": self.source_attribution,
             "decision_attribution": self.decision_attribution,
+            "realised_gains_and_tax": self.realised_tax,
             "yearly_returns": _rounded(calendar_returns(self.returns, "year")),
             "benchmark_yearly_returns": _rounded(calendar_returns(self.benchmark.returns, "year")),
             "monthly_returns": _rounded(calendar_returns(self.returns, "month")),
@@ -241,7 +248,22 @@ def analyse(
         ),
         # Trading costs a year as a fraction of the average NAV: what trading took off return.
         run.cost_usd / average_nav / years if average_nav > 0 else None,
+        realised_tax(run),
     )
+
+
+def realised_tax(run: PortfolioRun) -> dict[str, dict[str, str]]:
+    """By calendar year: the realised short- and long-term gains of the lots the fills closed,
+    and the tax estimate at the portfolio's rates (engine/rebalancing/tax.py)."""
+    rules = TaxRules(**run.portfolio.tax.model_dump())
+    by_year: dict[int, dict[str, Decimal]] = {}
+    for day, term, gain in run.realised_gains:
+        year = by_year.setdefault(day.year, {SHORT_TERM: Decimal(0), LONG_TERM: Decimal(0)})
+        year[term] += gain
+    return {
+        str(year): year_tax(gains[SHORT_TERM], gains[LONG_TERM], rules).to_dict()
+        for year, gains in sorted(by_year.items())
+    }
 
 
 def statistical_factor_attribution(

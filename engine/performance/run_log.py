@@ -60,6 +60,8 @@ class RunLog:
         # date, portfolio, nav_usd, cash_usd: as recorded, text.
         self.nav_rows: list[tuple[str, str, str, str]] = []
         self.fill_rows: list[tuple[object, ...]] = []  # FILL_COLUMNS
+        # Each lot a fill closed: market date, portfolio, term, gain (USD).
+        self.realised_rows: list[tuple[str, str, str, Decimal]] = []
         self.cycles = 0
         self.failed_cycles = 0
         self.first_date: str | None = None
@@ -116,6 +118,15 @@ class RunLog:
                     p["commission_usd"],
                 )
             )
+            for lot in p.get("lots", ()):
+                self.realised_rows.append(
+                    (
+                        p["market_date"],
+                        str(event.portfolio_id),
+                        lot["term"],
+                        Decimal(lot["gain_usd"]),
+                    )
+                )
         elif (event.type == "OrderRejected" and p.get("check") == "pre-trade") or (
             event.type == "OrderCreated" and "risk_check" in p
         ):
@@ -221,6 +232,20 @@ class RunLog:
         sleeves = tuple(t for t in self.sleeve_targets.get(pid, ()) if t[0] <= last_day)
         targets = in_force(self.targets.get(pid, ()), nav.index[0].date() if len(nav) else None)
         targets = tuple(t for t in targets if t.market_date <= last_day)
+        first = str(nav.index[0].date()) if len(nav) else last
+        realised = tuple(
+            (date.fromisoformat(day), term, gain)
+            for day, gain_pid, term, gain in self.realised_rows
+            if gain_pid == pid and first <= day <= last
+        )
         return PortfolioRun(
-            portfolio, nav, opening, float(cost), turnover.annual_turnover, fills, sleeves, targets
+            portfolio,
+            nav,
+            opening,
+            float(cost),
+            turnover.annual_turnover,
+            fills,
+            sleeves,
+            targets,
+            realised,
         )

@@ -41,6 +41,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from engine.model import Event, Fill, Order, Side
+from engine.rebalancing.tax import TaxRules
 from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
 from engine.state.ledger import Ledger
@@ -575,7 +576,12 @@ def open_in_ledger(ledger: Ledger, opening: dict[str, Any]) -> str:
         raise ValueError(
             f"PortfolioOpened {pid}: allow_short {allow_short!r} must be true or false"
         )
-    ledger.open_portfolio(pid, Decimal(opening["initial_cash_usd"]), allow_short=allow_short)
+    ledger.open_portfolio(
+        pid,
+        Decimal(opening["initial_cash_usd"]),
+        allow_short=allow_short,
+        tax=TaxRules.from_dict(opening.get("tax")),
+    )
     return pid
 
 

@@ -6,7 +6,8 @@ dollars. The ledger changes only through ``open_portfolio``, ``apply``, ``settle
 rebuilt from the event log are the same computation.
 
 **Tax lots.** A fill that adds to a position opens a tax lot keyed by its fill id; a fill that
-reduces one relieves lots first-in, first-out and books the realised P&L, gross of commissions
+reduces one relieves lots in the order of the portfolio's lot method (first-in, first-out by
+default; engine/rebalancing/tax.py) and books the realised P&L, gross of commissions
 (commissions are charged to cash when paid):
 
 - selling long lots: ``sum((sell price - lot price) * shares)``;
@@ -43,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from engine.model import CENT, Fill, Position, Side, to_cash, to_price
+from engine.rebalancing.tax import OpenLot, TaxRules, relief_order
 
 _LONG, _SHORT = "LONG", "SHORT"
 
@@ -67,6 +69,29 @@ class TaxLot:
         return -self.quantity_shares if self.short else self.quantity_shares
 
 
+@dataclass(frozen=True, slots=True)
+class LotRelief:
+    """Shares of one lot a fill closed: the gain (exact, USD; negative a loss) and its term
+    (``short`` or ``long``, engine/rebalancing/tax.py)."""
+
+    lot_id: str
+    quantity_shares: int
+    price_usd: Decimal  # the lot's, per share
+    acquired: date
+    gain_usd: Decimal
+    term: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "lot_id": self.lot_id,
+            "quantity_shares": self.quantity_shares,
+            "price_usd": str(self.price_usd),
+            "acquired": self.acquired.isoformat(),
+            "gain_usd": str(self.gain_usd),
+            "term": self.term,
+        }
+
+
 @dataclass
 class PortfolioBook:
     portfolio_id: str
@@ -78,6 +103,7 @@ class PortfolioBook:
     interest_income_usd: Decimal = Decimal("0.00")
     # settlement date -> net cash movement (USD) booked on the trade date but not yet settled
     pending_settlement_usd: dict[date, Decimal] = field(default_factory=dict)
+    tax: TaxRules = field(default_factory=TaxRules)
 
 
 class Ledger:
@@ -95,14 +121,20 @@ class Ledger:
             self.open_portfolio(pid, cash, allow_short=allow_short)
 
     def open_portfolio(
-        self, portfolio_id: str, cash_usd: Decimal, *, allow_short: bool = False
+        self,
+        portfolio_id: str,
+        cash_usd: Decimal,
+        *,
+        allow_short: bool = False,
+        tax: TaxRules | None = None,
     ) -> None:
+        """``tax``: its lot method and tax rates (first-in, first-out by default)."""
         if portfolio_id in self._books:
             raise LedgerError(f"portfolio_id {portfolio_id!r} is already open")
         if cash_usd < 0:
             raise LedgerError(f"portfolio {portfolio_id}: opening cash USD {cash_usd} is negative")
         self._books[portfolio_id] = PortfolioBook(
-            portfolio_id, to_cash(cash_usd), allow_short=allow_short
+            portfolio_id, to_cash(cash_usd), allow_short=allow_short, tax=tax or TaxRules()
         )
 
     @property
@@ -111,6 +143,9 @@ class Ledger:
 
     def allows_short(self, portfolio_id: str) -> bool:
         return self._books[portfolio_id].allow_short
+
+    def tax_rules(self, portfolio_id: str) -> TaxRules:
+        return self._books[portfolio_id].tax
 
     def cash_usd(self, portfolio_id: str) -> Decimal:
         """Trade-date cash: every applied fill has moved it, settled or not."""
@@ -208,7 +243,9 @@ class Ledger:
         closing = min(fill.quantity_shares, abs(held)) if held * signed < 0 else 0
         opening = fill.quantity_shares - closing
         if closing:
-            book.realised_pnl_usd += self._relieve_fifo(book, fill, closing)
+            reliefs = self._relief(book, fill, closing)
+            book.realised_pnl_usd += to_cash(sum((r.gain_usd for r in reliefs), Decimal(0)))
+            self._close(book, fill.symbol, reliefs)
         if opening:
             book.lots.setdefault(fill.symbol, []).append(
                 TaxLot(
@@ -216,24 +253,59 @@ class Ledger:
                 )
             )
 
+    def relief(self, fill: Fill) -> list[LotRelief]:
+        """The lots ``fill`` would close, in the order the portfolio's lot method relieves them,
+        with each one's gain and term; nothing changes (the engine records it with the fill)."""
+        book = self._books.get(fill.portfolio_id)
+        if book is None:
+            return []
+        held = book.shares.get(fill.symbol, 0)
+        signed = fill.quantity_shares if fill.side is Side.BUY else -fill.quantity_shares
+        closing = min(fill.quantity_shares, abs(held)) if held * signed < 0 else 0
+        return self._relief(book, fill, closing) if closing else []
+
     @staticmethod
-    def _relieve_fifo(book: PortfolioBook, fill: Fill, quantity_shares: int) -> Decimal:
-        """Close ``quantity_shares`` of the oldest lots at the fill price; the P&L to the cent."""
+    def _relief(book: PortfolioBook, fill: Fill, quantity_shares: int) -> list[LotRelief]:
+        """Which ``quantity_shares`` of the symbol's lots ``fill`` closes, and their gains."""
         lots = book.lots[fill.symbol]
-        remaining = quantity_shares
-        pnl = Decimal(0)
-        while remaining:
-            lot = lots[0]
+        order = relief_order(
+            [OpenLot(lot.price_usd, lot.acquired, lot.short) for lot in lots],
+            fill.price_usd,
+            fill.timestamp,
+            book.tax,
+        )
+        reliefs, remaining = [], quantity_shares
+        for k in order:
+            if not remaining:
+                break
+            lot = lots[k]
             taken = min(remaining, lot.quantity_shares)
-            gain_per_share = fill.price_usd - lot.price_usd
-            pnl += (-gain_per_share if lot.short else gain_per_share) * taken
-            lot.quantity_shares -= taken
+            per_share = fill.price_usd - lot.price_usd
+            reliefs.append(
+                LotRelief(
+                    lot.lot_id,
+                    taken,
+                    lot.price_usd,
+                    lot.acquired,
+                    (-per_share if lot.short else per_share) * taken,
+                    book.tax.term(lot.acquired, fill.timestamp),
+                )
+            )
             remaining -= taken
-            if lot.quantity_shares == 0:
-                lots.pop(0)
-        if not lots:
-            del book.lots[fill.symbol]
-        return to_cash(pnl)
+        return reliefs
+
+    @staticmethod
+    def _close(book: PortfolioBook, symbol: str, reliefs: list[LotRelief]) -> None:
+        taken = {r.lot_id: r.quantity_shares for r in reliefs}
+        kept = []
+        for lot in book.lots[symbol]:
+            lot.quantity_shares -= taken.get(lot.lot_id, 0)
+            if lot.quantity_shares:
+                kept.append(lot)
+        if kept:
+            book.lots[symbol] = kept
+        else:
+            del book.lots[symbol]
 
     @staticmethod
     def _add_pending(book: PortfolioBook, settlement_date: date, amount_usd: Decimal) -> None:
@@ -318,6 +390,7 @@ class Ledger:
         return {
             pid: {
                 "allow_short": book.allow_short,
+                "tax": book.tax.to_dict(),
                 "cash_usd": str(book.cash_usd),
                 "realised_pnl_usd": str(book.realised_pnl_usd),
                 "interest_income_usd": str(book.interest_income_usd),
@@ -363,6 +436,7 @@ class Ledger:
                     date.fromisoformat(settlement_date): Decimal(amount)
                     for settlement_date, amount in book.get("pending_settlements", ())
                 },
+                TaxRules.from_dict(book.get("tax")),
             )
         return ledger
 
