@@ -358,6 +358,7 @@ class TaxConfig(_Strict):
     short_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.37
     long_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.20
     long_term_after_days: Annotated[int, Field(ge=0)] = 365
+    wash_sale_days: Annotated[int, Field(ge=0, le=366)] = 0
 
 
 class PortfolioConfig(_Strict):

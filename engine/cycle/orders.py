@@ -1,6 +1,7 @@
 """The orders stage: each rebalancing portfolio's orders, whole-share targets minus holdings,
 sells first and cash-feasible (engine/trading/orders.py). A rebalance replaces what the last one
-left working (``OrderCancelled``); a HALTED portfolio makes none.
+left working (``OrderCancelled``); a HALTED portfolio makes none. A buy of a name sold at a loss
+inside the portfolio's wash-sale window is dropped (``WashSaleBlocked``).
 
 Keeps no state of its own.
 """
@@ -13,7 +14,7 @@ from engine.cycle.allocation import Target
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe
 from engine.cycle.controls import cancel_order, working_orders
 from engine.cycle.recorder import Emitter
-from engine.model import Order
+from engine.model import Order, Side
 from engine.state.engine_state import EngineState
 
 
@@ -42,7 +43,7 @@ class OrdersStage:
                 continue
             for order in working_orders(state, pid):
                 cancel_order(state, order, "replaced by the rebalance", emit)
-            made[pid] = mandate.order_generator.generate(
+            orders = mandate.order_generator.generate(
                 pid,
                 target.shares,
                 symbols,
@@ -52,4 +53,38 @@ class OrdersStage:
                 market.today,
                 f"{pid}-{cycle:08d}",
             )
+            made[pid] = self._wash_sales_out(mandate, orders, state, market, emit)
         return made
+
+    @staticmethod
+    def _wash_sales_out(
+        mandate: PortfolioMandate,
+        orders: list[Order],
+        state: EngineState,
+        market: MarketClose,
+        emit: Emitter,
+    ) -> list[Order]:
+        """``orders`` less the buys of names sold at a loss inside the wash-sale window
+        (engine/rebalancing/tax.py), each recorded as ``WashSaleBlocked``."""
+        rules, pid = mandate.tax, mandate.portfolio_id
+        if not rules.wash_sale_days:
+            return orders
+        kept = []
+        for order in orders:
+            sold = state.ledger.last_loss_sale(pid, order.symbol)
+            until = rules.wash_sale_until(sold, market.today) if order.side is Side.BUY else None
+            if until is None:
+                kept.append(order)
+                continue
+            emit(
+                "WashSaleBlocked",
+                {
+                    "market_date": market.today.isoformat(),
+                    "symbol": order.symbol,
+                    "quantity_shares": order.quantity_shares,
+                    "sold_at_a_loss_on": sold.isoformat() if sold else None,
+                    "blocked_until": until.isoformat(),
+                },
+                pid,
+            )
+        return kept

@@ -12,9 +12,14 @@ position relieves its lots:
   times its term's rate (a loss is a negative tax, so the largest saving goes first; a
   short-term loss saves more than a long-term one of the same size).
 
-Ties keep the lots' age order (oldest first). A lot is **long-term** when it was held more than
-``long_term_after_days`` calendar days by the fill's trade date (365: a year and a day), else
-short-term.
+Ties keep the lots' age order (oldest first).
+
+**The wash-sale rule** (``wash_sale_days``, 0 by default: off): for that many calendar days
+after a long lot of a name was sold at a loss, the portfolio does not buy the name back (the
+orders stage drops the buy and records ``WashSaleBlocked``); from the day after, it may.
+
+A lot is **long-term** when it was held more than ``long_term_after_days`` calendar days by the
+fill's trade date (365: a year and a day), else short-term.
 
 **The tax estimate** of a year nets the short-term and the long-term gains apart, then a net loss
 of one term offsets a net gain of the other; what is left is taxed at its term's rate. A net
@@ -38,6 +43,8 @@ class TaxRules:
     short_term_rate: float = 0.37
     long_term_rate: float = 0.20
     long_term_after_days: int = 365
+    # Days after a sale at a loss in which the name may not be bought back (0: no rule).
+    wash_sale_days: int = 0
 
     def __post_init__(self) -> None:
         if self.lot_method not in LOT_METHODS:
@@ -50,6 +57,16 @@ class TaxRules:
                 raise ValueError(f"{name}: {rate} must be in [0, 1)")
         if self.long_term_after_days < 0:
             raise ValueError(f"long_term_after_days: {self.long_term_after_days} is negative")
+        if self.wash_sale_days < 0:
+            raise ValueError(f"wash_sale_days: {self.wash_sale_days} is negative")
+
+    def wash_sale_until(self, loss_sold: date | None, today: date) -> date | None:
+        """The last day of the wash-sale window a loss sale on ``loss_sold`` opened, if
+        ``today`` is inside it (None: a purchase today is allowed)."""
+        if loss_sold is None or not self.wash_sale_days:
+            return None
+        until = date.fromordinal(loss_sold.toordinal() + self.wash_sale_days)
+        return until if today <= until else None
 
     def term(self, acquired: date, sold: date) -> str:
         return LONG_TERM if (sold - acquired).days > self.long_term_after_days else SHORT_TERM
@@ -63,6 +80,7 @@ class TaxRules:
             "short_term_rate": self.short_term_rate,
             "long_term_rate": self.long_term_rate,
             "long_term_after_days": self.long_term_after_days,
+            "wash_sale_days": self.wash_sale_days,
         }
 
     @classmethod
@@ -75,6 +93,7 @@ class TaxRules:
             float(data["short_term_rate"]),  # type: ignore[arg-type]
             float(data["long_term_rate"]),  # type: ignore[arg-type]
             int(data["long_term_after_days"]),  # type: ignore[call-overload]
+            int(data.get("wash_sale_days", 0)),  # type: ignore[call-overload]
         )
 
 

@@ -104,6 +104,8 @@ class PortfolioBook:
     # settlement date -> net cash movement (USD) booked on the trade date but not yet settled
     pending_settlement_usd: dict[date, Decimal] = field(default_factory=dict)
     tax: TaxRules = field(default_factory=TaxRules)
+    # symbol -> the last trade date a long lot of it was sold at a loss (the wash-sale rule).
+    loss_sales: dict[str, date] = field(default_factory=dict)
 
 
 class Ledger:
@@ -146,6 +148,10 @@ class Ledger:
 
     def tax_rules(self, portfolio_id: str) -> TaxRules:
         return self._books[portfolio_id].tax
+
+    def last_loss_sale(self, portfolio_id: str, symbol: str) -> date | None:
+        """The last trade date a long lot of ``symbol`` was sold at a loss, if ever."""
+        return self._books[portfolio_id].loss_sales.get(symbol)
 
     def cash_usd(self, portfolio_id: str) -> Decimal:
         """Trade-date cash: every applied fill has moved it, settled or not."""
@@ -246,6 +252,8 @@ class Ledger:
             reliefs = self._relief(book, fill, closing)
             book.realised_pnl_usd += to_cash(sum((r.gain_usd for r in reliefs), Decimal(0)))
             self._close(book, fill.symbol, reliefs)
+            if fill.side is Side.SELL and any(r.gain_usd < 0 for r in reliefs):
+                book.loss_sales[fill.symbol] = fill.timestamp
         if opening:
             book.lots.setdefault(fill.symbol, []).append(
                 TaxLot(
@@ -391,6 +399,7 @@ class Ledger:
             pid: {
                 "allow_short": book.allow_short,
                 "tax": book.tax.to_dict(),
+                "loss_sales": {s: d.isoformat() for s, d in sorted(book.loss_sales.items())},
                 "cash_usd": str(book.cash_usd),
                 "realised_pnl_usd": str(book.realised_pnl_usd),
                 "interest_income_usd": str(book.interest_income_usd),
@@ -437,6 +446,7 @@ class Ledger:
                     for settlement_date, amount in book.get("pending_settlements", ())
                 },
                 TaxRules.from_dict(book.get("tax")),
+                {s: date.fromisoformat(d) for s, d in book.get("loss_sales", {}).items()},
             )
         return ledger
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -28,6 +29,7 @@ from tests.unit.cycle_support import (
     market_close,
     opened_state,
     order_created,
+    order_filled,
     risk_manager,
     set_limit,
     volume_window,
@@ -300,3 +302,49 @@ def test_nothing_approved_creates_nothing() -> None:
     )
     assert created == ()
     assert emit.events == []
+
+
+# -- the wash-sale rule ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("days_after", "blocked"), [(10, True), (30, True), (31, False)])
+def test_a_name_sold_at_a_loss_is_not_bought_back_inside_the_window(
+    days_after: int, blocked: bool
+) -> None:
+    the_mandates = mandates("[portfolios.tax]\nwash_sale_days = 30\n")
+    state, emit = opened_state()
+    sold_on = TODAY - timedelta(days=days_after)
+    order_created(emit, "alpha-buy", "alpha", "AAA", "BUY", 100, "60", cycle=0)
+    order_filled(emit, "alpha-buy", "alpha", "AAA", "BUY", 100, "60", "0.00", sold_on, None)
+    order_created(emit, "alpha-sell", "alpha", "AAA", "SELL", 100, "50", cycle=0)
+    order_filled(emit, "alpha-sell", "alpha", "AAA", "SELL", 100, "50", "0.00", sold_on, None)
+    assert state.ledger.last_loss_sale("alpha", "AAA") == sold_on
+    emit.clear()
+
+    made = OrdersStage(UNIVERSE, the_mandates).run(
+        1, flat_close(PRICES), state, {"alpha": _target("alpha", [100, 0, 100, 0])}, emit
+    )
+
+    bought = {o.symbol for o in made["alpha"] if o.side is Side.BUY}
+    assert ("AAA" not in bought) is blocked and "CCC" in bought
+    if blocked:
+        (event,) = emit.of("WashSaleBlocked")
+        assert event.payload["symbol"] == "AAA"
+        assert event.payload["sold_at_a_loss_on"] == sold_on.isoformat()
+        assert event.payload["blocked_until"] == (sold_on + timedelta(days=30)).isoformat()
+    else:
+        assert emit.of("WashSaleBlocked") == []
+
+
+def test_a_sale_at_a_gain_opens_no_window() -> None:
+    the_mandates = mandates("[portfolios.tax]\nwash_sale_days = 30\n")
+    state, emit = opened_state()
+    order_created(emit, "alpha-buy", "alpha", "AAA", "BUY", 100, "40", cycle=0)
+    order_filled(emit, "alpha-buy", "alpha", "AAA", "BUY", 100, "40", "0.00", TODAY, None)
+    order_created(emit, "alpha-sell", "alpha", "AAA", "SELL", 100, "50", cycle=0)
+    order_filled(emit, "alpha-sell", "alpha", "AAA", "SELL", 100, "50", "0.00", TODAY, None)
+    assert state.ledger.last_loss_sale("alpha", "AAA") is None
+    made = OrdersStage(UNIVERSE, the_mandates).run(
+        1, flat_close(PRICES), state, {"alpha": _target("alpha", [100, 0, 0, 0])}, emit
+    )
+    assert [o.symbol for o in made["alpha"]] == ["AAA"]

@@ -115,3 +115,15 @@ def test_the_lot_method_survives_the_ledgers_snapshot() -> None:
     assert restored.tax_rules("p") == TaxRules(lot_method="min_tax")
     sale = _fill("S", Side.SELL, 150, "70", SOLD)
     assert restored.relief(sale) == ledger.relief(sale)
+
+
+def test_the_wash_sale_window_and_the_last_loss_sale_survive_a_snapshot() -> None:
+    rules = TaxRules(wash_sale_days=30)
+    sold = date(2024, 3, 1)
+    assert rules.wash_sale_until(sold, date(2024, 3, 31)) == date(2024, 3, 31)
+    assert rules.wash_sale_until(sold, date(2024, 4, 1)) is None
+    assert TaxRules().wash_sale_until(sold, date(2024, 3, 2)) is None  # no rule by default
+    ledger = _long_book("fifo")
+    ledger.apply(_fill("S", Side.SELL, 300, "70", SOLD))  # L2 (cost 80) is sold at a loss
+    assert ledger.last_loss_sale("p", "AAA") == SOLD
+    assert Ledger.from_dict(ledger.to_dict()).last_loss_sale("p", "AAA") == SOLD
