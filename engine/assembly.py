@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,6 +33,7 @@ from engine.market.data import load_bundled, load_price_file
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
 from engine.performance.latency import limit_blas_threads
+from engine.rebalancing.harvest import HarvestPolicy
 from engine.rebalancing.tax import TaxRules
 from engine.rebalancing.triggers import TriggerPolicy
 from engine.risk.budgets import SleeveBudgeting
@@ -157,6 +159,24 @@ def build_allocator(
     )
 
 
+def build_harvest(portfolio: PortfolioConfig, symbols: Sequence[str]) -> HarvestPolicy | None:
+    """The portfolio's tax-loss harvesting, None when it has no threshold; a substitute must
+    be in the market data."""
+    rules = portfolio.tax
+    if rules.harvest_loss_threshold is None:
+        return None
+    known = set(symbols)
+    unknown = sorted(
+        name for pair in rules.substitutes.items() for name in pair if name not in known
+    )
+    if unknown:
+        raise ConfigError(
+            f"portfolios.{portfolio.id}.tax.substitutes: {', '.join(unknown)} not in the "
+            "market data"
+        )
+    return HarvestPolicy(rules.harvest_loss_threshold, dict(rules.substitutes))
+
+
 def build_triggers(portfolio: PortfolioConfig) -> TriggerPolicy:
     """The portfolio's rebalance triggers: its calendar (every ``rebalance_every_days`` cycles
     by default) and what ``[portfolios.rebalancing]`` adds."""
@@ -224,7 +244,14 @@ def build_mandates(
                 portfolio.cash.interest_rate_annual,
                 build_sleeves(config, portfolio),
                 build_sleeve_budgeting(portfolio),
-                TaxRules(**portfolio.tax.model_dump()),
+                TaxRules(
+                    portfolio.tax.lot_method,
+                    portfolio.tax.short_term_rate,
+                    portfolio.tax.long_term_rate,
+                    portfolio.tax.long_term_after_days,
+                    portfolio.tax.wash_sale_days,
+                ),
+                build_harvest(portfolio, symbols),
             )
         )
     return tuple(mandates)

@@ -359,6 +359,9 @@ class TaxConfig(_Strict):
     long_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.20
     long_term_after_days: Annotated[int, Field(ge=0)] = 365
     wash_sale_days: Annotated[int, Field(ge=0, le=366)] = 0
+    # Tax-loss harvesting (engine/rebalancing/harvest.py): off without a threshold.
+    harvest_loss_threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
+    substitutes: dict[str, str] = {}
 
 
 class PortfolioConfig(_Strict):

@@ -18,6 +18,7 @@ import numpy as np
 from engine.allocation.mandate import MandateAllocator
 from engine.allocation.sleeves import Sleeve
 from engine.model import Instrument, MarketTick
+from engine.rebalancing.harvest import HarvestPolicy
 from engine.rebalancing.tax import TaxRules
 from engine.rebalancing.triggers import TriggerPolicy
 from engine.risk.budgets import SleeveBudgeting
@@ -93,6 +94,7 @@ class PortfolioMandate:
     sleeves: tuple[Sleeve, ...] = ()
     sleeve_budgeting: SleeveBudgeting | None = None
     tax: TaxRules = field(default_factory=TaxRules)
+    harvest: HarvestPolicy | None = None
 
     @property
     def sources(self) -> tuple[str, ...]:

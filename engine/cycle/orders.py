@@ -1,7 +1,8 @@
 """The orders stage: each rebalancing portfolio's orders, whole-share targets minus holdings,
 sells first and cash-feasible (engine/trading/orders.py). A rebalance replaces what the last one
 left working (``OrderCancelled``); a HALTED portfolio makes none. A buy of a name sold at a loss
-inside the portfolio's wash-sale window is dropped (``WashSaleBlocked``).
+inside the portfolio's wash-sale window is dropped (``WashSaleBlocked``). A portfolio not
+rebalancing harvests its tax losses beyond its threshold (``TaxLossHarvested``).
 
 Keeps no state of its own.
 """
@@ -9,12 +10,16 @@ Keeps no state of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
+
+import numpy as np
 
 from engine.cycle.allocation import Target
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe
 from engine.cycle.controls import cancel_order, working_orders
 from engine.cycle.recorder import Emitter
-from engine.model import Order, Side
+from engine.model import Order, Side, to_price
+from engine.rebalancing.harvest import harvests
 from engine.state.engine_state import EngineState
 
 
@@ -54,7 +59,96 @@ class OrdersStage:
                 f"{pid}-{cycle:08d}",
             )
             made[pid] = self._wash_sales_out(mandate, orders, state, market, emit)
+        for mandate in self.mandates:
+            pid = mandate.portfolio_id
+            if mandate.harvest is None or pid in made or state.trading_state(pid) == "HALTED":
+                continue
+            harvested = self._harvest(cycle, mandate, state, market, emit)
+            if harvested:
+                made[pid] = harvested
         return made
+
+    def _harvest(
+        self,
+        cycle: int,
+        mandate: PortfolioMandate,
+        state: EngineState,
+        market: MarketClose,
+        emit: Emitter,
+    ) -> list[Order]:
+        """A portfolio's tax-loss harvest at this close (engine/rebalancing/harvest.py): the
+        sales, each with its substitute's purchase, each recorded as ``TaxLossHarvested``."""
+        assert mandate.harvest is not None
+        pid, ledger, index = mandate.portfolio_id, state.ledger, self.universe.symbol_index
+        working = {o.symbol for o in working_orders(state, pid)}
+        close = {
+            s: to_price(float(market.close[i]))
+            for s, i in index.items()
+            if np.isfinite(market.close[i]) and market.close[i] > 0
+        }
+        lots = {s: ledger.lots(pid, s) for s in ledger.holdings_of(pid) if s not in working}
+        orders: list[Order] = []
+        for found in harvests(lots, close, mandate.harvest.threshold, mandate.harvest.substitutes):
+            price = close[found.symbol]
+            orders.append(
+                Order(
+                    f"{pid}-{cycle:08d}-H{len(orders):03d}",
+                    pid,
+                    found.symbol,
+                    Side.SELL,
+                    found.quantity_shares,
+                    price,
+                    market.today,
+                )
+            )
+            bought = self._substitute(
+                mandate, found.substitute, found.quantity_shares * price, close, state, market
+            )
+            if bought:
+                orders.append(
+                    Order(
+                        f"{pid}-{cycle:08d}-H{len(orders):03d}",
+                        pid,
+                        str(found.substitute),
+                        Side.BUY,
+                        bought,
+                        close[str(found.substitute)],
+                        market.today,
+                    )
+                )
+            emit(
+                "TaxLossHarvested",
+                {
+                    "market_date": market.today.isoformat(),
+                    "symbol": found.symbol,
+                    "quantity_shares": found.quantity_shares,
+                    "unrealised_loss_usd": str(found.loss_usd),
+                    "substitute": found.substitute if bought else None,
+                    "substitute_shares": bought,
+                },
+                pid,
+            )
+        return orders
+
+    def _substitute(
+        self,
+        mandate: PortfolioMandate,
+        substitute: str | None,
+        proceeds_usd: Decimal,
+        close: dict[str, Decimal],
+        state: EngineState,
+        market: MarketClose,
+    ) -> int:
+        """Whole shares of ``substitute`` the sale's proceeds buy at the close: none without a
+        substitute in the mandate's universe and priced, or inside its wash-sale window."""
+        if substitute is None or substitute not in close:
+            return 0
+        if not mandate.universe[self.universe.symbol_index[substitute]]:
+            return 0
+        sold = state.ledger.last_loss_sale(mandate.portfolio_id, substitute)
+        if mandate.tax.wash_sale_until(sold, market.today) is not None:
+            return 0
+        return int(proceeds_usd // close[substitute])
 
     @staticmethod
     def _wash_sales_out(

@@ -255,7 +255,8 @@ def analyse(
 def realised_tax(run: PortfolioRun) -> dict[str, dict[str, str]]:
     """By calendar year: the realised short- and long-term gains of the lots the fills closed,
     and the tax estimate at the portfolio's rates (engine/rebalancing/tax.py)."""
-    rules = TaxRules(**run.portfolio.tax.model_dump())
+    tax = run.portfolio.tax
+    rules = TaxRules(tax.lot_method, tax.short_term_rate, tax.long_term_rate)
     by_year: dict[int, dict[str, Decimal]] = {}
     for day, term, gain in run.realised_gains:
         year = by_year.setdefault(day.year, {SHORT_TERM: Decimal(0), LONG_TERM: Decimal(0)})

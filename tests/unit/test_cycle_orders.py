@@ -15,12 +15,15 @@ from engine.cycle.orders import OrdersStage
 from engine.cycle.signals import SignalViews
 from engine.cycle.trades import TradesStage
 from engine.model import Order, Side, SignalBatch, TargetWeights
+from engine.rebalancing.harvest import harvests
 from engine.risk.gate import GateDecision
 from engine.state.engine_state import EngineState
+from engine.state.ledger import TaxLot
 from tests.unit.cycle_support import (
     SYMBOLS,
     TODAY,
     UNIVERSE,
+    Recorder,
     desk,
     due_at,
     flat_close,
@@ -348,3 +351,59 @@ def test_a_sale_at_a_gain_opens_no_window() -> None:
         1, flat_close(PRICES), state, {"alpha": _target("alpha", [100, 0, 0, 0])}, emit
     )
     assert [o.symbol for o in made["alpha"]] == ["AAA"]
+
+
+# -- tax-loss harvesting --------------------------------------------------------------------
+
+HARVEST = (
+    '[portfolios.tax]\nlot_method = "hifo"\nharvest_loss_threshold = 0.1\n'
+    'substitutes = { AAA = "BBB" }\n'
+)
+
+
+def _bought(emit: Recorder, n: int, symbol: str, shares: int, price: str) -> None:
+    order_created(emit, f"alpha-b{n}", "alpha", symbol, "BUY", shares, price, cycle=0)
+    order_filled(emit, f"alpha-b{n}", "alpha", symbol, "BUY", shares, price, "0.00", TODAY, None)
+
+
+def test_a_portfolio_not_rebalancing_harvests_its_losses_into_the_substitute() -> None:
+    state, emit = opened_state()
+    _bought(emit, 1, "AAA", 100, "60")  # 16.7% under water at the close of 50: harvested
+    _bought(emit, 2, "AAA", 100, "52")  # 3.8%: kept
+    _bought(emit, 3, "CCC", 10, "81")  # 1.2%: kept
+    emit.clear()
+
+    made = OrdersStage(UNIVERSE, mandates(HARVEST)).run(3, flat_close(PRICES), state, {}, emit)
+
+    orders = made["alpha"]
+    assert [(o.side, o.symbol, o.quantity_shares) for o in orders] == [
+        (Side.SELL, "AAA", 100),
+        (Side.BUY, "BBB", 250),  # the 5,000 USD of proceeds at 20
+    ]
+    assert [o.order_id for o in orders] == ["alpha-00000003-H000", "alpha-00000003-H001"]
+    (event,) = emit.of("TaxLossHarvested")
+    assert event.payload["unrealised_loss_usd"] == "-1000.0000"
+    assert (event.payload["substitute"], event.payload["substitute_shares"]) == ("BBB", 250)
+
+
+def test_a_rebalancing_portfolio_or_one_without_a_threshold_harvests_nothing() -> None:
+    state, emit = opened_state()
+    _bought(emit, 1, "AAA", 100, "60")
+    emit.clear()
+    plain = OrdersStage(UNIVERSE, mandates()).run(3, flat_close(PRICES), state, {}, emit)
+    assert plain == {}
+    rebalancing = OrdersStage(UNIVERSE, mandates(HARVEST)).run(
+        3, flat_close(PRICES), state, {"alpha": _target("alpha", [100, 0, 0, 0])}, emit
+    )
+    assert emit.of("TaxLossHarvested") == []
+    assert all(o.order_id.split("-")[-1][0] != "H" for o in rebalancing["alpha"])
+
+
+def test_a_lot_exactly_at_the_threshold_is_harvested() -> None:
+    lots = {
+        "AAA": [TaxLot("a", 10, Decimal("62.5"), TODAY), TaxLot("b", 5, Decimal("62.49"), TODAY)]
+    }
+    (found,) = harvests(lots, {"AAA": Decimal("50")}, 0.2, {})
+    # 62.50 -> 50 is exactly 20% down; 62.49 -> 50 is a little less.
+    assert (found.symbol, found.quantity_shares, found.substitute) == ("AAA", 10, None)
+    assert found.loss_usd == Decimal("-125.0")
