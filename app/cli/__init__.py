@@ -1,9 +1,10 @@
 """``pcoord``: the command line of Portfolio Coordinator.
 
 ``main`` parses the arguments (``parser.py``) and runs the command's handler, one module per
-command group in this package (``serve``, ``replay``, ``report``, ``store``, ``stress``,
-``allocate``, ``signals``, ``bench``), each imported only when its command runs: every handler's
-module (and with it cvxpy, pandas, SQLAlchemy, Dash) stays unloaded for ``pcoord --help``.
+command group in this package (``serve``, ``replay``, ``report``, ``rebalance``, ``store``,
+``stress``, ``allocate``, ``signals``, ``bench``), each imported only when its command runs:
+every handler's module (and with it cvxpy, pandas, SQLAlchemy, Dash) stays unloaded for
+``pcoord --help``.
 Handlers call the engine; they compute nothing of their own.
 """
 
@@ -25,6 +26,7 @@ HANDLERS = {
     "dashboard": "app.cli.serve:dashboard",
     "replay": "app.cli.replay:replay",
     "report": "app.cli.report:report",
+    "rebalance": "app.cli.rebalance:rebalance",
     "check": "app.cli.store:check",
     "events": "app.cli.store:events",
     "archive": "app.cli.store:archive",

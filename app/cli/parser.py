@@ -281,6 +281,32 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--config", type=Path, help="TOML config the run used (default config)")
     report.add_argument("--database-url", help=database_help)
     report.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rebalance = commands.add_parser(
+        "rebalance",
+        help="rebalancing policies compared over history for one portfolio",
+        description="Replays one portfolio under each policy (calendar, bands, either with "
+        "+harvest) and prints its rebalances, turnover, trading cost, realised gains and tax, "
+        "tracking error and return side by side; writes compare.json and compare.csv and each "
+        "replay to OUT/<policy>/. See docs/rebalancing.md.",
+    )
+    rebalance.add_argument("action", choices=["compare"], help="compare: replay each policy")
+    rebalance.add_argument("--portfolio", required=True, metavar="ID", help="the portfolio")
+    rebalance.add_argument(
+        "--policies",
+        default="calendar,bands",
+        help="comma-separated: calendar, bands, calendar+harvest, bands+harvest "
+        "(default calendar,bands)",
+    )
+    rebalance.add_argument(
+        "--band", type=float, default=0.05, help="the bands policy's drift band, of NAV (0.05)"
+    )
+    rebalance.add_argument("--from", dest="start", type=_date, help="first market date")
+    rebalance.add_argument("--to", dest="end", type=_date, help="last market date")
+    rebalance.add_argument(
+        "--out", type=Path, default=Path("var/rebalance-compare"), help="where the runs go"
+    )
+    rebalance.add_argument("--config", type=Path, help="TOML config replacing the default")
+    rebalance.add_argument("--no-progress", action="store_true", help="no progress lines")
     check = commands.add_parser(
         "check", help="rebuild the state from the event log and compare it with what is stored"
     )

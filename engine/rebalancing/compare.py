@@ -1,0 +1,151 @@
+"""Rebalancing policies compared over history: one portfolio replayed under each policy, the
+same market, the same signals, and its turnover, trading cost, realised tax, tracking error and
+return side by side (``pcoord rebalance compare``; docs/rebalancing.md).
+
+A policy is a name, optionally with ``+harvest``:
+
+- ``calendar``: the portfolio's calendar (``rebalance_every_days``), no drift band;
+- ``bands``: a drift band (``band``, of NAV, on each name) checked at every close, with a
+  quarterly calendar so that a portfolio that never drifts is still rebalanced;
+- ``+harvest``: tax-loss harvesting too: lots 10% below cost, relieved highest cost first, a
+  30-day wash-sale window, the proceeds kept in cash.
+
+Everything else is the portfolio's own configuration; the other portfolios are left out of the
+replays (they do not change this one's trades, and it runs faster alone).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from engine.config import AppConfig, PortfolioConfig
+from engine.errors import ConfigError
+
+BASES = ("calendar", "bands")
+HARVEST = "+harvest"
+# The harvesting a "+harvest" policy adds.
+HARVEST_RULES = {
+    "lot_method": "hifo",
+    "harvest_loss_threshold": 0.10,
+    "wash_sale_days": 30,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    policy: str
+    rebalances: int
+    annual_turnover: float | None
+    cost_usd: float
+    realised_gains_usd: float
+    tax_usd: float
+    tracking_error: float | None
+    annualised_return: float | None
+    harvests: int
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def check_policies(policies: Sequence[str]) -> None:
+    """Refuses an unknown policy, naming it and the known ones."""
+    known = [*BASES, *(base + HARVEST for base in BASES)]
+    unknown = [p for p in policies if p not in known]
+    if unknown:
+        raise ConfigError(f"--policies: {', '.join(unknown)} not one of {', '.join(known)}")
+    if not policies:
+        raise ConfigError("--policies: name at least one policy")
+
+
+def policy_config(config: AppConfig, portfolio_id: str, policy: str, band: float) -> AppConfig:
+    """``config`` with only ``portfolio_id``, under ``policy`` (module docstring)."""
+    chosen = [p for p in config.portfolios if p.id == portfolio_id]
+    if not chosen:
+        known = ", ".join(p.id for p in config.portfolios)
+        raise ConfigError(f"--portfolio: {portfolio_id} not in the configuration ({known})")
+    portfolio: PortfolioConfig = chosen[0]
+    base = policy.removesuffix(HARVEST)
+    rebalancing = (
+        {"calendar": "every_n_days", "drift_absolute": None}
+        if base == "calendar"
+        else {"calendar": "quarterly", "drift_absolute": band}
+    )
+    tax = portfolio.tax.model_copy(update=HARVEST_RULES) if policy.endswith(HARVEST) else None
+    portfolio = portfolio.model_copy(
+        update={
+            "rebalancing": portfolio.rebalancing.model_copy(update=rebalancing),
+            **({"tax": tax} if tax is not None else {}),
+        }
+    )
+    return config.model_copy(update={"portfolios": (portfolio,)})
+
+
+def compare_policies(
+    config: AppConfig,
+    portfolio_id: str,
+    policies: Sequence[str],
+    out_dir: Path,
+    start: date | None = None,
+    end: date | None = None,
+    band: float = 0.05,
+    progress: Callable[[str], None] | None = None,
+) -> list[PolicyResult]:
+    """Replays the portfolio under each policy into ``out_dir/<policy>/`` and reads back
+    each one's figures (metrics.json and summary.json of the replay, its event log)."""
+    from engine.assembly import build_engine
+    from engine.replay import run_replay
+
+    check_policies(policies)
+    results = []
+    for policy in policies:
+        if progress is not None:
+            progress(policy)
+        run_dir = out_dir / policy.replace("+", "-")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in run_dir.glob("events.db*"):
+            leftover.unlink()  # each comparison replays from the start
+        url = f"sqlite:///{(run_dir / 'events.db').resolve()}"
+        parts = build_engine(policy_config(config, portfolio_id, policy, band), url, start, end)
+        try:
+            run_replay(parts, run_dir)
+            counts = {
+                kind: len(parts.store.query(event_type=kind, limit=10_000_000))
+                for kind in ("RebalanceTriggered", "TaxLossHarvested")
+            }
+        finally:
+            parts.coordinator.close()
+            parts.bus.close()
+            parts.store.close()
+        results.append(_result(policy, run_dir, portfolio_id, counts))
+    return results
+
+
+def _result(policy: str, run_dir: Path, pid: str, counts: dict[str, int]) -> PolicyResult:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    entry = json.loads((run_dir / "metrics.json").read_text())["portfolios"][pid]
+    metrics = entry.get("metrics") or {}
+    by_year = entry.get("realised_gains_and_tax", {})
+    gains = sum(
+        (
+            Decimal(y["short_term_gain_usd"]) + Decimal(y["long_term_gain_usd"])
+            for y in by_year.values()
+        ),
+        Decimal(0),
+    )
+    tax = sum((Decimal(y["tax_usd"]) for y in by_year.values()), Decimal(0))
+    return PolicyResult(
+        policy,
+        counts["RebalanceTriggered"],
+        entry.get("annual_turnover"),
+        float(summary["portfolios"][pid]["execution"]["cost_usd"]),
+        float(gains),
+        float(tax),
+        metrics.get("tracking_error"),
+        metrics.get("annualised_return"),
+        counts["TaxLossHarvested"],
+    )
