@@ -98,16 +98,18 @@ class WeightDesk:
         return payload
 
 
-class RebalanceDesk:
-    """``RequestRebalance``: the manual trigger, fired at the next close (``RebalanceRequested``;
-    the triggers stage's ``RebalanceTriggered`` answers it)."""
-
+class _PortfolioDesk:
     def __init__(
         self, mandates: tuple[PortfolioMandate, ...], state: EngineState, emit: Emitter
     ) -> None:
         self.mandates = mandates
         self.state = state
         self.emit = emit
+
+
+class RebalanceDesk(_PortfolioDesk):
+    """``RequestRebalance``: the manual trigger, fired at the next close (``RebalanceRequested``;
+    the triggers stage's ``RebalanceTriggered`` answers it)."""
 
     def request(self, command: RequestRebalance) -> dict[str, object]:
         mandate_of(self.mandates, command.portfolio_id)
@@ -120,14 +122,7 @@ class RebalanceDesk:
         return payload
 
 
-class TradingDesk:
-    def __init__(
-        self, mandates: tuple[PortfolioMandate, ...], state: EngineState, emit: Emitter
-    ) -> None:
-        self.mandates = mandates
-        self.state = state
-        self.emit = emit
-
+class TradingDesk(_PortfolioDesk):
     def cancel(self, command: CancelOrder) -> dict[str, object]:
         """Cancels an order not yet filled: it never reaches the venue."""
         order = self.state.pending_orders.get(command.order_id)

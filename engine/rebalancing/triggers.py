@@ -109,27 +109,19 @@ def drift_firings(
     """The drift bands' firings: ``current`` and ``target`` are weights of NAV per name."""
     firings = []
     drift = np.abs(current - target)
+    bands = []
     if policy.drift_absolute is not None:
-        beyond = np.flatnonzero(drift >= policy.drift_absolute - EDGE_TOLERANCE)
-        if len(beyond):
-            firings.append(
-                Firing(
-                    "drift",
-                    _names(beyond, current, target, symbols)
-                    + f" (absolute band {policy.drift_absolute:.2%})",
-                )
-            )
+        band = policy.drift_absolute
+        bands.append((np.full(len(target), band), f"absolute band {band:.2%}"))
     if policy.drift_relative is not None:
-        band = policy.drift_relative * np.abs(target)
-        beyond = np.flatnonzero((target != 0) & (drift >= band - EDGE_TOLERANCE))
+        # A name the target does not hold has no relative band: it is the absolute band's.
+        relative = np.where(target != 0, policy.drift_relative * np.abs(target), np.inf)
+        bands.append((relative, f"relative band {policy.drift_relative:.0%} of the target"))
+    for band_of_name, described in bands:
+        beyond = np.flatnonzero(drift >= band_of_name - EDGE_TOLERANCE)
         if len(beyond):
-            firings.append(
-                Firing(
-                    "drift",
-                    _names(beyond, current, target, symbols)
-                    + f" (relative band {policy.drift_relative:.0%} of the target)",
-                )
-            )
+            names = _names(beyond, current, target, symbols)
+            firings.append(Firing("drift", f"{names} ({described})"))
     if policy.sector_drift_absolute is not None and len(sectors):
         names = sorted(set(sectors))
         codes = np.array([names.index(s) for s in sectors])

@@ -17,6 +17,7 @@ from engine.rebalancing.triggers import (
 from tests.unit.cycle_support import (
     TODAY,
     UNIVERSE,
+    business_days,
     flat_close,
     holding,
     mandates,
@@ -26,15 +27,6 @@ from tests.unit.cycle_support import (
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
 SECTORS = ("Tech", "Tech", "Energy", "Health")
 PRICES = (10.0, 20.0, 80.0, 10.0)
-
-
-def _trading_days(first: date, count: int) -> list[date]:
-    days, day = [], first
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 @pytest.mark.parametrize(
@@ -50,7 +42,7 @@ def _trading_days(first: date, count: int) -> list[date]:
 def test_calendars_fire_on_the_first_trading_day_of_their_period(
     calendar: str, fired_on: list[date] | None
 ) -> None:
-    days = _trading_days(date(2024, 1, 2), 50)  # 2 January to 11 March
+    days = business_days(date(2024, 1, 2), 50)  # 2 January to 11 March
     policy = TriggerPolicy(calendar)
     fired = [
         day
