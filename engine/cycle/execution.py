@@ -167,7 +167,7 @@ class ExecutionStage:
                 "OrderFilled",
                 payload,
                 fill.portfolio_id,
-                record=FilledOrder(fill, done.market_price_usd, quality),
+                record=FilledOrder(fill, done.market_price_usd, quality, reliefs),
             )
             fills.append(fill)
         assert not ending, f"orders filled without a filling fill today: {sorted(ending)}"

@@ -44,7 +44,7 @@ from engine.model import Event, Fill, Order, Side
 from engine.rebalancing.tax import TaxRules
 from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
-from engine.state.ledger import Ledger
+from engine.state.ledger import Ledger, LotRelief
 from engine.trading.execution import OrderProgress
 from engine.trading.shortfall import ExecutedFill, Shortfall
 
@@ -62,11 +62,14 @@ class CreatedOrder(NamedTuple):
 
 class FilledOrder(NamedTuple):
     """What an ``OrderFilled`` was made from, for ``EngineState.apply``: the fill, the market
-    price at it, and the order's shortfall when this fill filled it (else None)."""
+    price at it, the order's shortfall when this fill filled it (else None), and the lots it
+    closes as the event lists them (worked out once; a replay of the event works them out
+    again, the same)."""
 
     fill: Fill
     market_price_usd: Decimal
     quality: Shortfall | None
+    reliefs: list[LotRelief] | None = None
 
 
 class EngineState:
@@ -122,7 +125,9 @@ class EngineState:
             self._add_order(record.order, record.progress)
         else:
             venue = event.payload["venue"]
-            self._book_fill(record.fill, venue, record.market_price_usd, record.quality)
+            self._book_fill(
+                record.fill, venue, record.market_price_usd, record.quality, record.reliefs
+            )
         self.events_applied += 1
 
     def _opened(self, event: Event) -> None:
@@ -168,12 +173,17 @@ class EngineState:
         self._book_fill(fill_from_event(event), p["venue"], market_price, quality)
 
     def _book_fill(
-        self, fill: Fill, venue: str, market_price_usd: Decimal, quality: Shortfall | None
+        self,
+        fill: Fill,
+        venue: str,
+        market_price_usd: Decimal,
+        quality: Shortfall | None,
+        reliefs: list[LotRelief] | None = None,
     ) -> None:
         """A fill of a working order at ``venue`` ("market" or "internal cross"): booked,
         counted on the order; ``quality``, the order's shortfall when this fill filled it, ends
-        the order."""
-        self.ledger.apply(fill)
+        the order. ``reliefs``: the lots it closes, when already worked out."""
+        self.ledger.apply(fill, reliefs)
         self.fills_total[fill.portfolio_id] += 1
         progress = self.order_progress[fill.order_id]
         progress.filled_shares += fill.quantity_shares

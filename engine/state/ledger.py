@@ -213,8 +213,10 @@ class Ledger:
         return self._index[1]
 
     # -- changes ------------------------------------------------------------------------------
-    def apply(self, fill: Fill) -> None:
-        """Book one fill: cash, position, tax lots, realised P&L and pending settlement."""
+    def apply(self, fill: Fill, reliefs: list[LotRelief] | None = None) -> None:
+        """Book one fill: cash, position, tax lots, realised P&L and pending settlement.
+        ``reliefs``: the lots it closes as ``relief(fill)`` gave them just before (worked out
+        here when not given)."""
         book = self._books.get(fill.portfolio_id)
         if book is None:
             raise LedgerError(f"fill {fill.fill_id}: unknown portfolio_id {fill.portfolio_id!r}")
@@ -249,7 +251,8 @@ class Ledger:
         closing = min(fill.quantity_shares, abs(held)) if held * signed < 0 else 0
         opening = fill.quantity_shares - closing
         if closing:
-            reliefs = self._relief(book, fill, closing)
+            if reliefs is None:
+                reliefs = self._relief(book, fill, closing)
             book.realised_pnl_usd += to_cash(sum((r.gain_usd for r in reliefs), Decimal(0)))
             self._close(book, fill.symbol, reliefs)
             if fill.side is Side.SELL and any(r.gain_usd < 0 for r in reliefs):
@@ -276,11 +279,15 @@ class Ledger:
     def _relief(book: PortfolioBook, fill: Fill, quantity_shares: int) -> list[LotRelief]:
         """Which ``quantity_shares`` of the symbol's lots ``fill`` closes, and their gains."""
         lots = book.lots[fill.symbol]
-        order = relief_order(
-            [OpenLot(lot.price_usd, lot.acquired, lot.short) for lot in lots],
-            fill.price_usd,
-            fill.timestamp,
-            book.tax,
+        order: Iterable[int] = (
+            range(len(lots))  # first in, first out: the lots are kept oldest first
+            if book.tax.lot_method == "fifo"
+            else relief_order(
+                [OpenLot(lot.price_usd, lot.acquired, lot.short) for lot in lots],
+                fill.price_usd,
+                fill.timestamp,
+                book.tax,
+            )
         )
         reliefs, remaining = [], quantity_shares
         for k in order:
