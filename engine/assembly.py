@@ -252,6 +252,9 @@ def build_mandates(
                     portfolio.tax.wash_sale_days,
                 ),
                 build_harvest(portfolio, symbols),
+                portfolio.rebalancing.proposal_expires_days
+                if portfolio.rebalancing.approval
+                else None,
             )
         )
     return tuple(mandates)

@@ -267,6 +267,44 @@ class RequestRebalance(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class ApproveRebalance(Command):
+    """A portfolio manager approves the portfolio's pending rebalance proposal, without the
+    trades of the names in ``drop`` (those stay as they are); the orders are made at the next
+    close. The engine answers on ``reply`` with the approval's event payload."""
+
+    portfolio_id: str = ""
+    drop: tuple[str, ...] = ()
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.portfolio_id:
+            raise ValueError("ApproveRebalance.portfolio_id: name the portfolio")
+        _require_reason(self)
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id, "drop": list(self.drop)}
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRebalance(Command):
+    """A portfolio manager rejects the portfolio's pending rebalance proposal: nothing of it is
+    traded. The engine answers on ``reply``."""
+
+    portfolio_id: str = ""
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.portfolio_id:
+            raise ValueError("RejectRebalance.portfolio_id: name the portfolio")
+        _require_reason(self)
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id}
+
+
+@dataclass(frozen=True, slots=True)
 class LiftWeightOverride(Command):
     """Ends a weight override; the engine answers on ``reply``."""
 

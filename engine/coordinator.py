@@ -37,12 +37,14 @@ from engine.allocation.solver_pool import SolverPool
 from engine.commands import (
     CLOCK_COMMANDS,
     AcknowledgeAlert,
+    ApproveRebalance,
     CancelOrder,
     Command,
     JumpTo,
     LiftOverride,
     LiftWeightOverride,
     Pause,
+    RejectRebalance,
     RequestRebalance,
     RestartFrom,
     Resume,
@@ -239,6 +241,8 @@ class Coordinator:
         self.commands.register(SetWeightOverride, weights.set_override)
         self.commands.register(LiftWeightOverride, weights.lift_override)
         self.commands.register(RequestRebalance, rebalances.request)
+        self.commands.register(ApproveRebalance, rebalances.approve)
+        self.commands.register(RejectRebalance, rebalances.reject)
         self.commands.register(CancelOrder, trading.cancel)
         self.commands.register(SetTradingState, trading.set_state)
         self.commands.register(SetRiskLimit, risk.set_limit)
@@ -465,7 +469,16 @@ class Coordinator:
             )
             self.carry = allocated.carry
             views.record_allocation(allocated)
-            made = timed("orders", self.orders.run, cycle, market, state, allocated.targets, emit)
+            made = timed(
+                "orders",
+                self.orders.run,
+                cycle,
+                market,
+                state,
+                allocated.targets,
+                emit,
+                allocated.impacts,
+            )
             orders_checked = sum(len(orders) for orders in made.values())
             gated = timed("gate", self.gate.run, cycle, market, state, made, risk.model, emit)
             created = timed(

@@ -95,6 +95,8 @@ class PortfolioMandate:
     sleeve_budgeting: SleeveBudgeting | None = None
     tax: TaxRules = field(default_factory=TaxRules)
     harvest: HarvestPolicy | None = None
+    # Days a rebalance waits for approval before it expires; None: no approval needed.
+    approval_days: int | None = None
 
     @property
     def sources(self) -> tuple[str, ...]:

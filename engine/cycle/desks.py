@@ -2,7 +2,8 @@
 
 - ``WeightDesk``: ``SetWeightOverride`` / ``LiftWeightOverride`` (what the allocation pins or
   leaves out);
-- ``RebalanceDesk``: ``RequestRebalance`` (the manual rebalance trigger);
+- ``RebalanceDesk``: ``RequestRebalance`` (the manual rebalance trigger), ``ApproveRebalance`` /
+  ``RejectRebalance`` (a proposal waiting for approval);
 - ``TradingDesk``: ``CancelOrder`` / ``SetTradingState`` (working orders and trading states);
 - ``RiskDesk``: ``SetRiskLimit`` / ``AcknowledgeAlert`` (limits, re-checking the working orders
   under a changed limit, and alerts).
@@ -19,8 +20,10 @@ import numpy as np
 
 from engine.commands import (
     AcknowledgeAlert,
+    ApproveRebalance,
     CancelOrder,
     LiftWeightOverride,
+    RejectRebalance,
     RequestRebalance,
     SetRiskLimit,
     SetTradingState,
@@ -31,6 +34,7 @@ from engine.cycle.controls import cancel_order, change_trading_state, remaining_
 from engine.cycle.gate import GateStage
 from engine.cycle.recorder import Emitter, record_all
 from engine.cycle.risk import RiskStage
+from engine.rebalancing.proposals import PENDING, Proposal
 from engine.state.engine_state import EngineState
 
 
@@ -120,6 +124,38 @@ class RebalanceDesk(_PortfolioDesk):
         }
         self.emit("RebalanceRequested", payload, command.portfolio_id, actor=command.actor)
         return payload
+
+    def approve(self, command: ApproveRebalance) -> dict[str, object]:
+        proposal = self._pending(command.portfolio_id)
+        unknown = sorted(set(command.drop) - set(proposal.trades))
+        if unknown:
+            raise ValueError(
+                f"drop: {', '.join(unknown)} not traded by proposal {proposal.proposal_id} "
+                f"(it trades {', '.join(sorted(proposal.trades)) or 'nothing'})"
+            )
+        payload: dict[str, object] = {
+            "proposal_id": proposal.proposal_id,
+            "dropped": sorted(set(command.drop)),
+            "reason": command.reason,
+        }
+        self.emit("RebalanceApproved", payload, command.portfolio_id, actor=command.actor)
+        return payload
+
+    def reject(self, command: RejectRebalance) -> dict[str, object]:
+        proposal = self._pending(command.portfolio_id)
+        payload: dict[str, object] = {
+            "proposal_id": proposal.proposal_id,
+            "reason": command.reason,
+        }
+        self.emit("RebalanceRejected", payload, command.portfolio_id, actor=command.actor)
+        return payload
+
+    def _pending(self, portfolio_id: str) -> Proposal:
+        mandate_of(self.mandates, portfolio_id)
+        proposal = self.state.proposals.by_portfolio.get(portfolio_id)
+        if proposal is None or proposal.status != PENDING:
+            raise ValueError(f"portfolio: {portfolio_id} has no rebalance proposal waiting")
+        return proposal
 
 
 class TradingDesk(_PortfolioDesk):

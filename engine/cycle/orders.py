@@ -2,7 +2,9 @@
 sells first and cash-feasible (engine/trading/orders.py). A rebalance replaces what the last one
 left working (``OrderCancelled``); a HALTED portfolio makes none. A buy of a name sold at a loss
 inside the portfolio's wash-sale window is dropped (``WashSaleBlocked``). A portfolio not
-rebalancing harvests its tax losses beyond its threshold (``TaxLossHarvested``).
+rebalancing harvests its tax losses beyond its threshold (``TaxLossHarvested``). A portfolio
+whose rebalances wait for approval records a proposal instead of sending orders, and trades an
+approved one at the next close (engine/cycle/approvals.py).
 
 Keeps no state of its own.
 """
@@ -14,12 +16,15 @@ from decimal import Decimal
 
 import numpy as np
 
+from engine.allocation.impact import AllocationImpact
 from engine.cycle.allocation import Target
+from engine.cycle.approvals import approved_target, expire, propose
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe
 from engine.cycle.controls import cancel_order, working_orders
 from engine.cycle.recorder import Emitter
 from engine.model import Order, Side, to_price
 from engine.rebalancing.harvest import harvests
+from engine.rebalancing.proposals import APPROVED
 from engine.state.engine_state import EngineState
 
 
@@ -35,29 +40,64 @@ class OrdersStage:
         state: EngineState,
         targets: Mapping[str, Target],
         emit: Emitter,
+        impacts: Mapping[str, AllocationImpact] | None = None,
     ) -> dict[str, list[Order]]:
-        """The orders made, by portfolio (not yet checked by the risk gate)."""
+        """The orders made, by portfolio (not yet checked by the risk gate). ``impacts``: the
+        allocation's assessment of each target, for the preview of a proposal."""
         made: dict[str, list[Order]] = {}
         ledger, symbols = state.ledger, self.universe.symbols
+        expire(self.mandates, state, market, emit)
         for mandate in self.mandates:
             pid = mandate.portfolio_id
-            target = targets.get(pid)
-            if target is None:  # not due, or nothing to trade
-                continue
             if state.trading_state(pid) == "HALTED":
                 continue
-            for order in working_orders(state, pid):
-                cancel_order(state, order, "replaced by the rebalance", emit)
+            target = targets.get(pid)
+            held = ledger.shares_vector(pid, symbols)
+            if target is not None:
+                shares = target.shares
+            else:
+                proposal = state.proposals.by_portfolio.get(pid)
+                if proposal is None or proposal.status != APPROVED:
+                    continue  # not due, or nothing to trade
+                shares = approved_target(proposal, self.universe, held)
             orders = mandate.order_generator.generate(
                 pid,
-                target.shares,
+                shares,
                 symbols,
-                ledger.shares_vector(pid, symbols),
+                held,
                 ledger.cash_usd(pid),
                 market.close,
                 market.today,
                 f"{pid}-{cycle:08d}",
             )
+            if target is not None and mandate.approval_days is not None:
+                if not orders:
+                    continue  # nothing to trade: nothing to approve
+                propose(
+                    f"{pid}-{cycle:08d}-P",
+                    mandate,
+                    self.universe,
+                    shares,
+                    orders,
+                    state,
+                    market,
+                    (impacts or {}).get(pid),
+                    emit,
+                )
+                continue  # nothing is sent before a manager approves it
+            if target is None:
+                emit(
+                    "RebalanceReleased",
+                    {
+                        "proposal_id": proposal.proposal_id,
+                        "market_date": market.today.isoformat(),
+                        "orders": len(orders),
+                        "dropped": list(proposal.dropped),
+                    },
+                    pid,
+                )
+            for order in working_orders(state, pid):
+                cancel_order(state, order, "replaced by the rebalance", emit)
             made[pid] = self._wash_sales_out(mandate, orders, state, market, emit)
         for mandate in self.mandates:
             pid = mandate.portfolio_id

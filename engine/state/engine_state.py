@@ -41,6 +41,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from engine.model import Event, Fill, Order, Side
+from engine.rebalancing.proposals import EVENT_TYPES as PROPOSAL_EVENTS
+from engine.rebalancing.proposals import ProposalBook
 from engine.rebalancing.tax import TaxRules
 from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
@@ -103,8 +105,10 @@ class EngineState:
         # A manager's weight pins/exclusions and each sleeve's last weights, per portfolio.
         self.weight_overrides: dict[str, dict[str, dict[str, Any]]] = {}
         self.sleeve_targets: dict[str, dict[str, dict[str, float]]] = {}
-        # A manager's rebalance requests not yet answered by a rebalance, per portfolio.
+        # A manager's rebalance requests not yet answered by a rebalance, per portfolio, and
+        # the rebalances waiting for (or approved and not yet traded after) approval.
         self.rebalance_requests: dict[str, dict[str, Any]] = {}
+        self.proposals = ProposalBook()
         self.events_applied = 0
         # Replay restarts so far, and the trading day the latest one started the feed on.
         self.restarts = 0
@@ -289,6 +293,9 @@ class EngineState:
     def _rebalance_triggered(self, event: Event) -> None:
         self.rebalance_requests.pop(event.portfolio_id or "", None)
 
+    def _proposal(self, event: Event) -> None:
+        self.proposals.apply(event.type, event.portfolio_id or "", event.payload)
+
     def _weight_override_lifted(self, event: Event) -> None:
         self.weight_overrides.get(event.portfolio_id or "", {}).pop(
             event.payload["instrument"], None
@@ -412,6 +419,7 @@ class EngineState:
                 pid: self.sleeve_targets[pid] for pid in sorted(self.sleeve_targets)
             },
             "rebalance_requests": dict(sorted(self.rebalance_requests.items())),
+            "proposals": self.proposals.to_dict(),
             "events_applied": self.events_applied,
             "restarts": self.restarts,
             "replay_start": self.replay_start.isoformat() if self.replay_start else None,
@@ -479,6 +487,7 @@ class EngineState:
         state.rebalance_requests = {
             pid: dict(r) for pid, r in data.get("rebalance_requests", {}).items()
         }
+        state.proposals = ProposalBook.from_dict(data.get("proposals"))
         state.events_applied = int(data["events_applied"])
         # Absent from snapshots written before replays could restart: none had restarted.
         state.restarts = int(data.get("restarts", 0))
@@ -684,5 +693,6 @@ _HANDLERS = {
     "WeightOverrideLifted": EngineState._weight_override_lifted,
     "RebalanceRequested": EngineState._rebalance_requested,
     "RebalanceTriggered": EngineState._rebalance_triggered,
+    **dict.fromkeys(PROPOSAL_EVENTS, EngineState._proposal),
     "ReplayRestarted": EngineState._replay_restarted,
 }

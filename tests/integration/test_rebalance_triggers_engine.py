@@ -104,3 +104,74 @@ def test_a_drift_band_rebalances_between_calendar_days(tmp_path: Path) -> None:
     # The follow portfolio has no band: it rebalances on its calendar only.
     follow = parts.store.query(portfolio_id="follow", event_type="RebalanceTriggered", limit=100)
     assert {t["trigger"] for e in follow for t in e.payload["triggers"]} == {"calendar"}
+
+
+def _approval_engine(tmp_path: Path, expires: int = 5) -> tuple[object, object, object]:
+    config = _config() + (
+        f"\n[portfolios.rebalancing]\napproval = true\nproposal_expires_days = {expires}\n"
+    )
+    parts = build_engine(parse_config(config, "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    parts.coordinator.start({"mode": "test"})
+    return parts, parts.coordinator, iter(parts.coordinator.resume(parts.feed))
+
+
+def _of(parts: object, kind: str) -> list:
+    return parts.store.query(portfolio_id="guarded", event_type=kind, limit=1_000)  # type: ignore[attr-defined]
+
+
+def test_an_approved_rebalance_trades_at_the_next_close_without_the_dropped_names(
+    tmp_path: Path,
+) -> None:
+    from engine.commands import ApproveRebalance, RejectRebalance
+
+    parts, coordinator, ticks = _approval_engine(tmp_path)
+    while not _of(parts, "RebalanceProposed"):  # the first rebalance with something to trade
+        coordinator.run_cycle(next(ticks))
+    # It was proposed, not sent: no order of guarded yet.
+    (proposed,) = _of(parts, "RebalanceProposed")
+    assert _of(parts, "OrderCreated") == []
+    preview = proposed.payload["preview"]
+    assert {"turnover", "estimated_cost_usd", "volatility_annual", "estimated_tax_usd"} <= set(
+        preview
+    )
+    trades = {t["symbol"]: t for t in proposed.payload["trades"]}
+    assert trades and all(t["side"] == "BUY" for t in trades.values())  # from cash
+    dropped = sorted(trades)[0]
+    with pytest.raises(ValueError, match="drop: NOPE not traded by proposal"):
+        coordinator.apply(ApproveRebalance("pm", "ok", portfolio_id="guarded", drop=("NOPE",)))
+    coordinator.apply(
+        ApproveRebalance("pm", "fine without it", portfolio_id="guarded", drop=(dropped,))
+    )
+    (approved,) = _of(parts, "RebalanceApproved")
+    assert approved.actor == "pm" and approved.payload["dropped"] == [dropped]
+    coordinator.run_cycle(next(ticks))
+    (released,) = _of(parts, "RebalanceReleased")
+    created = _of(parts, "OrderCreated")
+    assert released.payload["orders"] == len(created) == len(trades) - 1
+    assert {e.payload["symbol"] for e in created} == set(trades) - {dropped}
+    # Nothing is waiting now: a rejection is refused, naming why.
+    with pytest.raises(ValueError, match="has no rebalance proposal waiting"):
+        coordinator.apply(RejectRebalance("pm", "no", portfolio_id="guarded"))
+
+
+def test_a_rejected_or_expired_proposal_sends_no_order(tmp_path: Path) -> None:
+    from engine.commands import RejectRebalance
+
+    parts, coordinator, ticks = _approval_engine(tmp_path, expires=3)
+    while not _of(parts, "RebalanceProposed"):
+        coordinator.run_cycle(next(ticks))
+    coordinator.apply(RejectRebalance("risk", "too concentrated", portfolio_id="guarded"))
+    while len(_of(parts, "RebalanceProposed")) < 2:  # the next calendar day: proposed again
+        coordinator.run_cycle(next(ticks))
+    assert _of(parts, "OrderCreated") == []
+    assert len(_of(parts, "RebalanceProposed")) == 2
+    (rejected,) = _of(parts, "RebalanceRejected")
+    assert rejected.actor == "risk"
+    # Left undecided, the second expires after 3 days: still no order.
+    for _ in range(5):
+        coordinator.run_cycle(next(ticks))
+    (expired,) = _of(parts, "RebalanceProposalExpired")
+    second = _of(parts, "RebalanceProposed")[0]
+    assert expired.payload["proposal_id"] == second.payload["proposal_id"]
+    assert expired.payload["market_date"] > second.payload["expires_after"]
+    assert _of(parts, "OrderCreated") == []
