@@ -11,6 +11,7 @@ import math
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from engine.risk.limits import KINDS, TRADING_STATES, make_limit
 
@@ -264,6 +265,32 @@ class RequestRebalance(Command):
 
     def details(self) -> dict[str, object]:
         return {"portfolio_id": self.portfolio_id}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCashFlow(Command):
+    """Money paid into (``amount_usd`` positive) or out of (negative) a portfolio by its owner,
+    in whole cents; the portfolio rebalances at the next close (the cash-flow trigger). The
+    engine answers on ``reply`` with the flow's event payload."""
+
+    portfolio_id: str = ""
+    amount_usd: Decimal = Decimal(0)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.portfolio_id:
+            raise ValueError("RecordCashFlow.portfolio_id: name the portfolio")
+        _require_reason(self)
+        amount = Decimal(self.amount_usd)
+        if not amount.is_finite() or amount == 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(
+                f"RecordCashFlow.amount_usd: {self.amount_usd} must be a non-zero amount in "
+                "whole cents (negative: a withdrawal)"
+            )
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id, "amount_usd": str(self.amount_usd)}
 
 
 @dataclass(frozen=True, slots=True)

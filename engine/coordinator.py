@@ -44,6 +44,7 @@ from engine.commands import (
     LiftOverride,
     LiftWeightOverride,
     Pause,
+    RecordCashFlow,
     RejectRebalance,
     RequestRebalance,
     RestartFrom,
@@ -241,6 +242,7 @@ class Coordinator:
         self.commands.register(SetWeightOverride, weights.set_override)
         self.commands.register(LiftWeightOverride, weights.lift_override)
         self.commands.register(RequestRebalance, rebalances.request)
+        self.commands.register(RecordCashFlow, rebalances.record_cash_flow)
         self.commands.register(ApproveRebalance, rebalances.approve)
         self.commands.register(RejectRebalance, rebalances.reject)
         self.commands.register(CancelOrder, trading.cancel)

@@ -2,8 +2,9 @@
 
 - ``WeightDesk``: ``SetWeightOverride`` / ``LiftWeightOverride`` (what the allocation pins or
   leaves out);
-- ``RebalanceDesk``: ``RequestRebalance`` (the manual rebalance trigger), ``ApproveRebalance`` /
-  ``RejectRebalance`` (a proposal waiting for approval);
+- ``RebalanceDesk``: ``RequestRebalance`` (the manual rebalance trigger), ``RecordCashFlow`` (a
+  deposit or withdrawal, which triggers one), ``ApproveRebalance`` / ``RejectRebalance`` (a
+  proposal waiting for approval);
 - ``TradingDesk``: ``CancelOrder`` / ``SetTradingState`` (working orders and trading states);
 - ``RiskDesk``: ``SetRiskLimit`` / ``AcknowledgeAlert`` (limits, re-checking the working orders
   under a changed limit, and alerts).
@@ -15,6 +16,7 @@ nothing is recorded for a refused command.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from engine.commands import (
     ApproveRebalance,
     CancelOrder,
     LiftWeightOverride,
+    RecordCashFlow,
     RejectRebalance,
     RequestRebalance,
     SetRiskLimit,
@@ -113,7 +116,9 @@ class _PortfolioDesk:
 
 class RebalanceDesk(_PortfolioDesk):
     """``RequestRebalance``: the manual trigger, fired at the next close (``RebalanceRequested``;
-    the triggers stage's ``RebalanceTriggered`` answers it)."""
+    the triggers stage's ``RebalanceTriggered`` answers it). ``ApproveRebalance`` and
+    ``RejectRebalance``: a manager's decision on the proposal waiting for one
+    (engine/rebalancing/proposals.py)."""
 
     def request(self, command: RequestRebalance) -> dict[str, object]:
         mandate_of(self.mandates, command.portfolio_id)
@@ -123,6 +128,24 @@ class RebalanceDesk(_PortfolioDesk):
             "market_date": market_date.isoformat() if market_date else None,
         }
         self.emit("RebalanceRequested", payload, command.portfolio_id, actor=command.actor)
+        return payload
+
+    def record_cash_flow(self, command: RecordCashFlow) -> dict[str, object]:
+        mandate_of(self.mandates, command.portfolio_id)
+        amount = Decimal(command.amount_usd).quantize(Decimal("0.01"))
+        cash = self.state.ledger.cash_usd(command.portfolio_id)
+        if cash + amount < 0:
+            raise ValueError(
+                f"amount_usd: a withdrawal of {-amount:,.2f} USD is more than the "
+                f"{cash:,.2f} USD of cash in {command.portfolio_id}"
+            )
+        market_date = self.state.market_date
+        payload: dict[str, object] = {
+            "amount_usd": str(amount),
+            "reason": command.reason,
+            "market_date": market_date.isoformat() if market_date else None,
+        }
+        self.emit("CashFlowRecorded", payload, command.portfolio_id, actor=command.actor)
         return payload
 
     def approve(self, command: ApproveRebalance) -> dict[str, object]:

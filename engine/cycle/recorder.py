@@ -33,7 +33,8 @@ from engine.events.bus import EventBus
 from engine.events.store import utc_now
 from engine.model import Event
 from engine.risk.manager import Emit
-from engine.state.engine_state import CreatedOrder, EngineState, FilledOrder, LedgerFold
+from engine.state.engine_state import CreatedOrder, EngineState, FilledOrder
+from engine.state.ledger_fold import LedgerFold
 from engine.state.repository import StateRepository
 
 log = logging.getLogger(__name__)

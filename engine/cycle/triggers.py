@@ -1,10 +1,10 @@
 """The rebalance triggers stage: which portfolios rebalance at this close, and why.
 
 Each portfolio's triggers (engine/rebalancing/triggers.py: calendar, drift bands, a risk breach
-at this close, a manager's request) are checked after the risk stage has marked the close. A
-portfolio due for any reason is recorded with every trigger that fired (``RebalanceTriggered``,
-which also answers a pending request); the coordination of its sleeves, the allocation and the
-orders follow for the portfolios due only.
+at this close, a manager's request, a cash flow) are checked after the risk stage has marked
+the close. A portfolio due for any reason is recorded with every trigger that fired
+(``RebalanceTriggered``, which also answers the requests and flows pending); the coordination
+of its sleeves, the allocation and the orders follow for the portfolios due only.
 
 Keeps no state of its own: the last target and the alerts are the engine state's.
 """
@@ -12,6 +12,7 @@ Keeps no state of its own: the last target and the alerts are the engine state's
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe, current_weights
 from engine.cycle.recorder import Emitter
@@ -70,10 +71,20 @@ class TriggerStage:
             )
         if policy.on_risk_breach:
             fired.append(_breach(state, pid, market.today.isoformat()))
-        request = state.rebalance_requests.get(pid)
-        if request is not None:
-            fired.append(Firing("manual", f"asked for by {request['actor']}: {request['reason']}"))
+        for kind, info in state.rebalance_requests.get(pid, {}).items():
+            fired.append(_requested(kind, info))
         return tuple(f for f in fired if f is not None)
+
+
+def _requested(kind: str, info: Mapping[str, str]) -> Firing:
+    """The firing of a manager's request or of the cash flows since the last rebalance."""
+    if kind == "manual":
+        return Firing("manual", f"asked for by {info['actor']}: {info['reason']}")
+    amount = Decimal(info["amount_usd"])
+    flow = "net deposit" if amount > 0 else "net withdrawal"
+    return Firing(
+        "cash_flow", f"{flow} of {abs(amount):,.2f} USD ({info['actor']}: {info['reason']})"
+    )
 
 
 def _breach(state: EngineState, pid: str, today: str) -> Firing | None:

@@ -73,6 +73,8 @@ class PortfolioRun:
     targets: tuple[RecordedTarget, ...] = ()
     # Each lot its fills closed: trade date, term ("short"/"long"), gain (USD).
     realised_gains: tuple[tuple[date, str, Decimal], ...] = ()
+    # Deposits (positive) and withdrawals by the date of the NAV they are in (USD).
+    flows_usd: pd.Series | None = None
 
 
 def price_frame(history: PriceHistory) -> pd.DataFrame:
@@ -206,7 +208,7 @@ def analyse(
     sector_of = {i.symbol: i.sector for i in history.instruments}
     risk_free = daily_risk_free(config.performance.risk_free_rate_annual)
     benchmark = benchmark_returns(config.benchmark_of(run.portfolio), universe, close, dates)
-    returns = time_weighted_returns(nav, run.opening_nav_usd)
+    returns = time_weighted_returns(nav, run.opening_nav_usd, run.flows_usd)
     # The book's weights and returns per name: every attribution below splits the same ones.
     carried, shares = holdings_at_close(run.fills, dates, list(close.columns))
     holdings = holding_weights(carried, shares, close, nav, run.opening_nav_usd)

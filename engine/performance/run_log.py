@@ -46,6 +46,7 @@ EVENT_TYPES = (
         "CycleCompleted",
         "TargetWeightsSet",
         "AllocationScaled",
+        "CashFlowRecorded",
     }
 )
 
@@ -60,6 +61,10 @@ class RunLog:
         # date, portfolio, nav_usd, cash_usd: as recorded, text.
         self.nav_rows: list[tuple[str, str, str, str]] = []
         self.fill_rows: list[tuple[object, ...]] = []  # FILL_COLUMNS
+        # Deposits (positive) and withdrawals: market date, portfolio, USD. A flow between two
+        # closes is in the next close's NAV, so it is dated by the next CycleCompleted.
+        self.flow_rows: list[tuple[str, str, float]] = []
+        self._pending_flows: list[tuple[str, float]] = []
         # Each lot a fill closed: market date, portfolio, term, gain (USD).
         self.realised_rows: list[tuple[str, str, str, Decimal]] = []
         self.cycles = 0
@@ -101,6 +106,8 @@ class RunLog:
             for pid, (nav_usd, cash_usd) in p["valuation_usd"].items():
                 self.nav_rows.append((p["market_date"], pid, nav_usd, cash_usd))
             self._gate_settled(p["market_date"], p["valuation_usd"])
+            self.flow_rows.extend((p["market_date"], pid, usd) for pid, usd in self._pending_flows)
+            self._pending_flows.clear()
             # A cycle's events come before its CycleCompleted: the undated ones are its.
             for k in self._undated:
                 self.gate_event_dates[k] = p["market_date"]
@@ -137,6 +144,8 @@ class RunLog:
             usd[p["symbol"]] = usd.get(p["symbol"], 0.0) + sign * withheld * float(
                 p["decision_price_usd"]
             )
+        elif event.type == "CashFlowRecorded":
+            self._pending_flows.append((str(event.portfolio_id), float(p["amount_usd"])))
         elif event.type == "AllocationScaled":
             self._scaled[str(event.portfolio_id)] = (p["market_date"], float(p["factor"]))
         elif event.type == "TargetWeightsSet":
@@ -233,6 +242,16 @@ class RunLog:
         targets = in_force(self.targets.get(pid, ()), nav.index[0].date() if len(nav) else None)
         targets = tuple(t for t in targets if t.market_date <= last_day)
         first = str(nav.index[0].date()) if len(nav) else last
+        flows = [
+            (day, usd)
+            for day, flow_pid, usd in self.flow_rows
+            if flow_pid == pid and first <= day <= last
+        ]
+        flows_usd = (
+            pd.Series([usd for _, usd in flows], index=pd.DatetimeIndex([d for d, _ in flows]))
+            .groupby(level=0)
+            .sum()
+        )
         realised = tuple(
             (date.fromisoformat(day), term, gain)
             for day, gain_pid, term, gain in self.realised_rows
@@ -248,4 +267,5 @@ class RunLog:
             sleeves,
             targets,
             realised,
+            flows_usd,
         )

@@ -12,7 +12,8 @@ sales would realise. Then, as audited commands with who and why:
 - ``RejectRebalance`` (``RebalanceRejected``): nothing is traded.
 
 A proposal not decided within ``proposal_expires_days`` closes expires
-(``RebalanceProposalExpired``); a new rebalance of the portfolio replaces a pending one.
+(``RebalanceProposalExpired``); a new rebalance of the portfolio replaces one still waiting, or
+approved and not yet traded.
 
 ``ProposalBook`` is the engine state's part: folded from those events, kept in snapshots.
 """

@@ -105,9 +105,10 @@ class EngineState:
         # A manager's weight pins/exclusions and each sleeve's last weights, per portfolio.
         self.weight_overrides: dict[str, dict[str, dict[str, Any]]] = {}
         self.sleeve_targets: dict[str, dict[str, dict[str, float]]] = {}
-        # A manager's rebalance requests not yet answered by a rebalance, per portfolio, and
+        # Rebalances asked for (by a manager, or by a cash flow) and not yet made, per portfolio
+        # and trigger, and
         # the rebalances waiting for (or approved and not yet traded after) approval.
-        self.rebalance_requests: dict[str, dict[str, Any]] = {}
+        self.rebalance_requests: dict[str, dict[str, dict[str, str]]] = {}
         self.proposals = ProposalBook()
         self.events_applied = 0
         # Replay restarts so far, and the trading day the latest one started the feed on.
@@ -284,11 +285,16 @@ class EngineState:
         }
 
     def _rebalance_requested(self, event: Event) -> None:
-        self.rebalance_requests[event.portfolio_id or ""] = {
-            "actor": event.actor,
-            "reason": event.payload["reason"],
-            "market_date": event.payload.get("market_date"),
-        }
+        # By trigger: "manual" (a request) or "cash_flow" (the flows since the last rebalance).
+        requests = self.rebalance_requests.setdefault(event.portfolio_id or "", {})
+        info = {"actor": event.actor, "reason": event.payload["reason"]}
+        if event.type == "CashFlowRecorded":
+            earlier = Decimal(requests.get("cash_flow", {}).get("amount_usd", "0"))
+            info["amount_usd"] = str(earlier + Decimal(event.payload["amount_usd"]))
+            self.ledger.external_flow(
+                event.portfolio_id or "", Decimal(event.payload["amount_usd"])
+            )
+        requests["manual" if event.type == "RebalanceRequested" else "cash_flow"] = info
 
     def _rebalance_triggered(self, event: Event) -> None:
         self.rebalance_requests.pop(event.portfolio_id or "", None)
@@ -485,7 +491,8 @@ class EngineState:
         }
         # Absent from snapshots written before manual rebalances: none was pending.
         state.rebalance_requests = {
-            pid: dict(r) for pid, r in data.get("rebalance_requests", {}).items()
+            pid: {kind: dict(info) for kind, info in r.items()}
+            for pid, r in data.get("rebalance_requests", {}).items()
         }
         state.proposals = ProposalBook.from_dict(data.get("proposals"))
         state.events_applied = int(data["events_applied"])
@@ -613,58 +620,6 @@ def credit_interest_in_ledger(ledger: Ledger, event: Event) -> Decimal:
     return amount_usd
 
 
-class LedgerFold:
-    """The ledger alone, folded from the only events that move it (opening, fills, settlement
-    at each cycle's end, interest, a replay restart), through the same code as
-    ``EngineState``'s fold.
-
-    The recorder feeds one with committed events, so that comparing it with the live ledger
-    proves that nothing moved cash or shares without a stored event. It skips the other
-    event types (three in four of a cycle's events: orders created, targets, signals, ...),
-    which cannot change cash or shares, at the cost of one dictionary look-up each.
-    """
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @classmethod
-    def of(cls, state: EngineState) -> LedgerFold:
-        """A fold starting from a copy of ``state``'s ledger."""
-        return cls(Ledger.from_dict(state.ledger.to_dict()))
-
-    def apply(self, event: Event) -> None:
-        handler = _LEDGER_HANDLERS.get(event.type)
-        if handler is not None:
-            handler(self, event)
-
-    def _opened(self, event: Event) -> None:
-        open_in_ledger(self.ledger, event.payload)
-
-    def _filled(self, event: Event) -> None:
-        self.ledger.apply(fill_from_event(event))
-
-    def _cycle_completed(self, event: Event) -> None:
-        self.ledger.settle(_as_date(event.payload["market_date"]))
-
-    def _interest_credited(self, event: Event) -> None:
-        credit_interest_in_ledger(self.ledger, event)
-
-    def _replay_restarted(self, event: Event) -> None:
-        # As EngineState: a new ledger holding only each portfolio's opening cash.
-        self.ledger = Ledger()
-        for pid, opening in sorted(event.payload["portfolios"].items()):
-            open_in_ledger(self.ledger, {"portfolio_id": pid, **opening})
-
-
-_LEDGER_HANDLERS = {
-    "PortfolioOpened": LedgerFold._opened,
-    "OrderFilled": LedgerFold._filled,
-    "CycleCompleted": LedgerFold._cycle_completed,
-    "CashInterestCredited": LedgerFold._interest_credited,
-    "ReplayRestarted": LedgerFold._replay_restarted,
-}
-
-
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
@@ -692,6 +647,7 @@ _HANDLERS = {
     "WeightOverrideSet": EngineState._weight_override_set,
     "WeightOverrideLifted": EngineState._weight_override_lifted,
     "RebalanceRequested": EngineState._rebalance_requested,
+    "CashFlowRecorded": EngineState._rebalance_requested,
     "RebalanceTriggered": EngineState._rebalance_triggered,
     **dict.fromkeys(PROPOSAL_EVENTS, EngineState._proposal),
     "ReplayRestarted": EngineState._replay_restarted,

@@ -1,9 +1,10 @@
 """The ledger: what each portfolio owns and owes, exactly.
 
 Shares are ``int`` (negative for a short position); cash, prices and P&L are ``Decimal`` US
-dollars. The ledger changes only through ``open_portfolio``, ``apply``, ``settle`` and
-``credit_interest``: the engine state calls them while folding events, so the live ledger and one
-rebuilt from the event log are the same computation.
+dollars. The ledger changes only through ``open_portfolio``, ``apply``, ``settle``,
+``credit_interest`` and ``external_flow`` (a deposit or withdrawal): the engine state calls them
+while folding events, so the live ledger and one rebuilt from the event log are the same
+computation.
 
 **Tax lots.** A fill that adds to a position opens a tax lot keyed by its fill id; a fill that
 reduces one relieves lots in the order of the portfolio's lot method (first-in, first-out by
@@ -335,6 +336,26 @@ class Ledger:
         for book in self._books.values():
             for settlement_date in [d for d in book.pending_settlement_usd if d <= as_of]:
                 del book.pending_settlement_usd[settlement_date]
+
+    def external_flow(self, portfolio_id: str, amount_usd: Decimal) -> None:
+        """A deposit (positive) or withdrawal (negative) of whole cents, settled at once; a
+        withdrawal beyond the cash is refused and nothing changes."""
+        book = self._books.get(portfolio_id)
+        if book is None:
+            raise LedgerError(f"cash flow: unknown portfolio_id {portfolio_id!r}")
+        amount = Decimal(amount_usd)
+        if not amount.is_finite() or amount != to_cash(amount) or amount == 0:
+            raise LedgerError(
+                f"portfolio {portfolio_id}: cash flow amount_usd {amount_usd} must be a non-zero "
+                "amount in whole cents"
+            )
+        if book.cash_usd + amount < 0:
+            raise LedgerError(
+                f"portfolio {portfolio_id}: a withdrawal of USD {-amount} is more than its cash "
+                f"USD {book.cash_usd}"
+            )
+        book.cash_usd += amount
+        self._nav.pop(portfolio_id, None)
 
     def credit_interest(self, portfolio_id: str, amount_usd: Decimal, as_of: date) -> None:
         """Credit (or, if negative, debit) whole cents of interest on cash, settled at once."""

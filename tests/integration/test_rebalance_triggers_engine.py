@@ -75,7 +75,7 @@ def test_a_pending_request_survives_a_snapshot() -> None:
         )
     )
     restored = EngineState.from_dict(state.to_dict())
-    assert restored.rebalance_requests == {"p": {"actor": "pm", "reason": "x", "market_date": None}}
+    assert restored.rebalance_requests == {"p": {"manual": {"actor": "pm", "reason": "x"}}}
 
 
 def test_a_drift_band_rebalances_between_calendar_days(tmp_path: Path) -> None:
@@ -175,3 +175,51 @@ def test_a_rejected_or_expired_proposal_sends_no_order(tmp_path: Path) -> None:
     assert expired.payload["proposal_id"] == second.payload["proposal_id"]
     assert expired.payload["market_date"] > second.payload["expires_after"]
     assert _of(parts, "OrderCreated") == []
+
+
+def test_a_deposit_rebalances_at_the_next_close_and_is_no_return(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from engine.commands import RecordCashFlow
+    from engine.performance.run_log import RunLog
+
+    parts = build_engine(parse_config(_config(), "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    coordinator = parts.coordinator
+    coordinator.start({"mode": "test"})
+    ticks = iter(coordinator.resume(parts.feed))
+    for _ in range(25):
+        coordinator.run_cycle(next(ticks))
+    cash = coordinator.ledger.cash_usd("guarded")
+    with pytest.raises(ValueError, match="amount_usd: a withdrawal of"):
+        coordinator.apply(
+            RecordCashFlow("pm", "too much", portfolio_id="guarded", amount_usd=-cash - 1)
+        )
+    coordinator.apply(
+        RecordCashFlow("pm", "new money", portfolio_id="guarded", amount_usd=Decimal("100000"))
+    )
+    assert coordinator.ledger.cash_usd("guarded") == cash + 100_000
+    coordinator.run_cycle(next(ticks))  # cycle 26: not a calendar day
+    (triggered,) = parts.store.query(
+        portfolio_id="guarded", event_type="RebalanceTriggered", limit=1
+    )
+    assert triggered.payload["triggers"] == [
+        {"trigger": "cash_flow", "detail": "net deposit of 100,000.00 USD (pm: new money)"}
+    ]
+    for _ in range(3):
+        coordinator.run_cycle(next(ticks))
+    # The deposit is in the NAV from the next close on, and is no return: the P&L over the
+    # run is the NAV's change less it.
+    log = RunLog()
+    for event in parts.store.iter_from(1):
+        log.observe(event)
+    portfolio = next(p for p in parse_config(_config(), "test").portfolios if p.id == "guarded")
+    run = log.portfolio_run(portfolio)
+    assert run.flows_usd is not None and list(run.flows_usd) == [100_000.0]
+    assert run.flows_usd.index[0].date().isoformat() == triggered.payload["market_date"]
+    from engine.performance.returns import time_weighted_returns
+
+    returns = time_weighted_returns(run.nav_usd, run.opening_nav_usd, run.flows_usd)
+    base = [run.opening_nav_usd, *run.nav_usd.to_numpy()[:-1]]
+    pnl = sum(r * b for r, b in zip(returns.to_numpy(), base, strict=True))
+    expected = float(run.nav_usd.iloc[-1]) - run.opening_nav_usd - 100_000
+    assert pnl == pytest.approx(expected, abs=1e-6)

@@ -11,10 +11,10 @@ from engine.model import Event, Fill, Side
 from engine.state.engine_state import (
     STATE_FORMAT_VERSION,
     EngineState,
-    LedgerFold,
     fill_from_event,
 )
 from engine.state.ledger import Ledger, LedgerError
+from engine.state.ledger_fold import LedgerFold
 
 MON, TUE, WED, THU = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4)
 
@@ -368,3 +368,31 @@ def test_a_ledger_fold_started_from_a_state_goes_on_from_its_ledger() -> None:
     fold.apply(_filled(3, None))
     assert fold.ledger.holdings_of("p1") == {"AAA": 200}
     assert fold.ledger.cash_usd("p1") == state.ledger.cash_usd("p1") == Decimal("997998.00")
+
+
+# -- deposits and withdrawals ---------------------------------------------------------------
+
+
+def test_a_deposit_or_withdrawal_moves_cash_in_whole_cents_and_never_below_zero() -> None:
+    ledger = Ledger({"p": Decimal("1000.00")})
+    ledger.external_flow("p", Decimal("250.50"))
+    ledger.external_flow("p", Decimal("-1250.50"))
+    assert ledger.cash_usd("p") == Decimal("0.00")
+    assert ledger.settled_cash_usd("p") == Decimal("0.00")  # settled at once
+    for amount, why in (
+        (Decimal("-0.01"), "more than its cash"),
+        (Decimal("1.005"), "whole cents"),
+        (Decimal("0"), "non-zero"),
+    ):
+        with pytest.raises(LedgerError, match=why):
+            ledger.external_flow("p", amount)
+    assert ledger.cash_usd("p") == Decimal("0.00")
+
+
+def test_the_command_refuses_a_bad_amount_naming_the_field() -> None:
+    from engine.commands import RecordCashFlow
+
+    with pytest.raises(ValueError, match=r"RecordCashFlow.amount_usd: 10.001 must be"):
+        RecordCashFlow("pm", "top-up", portfolio_id="p", amount_usd=Decimal("10.001"))
+    with pytest.raises(ValueError, match=r"RecordCashFlow.reason: say why"):
+        RecordCashFlow("pm", "", portfolio_id="p", amount_usd=Decimal("10"))
