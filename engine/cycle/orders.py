@@ -52,13 +52,14 @@ class OrdersStage:
             if state.trading_state(pid) == "HALTED":
                 continue
             target = targets.get(pid)
+            proposal = None if target is not None else state.proposals.by_portfolio.get(pid)
+            if target is None and (proposal is None or proposal.status != APPROVED):
+                continue  # not due, or nothing to trade
             held = ledger.shares_vector(pid, symbols)
             if target is not None:
                 shares = target.shares
             else:
-                proposal = state.proposals.by_portfolio.get(pid)
-                if proposal is None or proposal.status != APPROVED:
-                    continue  # not due, or nothing to trade
+                assert proposal is not None
                 shares = approved_target(proposal, self.universe, held)
             orders = mandate.order_generator.generate(
                 pid,
@@ -85,7 +86,7 @@ class OrdersStage:
                     emit,
                 )
                 continue  # nothing is sent before a manager approves it
-            if target is None:
+            if proposal is not None:
                 emit(
                     "RebalanceReleased",
                     {
