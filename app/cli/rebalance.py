@@ -34,13 +34,15 @@ def rebalance(args: argparse.Namespace) -> int:
         writer.writerows(rows)
     print(
         f"{'policy':<18}{'rebalances':>11}{'turnover/yr':>13}{'cost USD':>12}"
-        f"{'gains USD':>13}{'tax USD':>11}{'TE':>8}{'return/yr':>11}{'harvests':>10}"
+        f"{'gains USD':>13}{'tax USD':>11}{'TE bench':>10}{'TE target':>11}{'return/yr':>11}"
+        f"{'harvests':>10}"
     )
     for r in results:
         print(
             f"{r.policy:<18}{r.rebalances:>11}{_x(r.annual_turnover):>13}{r.cost_usd:>12,.0f}"
-            f"{r.realised_gains_usd:>13,.0f}{r.tax_usd:>11,.0f}{_pct(r.tracking_error):>8}"
-            f"{_pct(r.annualised_return):>11}{r.harvests:>10}"
+            f"{r.realised_gains_usd:>13,.0f}{r.tax_usd:>11,.0f}{_pct(r.tracking_error):>10}"
+            f"{_pct(r.tracking_error_to_target):>11}{_pct(r.annualised_return):>11}"
+            f"{r.harvests:>10}"
         )
     print(f"replays and tables in {args.out} (compare.json, compare.csv)")
     return 0

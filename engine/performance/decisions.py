@@ -20,6 +20,10 @@ effect each day is the return of its portfolio less the one before; the unconstr
 return is split between the names the model sized and the pinned names (what the overrides
 held). The lines add
 up to the portfolio's return each day, and are Carino-scaled so they add up over the period.
+
+The tracking error to the target is the annualised standard deviation (252 days) of the
+portfolio's daily return less the target book's: how far the book strayed from what it was
+given.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from datetime import date
 import numpy as np
 
 from engine.performance.attribution import carino_factor, carino_factors
+from engine.performance.returns import TRADING_DAYS_PER_YEAR
 from engine.performance.targets import RecordedTarget, segments, vector
 
 ALLOCATOR = "unconstrained target"
@@ -98,7 +103,16 @@ def decision_attribution(
     period = float(np.prod(1.0 + portfolio_returns) - 1.0)
     scale = carino_factors(portfolio_returns, np.zeros(len(days))) / carino_factor(period, 0.0)
     linked = (lines * scale[:, None]).sum(axis=0)
+    # How far the portfolio strayed from the targets it was given: the annualised standard
+    # deviation of its daily return less the target book's.
+    off_target = stage[:, -1] - stage[:, STAGES.index("target")]
+    tracking = (
+        float(np.std(off_target, ddof=1) * np.sqrt(TRADING_DAYS_PER_YEAR))
+        if len(days) > 1
+        else None
+    )
     return {
+        "tracking_error_to_target_annual": tracking,
         "decisions": {name: float(linked[j]) for j, name in enumerate(DECISIONS)},
         "returns": {name: float(np.prod(1.0 + stage[:, j]) - 1.0) for j, name in enumerate(STAGES)},
         "portfolio_return": period,

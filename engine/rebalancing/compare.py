@@ -1,6 +1,7 @@
 """Rebalancing policies compared over history: one portfolio replayed under each policy, the
-same market, the same signals, and its turnover, trading cost, realised tax, tracking error and
-return side by side (``pcoord rebalance compare``; docs/rebalancing.md).
+same market, the same signals, and its turnover, trading cost, realised tax, tracking error (to
+the benchmark and to its own targets) and return side by side (``pcoord rebalance compare``;
+docs/rebalancing.md).
 
 A policy is a name, optionally with ``+harvest``:
 
@@ -44,7 +45,8 @@ class PolicyResult:
     cost_usd: float
     realised_gains_usd: float
     tax_usd: float
-    tracking_error: float | None
+    tracking_error: float | None  # to the benchmark
+    tracking_error_to_target: float | None
     annualised_return: float | None
     harvests: int
 
@@ -146,6 +148,7 @@ def _result(policy: str, run_dir: Path, pid: str, counts: dict[str, int]) -> Pol
         float(gains),
         float(tax),
         metrics.get("tracking_error"),
+        (entry.get("decision_attribution") or {}).get("tracking_error_to_target_annual"),
         metrics.get("annualised_return"),
         counts["TaxLossHarvested"],
     )

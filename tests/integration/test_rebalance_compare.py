@@ -33,6 +33,9 @@ def test_policies_are_replayed_and_compared(
         entry = json.loads((run / "metrics.json").read_text())["portfolios"]["growth"]
         assert list(json.loads((run / "summary.json").read_text())["portfolios"]) == ["growth"]
         assert row["tracking_error"] == entry["metrics"]["tracking_error"]
+        decisions = entry["decision_attribution"]
+        assert row["tracking_error_to_target"] == decisions["tracking_error_to_target_annual"]
+        assert 0 < row["tracking_error_to_target"] < row["tracking_error"]
         assert row["annual_turnover"] == entry["annual_turnover"]
         assert row["tax_usd"] == sum(
             float(y["tax_usd"]) for y in entry["realised_gains_and_tax"].values()

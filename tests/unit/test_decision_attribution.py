@@ -98,6 +98,10 @@ def test_each_decision_is_the_difference_between_two_books() -> None:
     for name, line in daily.items():
         assert result["decisions"][name] == pytest.approx(float((line * k).sum()), abs=1e-15)
     assert sum(result["decisions"].values()) == pytest.approx(period, abs=1e-15)
+    # The tracking error to the target: the portfolio's daily return less the target book's.
+    assert result["tracking_error_to_target_annual"] == pytest.approx(
+        float(np.std(portfolio - rounded, ddof=1) * np.sqrt(252)), rel=1e-12
+    )
     returns = result["returns"]
     assert returns["unconstrained"] == pytest.approx(np.prod(1 + reference) - 1, abs=1e-14)
     assert returns["allocator"] == pytest.approx(np.prod(1 + allocator) - 1, abs=1e-14)
