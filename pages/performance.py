@@ -181,46 +181,19 @@ def layout() -> html.Div:
                 ],
                 class_name="mb-3",
             ),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        titled_card(
-                            "Return by statistical factor (PCA over the allocation's look-back; "
-                            "in focus)",
-                            html.Div(id=ids.PERF_FACTOR_TABLE),
-                        ),
-                        lg=6,
-                        className="mb-3",
-                    ),
-                    dbc.Col(
-                        titled_card(
-                            "Return by sleeve (multi-strategy portfolios; in focus)",
-                            html.Div(id=ids.PERF_SLEEVE_TABLE),
-                        ),
-                        lg=6,
-                        className="mb-3",
-                    ),
-                ]
+            _side_by_side(
+                (
+                    "Return by statistical factor (PCA over the allocation's look-back; in focus)",
+                    ids.PERF_FACTOR_TABLE,
+                ),
+                ("Return by sleeve (multi-strategy portfolios; in focus)", ids.PERF_SLEEVE_TABLE),
             ),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        titled_card(
-                            "Profit and loss by signal source and horizon (in focus)",
-                            html.Div(id=ids.PERF_SOURCE_TABLE),
-                        ),
-                        lg=6,
-                        className="mb-3",
-                    ),
-                    dbc.Col(
-                        titled_card(
-                            "What each decision after the allocator gained or cost (in focus)",
-                            html.Div(id=ids.PERF_DECISION_TABLE),
-                        ),
-                        lg=6,
-                        className="mb-3",
-                    ),
-                ]
+            _side_by_side(
+                ("Profit and loss by signal source and horizon (in focus)", ids.PERF_SOURCE_TABLE),
+                (
+                    "What each decision after the allocator gained or cost (in focus)",
+                    ids.PERF_DECISION_TABLE,
+                ),
             ),
             titled_card(
                 "Execution quality",
@@ -245,6 +218,17 @@ def layout() -> html.Div:
                 class_name="mb-3",
             ),
             dcc.Interval(id=ids.PERF_INTERVAL, interval=REFRESH_MS),
+        ]
+    )
+
+
+def _side_by_side(*tables: tuple[str, str]) -> dbc.Row:
+    """Tables side by side on a wide screen, one above the other on a narrow one: each a card
+    with its title around an empty div the callback fills (title, div id)."""
+    return dbc.Row(
+        [
+            dbc.Col(titled_card(title, html.Div(id=table_id)), lg=6, className="mb-3")
+            for title, table_id in tables
         ]
     )
 

@@ -76,6 +76,8 @@ class _Sized:
     sleeves: tuple[SleeveOutcome, ...] = ()
     budgeting: Mapping[str, object] = field(default_factory=dict)
     sleeve_risk: tuple[tuple[str, float], ...] | None = None  # sleeved portfolios only
+    pins: np.ndarray | None = None  # the tradable names' pinned weights (NaN where none)
+    sleeve_before: Mapping[str, np.ndarray] | None = None  # each sleeve's last weights
 
 
 @dataclass(slots=True)
@@ -266,13 +268,13 @@ class AllocationStage:
                     symbols,
                     target.weights,
                     optimised,
-                    self._pinned(state, pid, tradable),
+                    sized.pins,
                     eligible,
                     current,
                     coordinated.portfolios.get(pid),
                     sleeve_outcomes,
                     coordinated.sleeves.get(pid),
-                    self._sleeve_weights(state, pid) if sleeve_outcomes else None,
+                    sized.sleeve_before,
                 ),
                 **(
                     {
@@ -329,12 +331,13 @@ class AllocationStage:
                 self.universe.sectors,
                 pins,
             )
-            return _Sized(mandate, outcome, eligible, nav, current)
+            return _Sized(mandate, outcome, eligible, nav, current, pins=pins)
+        sleeve_before = self._sleeve_weights(state, pid)
         combined = allocate_sleeves(
             pid,
             mandate.sleeves,
             coordinated.sleeves[pid],
-            self._sleeve_weights(state, pid),
+            sleeve_before,
             eligible,
             tick.timestamp,
             market.window,
@@ -351,6 +354,8 @@ class AllocationStage:
             combined.sleeves,
             budgeting,
             _sleeve_attribution(combined.sleeves, model),
+            pins,
+            sleeve_before,
         )
 
     def _weight_pins(self, state: EngineState, pid: str) -> tuple[np.ndarray | None, np.ndarray]:
@@ -368,14 +373,6 @@ class AllocationStage:
             else:
                 pins[i] = float(override["weight"])
         return pins, excluded
-
-    def _pinned(self, state: EngineState, pid: str, tradable: np.ndarray) -> np.ndarray:
-        """The weights a manager's override pinned the tradable names to (NaN where none), as
-        sizing took them."""
-        pins, _ = self._weight_pins(state, pid)
-        if pins is None:
-            return np.full(len(self.universe), np.nan)
-        return np.where(tradable, pins, np.nan)
 
     def _restricted(self, state: EngineState, pid: str) -> np.ndarray:
         """Instruments the portfolio may hold no new exposure to: the allocation leaves them

@@ -111,7 +111,7 @@ def attribution_fields(
     symbols: Sequence[str],
     target: np.ndarray,
     optimised: np.ndarray,
-    pins: np.ndarray,
+    pins: np.ndarray | None,
     eligible: np.ndarray,
     current: np.ndarray,
     signals: CoordinatedSignals | None,
@@ -120,8 +120,8 @@ def attribution_fields(
     sleeve_before: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, object]:
     """The target's attribution fields (module docstring). ``pins``: the pinned weights (NaN
-    where none); ``current``: the portfolio's weights before the rebalance; ``sleeve_before``:
-    each sleeve's last weights."""
+    where none; None: no pin); ``current``: the portfolio's weights before the rebalance;
+    ``sleeve_before``: each sleeve's last weights."""
     fields: dict[str, object] = {
         "optimised": _by_symbol(optimised, symbols),
         "lineage": target_lineage(
@@ -131,7 +131,7 @@ def attribution_fields(
             sleeve_signals,
         ),
     }
-    pinned = np.flatnonzero(np.isfinite(pins))
+    pinned = np.flatnonzero(np.isfinite(pins)) if pins is not None else np.array([], dtype=int)
     if len(pinned):
         fields["pinned"] = {symbols[i]: float(pins[i]) for i in pinned.tolist()}
     if not sleeves and signals is not None and has_limits(allocator):

@@ -249,7 +249,7 @@ class Ledger:
         else:
             book.shares.pop(fill.symbol, None)
         # Shares that reduce the existing position close lots; the rest open a lot of their side.
-        closing = min(fill.quantity_shares, abs(held)) if held * signed < 0 else 0
+        closing = _closing(held, signed)
         opening = fill.quantity_shares - closing
         if closing:
             if reliefs is None:
@@ -271,9 +271,8 @@ class Ledger:
         book = self._books.get(fill.portfolio_id)
         if book is None:
             return []
-        held = book.shares.get(fill.symbol, 0)
         signed = fill.quantity_shares if fill.side is Side.BUY else -fill.quantity_shares
-        closing = min(fill.quantity_shares, abs(held)) if held * signed < 0 else 0
+        closing = _closing(book.shares.get(fill.symbol, 0), signed)
         return self._relief(book, fill, closing) if closing else []
 
     @staticmethod
@@ -477,6 +476,12 @@ class Ledger:
                 {s: date.fromisoformat(d) for s, d in book.get("loss_sales", {}).items()},
             )
         return ledger
+
+
+def _closing(held: int, signed: int) -> int:
+    """The shares of a fill of ``signed`` shares (sells negative) that reduce a ``held``
+    position: they close lots."""
+    return min(abs(signed), abs(held)) if held * signed < 0 else 0
 
 
 def _lot_from_list(lot: list[Any]) -> TaxLot:
