@@ -35,7 +35,7 @@ from engine.model import Instrument
 from engine.performance.latency import limit_blas_threads
 from engine.rebalancing.harvest import HarvestPolicy
 from engine.rebalancing.tax import TaxRules
-from engine.rebalancing.triggers import TriggerPolicy
+from engine.rebalancing.triggers import RebalancePolicy
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.manager import RiskManager
 from engine.risk.scenarios import Scenario, default_hypothetical, historical_scenarios
@@ -177,17 +177,19 @@ def build_harvest(portfolio: PortfolioConfig, symbols: Sequence[str]) -> Harvest
     return HarvestPolicy(rules.harvest_loss_threshold, dict(rules.substitutes))
 
 
-def build_triggers(portfolio: PortfolioConfig) -> TriggerPolicy:
-    """The portfolio's rebalance triggers: its calendar (every ``rebalance_every_days`` cycles
-    by default) and what ``[portfolios.rebalancing]`` adds."""
+def build_rebalance_policy(portfolio: PortfolioConfig) -> RebalancePolicy:
+    """The portfolio's rebalance policy: its calendar (every ``rebalance_every_days`` cycles
+    by default) and what ``[portfolios.rebalancing]`` adds (bands, approval)."""
     rules = portfolio.rebalancing
-    return TriggerPolicy(
+    return RebalancePolicy(
         rules.calendar,
         portfolio.rebalance_every_days,
         rules.drift_absolute,
         rules.drift_relative,
         rules.sector_drift_absolute,
         rules.on_risk_breach,
+        rules.approval,
+        rules.proposal_expires_days,
     )
 
 
@@ -238,7 +240,7 @@ def build_mandates(
                 ),
                 build_allocator(portfolio, solver=config.allocation),
                 OrderGenerator(cost_allowance_bps),
-                build_triggers(portfolio),
+                build_rebalance_policy(portfolio),
                 portfolio.initial_cash_usd,
                 portfolio.cash.settlement_days,
                 portfolio.cash.interest_rate_annual,
@@ -252,9 +254,6 @@ def build_mandates(
                     portfolio.tax.wash_sale_days,
                 ),
                 build_harvest(portfolio, symbols),
-                portfolio.rebalancing.proposal_expires_days
-                if portfolio.rebalancing.approval
-                else None,
             )
         )
     return tuple(mandates)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from engine.rebalancing.triggers import RebalancePolicy
 from engine.risk.limits import KINDS, TRADING_STATES, make_limit
 
 
@@ -251,10 +252,12 @@ class SetWeightOverride(Command):
 @dataclass(frozen=True, slots=True)
 class RequestRebalance(Command):
     """A portfolio manager asks for a rebalance of one portfolio at the next close, whatever its
-    calendar and bands say (the manual trigger, docs/rebalancing.md); the engine answers on
-    ``reply`` with the request's event payload."""
+    calendar and bands say (the manual trigger, docs/rebalancing.md). With ``preview`` the
+    rebalance is proposed for approval first, even if the portfolio's policy trades without
+    one. The engine answers on ``reply`` with the request's event payload."""
 
     portfolio_id: str = ""
+    preview: bool = False
     reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -264,7 +267,29 @@ class RequestRebalance(Command):
         _require_reason(self)
 
     def details(self) -> dict[str, object]:
-        return {"portfolio_id": self.portfolio_id}
+        return {"portfolio_id": self.portfolio_id, "preview": self.preview}
+
+
+@dataclass(frozen=True, slots=True)
+class SetRebalancePolicy(Command):
+    """A portfolio manager replaces a portfolio's rebalance policy (its calendar, bands, risk
+    breach trigger and approval) from the next close on; recorded as ``RebalancePolicySet``
+    with the policy it replaced. The engine answers on ``reply`` with the event's payload."""
+
+    portfolio_id: str = ""
+    policy: RebalancePolicy = field(default_factory=RebalancePolicy)
+    reply: CommandReply = field(default_factory=CommandReply, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Command.__post_init__(self)
+        if not self.portfolio_id:
+            raise ValueError("SetRebalancePolicy.portfolio_id: name the portfolio")
+        if not isinstance(self.policy, RebalancePolicy):
+            raise ValueError("SetRebalancePolicy.policy: give a RebalancePolicy")
+        _require_reason(self)
+
+    def details(self) -> dict[str, object]:
+        return {"portfolio_id": self.portfolio_id, "policy": self.policy.to_dict()}
 
 
 @dataclass(frozen=True, slots=True)

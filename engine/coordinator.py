@@ -50,6 +50,7 @@ from engine.commands import (
     RestartFrom,
     Resume,
     SetOverride,
+    SetRebalancePolicy,
     SetRiskLimit,
     SetSpeed,
     SetTradingState,
@@ -245,6 +246,7 @@ class Coordinator:
         self.commands.register(RecordCashFlow, rebalances.record_cash_flow)
         self.commands.register(ApproveRebalance, rebalances.approve)
         self.commands.register(RejectRebalance, rebalances.reject)
+        self.commands.register(SetRebalancePolicy, rebalances.set_policy)
         self.commands.register(CancelOrder, trading.cancel)
         self.commands.register(SetTradingState, trading.set_state)
         self.commands.register(SetRiskLimit, risk.set_limit)
@@ -480,6 +482,7 @@ class Coordinator:
                 allocated.targets,
                 emit,
                 allocated.impacts,
+                due,
             )
             orders_checked = sum(len(orders) for orders in made.values())
             gated = timed("gate", self.gate.run, cycle, market, state, made, risk.model, emit)

@@ -33,6 +33,7 @@ PREVIEW_FIELDS = (
 def propose(
     proposal_id: str,
     mandate: PortfolioMandate,
+    expires_days: int,
     universe: Universe,
     target_shares: np.ndarray,
     orders: list[Order],
@@ -42,8 +43,7 @@ def propose(
     emit: Emitter,
 ) -> None:
     """Record ``orders`` (made, not sent) toward ``target_shares`` as a proposal with its
-    preview (``RebalanceProposed``)."""
-    assert mandate.approval_days is not None
+    preview (``RebalanceProposed``), to be decided within ``expires_days`` days."""
     pid = mandate.portfolio_id
     gains = {SHORT_TERM: Decimal(0), LONG_TERM: Decimal(0)}
     for order in orders:
@@ -70,7 +70,7 @@ def propose(
         {
             "proposal_id": proposal_id,
             "market_date": market.today.isoformat(),
-            "expires_after": (market.today + timedelta(days=mandate.approval_days)).isoformat(),
+            "expires_after": (market.today + timedelta(days=expires_days)).isoformat(),
             "target_shares": {universe.symbols[i]: int(target_shares[i]) for i in held.tolist()},
             "trades": [
                 {

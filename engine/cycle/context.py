@@ -20,7 +20,7 @@ from engine.allocation.sleeves import Sleeve
 from engine.model import Instrument, MarketTick
 from engine.rebalancing.harvest import HarvestPolicy
 from engine.rebalancing.tax import TaxRules
-from engine.rebalancing.triggers import TriggerPolicy
+from engine.rebalancing.triggers import RebalancePolicy
 from engine.risk.budgets import SleeveBudgeting
 from engine.risk.gate import Book
 from engine.risk.manager import RiskManager
@@ -87,7 +87,7 @@ class PortfolioMandate:
     coordinator: SignalCoordinator
     allocator: MandateAllocator
     order_generator: OrderGenerator
-    triggers: TriggerPolicy
+    rebalancing: RebalancePolicy
     initial_cash_usd: Decimal
     settlement_days: int = 1
     interest_rate_annual: float = 0.0
@@ -95,8 +95,6 @@ class PortfolioMandate:
     sleeve_budgeting: SleeveBudgeting | None = None
     tax: TaxRules = field(default_factory=TaxRules)
     harvest: HarvestPolicy | None = None
-    # Days a rebalance waits for approval before it expires; None: no approval needed.
-    approval_days: int | None = None
 
     @property
     def sources(self) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ from engine.commands import (
     RecordCashFlow,
     RejectRebalance,
     RequestRebalance,
+    SetRebalancePolicy,
     SetRiskLimit,
     SetTradingState,
     SetWeightOverride,
@@ -118,7 +119,8 @@ class RebalanceDesk(_PortfolioDesk):
     """``RequestRebalance``: the manual trigger, fired at the next close (``RebalanceRequested``;
     the triggers stage's ``RebalanceTriggered`` answers it). ``ApproveRebalance`` and
     ``RejectRebalance``: a manager's decision on the proposal waiting for one
-    (engine/rebalancing/proposals.py)."""
+    (engine/rebalancing/proposals.py). ``SetRebalancePolicy``: the portfolio's triggers and
+    approval from the next close on (``RebalancePolicySet``)."""
 
     def request(self, command: RequestRebalance) -> dict[str, object]:
         mandate_of(self.mandates, command.portfolio_id)
@@ -126,8 +128,27 @@ class RebalanceDesk(_PortfolioDesk):
         payload: dict[str, object] = {
             "reason": command.reason,
             "market_date": market_date.isoformat() if market_date else None,
+            **({"preview": True} if command.preview else {}),
         }
         self.emit("RebalanceRequested", payload, command.portfolio_id, actor=command.actor)
+        return payload
+
+    def set_policy(self, command: SetRebalancePolicy) -> dict[str, object]:
+        mandate = mandate_of(self.mandates, command.portfolio_id)
+        previous = self.state.rebalance_policy(command.portfolio_id, mandate.rebalancing)
+        if command.policy == previous:
+            raise ValueError(
+                f"policy: {command.portfolio_id}'s rebalance policy is already that; "
+                "change a setting first"
+            )
+        market_date = self.state.market_date
+        payload: dict[str, object] = {
+            "policy": command.policy.to_dict(),
+            "previous": previous.to_dict(),
+            "reason": command.reason,
+            "market_date": market_date.isoformat() if market_date else None,
+        }
+        self.emit("RebalancePolicySet", payload, command.portfolio_id, actor=command.actor)
         return payload
 
     def record_cash_flow(self, command: RecordCashFlow) -> dict[str, object]:

@@ -22,6 +22,7 @@ from engine.cycle.approvals import approved_target, expire, propose
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe
 from engine.cycle.controls import cancel_order, working_orders
 from engine.cycle.recorder import Emitter
+from engine.cycle.triggers import Due
 from engine.model import Order, Side, to_price
 from engine.rebalancing.harvest import harvests
 from engine.rebalancing.proposals import APPROVED
@@ -41,9 +42,11 @@ class OrdersStage:
         targets: Mapping[str, Target],
         emit: Emitter,
         impacts: Mapping[str, AllocationImpact] | None = None,
+        due: Due | None = None,
     ) -> dict[str, list[Order]]:
         """The orders made, by portfolio (not yet checked by the risk gate). ``impacts``: the
-        allocation's assessment of each target, for the preview of a proposal."""
+        allocation's assessment of each target, for the preview of a proposal; ``due``: the
+        triggers that fired (a manual request for a preview makes a proposal too)."""
         made: dict[str, list[Order]] = {}
         ledger, symbols = state.ledger, self.universe.symbols
         expire(self.mandates, state, market, emit)
@@ -71,12 +74,15 @@ class OrdersStage:
                 market.today,
                 f"{pid}-{cycle:08d}",
             )
-            if target is not None and mandate.approval_days is not None:
+            policy = state.rebalance_policy(pid, mandate.rebalancing)
+            previewed = any(firing.preview for firing in (due or {}).get(pid, ()))
+            if target is not None and (policy.approval or previewed):
                 if not orders:
                     continue  # nothing to trade: nothing to approve
                 propose(
                     f"{pid}-{cycle:08d}-P",
                     mandate,
+                    policy.proposal_expires_days,
                     self.universe,
                     shares,
                     orders,

@@ -52,7 +52,8 @@ class TriggerStage:
         self, mandate: PortfolioMandate, cycle: int, market: MarketClose, state: EngineState
     ) -> tuple[Firing, ...]:
         """What fired for ``mandate``'s portfolio at this close (nothing: not due)."""
-        policy, pid = mandate.triggers, mandate.portfolio_id
+        pid = mandate.portfolio_id
+        policy = state.rebalance_policy(pid, mandate.rebalancing)
         # The engine state's market date is the last completed cycle's until this one ends.
         previous = state.market_date if state.market_date != market.today else None
         fired = [calendar_firing(policy, cycle, market.today, previous)]
@@ -79,7 +80,9 @@ class TriggerStage:
 def _requested(kind: str, info: Mapping[str, str]) -> Firing:
     """The firing of a manager's request or of the cash flows since the last rebalance."""
     if kind == "manual":
-        return Firing("manual", f"asked for by {info['actor']}: {info['reason']}")
+        preview = "preview" in info
+        asked = f"asked for by {info['actor']}: {info['reason']}"
+        return Firing("manual", f"a preview {asked}" if preview else asked, preview)
     amount = Decimal(info["amount_usd"])
     flow = "net deposit" if amount > 0 else "net withdrawal"
     return Firing(

@@ -18,8 +18,8 @@ Drift is measured at the close, on the holdings marked at it, against the last t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 
 import numpy as np
@@ -30,16 +30,26 @@ CALENDARS = ("every_n_days", "daily", "weekly", "monthly", "quarterly", "none")
 EDGE_TOLERANCE = 1e-12
 # The names a drift firing's detail lists at most (the count says how many there were).
 NAMES_SHOWN = 5
+# The longest a proposal may wait for a decision, in days.
+MAX_EXPIRY_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
-class TriggerPolicy:
+class RebalancePolicy:
+    """A portfolio's triggers, and whether its rebalances wait for a manager's approval
+    (``approval``; undecided, a proposal expires after ``proposal_expires_days`` days).
+
+    Set from ``[portfolios.rebalancing]`` at start; a manager may replace it while the engine
+    runs (``SetRebalancePolicy``, recorded as ``RebalancePolicySet``)."""
+
     calendar: str = "every_n_days"
     every_days: int = 1
     drift_absolute: float | None = None
     drift_relative: float | None = None
     sector_drift_absolute: float | None = None
     on_risk_breach: bool = False
+    approval: bool = False
+    proposal_expires_days: int = 5
 
     def __post_init__(self) -> None:
         if self.calendar not in CALENDARS:
@@ -50,6 +60,15 @@ class TriggerPolicy:
             band = getattr(self, name)
             if band is not None and not band > 0:
                 raise ValueError(f"{name}: {band} must be above 0 (leave it out for no band)")
+        for name in ("drift_absolute", "sector_drift_absolute"):
+            band = getattr(self, name)
+            if band is not None and band > 1:
+                raise ValueError(f"{name}: {band} is a weight of NAV, at most 1")
+        if not 1 <= self.proposal_expires_days <= MAX_EXPIRY_DAYS:
+            raise ValueError(
+                f"proposal_expires_days: {self.proposal_expires_days} must be from 1 to "
+                f"{MAX_EXPIRY_DAYS}"
+            )
 
     @property
     def watches_drift(self) -> bool:
@@ -58,21 +77,33 @@ class TriggerPolicy:
             for band in (self.drift_absolute, self.drift_relative, self.sector_drift_absolute)
         )
 
+    def to_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> RebalancePolicy:
+        return cls(**data)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True, slots=True)
 class Firing:
     """One trigger that fired: ``trigger`` (calendar, drift, sector_drift, risk_breach,
-    manual) and what it saw."""
+    manual, cash_flow) and what it saw. ``preview``: a manual request asked to see the
+    rebalance as a proposal first, whatever the policy's ``approval``."""
 
     trigger: str
     detail: str
+    preview: bool = False
 
-    def to_dict(self) -> dict[str, str]:
-        return {"trigger": self.trigger, "detail": self.detail}
+    def to_dict(self) -> dict[str, object]:
+        shown: dict[str, object] = {"trigger": self.trigger, "detail": self.detail}
+        if self.preview:
+            shown["preview"] = True
+        return shown
 
 
 def calendar_firing(
-    policy: TriggerPolicy, cycle: int, today: date, previous_day: date | None
+    policy: RebalancePolicy, cycle: int, today: date, previous_day: date | None
 ) -> Firing | None:
     """The calendar's firing at cycle number ``cycle`` (1 is the first) on ``today``, the last
     trading day before being ``previous_day`` (None on the first)."""
@@ -100,7 +131,7 @@ def _period(kind: str, day: date) -> tuple[int, int]:
 
 
 def drift_firings(
-    policy: TriggerPolicy,
+    policy: RebalancePolicy,
     current: np.ndarray,
     target: np.ndarray,
     symbols: Sequence[str],

@@ -44,6 +44,7 @@ from engine.model import Event, Fill, Order, Side
 from engine.rebalancing.proposals import EVENT_TYPES as PROPOSAL_EVENTS
 from engine.rebalancing.proposals import ProposalBook
 from engine.rebalancing.tax import TaxRules
+from engine.rebalancing.triggers import RebalancePolicy
 from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
 from engine.state.ledger import Ledger, LotRelief
@@ -110,6 +111,8 @@ class EngineState:
         # the rebalances waiting for (or approved and not yet traded after) approval.
         self.rebalance_requests: dict[str, dict[str, dict[str, str]]] = {}
         self.proposals = ProposalBook()
+        # Rebalance policies a manager set while the engine ran, replacing the configured ones.
+        self.rebalance_policies: dict[str, RebalancePolicy] = {}
         self.events_applied = 0
         # Replay restarts so far, and the trading day the latest one started the feed on.
         self.restarts = 0
@@ -288,6 +291,8 @@ class EngineState:
         # By trigger: "manual" (a request) or "cash_flow" (the flows since the last rebalance).
         requests = self.rebalance_requests.setdefault(event.portfolio_id or "", {})
         info = {"actor": event.actor, "reason": event.payload["reason"]}
+        if event.payload.get("preview"):
+            info["preview"] = "yes"
         if event.type == "CashFlowRecorded":
             earlier = Decimal(requests.get("cash_flow", {}).get("amount_usd", "0"))
             info["amount_usd"] = str(earlier + Decimal(event.payload["amount_usd"]))
@@ -298,6 +303,14 @@ class EngineState:
 
     def _rebalance_triggered(self, event: Event) -> None:
         self.rebalance_requests.pop(event.portfolio_id or "", None)
+
+    def _rebalance_policy_set(self, event: Event) -> None:
+        policy = RebalancePolicy.from_dict(event.payload["policy"])
+        self.rebalance_policies[event.portfolio_id or ""] = policy
+
+    def rebalance_policy(self, portfolio_id: str, configured: RebalancePolicy) -> RebalancePolicy:
+        """The portfolio's rebalance policy: the last a manager set, else ``configured``."""
+        return self.rebalance_policies.get(portfolio_id, configured)
 
     def _proposal(self, event: Event) -> None:
         self.proposals.apply(event.type, event.portfolio_id or "", event.payload)
@@ -426,6 +439,17 @@ class EngineState:
             },
             "rebalance_requests": dict(sorted(self.rebalance_requests.items())),
             "proposals": self.proposals.to_dict(),
+            # Only when set, so snapshots of runs without one read as they always did.
+            **(
+                {
+                    "rebalance_policies": {
+                        pid: policy.to_dict()
+                        for pid, policy in sorted(self.rebalance_policies.items())
+                    }
+                }
+                if self.rebalance_policies
+                else {}
+            ),
             "events_applied": self.events_applied,
             "restarts": self.restarts,
             "replay_start": self.replay_start.isoformat() if self.replay_start else None,
@@ -495,6 +519,10 @@ class EngineState:
             for pid, r in data.get("rebalance_requests", {}).items()
         }
         state.proposals = ProposalBook.from_dict(data.get("proposals"))
+        state.rebalance_policies = {
+            pid: RebalancePolicy.from_dict(policy)
+            for pid, policy in data.get("rebalance_policies", {}).items()
+        }
         state.events_applied = int(data["events_applied"])
         # Absent from snapshots written before replays could restart: none had restarted.
         state.restarts = int(data.get("restarts", 0))
@@ -649,6 +677,7 @@ _HANDLERS = {
     "RebalanceRequested": EngineState._rebalance_requested,
     "CashFlowRecorded": EngineState._rebalance_requested,
     "RebalanceTriggered": EngineState._rebalance_triggered,
+    "RebalancePolicySet": EngineState._rebalance_policy_set,
     **dict.fromkeys(PROPOSAL_EVENTS, EngineState._proposal),
     "ReplayRestarted": EngineState._replay_restarted,
 }

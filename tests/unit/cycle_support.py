@@ -77,7 +77,7 @@ def due_at(
     gives them."""
     due = {}
     for mandate in the_mandates or mandates():
-        firing = calendar_firing(mandate.triggers, cycle, TODAY, None)
+        firing = calendar_firing(mandate.rebalancing, cycle, TODAY, None)
         if firing is not None:
             due[mandate.portfolio_id] = (firing,)
     return due

@@ -10,7 +10,7 @@ import pytest
 
 from engine.cycle.triggers import TriggerStage
 from engine.rebalancing.triggers import (
-    TriggerPolicy,
+    RebalancePolicy,
     calendar_firing,
     drift_firings,
 )
@@ -43,7 +43,7 @@ def test_calendars_fire_on_the_first_trading_day_of_their_period(
     calendar: str, fired_on: list[date] | None
 ) -> None:
     days = business_days(date(2024, 1, 2), 50)  # 2 January to 11 March
-    policy = TriggerPolicy(calendar)
+    policy = RebalancePolicy(calendar)
     fired = [
         day
         for k, day in enumerate(days)
@@ -58,13 +58,13 @@ def test_calendars_fire_on_the_first_trading_day_of_their_period(
 
 
 def test_every_n_days_counts_cycles_from_the_first() -> None:
-    policy = TriggerPolicy("every_n_days", every_days=3)
+    policy = RebalancePolicy("every_n_days", every_days=3)
     fired = [c for c in range(1, 11) if calendar_firing(policy, c, TODAY, None) is not None]
     assert fired == [1, 4, 7, 10]
 
 
 def test_an_absolute_band_fires_exactly_at_its_edge() -> None:
-    policy = TriggerPolicy("none", drift_absolute=0.05)
+    policy = RebalancePolicy("none", drift_absolute=0.05)
     target = np.array([0.30, 0.20, 0.10, 0.0])
     # AAA drifted 5.00% (the edge): it fires; at 4.99% it does not.
     at_edge = drift_firings(policy, np.array([0.35, 0.20, 0.10, 0.0]), target, SYMBOLS, SECTORS)
@@ -78,7 +78,7 @@ def test_an_absolute_band_fires_exactly_at_its_edge() -> None:
 
 
 def test_a_relative_band_is_a_share_of_each_names_target() -> None:
-    policy = TriggerPolicy("none", drift_relative=0.25)
+    policy = RebalancePolicy("none", drift_relative=0.25)
     target = np.array([0.40, 0.08, 0.0, 0.0])
     # BBB at 10% is 2 points, 25% of its 8% target: the edge. AAA 9 points off 40% is inside.
     current = np.array([0.31 + 0.0001, 0.10, 0.0, 0.03])
@@ -90,7 +90,7 @@ def test_a_relative_band_is_a_share_of_each_names_target() -> None:
 
 
 def test_a_sector_band_sums_the_sectors_names() -> None:
-    policy = TriggerPolicy("none", sector_drift_absolute=0.04)
+    policy = RebalancePolicy("none", sector_drift_absolute=0.04)
     target = np.array([0.20, 0.20, 0.30, 0.20])
     # AAA and BBB each 2 points over: Tech is 4 points over (the edge); no name moved 4 points.
     fired = drift_firings(policy, np.array([0.22, 0.22, 0.28, 0.18]), target, SYMBOLS, SECTORS)
@@ -100,9 +100,9 @@ def test_a_sector_band_sums_the_sectors_names() -> None:
 
 def test_bad_policies_are_refused_naming_the_field() -> None:
     with pytest.raises(ValueError, match="calendar: 'hourly' is not one of"):
-        TriggerPolicy("hourly")
+        RebalancePolicy("hourly")
     with pytest.raises(ValueError, match="drift_absolute: 0 must be above 0"):
-        TriggerPolicy(drift_absolute=0)
+        RebalancePolicy(drift_absolute=0)
 
 
 def test_the_stage_records_each_due_portfolio_with_every_trigger_that_fired() -> None:
