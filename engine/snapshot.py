@@ -15,11 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from engine.allocation.impact import AllocationImpact
 from engine.model import Conflict, CycleReport, Fill, Instrument, Order
 from engine.signals.book import Override
+
+if TYPE_CHECKING:
+    from engine.views.rebalancing import RebalancingView
 
 
 class EngineStatus(enum.StrEnum):
@@ -468,6 +471,9 @@ class StateSnapshot:
     # The portfolio manager's figures (AUM, P&L, drift, cash to invest, turnover, alerts),
     # computed once per publication by engine/views/overview.py; None before the first one.
     overview: OverviewView | None = None
+    # Each portfolio's drift against its bands, policy, proposal and rebalances
+    # (engine/views/rebalancing.py).
+    rebalancing: tuple[RebalancingView, ...] = ()
 
     @property
     def last_cycle_ms(self) -> float | None:

@@ -44,6 +44,7 @@ from engine.snapshot import (
 )
 from engine.state.engine_state import EngineState, fill_from_event, order_from_event
 from engine.views.overview import TurnoverTracker, overview_view
+from engine.views.rebalancing import RebalanceHistory, rebalancing_views
 from engine.views.signal_rows import SignalColumns, SignalRows
 from engine.views.state_views import (
     active_overrides,
@@ -152,6 +153,7 @@ class LiveViews:
         # Running traded notional and NAV sum per portfolio: the Overview's annual turnover
         # without walking the fills (counted from this engine's start).
         self.turnover = TurnoverTracker()
+        self.rebalances = RebalanceHistory(mandates, store)
         # Parts of the last snapshot kept for the next one, each with what it was built from.
         self._raw_rows_of: tuple[tuple[SignalBatch, ...] | None, SignalRows]
         self._coordinated_rows_of: tuple[tuple[tuple[str, CoordinatedSignals], ...], SignalRows]
@@ -160,6 +162,7 @@ class LiveViews:
     # -- fed by events --------------------------------------------------------------------
     def observe(self, event: Event) -> None:
         self.turnover.observe(event)
+        self.rebalances.observe(event)
         if event.type in RISK_AUDIT_EVENTS:
             # Inside a cycle the close it measures is known at its CycleCompleted (below); a
             # command between cycles takes effect on the latest close.
@@ -323,6 +326,12 @@ class LiveViews:
             risk_audit=tuple(self.risk_audit),
             overview=overview_view(
                 portfolios, risk_alerts, risk_views, self.turnover, state.market_date
+            ),
+            rebalancing=rebalancing_views(
+                state,
+                self.mandates,
+                {p.portfolio_id: p.positions for p in portfolios},
+                self.rebalances,
             ),
         )
 

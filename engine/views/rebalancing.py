@@ -1,0 +1,420 @@
+"""The Rebalancing page's read model: each portfolio's drift against its bands, its policy and
+who set it, the proposal waiting for a decision, and the history of its rebalances.
+
+``RebalanceHistory`` follows the events (``observe``) and, after a restart, reads the recent
+ones back from the log. A rebalance is a ``RebalanceTriggered``; what came of it is read from
+the events of its cycle and of its orders:
+
+- ``turnover`` and the estimated cost: the allocation's assessment (``AllocationProposed``);
+- ``outcome``: traded, or proposed and then approved, rejected or left to expire;
+- ``orders``: those created for it, in its cycle or, once approved, at its release;
+- ``cost_usd``: spread, market impact and commission of its orders completed so far (their
+  implementation shortfall, engine/trading/execution.py), the delay and timing left out;
+- ``realised_gain_usd`` and ``tax_usd``: the gains its sales realised, lot by lot, and the tax
+  they would owe on their own at the portfolio's rates (terms netted; losses owe nothing).
+
+``rebalancing_views`` builds the snapshot's part from the state, the positions already valued
+for the snapshot, and the history.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from engine.cycle.context import PortfolioMandate
+from engine.events.store import SqlEventStore
+from engine.model import Event
+from engine.rebalancing.tax import LONG_TERM, SHORT_TERM, TaxRules, year_tax
+from engine.rebalancing.triggers import EDGE_TOLERANCE, RebalancePolicy
+from engine.snapshot import PositionView
+from engine.state.engine_state import EngineState
+from engine.views.queries import cycle_of
+
+# Rebalances kept per portfolio, newest last.
+HISTORY_PER_PORTFOLIO = 60
+HISTORY_EVENTS = frozenset(
+    {
+        "RebalanceTriggered",
+        "AllocationProposed",
+        "RebalanceProposed",
+        "RebalanceApproved",
+        "RebalanceRejected",
+        "RebalanceProposalExpired",
+        "RebalanceReleased",
+        "RebalancePolicySet",
+        "OrderCreated",
+        "OrderFilled",
+    }
+)
+# The parts of an order's shortfall that are the cost of trading it.
+COST_PARTS = ("spread_usd", "impact_usd", "commission_usd")
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRow:
+    """One name's weight of NAV against its last target. ``band``: the narrowest drift band
+    that applies to it (None: no band); ``beyond``: at or past it, which fires the trigger."""
+
+    symbol: str
+    sector: str
+    weight: float
+    target_weight: float
+    band: float | None
+
+    @property
+    def drift(self) -> float:
+        return self.weight - self.target_weight
+
+    @property
+    def beyond(self) -> bool:
+        return self.band is not None and abs(self.drift) >= self.band - EDGE_TOLERANCE
+
+
+@dataclass(frozen=True, slots=True)
+class SectorDriftRow:
+    sector: str
+    weight: float
+    target_weight: float
+    band: float | None
+
+    @property
+    def drift(self) -> float:
+        return self.weight - self.target_weight
+
+    @property
+    def beyond(self) -> bool:
+        return self.band is not None and abs(self.drift) >= self.band - EDGE_TOLERANCE
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedTrade:
+    symbol: str
+    side: str
+    quantity_shares: int
+    notional_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalView:
+    """The rebalance waiting for (``pending``) or approved and not yet traded (``approved``):
+    its trades and the preview recorded with it (``RebalanceProposed``)."""
+
+    proposal_id: str
+    market_date: date
+    expires_after: date
+    status: str
+    trades: tuple[ProposedTrade, ...]
+    preview: Mapping[str, float | str]
+    dropped: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RebalanceRecord:
+    market_date: date
+    triggers: tuple[str, ...]
+    outcome: str
+    orders: int
+    turnover: float | None
+    estimated_cost_usd: float | None
+    cost_usd: Decimal
+    realised_gain_usd: Decimal
+    tax_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    recorded_at: datetime
+    market_date: date | None
+    actor: str
+    reason: str
+    policy: RebalancePolicy
+    previous: RebalancePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class RebalancingView:
+    portfolio_id: str
+    name: str
+    policy: RebalancePolicy
+    configured: RebalancePolicy
+    drift: tuple[DriftRow, ...]
+    sectors: tuple[SectorDriftRow, ...]
+    proposal: ProposalView | None
+    history: tuple[RebalanceRecord, ...]
+    policy_changes: tuple[PolicyChange, ...]
+    # A manager's request or a cash flow waiting for the next close, as its trigger says.
+    requested: tuple[str, ...] = ()
+
+    @property
+    def beyond_bands(self) -> int:
+        return sum(row.beyond for row in self.drift) + sum(row.beyond for row in self.sectors)
+
+
+def name_band(policy: RebalancePolicy, target_weight: float) -> float | None:
+    """The narrowest of the policy's drift bands that applies to a name of ``target_weight``
+    (the relative band only to names with a target), or None."""
+    bands = []
+    if policy.drift_absolute is not None:
+        bands.append(policy.drift_absolute)
+    if policy.drift_relative is not None and target_weight != 0:
+        bands.append(policy.drift_relative * abs(target_weight))
+    return min(bands) if bands else None
+
+
+@dataclass
+class _Record:
+    market_date: date
+    triggers: tuple[str, ...]
+    outcome: str = "traded"
+    orders: int = 0
+    turnover: float | None = None
+    estimated_cost_usd: float | None = None
+    cost_usd: Decimal = Decimal(0)
+    gains: dict[str, Decimal] = field(
+        default_factory=lambda: {SHORT_TERM: Decimal(0), LONG_TERM: Decimal(0)}
+    )
+    order_ids: list[str] = field(default_factory=list)
+    cycles: list[int] = field(default_factory=list)
+
+    def view(self, rules: TaxRules) -> RebalanceRecord:
+        gains = self.gains
+        return RebalanceRecord(
+            self.market_date,
+            self.triggers,
+            self.outcome,
+            self.orders,
+            self.turnover,
+            self.estimated_cost_usd,
+            self.cost_usd,
+            gains[SHORT_TERM] + gains[LONG_TERM],
+            year_tax(gains[SHORT_TERM], gains[LONG_TERM], rules).tax_usd,
+        )
+
+
+class RebalanceHistory:
+    def __init__(
+        self,
+        mandates: tuple[PortfolioMandate, ...],
+        store: SqlEventStore | None = None,
+        kept: int = HISTORY_PER_PORTFOLIO,
+    ) -> None:
+        self._rules = {m.portfolio_id: m.tax for m in mandates}
+        self._records: dict[str, deque[_Record]] = {pid: deque() for pid in self._rules}
+        self._kept = kept
+        self._by_cycle: dict[tuple[str, int], _Record] = {}
+        self._by_order: dict[str, _Record] = {}
+        self._by_proposal: dict[str, _Record] = {}
+        self._proposed: dict[str, dict] = {}
+        self._changes: dict[str, deque[PolicyChange]] = {
+            pid: deque(maxlen=kept) for pid in self._rules
+        }
+        self._views: dict[str, tuple[RebalanceRecord, ...]] = {}
+        if store is not None:
+            self._restore(store)
+
+    def _restore(self, store: SqlEventStore) -> None:
+        """Read back the events of the portfolios' last ``kept`` rebalances (and policy
+        changes) from the log."""
+        newest = store.query(event_type="RebalanceTriggered", limit=self._kept * len(self._rules))
+        changes = store.query(event_type="RebalancePolicySet", limit=self._kept)
+        firsts = [e.seq for e in (*newest, *changes) if e.seq is not None]
+        if firsts:
+            for event in store.read_from(min(firsts), event_types=HISTORY_EVENTS):
+                self.observe(event)
+
+    def observe(self, event: Event) -> None:
+        pid = event.portfolio_id
+        if pid not in self._records or event.type not in HISTORY_EVENTS:
+            return
+        p = event.payload
+        if event.type == "RebalanceTriggered":
+            self._triggered(pid, event)
+            return
+        if event.type == "RebalancePolicySet":
+            self._changes[pid].append(
+                PolicyChange(
+                    event.timestamp,
+                    date.fromisoformat(p["market_date"]) if p.get("market_date") else None,
+                    event.actor,
+                    p["reason"],
+                    RebalancePolicy.from_dict(p["policy"]),
+                    RebalancePolicy.from_dict(p["previous"]),
+                )
+            )
+            return
+        if event.type == "OrderFilled":
+            record = self._by_order.get(p["order_id"])
+            if record is not None:
+                shortfall = p.get("shortfall") or {}
+                record.cost_usd += sum(
+                    (Decimal(shortfall.get(k, "0")) for k in COST_PARTS), Decimal(0)
+                )
+                for lot in p.get("lots", ()):
+                    record.gains[lot["term"]] += Decimal(lot["gain_usd"])
+                self._views.pop(pid, None)
+            return
+        if event.type == "OrderCreated":
+            record = self._by_cycle.get((pid, int(p["cycle"])))
+            if record is not None:
+                record.orders += 1
+                record.order_ids.append(p["order_id"])
+                self._by_order[p["order_id"]] = record
+                self._views.pop(pid, None)
+            return
+        self._proposal_event(pid, event)
+
+    def _triggered(self, pid: str, event: Event) -> None:
+        records = self._records[pid]
+        if len(records) == self._kept:
+            self._forget(records.popleft())
+        triggers = tuple(f"{t['trigger']}: {t['detail']}" for t in event.payload["triggers"])
+        record = _Record(date.fromisoformat(event.payload["market_date"]), triggers)
+        cycle = cycle_of(event)
+        if cycle is not None:
+            record.cycles.append(cycle)
+            self._by_cycle[(pid, cycle)] = record
+        records.append(record)
+        self._views.pop(pid, None)
+
+    def _forget(self, record: _Record) -> None:
+        for order_id in record.order_ids:
+            self._by_order.pop(order_id, None)
+        for key in [k for k, r in self._by_cycle.items() if r is record]:
+            del self._by_cycle[key]
+        for key in [k for k, r in self._by_proposal.items() if r is record]:
+            del self._by_proposal[key]
+
+    def _proposal_event(self, pid: str, event: Event) -> None:
+        p, kind = event.payload, event.type
+        if kind == "AllocationProposed":
+            record = self._by_cycle.get((pid, cycle_of(event) or 0))
+            if record is not None:
+                record.turnover = float(p["turnover"])
+                record.estimated_cost_usd = float(p["estimated_cost_usd"])
+        elif kind == "RebalanceProposed":
+            record = self._by_cycle.get((pid, cycle_of(event) or 0))
+            self._proposed[pid] = {**p, "triggers": record.triggers if record else ()}
+            if record is not None:
+                record.outcome = "proposed, waiting for a decision"
+                self._by_proposal[p["proposal_id"]] = record
+        else:
+            record = self._by_proposal.get(p["proposal_id"])
+            if record is None:
+                return
+            if kind == "RebalanceApproved":
+                dropped = f", without {', '.join(p['dropped'])}" if p.get("dropped") else ""
+                record.outcome = f"approved by {event.actor}{dropped}: {p['reason']}"
+            elif kind == "RebalanceRejected":
+                record.outcome = f"rejected by {event.actor}: {p['reason']}"
+            elif kind == "RebalanceProposalExpired":
+                record.outcome = f"expired undecided after {p['expired_after']}"
+            elif kind == "RebalanceReleased":
+                record.outcome += f"; traded on {p['market_date']}"
+                cycle = cycle_of(event)
+                if cycle is not None:
+                    record.cycles.append(cycle)
+                    self._by_cycle[(pid, cycle)] = record
+        self._views.pop(pid, None)
+
+    # -- what the snapshot reads -----------------------------------------------------------
+    def records(self, portfolio_id: str) -> tuple[RebalanceRecord, ...]:
+        """The portfolio's rebalances, newest first."""
+        views = self._views.get(portfolio_id)
+        if views is None:
+            rules = self._rules[portfolio_id]
+            views = tuple(r.view(rules) for r in reversed(self._records[portfolio_id]))
+            self._views[portfolio_id] = views
+        return views
+
+    def policy_changes(self, portfolio_id: str) -> tuple[PolicyChange, ...]:
+        """The portfolio's policy changes, newest first."""
+        return tuple(reversed(self._changes[portfolio_id]))
+
+    def proposed(self, portfolio_id: str) -> Mapping | None:
+        """The payload of the portfolio's latest ``RebalanceProposed``, with its triggers."""
+        return self._proposed.get(portfolio_id)
+
+
+def rebalancing_views(
+    state: EngineState,
+    mandates: Iterable[PortfolioMandate],
+    positions: Mapping[str, tuple[PositionView, ...]],
+    history: RebalanceHistory,
+) -> tuple[RebalancingView, ...]:
+    views = []
+    for mandate in mandates:
+        pid = mandate.portfolio_id
+        policy = state.rebalance_policy(pid, mandate.rebalancing)
+        held = positions.get(pid, ())
+        drift = tuple(
+            DriftRow(
+                v.symbol, v.sector, v.weight, v.target_weight, name_band(policy, v.target_weight)
+            )
+            for v in held
+        )
+        views.append(
+            RebalancingView(
+                pid,
+                mandate.name,
+                policy,
+                mandate.rebalancing,
+                drift,
+                _sector_rows(drift, policy),
+                _proposal_view(state, pid, history),
+                history.records(pid),
+                history.policy_changes(pid),
+                tuple(sorted(state.rebalance_requests.get(pid, {}))),
+            )
+        )
+    return tuple(views)
+
+
+def _sector_rows(
+    drift: tuple[DriftRow, ...], policy: RebalancePolicy
+) -> tuple[SectorDriftRow, ...]:
+    weights: dict[str, list[float]] = {}
+    for row in drift:
+        total = weights.setdefault(row.sector, [0.0, 0.0])
+        total[0] += row.weight
+        total[1] += row.target_weight
+    return tuple(
+        SectorDriftRow(sector, w, t, policy.sector_drift_absolute)
+        for sector, (w, t) in sorted(weights.items())
+    )
+
+
+def _proposal_view(state: EngineState, pid: str, history: RebalanceHistory) -> ProposalView | None:
+    proposal = state.proposals.by_portfolio.get(pid)
+    if proposal is None:
+        return None
+    recorded = history.proposed(pid)
+    same = recorded is not None and recorded["proposal_id"] == proposal.proposal_id
+    trades = (
+        tuple(
+            ProposedTrade(
+                t["symbol"], t["side"], int(t["quantity_shares"]), Decimal(t["notional_usd"])
+            )
+            for t in recorded["trades"]
+        )
+        if same
+        else tuple(
+            # Read back without its event (older than the history): shares only.
+            ProposedTrade(s, "BUY" if n > 0 else "SELL", abs(n), Decimal(0))
+            for s, n in sorted(proposal.trades.items())
+        )
+    )
+    return ProposalView(
+        proposal.proposal_id,
+        proposal.market_date,
+        proposal.expires_after,
+        proposal.status,
+        trades,
+        dict(recorded["preview"]) if same else {},
+        proposal.dropped,
+        tuple(recorded["triggers"]) if same else (),
+    )
