@@ -33,6 +33,7 @@ PAGE_MODULES = (
     "pages.allocation",
     "pages.trades",
     "pages.risk",
+    "pages.rebalancing",
     "pages.performance",
     "pages.events",
     "pages.engine",

@@ -18,6 +18,7 @@ from callbacks import (
     events,
     overview,
     performance,
+    rebalancing,
     risk,
     shell,
     signals,
@@ -38,7 +39,18 @@ def register_all(
     queries: EventQueries,
     performance_model: PerformanceReadModel | None = None,
 ) -> None:
-    for page in (shell, clock, overview, signals, allocation, trades, risk, events, engine):
+    for page in (
+        shell,
+        clock,
+        overview,
+        signals,
+        allocation,
+        trades,
+        risk,
+        rebalancing,
+        events,
+        engine,
+    ):
         page.register(app, runner, queries)
     # The Performance page reads the whole log through its own read model (None: unavailable).
     performance.register(app, performance_model)
