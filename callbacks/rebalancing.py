@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.commands import alert, in_user_words, send
 from callbacks.pickers import register_portfolio_picker
 from components import ids
+from components.figures import base_figure, waiting
 from components.rebalancing import (
     describe_policy,
     drift_figure,
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
 
 SHOWN_ONCE_APPLIED = "this page shows it once applied"
 NO_PROPOSAL = "No rebalance is waiting for a decision."
+UNAVAILABLE = (
+    "Rebalancing is shown by the engine's own dashboard: this one follows the engine's events "
+    "over Pulsar, without the portfolios' rebalance policies."
+)
 
 
 def rebalancing_of(snapshot: StateSnapshot, portfolio_id: str) -> RebalancingView:
@@ -80,6 +85,18 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         key = [portfolio_id, snapshot.event_seq]
         if key == rendered:
             raise PreventUpdate
+        if not snapshot.rebalancing:
+            # A dashboard following the engine over Pulsar has the events, not the policies.
+            empty = html.Span(UNAVAILABLE, className="text-muted")
+            return (
+                empty,
+                waiting(base_figure([], x_title="", y_title="", revision=""), "not available"),
+                empty,
+                empty,
+                empty,
+                empty,
+                key,
+            )
         try:
             view = rebalancing_of(snapshot, portfolio_id)
         except KeyError as error:
@@ -110,10 +127,10 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
     ) -> tuple[Any, ...]:
         if not portfolio_id:
             raise PreventUpdate
-        try:
-            proposal = rebalancing_of(runner.snapshot(), portfolio_id).proposal
-        except KeyError as error:
-            raise PreventUpdate from error
+        proposal = next(
+            (v.proposal for v in runner.snapshot().rebalancing if v.portfolio_id == portfolio_id),
+            None,
+        )
         # Drawn again only when the proposal changes, so the trades a manager unticked stay so.
         key = [portfolio_id, *((proposal.proposal_id, proposal.status) if proposal else ())]
         if key == rendered:
