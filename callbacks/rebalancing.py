@@ -155,6 +155,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.REBAL_POLICY_SECTOR_DRIFT, "value"),
         Output(ids.REBAL_POLICY_SWITCHES, "value"),
         Output(ids.REBAL_POLICY_EXPIRES, "value"),
+        Output(ids.REBAL_POLICY_HORIZON, "value"),
         Input(ids.REBAL_PORTFOLIO_PICKER, "value"),
     )
     def fill_policy_form(portfolio_id: str | None) -> tuple[Any, ...]:
@@ -190,6 +191,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         State(ids.REBAL_POLICY_SECTOR_DRIFT, "value"),
         State(ids.REBAL_POLICY_SWITCHES, "value"),
         State(ids.REBAL_POLICY_EXPIRES, "value"),
+        State(ids.REBAL_POLICY_HORIZON, "value"),
         State(ids.REBAL_POLICY_REASON, "value"),
         State(ids.REBAL_POLICY_ACTOR, "value"),
         State(ids.REBAL_CHANGED, "data"),

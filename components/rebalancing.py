@@ -36,8 +36,10 @@ CALENDAR_LABELS = {
     "quarterly": "first trading day of the quarter",
     "none": "no calendar (bands and requests only)",
 }
-# The policy form's two switches.
+# The policy form's switches.
 ON_RISK_BREACH, APPROVAL = "on_risk_breach", "approval"
+COST_AWARE, TO_BAND_EDGE = "cost_aware", "to_band_edge"
+SWITCHES = (ON_RISK_BREACH, APPROVAL, COST_AWARE, TO_BAND_EDGE)
 BEYOND_CLASS = "table-danger"
 
 
@@ -49,6 +51,8 @@ def switch_options() -> list[dict[str, str]]:
     return [
         {"label": "rebalance on a risk limit breach", "value": ON_RISK_BREACH},
         {"label": "wait for a manager's approval", "value": APPROVAL},
+        {"label": "skip trades worth less than their cost and tax", "value": COST_AWARE},
+        {"label": "trade names beyond their band to its edge only", "value": TO_BAND_EDGE},
     ]
 
 
@@ -71,6 +75,12 @@ def describe_policy(policy: RebalancePolicy) -> str:
         if policy.approval
         else "; trades without approval"
     )
+    if policy.cost_aware:
+        approval += (
+            f"; skips trades worth less over {policy.horizon_days} day(s) than their cost and tax"
+        )
+    if policy.to_band_edge:
+        approval += "; trades to the band edges"
     return "Rebalances on " + ", or ".join(parts) + approval
 
 
@@ -81,8 +91,8 @@ def _percent(value: float | None, decimals: int) -> str:
 
 def policy_form_values(policy: RebalancePolicy) -> tuple[Any, ...]:
     """The form's values for ``policy``: calendar, every N days, the three bands in percent,
-    the switches and the expiry."""
-    switches = [name for name in (ON_RISK_BREACH, APPROVAL) if getattr(policy, name)]
+    the switches, the expiry and the no-trade horizon."""
+    switches = [name for name in SWITCHES if getattr(policy, name)]
     return (
         policy.calendar,
         policy.every_days,
@@ -91,6 +101,7 @@ def policy_form_values(policy: RebalancePolicy) -> tuple[Any, ...]:
         _percent(policy.sector_drift_absolute, 2),
         switches,
         policy.proposal_expires_days,
+        policy.horizon_days,
     )
 
 
@@ -124,6 +135,7 @@ def policy_from_form(
     sector_drift: str | None,
     switches: list[str] | None,
     expires_days: Any,
+    horizon_days: Any,
 ) -> RebalancePolicy:
     """The ``RebalancePolicy`` the form describes; ``ValueError`` naming the field otherwise."""
     chosen = set(switches or ())
@@ -136,6 +148,9 @@ def policy_from_form(
         ON_RISK_BREACH in chosen,
         APPROVAL in chosen,
         _whole("proposal_expires_days", expires_days),
+        COST_AWARE in chosen,
+        _whole("horizon_days", horizon_days),
+        TO_BAND_EDGE in chosen,
     )
 
 
@@ -366,6 +381,7 @@ def history_table(records: tuple[RebalanceRecord, ...]) -> html.Div:
             Column("triggers"),
             Column("outcome"),
             Column("orders", numeric=True),
+            Column("held back", numeric=True),
             Column("turnover", numeric=True),
             Column("est. cost", numeric=True),
             Column("cost so far", numeric=True),
@@ -378,6 +394,7 @@ def history_table(records: tuple[RebalanceRecord, ...]) -> html.Div:
                 html.Div([html.Div(t) for t in r.triggers], className="small"),
                 html.Span(r.outcome, className="small"),
                 f"{r.orders:,}",
+                f"{r.held_back:,}",
                 fmt.pct(r.turnover, 2),
                 fmt.usd(r.estimated_cost_usd),
                 fmt.usd(r.cost_usd),

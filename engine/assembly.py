@@ -190,6 +190,9 @@ def build_rebalance_policy(portfolio: PortfolioConfig) -> RebalancePolicy:
         rules.on_risk_breach,
         rules.approval,
         rules.proposal_expires_days,
+        rules.cost_aware,
+        rules.horizon_days,
+        rules.to_band_edge,
     )
 
 

@@ -351,6 +351,17 @@ class RebalancingConfig(_Strict):
     # A rebalance waits for a manager's approval; undecided, it expires after this many days.
     approval: bool = False
     proposal_expires_days: Annotated[int, Field(ge=1, le=90)] = 5
+    # The no-trade region: a trade worth less over horizon_days than its cost and tax is held
+    # back; to_band_edge trades a name beyond its band to the edge, one inside it not at all.
+    cost_aware: bool = False
+    horizon_days: Annotated[int, Field(ge=1, le=252)] = 21
+    to_band_edge: bool = False
+
+    @model_validator(mode="after")
+    def _edge_needs_a_band(self) -> RebalancingConfig:
+        if self.to_band_edge and self.drift_absolute is None and self.drift_relative is None:
+            raise ValueError("to_band_edge needs a name band: drift_absolute or drift_relative")
+        return self
 
 
 class TaxConfig(_Strict):

@@ -140,14 +140,22 @@ def _policy_card() -> dbc.Card:
                         dbc.Checklist(
                             id=ids.REBAL_POLICY_SWITCHES, options=switch_options(), switch=True
                         ),
-                        md=4,
+                        md=6,
                     ),
                     dbc.Col(
                         form_field(
                             "a proposal expires after (days)",
                             dbc.Input(id=ids.REBAL_POLICY_EXPIRES, type="number", min=1, max=90),
                         ),
-                        md=2,
+                        md=3,
+                    ),
+                    dbc.Col(
+                        form_field(
+                            "benefit horizon (trading days)",
+                            dbc.Input(id=ids.REBAL_POLICY_HORIZON, type="number", min=1, max=252),
+                            help_text="a skipped trade's benefit is weighed over this",
+                        ),
+                        md=3,
                     ),
                 ]
             ),

@@ -284,18 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
     rebalance = commands.add_parser(
         "rebalance",
         help="rebalancing policies compared over history for one portfolio",
-        description="Replays one portfolio under each policy (calendar, bands, either with "
-        "+harvest) and prints its rebalances, turnover, trading cost, realised gains and tax, "
-        "tracking error and return side by side; writes compare.json and compare.csv and each "
-        "replay to OUT/<policy>/. See docs/rebalancing.md.",
+        description="Replays one portfolio under each policy (calendar, bands, cost_aware, each "
+        "with or without +harvest) and prints its rebalances, turnover, trading cost, realised "
+        "gains and tax, tracking error and return side by side; writes compare.json and "
+        "compare.csv and each replay to OUT/<policy>/. See docs/rebalancing.md.",
     )
     rebalance.add_argument("action", choices=["compare"], help="compare: replay each policy")
     rebalance.add_argument("--portfolio", required=True, metavar="ID", help="the portfolio")
     rebalance.add_argument(
         "--policies",
-        default="calendar,bands",
-        help="comma-separated: calendar, bands, calendar+harvest, bands+harvest "
-        "(default calendar,bands)",
+        default="calendar,bands,cost_aware",
+        help="comma-separated: calendar, bands, cost_aware, and each with +harvest, e.g. "
+        "bands+harvest (default calendar,bands,cost_aware)",
     )
     rebalance.add_argument(
         "--band", type=float, default=0.05, help="the bands policy's drift band, of NAV (0.05)"

@@ -45,6 +45,7 @@ from engine.allocation.risk_models import RiskModel, cached_estimate, trailing_w
 from engine.allocation.rounding import ShareLimits
 from engine.allocation.sizing import SignalProportionalAllocator
 from engine.model import CoordinatedSignals, TargetWeights
+from engine.rebalancing.no_trade import trade_benefits
 
 SIZING_MODELS = ("signal_proportional", *Sizer.MODELS)
 LONG_SHORT_MODELS = ("signal_proportional", "minimum_variance", "mean_variance")
@@ -61,6 +62,11 @@ class AllocationOutcome:
     sized: np.ndarray | None = None  # the instruments the model sized (a turnover limit counts)
     solver: str | None = None  # which solver answered ("piqp", "clarabel"); None: no solver
     solver_fallback: str | None = None  # why Clarabel answered when PIQP was chosen
+
+
+# The models that size with an objective (mean-variance utility, variance); the no-trade
+# region weighs the others' trades by the distance to their target.
+OBJECTIVE_MODELS = frozenset({"mean_variance", "minimum_variance"})
 
 
 class MandateAllocator:
@@ -120,6 +126,7 @@ class MandateAllocator:
             gross,
             self.net_range[1] if max_short_weight > 0 else None,
         )
+        self.risk_aversion = risk_aversion
         self._sizer = Sizer(model, risk_aversion, solver) if model in Sizer.MODELS else None
 
     @property
@@ -316,3 +323,38 @@ class MandateAllocator:
             cost_bps if np.isscalar(cost_bps) else np.asarray(cost_bps)[chosen],
         )
         return impact, unassessed
+
+    def trade_benefits(
+        self,
+        signals: CoordinatedSignals,
+        target: np.ndarray,
+        current: np.ndarray,
+        universe: np.ndarray,
+        prices: np.ndarray,
+    ) -> np.ndarray:
+        """Each name's benefit of trading from ``current`` to ``target``, in the allocation's
+        objective per day (engine/rebalancing/no_trade.py), under the ``mu`` and risk model the
+        impact assessment uses; NaN for names without a full price history (not measured)."""
+        benefits = np.full(len(target), np.nan)
+        if len(prices) < 3:
+            return benefits
+        trailing = trailing_window(prices, self.lookback_days)
+        chosen = np.flatnonzero((universe | (target != 0) | (current != 0)) & trailing.complete)
+        if len(chosen) == 0:
+            return benefits
+        estimate = cached_estimate(self.risk_model, trailing, chosen)
+        volatility = estimate.volatility
+        aimed = target[chosen]
+        if self.model == "minimum_variance":
+            mu, aversion = np.zeros(len(chosen)), 1.0  # its objective has no return term
+        else:
+            mu = self.signal_to_return.expected_returns(
+                signals.score[chosen], signals.confidence[chosen], volatility
+            )
+            aversion = self.risk_aversion
+        # A model without an objective of its own is anchored at its target: no risk offset.
+        offset = aimed if self.model in OBJECTIVE_MODELS else np.zeros(len(chosen))
+        benefits[chosen] = trade_benefits(
+            mu, estimate.times(offset), volatility**2, aversion, aimed, current[chosen]
+        )
+        return benefits

@@ -263,6 +263,29 @@ def round_to_shares(
     return RoundedTarget(shares, weights, 1.0 - float(weights.sum()), book.breaches())
 
 
+def hold_back(
+    shares: np.ndarray,
+    held_shares: np.ndarray,
+    unit: np.ndarray,
+    limits: ShareLimits,
+    order: np.ndarray,
+) -> tuple[np.ndarray, list[int]]:
+    """``shares`` (a whole-share target within ``limits``) with the trades of the names in
+    ``order`` left undone, each in turn, where the book keeps every upper limit without it;
+    ``unit`` is the weight of one share. The shares, and the names held back."""
+    shares = np.array(shares, dtype=np.int64)
+    held = np.asarray(held_shares, dtype=np.int64)
+    book = _Book(shares * unit, held * unit, limits, len(shares))
+    kept = []
+    for i in order.tolist():
+        step = int(held[i] - shares[i])
+        if step and book.fits(i, step * unit[i]):
+            shares[i] = held[i]
+            book.move(i, step * unit[i])
+            kept.append(i)
+    return shares, kept
+
+
 def _helps(book: _Book, before: dict[str, float], i: int, step: float) -> bool:
     """Whether moving instrument ``i`` by ``step`` lowers the total breach, worsening no limit."""
     move = np.zeros(len(book.weights))

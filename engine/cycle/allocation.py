@@ -3,9 +3,12 @@
 For each due portfolio: its eligible instruments (tradable today, in its universe, not excluded
 by a weight override or a restricted-instruments limit), the mandate's allocator (or its sleeves,
 combined with risk budgets), scaled toward cash when over a risk budget, then rounded to whole
-shares within the mandate's limits; the proposal's impact is assessed before any order is made.
+shares within the mandate's limits (aiming at the band edges, and holding back the trades worth
+less than their cost, when its rebalance policy says so: engine/cycle/no_trade.py); the
+proposal's impact is assessed before any order is made.
 
-Emits ``AllocationScaled``, ``AllocationInfeasible``/``AllocationFallback``, ``AllocationProposed``
+Emits ``AllocationScaled``, ``AllocationInfeasible``/``AllocationFallback``,
+``NoTradeRegionApplied`` (engine/cycle/no_trade.py), ``AllocationProposed``
 and ``TargetWeightsSet`` (with the solver that sized it, and why the fallback solver did when it
 did). Keeps no state of its own: what the next cycle's risk view reports of
 this allocation (budget scaling, sleeve risk shares) is returned as a ``RiskCarry``.
@@ -35,6 +38,7 @@ from engine.cycle.context import (
 )
 from engine.cycle.coordination import Coordinated
 from engine.cycle.lineage import attribution_fields
+from engine.cycle.no_trade import NoTradeRegion, to_band_edges, trade_cost_bps
 from engine.cycle.recorder import Emitter
 from engine.model import TargetWeights
 from engine.risk.attribution import by_sleeve, parametric_var_attribution
@@ -108,6 +112,7 @@ class AllocationStage:
         self.risk_manager = risk_manager
         self.cost_model = cost_model
         self.solver_pool = solver_pool
+        self.no_trade = NoTradeRegion(universe, cost_model)
 
     def run(
         self,
@@ -201,7 +206,9 @@ class AllocationStage:
             # Whole shares, keeping the mandate's limits: what the orders will aim at.
             limits = allocator.share_limits(current, outcome.sized, self.universe.sectors)
             held = ledger.shares_vector(pid, symbols)
-            rounded = round_to_shares(outcome.target.weights, nav, tick.close, held, limits)
+            policy = state.rebalance_policy(pid, mandate.rebalancing)
+            aimed = to_band_edges(policy, outcome.target.weights, current)
+            rounded = round_to_shares(aimed, nav, tick.close, held, limits)
             if rounded.breaches:
                 outcome = AllocationOutcome(
                     outcome.target,
@@ -213,11 +220,25 @@ class AllocationStage:
                 )
             else:
                 shares = rounded.shares
+                if policy.cost_aware:
+                    shares = self.no_trade.hold_back(
+                        mandate,
+                        policy,
+                        market,
+                        state,
+                        coordinated.portfolios[pid],
+                        nav,
+                        shares,
+                        eligible,
+                        limits,
+                        emit,
+                    )
                 unit = np.where(tradable, tick.close, 0.0) / nav
-                binding = binding_limits(rounded.weights, unit, current, limits, symbols)
+                weights = shares * unit if policy.cost_aware else rounded.weights
+                binding = binding_limits(weights, unit, current, limits, symbols)
                 outcome = replace(
                     outcome,
-                    target=TargetWeights(pid, tick.timestamp, rounded.weights, rounded.cash_weight),
+                    target=TargetWeights(pid, tick.timestamp, weights, 1.0 - float(weights.sum())),
                 )
         # Recorded as events: a portfolio (or sleeve) that did not get the model it asked for.
         for sleeve_result in sleeve_outcomes:
@@ -436,16 +457,10 @@ class AllocationStage:
         emit: Emitter,
     ) -> AllocationImpact | None:
         """The proposal's impact, recorded before any order is made (``AllocationProposed``)."""
-        pid, close, stats = mandate.portfolio_id, market.close, market.stats
+        pid, close = mandate.portfolio_id, market.close
         priced = market.tradable
         shares = np.where(priced, np.abs(target - current) * nav / np.where(priced, close, 1), 0)
-        cost_bps = self.cost_model.estimate_bps(
-            np.rint(shares), close, stats.daily_volatility, stats.adv_shares
-        )
-        # Unknown liquidity prices at the spread and commission only, and says so in no figure:
-        # the venue will not trade such a name anyway.
-        floor_bps = float((self.cost_model.half_spread + self.cost_model.commission_rate) * 10_000)
-        cost_bps = np.where(np.isfinite(cost_bps), cost_bps, floor_bps)
+        cost_bps = trade_cost_bps(self.cost_model, market, shares)
         assessed = mandate.allocator.assess(
             self.universe.symbols,
             coordinated.portfolios[pid],

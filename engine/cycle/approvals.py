@@ -12,7 +12,7 @@ import numpy as np
 from engine.allocation.impact import AllocationImpact
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe
 from engine.cycle.recorder import Emitter
-from engine.model import Fill, Order, Side
+from engine.model import Order, Side
 from engine.rebalancing.proposals import PENDING, Proposal
 from engine.rebalancing.tax import LONG_TERM, SHORT_TERM, year_tax
 from engine.state.engine_state import EngineState
@@ -48,18 +48,9 @@ def propose(
     gains = {SHORT_TERM: Decimal(0), LONG_TERM: Decimal(0)}
     for order in orders:
         if order.side is Side.SELL:
-            sale = Fill(
-                order.order_id,
-                order.order_id,
-                pid,
-                order.symbol,
-                order.side,
-                order.quantity_shares,
-                order.decision_price_usd,
-                Decimal(0),
-                market.today,
-            )
-            for relief in state.ledger.relief(sale):
+            for relief in state.ledger.trade_relief(
+                pid, order.symbol, -order.quantity_shares, order.decision_price_usd, market.today
+            ):
                 gains[relief.term] += relief.gain_usd
     tax = year_tax(gains[SHORT_TERM], gains[LONG_TERM], mandate.tax)
     assessed = impact.payload() if impact is not None else {}

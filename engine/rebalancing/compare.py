@@ -8,6 +8,9 @@ A policy is a name, optionally with ``+harvest``:
 - ``calendar``: the portfolio's calendar (``rebalance_every_days``), no drift band;
 - ``bands``: a drift band (``band``, of NAV, on each name) checked at every close, with a
   quarterly calendar so that a portfolio that never drifts is still rebalanced;
+- ``cost_aware``: the calendar, with the no-trade region (engine/rebalancing/no_trade.py): a
+  trade worth less over the time to the next rebalance (``rebalance_every_days``) than its
+  cost and tax is not made;
 - ``+harvest``: tax-loss harvesting too: lots 10% below cost, relieved highest cost first, a
   30-day wash-sale window, the proceeds kept in cash.
 
@@ -27,7 +30,7 @@ from pathlib import Path
 from engine.config import AppConfig, PortfolioConfig
 from engine.errors import ConfigError
 
-BASES = ("calendar", "bands")
+BASES = ("calendar", "bands", "cost_aware")
 HARVEST = "+harvest"
 # The harvesting a "+harvest" policy adds.
 HARVEST_RULES = {
@@ -72,11 +75,12 @@ def policy_config(config: AppConfig, portfolio_id: str, policy: str, band: float
         raise ConfigError(f"--portfolio: {portfolio_id} not in the configuration ({known})")
     portfolio: PortfolioConfig = chosen[0]
     base = policy.removesuffix(HARVEST)
-    rebalancing = (
-        {"calendar": "every_n_days", "drift_absolute": None}
-        if base == "calendar"
-        else {"calendar": "quarterly", "drift_absolute": band}
-    )
+    rebalancing: dict[str, object] = {"calendar": "every_n_days", "drift_absolute": None}
+    if base == "bands":
+        rebalancing = {"calendar": "quarterly", "drift_absolute": band}
+    elif base == "cost_aware":
+        rebalancing["cost_aware"] = True
+        rebalancing["horizon_days"] = portfolio.rebalance_every_days
     tax = portfolio.tax.model_copy(update=HARVEST_RULES) if policy.endswith(HARVEST) else None
     portfolio = portfolio.model_copy(
         update={

@@ -32,6 +32,8 @@ EDGE_TOLERANCE = 1e-12
 NAMES_SHOWN = 5
 # The longest a proposal may wait for a decision, in days.
 MAX_EXPIRY_DAYS = 90
+# The longest horizon a no-trade region weighs a trade's benefit over: a year of trading days.
+MAX_HORIZON_DAYS = 252
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,12 @@ class RebalancePolicy:
     on_risk_breach: bool = False
     approval: bool = False
     proposal_expires_days: int = 5
+    # The no-trade region (engine/rebalancing/no_trade.py): a trade whose benefit over
+    # ``horizon_days`` is below its cost and tax is not made; names beyond a band are traded to
+    # its edge, and names inside it not at all, with ``to_band_edge``.
+    cost_aware: bool = False
+    horizon_days: int = 21
+    to_band_edge: bool = False
 
     def __post_init__(self) -> None:
         if self.calendar not in CALENDARS:
@@ -64,6 +72,15 @@ class RebalancePolicy:
             band = getattr(self, name)
             if band is not None and band > 1:
                 raise ValueError(f"{name}: {band} is a weight of NAV, at most 1")
+        if not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"horizon_days: {self.horizon_days} must be from 1 to {MAX_HORIZON_DAYS} "
+                "trading days"
+            )
+        if self.to_band_edge and self.drift_absolute is None and self.drift_relative is None:
+            raise ValueError(
+                "to_band_edge: needs a name band (drift_absolute or drift_relative) to trade to"
+            )
         if not 1 <= self.proposal_expires_days <= MAX_EXPIRY_DAYS:
             raise ValueError(
                 f"proposal_expires_days: {self.proposal_expires_days} must be from 1 to "
@@ -83,6 +100,19 @@ class RebalancePolicy:
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> RebalancePolicy:
         return cls(**data)  # type: ignore[arg-type]
+
+
+def name_bands(policy: RebalancePolicy, target: np.ndarray) -> np.ndarray:
+    """Each name's narrowest drift band (weight of NAV) for names of weights ``target``: the
+    absolute band, or the relative band times the target (names with one), whichever is
+    smaller; ``inf`` where no band applies."""
+    bands = np.full(len(target), np.inf)
+    if policy.drift_absolute is not None:
+        bands[:] = policy.drift_absolute
+    if policy.drift_relative is not None:
+        relative = np.where(target != 0, policy.drift_relative * np.abs(target), np.inf)
+        bands = np.minimum(bands, relative)
+    return bands
 
 
 @dataclass(frozen=True, slots=True)

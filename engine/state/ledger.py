@@ -275,6 +275,25 @@ class Ledger:
         closing = _closing(book.shares.get(fill.symbol, 0), signed)
         return self._relief(book, fill, closing) if closing else []
 
+    def trade_relief(
+        self, portfolio_id: str, symbol: str, signed_shares: int, price_usd: Decimal, day: date
+    ) -> list[LotRelief]:
+        """The lots a trade of ``signed_shares`` (sells negative) at ``price_usd`` on ``day``
+        would close (``relief``, for a trade not made yet)."""
+        side = Side.BUY if signed_shares > 0 else Side.SELL
+        trade = Fill(
+            "preview",
+            "preview",
+            portfolio_id,
+            symbol,
+            side,
+            abs(signed_shares),
+            price_usd,
+            Decimal(0),
+            day,
+        )
+        return self.relief(trade)
+
     @staticmethod
     def _relief(book: PortfolioBook, fill: Fill, quantity_shares: int) -> list[LotRelief]:
         """Which ``quantity_shares`` of the symbol's lots ``fill`` closes, and their gains."""

@@ -8,6 +8,7 @@ the events of its cycle and of its orders:
 - ``turnover`` and the estimated cost: the allocation's assessment (``AllocationProposed``);
 - ``outcome``: traded, or proposed and then approved, rejected or left to expire;
 - ``orders``: those created for it, in its cycle or, once approved, at its release;
+- ``held_back``: its trades the no-trade region left out (``NoTradeRegionApplied``);
 - ``cost_usd``: spread, market impact and commission of its orders completed so far (their
   implementation shortfall, engine/trading/execution.py), the delay and timing left out;
 - ``realised_gain_usd`` and ``tax_usd``: the gains its sales realised, lot by lot, and the tax
@@ -25,11 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+import numpy as np
+
 from engine.cycle.context import PortfolioMandate
 from engine.events.store import SqlEventStore
 from engine.model import Event
 from engine.rebalancing.tax import LONG_TERM, SHORT_TERM, TaxRules, year_tax
-from engine.rebalancing.triggers import EDGE_TOLERANCE, RebalancePolicy
+from engine.rebalancing.triggers import EDGE_TOLERANCE, RebalancePolicy, name_bands
 from engine.snapshot import PositionView
 from engine.state.engine_state import EngineState
 from engine.views.queries import cycle_of
@@ -48,8 +51,10 @@ HISTORY_EVENTS = frozenset(
         "RebalancePolicySet",
         "OrderCreated",
         "OrderFilled",
+        "NoTradeRegionApplied",
     }
 )
+INF = float("inf")
 # The parts of an order's shortfall that are the cost of trading it.
 COST_PARTS = ("spread_usd", "impact_usd", "commission_usd")
 
@@ -119,6 +124,7 @@ class RebalanceRecord:
     triggers: tuple[str, ...]
     outcome: str
     orders: int
+    held_back: int
     turnover: float | None
     estimated_cost_usd: float | None
     cost_usd: Decimal
@@ -155,23 +161,13 @@ class RebalancingView:
         return sum(row.beyond for row in self.drift) + sum(row.beyond for row in self.sectors)
 
 
-def name_band(policy: RebalancePolicy, target_weight: float) -> float | None:
-    """The narrowest of the policy's drift bands that applies to a name of ``target_weight``
-    (the relative band only to names with a target), or None."""
-    bands = []
-    if policy.drift_absolute is not None:
-        bands.append(policy.drift_absolute)
-    if policy.drift_relative is not None and target_weight != 0:
-        bands.append(policy.drift_relative * abs(target_weight))
-    return min(bands) if bands else None
-
-
 @dataclass
 class _Record:
     market_date: date
     triggers: tuple[str, ...]
     outcome: str = "traded"
     orders: int = 0
+    held_back: int = 0
     turnover: float | None = None
     estimated_cost_usd: float | None = None
     cost_usd: Decimal = Decimal(0)
@@ -188,6 +184,7 @@ class _Record:
             self.triggers,
             self.outcome,
             self.orders,
+            self.held_back,
             self.turnover,
             self.estimated_cost_usd,
             self.cost_usd,
@@ -296,6 +293,10 @@ class RebalanceHistory:
             if record is not None:
                 record.turnover = float(p["turnover"])
                 record.estimated_cost_usd = float(p["estimated_cost_usd"])
+        elif kind == "NoTradeRegionApplied":
+            record = self._by_cycle.get((pid, cycle_of(event) or 0))
+            if record is not None:
+                record.held_back += len(p["held_back"])
         elif kind == "RebalanceProposed":
             record = self._by_cycle.get((pid, cycle_of(event) or 0))
             self._proposed[pid] = {**p, "triggers": record.triggers if record else ()}
@@ -351,11 +352,10 @@ def rebalancing_views(
         pid = mandate.portfolio_id
         policy = state.rebalance_policy(pid, mandate.rebalancing)
         held = positions.get(pid, ())
+        bands = name_bands(policy, np.array([v.target_weight for v in held])).tolist()
         drift = tuple(
-            DriftRow(
-                v.symbol, v.sector, v.weight, v.target_weight, name_band(policy, v.target_weight)
-            )
-            for v in held
+            DriftRow(v.symbol, v.sector, v.weight, v.target_weight, band if band < INF else None)
+            for v, band in zip(held, bands, strict=True)
         )
         views.append(
             RebalancingView(

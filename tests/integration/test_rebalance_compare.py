@@ -17,11 +17,16 @@ def test_policies_are_replayed_and_compared(
     out = tmp_path / "cmp"
     args = ["rebalance", "compare", "--portfolio", "growth", "--out", str(out), "--no-progress"]
     window = ["--from", "2019-01-02", "--to", "2020-12-31"]
-    assert main([*args, *window, "--policies", "calendar,bands+harvest"]) == 0
+    assert main([*args, *window, "--policies", "calendar,cost_aware,bands+harvest"]) == 0
     printed = capsys.readouterr().out
-    assert "calendar" in printed and "bands+harvest" in printed
+    assert "calendar" in printed and "bands+harvest" in printed and "cost_aware" in printed
     rows = {row["policy"]: row for row in json.loads((out / "compare.json").read_text())}
     calendar, harvested = rows["calendar"], rows["bands+harvest"]
+    # The no-trade region rebalances on the same days and holds back the costly trades.
+    cost_aware = rows["cost_aware"]
+    assert cost_aware["rebalances"] == calendar["rebalances"]
+    assert cost_aware["annual_turnover"] < calendar["annual_turnover"]
+    assert cost_aware["cost_usd"] < calendar["cost_usd"]
     # The calendar: every 10th cycle from the first over 505 trading days.
     summary = json.loads((out / "calendar" / "summary.json").read_text())
     assert calendar["rebalances"] == -(-summary["cycles"] // 10) == 51
@@ -48,6 +53,6 @@ def test_an_unknown_policy_or_portfolio_is_refused(
 ) -> None:
     args = ["rebalance", "compare", "--out", str(tmp_path), "--no-progress"]
     assert main([*args, "--portfolio", "growth", "--policies", "calendar,weekly"]) == 2
-    assert "--policies: weekly not one of calendar, bands" in capsys.readouterr().err
+    assert "--policies: weekly not one of calendar, bands, cost_aware" in capsys.readouterr().err
     assert main([*args, "--portfolio", "nope"]) == 2
     assert "--portfolio: nope not in the configuration" in capsys.readouterr().err

@@ -7,14 +7,15 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.assembly import build_engine
 from engine.commands import ApproveRebalance, RequestRebalance
 from engine.config import parse_config
-from engine.rebalancing.triggers import RebalancePolicy
+from engine.rebalancing.triggers import RebalancePolicy, name_bands
 from engine.snapshot import EngineStatus
-from engine.views.rebalancing import COST_PARTS, DriftRow, RebalanceHistory, name_band
+from engine.views.rebalancing import COST_PARTS, DriftRow, RebalanceHistory
 from tests.support import SIGNALS_CONFIG
 
 BANDS = "\n[portfolios.rebalancing]\ndrift_absolute = 0.03\ndrift_relative = 0.25\n"
@@ -22,11 +23,11 @@ BANDS = "\n[portfolios.rebalancing]\ndrift_absolute = 0.03\ndrift_relative = 0.2
 
 def test_a_names_band_is_the_narrowest_that_applies() -> None:
     both = RebalancePolicy(drift_absolute=0.03, drift_relative=0.25)
-    assert name_band(both, 0.20) == pytest.approx(0.03)  # 25% of 20% is 5%: absolute is narrower
-    assert name_band(both, 0.08) == pytest.approx(0.02)  # 25% of 8%
-    assert name_band(both, 0.0) == pytest.approx(0.03)  # no target: no relative band
-    assert name_band(RebalancePolicy(drift_relative=0.25), 0.0) is None
-    assert name_band(RebalancePolicy(), 0.1) is None
+    # 25% of 20% is 5%: the absolute band is narrower; 25% of 8% is 2%; no target: absolute.
+    assert name_bands(both, np.array([0.20, 0.08, 0.0])) == pytest.approx([0.03, 0.02, 0.03])
+    relative = name_bands(RebalancePolicy(drift_relative=0.25), np.array([0.0, -0.1]))
+    assert relative.tolist() == [np.inf, pytest.approx(0.025)]
+    assert name_bands(RebalancePolicy(), np.array([0.1])).tolist() == [np.inf]
     # At the edge is beyond (the trigger fires there); a hair inside is not.
     assert DriftRow("A", "Tech", 0.13, 0.10, 0.03).beyond
     assert not DriftRow("A", "Tech", 0.1299, 0.10, 0.03).beyond
@@ -52,7 +53,8 @@ def test_the_history_follows_a_previewed_rebalance_and_reads_back_the_same(tmp_p
     assert view.policy == RebalancePolicy(every_days=20, drift_absolute=0.03, drift_relative=0.25)
     # Drift rows are the held or targeted names, each against its narrowest band.
     for row in view.drift:
-        assert row.band == pytest.approx(name_band(view.policy, row.target_weight))
+        (band,) = name_bands(view.policy, np.array([row.target_weight]))
+        assert row.band == (pytest.approx(band) if np.isfinite(band) else None)
     assert {r.sector for r in view.drift} == {r.sector for r in view.sectors}
     # The proposal, with the preview and trades recorded with it.
     (proposed,) = store.query(portfolio_id="guarded", event_type="RebalanceProposed", limit=2)
