@@ -261,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start over: delete OUT/events.db instead of resuming an interrupted replay",
     )
+    replay.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="PORTFOLIO=POLICY",
+        help="replay a portfolio under a rebalancing policy (calendar, bands, cost_aware, each "
+        "with or without +harvest; docs/rebalancing.md); repeat for several portfolios",
+    )
+    replay.add_argument(
+        "--band", type=float, default=0.05, help="the bands policy's drift band, of NAV (0.05)"
+    )
 
     database_help = (
         "SQLAlchemy URL of the event store (default: $PCOORD_DATABASE_URL or var/pcoord.db)"

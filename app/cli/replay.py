@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import load_config
+from engine.errors import ConfigError
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -19,6 +20,13 @@ def replay(args: argparse.Namespace) -> int:
     from engine.replay import run_replay
 
     config = load_config(args.config)
+    policies = _policies(args.policy)
+    if policies:
+        from engine.rebalancing.compare import policies_config
+
+        config = policies_config(config, policies, args.band)
+        shown = ", ".join(f"{pid} {policy}" for pid, policy in policies.items())
+        print(f"rebalancing policies: {shown}; the others as configured", file=sys.stderr)
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.fresh and args.database_url is None:
@@ -88,6 +96,19 @@ def replay(args: argparse.Namespace) -> int:
     written = "metrics.json, " if metrics_path.exists() else ""
     print(f"report: {out_dir / 'summary.json'}, {written}nav.csv, fills.csv")
     return 0
+
+
+def _policies(given: list[str]) -> dict[str, str]:
+    """``--policy PORTFOLIO=POLICY`` options, by portfolio."""
+    policies: dict[str, str] = {}
+    for option in given:
+        portfolio_id, sep, policy = option.partition("=")
+        if not sep or not portfolio_id.strip() or not policy.strip():
+            raise ConfigError(f"--policy: {option!r} is not PORTFOLIO=POLICY (e.g. growth=bands)")
+        if portfolio_id.strip() in policies:
+            raise ConfigError(f"--policy: {portfolio_id.strip()} is given twice")
+        policies[portfolio_id.strip()] = policy.strip()
+    return policies
 
 
 def _print_metrics(metrics: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ replays (they do not change this one's trades, and it runs faster alone).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -57,23 +57,18 @@ class PolicyResult:
         return asdict(self)
 
 
-def check_policies(policies: Sequence[str]) -> None:
-    """Refuses an unknown policy, naming it and the known ones."""
+def check_policies(policies: Sequence[str], option: str = "--policies") -> None:
+    """Refuses an unknown policy, naming it, the option that gave it and the known ones."""
     known = [*BASES, *(base + HARVEST for base in BASES)]
     unknown = [p for p in policies if p not in known]
     if unknown:
-        raise ConfigError(f"--policies: {', '.join(unknown)} not one of {', '.join(known)}")
+        raise ConfigError(f"{option}: {', '.join(unknown)} not one of {', '.join(known)}")
     if not policies:
-        raise ConfigError("--policies: name at least one policy")
+        raise ConfigError(f"{option}: name at least one policy")
 
 
-def policy_config(config: AppConfig, portfolio_id: str, policy: str, band: float) -> AppConfig:
-    """``config`` with only ``portfolio_id``, under ``policy`` (module docstring)."""
-    chosen = [p for p in config.portfolios if p.id == portfolio_id]
-    if not chosen:
-        known = ", ".join(p.id for p in config.portfolios)
-        raise ConfigError(f"--portfolio: {portfolio_id} not in the configuration ({known})")
-    portfolio: PortfolioConfig = chosen[0]
+def with_policy(portfolio: PortfolioConfig, policy: str, band: float) -> PortfolioConfig:
+    """``portfolio``'s configuration under ``policy`` (module docstring)."""
     base = policy.removesuffix(HARVEST)
     rebalancing: dict[str, object] = {"calendar": "every_n_days", "drift_absolute": None}
     if base == "bands":
@@ -82,13 +77,42 @@ def policy_config(config: AppConfig, portfolio_id: str, policy: str, band: float
         rebalancing["cost_aware"] = True
         rebalancing["horizon_days"] = portfolio.rebalance_every_days
     tax = portfolio.tax.model_copy(update=HARVEST_RULES) if policy.endswith(HARVEST) else None
-    portfolio = portfolio.model_copy(
+    return portfolio.model_copy(
         update={
             "rebalancing": portfolio.rebalancing.model_copy(update=rebalancing),
             **({"tax": tax} if tax is not None else {}),
         }
     )
+
+
+def _portfolio(config: AppConfig, portfolio_id: str, option: str) -> PortfolioConfig:
+    for portfolio in config.portfolios:
+        if portfolio.id == portfolio_id:
+            return portfolio
+    known = ", ".join(p.id for p in config.portfolios)
+    raise ConfigError(f"{option}: {portfolio_id} not in the configuration ({known})")
+
+
+def policy_config(config: AppConfig, portfolio_id: str, policy: str, band: float) -> AppConfig:
+    """``config`` with only ``portfolio_id``, under ``policy`` (module docstring)."""
+    portfolio = with_policy(_portfolio(config, portfolio_id, "--portfolio"), policy, band)
     return config.model_copy(update={"portfolios": (portfolio,)})
+
+
+def policies_config(config: AppConfig, policies: Mapping[str, str], band: float) -> AppConfig:
+    """``config`` with each portfolio named in ``policies`` under its policy, the others as
+    configured (``pcoord replay --policy PORTFOLIO=POLICY``)."""
+    for portfolio_id in policies:
+        _portfolio(config, portfolio_id, "--policy")
+    check_policies(list(policies.values()), "--policy")
+    return config.model_copy(
+        update={
+            "portfolios": tuple(
+                with_policy(p, policies[p.id], band) if p.id in policies else p
+                for p in config.portfolios
+            )
+        }
+    )
 
 
 def compare_policies(

@@ -4,11 +4,13 @@ and each one's own replay beside them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
+from engine.events.store import SqlEventStore
 
 
 def test_policies_are_replayed_and_compared(
@@ -56,3 +58,42 @@ def test_an_unknown_policy_or_portfolio_is_refused(
     assert "--policies: weekly not one of calendar, bands, cost_aware" in capsys.readouterr().err
     assert main([*args, "--portfolio", "nope"]) == 2
     assert "--portfolio: nope not in the configuration" in capsys.readouterr().err
+
+
+def test_a_replay_runs_each_portfolio_under_its_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], open_store: Callable[[str], SqlEventStore]
+) -> None:
+    out = tmp_path / "run"
+    args = ["replay", "--out", str(out), "--no-progress", "--start", "2019-01-02"]
+    args += ["--end", "2019-06-28", "--policy", "growth=cost_aware", "--policy", "balanced=bands"]
+    args += ["--band", "0.01"]
+    assert main(args) == 0
+    assert "rebalancing policies: growth cost_aware, balanced bands" in capsys.readouterr().err
+    store = open_store(f"sqlite:///{out / 'events.db'}")
+
+    def triggers(pid: str) -> set[str]:
+        events = store.query(portfolio_id=pid, event_type="RebalanceTriggered", limit=9_999)
+        return {t["detail"] for e in events for t in e.payload["triggers"]}
+
+    # balanced: the quarterly calendar and its 1% band; defensive as configured.
+    assert "first trading day of the quarter" in triggers("balanced")
+    assert any(d.endswith("(absolute band 1.00%)") for d in triggers("balanced"))
+    assert triggers("defensive") == {"every 10 trading day(s)"}
+    held = store.query(event_type="NoTradeRegionApplied", limit=9_999)
+    assert held and {e.portfolio_id for e in held} == {"growth"}
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("growth", "--policy: 'growth' is not PORTFOLIO=POLICY"),
+        ("nope=bands", "--policy: nope not in the configuration"),
+        ("growth=weekly", "--policy: weekly not one of calendar, bands, cost_aware"),
+    ],
+)
+def test_a_replay_refuses_a_policy_it_cannot_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, message: str
+) -> None:
+    args = ["replay", "--out", str(tmp_path), "--no-progress", "--policy", option]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
