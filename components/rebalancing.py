@@ -70,6 +70,8 @@ def describe_policy(policy: RebalancePolicy) -> str:
         parts.append(f"a sector {fmt.pct(policy.sector_drift_absolute, 2)} off target")
     if policy.on_risk_breach:
         parts.append("a risk limit breach")
+    if policy.signal_change is not None:
+        parts.append(f"a name's view moving {policy.signal_change:g} since the last rebalance")
     approval = (
         f"; waits for approval (expires after {policy.proposal_expires_days} day(s))"
         if policy.approval
@@ -91,7 +93,7 @@ def _percent(value: float | None, decimals: int) -> str:
 
 def policy_form_values(policy: RebalancePolicy) -> tuple[Any, ...]:
     """The form's values for ``policy``: calendar, every N days, the three bands in percent,
-    the switches, the expiry and the no-trade horizon."""
+    the signal change, the switches, the expiry and the no-trade horizon."""
     switches = [name for name in SWITCHES if getattr(policy, name)]
     return (
         policy.calendar,
@@ -99,6 +101,7 @@ def policy_form_values(policy: RebalancePolicy) -> tuple[Any, ...]:
         _percent(policy.drift_absolute, 2),
         _percent(policy.drift_relative, 1),
         _percent(policy.sector_drift_absolute, 2),
+        "" if policy.signal_change is None else f"{policy.signal_change:g}",
         switches,
         policy.proposal_expires_days,
         policy.horizon_days,
@@ -117,6 +120,17 @@ def _band(field: str, text: str | None) -> float | None:
     return value / 100
 
 
+def _score(field: str, text: str | None) -> float | None:
+    """A change of score typed as a number ("0.5"); empty: none."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{field}: {text!r} is not a number (a score change, e.g. 0.5)") from None
+
+
 def _whole(field: str, value: Any) -> int:
     try:
         number = float(value)
@@ -133,6 +147,7 @@ def policy_from_form(
     drift_absolute: str | None,
     drift_relative: str | None,
     sector_drift: str | None,
+    signal_change: str | None,
     switches: list[str] | None,
     expires_days: Any,
     horizon_days: Any,
@@ -140,17 +155,18 @@ def policy_from_form(
     """The ``RebalancePolicy`` the form describes; ``ValueError`` naming the field otherwise."""
     chosen = set(switches or ())
     return RebalancePolicy(
-        calendar or "",
-        _whole("every_days", every_days if every_days not in (None, "") else 1),
-        _band("drift_absolute", drift_absolute),
-        _band("drift_relative", drift_relative),
-        _band("sector_drift_absolute", sector_drift),
-        ON_RISK_BREACH in chosen,
-        APPROVAL in chosen,
-        _whole("proposal_expires_days", expires_days),
-        COST_AWARE in chosen,
-        _whole("horizon_days", horizon_days),
-        TO_BAND_EDGE in chosen,
+        calendar=calendar or "",
+        every_days=_whole("every_days", every_days if every_days not in (None, "") else 1),
+        drift_absolute=_band("drift_absolute", drift_absolute),
+        drift_relative=_band("drift_relative", drift_relative),
+        sector_drift_absolute=_band("sector_drift_absolute", sector_drift),
+        on_risk_breach=ON_RISK_BREACH in chosen,
+        approval=APPROVAL in chosen,
+        signal_change=_score("signal_change", signal_change),
+        proposal_expires_days=_whole("proposal_expires_days", expires_days),
+        cost_aware=COST_AWARE in chosen,
+        horizon_days=_whole("horizon_days", horizon_days),
+        to_band_edge=TO_BAND_EDGE in chosen,
     )
 
 

@@ -179,20 +179,21 @@ def build_harvest(portfolio: PortfolioConfig, symbols: Sequence[str]) -> Harvest
 
 def build_rebalance_policy(portfolio: PortfolioConfig) -> RebalancePolicy:
     """The portfolio's rebalance policy: its calendar (every ``rebalance_every_days`` cycles
-    by default) and what ``[portfolios.rebalancing]`` adds (bands, approval)."""
+    by default) and what ``[portfolios.rebalancing]`` adds (bands, approval, no-trade region)."""
     rules = portfolio.rebalancing
     return RebalancePolicy(
-        rules.calendar,
-        portfolio.rebalance_every_days,
-        rules.drift_absolute,
-        rules.drift_relative,
-        rules.sector_drift_absolute,
-        rules.on_risk_breach,
-        rules.approval,
-        rules.proposal_expires_days,
-        rules.cost_aware,
-        rules.horizon_days,
-        rules.to_band_edge,
+        calendar=rules.calendar,
+        every_days=portfolio.rebalance_every_days,
+        drift_absolute=rules.drift_absolute,
+        drift_relative=rules.drift_relative,
+        sector_drift_absolute=rules.sector_drift_absolute,
+        on_risk_breach=rules.on_risk_breach,
+        approval=rules.approval,
+        signal_change=rules.signal_change,
+        proposal_expires_days=rules.proposal_expires_days,
+        cost_aware=rules.cost_aware,
+        horizon_days=rules.horizon_days,
+        to_band_edge=rules.to_band_edge,
     )
 
 

@@ -348,6 +348,8 @@ class RebalancingConfig(_Strict):
     drift_relative: Annotated[float, Field(gt=0)] | None = None
     sector_drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
     on_risk_breach: bool = False
+    # A name's coordinated score (in [-1, 1]) moved this much since the last rebalance.
+    signal_change: Annotated[float, Field(gt=0, le=2)] | None = None
     # A rebalance waits for a manager's approval; undecided, it expires after this many days.
     approval: bool = False
     proposal_expires_days: Annotated[int, Field(ge=1, le=90)] = 5

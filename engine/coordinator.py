@@ -101,8 +101,8 @@ STAGES = (
     "risk",
     "signals",
     "quality",
-    "triggers",
     "coordination",
+    "triggers",
     "allocation",
     "orders",
     "gate",
@@ -431,7 +431,8 @@ class Coordinator:
         def timed(stage: str, work: Callable[..., object], *args: object) -> object:
             t0 = time.perf_counter()
             result = work(*args)
-            stage_ms[stage] = (time.perf_counter() - t0) * 1000.0
+            # A stage run in two parts (coordination) is timed as their sum.
+            stage_ms[stage] = stage_ms.get(stage, 0.0) + (time.perf_counter() - t0) * 1000.0
             return result
 
         fills_before = sum(self.fills_total.values())
@@ -447,11 +448,20 @@ class Coordinator:
             risk = timed("risk", self.risk.run, cycle, market, state, self.carry, emit)
             signals = timed("signals", self.signals.run, market, state, emit)
             quality = timed("quality", self.quality.run, cycle, market, signals, emit)
-            due = timed("triggers", self.triggers.run, cycle, market, state, emit)
             overrides = tuple(state.overrides.values())
             coordinated = timed(
                 "coordination",
                 self.coordination.run,
+                market,
+                signals,
+                quality.multipliers,
+                overrides,
+            )
+            due = timed("triggers", self.triggers.run, cycle, market, state, coordinated, emit)
+            coordinated = timed(
+                "coordination",
+                self.coordination.rebalancing,
+                coordinated,
                 market,
                 signals,
                 quality.multipliers,

@@ -140,14 +140,23 @@ def _policy_card() -> dbc.Card:
                         dbc.Checklist(
                             id=ids.REBAL_POLICY_SWITCHES, options=switch_options(), switch=True
                         ),
-                        md=6,
+                        md=5,
+                    ),
+                    dbc.Col(
+                        form_field(
+                            "signal change (score, 0 to 2)",
+                            dbc.Input(
+                                id=ids.REBAL_POLICY_SIGNAL_CHANGE, type="text", placeholder="none"
+                            ),
+                        ),
+                        md=2,
                     ),
                     dbc.Col(
                         form_field(
                             "a proposal expires after (days)",
                             dbc.Input(id=ids.REBAL_POLICY_EXPIRES, type="number", min=1, max=90),
                         ),
-                        md=3,
+                        md=2,
                     ),
                     dbc.Col(
                         form_field(

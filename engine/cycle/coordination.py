@@ -1,8 +1,8 @@
 """The coordination stage: each portfolio's sources are blended into one view per instrument by
 its policy, with the source weights' quality multipliers, vetoes and manual overrides
-(engine/signals/coordination.py); on a rebalance day each sleeve's sources too. Conflicts are
-recorded (``SignalConflictsResolved``) on the portfolio's rebalance days, when they decide
-something.
+(engine/signals/coordination.py), before the triggers (which may watch the views); then, for
+the portfolios due, each sleeve's sources too, and the conflicts recorded
+(``SignalConflictsResolved``) when they decide something.
 
 Keeps no state of its own.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe
 from engine.cycle.recorder import Emitter
@@ -43,35 +42,68 @@ class CoordinationStage:
         views: SignalViews,
         multipliers: Mapping[str, float],
         overrides: tuple[Override, ...],
+    ) -> Coordinated:
+        """Every portfolio's view (before the triggers, which may watch it)."""
+        if not views:
+            return Coordinated()
+        return Coordinated(
+            {
+                mandate.portfolio_id: self._coordinate(
+                    mandate.coordinator, mandate, market, views, multipliers, overrides
+                )
+                for mandate in self.mandates
+            }
+        )
+
+    def rebalancing(
+        self,
+        coordinated: Coordinated,
+        market: MarketClose,
+        views: SignalViews,
+        multipliers: Mapping[str, float],
+        overrides: tuple[Override, ...],
         due: Mapping[str, object],
         emit: Emitter,
     ) -> Coordinated:
-        """Every portfolio's view; the sleeves' and the conflicts of the portfolios ``due``."""
-        if not views:
-            return Coordinated()
-        portfolios: dict[str, CoordinatedSignals] = {}
+        """``coordinated`` with the sleeves' views of the portfolios ``due``; their conflicts
+        recorded."""
+        if not coordinated:
+            return coordinated
         sleeves: dict[str, dict[str, CoordinatedSignals]] = {}
         for mandate in self.mandates:
-            coordinate = partial(
-                SignalCoordinator.coordinate,
-                batches=views.all,
-                symbols=self.universe.symbols,
-                timestamp=market.today,
-                universe=mandate.universe,
-                multipliers=multipliers,
-                overrides=overrides,
-            )
-            coordinated = portfolios[mandate.portfolio_id] = coordinate(mandate.coordinator)
-            rebalancing = mandate.portfolio_id in due
-            if mandate.sleeves and rebalancing:
-                # Each sleeve reads its own sources; the portfolio's view above is what the
-                # Signals page and the impact assessment show.
-                sleeves[mandate.portfolio_id] = {
-                    sleeve.sleeve_id: coordinate(sleeve.coordinator) for sleeve in mandate.sleeves
+            pid = mandate.portfolio_id
+            if pid not in due:
+                continue
+            if mandate.sleeves:
+                # Each sleeve reads its own sources; the portfolio's view is what the Signals
+                # page and the impact assessment show.
+                sleeves[pid] = {
+                    sleeve.sleeve_id: self._coordinate(
+                        sleeve.coordinator, mandate, market, views, multipliers, overrides
+                    )
+                    for sleeve in mandate.sleeves
                 }
-            if rebalancing and coordinated.conflicts_total:
-                _emit_conflicts(mandate.portfolio_id, market, coordinated, emit)
-        return Coordinated(portfolios, sleeves)
+            if coordinated.portfolios[pid].conflicts_total:
+                _emit_conflicts(pid, market, coordinated.portfolios[pid], emit)
+        return Coordinated(coordinated.portfolios, sleeves)
+
+    def _coordinate(
+        self,
+        coordinator: SignalCoordinator,
+        mandate: PortfolioMandate,
+        market: MarketClose,
+        views: SignalViews,
+        multipliers: Mapping[str, float],
+        overrides: tuple[Override, ...],
+    ) -> CoordinatedSignals:
+        return coordinator.coordinate(
+            batches=views.all,
+            symbols=self.universe.symbols,
+            timestamp=market.today,
+            universe=mandate.universe,
+            multipliers=multipliers,
+            overrides=overrides,
+        )
 
 
 def _emit_conflicts(

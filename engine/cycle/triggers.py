@@ -1,12 +1,15 @@
 """The rebalance triggers stage: which portfolios rebalance at this close, and why.
 
 Each portfolio's triggers (engine/rebalancing/triggers.py: calendar, drift bands, a risk breach
-at this close, a manager's request, a cash flow) are checked after the risk stage has marked
-the close. A portfolio due for any reason is recorded with every trigger that fired
-(``RebalanceTriggered``, which also answers the requests and flows pending); the coordination
-of its sleeves, the allocation and the orders follow for the portfolios due only.
+at this close, a signal change, a manager's request, a cash flow) are checked after the risk
+stage has marked the close and the portfolios' views are coordinated. A portfolio due for any
+reason is recorded with every trigger that fired (``RebalanceTriggered``, which also answers
+the requests and flows pending, and carries the view the signal-change trigger measures from);
+the coordination of its sleeves, the allocation and the orders follow for the portfolios due
+only.
 
-Keeps no state of its own: the last target and the alerts are the engine state's.
+Keeps no state of its own: the last target, the alerts and the last rebalance's view are the
+engine state's.
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from engine.cycle.context import MarketClose, PortfolioMandate, Universe, current_weights
+from engine.cycle.coordination import Coordinated
 from engine.cycle.recorder import Emitter
-from engine.rebalancing.triggers import Firing, calendar_firing, drift_firings
+from engine.model import CoordinatedSignals
+from engine.rebalancing.triggers import (
+    Firing,
+    RebalancePolicy,
+    calendar_firing,
+    drift_firings,
+    signal_firing,
+    signal_scores,
+)
 from engine.state.engine_state import EngineState
 
 # Due portfolios, each with the triggers that fired.
@@ -28,32 +40,59 @@ class TriggerStage:
         self.universe = universe
         self.mandates = mandates
 
-    def run(self, cycle: int, market: MarketClose, state: EngineState, emit: Emitter) -> Due:
-        """The portfolios due at cycle number ``cycle`` (1 is the first), recorded."""
+    def run(
+        self,
+        cycle: int,
+        market: MarketClose,
+        state: EngineState,
+        coordinated: Coordinated,
+        emit: Emitter,
+    ) -> Due:
+        """The portfolios due at cycle number ``cycle`` (1 is the first), recorded;
+        ``coordinated`` the portfolios' views at this close (for the signal-change trigger)."""
         today = market.today
         due: dict[str, tuple[Firing, ...]] = {}
         for mandate in self.mandates:
             pid = mandate.portfolio_id
-            firings = self.firings(mandate, cycle, market, state)
+            policy = state.rebalance_policy(pid, mandate.rebalancing)
+            view = coordinated.portfolios.get(pid)
+            firings = self.firings(mandate, policy, cycle, market, state, view)
             if not firings:
                 continue
             due[pid] = firings
+            # The view this rebalance sees: what the next signal change is measured from.
+            recorded = (
+                {
+                    "signal_scores": signal_scores(
+                        view.score, self.universe.symbols, mandate.universe
+                    )
+                }
+                if policy.signal_change is not None and view is not None
+                else {}
+            )
             emit(
                 "RebalanceTriggered",
                 {
                     "market_date": today.isoformat(),
                     "triggers": [firing.to_dict() for firing in firings],
+                    **recorded,
                 },
                 pid,
             )
         return due
 
     def firings(
-        self, mandate: PortfolioMandate, cycle: int, market: MarketClose, state: EngineState
+        self,
+        mandate: PortfolioMandate,
+        policy: RebalancePolicy,
+        cycle: int,
+        market: MarketClose,
+        state: EngineState,
+        view: CoordinatedSignals | None,
     ) -> tuple[Firing, ...]:
-        """What fired for ``mandate``'s portfolio at this close (nothing: not due)."""
+        """What fired for ``mandate``'s portfolio at this close under ``policy`` (nothing: not
+        due); ``view`` its coordinated view at this close."""
         pid = mandate.portfolio_id
-        policy = state.rebalance_policy(pid, mandate.rebalancing)
         # The engine state's market date is the last completed cycle's until this one ends.
         previous = state.market_date if state.market_date != market.today else None
         fired = [calendar_firing(policy, cycle, market.today, previous)]
@@ -72,6 +111,17 @@ class TriggerStage:
             )
         if policy.on_risk_breach:
             fired.append(_breach(state, pid, market.today.isoformat()))
+        baseline = state.signal_baselines.get(pid)
+        if policy.signal_change is not None and view is not None and baseline is not None:
+            fired.append(
+                signal_firing(
+                    policy.signal_change,
+                    view.score,
+                    baseline,
+                    self.universe.symbols,
+                    mandate.universe,
+                )
+            )
         for kind, info in state.rebalance_requests.get(pid, {}).items():
             fired.append(_requested(kind, info))
         return tuple(f for f in fired if f is not None)

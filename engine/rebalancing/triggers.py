@@ -10,6 +10,10 @@
 - **sector drift** (``sector_drift_absolute``): a sector's total weight has moved at least the
   band from its target's;
 - **risk breach** (``on_risk_breach``): a risk limit of the portfolio was breached at this close;
+- **signal change** (``signal_change``): a name's coordinated score has moved at least the
+  threshold since the portfolio's last rebalance (``|s - s_last| >= threshold``, scores in
+  [-1, 1] rounded to 6 decimals as recorded). The scores at each rebalance are recorded with it
+  (``RebalanceTriggered.signal_scores``); before the first such record it does not fire;
 - **manual**: a portfolio manager asked for one (the ``RequestRebalance`` command).
 
 Drift is measured at the close, on the holdings marked at it, against the last target
@@ -51,6 +55,8 @@ class RebalancePolicy:
     sector_drift_absolute: float | None = None
     on_risk_breach: bool = False
     approval: bool = False
+    # A name's coordinated score (in [-1, 1]) moved at least this much since the last rebalance.
+    signal_change: float | None = None
     proposal_expires_days: int = 5
     # The no-trade region (engine/rebalancing/no_trade.py): a trade whose benefit over
     # ``horizon_days`` is below its cost and tax is not made; names beyond a band are traded to
@@ -72,6 +78,11 @@ class RebalancePolicy:
             band = getattr(self, name)
             if band is not None and band > 1:
                 raise ValueError(f"{name}: {band} is a weight of NAV, at most 1")
+        if self.signal_change is not None and not 0 < self.signal_change <= 2:
+            raise ValueError(
+                f"signal_change: {self.signal_change} must be above 0 and at most 2 (scores are "
+                "in [-1, 1]; leave it out for no signal trigger)"
+            )
         if not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
             raise ValueError(
                 f"horizon_days: {self.horizon_days} must be from 1 to {MAX_HORIZON_DAYS} "
@@ -200,6 +211,39 @@ def drift_firings(
                 )
             )
     return firings
+
+
+def signal_firing(
+    threshold: float,
+    scores: np.ndarray,
+    baseline: Mapping[str, float],
+    symbols: Sequence[str],
+    universe: np.ndarray,
+) -> Firing | None:
+    """The signal-change trigger's firing: ``scores`` the portfolio's coordinated view now (over
+    ``symbols``), ``baseline`` its scores at the last rebalance (names left out: 0)."""
+    then = np.array([baseline.get(s, 0.0) for s in symbols])
+    change = np.where(universe, np.abs(np.round(scores, 6) - then), 0.0)
+    moved = np.flatnonzero(change >= threshold - EDGE_TOLERANCE)
+    if not len(moved):
+        return None
+    order = moved[np.argsort(-change[moved], kind="stable")]
+    shown = ", ".join(
+        f"{symbols[i]} {then[i]:+.2f} -> {scores[i]:+.2f}" for i in order[:NAMES_SHOWN]
+    )
+    return Firing(
+        "signal_change",
+        f"{len(moved)} name(s)' views moved at least {threshold:g} since the last rebalance: "
+        f"{shown}",
+    )
+
+
+def signal_scores(scores: np.ndarray, symbols: Sequence[str], universe: np.ndarray) -> dict:
+    """A portfolio's view as the signal-change trigger records it: the names of its universe
+    with a score, rounded to 6 decimals."""
+    rounded = np.round(scores, 6)
+    held = np.flatnonzero(universe & (rounded != 0))
+    return {symbols[i]: float(rounded[i]) for i in held.tolist()}
 
 
 def _names(

@@ -113,6 +113,8 @@ class EngineState:
         self.proposals = ProposalBook()
         # Rebalance policies a manager set while the engine ran, replacing the configured ones.
         self.rebalance_policies: dict[str, RebalancePolicy] = {}
+        # Each portfolio's view at its last rebalance, for the signal-change trigger.
+        self.signal_baselines: dict[str, dict[str, float]] = {}
         self.events_applied = 0
         # Replay restarts so far, and the trading day the latest one started the feed on.
         self.restarts = 0
@@ -303,6 +305,8 @@ class EngineState:
 
     def _rebalance_triggered(self, event: Event) -> None:
         self.rebalance_requests.pop(event.portfolio_id or "", None)
+        if "signal_scores" in event.payload:
+            self.signal_baselines[event.portfolio_id or ""] = dict(event.payload["signal_scores"])
 
     def _rebalance_policy_set(self, event: Event) -> None:
         policy = RebalancePolicy.from_dict(event.payload["policy"])
@@ -450,6 +454,11 @@ class EngineState:
                 if self.rebalance_policies
                 else {}
             ),
+            **(
+                {"signal_baselines": dict(sorted(self.signal_baselines.items()))}
+                if self.signal_baselines
+                else {}
+            ),
             "events_applied": self.events_applied,
             "restarts": self.restarts,
             "replay_start": self.replay_start.isoformat() if self.replay_start else None,
@@ -519,6 +528,9 @@ class EngineState:
             for pid, r in data.get("rebalance_requests", {}).items()
         }
         state.proposals = ProposalBook.from_dict(data.get("proposals"))
+        state.signal_baselines = {
+            pid: dict(scores) for pid, scores in data.get("signal_baselines", {}).items()
+        }
         state.rebalance_policies = {
             pid: RebalancePolicy.from_dict(policy)
             for pid, policy in data.get("rebalance_policies", {}).items()

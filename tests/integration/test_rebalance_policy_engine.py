@@ -4,6 +4,7 @@ into the state, kept across a restart)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,33 @@ def test_a_policy_set_while_running_replaces_the_configured_one(tmp_path: Path) 
     restored = EngineState.from_dict(coordinator.state.to_dict())
     assert restored.rebalance_policy("guarded", configured) == quiet
     assert restored.rebalance_policy("follow", configured) == configured
+
+
+def test_a_signal_change_rebalances_from_the_view_of_the_last_rebalance(tmp_path: Path) -> None:
+    text = SIGNALS_CONFIG.format(days=80, snapshot_every=20_000)
+    rules = '\n[portfolios.rebalancing]\ncalendar = "quarterly"\nsignal_change = 0.5\n'
+    parts = build_engine(parse_config(text + rules, "test"), f"sqlite:///{tmp_path / 'e.db'}")
+    coordinator = parts.coordinator
+    coordinator.start({"mode": "test"})
+    for tick in coordinator.resume(parts.feed):
+        coordinator.run_cycle(tick)
+    triggered = list(reversed(_of(parts, "RebalanceTriggered")))  # oldest first
+    assert all("signal_scores" in e.payload for e in triggered)
+    changed = [
+        (before, after)
+        for before, after in pairwise(triggered)
+        if "signal_change" in {t["trigger"] for t in after.payload["triggers"]}
+    ]
+    assert changed, "the signal-change trigger never fired"
+    for before, after in changed:
+        (detail,) = [
+            t["detail"] for t in after.payload["triggers"] if t["trigger"] == "signal_change"
+        ]
+        then, now = before.payload["signal_scores"], after.payload["signal_scores"]
+        # Each name shown moved at least 0.5 from the last rebalance's view to this one's.
+        for shown in detail.split(": ", 1)[1].split(", "):
+            symbol = shown.split()[0]
+            assert abs(now.get(symbol, 0.0) - then.get(symbol, 0.0)) >= 0.5 - 1e-9
+    # The baseline is the last rebalance's view, kept in the state and its snapshot.
+    restored = EngineState.from_dict(coordinator.state.to_dict())
+    assert restored.signal_baselines["guarded"] == triggered[-1].payload["signal_scores"]

@@ -16,10 +16,13 @@ import numpy as np
 from engine.assembly import build_mandates
 from engine.config import parse_config
 from engine.cycle.context import ENGINE_ACTOR, MarketClose, PortfolioMandate, Universe
+from engine.cycle.coordination import Coordinated, CoordinationStage
+from engine.cycle.signals import SignalViews
 from engine.model import Event, Instrument, MarketTick
 from engine.rebalancing.triggers import Firing, calendar_firing
 from engine.risk.limits import make_limit
 from engine.risk.manager import RiskManager
+from engine.signals.book import Override
 from engine.state.engine_state import CreatedOrder, EngineState, FilledOrder
 from engine.trading.costs import CostModel
 from engine.trading.execution import ExecutionDesk
@@ -81,6 +84,20 @@ def due_at(
         if firing is not None:
             due[mandate.portfolio_id] = (firing,)
     return due
+
+
+def coordinate(
+    stage: CoordinationStage,
+    close: MarketClose,
+    views: SignalViews,
+    multipliers: dict[str, float],
+    overrides: tuple[Override, ...],
+    due: dict[str, tuple[Firing, ...]],
+    emit: Recorder,
+) -> Coordinated:
+    """Both parts of the coordination stage, as the cycle runs them around the triggers."""
+    coordinated = stage.run(close, views, multipliers, overrides)
+    return stage.rebalancing(coordinated, close, views, multipliers, overrides, due, emit)
 
 
 def mandates(alpha_extra: str = "", beta_extra: str = "") -> tuple[PortfolioMandate, ...]:

@@ -20,6 +20,7 @@ from tests.unit.cycle_support import (
     TODAY,
     UNIVERSE,
     Recorder,
+    coordinate,
     cost_model,
     due_at,
     mandates,
@@ -88,7 +89,9 @@ def _allocate(
     carry: RiskCarry | None = None,
 ) -> AllocationResult:
     due = due_at(cycle, the_mandates)
-    coordinated = CoordinationStage(UNIVERSE, the_mandates).run(close, VIEWS, {}, (), due, emit)
+    coordinated = coordinate(
+        CoordinationStage(UNIVERSE, the_mandates), close, VIEWS, {}, (), due, emit
+    )
     emit.clear()
     stage = AllocationStage(UNIVERSE, the_mandates, risk_manager(), cost_model())
     return stage.run(due, close, state, coordinated, model, carry or RiskCarry(), emit)

@@ -21,6 +21,7 @@ from tests.unit.cycle_support import (
     TODAY,
     UNIVERSE,
     Recorder,
+    coordinate,
     cost_model,
     due_at,
     holding,
@@ -69,8 +70,14 @@ def _allocate(
     close: MarketClose,
     model: RiskModel | None = None,
 ) -> AllocationResult:
-    coordinated = CoordinationStage(UNIVERSE, the_mandates).run(
-        close, VIEWS, {}, (), due_at(1, the_mandates), emit
+    coordinated = coordinate(
+        CoordinationStage(UNIVERSE, the_mandates),
+        close,
+        VIEWS,
+        {},
+        (),
+        due_at(1, the_mandates),
+        emit,
     )
     emit.clear()
     stage = AllocationStage(UNIVERSE, the_mandates, risk_manager(), cost_model())

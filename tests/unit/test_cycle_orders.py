@@ -24,6 +24,7 @@ from tests.unit.cycle_support import (
     TODAY,
     UNIVERSE,
     Recorder,
+    coordinate,
     desk,
     due_at,
     flat_close,
@@ -56,8 +57,14 @@ def _coordinated() -> Coordinated:
     score = np.array([0.5, 0.2, 0.4, 0.9])
     batch = SignalBatch("momentum", "1w", TODAY, score, np.ones(4))
     _, emit = opened_state()
-    return CoordinationStage(UNIVERSE, mandates()).run(
-        flat_close(PRICES), SignalViews((batch,), (batch,)), {}, (), due_at(1), emit
+    return coordinate(
+        CoordinationStage(UNIVERSE, mandates()),
+        flat_close(PRICES),
+        SignalViews((batch,), (batch,)),
+        {},
+        (),
+        due_at(1),
+        emit,
     )
 
 

@@ -20,6 +20,7 @@ from tests.unit.cycle_support import (
     UNIVERSE,
     Recorder,
     business_days,
+    coordinate,
     due_at,
     flat_close,
     mandates,
@@ -215,7 +216,7 @@ def test_conflicts_are_recorded_only_on_the_portfolios_rebalance_days() -> None:
     stage = CoordinationStage(UNIVERSE, mandates())
     close = flat_close(PRICES)
 
-    first = stage.run(close, _conflicting_views(), {}, (), due_at(1), emit)
+    first = coordinate(stage, close, _conflicting_views(), {}, (), due_at(1), emit)
     (conflict,) = emit.of("SignalConflictsResolved")
     assert conflict.portfolio_id == "beta"  # alpha has one source: nothing to resolve
     payload = conflict.payload
@@ -226,13 +227,12 @@ def test_conflicts_are_recorded_only_on_the_portfolios_rebalance_days() -> None:
     assert set(first.portfolios) == {"alpha", "beta"}
     emit.clear()
 
-    second = stage.run(
-        close, _conflicting_views(), {}, (), due_at(2), emit
-    )  # beta rebalances every 2
+    # beta rebalances every 2
+    second = coordinate(stage, close, _conflicting_views(), {}, (), due_at(2), emit)
     assert emit.events == []
     assert second.portfolios["beta"].conflicts_total == 1  # still coordinated, not recorded
 
-    stage.run(close, _conflicting_views(), {}, (), due_at(3), emit)
+    coordinate(stage, close, _conflicting_views(), {}, (), due_at(3), emit)
     assert [e.portfolio_id for e in emit.of("SignalConflictsResolved")] == ["beta"]
 
 
@@ -240,9 +240,9 @@ def test_the_blend_weighs_sources_by_their_quality_multipliers() -> None:
     _, emit = opened_state()
     stage = CoordinationStage(UNIVERSE, mandates())
 
-    plain = stage.run(flat_close(PRICES), _conflicting_views(), {}, (), due_at(2), emit)
-    weighted = stage.run(
-        flat_close(PRICES), _conflicting_views(), {"momentum": 2.0}, (), due_at(2), emit
+    plain = coordinate(stage, flat_close(PRICES), _conflicting_views(), {}, (), due_at(2), emit)
+    weighted = coordinate(
+        stage, flat_close(PRICES), _conflicting_views(), {"momentum": 2.0}, (), due_at(2), emit
     )
 
     # Confidence blend: sum(w c s) / sum(w c), every confidence 1.
@@ -256,7 +256,9 @@ def test_each_portfolio_sees_only_its_universe_and_its_overrides() -> None:
     stage = CoordinationStage(UNIVERSE, mandates())
     veto = Override("ovr-1", "veto", "alpha", "AAA", 0.0, 0.0, None, "pm", "test")
 
-    result = stage.run(flat_close(PRICES), _conflicting_views(), {}, (veto,), due_at(2), emit)
+    result = coordinate(
+        stage, flat_close(PRICES), _conflicting_views(), {}, (veto,), due_at(2), emit
+    )
 
     alpha, beta = result.portfolios["alpha"], result.portfolios["beta"]
     assert alpha.score[0] == 0.0 and alpha.vetoed is not None and alpha.vetoed[0]
@@ -268,8 +270,14 @@ def test_each_portfolio_sees_only_its_universe_and_its_overrides() -> None:
 
 def test_no_views_coordinate_nothing() -> None:
     _, emit = opened_state()
-    result = CoordinationStage(UNIVERSE, mandates()).run(
-        flat_close(PRICES), SignalViews(), {}, (), due_at(1), emit
+    result = coordinate(
+        CoordinationStage(UNIVERSE, mandates()),
+        flat_close(PRICES),
+        SignalViews(),
+        {},
+        (),
+        due_at(1),
+        emit,
     )
     assert not result
     assert emit.events == []

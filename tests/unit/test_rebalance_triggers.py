@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
+from engine.cycle.coordination import Coordinated
 from engine.cycle.triggers import TriggerStage
 from engine.rebalancing.triggers import (
     RebalancePolicy,
@@ -119,7 +120,7 @@ def test_the_stage_records_each_due_portfolio_with_every_trigger_that_fired() ->
     state.ledger.mark(SYMBOLS, np.array(PRICES))  # as the market stage does first
     stage = TriggerStage(UNIVERSE, the_mandates)
     close = flat_close(PRICES)
-    due = stage.run(2, close, state, emit)
+    due = stage.run(2, close, state, Coordinated(), emit)
     assert set(due) == {"alpha"}  # beta's calendar is not due at cycle 2
     (recorded,) = emit.of("RebalanceTriggered")
     assert recorded.portfolio_id == "alpha"
@@ -143,7 +144,32 @@ def test_a_breach_at_this_close_triggers_a_portfolio_that_asks_for_it() -> None:
         )
     state.ledger.mark(SYMBOLS, np.array(PRICES))
     # Cycle 2: beta's calendar (every second cycle) is not due; yesterday's breach is old news.
-    due = TriggerStage(UNIVERSE, the_mandates).run(2, flat_close(PRICES), state, emit)
+    due = TriggerStage(UNIVERSE, the_mandates).run(
+        2, flat_close(PRICES), state, Coordinated(), emit
+    )
     assert [f.to_dict() for f in due["beta"]] == [
         {"trigger": "risk_breach", "detail": "limit(s) breached at this close: var_99"}
     ]
+
+
+def test_a_signal_change_fires_exactly_at_its_threshold() -> None:
+    from engine.rebalancing.triggers import signal_firing, signal_scores
+
+    universe = np.array([True, True, True, False])
+    baseline = {"AAA": 0.2, "BBB": -0.1}
+    at_edge = signal_firing(0.5, np.array([0.7, 0.1, 0.0, 0.9]), baseline, SYMBOLS, universe)
+    assert at_edge is not None and at_edge.trigger == "signal_change"
+    assert at_edge.detail.startswith("1 name(s)' views moved at least 0.5")
+    assert "AAA +0.20 -> +0.70" in at_edge.detail
+    # A hair short does not fire; a name out of the universe never does (DDD moved 0.9).
+    assert (
+        signal_firing(0.5, np.array([0.6999, 0.1, 0.0, 0.9]), baseline, SYMBOLS, universe) is None
+    )
+    # A name without a recorded score moved from 0.
+    fired = signal_firing(0.5, np.array([0.2, -0.1, -0.55, 0.0]), baseline, SYMBOLS, universe)
+    assert fired is not None and "CCC +0.00 -> -0.55" in fired.detail
+    # What is recorded: the universe's names with a score, to 6 decimals.
+    scores = np.array([0.1234567, 0.0, -0.5, 0.3])
+    assert signal_scores(scores, SYMBOLS, universe) == {"AAA": 0.123457, "CCC": -0.5}
+    with pytest.raises(ValueError, match="signal_change: 3 must be above 0 and at most 2"):
+        RebalancePolicy(signal_change=3)
