@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.errors import ConfigError
+from engine.rebalancing.config import RebalancingConfig, TaxConfig
 from engine.risk.limits import LimitScope, make_limit
 from engine.signals.horizons import horizon_days
 
@@ -334,50 +335,6 @@ class PerformanceConfig(_Strict):
 
     risk_free_rate_annual: Annotated[float, Field(ge=-0.05, le=0.25)] = 0.0
     benchmark: BenchmarkConfig = BenchmarkConfig()
-
-
-class RebalancingConfig(_Strict):
-    """When the portfolio rebalances besides its calendar (docs/rebalancing.md): drift bands
-    (of NAV, or relative to each name's target), a band on each sector's weight, and a risk
-    breach. ``calendar`` is every ``rebalance_every_days`` cycles by default."""
-
-    calendar: Literal["every_n_days", "daily", "weekly", "monthly", "quarterly", "none"] = (
-        "every_n_days"
-    )
-    drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
-    drift_relative: Annotated[float, Field(gt=0)] | None = None
-    sector_drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
-    on_risk_breach: bool = False
-    # A name's coordinated score (in [-1, 1]) moved this much since the last rebalance.
-    signal_change: Annotated[float, Field(gt=0, le=2)] | None = None
-    # A rebalance waits for a manager's approval; undecided, it expires after this many days.
-    approval: bool = False
-    proposal_expires_days: Annotated[int, Field(ge=1, le=90)] = 5
-    # The no-trade region: a trade worth less over horizon_days than its cost and tax is held
-    # back; to_band_edge trades a name beyond its band to the edge, one inside it not at all.
-    cost_aware: bool = False
-    horizon_days: Annotated[int, Field(ge=1, le=252)] = 21
-    to_band_edge: bool = False
-
-    @model_validator(mode="after")
-    def _edge_needs_a_band(self) -> RebalancingConfig:
-        if self.to_band_edge and self.drift_absolute is None and self.drift_relative is None:
-            raise ValueError("to_band_edge needs a name band: drift_absolute or drift_relative")
-        return self
-
-
-class TaxConfig(_Strict):
-    """Tax lots and rates (engine/rebalancing/tax.py): the order a sale relieves lots in, the
-    short- and long-term rates of the tax estimate, and the holding period to long-term."""
-
-    lot_method: Literal["fifo", "lifo", "hifo", "min_tax"] = "fifo"
-    short_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.37
-    long_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.20
-    long_term_after_days: Annotated[int, Field(ge=0)] = 365
-    wash_sale_days: Annotated[int, Field(ge=0, le=366)] = 0
-    # Tax-loss harvesting (engine/rebalancing/harvest.py): off without a threshold.
-    harvest_loss_threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
-    substitutes: dict[str, str] = {}
 
 
 class PortfolioConfig(_Strict):

@@ -1,0 +1,57 @@
+"""The rebalancing parts of a portfolio's configuration (``[portfolios.rebalancing]``,
+``[portfolios.tax]``; docs/rebalancing.md), parsed with the rest of it in engine/config.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    # As engine/config.py's: unknown keys are errors, and a parsed configuration is frozen.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RebalancingConfig(_Strict):
+    """When the portfolio rebalances besides its calendar (docs/rebalancing.md): drift bands
+    (of NAV, or relative to each name's target), a band on each sector's weight, and a risk
+    breach. ``calendar`` is every ``rebalance_every_days`` cycles by default."""
+
+    calendar: Literal["every_n_days", "daily", "weekly", "monthly", "quarterly", "none"] = (
+        "every_n_days"
+    )
+    drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
+    drift_relative: Annotated[float, Field(gt=0)] | None = None
+    sector_drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
+    on_risk_breach: bool = False
+    # A name's coordinated score (in [-1, 1]) moved this much since the last rebalance.
+    signal_change: Annotated[float, Field(gt=0, le=2)] | None = None
+    # A rebalance waits for a manager's approval; undecided, it expires after this many days.
+    approval: bool = False
+    proposal_expires_days: Annotated[int, Field(ge=1, le=90)] = 5
+    # The no-trade region: a trade worth less over horizon_days than its cost and tax is held
+    # back; to_band_edge trades a name beyond its band to the edge, one inside it not at all.
+    cost_aware: bool = False
+    horizon_days: Annotated[int, Field(ge=1, le=252)] = 21
+    to_band_edge: bool = False
+
+    @model_validator(mode="after")
+    def _edge_needs_a_band(self) -> RebalancingConfig:
+        if self.to_band_edge and self.drift_absolute is None and self.drift_relative is None:
+            raise ValueError("to_band_edge needs a name band: drift_absolute or drift_relative")
+        return self
+
+
+class TaxConfig(_Strict):
+    """Tax lots and rates (engine/rebalancing/tax.py): the order a sale relieves lots in, the
+    short- and long-term rates of the tax estimate, and the holding period to long-term."""
+
+    lot_method: Literal["fifo", "lifo", "hifo", "min_tax"] = "fifo"
+    short_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.37
+    long_term_rate: Annotated[float, Field(ge=0, lt=1)] = 0.20
+    long_term_after_days: Annotated[int, Field(ge=0)] = 365
+    wash_sale_days: Annotated[int, Field(ge=0, le=366)] = 0
+    # Tax-loss harvesting (engine/rebalancing/harvest.py): off without a threshold.
+    harvest_loss_threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
+    substitutes: dict[str, str] = {}
