@@ -18,11 +18,11 @@ from components.tables import Cell, Column, build_table
 from engine.rebalancing.triggers import CALENDARS, RebalancePolicy
 from engine.views.rebalancing import (
     DriftRow,
+    GroupDriftRow,
     PolicyChange,
     ProposalView,
     RebalanceRecord,
     RebalancingView,
-    SectorDriftRow,
 )
 
 # Names the drift figure shows at most: the furthest from their target.
@@ -68,6 +68,8 @@ def describe_policy(policy: RebalancePolicy) -> str:
         parts.append(f"a name {fmt.pct(policy.drift_relative, 0)} off its target weight")
     if policy.sector_drift_absolute is not None:
         parts.append(f"a sector {fmt.pct(policy.sector_drift_absolute, 2)} off target")
+    if policy.class_drift_absolute is not None:
+        parts.append(f"an asset class {fmt.pct(policy.class_drift_absolute, 2)} off target")
     if policy.on_risk_breach:
         parts.append("a risk limit breach")
     if policy.signal_change is not None:
@@ -101,6 +103,7 @@ def policy_form_values(policy: RebalancePolicy) -> tuple[Any, ...]:
         _percent(policy.drift_absolute, 2),
         _percent(policy.drift_relative, 1),
         _percent(policy.sector_drift_absolute, 2),
+        _percent(policy.class_drift_absolute, 2),
         "" if policy.signal_change is None else f"{policy.signal_change:g}",
         switches,
         policy.proposal_expires_days,
@@ -147,6 +150,7 @@ def policy_from_form(
     drift_absolute: str | None,
     drift_relative: str | None,
     sector_drift: str | None,
+    class_drift: str | None,
     signal_change: str | None,
     switches: list[str] | None,
     expires_days: Any,
@@ -160,6 +164,7 @@ def policy_from_form(
         drift_absolute=_band("drift_absolute", drift_absolute),
         drift_relative=_band("drift_relative", drift_relative),
         sector_drift_absolute=_band("sector_drift_absolute", sector_drift),
+        class_drift_absolute=_band("class_drift_absolute", class_drift),
         on_risk_breach=ON_RISK_BREACH in chosen,
         approval=APPROVAL in chosen,
         signal_change=_score("signal_change", signal_change),
@@ -196,7 +201,7 @@ def policy_audit(changes: tuple[PolicyChange, ...], configured: RebalancePolicy)
 
 
 # -- drift ----------------------------------------------------------------------------------
-def _status(row: DriftRow | SectorDriftRow) -> Cell:
+def _status(row: DriftRow | GroupDriftRow) -> Cell:
     if row.band is None:
         return Cell("no band", "text-muted")
     if row.beyond:
@@ -238,10 +243,11 @@ def drift_table(rows: tuple[DriftRow, ...]) -> html.Div:
     )
 
 
-def sector_table(rows: tuple[SectorDriftRow, ...]) -> html.Div:
+def group_table(rows: tuple[GroupDriftRow, ...], kind: str) -> html.Div:
+    """A sector's or an asset class's (``kind``) drift against its band."""
     return build_table(
         [
-            Column("sector"),
+            Column(kind),
             Column("weight", numeric=True),
             Column("target", numeric=True),
             Column("drift", numeric=True),
@@ -250,7 +256,7 @@ def sector_table(rows: tuple[SectorDriftRow, ...]) -> html.Div:
         ],
         [
             [
-                r.sector,
+                r.group,
                 fmt.pct(r.weight, 2),
                 fmt.pct(r.target_weight, 2),
                 _drift(r.drift),

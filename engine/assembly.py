@@ -29,7 +29,7 @@ from engine.cycle.pacing import ReplayCalendar
 from engine.events.bus import EmbeddedEventBus, EventBus
 from engine.events.pulsar_bus import PulsarEventBus, PulsarSettings
 from engine.events.store import SqlEventStore, default_database_url
-from engine.market.data import load_bundled, load_price_file
+from engine.market.data import load_bundled, load_price_file, with_asset_classes
 from engine.market.feeds import HistoricalFeed, MarketFeed, SimulatedFeed
 from engine.model import Instrument
 from engine.performance.latency import limit_blas_threads
@@ -68,10 +68,11 @@ def build_feed(config: AppConfig, start: date | None = None, end: date | None = 
         return SimulatedFeed(
             market.simulated_instruments, market.simulated_days, config.history_days, market.seed
         )
-    history = (
+    history = with_asset_classes(
         load_price_file(market.path, market.adv_usd)  # type: ignore[arg-type]
         if market.source == "file"
-        else load_bundled(market.adv_usd)
+        else load_bundled(market.adv_usd),
+        market.asset_classes,
     )
     return HistoricalFeed(history, config.history_days, start or market.start, end or market.end)
 
@@ -187,6 +188,7 @@ def build_rebalance_policy(portfolio: PortfolioConfig) -> RebalancePolicy:
         drift_absolute=rules.drift_absolute,
         drift_relative=rules.drift_relative,
         sector_drift_absolute=rules.sector_drift_absolute,
+        class_drift_absolute=rules.class_drift_absolute,
         on_risk_breach=rules.on_risk_breach,
         approval=rules.approval,
         signal_change=rules.signal_change,
@@ -258,6 +260,7 @@ def build_mandates(
                     portfolio.tax.wash_sale_days,
                 ),
                 build_harvest(portfolio, symbols),
+                tuple(portfolio.rebalancing.asset_classes.items()),
             )
         )
     return tuple(mandates)

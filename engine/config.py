@@ -44,6 +44,9 @@ class MarketConfig(_Strict):
     simulated_instruments: Annotated[int, Field(ge=2, le=20_000)] = 100
     simulated_days: Annotated[int, Field(ge=2)] = 2_520
     seed: int = 7
+    # symbol -> asset class (bond, commodity, ...) for instruments the prices do not class;
+    # every other instrument is equity (docs/rebalancing.md).
+    asset_classes: dict[str, Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]] = {}
 
     @model_validator(mode="after")
     def _path_given_for_file(self) -> MarketConfig:
@@ -370,6 +373,8 @@ class PortfolioConfig(_Strict):
             raise ValueError(f"source_weights names {unknown}, which are not in sources")
         if self.sleeves:
             self._check_sleeves()
+        if self.rebalancing.asset_classes:
+            self._check_asset_classes()
         if self.risk_budgeting is not None:
             budgets = [sleeve.risk_budget for sleeve in self.sleeves]
             if len(budgets) < 2 or any(b is None for b in budgets):
@@ -377,6 +382,19 @@ class PortfolioConfig(_Strict):
             if abs(sum(budgets) - 1.0) > 1e-9:  # type: ignore[arg-type]
                 raise ValueError(f"sleeves: risk_budget values sum to {sum(budgets):g}, not 1")  # type: ignore[arg-type]
         return self
+
+    def _check_asset_classes(self) -> None:
+        total = sum(self.rebalancing.asset_classes.values())
+        if total > 1 - self.cash_buffer + 1e-9:
+            raise ValueError(
+                f"rebalancing.asset_classes: the targets sum to {total:g}, more than the "
+                f"{1 - self.cash_buffer:g} of NAV invested (cash_buffer {self.cash_buffer:g})"
+            )
+        if self.allocation.max_short_weight > 0 or self.sleeves:
+            raise ValueError(
+                "rebalancing.asset_classes: class targets are for long-only portfolios without "
+                "sleeves"
+            )
 
     def _check_sleeves(self) -> None:
         ids = [sleeve.id for sleeve in self.sleeves]

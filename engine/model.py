@@ -37,6 +37,9 @@ class Instrument:
     sector: str
     name: str = ""
     currency: str = "USD"
+    # Equity for the bundled stocks; a price file or [market] asset_classes names others
+    # (bond, commodity, ...), which class targets and bands are set on.
+    asset_class: str = "equity"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -120,7 +120,7 @@ def _policy_card() -> dbc.Card:
                             "calendar",
                             dbc.Select(id=ids.REBAL_POLICY_CALENDAR, options=calendar_options()),
                         ),
-                        md=4,
+                        md=2,
                     ),
                     dbc.Col(
                         form_field(
@@ -132,6 +132,7 @@ def _policy_card() -> dbc.Card:
                     band("name band (% of NAV)", ids.REBAL_POLICY_DRIFT_ABSOLUTE),
                     band("name band (% of its target)", ids.REBAL_POLICY_DRIFT_RELATIVE),
                     band("sector band (% of NAV)", ids.REBAL_POLICY_SECTOR_DRIFT),
+                    band("asset class band (% of NAV)", ids.REBAL_POLICY_CLASS_DRIFT),
                 ]
             ),
             dbc.Row(
@@ -224,7 +225,14 @@ def layout() -> html.Div:
                         className="mb-3",
                     ),
                     dbc.Col(
-                        titled_card("Drift by sector", html.Div(id=ids.REBAL_SECTOR_TABLE)),
+                        [
+                            titled_card(
+                                "Drift by asset class",
+                                html.Div(id=ids.REBAL_CLASS_TABLE),
+                                class_name="mb-3",
+                            ),
+                            titled_card("Drift by sector", html.Div(id=ids.REBAL_SECTOR_TABLE)),
+                        ],
                         lg=5,
                         className="mb-3",
                     ),

@@ -23,6 +23,7 @@ from functools import partial
 
 import numpy as np
 
+from engine.allocation.asset_classes import keep_class_mix
 from engine.allocation.impact import AllocationImpact
 from engine.allocation.mandate import AllocationOutcome
 from engine.allocation.rounding import binding_limits, round_to_shares
@@ -194,6 +195,18 @@ class AllocationStage:
         nav, current, eligible = sized.nav, sized.current, sized.eligible
         if sized.sleeve_risk is not None:
             settled.sleeve_risk[pid] = sized.sleeve_risk
+        if mandate.class_targets and outcome.status != "infeasible":
+            mixed = keep_class_mix(
+                outcome.target.weights,
+                self.universe.asset_classes,
+                dict(mandate.class_targets),
+                eligible,
+                allocator.max_weight,
+            )
+            outcome = replace(
+                outcome,
+                target=TargetWeights(pid, tick.timestamp, mixed, 1.0 - float(mixed.sum())),
+            )
         optimised = outcome.target.weights  # before the risk budget's scaling and rounding
         if outcome.status != "infeasible":
             settled.scaling.pop(pid, None)

@@ -56,6 +56,10 @@ class Universe:
     def sectors(self) -> tuple[str, ...]:
         return tuple(instrument.sector for instrument in self.instruments)
 
+    @cached_property
+    def asset_classes(self) -> tuple[str, ...]:
+        return tuple(instrument.asset_class for instrument in self.instruments)
+
     def __len__(self) -> int:
         return len(self.instruments)
 
@@ -95,6 +99,8 @@ class PortfolioMandate:
     sleeve_budgeting: SleeveBudgeting | None = None
     tax: TaxRules = field(default_factory=TaxRules)
     harvest: HarvestPolicy | None = None
+    # Asset class -> target weight of NAV the allocation keeps (engine/allocation/asset_classes.py).
+    class_targets: tuple[tuple[str, float], ...] = ()
 
     @property
     def sources(self) -> tuple[str, ...]:

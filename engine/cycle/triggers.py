@@ -107,6 +107,7 @@ class TriggerStage:
                     self.universe.vector(target),
                     self.universe.symbols,
                     self.universe.sectors,
+                    self.universe.asset_classes,
                 )
             )
         if policy.on_risk_breach:

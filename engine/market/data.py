@@ -7,7 +7,8 @@ A ``PriceHistory`` is a dense daily grid: ``close[t, i]`` in USD per share (NaN 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from engine.errors import MarketDataError
 from engine.model import Instrument
 
 UNKNOWN_SECTOR = "Unknown"
+DEFAULT_ASSET_CLASS = "equity"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,8 +110,9 @@ def load_price_file(path: Path, adv_usd: float = 5e8) -> PriceHistory:
     """Read a user's daily prices from CSV or Parquet.
 
     Two layouts are accepted: wide (a ``date`` column and one column of closing prices per symbol)
-    or long (columns ``date``, ``symbol``, ``close`` and optionally ``volume`` in shares and
-    ``sector``). Prices are forward-filled over gaps; without volumes, ADV is ``adv_usd`` dollars.
+    or long (columns ``date``, ``symbol``, ``close`` and optionally ``volume`` in shares,
+    ``sector`` and ``asset_class``: equity when not given). Prices are forward-filled over
+    gaps; without volumes, ADV is ``adv_usd`` dollars.
     """
     path = Path(path)
     table = _read_table(path)
@@ -126,11 +129,18 @@ def load_price_file(path: Path, adv_usd: float = 5e8) -> PriceHistory:
         ) from exc
 
     sectors: dict[str, str] = {}
+    classes: dict[str, str] = {}
     if {"symbol", "close"} <= set(lower):
         table = table.rename(columns={lower[k]: k for k in ("symbol", "close") if k in lower})
         if "sector" in lower:
             sectors = (
                 table.groupby("symbol")[lower["sector"]].last().astype(str).to_dict()  # type: ignore[assignment]
+            )
+        if "asset_class" in lower:
+            # A blank class is the default's (equity), not the text "nan".
+            given = table.dropna(subset=[lower["asset_class"]])
+            classes = (
+                given.groupby("symbol")[lower["asset_class"]].last().astype(str).to_dict()  # type: ignore[assignment]
             )
         wide = table.pivot_table(index="date", columns="symbol", values="close", aggfunc="last")
         volumes = (
@@ -160,6 +170,30 @@ def load_price_file(path: Path, adv_usd: float = 5e8) -> PriceHistory:
     else:
         volume_shares = adv_usd / close
     instruments = tuple(
-        Instrument(str(symbol), sectors.get(str(symbol), UNKNOWN_SECTOR)) for symbol in wide.columns
+        Instrument(
+            str(symbol),
+            sectors.get(str(symbol), UNKNOWN_SECTOR),
+            asset_class=classes.get(str(symbol), DEFAULT_ASSET_CLASS),
+        )
+        for symbol in wide.columns
     )
     return PriceHistory(tuple(day.date() for day in wide.index), instruments, close, volume_shares)
+
+
+def with_asset_classes(history: PriceHistory, classes: Mapping[str, str]) -> PriceHistory:
+    """``history`` with the instruments named in ``classes`` (symbol -> asset class) in those
+    classes (``[market] asset_classes``); a symbol not in the history is an error naming it."""
+    if not classes:
+        return history
+    known = {i.symbol for i in history.instruments}
+    unknown = sorted(set(classes) - known)
+    if unknown:
+        raise MarketDataError(
+            f"market.asset_classes: {', '.join(unknown)} not among the instruments of the "
+            "price history"
+        )
+    instruments = tuple(
+        replace(i, asset_class=classes[i.symbol]) if i.symbol in classes else i
+        for i in history.instruments
+    )
+    return replace(history, instruments=instruments)

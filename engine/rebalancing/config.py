@@ -14,9 +14,11 @@ class _Strict(BaseModel):
 
 
 class RebalancingConfig(_Strict):
-    """When the portfolio rebalances besides its calendar (docs/rebalancing.md): drift bands
-    (of NAV, or relative to each name's target), a band on each sector's weight, and a risk
-    breach. ``calendar`` is every ``rebalance_every_days`` cycles by default."""
+    """When and how the portfolio rebalances besides its calendar (docs/rebalancing.md): drift
+    bands (of NAV, or relative to each name's target), a band on each sector's and asset
+    class's weight, a risk breach, a signal change; approval; the no-trade region; and the
+    asset class mix the allocation keeps. ``calendar`` is every ``rebalance_every_days`` cycles
+    by default."""
 
     calendar: Literal["every_n_days", "daily", "weekly", "monthly", "quarterly", "none"] = (
         "every_n_days"
@@ -24,6 +26,12 @@ class RebalancingConfig(_Strict):
     drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
     drift_relative: Annotated[float, Field(gt=0)] | None = None
     sector_drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
+    # Asset class targets (weights of NAV) the allocation keeps, and a band on each class.
+    asset_classes: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+        Annotated[float, Field(gt=0, le=1)],
+    ] = {}
+    class_drift_absolute: Annotated[float, Field(gt=0, le=1)] | None = None
     on_risk_breach: bool = False
     # A name's coordinated score (in [-1, 1]) moved this much since the last rebalance.
     signal_change: Annotated[float, Field(gt=0, le=2)] | None = None
@@ -40,6 +48,9 @@ class RebalancingConfig(_Strict):
     def _edge_needs_a_band(self) -> RebalancingConfig:
         if self.to_band_edge and self.drift_absolute is None and self.drift_relative is None:
             raise ValueError("to_band_edge needs a name band: drift_absolute or drift_relative")
+        total = sum(self.asset_classes.values())
+        if total > 1 + 1e-9:
+            raise ValueError(f"asset_classes: the targets sum to {total:g}, more than all of NAV")
         return self
 
 

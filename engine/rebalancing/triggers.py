@@ -7,8 +7,9 @@
   band from its last target, in weight (``|w - t| >= band``) or relative to its target
   (``|w - t| >= band x |t|``, for names with a target; a name the target does not hold is for
   the absolute band). A drift exactly at the band's edge fires;
-- **sector drift** (``sector_drift_absolute``): a sector's total weight has moved at least the
-  band from its target's;
+- **sector drift** (``sector_drift_absolute``), **asset class drift**
+  (``class_drift_absolute``): a sector's or an asset class's total weight has moved at least
+  the band from its target's;
 - **risk breach** (``on_risk_breach``): a risk limit of the portfolio was breached at this close;
 - **signal change** (``signal_change``): a name's coordinated score has moved at least the
   threshold since the portfolio's last rebalance (``|s - s_last| >= threshold``, scores in
@@ -34,6 +35,8 @@ CALENDARS = ("every_n_days", "daily", "weekly", "monthly", "quarterly", "none")
 EDGE_TOLERANCE = 1e-12
 # The names a drift firing's detail lists at most (the count says how many there were).
 NAMES_SHOWN = 5
+# The bands in weight of NAV: a name's, a sector's and an asset class's.
+BANDS = ("drift_absolute", "sector_drift_absolute", "class_drift_absolute")
 # The longest a proposal may wait for a decision, in days.
 MAX_EXPIRY_DAYS = 90
 # The longest horizon a no-trade region weighs a trade's benefit over: a year of trading days.
@@ -53,6 +56,7 @@ class RebalancePolicy:
     drift_absolute: float | None = None
     drift_relative: float | None = None
     sector_drift_absolute: float | None = None
+    class_drift_absolute: float | None = None
     on_risk_breach: bool = False
     approval: bool = False
     # A name's coordinated score (in [-1, 1]) moved at least this much since the last rebalance.
@@ -70,11 +74,11 @@ class RebalancePolicy:
             raise ValueError(f"calendar: {self.calendar!r} is not one of {', '.join(CALENDARS)}")
         if self.every_days < 1:
             raise ValueError(f"every_days: {self.every_days} must be at least 1")
-        for name in ("drift_absolute", "drift_relative", "sector_drift_absolute"):
+        for name in (*BANDS, "drift_relative"):
             band = getattr(self, name)
             if band is not None and not band > 0:
                 raise ValueError(f"{name}: {band} must be above 0 (leave it out for no band)")
-        for name in ("drift_absolute", "sector_drift_absolute"):
+        for name in BANDS:
             band = getattr(self, name)
             if band is not None and band > 1:
                 raise ValueError(f"{name}: {band} is a weight of NAV, at most 1")
@@ -100,10 +104,7 @@ class RebalancePolicy:
 
     @property
     def watches_drift(self) -> bool:
-        return any(
-            band is not None
-            for band in (self.drift_absolute, self.drift_relative, self.sector_drift_absolute)
-        )
+        return any(getattr(self, band) is not None for band in (*BANDS, "drift_relative"))
 
     def to_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -177,8 +178,10 @@ def drift_firings(
     target: np.ndarray,
     symbols: Sequence[str],
     sectors: Sequence[str],
+    classes: Sequence[str] = (),
 ) -> list[Firing]:
-    """The drift bands' firings: ``current`` and ``target`` are weights of NAV per name."""
+    """The drift bands' firings: ``current`` and ``target`` are weights of NAV per name, of
+    ``sectors`` and asset ``classes``."""
     firings = []
     drift = np.abs(current - target)
     bands = []
@@ -194,23 +197,31 @@ def drift_firings(
         if len(beyond):
             names = _names(beyond, current, target, symbols)
             firings.append(Firing("drift", f"{names} ({described})"))
-    if policy.sector_drift_absolute is not None and len(sectors):
-        names = sorted(set(sectors))
-        codes = np.array([names.index(s) for s in sectors])
-        gap = np.abs(
-            np.bincount(codes, current, len(names)) - np.bincount(codes, target, len(names))
-        )
-        beyond = np.flatnonzero(gap >= policy.sector_drift_absolute - EDGE_TOLERANCE)
-        if len(beyond):
-            shown = ", ".join(f"{names[k]} {gap[k]:.2%}" for k in beyond[:NAMES_SHOWN])
-            firings.append(
-                Firing(
-                    "sector_drift",
-                    f"{len(beyond)} sector(s) off their target: {shown} (band "
-                    f"{policy.sector_drift_absolute:.2%})",
-                )
-            )
+    for kind, band, groups in (
+        ("sector", policy.sector_drift_absolute, sectors),
+        ("asset class", policy.class_drift_absolute, classes),
+    ):
+        if band is not None and len(groups):
+            fired = _group_firing(kind, band, current, target, groups)
+            if fired is not None:
+                firings.append(fired)
     return firings
+
+
+def _group_firing(
+    kind: str, band: float, current: np.ndarray, target: np.ndarray, groups: Sequence[str]
+) -> Firing | None:
+    """A group band's firing (a sector's, an asset class's): the groups whose total weight is
+    at least ``band`` away from their target's total."""
+    names = sorted(set(groups))
+    codes = np.array([names.index(g) for g in groups])
+    gap = np.abs(np.bincount(codes, current, len(names)) - np.bincount(codes, target, len(names)))
+    beyond = np.flatnonzero(gap >= band - EDGE_TOLERANCE)
+    if not len(beyond):
+        return None
+    shown = ", ".join(f"{names[k]} {gap[k]:.2%}" for k in beyond[:NAMES_SHOWN])
+    trigger = "sector_drift" if kind == "sector" else "class_drift"
+    return Firing(trigger, f"{len(beyond)} {kind}(s) off their target: {shown} (band {band:.2%})")
 
 
 def signal_firing(

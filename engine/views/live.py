@@ -103,6 +103,7 @@ class LiveViews:
         self.mandates = mandates
         self.state = state
         self._sectors = {i.symbol: i.sector for i in universe.instruments}
+        self._classes = {i.symbol: i.asset_class for i in universe.instruments}
 
         def newest(event_type: str, limit: int = recent_items) -> Iterator[Event]:
             return reversed(store.query(event_type=event_type, limit=limit))
@@ -332,6 +333,7 @@ class LiveViews:
                 self.mandates,
                 {p.portfolio_id: p.positions for p in portfolios},
                 self.rebalances,
+                self._classes,
             ),
         )
 

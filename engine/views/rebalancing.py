@@ -80,8 +80,10 @@ class DriftRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SectorDriftRow:
-    sector: str
+class GroupDriftRow:
+    """A sector's or an asset class's total weight against its target's, and its band."""
+
+    group: str
     weight: float
     target_weight: float
     band: float | None
@@ -149,7 +151,8 @@ class RebalancingView:
     policy: RebalancePolicy
     configured: RebalancePolicy
     drift: tuple[DriftRow, ...]
-    sectors: tuple[SectorDriftRow, ...]
+    sectors: tuple[GroupDriftRow, ...]
+    classes: tuple[GroupDriftRow, ...]
     proposal: ProposalView | None
     history: tuple[RebalanceRecord, ...]
     policy_changes: tuple[PolicyChange, ...]
@@ -158,7 +161,8 @@ class RebalancingView:
 
     @property
     def beyond_bands(self) -> int:
-        return sum(row.beyond for row in self.drift) + sum(row.beyond for row in self.sectors)
+        groups = (*self.sectors, *self.classes)
+        return sum(row.beyond for row in self.drift) + sum(row.beyond for row in groups)
 
 
 @dataclass
@@ -346,7 +350,9 @@ def rebalancing_views(
     mandates: Iterable[PortfolioMandate],
     positions: Mapping[str, tuple[PositionView, ...]],
     history: RebalanceHistory,
+    classes: Mapping[str, str],
 ) -> tuple[RebalancingView, ...]:
+    """Each portfolio's view; ``classes``: each instrument's asset class."""
     views = []
     for mandate in mandates:
         pid = mandate.portfolio_id
@@ -364,7 +370,10 @@ def rebalancing_views(
                 policy,
                 mandate.rebalancing,
                 drift,
-                _sector_rows(drift, policy),
+                _group_rows(
+                    drift, {v.symbol: v.sector for v in held}, policy.sector_drift_absolute
+                ),
+                _group_rows(drift, classes, policy.class_drift_absolute),
                 _proposal_view(state, pid, history),
                 history.records(pid),
                 history.policy_changes(pid),
@@ -374,18 +383,15 @@ def rebalancing_views(
     return tuple(views)
 
 
-def _sector_rows(
-    drift: tuple[DriftRow, ...], policy: RebalancePolicy
-) -> tuple[SectorDriftRow, ...]:
+def _group_rows(
+    drift: tuple[DriftRow, ...], group_of: Mapping[str, str], band: float | None
+) -> tuple[GroupDriftRow, ...]:
     weights: dict[str, list[float]] = {}
     for row in drift:
-        total = weights.setdefault(row.sector, [0.0, 0.0])
+        total = weights.setdefault(group_of.get(row.symbol, "unknown"), [0.0, 0.0])
         total[0] += row.weight
         total[1] += row.target_weight
-    return tuple(
-        SectorDriftRow(sector, w, t, policy.sector_drift_absolute)
-        for sector, (w, t) in sorted(weights.items())
-    )
+    return tuple(GroupDriftRow(group, w, t, band) for group, (w, t) in sorted(weights.items()))
 
 
 def _proposal_view(state: EngineState, pid: str, history: RebalanceHistory) -> ProposalView | None:

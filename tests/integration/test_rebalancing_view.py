@@ -55,7 +55,8 @@ def test_the_history_follows_a_previewed_rebalance_and_reads_back_the_same(tmp_p
     for row in view.drift:
         (band,) = name_bands(view.policy, np.array([row.target_weight]))
         assert row.band == (pytest.approx(band) if np.isfinite(band) else None)
-    assert {r.sector for r in view.drift} == {r.sector for r in view.sectors}
+    assert {r.sector for r in view.drift} == {r.group for r in view.sectors}
+    assert [(r.group, r.band) for r in view.classes] == [("equity", None)]  # simulated stocks
     # The proposal, with the preview and trades recorded with it.
     (proposed,) = store.query(portfolio_id="guarded", event_type="RebalanceProposed", limit=2)
     proposal = view.proposal
