@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -144,20 +145,42 @@ class PolicyChange:
     previous: RebalancePolicy
 
 
-@dataclass(frozen=True, slots=True)
+# No slots: the drift rows are cached properties, kept in the instance's dict.
+@dataclass(frozen=True, eq=False)
 class RebalancingView:
+    """One portfolio's rebalancing as the page shows it. The drift rows are made from the
+    positions the first time a reader asks (the page, off the engine's thread): the snapshot
+    is published every cycle, and thousands of rows a cycle would slow it for no reader."""
+
     portfolio_id: str
     name: str
     policy: RebalancePolicy
     configured: RebalancePolicy
-    drift: tuple[DriftRow, ...]
-    sectors: tuple[GroupDriftRow, ...]
-    classes: tuple[GroupDriftRow, ...]
+    positions: tuple[PositionView, ...]
+    asset_classes: Mapping[str, str]  # symbol -> asset class, shared by every view
     proposal: ProposalView | None
     history: tuple[RebalanceRecord, ...]
     policy_changes: tuple[PolicyChange, ...]
     # A manager's request or a cash flow waiting for the next close, as its trigger says.
     requested: tuple[str, ...] = ()
+
+    @cached_property
+    def drift(self) -> tuple[DriftRow, ...]:
+        held = self.positions
+        bands = name_bands(self.policy, np.array([v.target_weight for v in held])).tolist()
+        return tuple(
+            DriftRow(v.symbol, v.sector, v.weight, v.target_weight, band if band < INF else None)
+            for v, band in zip(held, bands, strict=True)
+        )
+
+    @cached_property
+    def sectors(self) -> tuple[GroupDriftRow, ...]:
+        sector_of = {v.symbol: v.sector for v in self.positions}
+        return _group_rows(self.drift, sector_of, self.policy.sector_drift_absolute)
+
+    @cached_property
+    def classes(self) -> tuple[GroupDriftRow, ...]:
+        return _group_rows(self.drift, self.asset_classes, self.policy.class_drift_absolute)
 
     @property
     def beyond_bands(self) -> int:
@@ -180,8 +203,16 @@ class _Record:
     )
     order_ids: list[str] = field(default_factory=list)
     cycles: list[int] = field(default_factory=list)
+    # Its view, kept until it changes: most of a history is settled, and a fill of one
+    # rebalance's order would otherwise rebuild all of them.
+    shown: RebalanceRecord | None = None
 
     def view(self, rules: TaxRules) -> RebalanceRecord:
+        if self.shown is None:
+            self.shown = self._view(rules)
+        return self.shown
+
+    def _view(self, rules: TaxRules) -> RebalanceRecord:
         gains = self.gains
         return RebalanceRecord(
             self.market_date,
@@ -257,7 +288,7 @@ class RebalanceHistory:
                 )
                 for lot in p.get("lots", ()):
                     record.gains[lot["term"]] += Decimal(lot["gain_usd"])
-                self._views.pop(pid, None)
+                self._changed(pid, record)
             return
         if event.type == "OrderCreated":
             record = self._by_cycle.get((pid, int(p["cycle"])))
@@ -265,7 +296,7 @@ class RebalanceHistory:
                 record.orders += 1
                 record.order_ids.append(p["order_id"])
                 self._by_order[p["order_id"]] = record
-                self._views.pop(pid, None)
+                self._changed(pid, record)
             return
         self._proposal_event(pid, event)
 
@@ -280,6 +311,12 @@ class RebalanceHistory:
             record.cycles.append(cycle)
             self._by_cycle[(pid, cycle)] = record
         records.append(record)
+        self._views.pop(pid, None)
+
+    def _changed(self, pid: str, record: _Record | None) -> None:
+        """``record`` changed: it, and the portfolio's history, are shown anew."""
+        if record is not None:
+            record.shown = None
         self._views.pop(pid, None)
 
     def _forget(self, record: _Record) -> None:
@@ -324,7 +361,7 @@ class RebalanceHistory:
                 if cycle is not None:
                     record.cycles.append(cycle)
                     self._by_cycle[(pid, cycle)] = record
-        self._views.pop(pid, None)
+        self._changed(pid, record)
 
     # -- what the snapshot reads -----------------------------------------------------------
     def records(self, portfolio_id: str) -> tuple[RebalanceRecord, ...]:
@@ -357,23 +394,14 @@ def rebalancing_views(
     for mandate in mandates:
         pid = mandate.portfolio_id
         policy = state.rebalance_policy(pid, mandate.rebalancing)
-        held = positions.get(pid, ())
-        bands = name_bands(policy, np.array([v.target_weight for v in held])).tolist()
-        drift = tuple(
-            DriftRow(v.symbol, v.sector, v.weight, v.target_weight, band if band < INF else None)
-            for v, band in zip(held, bands, strict=True)
-        )
         views.append(
             RebalancingView(
                 pid,
                 mandate.name,
                 policy,
                 mandate.rebalancing,
-                drift,
-                _group_rows(
-                    drift, {v.symbol: v.sector for v in held}, policy.sector_drift_absolute
-                ),
-                _group_rows(drift, classes, policy.class_drift_absolute),
+                positions.get(pid, ()),
+                classes,
                 _proposal_view(state, pid, history),
                 history.records(pid),
                 history.policy_changes(pid),
