@@ -215,56 +215,39 @@ def _drift(drift: float) -> str:
     return f"{shown + 0.0:+.2f}%" if shown else "0.00%"
 
 
+DRIFT_COLUMNS = (
+    Column("weight", numeric=True),
+    Column("target", numeric=True),
+    Column("drift", numeric=True),
+    Column("band", numeric=True),
+    Column("status"),
+)
+
+
+def _drift_cells(row: DriftRow | GroupDriftRow) -> list[Any]:
+    return [
+        fmt.pct(row.weight, 2),
+        fmt.pct(row.target_weight, 2),
+        _drift(row.drift),
+        fmt.pct(row.band, 2) if row.band is not None else fmt.EMPTY,
+        _status(row),
+    ]
+
+
 def drift_table(rows: tuple[DriftRow, ...]) -> html.Div:
-    ordered = sorted(rows, key=lambda r: -abs(r.drift))
+    """Each name's drift against its band, the furthest off first."""
     return build_table(
-        [
-            Column("instrument"),
-            Column("sector"),
-            Column("weight", numeric=True),
-            Column("target", numeric=True),
-            Column("drift", numeric=True),
-            Column("band", numeric=True),
-            Column("status"),
-        ],
-        [
-            [
-                r.symbol,
-                r.sector,
-                fmt.pct(r.weight, 2),
-                fmt.pct(r.target_weight, 2),
-                _drift(r.drift),
-                fmt.pct(r.band, 2) if r.band is not None else fmt.EMPTY,
-                _status(r),
-            ]
-            for r in ordered
-        ],
+        [Column("instrument"), Column("sector"), *DRIFT_COLUMNS],
+        [[r.symbol, r.sector, *_drift_cells(r)] for r in sorted(rows, key=lambda r: -abs(r.drift))],
         empty="Nothing held or targeted yet.",
     )
 
 
 def group_table(rows: tuple[GroupDriftRow, ...], kind: str) -> html.Div:
-    """A sector's or an asset class's (``kind``) drift against its band."""
+    """Each sector's or asset class's (``kind``) drift against its band."""
     return build_table(
-        [
-            Column(kind),
-            Column("weight", numeric=True),
-            Column("target", numeric=True),
-            Column("drift", numeric=True),
-            Column("band", numeric=True),
-            Column("status"),
-        ],
-        [
-            [
-                r.group,
-                fmt.pct(r.weight, 2),
-                fmt.pct(r.target_weight, 2),
-                _drift(r.drift),
-                fmt.pct(r.band, 2) if r.band is not None else fmt.EMPTY,
-                _status(r),
-            ]
-            for r in sorted(rows, key=lambda r: -abs(r.drift))
-        ],
+        [Column(kind), *DRIFT_COLUMNS],
+        [[r.group, *_drift_cells(r)] for r in sorted(rows, key=lambda r: -abs(r.drift))],
         empty="Nothing held or targeted yet.",
     )
 

@@ -60,10 +60,28 @@ INF = float("inf")
 COST_PARTS = ("spread_usd", "impact_usd", "commission_usd")
 
 
+class _Banded:
+    """A weight against its target and band: the drift, and whether it is at or past the band
+    (which fires the trigger)."""
+
+    __slots__ = ()
+    weight: float
+    target_weight: float
+    band: float | None
+
+    @property
+    def drift(self) -> float:
+        return self.weight - self.target_weight
+
+    @property
+    def beyond(self) -> bool:
+        return self.band is not None and abs(self.drift) >= self.band - EDGE_TOLERANCE
+
+
 @dataclass(frozen=True, slots=True)
-class DriftRow:
-    """One name's weight of NAV against its last target. ``band``: the narrowest drift band
-    that applies to it (None: no band); ``beyond``: at or past it, which fires the trigger."""
+class DriftRow(_Banded):
+    """One name's weight of NAV against its last target; ``band``: the narrowest drift band
+    that applies to it (None: no band)."""
 
     symbol: str
     sector: str
@@ -71,31 +89,15 @@ class DriftRow:
     target_weight: float
     band: float | None
 
-    @property
-    def drift(self) -> float:
-        return self.weight - self.target_weight
-
-    @property
-    def beyond(self) -> bool:
-        return self.band is not None and abs(self.drift) >= self.band - EDGE_TOLERANCE
-
 
 @dataclass(frozen=True, slots=True)
-class GroupDriftRow:
+class GroupDriftRow(_Banded):
     """A sector's or an asset class's total weight against its target's, and its band."""
 
     group: str
     weight: float
     target_weight: float
     band: float | None
-
-    @property
-    def drift(self) -> float:
-        return self.weight - self.target_weight
-
-    @property
-    def beyond(self) -> bool:
-        return self.band is not None and abs(self.drift) >= self.band - EDGE_TOLERANCE
 
 
 @dataclass(frozen=True, slots=True)
