@@ -219,7 +219,7 @@ class AllocationStage:
             # Whole shares, keeping the mandate's limits: what the orders will aim at.
             limits = allocator.share_limits(current, outcome.sized, self.universe.sectors)
             held = ledger.shares_vector(pid, symbols)
-            policy = state.rebalance_policy(pid, mandate.rebalancing)
+            policy = state.rebalancing.policy(pid, mandate.rebalancing)
             aimed = to_band_edges(policy, outcome.target.weights, current)
             rounded = round_to_shares(aimed, nav, tick.close, held, limits)
             if rounded.breaches:

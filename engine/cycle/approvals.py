@@ -54,7 +54,7 @@ def propose(
                 gains[relief.term] += relief.gain_usd
     tax = year_tax(gains[SHORT_TERM], gains[LONG_TERM], mandate.tax)
     assessed = impact.payload() if impact is not None else {}
-    replaced = state.proposals.by_portfolio.get(pid)
+    replaced = state.rebalancing.proposals.by_portfolio.get(pid)
     held = np.flatnonzero(target_shares)
     emit(
         "RebalanceProposed",
@@ -102,7 +102,7 @@ def expire(
 ) -> None:
     """Record the expiry of each pending proposal whose time ran out before this close."""
     for mandate in mandates:
-        proposal = state.proposals.by_portfolio.get(mandate.portfolio_id)
+        proposal = state.rebalancing.proposals.by_portfolio.get(mandate.portfolio_id)
         if proposal is None or proposal.status != PENDING:
             continue
         if market.today > proposal.expires_after:

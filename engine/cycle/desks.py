@@ -135,7 +135,7 @@ class RebalanceDesk(_PortfolioDesk):
 
     def set_policy(self, command: SetRebalancePolicy) -> dict[str, object]:
         mandate = mandate_of(self.mandates, command.portfolio_id)
-        previous = self.state.rebalance_policy(command.portfolio_id, mandate.rebalancing)
+        previous = self.state.rebalancing.policy(command.portfolio_id, mandate.rebalancing)
         if command.policy == previous:
             raise ValueError(
                 f"policy: {command.portfolio_id}'s rebalance policy is already that; "
@@ -196,7 +196,7 @@ class RebalanceDesk(_PortfolioDesk):
 
     def _pending(self, portfolio_id: str) -> Proposal:
         mandate_of(self.mandates, portfolio_id)
-        proposal = self.state.proposals.by_portfolio.get(portfolio_id)
+        proposal = self.state.rebalancing.proposals.by_portfolio.get(portfolio_id)
         if proposal is None or proposal.status != PENDING:
             raise ValueError(f"portfolio: {portfolio_id} has no rebalance proposal waiting")
         return proposal

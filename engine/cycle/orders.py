@@ -27,6 +27,7 @@ from engine.model import Order, Side, to_price
 from engine.rebalancing.harvest import harvests
 from engine.rebalancing.proposals import APPROVED
 from engine.state.engine_state import EngineState
+from engine.state.ledger import Ledger
 
 
 class OrdersStage:
@@ -55,7 +56,9 @@ class OrdersStage:
             if state.trading_state(pid) == "HALTED":
                 continue
             target = targets.get(pid)
-            proposal = None if target is not None else state.proposals.by_portfolio.get(pid)
+            proposal = (
+                None if target is not None else state.rebalancing.proposals.by_portfolio.get(pid)
+            )
             if target is None and (proposal is None or proposal.status != APPROVED):
                 continue  # not due, or nothing to trade
             held = ledger.shares_vector(pid, symbols)
@@ -74,7 +77,7 @@ class OrdersStage:
                 market.today,
                 f"{pid}-{cycle:08d}",
             )
-            policy = state.rebalance_policy(pid, mandate.rebalancing)
+            policy = state.rebalancing.policy(pid, mandate.rebalancing)
             previewed = any(firing.preview for firing in (due or {}).get(pid, ()))
             if target is not None and (policy.approval or previewed):
                 if not orders:
@@ -100,6 +103,7 @@ class OrdersStage:
                         "market_date": market.today.isoformat(),
                         "orders": len(orders),
                         "dropped": list(proposal.dropped),
+                        **_kept_weights(proposal.dropped, self.universe, held, market, ledger, pid),
                     },
                     pid,
                 )
@@ -229,3 +233,26 @@ class OrdersStage:
                 pid,
             )
         return kept
+
+
+def _kept_weights(
+    dropped: tuple[str, ...],
+    universe: Universe,
+    held: np.ndarray,
+    market: MarketClose,
+    ledger: Ledger,
+    pid: str,
+) -> dict[str, dict[str, float]]:
+    """The dropped names' weights of NAV at this close, their target from now on (the drift
+    bands then measure them from where the manager chose to keep them)."""
+    nav = float(ledger.nav_usd(pid))
+    if not dropped or nav <= 0:
+        return {}
+    close = np.nan_to_num(market.close)  # a name without a price today weighs nothing
+    index = universe.symbol_index
+    return {
+        "kept_weights": {
+            symbol: round(float(held[index[symbol]] * close[index[symbol]]) / nav, 6)
+            for symbol in dropped
+        }
+    }

@@ -54,7 +54,7 @@ class TriggerStage:
         due: dict[str, tuple[Firing, ...]] = {}
         for mandate in self.mandates:
             pid = mandate.portfolio_id
-            policy = state.rebalance_policy(pid, mandate.rebalancing)
+            policy = state.rebalancing.policy(pid, mandate.rebalancing)
             view = coordinated.portfolios.get(pid)
             firings = self.firings(mandate, policy, cycle, market, state, view)
             if not firings:
@@ -112,7 +112,7 @@ class TriggerStage:
             )
         if policy.on_risk_breach:
             fired.append(_breach(state, pid, market.today.isoformat()))
-        baseline = state.signal_baselines.get(pid)
+        baseline = state.rebalancing.signal_baselines.get(pid)
         if policy.signal_change is not None and view is not None and baseline is not None:
             fired.append(
                 signal_firing(
@@ -123,7 +123,7 @@ class TriggerStage:
                     mandate.universe,
                 )
             )
-        for kind, info in state.rebalance_requests.get(pid, {}).items():
+        for kind, info in state.rebalancing.requests.get(pid, {}).items():
             fired.append(_requested(kind, info))
         return tuple(f for f in fired if f is not None)
 

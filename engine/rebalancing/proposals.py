@@ -13,7 +13,9 @@ sales would realise. Then, as audited commands with who and why:
 
 A proposal not decided within ``proposal_expires_days`` closes expires
 (``RebalanceProposalExpired``); a new rebalance of the portfolio replaces one still waiting, or
-approved and not yet traded.
+approved and not yet traded. A rejected or expired proposal puts the target traded before it
+back in force (the drift bands measure from it); an approved one traded without some names
+keeps those names' weights at the release as their target (``kept_weights``).
 
 ``ProposalBook`` is the engine state's part: folded from those events, kept in snapshots.
 """
@@ -46,6 +48,9 @@ class Proposal:
     trades: dict[str, int] = field(default_factory=dict)  # symbol -> shares, sells negative
     status: str = PENDING
     dropped: tuple[str, ...] = ()
+    # The target traded before this one's, (weights, cash weight) or None (none), in force
+    # again if it is rejected or expires; unknown (False) in proposals from older snapshots.
+    in_force: tuple[dict[str, float], float] | bool | None = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,11 @@ class Proposal:
             "trades": dict(sorted(self.trades.items())),
             "status": self.status,
             "dropped": list(self.dropped),
+            **(
+                {}
+                if self.in_force is False
+                else {"in_force": None if self.in_force is None else list(self.in_force)}
+            ),
         }
 
     @classmethod
@@ -70,6 +80,11 @@ class Proposal:
             {s: int(n) for s, n in data["trades"].items()},
             data["status"],
             tuple(data["dropped"]),
+            (
+                (dict(data["in_force"][0]), float(data["in_force"][1]))
+                if data.get("in_force")
+                else (None if "in_force" in data else False)
+            ),
         )
 
 
@@ -79,7 +94,16 @@ class ProposalBook:
 
     by_portfolio: dict[str, Proposal] = field(default_factory=dict)
 
-    def apply(self, kind: str, portfolio_id: str, payload: dict[str, Any]) -> None:
+    def apply(
+        self,
+        kind: str,
+        portfolio_id: str,
+        payload: dict[str, Any],
+        superseded: tuple[dict[str, float], float] | bool | None = False,
+    ) -> tuple[dict[str, float], float] | bool | None:
+        """Fold one proposal event; ``superseded``: the target the proposal's own replaced.
+        For a rejection or an expiry, the target in force again (None: none); else False."""
+        replaced = self.by_portfolio.get(portfolio_id)
         if kind == "RebalanceProposed":
             self.by_portfolio[portfolio_id] = Proposal(
                 payload["proposal_id"],
@@ -91,16 +115,20 @@ class ProposalBook:
                     t["symbol"]: int(t["quantity_shares"]) * (1 if t["side"] == "BUY" else -1)
                     for t in payload["trades"]
                 },
+                # A proposal replacing one never traded keeps the target in force before both.
+                in_force=replaced.in_force if replaced is not None else superseded,
             )
-        elif kind == "RebalanceApproved":
-            proposal = self.by_portfolio.get(portfolio_id)
-            if proposal is not None and proposal.proposal_id == payload["proposal_id"]:
-                proposal.status = APPROVED
-                proposal.dropped = tuple(payload.get("dropped", ()))
-        else:  # rejected, expired or released: it is over
-            proposal = self.by_portfolio.get(portfolio_id)
-            if proposal is not None and proposal.proposal_id == payload["proposal_id"]:
-                del self.by_portfolio[portfolio_id]
+            return False
+        if replaced is None or replaced.proposal_id != payload["proposal_id"]:
+            return False
+        if kind == "RebalanceApproved":
+            replaced.status = APPROVED
+            replaced.dropped = tuple(payload.get("dropped", ()))
+            return False
+        del self.by_portfolio[portfolio_id]  # rejected, expired or released: it is over
+        if kind in ("RebalanceRejected", "RebalanceProposalExpired"):
+            return replaced.in_force
+        return False
 
     def to_dict(self) -> dict[str, Any]:
         return {pid: p.to_dict() for pid, p in sorted(self.by_portfolio.items())}

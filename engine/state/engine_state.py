@@ -42,12 +42,11 @@ from typing import Any, NamedTuple
 
 from engine.model import Event, Fill, Order, Side
 from engine.rebalancing.proposals import EVENT_TYPES as PROPOSAL_EVENTS
-from engine.rebalancing.proposals import ProposalBook
 from engine.rebalancing.tax import TaxRules
-from engine.rebalancing.triggers import RebalancePolicy
 from engine.signals.book import Override, SignalBook, signal_from_payload
 from engine.snapshot import NavPoint
 from engine.state.ledger import Ledger, LotRelief
+from engine.state.rebalancing_state import REBALANCING_EVENTS, RebalancingState
 from engine.trading.execution import OrderProgress
 from engine.trading.shortfall import ExecutedFill, Shortfall
 
@@ -106,15 +105,8 @@ class EngineState:
         # A manager's weight pins/exclusions and each sleeve's last weights, per portfolio.
         self.weight_overrides: dict[str, dict[str, dict[str, Any]]] = {}
         self.sleeve_targets: dict[str, dict[str, dict[str, float]]] = {}
-        # Rebalances asked for (by a manager, or by a cash flow) and not yet made, per portfolio
-        # and trigger, and
-        # the rebalances waiting for (or approved and not yet traded after) approval.
-        self.rebalance_requests: dict[str, dict[str, dict[str, str]]] = {}
-        self.proposals = ProposalBook()
-        # Rebalance policies a manager set while the engine ran, replacing the configured ones.
-        self.rebalance_policies: dict[str, RebalancePolicy] = {}
-        # Each portfolio's view at its last rebalance, for the signal-change trigger.
-        self.signal_baselines: dict[str, dict[str, float]] = {}
+        # Requests, proposals, policies set by a manager (engine/state/rebalancing_state.py).
+        self.rebalancing = RebalancingState()
         self.events_applied = 0
         # Replay restarts so far, and the trading day the latest one started the feed on.
         self.restarts = 0
@@ -272,6 +264,10 @@ class EngineState:
 
     def _targets_set(self, event: Event) -> None:
         pid = event.portfolio_id or ""
+        previous = self.targets.get(pid)
+        self.rebalancing.target_replaced(
+            pid, None if previous is None else (previous, self.target_cash_weight[pid])
+        )
         self.targets[pid] = {k: float(v) for k, v in event.payload["weights"].items()}
         self.target_cash_weight[pid] = float(event.payload["cash_weight"])
         if "sleeves" in event.payload:
@@ -289,35 +285,21 @@ class EngineState:
             "set_on": p.get("market_date"),
         }
 
-    def _rebalance_requested(self, event: Event) -> None:
-        # By trigger: "manual" (a request) or "cash_flow" (the flows since the last rebalance).
-        requests = self.rebalance_requests.setdefault(event.portfolio_id or "", {})
-        info = {"actor": event.actor, "reason": event.payload["reason"]}
-        if event.payload.get("preview"):
-            info["preview"] = "yes"
+    def _rebalancing(self, event: Event) -> None:
+        pid = event.portfolio_id or ""
+        restored = self.rebalancing.apply(event)
         if event.type == "CashFlowRecorded":
-            earlier = Decimal(requests.get("cash_flow", {}).get("amount_usd", "0"))
-            info["amount_usd"] = str(earlier + Decimal(event.payload["amount_usd"]))
-            self.ledger.external_flow(
-                event.portfolio_id or "", Decimal(event.payload["amount_usd"])
-            )
-        requests["manual" if event.type == "RebalanceRequested" else "cash_flow"] = info
-
-    def _rebalance_triggered(self, event: Event) -> None:
-        self.rebalance_requests.pop(event.portfolio_id or "", None)
-        if "signal_scores" in event.payload:
-            self.signal_baselines[event.portfolio_id or ""] = dict(event.payload["signal_scores"])
-
-    def _rebalance_policy_set(self, event: Event) -> None:
-        policy = RebalancePolicy.from_dict(event.payload["policy"])
-        self.rebalance_policies[event.portfolio_id or ""] = policy
-
-    def rebalance_policy(self, portfolio_id: str, configured: RebalancePolicy) -> RebalancePolicy:
-        """The portfolio's rebalance policy: the last a manager set, else ``configured``."""
-        return self.rebalance_policies.get(portfolio_id, configured)
-
-    def _proposal(self, event: Event) -> None:
-        self.proposals.apply(event.type, event.portfolio_id or "", event.payload)
+            self.ledger.external_flow(pid, Decimal(event.payload["amount_usd"]))
+        elif restored is None:  # a proposal rejected or expired, and no target before it
+            self.targets.pop(pid, None)
+            self.target_cash_weight.pop(pid, None)
+        elif restored is not False:  # ... and the target traded before it is in force again
+            self.targets[pid], self.target_cash_weight[pid] = restored
+        elif "kept_weights" in event.payload:  # released without some names: they stay held
+            kept = {s: float(w) for s, w in event.payload["kept_weights"].items()}
+            # A new dict: a proposal may hold the one replaced as the target to restore.
+            self.targets[pid] = {**self.targets.get(pid, {}), **kept}
+            self.target_cash_weight[pid] = 1.0 - sum(self.targets[pid].values())
 
     def _weight_override_lifted(self, event: Event) -> None:
         self.weight_overrides.get(event.portfolio_id or "", {}).pop(
@@ -441,24 +423,7 @@ class EngineState:
             "sleeve_targets": {
                 pid: self.sleeve_targets[pid] for pid in sorted(self.sleeve_targets)
             },
-            "rebalance_requests": dict(sorted(self.rebalance_requests.items())),
-            "proposals": self.proposals.to_dict(),
-            # Only when set, so snapshots of runs without one read as they always did.
-            **(
-                {
-                    "rebalance_policies": {
-                        pid: policy.to_dict()
-                        for pid, policy in sorted(self.rebalance_policies.items())
-                    }
-                }
-                if self.rebalance_policies
-                else {}
-            ),
-            **(
-                {"signal_baselines": dict(sorted(self.signal_baselines.items()))}
-                if self.signal_baselines
-                else {}
-            ),
+            **self.rebalancing.to_dict(),
             "events_applied": self.events_applied,
             "restarts": self.restarts,
             "replay_start": self.replay_start.isoformat() if self.replay_start else None,
@@ -522,19 +487,7 @@ class EngineState:
             pid: {sleeve: dict(w) for sleeve, w in by_sleeve.items()}
             for pid, by_sleeve in data["sleeve_targets"].items()
         }
-        # Absent from snapshots written before manual rebalances: none was pending.
-        state.rebalance_requests = {
-            pid: {kind: dict(info) for kind, info in r.items()}
-            for pid, r in data.get("rebalance_requests", {}).items()
-        }
-        state.proposals = ProposalBook.from_dict(data.get("proposals"))
-        state.signal_baselines = {
-            pid: dict(scores) for pid, scores in data.get("signal_baselines", {}).items()
-        }
-        state.rebalance_policies = {
-            pid: RebalancePolicy.from_dict(policy)
-            for pid, policy in data.get("rebalance_policies", {}).items()
-        }
+        state.rebalancing = RebalancingState.from_dict(data)
         state.events_applied = int(data["events_applied"])
         # Absent from snapshots written before replays could restart: none had restarted.
         state.restarts = int(data.get("restarts", 0))
@@ -686,10 +639,6 @@ _HANDLERS = {
     "OverrideExpired": EngineState._override_expired,
     "WeightOverrideSet": EngineState._weight_override_set,
     "WeightOverrideLifted": EngineState._weight_override_lifted,
-    "RebalanceRequested": EngineState._rebalance_requested,
-    "CashFlowRecorded": EngineState._rebalance_requested,
-    "RebalanceTriggered": EngineState._rebalance_triggered,
-    "RebalancePolicySet": EngineState._rebalance_policy_set,
-    **dict.fromkeys(PROPOSAL_EVENTS, EngineState._proposal),
+    **dict.fromkeys(REBALANCING_EVENTS | PROPOSAL_EVENTS, EngineState._rebalancing),
     "ReplayRestarted": EngineState._replay_restarted,
 }

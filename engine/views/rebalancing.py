@@ -395,7 +395,7 @@ def rebalancing_views(
     views = []
     for mandate in mandates:
         pid = mandate.portfolio_id
-        policy = state.rebalance_policy(pid, mandate.rebalancing)
+        policy = state.rebalancing.policy(pid, mandate.rebalancing)
         views.append(
             RebalancingView(
                 pid,
@@ -407,7 +407,7 @@ def rebalancing_views(
                 _proposal_view(state, pid, history),
                 history.records(pid),
                 history.policy_changes(pid),
-                tuple(sorted(state.rebalance_requests.get(pid, {}))),
+                tuple(sorted(state.rebalancing.requests.get(pid, {}))),
             )
         )
     return tuple(views)
@@ -425,7 +425,7 @@ def _group_rows(
 
 
 def _proposal_view(state: EngineState, pid: str, history: RebalanceHistory) -> ProposalView | None:
-    proposal = state.proposals.by_portfolio.get(pid)
+    proposal = state.rebalancing.proposals.by_portfolio.get(pid)
     if proposal is None:
         return None
     recorded = history.proposed(pid)

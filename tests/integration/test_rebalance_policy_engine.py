@@ -94,8 +94,8 @@ def test_a_policy_set_while_running_replaces_the_configured_one(tmp_path: Path) 
     assert len(_of(parts, "OrderCreated")) == orders
     # Kept in the state and its snapshot.
     restored = EngineState.from_dict(coordinator.state.to_dict())
-    assert restored.rebalance_policy("guarded", configured) == quiet
-    assert restored.rebalance_policy("follow", configured) == configured
+    assert restored.rebalancing.policy("guarded", configured) == quiet
+    assert restored.rebalancing.policy("follow", configured) == configured
 
 
 def test_a_signal_change_rebalances_from_the_view_of_the_last_rebalance(tmp_path: Path) -> None:
@@ -125,4 +125,6 @@ def test_a_signal_change_rebalances_from_the_view_of_the_last_rebalance(tmp_path
             assert abs(now.get(symbol, 0.0) - then.get(symbol, 0.0)) >= 0.5 - 1e-9
     # The baseline is the last rebalance's view, kept in the state and its snapshot.
     restored = EngineState.from_dict(coordinator.state.to_dict())
-    assert restored.signal_baselines["guarded"] == triggered[-1].payload["signal_scores"]
+    assert (
+        restored.rebalancing.signal_baselines["guarded"] == triggered[-1].payload["signal_scores"]
+    )

@@ -75,7 +75,7 @@ def test_a_pending_request_survives_a_snapshot() -> None:
         )
     )
     restored = EngineState.from_dict(state.to_dict())
-    assert restored.rebalance_requests == {"p": {"manual": {"actor": "pm", "reason": "x"}}}
+    assert restored.rebalancing.requests == {"p": {"manual": {"actor": "pm", "reason": "x"}}}
 
 
 def test_a_drift_band_rebalances_between_calendar_days(tmp_path: Path) -> None:
@@ -149,6 +149,9 @@ def test_an_approved_rebalance_trades_at_the_next_close_without_the_dropped_name
     created = _of(parts, "OrderCreated")
     assert released.payload["orders"] == len(created) == len(trades) - 1
     assert {e.payload["symbol"] for e in created} == set(trades) - {dropped}
+    # The dropped name's target is what it holds (nothing, from cash): its drift is none.
+    assert released.payload["kept_weights"] == {dropped: 0.0}
+    assert coordinator.state.targets["guarded"][dropped] == 0.0
     # Nothing is waiting now: a rejection is refused, naming why.
     with pytest.raises(ValueError, match="has no rebalance proposal waiting"):
         coordinator.apply(RejectRebalance("pm", "no", portfolio_id="guarded"))
@@ -161,6 +164,9 @@ def test_a_rejected_or_expired_proposal_sends_no_order(tmp_path: Path) -> None:
     while not _of(parts, "RebalanceProposed"):
         coordinator.run_cycle(next(ticks))
     coordinator.apply(RejectRebalance("risk", "too concentrated", portfolio_id="guarded"))
+    # The target in force is again the one before the proposal's (drift is measured from it).
+    before, _proposals_own = _of(parts, "TargetWeightsSet")[1::-1]
+    assert coordinator.state.targets["guarded"] == before.payload["weights"]
     while len(_of(parts, "RebalanceProposed")) < 2:  # the next calendar day: proposed again
         coordinator.run_cycle(next(ticks))
     assert _of(parts, "OrderCreated") == []
