@@ -195,3 +195,42 @@ def test_trigger_settings_are_changed_with_a_reason_and_audited(
         f"#{ids.REBAL_SUMMARY}", "first trading day of the month", timeout=WAIT_S
     )
     assert dashboard.get_logs() == [], "the browser console reported errors"
+
+
+def test_a_rejected_preview_trades_nothing_and_is_in_the_history(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    _pause_after(runtime, 3)
+    name = _open(dashboard, runtime)
+    _type(dashboard, ids.REBAL_NOW_REASON, "what would it do")
+    click(dashboard, f"#{ids.REBAL_NOW}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_NOW_FEEDBACK}", "proposed at the next close", timeout=WAIT_S
+    )
+    _step(runtime)
+    proposal = _view(runtime).proposal
+    assert proposal is not None
+    dashboard.wait_for_contains_text(f"#{ids.REBAL_PROPOSAL}", proposal.proposal_id, timeout=WAIT_S)
+    # Rejecting needs a reason too.
+    click(dashboard, f"#{ids.REBAL_REJECT}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_DECISION_FEEDBACK}", "Not applied. reason: say why", timeout=WAIT_S
+    )
+    _type(dashboard, ids.REBAL_DECISION_REASON, "too much turnover")
+    click(dashboard, f"#{ids.REBAL_REJECT}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_DECISION_FEEDBACK}",
+        f"Rejected {name}'s rebalance: nothing of it is traded.",
+        timeout=WAIT_S,
+    )
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_PROPOSAL}", "No rebalance is waiting", timeout=WAIT_S
+    )
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_HISTORY_TABLE}", "rejected by pm: too much turnover", timeout=WAIT_S
+    )
+    # The next close releases nothing: the rebalance stays rejected, untraded.
+    _step(runtime)
+    (record,) = [r for r in _view(runtime).history if "what would it do" in " ".join(r.triggers)]
+    assert record.outcome == "rejected by pm: too much turnover" and record.orders == 0
+    assert dashboard.get_logs() == [], "the browser console reported errors"
