@@ -12,9 +12,11 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.commands import alert, in_user_words, send
 from callbacks.pickers import register_portfolio_picker
+from components import formatting as fmt
 from components import ids
 from components.figures import base_figure, waiting
 from components.rebalancing import (
+    amount_usd,
     describe_policy,
     drift_figure,
     drift_table,
@@ -31,6 +33,7 @@ from components.rebalancing import (
 )
 from engine.commands import (
     ApproveRebalance,
+    RecordCashFlow,
     RejectRebalance,
     RequestRebalance,
     SetRebalancePolicy,
@@ -176,11 +179,13 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         Output(ids.REBAL_DECISION_FEEDBACK, "children"),
         Output(ids.REBAL_NOW_FEEDBACK, "children"),
         Output(ids.REBAL_POLICY_FEEDBACK, "children"),
+        Output(ids.REBAL_FLOW_FEEDBACK, "children"),
         Output(ids.REBAL_CHANGED, "data"),
         Input(ids.REBAL_APPROVE, "n_clicks"),
         Input(ids.REBAL_REJECT, "n_clicks"),
         Input(ids.REBAL_NOW, "n_clicks"),
         Input(ids.REBAL_POLICY_APPLY, "n_clicks"),
+        Input(ids.REBAL_FLOW, "n_clicks"),
         State(ids.REBAL_PORTFOLIO_PICKER, "value"),
         State(ids.REBAL_PROPOSAL_KEEP, "value"),
         State(ids.REBAL_PROPOSAL_KEEP, "options"),
@@ -189,6 +194,9 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         State(ids.REBAL_NOW_PREVIEW, "value"),
         State(ids.REBAL_NOW_REASON, "value"),
         State(ids.REBAL_NOW_ACTOR, "value"),
+        State(ids.REBAL_FLOW_AMOUNT, "value"),
+        State(ids.REBAL_FLOW_REASON, "value"),
+        State(ids.REBAL_FLOW_ACTOR, "value"),
         State(ids.REBAL_POLICY_CALENDAR, "value"),
         State(ids.REBAL_POLICY_EVERY_DAYS, "value"),
         State(ids.REBAL_POLICY_DRIFT_ABSOLUTE, "value"),
@@ -209,6 +217,7 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         _reject: int,
         _now: int,
         _apply: int,
+        _flow: int,
         portfolio_id: str | None,
         kept: list[str] | None,
         options: list[dict[str, Any]] | None,
@@ -217,12 +226,16 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
         preview: bool | None,
         now_reason: str | None,
         now_actor: str | None,
+        flow_amount: str | None,
+        flow_reason: str | None,
+        flow_actor: str | None,
         *policy_and_changed: Any,
     ) -> tuple[Any, ...]:
         *policy_form, policy_reason, policy_actor, changed = policy_and_changed
         trigger = ctx.triggered_id
-        feedback: list[Any] = [no_update, no_update, no_update]
-        slot = {ids.REBAL_APPROVE: 0, ids.REBAL_REJECT: 0, ids.REBAL_NOW: 1}.get(trigger, 2)
+        feedback: list[Any] = [no_update, no_update, no_update, no_update]
+        slots = {ids.REBAL_APPROVE: 0, ids.REBAL_REJECT: 0, ids.REBAL_NOW: 1, ids.REBAL_FLOW: 3}
+        slot = slots.get(trigger, 2)
         if not portfolio_id:
             feedback[slot] = alert("Not applied. portfolio: choose a portfolio", "danger")
             return (*feedback, no_update)
@@ -264,6 +277,19 @@ def register(app: dash.Dash, runner: CoordinatorRunner, queries: EventQueries) -
                     f"{name} is proposed at the next close, for a decision above."
                     if preview
                     else f"{name} rebalances at the next close."
+                )
+            elif trigger == ids.REBAL_FLOW:
+                amount = amount_usd(flow_amount)
+                command = RecordCashFlow(
+                    (flow_actor or "").strip(),
+                    (flow_reason or "").strip(),
+                    portfolio_id=portfolio_id,
+                    amount_usd=amount,
+                )
+                kind = "deposit into" if amount > 0 else "withdrawal from"
+                done = (
+                    f"Recorded a {kind} {name} of {fmt.usd(abs(amount))}: in its cash now; it "
+                    "rebalances at the next close."
                 )
             else:
                 policy = policy_from_form(*policy_form)

@@ -41,6 +41,8 @@ ON_RISK_BREACH, APPROVAL = "on_risk_breach", "approval"
 COST_AWARE, TO_BAND_EDGE = "cost_aware", "to_band_edge"
 SWITCHES = (ON_RISK_BREACH, APPROVAL, COST_AWARE, TO_BAND_EDGE)
 BEYOND_CLASS = "table-danger"
+# What a rebalance waiting for the next close was asked for by, as the summary says it.
+REQUESTED = {"manual": "a manager asked for it", "cash_flow": "a deposit or withdrawal"}
 
 
 def calendar_options() -> list[dict[str, str]]:
@@ -121,6 +123,21 @@ def _band(field: str, text: str | None) -> float | None:
     except ValueError:
         raise ValueError(f"{field}: {text!r} is not a percentage (e.g. 3 for 3%)") from None
     return value / 100
+
+
+def amount_usd(text: str | None) -> Decimal:
+    """A cash flow typed in USD ("250,000", "-50000.00", "$1,000"); ``ValueError`` naming
+    the field otherwise."""
+    cleaned = (text or "").strip().replace(",", "").replace("$", "").replace(" ", "")
+    if not cleaned:
+        raise ValueError("amount_usd: give the amount in USD (negative for a withdrawal)")
+    try:
+        amount = Decimal(cleaned)
+    except ArithmeticError:
+        raise ValueError(f"amount_usd: {text!r} is not an amount in USD") from None
+    if not amount.is_finite():
+        raise ValueError(f"amount_usd: {text!r} is not an amount in USD")
+    return amount
 
 
 def _score(field: str, text: str | None) -> float | None:
@@ -422,10 +439,8 @@ def summary(view: RebalancingView) -> list[Any]:
         badge = dbc.Badge("within the bands", color="success", className="me-2")
     parts: list[Any] = [badge, describe_policy(view.policy) + "."]
     if view.requested:
+        why = " and ".join(REQUESTED.get(kind, kind) for kind in view.requested)
         parts.append(
-            html.Div(
-                "Waiting for the next close: " + ", ".join(view.requested) + " rebalance.",
-                className="small text-primary",
-            )
+            html.Div(f"Rebalances at the next close: {why}.", className="small text-primary")
         )
     return parts

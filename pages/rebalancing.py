@@ -103,6 +103,35 @@ def _rebalance_now_card() -> dbc.Card:
     )
 
 
+def _cash_flow_card() -> dbc.Card:
+    return titled_card(
+        "Deposit or withdrawal",
+        [
+            html.Div(
+                "Money paid in or out by the portfolio's owner: in its cash at once, not a "
+                "return; the portfolio rebalances at the next close.",
+                className="small text-muted mb-2",
+            ),
+            form_field(
+                "amount (USD; negative for a withdrawal)",
+                dbc.Input(id=ids.REBAL_FLOW_AMOUNT, type="text", placeholder="e.g. 250,000"),
+            ),
+            dbc.Row(
+                [
+                    *_reason_actor(ids.REBAL_FLOW_REASON, ids.REBAL_FLOW_ACTOR, "whose money"),
+                    dbc.Col(
+                        dbc.Button("Record", id=ids.REBAL_FLOW, color="primary", n_clicks=0),
+                        md=3,
+                        className="d-flex align-items-center",
+                    ),
+                ]
+            ),
+            html.Div(id=ids.REBAL_FLOW_FEEDBACK, className="mt-1"),
+        ],
+        class_name="mb-3",
+    )
+
+
 def _policy_card() -> dbc.Card:
     def band(label: str, component_id: str) -> dbc.Col:
         return dbc.Col(
@@ -241,7 +270,12 @@ def layout() -> html.Div:
             titled_card(
                 "Drift by instrument", html.Div(id=ids.REBAL_DRIFT_TABLE), class_name="mb-3"
             ),
-            _rebalance_now_card(),
+            dbc.Row(
+                [
+                    dbc.Col(_rebalance_now_card(), lg=6),
+                    dbc.Col(_cash_flow_card(), lg=6),
+                ]
+            ),
             _policy_card(),
             titled_card(
                 "Rebalances, newest first (cost: spread, impact and commission of the orders "

@@ -234,3 +234,39 @@ def test_a_rejected_preview_trades_nothing_and_is_in_the_history(
     (record,) = [r for r in _view(runtime).history if "what would it do" in " ".join(r.triggers)]
     assert record.outcome == "rejected by pm: too much turnover" and record.orders == 0
     assert dashboard.get_logs() == [], "the browser console reported errors"
+
+
+def test_a_deposit_is_in_the_cash_at_once_and_rebalanced_at_the_next_close(
+    dashboard: DashComposite, runtime: Runtime
+) -> None:
+    _pause_after(runtime, 3)
+    name = _open(dashboard, runtime)
+    cash = runtime.runner.snapshot().portfolio(PORTFOLIO).cash_usd
+    _type(dashboard, ids.REBAL_FLOW_AMOUNT, "a lot")
+    _type(dashboard, ids.REBAL_FLOW_REASON, "new money from the client")
+    click(dashboard, f"#{ids.REBAL_FLOW}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_FLOW_FEEDBACK}",
+        "Not applied. amount_usd: 'a lot' is not an amount in USD",
+        timeout=WAIT_S,
+    )
+    _type(dashboard, ids.REBAL_FLOW_AMOUNT, "$250,000")
+    click(dashboard, f"#{ids.REBAL_FLOW}")
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_FLOW_FEEDBACK}",
+        f"Recorded a deposit into {name} of $250,000.00: in its cash now",
+        timeout=WAIT_S,
+    )
+    assert runtime.runner.snapshot().portfolio(PORTFOLIO).cash_usd == cash + 250_000
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_SUMMARY}",
+        "Rebalances at the next close: a deposit or withdrawal",
+        timeout=WAIT_S,
+    )
+    _step(runtime)
+    dashboard.wait_for_contains_text(
+        f"#{ids.REBAL_HISTORY_TABLE}",
+        "cash_flow: net deposit of 250,000.00 USD (pm: new money from the client)",
+        timeout=WAIT_S,
+    )
+    assert dashboard.get_logs() == [], "the browser console reported errors"
