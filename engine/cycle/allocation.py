@@ -242,6 +242,7 @@ class AllocationStage:
                         coordinated.portfolios[pid],
                         nav,
                         shares,
+                        held,
                         eligible,
                         limits,
                         emit,

@@ -52,13 +52,14 @@ class NoTradeRegion:
         signals: CoordinatedSignals,
         nav: float,
         shares: np.ndarray,
+        held: np.ndarray,
         eligible: np.ndarray,
         limits: ShareLimits,
         emit: Emitter,
     ) -> np.ndarray:
-        """``shares`` (the whole-share target) with the trades below their cost held back."""
+        """``shares`` (the whole-share target) with the trades below their cost held back;
+        ``held`` the shares the portfolio holds."""
         pid, close = mandate.portfolio_id, market.close
-        held = state.ledger.shares_vector(pid, self.universe.symbols)
         traded = np.flatnonzero(shares != held)
         if not len(traded):
             return shares

@@ -19,7 +19,7 @@ import numpy as np
 from engine.allocation.impact import AllocationImpact
 from engine.cycle.allocation import Target
 from engine.cycle.approvals import approved_target, expire, propose
-from engine.cycle.context import MarketClose, PortfolioMandate, Universe
+from engine.cycle.context import MarketClose, PortfolioMandate, Universe, current_weights
 from engine.cycle.controls import cancel_order, working_orders
 from engine.cycle.recorder import Emitter
 from engine.cycle.triggers import Due
@@ -103,7 +103,7 @@ class OrdersStage:
                         "market_date": market.today.isoformat(),
                         "orders": len(orders),
                         "dropped": list(proposal.dropped),
-                        **_kept_weights(proposal.dropped, self.universe, held, market, ledger, pid),
+                        **_kept_weights(proposal.dropped, self.universe, market, ledger, pid),
                     },
                     pid,
                 )
@@ -236,23 +236,12 @@ class OrdersStage:
 
 
 def _kept_weights(
-    dropped: tuple[str, ...],
-    universe: Universe,
-    held: np.ndarray,
-    market: MarketClose,
-    ledger: Ledger,
-    pid: str,
+    dropped: tuple[str, ...], universe: Universe, market: MarketClose, ledger: Ledger, pid: str
 ) -> dict[str, dict[str, float]]:
     """The dropped names' weights of NAV at this close, their target from now on (the drift
     bands then measure them from where the manager chose to keep them)."""
-    nav = float(ledger.nav_usd(pid))
-    if not dropped or nav <= 0:
+    if not dropped:
         return {}
-    close = np.nan_to_num(market.close)  # a name without a price today weighs nothing
+    weights = current_weights(ledger, pid, universe, market.close, float(ledger.nav_usd(pid)))
     index = universe.symbol_index
-    return {
-        "kept_weights": {
-            symbol: round(float(held[index[symbol]] * close[index[symbol]]) / nav, 6)
-            for symbol in dropped
-        }
-    }
+    return {"kept_weights": {s: round(float(weights[index[s]]), 6) for s in dropped}}

@@ -204,7 +204,9 @@ class _Record:
         default_factory=lambda: {SHORT_TERM: Decimal(0), LONG_TERM: Decimal(0)}
     )
     order_ids: list[str] = field(default_factory=list)
+    # Its keys in the history's look-ups, dropped with it: its cycles and its proposal.
     cycles: list[int] = field(default_factory=list)
+    proposal_id: str | None = None
     # Its view, kept until it changes: most of a history is settled, and a fill of one
     # rebalance's order would otherwise rebuild all of them.
     shown: RebalanceRecord | None = None
@@ -305,7 +307,7 @@ class RebalanceHistory:
     def _triggered(self, pid: str, event: Event) -> None:
         records = self._records[pid]
         if len(records) == self._kept:
-            self._forget(records.popleft())
+            self._forget(pid, records.popleft())
         triggers = tuple(f"{t['trigger']}: {t['detail']}" for t in event.payload["triggers"])
         record = _Record(date.fromisoformat(event.payload["market_date"]), triggers)
         cycle = cycle_of(event)
@@ -321,13 +323,14 @@ class RebalanceHistory:
             record.shown = None
         self._views.pop(pid, None)
 
-    def _forget(self, record: _Record) -> None:
+    def _forget(self, pid: str, record: _Record) -> None:
         for order_id in record.order_ids:
             self._by_order.pop(order_id, None)
-        for key in [k for k, r in self._by_cycle.items() if r is record]:
-            del self._by_cycle[key]
-        for key in [k for k, r in self._by_proposal.items() if r is record]:
-            del self._by_proposal[key]
+        for cycle in record.cycles:
+            if self._by_cycle.get((pid, cycle)) is record:
+                del self._by_cycle[(pid, cycle)]
+        if record.proposal_id is not None:
+            self._by_proposal.pop(record.proposal_id, None)
 
     def _proposal_event(self, pid: str, event: Event) -> None:
         p, kind = event.payload, event.type
@@ -345,6 +348,7 @@ class RebalanceHistory:
             self._proposed[pid] = {**p, "triggers": record.triggers if record else ()}
             if record is not None:
                 record.outcome = "proposed, waiting for a decision"
+                record.proposal_id = p["proposal_id"]
                 self._by_proposal[p["proposal_id"]] = record
         else:
             record = self._by_proposal.get(p["proposal_id"])
